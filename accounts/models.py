@@ -1,0 +1,112 @@
+"""Accounts seen on instances, their current permissions and the change log."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models.functions import Now
+
+
+class InstanceAccount(models.Model):
+    """One login on one instance (MySQL: user@host; elsewhere ``host`` is '')."""
+
+    instance = models.ForeignKey(
+        "instances.Instance",
+        on_delete=models.CASCADE,
+        related_name="accounts",
+        db_index=False,  # leading column of the unique constraint
+    )
+    username = models.CharField(max_length=255)
+    host = models.CharField(max_length=255, blank=True, default="", db_default="")
+    is_active = models.BooleanField(default=True, db_default=True)
+    first_seen_at = models.DateTimeField(db_default=Now())
+    last_seen_at = models.DateTimeField(db_default=Now())
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "instance_accounts"
+        ordering = ("instance", "username", "host")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "username", "host"], name="instance_accounts_identity_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.host}" if self.host else self.username
+
+
+class AccountPermission(models.Model):
+    """Current permissions of one account: exactly one row per account.
+
+    Keyed only by ``instance_account`` (unique, so indexed); instance, db_type
+    and username are read through the account, never copied (seed 000 P0/P1).
+    ``snapshot`` is the engine-native detail, ``facts`` the engine-neutral
+    summary the classification DSL reads.
+    """
+
+    instance_account = models.OneToOneField(
+        InstanceAccount, on_delete=models.CASCADE, related_name="permission"
+    )
+    snapshot = models.JSONField(default=dict, db_default={})
+    facts = models.JSONField(default=dict, db_default={})
+    is_superuser = models.BooleanField(default=False, db_default=False)
+    can_grant = models.BooleanField(default=False, db_default=False)
+    is_locked = models.BooleanField(default=False, db_default=False)
+    roles = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "account_permissions"
+
+    def __str__(self) -> str:
+        return f"permissions of account {self.instance_account_id}"
+
+
+class ChangeType(models.TextChoices):
+    ADD = "add", "Added"
+    MODIFY = "modify", "Modified"
+    REMOVE = "remove", "Removed"
+    REACTIVATE = "reactivate", "Reactivated"
+
+
+class AccountChangeLog(models.Model):
+    """Append-only log of account changes found by syncs (removals included)."""
+
+    instance = models.ForeignKey(
+        "instances.Instance", on_delete=models.CASCADE, related_name="account_changes", db_index=False
+    )
+    instance_account = models.ForeignKey(
+        InstanceAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes", db_index=False
+    )
+    username = models.CharField(max_length=255)
+    host = models.CharField(max_length=255, blank=True, default="", db_default="")
+    change_type = models.CharField(max_length=20, choices=ChangeType.choices)
+    diff = models.JSONField(default=dict, db_default={})
+    session = models.ForeignKey(
+        "sync_sessions.SyncSession",
+        to_field="session_id",
+        db_column="session_id",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="account_changes",
+    )
+    changed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "account_change_log"
+        ordering = ("-changed_at",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(change_type__in=ChangeType.values), name="account_change_log_type_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["instance", "-changed_at"], name="account_changes_inst_time_idx"),
+            models.Index(fields=["instance_account", "-changed_at"], name="account_changes_acct_time_idx"),
+            models.Index(fields=["-changed_at"], name="account_changes_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.change_type} {self.username}"

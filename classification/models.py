@@ -1,0 +1,161 @@
+"""Risk classifications of accounts, their rules, current assignments,
+assignment history and daily statistics."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class AssignmentSource(models.TextChoices):
+    AUTO = "auto", "Automatic (rule)"
+    MANUAL = "manual", "Manual"
+
+
+class AccountClassification(models.Model):
+    """A tag such as "superuser" or "write on prod"; priority picks the primary one."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="", db_default="")
+    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, default=RiskLevel.MEDIUM, db_default="medium")
+    color = models.CharField(max_length=7, default="#6c757d", db_default="#6c757d")
+    priority = models.IntegerField(default=0, db_default=0)
+    is_system = models.BooleanField(default=False, db_default=False)
+    is_active = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "account_classifications"
+        ordering = ("-priority", "name")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(risk_level__in=RiskLevel.values), name="account_classifications_risk_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClassificationRule(models.Model):
+    """A boolean expression (JSON DSL) over account facts for one engine."""
+
+    classification = models.ForeignKey(AccountClassification, on_delete=models.CASCADE, related_name="rules")
+    db_type = models.ForeignKey(
+        "instances.DatabaseType", on_delete=models.PROTECT, db_column="db_type", related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    expression = models.JSONField()
+    is_active = models.BooleanField(default=True, db_default=True)
+    version = models.PositiveIntegerField(default=1, db_default=1)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "classification_rules"
+        ordering = ("classification", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountClassificationAssignment(models.Model):
+    """Current assignments only: at most one row per (account, classification)."""
+
+    account = models.ForeignKey(
+        "accounts.InstanceAccount", on_delete=models.CASCADE, related_name="classifications", db_index=False
+    )
+    classification = models.ForeignKey(AccountClassification, on_delete=models.CASCADE, related_name="assignments")
+    source = models.CharField(max_length=10, choices=AssignmentSource.choices)
+    rule = models.ForeignKey(ClassificationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "account_classification_assignments"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "classification"], name="classification_assignment_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AssignmentSource.values), name="classification_assignment_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} → {self.classification_id}"
+
+
+class AccountClassificationHistory(models.Model):
+    """Every add/remove of an assignment, grouped by ``batch_id``."""
+
+    class Action(models.TextChoices):
+        ADD = "add", "Added"
+        REMOVE = "remove", "Removed"
+
+    account = models.ForeignKey(
+        "accounts.InstanceAccount", on_delete=models.CASCADE, related_name="classification_history", db_index=False
+    )
+    classification = models.ForeignKey(AccountClassification, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    source = models.CharField(max_length=10, choices=AssignmentSource.choices)
+    rule = models.ForeignKey(ClassificationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    batch_id = models.UUIDField()
+    session = models.ForeignKey(
+        "sync_sessions.SyncSession",
+        to_field="session_id",
+        db_column="session_id",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "account_classification_history"
+        ordering = ("-changed_at",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=["add", "remove"]), name="classification_history_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AssignmentSource.values), name="classification_history_source_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-changed_at"], name="classif_history_acct_idx"),
+            models.Index(fields=["batch_id"], name="classif_history_batch_idx"),
+        ]
+
+
+class ClassificationDailyStat(models.Model):
+    """Accounts per classification per instance per day, from current assignments."""
+
+    date = models.DateField()
+    classification = models.ForeignKey(AccountClassification, on_delete=models.CASCADE, related_name="+")
+    db_type = models.ForeignKey("instances.DatabaseType", on_delete=models.PROTECT, db_column="db_type", related_name="+")
+    instance = models.ForeignKey("instances.Instance", on_delete=models.CASCADE, related_name="+")
+    account_count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "classification_daily_stats"
+        ordering = ("-date",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "classification", "instance"], name="classification_daily_stats_uniq"
+            ),
+        ]

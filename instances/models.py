@@ -1,0 +1,142 @@
+"""Instances, their credentials, database types and tags."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+from instances.crypto import decrypt_password, encrypt_password
+
+
+class DatabaseType(models.Model):
+    """Supported engines; every ``db_type`` column in the schema is an FK here."""
+
+    name = models.CharField(primary_key=True, max_length=20)
+    display_name = models.CharField(max_length=50)
+    default_port = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "database_types"
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Credential(models.Model):
+    """A login used to reach instances. The password is write-only.
+
+    ``instances.credential_id`` is the single source of truth for which
+    instances use a credential; there is no list of instance ids here.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    username = models.CharField(max_length=128)
+    password_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "credentials"
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:  # never show the ciphertext either
+        return f"<Credential {self.pk} {self.name!r} user={self.username!r}>"
+
+    def set_password(self, raw: str) -> None:
+        self.password_encrypted = encrypt_password(raw)
+
+    def get_password(self) -> str:
+        """Plaintext password; raises CredentialError when it cannot be decrypted."""
+        return decrypt_password(self.password_encrypted, credential_name=self.name)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        db_table = "tags"
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InstanceQuerySet(models.QuerySet):
+    def active(self) -> InstanceQuerySet:
+        return self.filter(is_active=True, deleted_at__isnull=True)
+
+
+class Instance(models.Model):
+    """A monitored database server."""
+
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        STAGING = "staging", "Staging"
+        TESTING = "testing", "Testing"
+        DEVELOPMENT = "development", "Development"
+
+    name = models.CharField(max_length=128, unique=True)
+    db_type = models.ForeignKey(
+        DatabaseType, on_delete=models.PROTECT, db_column="db_type", related_name="instances"
+    )
+    host = models.CharField(max_length=255, help_text="Host name, IP address or Unix socket directory.")
+    port = models.PositiveIntegerField()
+    database_name = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Default database (PostgreSQL), service name (Oracle); empty for the engine default.",
+    )
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="instances"
+    )
+    environment = models.CharField(
+        max_length=20, choices=Environment.choices, default=Environment.PRODUCTION, db_default="production"
+    )
+    is_active = models.BooleanField(default=True, db_default=True)
+    description = models.TextField(blank=True, default="", db_default="")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="instances", db_table="instance_tags")
+    connect_timeout = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty uses WHALEFALL['CONNECT_TIMEOUT'] (10)."
+    )
+    statement_timeout = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty uses WHALEFALL['STATEMENT_TIMEOUT'] (60)."
+    )
+    last_connected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    version = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InstanceQuerySet.as_manager()
+
+    class Meta:
+        db_table = "instances"
+        ordering = ("name",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(port__gte=1, port__lte=65535), name="instances_port_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(environment__in=["production", "staging", "testing", "development"]),
+                name="instances_environment_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def effective_connect_timeout(self) -> int:
+        return self.connect_timeout or settings.WHALEFALL["CONNECT_TIMEOUT"]
+
+    @property
+    def effective_statement_timeout(self) -> int:
+        return self.statement_timeout or settings.WHALEFALL["STATEMENT_TIMEOUT"]

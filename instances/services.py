@@ -1,0 +1,71 @@
+"""Writes for instances and credentials (the only path for these writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from instances.models import Credential, Instance, Tag
+
+
+@transaction.atomic
+def credential_create(*, name: str, username: str, password: str) -> Credential:
+    """Create a credential; the password is stored Fernet-encrypted only."""
+    credential = Credential(name=name, username=username)
+    credential.set_password(password)
+    credential.full_clean()
+    credential.save()
+    return credential
+
+
+@transaction.atomic
+def credential_update(
+    *, credential: Credential, name: str | None = None, username: str | None = None, password: str | None = None
+) -> Credential:
+    """Update fields given; ``password=None`` keeps the stored password."""
+    if name is not None:
+        credential.name = name
+    if username is not None:
+        credential.username = username
+    if password is not None:
+        credential.set_password(password)
+    credential.full_clean()
+    credential.save()
+    return credential
+
+
+def tags_resolve(*, names: Iterable[str]) -> list[Tag]:
+    """Tags by name, creating missing ones (two queries whatever the count)."""
+    wanted = sorted({n.strip() for n in names if n and n.strip()})
+    if not wanted:
+        return []
+    Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=wanted))
+
+
+@transaction.atomic
+def instance_create(*, tags: Iterable[str] = (), **fields) -> Instance:
+    """Create an instance from model field values (``db_type`` may be a name)."""
+    if isinstance(fields.get("db_type"), str):
+        fields["db_type_id"] = fields.pop("db_type")
+    instance = Instance(**fields)
+    instance.full_clean()
+    instance.save()
+    if tags:
+        instance.tags.set(tags_resolve(names=tags))
+    return instance
+
+
+@transaction.atomic
+def instance_update(*, instance: Instance, tags: Iterable[str] | None = None, **fields) -> Instance:
+    """Update the given fields; ``tags=None`` leaves tags unchanged."""
+    if isinstance(fields.get("db_type"), str):
+        fields["db_type_id"] = fields.pop("db_type")
+    for key, value in fields.items():
+        setattr(instance, key, value)
+    instance.full_clean()
+    instance.save()
+    if tags is not None:
+        instance.tags.set(tags_resolve(names=tags))
+    return instance

@@ -1,0 +1,138 @@
+"""Sync sessions (one batch run) and their per-instance records (seed 001)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+
+class SyncType(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL_BATCH = "manual_batch", "Manual batch"
+    MANUAL_SINGLE = "manual_single", "Manual single"
+
+
+class SyncCategory(models.TextChoices):
+    ACCOUNT = "account", "Accounts"
+    CAPACITY = "capacity", "Capacity"
+    AGGREGATION = "aggregation", "Aggregation"
+    CLASSIFICATION = "classification", "Classification"
+    TABLE_SIZE = "table_size", "Table sizes"
+    PARTITION = "partition", "Partitions"
+    CONFIG = "config", "Configuration"
+    OTHER = "other", "Other"
+
+
+class SessionStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class RecordStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class SyncSession(models.Model):
+    """One run over one or more instances.
+
+    ``status`` defaults to ``running`` in the ORM *and* in the database, and
+    the CHECK constraints are generated from the same choices (seed 000 P0).
+    """
+
+    session_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    sync_type = models.CharField(max_length=20, choices=SyncType.choices)
+    sync_category = models.CharField(max_length=20, choices=SyncCategory.choices)
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.RUNNING, db_default="running"
+    )
+    started_at = models.DateTimeField(db_default=Now())
+    completed_at = models.DateTimeField(null=True, blank=True)
+    total_instances = models.PositiveIntegerField(default=0, db_default=0)
+    successful_instances = models.PositiveIntegerField(default=0, db_default=0)
+    failed_instances = models.PositiveIntegerField(default=0, db_default=0)
+    error_message = models.TextField(blank=True, default="", db_default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "sync_sessions"
+        ordering = ("-started_at",)
+        constraints = [
+            _choices_check("status", SessionStatus, "sync_sessions_status_valid"),
+            _choices_check("sync_type", SyncType, "sync_sessions_sync_type_valid"),
+            _choices_check("sync_category", SyncCategory, "sync_sessions_sync_category_valid"),
+        ]
+        indexes = [
+            # list pages: newest first, optionally by category
+            models.Index(fields=["-started_at"], name="sync_sessions_started_idx"),
+            models.Index(fields=["sync_category", "-started_at"], name="sync_sessions_cat_started_idx"),
+            # the reaper looks only at running sessions
+            models.Index(
+                fields=["started_at"],
+                name="sync_sessions_running_idx",
+                condition=models.Q(status="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_sync_category_display()} {self.session_id} ({self.status})"
+
+
+class SyncInstanceRecord(models.Model):
+    """What one session did on one instance."""
+
+    session = models.ForeignKey(
+        SyncSession,
+        to_field="session_id",
+        db_column="session_id",
+        on_delete=models.CASCADE,
+        related_name="records",
+        db_index=False,  # covered by the (session, instance) unique constraint
+    )
+    instance = models.ForeignKey("instances.Instance", on_delete=models.CASCADE, related_name="sync_records")
+    instance_name = models.CharField(max_length=128)
+    sync_category = models.CharField(max_length=20, choices=SyncCategory.choices)
+    status = models.CharField(
+        max_length=20, choices=RecordStatus.choices, default=RecordStatus.PENDING, db_default="pending"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    items_synced = models.PositiveIntegerField(default=0, db_default=0)
+    items_created = models.PositiveIntegerField(default=0, db_default=0)
+    items_updated = models.PositiveIntegerField(default=0, db_default=0)
+    items_deleted = models.PositiveIntegerField(default=0, db_default=0)
+    error_code = models.CharField(max_length=64, blank=True, default="", db_default="")
+    error_message = models.TextField(blank=True, default="", db_default="")
+    sync_details = models.JSONField(default=dict, db_default={}, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "sync_instance_records"
+        ordering = ("session", "instance_name")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "instance"], name="sync_records_session_instance_uniq"),
+            _choices_check("status", RecordStatus, "sync_records_status_valid"),
+            _choices_check("sync_category", SyncCategory, "sync_records_sync_category_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instance_name}: {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RecordStatus.COMPLETED, RecordStatus.FAILED)

@@ -1,0 +1,86 @@
+"""Migration operations Django lacks: range-partitioned tables and DB-level
+``ON DELETE CASCADE`` foreign keys."""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+
+class CreatePartitionedModel(migrations.CreateModel):
+    """CreateModel whose table is ``PARTITION BY RANGE (<partition_key>)``.
+
+    The Django model keeps ``id`` as its primary key (admin and DRF need a
+    single pk); the table gets ``PRIMARY KEY (id, <partition_key>)`` because a
+    partitioned table's unique constraints must include the partition key.
+    Meta constraints become table constraints and Meta indexes become
+    partitioned indexes on the parent, inherited by every partition. Each
+    ``cascade_fks`` field gets ``REFERENCES … ON DELETE CASCADE``.
+    """
+
+    def __init__(self, *args, partition_key: str, cascade_fks: tuple[str, ...] = (), **kwargs):
+        self.partition_key = partition_key
+        self.cascade_fks = tuple(cascade_fks)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, args, kwargs = super().deconstruct()
+        kwargs["partition_key"] = self.partition_key
+        kwargs["cascade_fks"] = self.cascade_fks
+        return name, args, kwargs
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        qn = schema_editor.quote_name
+        pk = model._meta.pk
+        key_column = model._meta.get_field(self.partition_key).column
+        parts: list[str] = []
+        params: list = []
+        for field in model._meta.local_concrete_fields:
+            definition, extra = schema_editor.column_sql(model, field)
+            if field is pk:
+                # the composite primary key below replaces the column's own
+                definition = definition.replace(" PRIMARY KEY", "")
+            suffix = field.db_type_suffix(connection=schema_editor.connection)
+            if suffix:
+                definition += " " + suffix
+            parts.append(f"{qn(field.column)} {definition}")
+            params.extend(extra)
+        parts.append(f"CONSTRAINT {qn(model._meta.db_table + '_pkey')} PRIMARY KEY ({qn(pk.column)}, {qn(key_column)})")
+        for constraint in model._meta.constraints:
+            parts.append(constraint.constraint_sql(model, schema_editor))
+        for field_name in self.cascade_fks:
+            field = model._meta.get_field(field_name)
+            target = field.remote_field.model._meta
+            parts.append(
+                f"CONSTRAINT {qn(model._meta.db_table + '_' + field.column + '_fk')} "
+                f"FOREIGN KEY ({qn(field.column)}) REFERENCES {qn(target.db_table)} "
+                f"({qn(target.pk.column)}) ON DELETE CASCADE"
+            )
+        schema_editor.execute(
+            f"CREATE TABLE {qn(model._meta.db_table)} ({', '.join(parts)}) PARTITION BY RANGE ({qn(key_column)})",
+            params or None,
+        )
+        # Partitioned indexes: created once on the parent, inherited by partitions.
+        for index in model._meta.indexes:
+            schema_editor.execute(index.create_sql(model, schema_editor))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.execute(f"DROP TABLE {schema_editor.quote_name(model._meta.db_table)} CASCADE")
+
+    def describe(self):
+        return f"Create range-partitioned model {self.name} on {self.partition_key}"
+
+
+def cascade_fk(table: str, column: str, target: str) -> migrations.RunSQL:
+    """Reversible RunSQL adding ``table.column → target(id) ON DELETE CASCADE``
+    (for FK fields declared with ``db_constraint=False``)."""
+    name = f"{table}_{column}_fk"
+    return migrations.RunSQL(
+        sql=f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY ("{column}") '
+        f'REFERENCES "{target}" ("id") ON DELETE CASCADE',
+        reverse_sql=f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"',
+    )

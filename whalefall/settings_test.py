@@ -1,0 +1,19 @@
+"""Test settings: a throwaway embedded PostgreSQL unless DATABASE_URL is set."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("WHALEFALL_SECRET_KEY", "test-secret-key-not-for-production")
+if not os.environ.get("DATABASE_URL"):
+    # A fresh data directory per run, deleted when the last process exits.
+    os.environ["WHALEFALL_PGDATA"] = str(Path(tempfile.mkdtemp(prefix="whalefall-test-pg-")) / "pgdata")
+    os.environ["WHALEFALL_PGDATA_CLEANUP"] = "delete"
+
+from whalefall.settings import *  # noqa: E402,F403
+from whalefall.settings import Q_CLUSTER  # noqa: E402
+
+Q_CLUSTER["sync"] = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False}

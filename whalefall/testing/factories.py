@@ -1,0 +1,31 @@
+"""Plain factory functions for tests and benchmarks (no factory_boy)."""
+
+from __future__ import annotations
+
+import itertools
+
+from instances.models import Credential, Instance
+from instances.services import credential_create, instance_create
+
+_seq = itertools.count(1)
+
+
+def make_credential(**overrides) -> Credential:
+    n = next(_seq)
+    values = {"name": f"cred-{n}", "username": "monitor", "password": "s3cret-pass"}
+    values.update(overrides)
+    return credential_create(**values)
+
+
+def make_instance(**overrides) -> Instance:
+    n = next(_seq)
+    values = {
+        "name": f"inst-{n}",
+        "db_type": "postgresql",
+        "host": "127.0.0.1",
+        "port": 5432,
+    }
+    if "credential" not in overrides:
+        values["credential"] = make_credential()
+    values.update(overrides)
+    return instance_create(**values)
