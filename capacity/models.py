@@ -79,6 +79,9 @@ class DatabaseSizeStat(models.Model):
             models.Index(fields=["instance", "collected_date"], name="database_size_stats_inst_date"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.database_name} {self.collected_date}: {self.size_bytes} B"
+
 
 class InstanceSizeStat(models.Model):
     """Daily total size of one instance (partitioned by ``collected_date``)."""
@@ -103,6 +106,9 @@ class InstanceSizeStat(models.Model):
             # "all instances on a day" (dashboards)
             models.Index(fields=["collected_date"], name="instance_size_stats_date"),
         ]
+
+    def __str__(self) -> str:
+        return f"instance {self.instance_id} {self.collected_date}: {self.total_size_bytes} B"
 
 
 class _AggregationColumns(models.Model):
@@ -145,6 +151,9 @@ class DatabaseSizeAggregation(_AggregationColumns):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.database_name} {self.period_type} {self.period_start}"
+
 
 class InstanceSizeAggregation(_AggregationColumns):
     """Per-instance roll-up per period (partitioned by ``period_start``)."""
@@ -164,6 +173,9 @@ class InstanceSizeAggregation(_AggregationColumns):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"instance {self.instance_id} {self.period_type} {self.period_start}"
+
 
 class DatabaseSizeCurrent(models.Model):
     """Latest size per database, written in the same transaction as the stats,
@@ -182,6 +194,9 @@ class DatabaseSizeCurrent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["instance", "database_name"], name="database_size_current_uniq"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.database_name}: {self.size_bytes} B"
 
 
 class DatabaseTableSizeStat(models.Model):
@@ -209,3 +224,7 @@ class DatabaseTableSizeStat(models.Model):
         indexes = [
             models.Index(fields=["instance", "database_name", "-size_bytes"], name="table_sizes_by_size"),
         ]
+
+    def __str__(self) -> str:
+        parts = [self.database_name, self.schema_name, self.table_name]
+        return ".".join(p for p in parts if p)

@@ -23,10 +23,12 @@ class AssignmentSource(models.TextChoices):
 class AccountClassification(models.Model):
     """A tag such as "superuser" or "write on prod"; priority picks the primary one."""
 
-    code = models.SlugField(max_length=64, unique=True)
+    code = models.SlugField(max_length=64, db_index=False)
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True, default="", db_default="")
-    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, default=RiskLevel.MEDIUM, db_default="medium")
+    risk_level = models.CharField(
+        max_length=10, choices=RiskLevel.choices, default=RiskLevel.MEDIUM, db_default="medium"
+    )
     color = models.CharField(max_length=7, default="#6c757d", db_default="#6c757d")
     priority = models.IntegerField(default=0, db_default=0)
     is_system = models.BooleanField(default=False, db_default=False)
@@ -38,6 +40,7 @@ class AccountClassification(models.Model):
         db_table = "account_classifications"
         ordering = ("-priority", "name")
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="account_classifications_code_uniq"),
             models.CheckConstraint(
                 condition=models.Q(risk_level__in=RiskLevel.values), name="account_classifications_risk_valid"
             ),
@@ -52,7 +55,7 @@ class ClassificationRule(models.Model):
 
     classification = models.ForeignKey(AccountClassification, on_delete=models.CASCADE, related_name="rules")
     db_type = models.ForeignKey(
-        "instances.DatabaseType", on_delete=models.PROTECT, db_column="db_type", related_name="+"
+        "instances.DatabaseType", on_delete=models.PROTECT, db_column="db_type", related_name="+", db_index=False
     )
     name = models.CharField(max_length=100)
     expression = models.JSONField()
@@ -141,13 +144,18 @@ class AccountClassificationHistory(models.Model):
             models.Index(fields=["batch_id"], name="classif_history_batch_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.classification_id} on account {self.account_id}"
+
 
 class ClassificationDailyStat(models.Model):
     """Accounts per classification per instance per day, from current assignments."""
 
     date = models.DateField()
     classification = models.ForeignKey(AccountClassification, on_delete=models.CASCADE, related_name="+")
-    db_type = models.ForeignKey("instances.DatabaseType", on_delete=models.PROTECT, db_column="db_type", related_name="+")
+    db_type = models.ForeignKey(
+        "instances.DatabaseType", on_delete=models.PROTECT, db_column="db_type", related_name="+", db_index=False
+    )
     instance = models.ForeignKey("instances.Instance", on_delete=models.CASCADE, related_name="+")
     account_count = models.PositiveIntegerField()
 
@@ -159,3 +167,6 @@ class ClassificationDailyStat(models.Model):
                 fields=["date", "classification", "instance"], name="classification_daily_stats_uniq"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.classification_id}@{self.instance_id}: {self.account_count}"

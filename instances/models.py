@@ -32,7 +32,7 @@ class Credential(models.Model):
     instances use a credential; there is no list of instance ids here.
     """
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     username = models.CharField(max_length=128)
     password_encrypted = models.TextField(editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -40,6 +40,7 @@ class Credential(models.Model):
 
     class Meta:
         db_table = "credentials"
+        constraints = [models.UniqueConstraint(fields=["name"], name="credentials_name_uniq")]
         ordering = ("name",)
 
     def __str__(self) -> str:
@@ -57,10 +58,11 @@ class Credential(models.Model):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=64)
 
     class Meta:
         db_table = "tags"
+        constraints = [models.UniqueConstraint(fields=["name"], name="tags_name_uniq")]
         ordering = ("name",)
 
     def __str__(self) -> str:
@@ -81,9 +83,13 @@ class Instance(models.Model):
         TESTING = "testing", "Testing"
         DEVELOPMENT = "development", "Development"
 
-    name = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=128)
     db_type = models.ForeignKey(
-        DatabaseType, on_delete=models.PROTECT, db_column="db_type", related_name="instances"
+        DatabaseType,
+        on_delete=models.PROTECT,
+        db_column="db_type",
+        related_name="instances",
+        db_index=False,  # Meta index below: no useless varchar_pattern_ops twin
     )
     host = models.CharField(max_length=255, help_text="Host name, IP address or Unix socket directory.")
     port = models.PositiveIntegerField()
@@ -102,7 +108,7 @@ class Instance(models.Model):
     )
     is_active = models.BooleanField(default=True, db_default=True)
     description = models.TextField(blank=True, default="", db_default="")
-    tags = models.ManyToManyField(Tag, blank=True, related_name="instances", db_table="instance_tags")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="instances", through="InstanceTag")
     connect_timeout = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds; empty uses WHALEFALL['CONNECT_TIMEOUT'] (10)."
     )
@@ -120,7 +126,9 @@ class Instance(models.Model):
     class Meta:
         db_table = "instances"
         ordering = ("name",)
+        indexes = [models.Index(fields=["db_type"], name="instances_db_type_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["name"], name="instances_name_uniq"),
             models.CheckConstraint(
                 condition=models.Q(port__gte=1, port__lte=65535), name="instances_port_range"
             ),
@@ -140,3 +148,17 @@ class Instance(models.Model):
     @property
     def effective_statement_timeout(self) -> int:
         return self.statement_timeout or settings.WHALEFALL["STATEMENT_TIMEOUT"]
+
+
+class InstanceTag(models.Model):
+    """Instance ↔ tag link; the unique (instance, tag) index also serves instance lookups."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "instance_tags"
+        constraints = [models.UniqueConstraint(fields=["instance", "tag"], name="instance_tags_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.instance_id}:{self.tag_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models.functions import Now
 
@@ -51,7 +52,7 @@ class SyncSession(models.Model):
     the CHECK constraints are generated from the same choices (seed 000 P0).
     """
 
-    session_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    session_id = models.UUIDField(unique=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     sync_type = models.CharField(max_length=20, choices=SyncType.choices)
     sync_category = models.CharField(max_length=20, choices=SyncCategory.choices)
     status = models.CharField(

@@ -97,3 +97,11 @@ def redact(text: str, *secrets: str | None) -> str:
             text = text.replace(secret, "***")
     text = _SECRET_PATTERNS[0].sub(r"\1***", text)
     return _SECRET_PATTERNS[1].sub(r"\1***\3", text)
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """``(code, message)`` for any exception: how sessions, commands and admin
+    messages record a failure. Unexpected errors keep their type name."""
+    if isinstance(exc, WhalefallError):
+        return exc.code, exc.message
+    return "internal_error", f"{type(exc).__name__}: {redact(str(exc))}"

@@ -10,8 +10,8 @@ if not os.environ.get("DATABASE_URL"):
     os.environ["WHALEFALL_PGDATA"] = str(Path(tempfile.mkdtemp(prefix="whalefall-test-pg-")) / "pgdata")
     os.environ["WHALEFALL_PGDATA_CLEANUP"] = "delete"
 
-from whalefall.settings import *  # noqa: E402,F403
-from whalefall.settings import Q_CLUSTER  # noqa: E402
+from whalefall.settings import *  # noqa: F403
+from whalefall.settings import Q_CLUSTER
 
 Q_CLUSTER["sync"] = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,9 @@
+"""django-q2 entry points for capacity (scheduled by name in whalefall/q.py)."""
+
+from capacity.partitions import partitions_ensure
+
+
+def partitions_maintain() -> dict:
+    """Daily: create partitions ahead and drop those past the retention."""
+    plan = partitions_ensure()
+    return {"created": [p.name for p in plan.created], "dropped": [p.name for p in plan.dropped]}

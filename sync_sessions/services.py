@@ -1,0 +1,246 @@
+"""Session lifecycle: create, run records, finalize, cancel, reap, clean up.
+
+A session is finalized by whoever finishes its last record: one
+``UPDATE … RETURNING`` on the session's counters decides (no polling, no
+coordinator). Every path finishes its record — success, exception, cancel,
+or the reaper after a killed process — so nothing stays ``running``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from instances.models import Instance
+from sync_sessions.models import RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession
+from whalefall.errors import describe
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RecordOutcome:
+    """Counts and details a unit of work reports for its record."""
+
+    synced: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    details: dict = field(default_factory=dict)
+
+
+@transaction.atomic
+def session_create(
+    *, sync_type: str, sync_category: str, instances: Sequence[Instance], created_by=None
+) -> SyncSession:
+    """Create a ``running`` session with one ``pending`` record per instance.
+
+    A session over zero instances is completed at once (nothing to do is an
+    honest, finished outcome).
+    """
+    now = timezone.now()
+    session = SyncSession.objects.create(
+        sync_type=sync_type,
+        sync_category=sync_category,
+        total_instances=len(instances),
+        created_by=created_by,
+        status=SessionStatus.RUNNING if instances else SessionStatus.COMPLETED,
+        completed_at=None if instances else now,
+    )
+    SyncInstanceRecord.objects.bulk_create(
+        [
+            SyncInstanceRecord(
+                session=session, instance=inst, instance_name=inst.name, sync_category=sync_category
+            )
+            for inst in instances
+        ]
+    )
+    return session
+
+
+def record_start(*, record: SyncInstanceRecord) -> bool:
+    """Mark a pending record running; False if it was already taken or finished."""
+    now = timezone.now()
+    updated = SyncInstanceRecord.objects.filter(pk=record.pk, status=RecordStatus.PENDING).update(
+        status=RecordStatus.RUNNING, started_at=now
+    )
+    if updated:
+        record.status, record.started_at = RecordStatus.RUNNING, now
+    return bool(updated)
+
+
+_FINISH_SESSION_SQL = """
+UPDATE sync_sessions SET
+    successful_instances = successful_instances + %(ok)s,
+    failed_instances = failed_instances + %(failed)s,
+    status = CASE
+        WHEN status = 'running'
+             AND successful_instances + failed_instances + %(ok)s + %(failed)s >= total_instances
+        THEN CASE WHEN failed_instances + %(failed)s > 0 THEN 'failed' ELSE 'completed' END
+        ELSE status END,
+    completed_at = CASE
+        WHEN completed_at IS NULL
+             AND successful_instances + failed_instances + %(ok)s + %(failed)s >= total_instances
+        THEN now() ELSE completed_at END,
+    updated_at = now()
+WHERE session_id = %(session_id)s
+RETURNING status
+"""
+
+
+@transaction.atomic
+def record_finish(
+    *,
+    record: SyncInstanceRecord,
+    outcome: RecordOutcome | None = None,
+    error: BaseException | None = None,
+) -> str | None:
+    """Finish a record as completed (``outcome``) or failed (``error``) and
+    count it on its session. Returns the session's status afterwards, or
+    None when the record was already finished (counted once only)."""
+    outcome = outcome or RecordOutcome()
+    status = RecordStatus.FAILED if error is not None else RecordStatus.COMPLETED
+    code, message = describe(error) if error is not None else ("", "")
+    now = timezone.now()
+    updated = SyncInstanceRecord.objects.filter(
+        pk=record.pk, status__in=[RecordStatus.PENDING, RecordStatus.RUNNING]
+    ).update(
+        status=status,
+        started_at=record.started_at or now,
+        completed_at=now,
+        items_synced=outcome.synced,
+        items_created=outcome.created,
+        items_updated=outcome.updated,
+        items_deleted=outcome.deleted,
+        sync_details=outcome.details,
+        error_code=code,
+        error_message=message,
+    )
+    if not updated:
+        return None
+    record.status, record.completed_at, record.error_code, record.error_message = status, now, code, message
+    ok, failed = (0, 1) if error is not None else (1, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(_FINISH_SESSION_SQL, {"ok": ok, "failed": failed, "session_id": record.session_id})
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
+    """Run one unit of work for a record::
+
+        with record_running(record=r) as outcome:
+            outcome.synced = ...
+
+    Completed on normal exit; failed (with the typed error's code/message) on
+    any exception, which is then re-raised for the caller to decide.
+    """
+    record_start(record=record)
+    outcome = RecordOutcome()
+    try:
+        yield outcome
+    except BaseException as exc:
+        record_finish(record=record, error=exc)
+        raise
+    record_finish(record=record, outcome=outcome)
+
+
+@transaction.atomic
+def session_cancel(*, session: SyncSession, reason: str = "Cancelled by user.") -> SyncSession:
+    """Cancel a running session: pending records fail as cancelled; records
+    already running finish normally but the session stays ``cancelled``."""
+    now = timezone.now()
+    pending = SyncInstanceRecord.objects.filter(session=session, status=RecordStatus.PENDING)
+    n_cancelled = pending.update(
+        status=RecordStatus.FAILED, completed_at=now, error_code="cancelled", error_message=reason
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE sync_sessions SET status = 'cancelled', completed_at = COALESCE(completed_at, now()),
+                   failed_instances = failed_instances + %s, error_message = %s, updated_at = now()
+            WHERE session_id = %s AND status = 'running'
+            """,
+            [n_cancelled, reason, session.session_id],
+        )
+    session.refresh_from_db()
+    return session
+
+
+_REAP_SQL = """
+WITH stale AS (
+    SELECT session_id FROM sync_sessions
+    WHERE status = 'running' AND started_at < %(cutoff)s
+    FOR UPDATE SKIP LOCKED
+), reaped_records AS (
+    UPDATE sync_instance_records r
+    SET status = 'failed', completed_at = now(), error_code = 'reaped', error_message = %(message)s
+    WHERE r.session_id IN (SELECT session_id FROM stale) AND r.status IN ('pending', 'running')
+    RETURNING r.session_id
+)
+UPDATE sync_sessions s SET
+    status = 'failed',
+    completed_at = now(),
+    error_message = %(message)s,
+    successful_instances = done.completed,
+    failed_instances = s.total_instances - done.completed,
+    updated_at = now()
+FROM (
+    SELECT st.session_id,
+           (SELECT count(*) FROM sync_instance_records r
+            WHERE r.session_id = st.session_id AND r.status = 'completed') AS completed
+    FROM stale st
+) AS done
+WHERE s.session_id = done.session_id
+RETURNING s.session_id
+"""
+
+
+def sessions_reap(*, older_than: dt.timedelta | None = None) -> int:
+    """Fail sessions still ``running`` after ``older_than`` (default
+    WHALEFALL['SESSION_REAP_AFTER_MINUTES']): their unfinished records become
+    failed ("reaped") and counts are recomputed. Returns sessions reaped."""
+    if older_than is None:
+        older_than = dt.timedelta(minutes=settings.WHALEFALL["SESSION_REAP_AFTER_MINUTES"])
+    minutes = int(older_than.total_seconds() // 60)
+    message = f"Marked failed by the reaper: still running after {minutes} minutes (worker killed or lost?)."
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_REAP_SQL, {"cutoff": timezone.now() - older_than, "message": message})
+        reaped = cursor.fetchall()
+    if reaped:
+        logger.warning("reaped %d stuck session(s): %s", len(reaped), ", ".join(str(r[0]) for r in reaped))
+    return len(reaped)
+
+
+def sessions_cleanup(*, older_than_days: int | None = None) -> int:
+    """Delete finished sessions (and their records) older than the retention
+    (default WHALEFALL['SESSION_RETENTION_DAYS']). Returns sessions deleted."""
+    days = settings.WHALEFALL["SESSION_RETENTION_DAYS"] if older_than_days is None else older_than_days
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH old AS (
+                SELECT session_id FROM sync_sessions
+                WHERE status <> 'running' AND COALESCE(completed_at, started_at) < %s
+            ), records AS (
+                DELETE FROM sync_instance_records WHERE session_id IN (SELECT session_id FROM old)
+            ), changes AS (  -- the change log outlives its session
+                UPDATE account_change_log SET session_id = NULL WHERE session_id IN (SELECT session_id FROM old)
+            ), history AS (
+                UPDATE account_classification_history SET session_id = NULL
+                WHERE session_id IN (SELECT session_id FROM old)
+            )
+            DELETE FROM sync_sessions WHERE session_id IN (SELECT session_id FROM old)
+            """,
+            [cutoff],
+        )
+        return cursor.rowcount

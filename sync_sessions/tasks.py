@@ -1,0 +1,8 @@
+"""django-q2 entry points (scheduled by name in whalefall/q.py)."""
+
+from sync_sessions.services import sessions_cleanup, sessions_reap
+
+
+def sessions_maintenance() -> dict:
+    """Daily: reap stuck sessions, then delete those past the retention."""
+    return {"reaped": sessions_reap(), "deleted": sessions_cleanup()}
