@@ -18,6 +18,10 @@ class Command(BaseCommand):
         "environment variable named by --password-env, or prompted for; it is never accepted on the command line."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # no prefix matching: "--password SECRET" must be an error, not "--password-env SECRET"
+        return super().create_parser(prog_name, subcommand, allow_abbrev=False, **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True)
         parser.add_argument("--db-type", required=True, help="mysql, postgresql, sqlserver or oracle")

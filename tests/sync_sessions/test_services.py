@@ -1,0 +1,169 @@
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import AccountChangeLog
+from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.services import (
+    record_finish,
+    record_running,
+    record_start,
+    session_cancel,
+    session_create,
+    sessions_cleanup,
+    sessions_reap,
+)
+from whalefall.errors import TargetUnreachable
+from whalefall.testing.factories import make_instance
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_instances(db):
+    return [make_instance() for _ in range(3)]
+
+
+def new_session(instances, **kw):
+    return session_create(sync_type="manual_batch", sync_category="account", instances=instances, **kw)
+
+
+def test_create_makes_running_session_with_pending_records(three_instances):
+    session = new_session(three_instances)
+    assert session.status == "running" and session.total_instances == 3
+    records = SyncInstanceRecord.objects.filter(session=session)
+    assert sorted(r.status for r in records) == ["pending"] * 3
+    assert {r.instance_name for r in records} == {i.name for i in three_instances}
+
+
+def test_session_without_instances_is_completed_at_once():
+    session = new_session([])
+    session.refresh_from_db()
+    assert session.status == "completed" and session.completed_at is not None
+
+
+def test_all_records_completed_finalizes_completed_with_counts(three_instances):
+    session = new_session(three_instances)
+    for record in session.records.all():
+        with record_running(record=record) as outcome:
+            outcome.synced, outcome.created = 10, 2
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances, session.failed_instances) == ("completed", 3, 0)
+    assert session.completed_at is not None
+    record = session.records.first()
+    assert (record.status, record.items_synced, record.items_created) == ("completed", 10, 2)
+    assert record.started_at and record.completed_at
+
+
+def test_exception_fails_record_reraises_and_session_ends_failed(three_instances):
+    session = new_session(three_instances)
+    records = list(session.records.all())
+    with record_running(record=records[0]):
+        pass
+    with pytest.raises(TargetUnreachable), record_running(record=records[1]):
+        raise TargetUnreachable("db1 is unreachable: connection refused")
+    with pytest.raises(ZeroDivisionError), record_running(record=records[2]):
+        1 / 0  # noqa: B018
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances, session.failed_instances) == ("failed", 1, 2)
+    failed = SyncInstanceRecord.objects.get(pk=records[1].pk)
+    assert (failed.status, failed.error_code) == ("failed", "target_unreachable")
+    assert "connection refused" in failed.error_message
+    crashed = SyncInstanceRecord.objects.get(pk=records[2].pk)
+    assert crashed.error_code == "internal_error" and "ZeroDivisionError" in crashed.error_message
+    assert not SyncInstanceRecord.objects.filter(status__in=["pending", "running"]).exists()
+
+
+def test_finishing_a_record_twice_counts_once(three_instances):
+    session = new_session(three_instances[:1])
+    record = session.records.get()
+    assert record_finish(record=record) == "completed"
+    assert record_finish(record=record, error=RuntimeError("late")) is None
+    session.refresh_from_db()
+    assert (session.successful_instances, session.failed_instances, session.status) == (1, 0, "completed")
+
+
+def test_record_start_only_from_pending(three_instances):
+    record = new_session(three_instances[:1]).records.get()
+    assert record_start(record=record) is True
+    assert record_start(record=record) is False
+
+
+def test_cancel_fails_pending_records_and_keeps_session_cancelled(three_instances):
+    session = new_session(three_instances)
+    running = session.records.first()
+    record_start(record=running)
+    session = session_cancel(session=session)
+    assert session.status == "cancelled" and session.failed_instances == 2
+    record_finish(record=running)  # the running one finishes later
+    session.refresh_from_db()
+    assert session.status == "cancelled"
+    assert session.successful_instances == 1 and session.failed_instances == 2
+
+
+def test_reaper_fails_stuck_sessions_and_their_unfinished_records(three_instances):
+    stuck = new_session(three_instances)
+    records = list(stuck.records.all())
+    record_finish(record=records[0])  # one finished before the worker died
+    record_start(record=records[1])  # one was running when it died; one never started
+    SyncSession.objects.filter(pk=stuck.pk).update(started_at=timezone.now() - dt.timedelta(hours=3))
+    fresh = new_session(three_instances)
+
+    assert sessions_reap(older_than=dt.timedelta(hours=2)) == 1
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.successful_instances, stuck.failed_instances) == ("failed", 1, 2)
+    assert stuck.completed_at is not None and "reaper" in stuck.error_message
+    statuses = sorted(stuck.records.values_list("status", "error_code"))
+    assert statuses == [("completed", ""), ("failed", "reaped"), ("failed", "reaped")]
+    fresh.refresh_from_db()
+    assert fresh.status == "running"
+    assert sessions_reap(older_than=dt.timedelta(hours=2)) == 0
+
+
+def test_cleanup_deletes_old_finished_sessions_and_keeps_change_log(three_instances):
+    old = new_session(three_instances[:1])
+    record_finish(record=old.records.get())
+    change = AccountChangeLog.objects.create(
+        instance=three_instances[0], username="u", change_type="add", session=old
+    )
+    SyncSession.objects.filter(pk=old.pk).update(completed_at=timezone.now() - dt.timedelta(days=40))
+    recent = new_session(three_instances[:1])
+    record_finish(record=recent.records.get())
+    still_running = new_session(three_instances[:1])
+    SyncSession.objects.filter(pk=still_running.pk).update(started_at=timezone.now() - dt.timedelta(days=40))
+
+    assert sessions_cleanup(older_than_days=30) == 1
+    assert not SyncSession.objects.filter(pk=old.pk).exists()
+    assert not SyncInstanceRecord.objects.filter(session_id=old.session_id).exists()
+    assert SyncSession.objects.filter(pk__in=[recent.pk, still_running.pk]).count() == 2
+    change.refresh_from_db()
+    assert change.session_id is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_finishers_finalize_exactly_once():
+    instances = [make_instance() for _ in range(8)]
+    session = new_session(instances)
+    records = list(session.records.all())
+    barrier = threading.Barrier(len(records))
+    results = []
+
+    def finish(record):
+        try:
+            barrier.wait()
+            results.append(record_finish(record=record))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finish, args=(r,)) for r in records]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances, session.failed_instances) == ("completed", 8, 0)
+    # each finisher sees the status after its own update: only the last one sees the end
+    assert sorted(results) == ["completed"] + ["running"] * 7
