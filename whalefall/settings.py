@@ -116,8 +116,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: unauthenticated requests get 401 with WWW-Authenticate, not 403
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["whalefall.api.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -135,6 +136,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # several models have a "status"/"source" choice field with different values
+    "ENUM_NAME_OVERRIDES": {
+        "SyncSessionStatusEnum": "sync_sessions.models.SessionStatus",
+        "SyncRecordStatusEnum": "sync_sessions.models.RecordStatus",
+    },
 }
 
 # --- tasks (django-q2) ------------------------------------------------------

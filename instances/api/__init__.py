@@ -1,0 +1,1 @@
+"""REST API of the instances app: database types, credentials, instances."""

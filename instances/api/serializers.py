@@ -1,0 +1,101 @@
+"""Serializers for database types, credentials and instances.
+
+Passwords are write-only: ``CredentialSerializer.password`` is never rendered,
+and no serializer here reads ``password_encrypted``.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from instances.models import Credential, DatabaseType, Instance
+
+
+class DatabaseTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatabaseType
+        fields = ("name", "display_name", "default_port", "enabled")
+
+
+class CredentialSerializer(serializers.ModelSerializer):
+    """A login used to reach instances; ``password`` is accepted but never returned."""
+
+    password = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=1024,
+        style={"input_type": "password"},
+        help_text="Write-only; stored encrypted and never returned.",
+    )
+    instance_count = serializers.IntegerField(read_only=True, help_text="Instances using this credential.")
+
+    class Meta:
+        model = Credential
+        fields = ("id", "name", "username", "password", "instance_count", "created_at", "updated_at")
+        read_only_fields = ("created_at", "updated_at")
+
+
+class CredentialUpdateSerializer(CredentialSerializer):
+    """Like CredentialSerializer, but ``password`` may be omitted to keep the stored one."""
+
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        max_length=1024,
+        style={"input_type": "password"},
+        help_text="Write-only; omit to keep the stored password.",
+    )
+
+    class Meta(CredentialSerializer.Meta):
+        pass
+
+
+class TagNamesField(serializers.ListField):
+    """Tags as a list of names; reads the (prefetched) ``tags`` relation."""
+
+    child = serializers.CharField(max_length=64)
+
+    def to_representation(self, data):
+        return [tag.name for tag in data.all()]
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    """A monitored database server; ``db_type`` is the database type name, ``credential`` its id."""
+
+    db_type = serializers.PrimaryKeyRelatedField(
+        queryset=DatabaseType.objects.all(),
+        help_text="Database type name (see /api/v1/database-types).",
+        error_messages={"does_not_exist": 'Unknown database type "{pk_value}".'},
+    )
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+    credential = serializers.PrimaryKeyRelatedField(
+        queryset=Credential.objects.all(), allow_null=True, required=False, help_text="Credential id."
+    )
+    credential_name = serializers.CharField(source="credential.name", read_only=True, allow_null=True)
+    tags = TagNamesField(required=False, help_text="Tag names; missing tags are created.")
+
+    class Meta:
+        model = Instance
+        fields = (
+            "id",
+            "name",
+            "db_type",
+            "host",
+            "port",
+            "database_name",
+            "credential",
+            "credential_name",
+            "environment",
+            "is_active",
+            "description",
+            "tags",
+            "connect_timeout",
+            "statement_timeout",
+            "version",
+            "last_connected_at",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        )
+        read_only_fields = ("version", "last_connected_at", "created_at", "updated_at", "deleted_at")

@@ -1,0 +1,1 @@
+"""REST API of sync sessions and their per-instance records (read-only)."""

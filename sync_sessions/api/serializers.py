@@ -1,0 +1,71 @@
+"""Serializers for sync sessions and their per-instance records (read-only)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from sync_sessions.models import SyncInstanceRecord, SyncSession
+
+
+class SyncInstanceRecordSerializer(serializers.ModelSerializer):
+    """What one session did on one instance."""
+
+    session = serializers.UUIDField(source="session_id", read_only=True, help_text="The session's session_id.")
+    instance = serializers.IntegerField(source="instance_id", read_only=True, help_text="Instance id.")
+
+    class Meta:
+        model = SyncInstanceRecord
+        fields = (
+            "id",
+            "session",
+            "instance",
+            "instance_name",
+            "sync_category",
+            "status",
+            "started_at",
+            "completed_at",
+            "items_synced",
+            "items_created",
+            "items_updated",
+            "items_deleted",
+            "error_code",
+            "error_message",
+            "sync_details",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class SyncSessionSerializer(serializers.ModelSerializer):
+    """One run over one or more instances; identified by ``session_id``."""
+
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SyncSession
+        fields = (
+            "session_id",
+            "sync_type",
+            "sync_category",
+            "status",
+            "started_at",
+            "completed_at",
+            "total_instances",
+            "successful_instances",
+            "failed_instances",
+            "error_message",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class SyncSessionDetailSerializer(SyncSessionSerializer):
+    """A session with all its per-instance records."""
+
+    records = SyncInstanceRecordSerializer(many=True, read_only=True)
+
+    class Meta(SyncSessionSerializer.Meta):
+        fields = (*SyncSessionSerializer.Meta.fields, "records")
+        read_only_fields = fields
