@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-pytestmark = [pytest.mark.schema, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.schema, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 OUR_TABLES = ("instances", "credentials", "database_size_stats", "sync_sessions", "account_permissions")
 

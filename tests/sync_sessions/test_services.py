@@ -143,7 +143,7 @@ def test_cleanup_deletes_old_finished_sessions_and_keeps_change_log(three_instan
     assert change.session_id is None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_finishers_finalize_exactly_once():
     instances = [make_instance() for _ in range(8)]
     session = new_session(instances)

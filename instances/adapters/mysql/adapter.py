@@ -1,0 +1,207 @@
+"""MySQL 5.7+/8.x and MariaDB 10.x adapter on PyMySQL.
+
+Deadlines (PyMySQL has no overall deadline, and without these a server that
+accepts TCP and never answers hangs a worker for minutes):
+
+- TCP connect and the handshake/login: ``connect_timeout`` (socket timeouts);
+- each statement: server-side ``max_statement_time`` (MariaDB) /
+  ``MAX_EXECUTION_TIME`` (MySQL) = ``statement_timeout``, backed by client
+  socket read/write timeouts of ``statement_timeout`` + a grace period in case
+  the server itself stops answering.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pymysql
+from pymysql.constants import CR
+
+from instances.adapters.base import (
+    AccountFacts,
+    BaseAdapter,
+    ConnectionParams,
+    ConnectionTest,
+    DatabaseInfo,
+    DatabaseSize,
+    TableSize,
+)
+from instances.adapters.common import StatementRunner, Stopwatch, target_error
+from instances.adapters.mysql import parse, sql
+from instances.adapters.mysql.features import MySQLFeatures
+from whalefall.errors import (
+    TargetAuthFailed,
+    TargetError,
+    TargetPermissionDenied,
+    TargetQueryFailed,
+    TargetTimeout,
+    TargetUnreachable,
+)
+
+logger = logging.getLogger(__name__)
+
+# Seconds the client waits beyond the server-side statement limit, so the server's
+# own (clean) timeout error normally wins and the socket timeout is only the backstop.
+CLIENT_GRACE_SECONDS = 2
+
+_AUTH_CODES = {1045, 1698, 2059}  # access denied (password), unix-socket-only account, auth plugin
+_PERMISSION_CODES = {1044, 1142, 1143, 1227, 1370}  # db, table, column, SUPER-ish, routine
+_TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME
+_NETWORK_CODES = {CR.CR_CONN_HOST_ERROR, CR.CR_UNKNOWN_HOST, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
+
+
+def _timed_out(exc: BaseException) -> bool:
+    original = getattr(exc, "original_exception", None) or exc.__context__ or exc.__cause__
+    return isinstance(original, TimeoutError) or "timed out" in str(exc)
+
+
+def classify(exc: BaseException) -> type[TargetError]:
+    """The typed error for a PyMySQL exception (by MySQL error number)."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    if code in _TIMEOUT_CODES or (code in _NETWORK_CODES and _timed_out(exc)):
+        return TargetTimeout
+    if code in _AUTH_CODES:
+        return TargetAuthFailed
+    if code in _PERMISSION_CODES:
+        return TargetPermissionDenied
+    if code in _NETWORK_CODES:
+        return TargetUnreachable
+    return TargetQueryFailed
+
+
+class MySQLAdapter(BaseAdapter):
+    """Reads accounts, databases and sizes of one MySQL/MariaDB server.
+
+    Every method opens its own connection and closes it. ``statements_executed``
+    counts the statements this adapter sent (session setup included), so
+    callers and tests can check the set-based contract.
+    """
+
+    db_type = "mysql"
+
+    def __init__(self, params: ConnectionParams):
+        super().__init__(params)
+        self.statements_executed = 0
+
+    def _count(self) -> None:
+        self.statements_executed += 1
+
+    def _error(self, exc: BaseException, action: str) -> TargetError:
+        return target_error(classify(exc), self.params, action, exc)
+
+    @contextmanager
+    def connect(self) -> Iterator[tuple[StatementRunner, MySQLFeatures]]:
+        """An open connection with deadlines set, as (runner, features); closed on exit."""
+        p = self.params
+        try:
+            # read/write timeouts start at connect_timeout so the handshake and login
+            # are bounded by the connect deadline, not the (longer) statement deadline.
+            conn = pymysql.connect(
+                host=p.host,
+                port=p.port,
+                user=p.username,
+                password=p.password,
+                database=p.database or None,
+                connect_timeout=p.connect_timeout,
+                read_timeout=p.connect_timeout,
+                write_timeout=p.connect_timeout,
+                charset="utf8mb4",
+                autocommit=True,
+            )
+        except pymysql.Error as exc:
+            raise self._error(exc, "connect") from exc
+        try:
+            # PyMySQL reads these attributes before every socket read/write; there is
+            # no public setter for changing the timeouts of an open connection.
+            conn._read_timeout = conn._write_timeout = p.statement_timeout + CLIENT_GRACE_SECONDS
+            runner = StatementRunner(conn, on_error=self._error, driver_error=pymysql.Error, counter=self._count)
+            features = MySQLFeatures(conn.get_server_info() or "")
+            self._set_session_limits(runner, features)
+            yield runner, features
+        finally:
+            self._close(conn)
+
+    def _set_session_limits(self, runner: StatementRunner, features: MySQLFeatures) -> None:
+        if features.is_mariadb:
+            runner.execute(sql.MARIADB_SESSION, (self.params.statement_timeout,))
+        elif features.version >= (5, 7, 8):
+            runner.execute(sql.MYSQL_SESSION, (self.params.statement_timeout * 1000,))
+        if features.has_stats_expiry:
+            runner.execute(sql.MYSQL_STATS_EXPIRY)
+
+    @staticmethod
+    def _close(conn: pymysql.connections.Connection) -> None:
+        if not conn.open:  # already closed by PyMySQL after a socket error
+            return
+        try:
+            conn.close()
+        except pymysql.Error as exc:  # closing a broken socket; the real error is already raised
+            logger.debug("closing MySQL connection failed: %s", type(exc).__name__)
+
+    def test_connection(self) -> ConnectionTest:
+        """Server version and the wall time of connect + ``SELECT VERSION()``, in milliseconds."""
+        with Stopwatch() as watch, self.connect() as (runner, _features):
+            version = runner.fetchall(sql.VERSION, action="read version")[0]["version"]
+        return ConnectionTest(version=version, latency_ms=watch.elapsed_ms)
+
+    def server_version(self) -> str:
+        """``VERSION()``, e.g. '8.0.36' or '10.11.19-MariaDB-0+deb12u1'."""
+        with self.connect() as (runner, _features):
+            return runner.fetchall(sql.VERSION, action="read version")[0]["version"]
+
+    def fetch_accounts(self) -> list[AccountFacts]:
+        """All accounts (roles excluded) with roles and privileges; see ``parse`` for definitions.
+
+        Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 3
+        (MySQL 8 role_edges, default_roles, global_grants), whatever the number
+        of accounts. Needs SELECT on the mysql tables listed in docs/adapters.md.
+        """
+        with self.connect() as (runner, features):
+            users = runner.fetchall(sql.accounts_sql(features), action="read mysql.user")
+            db_privs = runner.fetchall(sql.DB_PRIVILEGES, action="read mysql.db")
+            table_privs = runner.fetchall(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv")
+            column_privs = runner.fetchall(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv")
+            role_grants, default_roles, dynamic = [], [], []
+            if features.has_roles_mapping:
+                role_grants = parse.mariadb_role_grants(
+                    runner.fetchall(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
+                )
+            if features.has_role_edges:
+                role_grants = parse.mysql_role_grants(
+                    runner.fetchall(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
+                )
+                default_roles = runner.fetchall(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
+            if features.has_dynamic_privileges:
+                dynamic = runner.fetchall(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
+        return parse.parse_accounts(
+            users, db_privs, table_privs, column_privs, role_grants, default_roles, dynamic,
+            mariadb=features.is_mariadb,
+        )  # fmt: skip
+
+    def fetch_database_inventory(self) -> list[DatabaseInfo]:
+        """User schemas (mysql, information_schema, performance_schema, sys excluded), by name."""
+        with self.connect() as (runner, _features):
+            return parse.parse_databases(runner.fetchall(sql.DATABASES, action="list databases"))
+
+    def fetch_database_sizes(self) -> list[DatabaseSize]:
+        """Bytes per user schema: DATA_LENGTH + INDEX_LENGTH over all storage engines; empty schemas = 0.
+
+        Not covered: binary logs, undo/redo logs and free space inside shared tablespaces.
+        """
+        with self.connect() as (runner, _features):
+            return parse.parse_database_sizes(runner.fetchall(sql.DATABASE_SIZES, action="read database sizes"))
+
+    def fetch_table_sizes(self, database: str) -> list[TableSize]:
+        """Tables of ``database`` (views excluded) in bytes with the engine's row estimate.
+
+        ``database`` is sent as a parameter, never pasted into SQL. A database
+        that does not exist (or is invisible to the account) is an error, not [].
+        """
+        with self.connect() as (runner, _features):
+            if not runner.fetchall(sql.DATABASE_EXISTS, (database,), action="check database"):
+                missing = LookupError(f"database {database!r} not found")
+                raise target_error(TargetQueryFailed, self.params, "read table sizes", missing) from None
+            rows = runner.fetchall(sql.TABLE_SIZES, (database,), action=f"read table sizes of {database!r}")
+        return parse.parse_table_sizes(rows)

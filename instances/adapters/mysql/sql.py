@@ -1,0 +1,120 @@
+"""Catalog SQL for MySQL 5.7+/8.x and MariaDB 10.x.
+
+Each constant names its source and the minimum server version. Values are
+always passed as ``%s`` parameters; the only text composed here is from the
+fixed column lists below (never from names read from a server or a user).
+Password hashes (``authentication_string``/``Password``) are never selected.
+"""
+
+from __future__ import annotations
+
+from instances.adapters.mysql.features import MySQLFeatures
+
+# Schemas that are the server's own, excluded from inventory and sizes.
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+_SYSTEM_SCHEMAS_SQL = ", ".join(f"'{name}'" for name in SYSTEM_SCHEMAS)
+
+# Any server.
+VERSION = "SELECT VERSION() AS version"
+
+# Session deadlines. MariaDB 10.1+: max_statement_time in seconds (any statement).
+MARIADB_SESSION = "SET SESSION max_statement_time = %s"
+# MySQL 5.7.8+: MAX_EXECUTION_TIME in milliseconds (read-only SELECTs, which is all we run).
+MYSQL_SESSION = "SET SESSION MAX_EXECUTION_TIME = %s"
+# MySQL 8.0.3+: read live sizes instead of the statistics cached for up to a day.
+MYSQL_STATS_EXPIRY = "SET SESSION information_schema_stats_expiry = 0"
+
+# mysql.user global privilege columns present on MySQL 5.7+ and MariaDB 10.x.
+USER_PRIV_COLUMNS = (
+    "Select_priv", "Insert_priv", "Update_priv", "Delete_priv", "Create_priv", "Drop_priv",
+    "Reload_priv", "Shutdown_priv", "Process_priv", "File_priv", "Grant_priv", "References_priv",
+    "Index_priv", "Alter_priv", "Show_db_priv", "Super_priv", "Create_tmp_table_priv",
+    "Lock_tables_priv", "Execute_priv", "Repl_slave_priv", "Repl_client_priv", "Create_view_priv",
+    "Show_view_priv", "Create_routine_priv", "Alter_routine_priv", "Create_user_priv", "Event_priv",
+    "Trigger_priv", "Create_tablespace_priv",
+)  # fmt: skip
+
+
+def accounts_sql(features: MySQLFeatures) -> str:
+    """Every account and role with its global privileges, one row each.
+
+    MariaDB 10.4+: the ``mysql.user`` view joined to ``mysql.global_priv`` for
+    account_locked (JSON only). MySQL 5.7.6+: ``mysql.user`` table with
+    ``account_locked``. Older servers: ``mysql.user`` without a lock column.
+    """
+    columns = list(USER_PRIV_COLUMNS)
+    if features.has_delete_history_priv:
+        columns.append("Delete_history_priv")
+    if features.has_role_privs_columns:
+        columns += ["Create_role_priv", "Drop_role_priv"]
+    privs = ", ".join(f"u.{name}" for name in columns)
+    base = f"SELECT u.Host, u.User, u.plugin, u.password_expired, {privs}"
+    if features.has_global_priv:
+        return (
+            f"{base}, u.is_role, u.default_role, "
+            "JSON_VALUE(g.Priv, '$.account_locked') AS account_locked, "
+            "JSON_VALUE(g.Priv, '$.access') AS access "
+            "FROM mysql.user u JOIN mysql.global_priv g ON g.Host = u.Host AND g.User = u.User "
+            "ORDER BY u.User, u.Host"
+        )
+    if features.has_roles_mapping:  # MariaDB 10.0.5–10.3: mysql.user is a table, no lock flag
+        return f"{base}, u.is_role, u.default_role FROM mysql.user u ORDER BY u.User, u.Host"
+    if features.has_account_locked_column:
+        return f"{base}, u.account_locked FROM mysql.user u ORDER BY u.User, u.Host"
+    return f"{base} FROM mysql.user u ORDER BY u.User, u.Host"
+
+
+# Database-level grants (db.*). Any version. No secrets in this table.
+DB_PRIVILEGES = "SELECT * FROM mysql.db ORDER BY User, Host, Db"
+
+# Table-level grants (db.table): Table_priv is a SET ('Select,Insert,Grant'). Any version.
+TABLE_PRIVILEGES = (
+    "SELECT Host, User, Db, Table_name, Table_priv FROM mysql.tables_priv ORDER BY User, Host, Db, Table_name"
+)
+
+# Column-level grants (db.table.column): Column_priv is a SET. Any version.
+COLUMN_PRIVILEGES = (
+    "SELECT Host, User, Db, Table_name, Column_name, Column_priv FROM mysql.columns_priv "
+    "ORDER BY User, Host, Db, Table_name, Column_name"
+)
+
+# MariaDB 10.0.5+: role grants; Host = '' when the grantee is itself a role.
+MARIADB_ROLE_GRANTS = "SELECT Host, User, Role, Admin_option FROM mysql.roles_mapping ORDER BY User, Host, Role"
+
+# MySQL 8.0+: role grants (FROM = role, TO = grantee) and default roles.
+MYSQL_ROLE_EDGES = (
+    "SELECT FROM_HOST, FROM_USER, TO_HOST, TO_USER, WITH_ADMIN_OPTION FROM mysql.role_edges "
+    "ORDER BY TO_USER, TO_HOST, FROM_USER, FROM_HOST"
+)
+MYSQL_DEFAULT_ROLES = "SELECT HOST, USER, DEFAULT_ROLE_HOST, DEFAULT_ROLE_USER FROM mysql.default_roles"
+
+# MySQL 8.0+: dynamic global privileges (SYSTEM_VARIABLES_ADMIN, …).
+MYSQL_DYNAMIC_PRIVILEGES = "SELECT USER, HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants"
+
+# Any version. Lists every schema only with SHOW DATABASES (see docs/adapters.md).
+DATABASES = (
+    "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA "
+    f"WHERE SCHEMA_NAME NOT IN ({_SYSTEM_SCHEMAS_SQL}) ORDER BY SCHEMA_NAME"
+)
+
+# Any version, all storage engines. Empty schemas come from SCHEMATA with 0 bytes;
+# views have NULL lengths. Tables are visible only with some privilege on them (SHOW VIEW).
+DATABASE_SIZES = (
+    "SELECT s.SCHEMA_NAME AS name, "
+    "COALESCE(SUM(t.DATA_LENGTH), 0) AS data_bytes, COALESCE(SUM(t.INDEX_LENGTH), 0) AS index_bytes "
+    "FROM information_schema.SCHEMATA s "
+    "LEFT JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.SCHEMA_NAME "
+    f"WHERE s.SCHEMA_NAME NOT IN ({_SYSTEM_SCHEMAS_SQL}) "
+    "GROUP BY s.SCHEMA_NAME ORDER BY s.SCHEMA_NAME"
+)
+
+# Any version: does the schema exist (so a typo is an error, not an empty list)?
+DATABASE_EXISTS = "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+
+# Any version. TABLE_ROWS is the engine's estimate (exact for MyISAM). Views excluded.
+TABLE_SIZES = (
+    "SELECT TABLE_SCHEMA AS table_schema, TABLE_NAME AS table_name, DATA_LENGTH AS data_bytes, "
+    "INDEX_LENGTH AS index_bytes, TABLE_ROWS AS row_count "
+    "FROM information_schema.TABLES "
+    "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE NOT IN ('VIEW', 'SYSTEM VIEW') ORDER BY TABLE_NAME"
+)

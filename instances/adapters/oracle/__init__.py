@@ -1,0 +1,1 @@
+"""Oracle engine adapter (python-oracledb thin mode)."""

@@ -1,0 +1,123 @@
+"""Catalog SQL for Oracle Database (11.2+; tested shapes recorded from 19c).
+
+Every statement starts with a ``-- whalefall:<tag>`` line (visible in
+v$sql and used by the replaying fake connection in tests). Values such as a
+tablespace name are always bind variables, never pasted into the text.
+
+Oracle has no ALL_SEGMENTS view: when DBA_* views are denied, sizes fall back
+to USER_SEGMENTS / USER_TABLESPACES (the connected user's own segments only).
+"""
+
+from __future__ import annotations
+
+# PRODUCT_COMPONENT_VERSION — readable by PUBLIC, Oracle 8+.
+SERVER_VERSION = """-- whalefall:server_version
+SELECT product, version FROM product_component_version WHERE product LIKE 'Oracle%'"""
+
+# DBA_USERS — ORACLE_MAINTAINED exists from 12.1: accounts created by Oracle
+# scripts (SYS, SYSTEM, XDB, …) are excluded here, next to the query.
+USERS_12C = """-- whalefall:dba_users
+SELECT username, user_id, account_status, lock_date, expiry_date, default_tablespace,
+       temporary_tablespace, profile, authentication_type, created, oracle_maintained
+FROM dba_users
+WHERE oracle_maintained = 'N'
+ORDER BY username"""
+
+# Oracle-created accounts of 11.2 (no ORACLE_MAINTAINED column there).
+MAINTAINED_USERS_11G = (
+    "ANONYMOUS", "APEX_PUBLIC_USER", "APPQOSSYS", "CTXSYS", "DBSNMP", "DIP", "EXFSYS", "FLOWS_FILES",
+    "MDDATA", "MDSYS", "MGMT_VIEW", "OLAPSYS", "ORACLE_OCM", "ORDDATA", "ORDPLUGINS", "ORDSYS", "OUTLN",
+    "OWBSYS", "OWBSYS_AUDIT", "SI_INFORMTN_SCHEMA", "SPATIAL_CSW_ADMIN_USR", "SPATIAL_WFS_ADMIN_USR",
+    "SYS", "SYSMAN", "SYSTEM", "WMSYS", "XDB", "XS$NULL",
+)  # fmt: skip
+
+# DBA_USERS — 11.2 (no ORACLE_MAINTAINED; 'N' selected so rows have the same shape).
+USERS_11G = f"""-- whalefall:dba_users
+SELECT username, user_id, account_status, lock_date, expiry_date, default_tablespace,
+       temporary_tablespace, profile, 'PASSWORD' AS authentication_type, created, 'N' AS oracle_maintained
+FROM dba_users
+WHERE username NOT IN ({", ".join(f"'{name}'" for name in MAINTAINED_USERS_11G)})
+  AND username NOT LIKE 'APEX\\_%' ESCAPE '\\'
+ORDER BY username"""
+
+# DBA_ROLE_PRIVS — Oracle 7+. All grantees (users, roles, PUBLIC): role→role
+# rows are needed to compute inherited roles.
+ROLE_PRIVS = """-- whalefall:dba_role_privs
+SELECT grantee, granted_role, admin_option, default_role FROM dba_role_privs"""
+
+# DBA_SYS_PRIVS — Oracle 7+. All grantees: privileges held through roles
+# (e.g. CREATE SESSION via CONNECT) decide can_login.
+SYS_PRIVS = """-- whalefall:dba_sys_privs
+SELECT grantee, privilege, admin_option FROM dba_sys_privs"""
+
+# DBA_TAB_PRIVS — Oracle 7+ (TYPE column 12.1+, not selected). Only grants
+# made directly to users: grants to roles/PUBLIC are many and reported by role.
+TAB_PRIVS = """-- whalefall:dba_tab_privs
+SELECT p.grantee, p.owner, p.table_name, p.privilege, p.grantable
+FROM dba_tab_privs p
+WHERE p.grantee IN (SELECT u.username FROM dba_users u)"""
+
+# DBA_COL_PRIVS — Oracle 7+. Column grants made directly to users.
+COL_PRIVS = """-- whalefall:dba_col_privs
+SELECT p.grantee, p.owner, p.table_name, p.column_name, p.privilege, p.grantable
+FROM dba_col_privs p
+WHERE p.grantee IN (SELECT u.username FROM dba_users u)"""
+
+# V$PWFILE_USERS — Oracle 8+: who holds SYSDBA/SYSOPER (password file).
+PWFILE_USERS = """-- whalefall:v$pwfile_users
+SELECT username, sysdba, sysoper FROM v$pwfile_users"""
+
+# DBA_TABLESPACES — Oracle 7+. Inventory filter (PERMANENT, not SYSTEM/SYSAUX)
+# is applied in parse.py so that both paths share it.
+TABLESPACES = """-- whalefall:dba_tablespaces
+SELECT tablespace_name, contents, status FROM dba_tablespaces ORDER BY tablespace_name"""
+
+# USER_TABLESPACES — fallback when DBA_TABLESPACES is denied (same columns).
+USER_TABLESPACES = """-- whalefall:user_tablespaces
+SELECT tablespace_name, contents, status FROM user_tablespaces ORDER BY tablespace_name"""
+
+# DBA_DATA_FILES — Oracle 7+: allocated bytes per tablespace (temp files are
+# in DBA_TEMP_FILES and not counted).
+DATA_FILE_BYTES = """-- whalefall:dba_data_files
+SELECT tablespace_name, SUM(bytes) AS bytes, COUNT(*) AS file_count
+FROM dba_data_files GROUP BY tablespace_name"""
+
+# DBA_SEGMENTS — Oracle 7+: bytes used by segments per tablespace.
+SEGMENT_BYTES = """-- whalefall:dba_segments
+SELECT tablespace_name, SUM(bytes) AS bytes FROM dba_segments GROUP BY tablespace_name"""
+
+# USER_SEGMENTS — fallback: the connected user's segments per tablespace.
+USER_SEGMENT_BYTES = """-- whalefall:user_segments
+SELECT tablespace_name, SUM(bytes) AS bytes FROM user_segments GROUP BY tablespace_name"""
+
+# DBA_SEGMENTS + DBA_INDEXES + DBA_LOBS + DBA_TABLES — Oracle 10g+. Segments
+# in one tablespace (:tablespace) attributed to their table: index and LOB
+# segments through their parent table. Recycle-bin objects (BIN$…) excluded.
+# num_rows is the optimizer statistics estimate (NULL when never analysed).
+_TABLE_SIZES = """-- whalefall:{tag}
+SELECT s.owner AS owner,
+       COALESCE(i.table_name, l.table_name, s.segment_name) AS table_name,
+       SUM(CASE WHEN s.segment_type LIKE 'TABLE%' THEN s.bytes ELSE 0 END) AS data_bytes,
+       SUM(CASE WHEN s.segment_type LIKE 'INDEX%' THEN s.bytes ELSE 0 END) AS index_bytes,
+       SUM(CASE WHEN s.segment_type LIKE 'LOB%' THEN s.bytes ELSE 0 END) AS lob_bytes,
+       SUM(s.bytes) AS bytes,
+       MAX(t.num_rows) AS num_rows
+FROM (SELECT {owner} AS owner, segment_name, segment_type, bytes
+      FROM {segments} WHERE tablespace_name = :tablespace AND segment_name NOT LIKE 'BIN$%') s
+LEFT JOIN {prefix}_indexes i
+       ON s.segment_type LIKE 'INDEX%' AND i.owner = s.owner AND i.index_name = s.segment_name
+LEFT JOIN {prefix}_lobs l
+       ON s.segment_type LIKE 'LOB%' AND l.owner = s.owner
+      AND (l.segment_name = s.segment_name OR l.index_name = s.segment_name)
+LEFT JOIN {prefix}_tables t
+       ON t.owner = s.owner AND t.table_name = COALESCE(i.table_name, l.table_name, s.segment_name)
+WHERE s.segment_type IN ('TABLE', 'TABLE PARTITION', 'TABLE SUBPARTITION', 'INDEX', 'INDEX PARTITION',
+                         'INDEX SUBPARTITION', 'LOBSEGMENT', 'LOBINDEX', 'LOB PARTITION', 'LOB SUBPARTITION')
+GROUP BY s.owner, COALESCE(i.table_name, l.table_name, s.segment_name)
+ORDER BY s.owner, 2"""
+
+TABLE_SIZES = _TABLE_SIZES.format(tag="dba_segments_tables", owner="owner", segments="dba_segments", prefix="dba")
+
+# Fallback: USER_SEGMENTS has no OWNER column (it is USER); ALL_INDEXES,
+# ALL_LOBS and ALL_TABLES are readable by every user.
+USER_TABLE_SIZES = _TABLE_SIZES.format(tag="user_segments_tables", owner="USER", segments="user_segments", prefix="all")

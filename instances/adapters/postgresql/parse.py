@@ -1,0 +1,157 @@
+"""Pure functions: PostgreSQL catalog rows → frozen dataclasses (no driver, no ORM).
+
+Rows are dicts keyed by the column names of the queries in ``sql.py``.
+
+Definitions (also in docs/adapters.md):
+
+- Accounts are login roles (``rolcanlogin``). Group roles (NOLOGIN) are not
+  accounts; they appear in the ``roles`` of their members. ``ALTER ROLE …
+  NOLOGIN`` therefore turns an account into a group role, and it leaves the list.
+- ``roles``: every role the account is a member of, directly or through other
+  roles (membership, whatever the INHERIT setting; ``snapshot["rolinherit"]``
+  says whether privileges are inherited).
+- ``is_locked``: the password has expired (``rolvaliduntil`` in the past), so
+  password logins are refused; ``can_login`` is its negation.
+- ``is_superuser``: ``rolsuper``.
+- ``can_grant``: ``rolsuper`` or ``rolcreaterole`` or any privilege held WITH
+  GRANT OPTION (database, or schema/table/column in the connected database)
+  or any role membership WITH ADMIN OPTION. Ownership is not counted.
+- ``privileges``: grants to the role itself (not those reached through
+  roles): database privileges on every database, and schema/table/column
+  privileges of the connected database only. Owners' implicit privileges are
+  not listed. Grants to PUBLIC go to ``snapshot["public_database_privileges"]``
+  (the same list on every account), never to a user.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+
+Row = Mapping[str, Any]
+_LEVEL_ORDER = {"database": 0, "schema": 1, "object": 2, "column": 3}
+
+
+def _target(row: Row, database: str) -> str:
+    """``db`` | ``db.schema`` | ``db.schema.table`` | ``db.schema.table.column`` (names as stored, unquoted)."""
+    parts = [database, row.get("schema_name"), row.get("table_name"), row.get("column_name")]
+    return ".".join(part for part in parts if part)
+
+
+def privileges_by_grantee(
+    database_rows: Iterable[Row], object_rows: Iterable[Row], connected_database: str
+) -> tuple[dict[str, list[Privilege]], list[dict[str, Any]]]:
+    """(role name → privileges, PUBLIC database privileges as JSON-ready dicts)."""
+    by_grantee: dict[str, list[Privilege]] = defaultdict(list)
+    public: list[dict[str, Any]] = []
+    for row in database_rows:
+        if not row["grantee"]:  # grantee 0 is PUBLIC
+            public.append(
+                {"database": row["datname"], "privilege": row["privilege_type"], "grantable": row["is_grantable"]}
+            )
+            continue
+        by_grantee[row["grantee_name"]].append(
+            Privilege("database", row["privilege_type"], row["datname"], bool(row["is_grantable"]))
+        )
+    for row in object_rows:
+        if not row["grantee"]:  # PUBLIC grants on objects are not per-account facts
+            continue
+        by_grantee[row["grantee_name"]].append(
+            Privilege(row["level"], row["privilege_type"], _target(row, connected_database), bool(row["is_grantable"]))
+        )
+    return by_grantee, public
+
+
+def _sorted(privileges: list[Privilege]) -> tuple[Privilege, ...]:
+    return tuple(sorted(set(privileges), key=lambda p: (_LEVEL_ORDER.get(p.level, 9), p.target, p.privilege)))
+
+
+def _json_list(value: Any) -> list:
+    """psycopg decodes json columns already; recorded fixtures may hold lists or None."""
+    return list(value or [])
+
+
+def parse_accounts(
+    role_rows: Iterable[Row],
+    database_rows: Iterable[Row] = (),
+    object_rows: Iterable[Row] = (),
+    *,
+    connected_database: str = "",
+) -> list[AccountFacts]:
+    """One ``AccountFacts`` per login role, sorted by name. See the module docstring."""
+    privileges, public = privileges_by_grantee(database_rows, object_rows, connected_database)
+    accounts = []
+    for row in role_rows:
+        name = row["rolname"]
+        own = privileges.get(name, [])
+        direct = _json_list(row["direct_roles"])
+        expired = bool(row["expired"])
+        accounts.append(
+            AccountFacts(
+                username=name,
+                host="",
+                is_superuser=bool(row["rolsuper"]),
+                can_grant=bool(row["rolsuper"] or row["rolcreaterole"])
+                or any(p.grantable for p in own)
+                or any(d.get("admin_option") for d in direct),
+                is_locked=expired,
+                can_login=bool(row["rolcanlogin"]) and not expired,
+                roles=tuple(sorted(set(row["all_roles"] or ()))),
+                privileges=_sorted(own),
+                snapshot=_snapshot(row, direct, public, connected_database),
+            )
+        )
+    return sorted(accounts, key=lambda a: a.username)
+
+
+def _snapshot(row: Row, direct: list, public: list, connected_database: str) -> dict[str, Any]:
+    """Engine-native, JSON-serialisable detail (never the password hash, which pg_roles masks)."""
+    return {
+        "engine": "postgresql",
+        "rolsuper": bool(row["rolsuper"]),
+        "rolcreaterole": bool(row["rolcreaterole"]),
+        "rolcreatedb": bool(row["rolcreatedb"]),
+        "rolcanlogin": bool(row["rolcanlogin"]),
+        "rolinherit": bool(row["rolinherit"]),
+        "rolreplication": bool(row["rolreplication"]),
+        "rolbypassrls": bool(row["rolbypassrls"]),
+        "rolconnlimit": int(row["rolconnlimit"]),
+        "rolvaliduntil": row["rolvaliduntil"],
+        "direct_roles": direct,
+        "public_database_privileges": public,
+        "object_privileges_database": connected_database,
+    }
+
+
+def parse_databases(rows: Iterable[Row]) -> list[DatabaseInfo]:
+    """``DATABASES`` rows → DatabaseInfo (templates already filtered by the query)."""
+    return [DatabaseInfo(name=row["name"]) for row in rows]
+
+
+def parse_database_sizes(rows: Iterable[Row]) -> list[DatabaseSize]:
+    """``pg_database_size`` in bytes (all forks, indexes and TOAST; WAL is instance-wide, not included)."""
+    return [DatabaseSize(name=row["name"], size_bytes=int(row["size_bytes"])) for row in rows]
+
+
+def parse_table_sizes(rows: Iterable[Row]) -> list[TableSize]:
+    """Bytes per table: total = heap + TOAST + indexes, data = main fork only, index = all indexes.
+
+    ``row_count`` is ``reltuples``; None while the table was never analysed (-1).
+    """
+    tables = []
+    for row in rows:
+        estimate = row["row_estimate"]
+        tables.append(
+            TableSize(
+                schema=row["schema_name"],
+                table=row["table_name"],
+                size_bytes=int(row["total_bytes"]),
+                data_bytes=int(row["data_bytes"]),
+                index_bytes=int(row["index_bytes"]),
+                row_count=None if estimate is None or estimate < 0 else int(estimate),
+            )
+        )
+    return tables

@@ -1,0 +1,1 @@
+"""SQL Server engine adapter (pymssql)."""

@@ -1,0 +1,156 @@
+"""Admin for sync sessions and their per-instance records (written by services: read-only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from sync_sessions.models import SyncInstanceRecord, SyncSession
+from whalefall.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, ReadOnlyInlineMixin, pretty_json
+
+_RECORD_FIELDS = (
+    "instance_name",
+    "sync_category",
+    "status",
+    "started_at",
+    "completed_at",
+    "items_synced",
+    "items_created",
+    "items_updated",
+    "items_deleted",
+    "error_code",
+    "error_message",
+)
+
+
+def _duration(started, completed) -> str:
+    if started is None or completed is None:
+        return "-"
+    seconds = (completed - started).total_seconds()
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """What the session did on each instance."""
+
+    model = SyncInstanceRecord
+    fields = (*_RECORD_FIELDS, "record_link")
+    readonly_fields = fields
+    ordering = ("instance_name",)
+
+    @admin.display(description="Details")
+    def record_link(self, obj: SyncInstanceRecord) -> str:
+        url = reverse("admin:sync_sessions_syncinstancerecord_change", args=(obj.pk,))
+        return format_html('<a href="{}">details</a>', url)
+
+
+@admin.register(SyncSession)
+class SyncSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
+
+    list_display = (
+        "short_id",
+        "sync_category",
+        "sync_type",
+        "status",
+        "started_at",
+        "duration",
+        "total_instances",
+        "successful_instances",
+        "failed_instances",
+        "created_by",
+    )
+    list_display_links = ("short_id",)
+    list_select_related = ("created_by",)
+    list_filter = ("status", "sync_category", "sync_type")
+    search_fields = ("=session_id",)
+    fieldsets = (
+        (None, {"fields": ("session_id", "sync_category", "sync_type", "status", "created_by")}),
+        ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at", "updated_at")}),
+        ("Outcome", {"fields": ("total_instances", "successful_instances", "failed_instances", "error_message")}),
+    )
+    readonly_fields = (
+        "session_id",
+        "sync_category",
+        "sync_type",
+        "status",
+        "created_by",
+        "started_at",
+        "completed_at",
+        "duration",
+        "created_at",
+        "updated_at",
+        "total_instances",
+        "successful_instances",
+        "failed_instances",
+        "error_message",
+    )
+    ordering = ("-started_at",)
+    inlines = (SyncInstanceRecordInline,)
+    show_full_result_count = False
+
+    @admin.display(description="Session", ordering="session_id")
+    def short_id(self, obj: SyncSession) -> str:
+        return str(obj.session_id)[:8]
+
+    @admin.display(description="Duration")
+    def duration(self, obj: SyncSession) -> str:
+        return _duration(obj.started_at, obj.completed_at)
+
+
+@admin.register(SyncInstanceRecord)
+class SyncInstanceRecordAdmin(BigTableAdmin):
+    """Every per-instance record of every session."""
+
+    list_display = (
+        "instance_name",
+        "session_ref",
+        "sync_category",
+        "status",
+        "started_at",
+        "duration",
+        "items_synced",
+        "error_code",
+    )
+    list_filter = ("status", "sync_category")
+    search_fields = ("^instance_name", "=error_code")
+    autocomplete_fields = ("instance",)
+    fieldsets = (
+        (None, {"fields": ("session_ref", "instance", "instance_name", "sync_category", "status")}),
+        ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at")}),
+        ("Items", {"fields": ("items_synced", "items_created", "items_updated", "items_deleted")}),
+        ("Outcome", {"fields": ("error_code", "error_message", "details_json")}),
+    )
+    readonly_fields = (
+        "session_ref",
+        "instance",
+        "instance_name",
+        "sync_category",
+        "status",
+        "started_at",
+        "completed_at",
+        "duration",
+        "created_at",
+        "items_synced",
+        "items_created",
+        "items_updated",
+        "items_deleted",
+        "error_code",
+        "error_message",
+        "details_json",
+    )
+    ordering = ("-id",)
+
+    @admin.display(description="Session", ordering="session_id")
+    def session_ref(self, obj: SyncInstanceRecord) -> str:
+        url = reverse("admin:sync_sessions_syncsession_changelist") + f"?session_id={obj.session_id}"
+        return format_html('<a href="{}">{}</a>', url, str(obj.session_id)[:8])
+
+    @admin.display(description="Duration")
+    def duration(self, obj: SyncInstanceRecord) -> str:
+        return _duration(obj.started_at, obj.completed_at)
+
+    @admin.display(description="Details")
+    def details_json(self, obj: SyncInstanceRecord) -> str:
+        return pretty_json(obj.sync_details)

@@ -1,0 +1,157 @@
+"""Admin of accounts, permissions and the account change log (read-only, bounded queries)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AccountChangeLog, AccountPermission, ChangeType, InstanceAccount
+from classification.models import AccountClassification, AccountClassificationAssignment
+from instances.models import Instance
+from sync_sessions.models import SyncSession
+
+pytestmark = pytest.mark.django_db
+
+APP_MODELS = sorted((m for m in admin.site._registry if m._meta.app_label == "accounts"), key=lambda m: m._meta.label)
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def accounts_200(db):
+    """200 accounts over 20 instances, each with permissions and one change-log row (set-based)."""
+    instances = Instance.objects.bulk_create(
+        [Instance(name=f"acct-inst-{i:02d}", db_type_id="mysql", host="h", port=3306) for i in range(20)]
+    )
+    accounts = InstanceAccount.objects.bulk_create(
+        [InstanceAccount(instance=instances[i % 20], username=f"user{i:03d}", host="%") for i in range(200)]
+    )
+    AccountPermission.objects.bulk_create(
+        [
+            AccountPermission(
+                instance_account=a,
+                is_superuser=i % 7 == 0,
+                can_grant=i % 5 == 0,
+                roles=["r1"],
+                snapshot={"global": ["SELECT"]},
+                facts={"privileges": ["SELECT"]},
+            )
+            for i, a in enumerate(accounts)
+        ]
+    )
+    session = SyncSession.objects.create(sync_type="manual_batch", sync_category="account")
+    now = timezone.now()
+    AccountChangeLog.objects.bulk_create(
+        [
+            AccountChangeLog(
+                instance=a.instance,
+                instance_account=a,
+                username=a.username,
+                host=a.host,
+                change_type=ChangeType.ADD,
+                diff={"added": ["SELECT"]},
+                session=session,
+                changed_at=now - dt.timedelta(days=i % 30),
+            )
+            for i, a in enumerate(accounts)
+        ]
+    )
+    return accounts
+
+
+@pytest.mark.parametrize("model", APP_MODELS, ids=lambda m: m._meta.label)
+def test_changelist_views(admin_client_logged_in, accounts_200, model):
+    model_admin = admin.site._registry[model]
+    for query in ("", "?q=user0", "?all="):
+        assert admin_client_logged_in.get(_url(model, "changelist") + query).status_code == 200
+    # these tables are written by syncs only
+    assert model_admin.has_add_permission(None) is False
+    assert admin_client_logged_in.get(_url(model, "add")).status_code == 403
+    obj = model.objects.first()
+    assert admin_client_logged_in.get(_url(model, "change", obj.pk)).status_code == 200
+
+
+def test_accounts_changelist_query_budget(admin_client_logged_in, accounts_200, django_assert_max_num_queries):
+    url = _url(InstanceAccount, "changelist")
+    for query in ("", "?all=", "?permission__is_superuser__exact=1", "?q=user1", "?o=5"):
+        with django_assert_max_num_queries(10):
+            response = admin_client_logged_in.get(url + query)
+        assert response.status_code == 200, query
+
+
+def test_change_log_changelist_query_budget(admin_client_logged_in, accounts_200, django_assert_max_num_queries):
+    url = _url(AccountChangeLog, "changelist")
+    for query in ("", "?all=", "?change_type__exact=add", "?changed_at__recent=7", "?q=user1"):
+        with django_assert_max_num_queries(10):
+            response = admin_client_logged_in.get(url + query)
+        assert response.status_code == 200, query
+
+
+def test_change_log_unfiltered_does_not_count_the_table(admin_client_logged_in, accounts_200):
+    with CaptureQueriesContext(connection) as ctx:
+        response = admin_client_logged_in.get(_url(AccountChangeLog, "changelist"))
+    assert response.status_code == 200
+    full_counts = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if re.match(r'SELECT COUNT\(\*\) AS "__count" FROM "account_change_log"$', q["sql"])
+    ]
+    assert full_counts == []
+    assert any("pg_inherits" in q["sql"] for q in ctx.captured_queries)
+    # stale statistics never hide rows: the capped count sees all 200
+    assert response.context["cl"].result_count == 200
+
+
+def test_change_log_date_window(admin_client_logged_in, accounts_200):
+    url = _url(AccountChangeLog, "changelist")
+    assert admin_client_logged_in.get(url).context["cl"].result_count == 200  # default: all
+    week = admin_client_logged_in.get(url + "?changed_at__recent=7").context["cl"].result_count
+    assert 0 < week < 200
+
+
+def test_account_change_view_shows_permissions_and_history(
+    admin_client_logged_in, accounts_200, django_assert_max_num_queries
+):
+    account = accounts_200[0]
+    classification = AccountClassification.objects.create(code="su", name="Superuser")
+    AccountClassificationAssignment.objects.create(account=account, classification=classification, source="auto")
+    AccountChangeLog.objects.bulk_create(
+        [
+            AccountChangeLog(
+                instance=account.instance,
+                instance_account=account,
+                username=account.username,
+                change_type=ChangeType.MODIFY,
+                diff={"n": i},
+            )
+            for i in range(80)
+        ]
+    )
+    with django_assert_max_num_queries(15):
+        response = admin_client_logged_in.get(_url(InstanceAccount, "change", account.pk))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Superuser" in body  # classification inline
+    assert "&quot;global&quot;" in body or '"global"' in body  # snapshot
+    history = next(f for f in response.context["inline_admin_formsets"] if f.opts.model is AccountChangeLog)
+    assert len(history.formset.forms) == 50  # newest 50 of 81
+    assert "All changes of this account" in body
+
+
+def test_account_admins_are_read_only(admin_client_logged_in, accounts_200):
+    account = accounts_200[0]
+    response = admin_client_logged_in.post(_url(InstanceAccount, "change", account.pk), {"username": "hacked"})
+    assert response.status_code == 403
+    response = admin_client_logged_in.post(_url(AccountChangeLog, "delete", AccountChangeLog.objects.first().pk))
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.username == "user000"

@@ -1,0 +1,160 @@
+"""Admin of classifications, rules, assignments, history and daily stats."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import InstanceAccount
+from classification.models import (
+    AccountClassification,
+    AccountClassificationAssignment,
+    AccountClassificationHistory,
+    ClassificationDailyStat,
+    ClassificationRule,
+)
+from instances.models import Instance
+
+pytestmark = pytest.mark.django_db
+
+APP_MODELS = sorted(
+    (m for m in admin.site._registry if m._meta.app_label == "classification"), key=lambda m: m._meta.label
+)
+EDITABLE = {AccountClassification, ClassificationRule}
+EXPRESSION = {"op": "or", "args": [{"fn": "is_superuser"}, {"fn": "can_grant"}]}
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def classified(admin_user):
+    """3 classifications with rules; 200 accounts, each assigned, with history and daily stats (set-based)."""
+    instances = Instance.objects.bulk_create(
+        [Instance(name=f"cls-inst-{i:02d}", db_type_id="mysql", host="h", port=3306) for i in range(10)]
+    )
+    accounts = InstanceAccount.objects.bulk_create(
+        [InstanceAccount(instance=instances[i % 10], username=f"acct{i:03d}") for i in range(200)]
+    )
+    classifications = AccountClassification.objects.bulk_create(
+        [
+            AccountClassification(
+                code="superuser", name="Superuser", risk_level="critical", priority=100, is_system=True
+            ),
+            AccountClassification(code="grant", name="Can grant", risk_level="high", priority=50),
+            AccountClassification(code="readonly", name="Read only", risk_level="low", priority=0),
+        ]
+    )
+    rules = ClassificationRule.objects.bulk_create(
+        [
+            ClassificationRule(classification=c, db_type_id=db, name=f"{c.code}-{db}", expression=EXPRESSION)
+            for c in classifications
+            for db in ("mysql", "postgresql")
+        ]
+    )
+    AccountClassificationAssignment.objects.bulk_create(
+        [
+            AccountClassificationAssignment(
+                account=a, classification=classifications[i % 3], source="auto", rule=rules[(i % 3) * 2]
+            )
+            for i, a in enumerate(accounts)
+        ]
+    )
+    batch = uuid.uuid4()
+    AccountClassificationHistory.objects.bulk_create(
+        [
+            AccountClassificationHistory(
+                account=a,
+                classification=classifications[i % 3],
+                action="add",
+                source="auto",
+                rule=rules[(i % 3) * 2],
+                batch_id=batch,
+                changed_by=admin_user,
+            )
+            for i, a in enumerate(accounts)
+        ]
+    )
+    today = timezone.localdate()
+    ClassificationDailyStat.objects.bulk_create(
+        [
+            ClassificationDailyStat(
+                date=today - timezone.timedelta(days=d),
+                classification=c,
+                db_type_id="mysql",
+                instance=inst,
+                account_count=5,
+            )
+            for d in range(10)
+            for c in classifications
+            for inst in instances
+        ]
+    )
+    return classifications
+
+
+@pytest.mark.parametrize("model", APP_MODELS, ids=lambda m: m._meta.label)
+def test_changelist_add_and_change_views(admin_client_logged_in, classified, model, django_assert_max_num_queries):
+    url = _url(model, "changelist")
+    for query in ("", "?all="):  # 200 rows render with a bounded number of queries
+        with django_assert_max_num_queries(12):
+            assert admin_client_logged_in.get(url + query).status_code == 200, query
+    assert admin_client_logged_in.get(url + "?q=acct01").status_code == 200
+    add = admin_client_logged_in.get(_url(model, "add"))
+    assert add.status_code == (200 if model in EDITABLE else 403)
+    obj = model.objects.order_by("pk").first()
+    assert admin_client_logged_in.get(_url(model, "change", obj.pk)).status_code == 200
+
+
+def test_classification_counts(admin_client_logged_in, classified):
+    response = admin_client_logged_in.get(_url(AccountClassification, "changelist"))
+    rows = {c.code: (c._rule_count, c._account_count) for c in response.context["cl"].result_list}
+    assert rows == {"superuser": (2, 67), "grant": (2, 67), "readonly": (2, 66)}
+
+
+def test_system_classification_cannot_be_deleted(admin_client_logged_in, classified):
+    system = AccountClassification.objects.get(code="superuser")
+    assert admin_client_logged_in.get(_url(AccountClassification, "delete", system.pk)).status_code == 403
+    other = AccountClassification.objects.get(code="readonly")
+    assert admin_client_logged_in.get(_url(AccountClassification, "delete", other.pk)).status_code == 200
+
+
+def test_rule_add_with_json_expression(admin_client_logged_in, classified):
+    classification = classified[1]
+    response = admin_client_logged_in.post(
+        _url(ClassificationRule, "add"),
+        {
+            "name": "grant on pg",
+            "classification": classification.pk,
+            "db_type": "postgresql",
+            "is_active": "on",
+            "expression": json.dumps(EXPRESSION),
+        },
+    )
+    assert response.status_code == 302, response.content[:3000]
+    rule = ClassificationRule.objects.get(name="grant on pg")
+    assert rule.expression == EXPRESSION
+    page = admin_client_logged_in.get(_url(ClassificationRule, "change", rule.pk)).content.decode()
+    assert "&quot;op&quot;: &quot;or&quot;" in page  # indented JSON in the textarea
+
+
+def test_rule_rejects_invalid_json(admin_client_logged_in, classified):
+    response = admin_client_logged_in.post(
+        _url(ClassificationRule, "add"),
+        {"name": "bad", "classification": classified[0].pk, "db_type": "mysql", "expression": "{not json"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["expression"]
+    assert not ClassificationRule.objects.filter(name="bad").exists()
+
+
+def test_daily_stats_default_window(admin_client_logged_in, classified):
+    url = _url(ClassificationDailyStat, "changelist")
+    assert admin_client_logged_in.get(url).context["cl"].result_count == 300  # 10 days, all within 30
+    assert admin_client_logged_in.get(url + "?date__recent=1").context["cl"].result_count == 30

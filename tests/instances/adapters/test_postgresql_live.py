@@ -1,0 +1,167 @@
+"""PostgreSQLAdapter against the live PostgreSQL, read by a monitoring role holding
+only the GRANTs documented in docs/adapters.md."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from psycopg import sql as pgsql
+
+from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.postgresql.adapter import PostgreSQLAdapter
+from instances.adapters.registry import get_adapter
+from tests.instances.adapters.conftest import PG_HOST, PG_PORT, RUN_PREFIX, pg_drop_role
+from whalefall.errors import TargetQueryFailed
+from whalefall.testing.factories import make_credential, make_instance
+
+pytestmark = pytest.mark.live
+
+P = RUN_PREFIX
+APP = f"{P}app"
+WEIRD = f'{P}we"ird; drop`x'
+LOGINS = ("alice", "bob", "carol", "dave")
+
+
+def ident(name: str) -> pgsql.Identifier:
+    return pgsql.Identifier(name)
+
+
+@pytest.fixture(scope="module")
+def scenario(pg_module_scratch):
+    """Group roles, logins (expired, CREATEROLE, grant option, column grant), PUBLIC grant, two databases."""
+    s = pg_module_scratch
+    for role in ("base", "reader", *LOGINS):  # roles first: teardown drops databases before roles
+        s.later(pg_drop_role(f"{P}{role}"))
+    s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(f"{P}base")))
+    s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(ident(f"{P}reader"), ident(f"{P}base")))
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(ident(f"{P}alice"), ident(f"{P}reader")))
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN VALID UNTIL '2000-01-01'").format(ident(f"{P}bob")))
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(ident(f"{P}carol")))
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(f"{P}dave")))
+    for db in (APP, WEIRD):
+        s.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(db)))
+        s.run(pgsql.SQL("CREATE DATABASE {}").format(ident(db)))
+    s.run(pgsql.SQL("GRANT CREATE ON DATABASE {} TO PUBLIC").format(ident(APP)))
+    s.run(pgsql.SQL("GRANT CREATE ON DATABASE {} TO {} WITH GRANT OPTION").format(ident(APP), ident(f"{P}dave")))
+    s.run("CREATE TABLE t (id int PRIMARY KEY, note text, secret text)", database=APP)
+    s.run("INSERT INTO t SELECT g, 'note ' || g, md5(g::text) FROM generate_series(1, 2000) g", database=APP)
+    s.run("ANALYZE t", database=APP)
+    s.run(pgsql.SQL("GRANT SELECT (note) ON t TO {}").format(ident(f"{P}alice")), database=APP)
+    s.run(pgsql.SQL("GRANT INSERT ON t TO {} WITH GRANT OPTION").format(ident(f"{P}alice")), database=APP)
+    s.run('CREATE SCHEMA "odd""schema"; CREATE TABLE "odd""schema"."t;x" (id int)', database=WEIRD)
+    s.run('INSERT INTO "odd""schema"."t;x" SELECT generate_series(1, 100)', database=WEIRD)
+    return s
+
+
+@pytest.fixture
+def adapter(pg_monitor) -> PostgreSQLAdapter:
+    return PostgreSQLAdapter(pg_monitor)
+
+
+@pytest.fixture
+def app_adapter(pg_monitor) -> PostgreSQLAdapter:
+    """Monitor connected to APP, so object/column privileges of APP are read."""
+    return PostgreSQLAdapter(dataclasses.replace(pg_monitor, database=APP))
+
+
+def _ours(accounts: list[AccountFacts], monitor: str) -> dict[str, AccountFacts]:
+    return {a.username: a for a in accounts if a.username.startswith(P) and a.username != monitor}
+
+
+def test_connection_reports_version_and_latency(adapter):
+    result = adapter.test_connection()
+    assert result.version[:2].isdigit() and result.latency_ms > 0
+    assert adapter.server_version() == result.version
+
+
+def test_accounts_are_exactly_the_login_roles(scenario, adapter, pg_monitor):
+    accounts = _ours(adapter.fetch_accounts(), pg_monitor.username)
+    assert set(accounts) == {f"{P}{name}" for name in LOGINS}  # group roles base/reader are not accounts
+    for account in accounts.values():
+        json.dumps(account.snapshot)
+
+
+def test_inherited_roles_and_column_grant(scenario, app_adapter, pg_monitor):
+    alice = _ours(app_adapter.fetch_accounts(), pg_monitor.username)[f"{P}alice"]
+    assert alice.roles == (f"{P}base", f"{P}reader")
+    assert alice.snapshot["direct_roles"] == [{"role": f"{P}reader", "admin_option": False}]
+    assert Privilege("column", "SELECT", f"{APP}.public.t.note", False) in alice.privileges
+    assert Privilege("object", "INSERT", f"{APP}.public.t", True) in alice.privileges
+    assert alice.can_grant and not alice.is_superuser and not alice.is_locked and alice.can_login
+
+
+def test_expired_role_is_locked(scenario, adapter, pg_monitor):
+    bob = _ours(adapter.fetch_accounts(), pg_monitor.username)[f"{P}bob"]
+    assert bob.is_locked and not bob.can_login
+    assert bob.snapshot["rolvaliduntil"] is not None
+    assert not bob.can_grant and bob.privileges == ()
+
+
+def test_createrole_and_database_grant_option_can_grant(scenario, adapter, pg_monitor):
+    accounts = _ours(adapter.fetch_accounts(), pg_monitor.username)
+    assert accounts[f"{P}carol"].can_grant and not accounts[f"{P}carol"].is_superuser
+    dave = accounts[f"{P}dave"]
+    assert dave.privileges == (Privilege("database", "CREATE", APP, True),)
+    assert dave.can_grant
+
+
+def test_public_database_privileges_reported_separately(scenario, adapter, pg_monitor):
+    accounts = adapter.fetch_accounts()
+    public = accounts[0].snapshot["public_database_privileges"]
+    assert {"database": APP, "privilege": "CREATE", "grantable": False} in public
+    assert {"database": APP, "privilege": "CONNECT", "grantable": False} in public  # default ACL expanded
+    assert all(a.username.upper() != "PUBLIC" for a in accounts)
+    assert all(p.target != APP or p.privilege != "CONNECT" for a in accounts for p in a.privileges)
+
+
+def test_superuser_postgres(adapter):
+    postgres = {a.username: a for a in adapter.fetch_accounts()}["postgres"]
+    assert postgres.is_superuser and postgres.can_grant
+
+
+def test_inventory_excludes_templates(scenario, adapter):
+    names = {d.name for d in adapter.fetch_database_inventory()}
+    assert {APP, WEIRD, "postgres"} <= names
+    assert not names & {"template0", "template1"}
+
+
+def test_database_sizes(scenario, adapter):
+    sizes = {d.name: d.size_bytes for d in adapter.fetch_database_sizes()}
+    assert sizes[APP] > sizes[WEIRD] > 0
+    assert "template0" not in sizes
+
+
+def test_table_sizes(scenario, adapter):
+    tables = {(t.schema, t.table): t for t in adapter.fetch_table_sizes(APP)}
+    assert set(tables) == {("public", "t")}
+    t = tables[("public", "t")]
+    assert t.size_bytes >= t.data_bytes + t.index_bytes > 0
+    assert t.data_bytes > 0 and t.index_bytes > 0
+    assert t.row_count == 2000  # analysed
+
+
+def test_table_sizes_of_database_name_needing_quotes(scenario, adapter):
+    tables = adapter.fetch_table_sizes(WEIRD)
+    assert [(t.schema, t.table) for t in tables] == [('odd"schema', "t;x")]
+    assert tables[0].size_bytes > 0
+    assert tables[0].row_count is None  # never analysed
+
+
+def test_table_sizes_of_unknown_database_is_an_error(adapter):
+    with pytest.raises(TargetQueryFailed, match="does not exist"):
+        adapter.fetch_table_sizes(f"{P}missing")
+
+
+def test_adapter_from_instance_via_registry(db, pg_monitor):
+    instance = make_instance(
+        db_type="postgresql",
+        host=PG_HOST,
+        port=PG_PORT,
+        credential=make_credential(username=pg_monitor.username, password=pg_monitor.password),
+    )
+    adapter = get_adapter(instance)
+    assert isinstance(adapter, PostgreSQLAdapter)
+    assert adapter.params.instance_id == instance.pk
+    assert adapter.test_connection().version[:2].isdigit()

@@ -1,0 +1,267 @@
+"""Shared building blocks for the admin (our main UI).
+
+* :class:`EstimatedCountPaginator` — no ``COUNT(*)`` over big/partitioned tables
+  when the changelist is unfiltered.
+* :class:`ReadOnlyAdminMixin` / :class:`ReadOnlyInlineMixin` — view-only admins
+  for facts written by syncs.
+* :func:`recent_date_filter` — a list filter that limits a date column to a
+  recent window *by default*, so partitions are pruned.
+* :class:`FactTableAdmin` — the combination of the above for big tables.
+* small display helpers (sizes, JSON, counts).
+
+Importing this module also sets the site header/title to "WhaleFall".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cached_property
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connections, models
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.html import format_html
+
+admin.site.site_header = "WhaleFall"
+admin.site.site_title = "WhaleFall"
+admin.site.index_title = "Operations console"
+
+
+# --- paginator ----------------------------------------------------------------
+
+# Every leaf relation under a table (the table itself when it is not
+# partitioned), following pg_inherits down any number of levels. Partitioned
+# parents (relkind 'p') are never analysed by autovacuum, so only leaves count;
+# reltuples = -1 means "never analysed" and counts as 0.
+_ESTIMATE_SQL = """
+WITH RECURSIVE tree(oid) AS (
+    SELECT %s::regclass::oid
+    UNION ALL
+    SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid
+)
+SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint
+FROM tree JOIN pg_class c ON c.oid = tree.oid
+WHERE c.relkind <> 'p'
+"""
+
+
+def table_row_estimate(model: type[models.Model], using: str = "default") -> int:
+    """Planner estimate of the rows of ``model``'s table from ``pg_class.reltuples``,
+    summed over its ``pg_inherits`` partitions for a partitioned table."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(_ESTIMATE_SQL, [connection.ops.quote_name(model._meta.db_table)])
+        return int(cursor.fetchone()[0])
+
+
+def is_unfiltered(queryset) -> bool:
+    """True when the queryset reads the whole table (no WHERE, DISTINCT, slice or set operation)."""
+    query = getattr(queryset, "query", None)
+    if query is None:
+        return False
+    return (
+        not query.where
+        and not query.distinct
+        and query.combinator is None
+        and query.low_mark == 0
+        and query.high_mark is None
+        and not query.group_by
+    )
+
+
+class EstimatedCountPaginator(Paginator):
+    """Paginator that never runs ``COUNT(*)`` over a whole big table.
+
+    Unfiltered, the count is the planner's estimate (:func:`table_row_estimate`).
+    When that estimate is below ``exact_count_limit`` (fresh or tiny tables whose
+    statistics may be stale) it runs a *capped* count that reads at most
+    ``exact_count_limit + 1`` rows, so a stale estimate of 0 never hides rows.
+    Filtered querysets (a date window prunes partitions) are counted normally.
+    ``exact_count_limit`` must stay above the admin's ``list_per_page`` and
+    ``list_max_show_all``, which decide from the count whether to load
+    everything on one page.
+    """
+
+    exact_count_limit = 1000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not is_unfiltered(queryset):
+            return super().count
+        estimate = table_row_estimate(queryset.model, using=queryset.db)
+        if estimate >= self.exact_count_limit:
+            return estimate
+        capped = queryset.order_by()[: self.exact_count_limit + 1].count()
+        return max(estimate, capped)
+
+
+# --- read-only admins ---------------------------------------------------------
+
+
+class ReadOnlyAdminMixin:
+    """View-only admin: rows are written by syncs and services, never by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
+    """View-only inline (no extra blank forms, no delete boxes)."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+
+class LimitedInlineFormSet(BaseInlineFormSet):
+    """Inline formset showing only the first ``limit`` rows of its ordered queryset.
+
+    The admin filters the inline queryset by the parent after ``get_queryset``,
+    so the slice has to be taken here, after that filter.
+    """
+
+    limit = 50
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            self._queryset = super().get_queryset()[: self.limit]
+        return self._queryset
+
+
+def limited_formset(limit: int) -> type[LimitedInlineFormSet]:
+    """A :class:`LimitedInlineFormSet` subclass showing at most ``limit`` rows."""
+    return type(f"LimitedInlineFormSet{limit}", (LimitedInlineFormSet,), {"limit": limit})
+
+
+# --- default date window ------------------------------------------------------
+
+
+class RecentDateFilter(admin.SimpleListFilter):
+    """Limit a date/datetime column to a recent window.
+
+    Without a parameter the ``default`` window applies (so an unqualified
+    changelist of a partitioned table only reads the newest partitions); the
+    user can pick a wider window or "All". Build subclasses with
+    :func:`recent_date_filter`.
+    """
+
+    field_name = "collected_date"
+    default = "7"
+    windows: tuple[tuple[str, str], ...] = (
+        ("1", "Today"),
+        ("7", "Last 7 days"),
+        ("30", "Last 30 days"),
+        ("90", "Last 90 days"),
+        ("365", "Last 365 days"),
+        ("all", "All (reads every partition)"),
+    )
+
+    def lookups(self, request, model_admin):
+        return self.windows
+
+    def value(self) -> str:
+        value = super().value()
+        valid = {key for key, _label in self.windows}
+        return value if value in valid else self.default
+
+    def choices(self, changelist):
+        current = self.value()
+        for key, label in self.lookup_choices:
+            yield {
+                "selected": current == key,
+                "query_string": changelist.get_query_string({self.parameter_name: key}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "all":
+            return queryset
+        days = int(value)
+        field = queryset.model._meta.get_field(self.field_name)
+        if isinstance(field, models.DateTimeField):
+            since = timezone.now() - dt.timedelta(days=days)
+        else:
+            since = timezone.localdate() - dt.timedelta(days=days - 1)
+        return queryset.filter(**{f"{self.field_name}__gte": since})
+
+    def get_facet_counts(self, pk_attname, filtered_qs):  # never count whole partitions for facets
+        return {}
+
+
+def recent_date_filter(field_name: str, *, default: str = "7", title: str | None = None) -> type[RecentDateFilter]:
+    """A :class:`RecentDateFilter` on ``field_name`` whose default window is ``default`` days ("all" for none)."""
+    attrs = {
+        "field_name": field_name,
+        "default": default,
+        "parameter_name": f"{field_name}__recent",
+        "title": title or field_name.replace("_", " "),
+    }
+    return type(f"Recent{field_name.title().replace('_', '')}Filter", (RecentDateFilter,), attrs)
+
+
+# --- big tables ---------------------------------------------------------------
+
+
+class BigTableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only admin for big tables: estimated counts, no full result count, no facets."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 100
+    list_max_show_all = 200
+    list_select_related: tuple[str, ...] = ()
+
+
+class FactTableAdmin(BigTableAdmin):
+    """Read-only admin for the partitioned capacity facts (one row per instance per day/period)."""
+
+    list_select_related = ("instance",)
+    autocomplete_fields = ("instance",)
+
+
+# --- display helpers ----------------------------------------------------------
+
+
+def format_bytes(value: int | None) -> str:
+    """Human size ("1.5 GB") of a byte count; "-" for unknown."""
+    if value is None:
+        return "-"
+    return filesizeformat(value)
+
+
+def pretty_json(value) -> str:
+    """Indented JSON in a <pre> block for read-only display."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)
+
+
+def count_subquery(model: type[models.Model], fk: str, **filters) -> Coalesce:
+    """Correlated ``COUNT(*)`` of ``model`` rows whose ``fk`` points at the outer row.
+
+    Use instead of ``Count()`` when several counts over different relations are
+    annotated on one queryset (joins would multiply them).
+    """
+    rows = (
+        model._default_manager.filter(**{fk: OuterRef("pk")}, **filters)
+        .order_by()
+        .values(fk)
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=models.IntegerField()), Value(0))
