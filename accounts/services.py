@@ -155,3 +155,44 @@ def accounts_apply(
         deleted=len(vanished),
         details={"reactivated": len(reactivated), "modified": modified},
     )
+
+
+def accounts_sync_all(
+    *,
+    instance_ids: Sequence[int] | None = None,
+    sync_type: str,
+    created_by=None,
+    enqueue: bool = False,
+    progress=None,
+) -> SyncSession:
+    """Sync accounts of the given (default: all active) instances in one session.
+
+    Inline by default (``progress(record)`` after each instance); with
+    ``enqueue`` one django-q2 task per instance after commit. One failing
+    instance never stops the others; the session always ends completed or
+    failed.
+    """
+    from sync_sessions.runner import batch_start
+
+    instances = instances_select(instance_ids=instance_ids)
+    return batch_start(
+        sync_category="account",
+        sync_type=sync_type,
+        instances=instances,
+        created_by=created_by,
+        enqueue=enqueue,
+        progress=progress,
+    )
+
+
+def instances_select(*, instance_ids: Sequence[int] | None) -> list[Instance]:
+    """Active instances, or exactly the given ids (unknown ids are an error)."""
+    from django.core.exceptions import ValidationError
+
+    if instance_ids is None:
+        return list(Instance.objects.active().select_related("db_type").order_by("name"))
+    found = list(Instance.objects.filter(pk__in=instance_ids, deleted_at__isnull=True).order_by("name"))
+    missing = sorted(set(instance_ids) - {i.pk for i in found})
+    if missing:
+        raise ValidationError({"instance_ids": [f"Unknown or deleted instance id(s): {missing}"]})
+    return found

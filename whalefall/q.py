@@ -23,6 +23,12 @@ class ScheduledJob:
 
 SCHEDULES: list[ScheduledJob] = [
     ScheduledJob(
+        "whalefall.accounts",
+        "accounts.tasks.accounts_sync_scheduled",
+        "01:00",
+        "account sync of every active instance, one task per instance",
+    ),
+    ScheduledJob(
         "whalefall.partitions",
         "capacity.tasks.partitions_maintain",
         "00:30",
