@@ -4,6 +4,9 @@ from rest_framework.test import APIClient
 
 from whalefall.testing.factories import make_credential, make_instance
 
+# live MariaDB/PostgreSQL targets and fake servers, shared by every test folder
+pytest_plugins = ["tests.live_targets"]
+
 
 @pytest.fixture
 def credential(db):

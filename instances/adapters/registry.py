@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
 from instances.adapters.base import BaseAdapter
@@ -16,8 +17,10 @@ ADAPTERS: dict[str, str] = {
 
 
 def get_adapter_class(db_type: str) -> type[BaseAdapter]:
+    # settings.WHALEFALL_TEST_ADAPTERS: test/benchmark-only extras (the "fake" engine)
+    extra = getattr(settings, "WHALEFALL_TEST_ADAPTERS", {})
     try:
-        path = ADAPTERS[db_type]
+        path = ADAPTERS.get(db_type) or extra[db_type]
     except KeyError:
         raise AdapterUnavailable(f"No adapter for database type {db_type!r}.") from None
     try:

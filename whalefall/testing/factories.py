@@ -29,3 +29,14 @@ def make_instance(**overrides) -> Instance:
         values["credential"] = make_credential()
     values.update(overrides)
     return instance_create(**values)
+
+
+def make_fake_instance(options: str = "accounts=3", **overrides) -> Instance:
+    """An instance of the "fake" engine (whalefall.testing.fake_adapter); ``options``
+    go in database_name, e.g. "accounts=100,delay_ms=200" or "fail=target_unreachable"."""
+    from instances.models import DatabaseType
+
+    DatabaseType.objects.get_or_create(name="fake", defaults={"display_name": "Fake (tests)", "default_port": 1})
+    values = {"db_type": "fake", "host": "fake.invalid", "port": 1, "database_name": options}
+    values.update(overrides)
+    return make_instance(**values)

@@ -15,7 +15,7 @@ from instances.adapters.base import ConnectionParams
 from instances.adapters.common import target_error
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
-from tests.instances.adapters.conftest import RUN_PREFIX, params, pg_drop_role
+from tests.live_targets import RUN_PREFIX, params, pg_drop_role
 from whalefall.errors import (
     CredentialError,
     TargetAuthFailed,

@@ -12,7 +12,7 @@ from psycopg import sql as pgsql
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.registry import get_adapter
-from tests.instances.adapters.conftest import PG_HOST, PG_PORT, RUN_PREFIX, pg_drop_role
+from tests.live_targets import PG_HOST, PG_PORT, RUN_PREFIX, pg_drop_role
 from whalefall.errors import TargetQueryFailed
 from whalefall.testing.factories import make_credential, make_instance
 

@@ -10,7 +10,7 @@ import pytest
 
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
-from tests.instances.adapters.conftest import RUN_PREFIX
+from tests.live_targets import RUN_PREFIX
 
 pytestmark = pytest.mark.live
 

@@ -32,7 +32,7 @@ MYSQL_HOST = os.environ.get("WF_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("WF_TEST_MYSQL_PORT", "3306"))
 PG_HOST = os.environ.get("WF_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("WF_TEST_PG_PORT", "5432"))
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "adapters.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "adapters.md"
 
 RUN_PREFIX = f"wf_t{secrets.token_hex(3)}_"
 

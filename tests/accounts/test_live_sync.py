@@ -1,0 +1,114 @@
+"""Account sync end to end against this machine's MariaDB and PostgreSQL.
+
+Users and roles carry the run prefix and are dropped afterwards; the
+monitoring login has exactly the GRANTs documented in docs/adapters.md.
+"""
+
+import pytest
+from psycopg import sql as pgsql
+
+from accounts.models import AccountChangeLog, InstanceAccount
+from accounts.services import accounts_sync_all
+from tests.live_targets import RUN_PREFIX, pg_drop_role
+from whalefall.testing.factories import make_credential, make_instance
+
+pytestmark = [pytest.mark.django_db, pytest.mark.live]
+
+
+def instance_for(params, db_type):
+    return make_instance(
+        db_type=db_type,
+        host=params.host,
+        port=params.port,
+        credential=make_credential(username=params.username, password=params.password),
+    )
+
+
+def sync(instance):
+    session = accounts_sync_all(instance_ids=[instance.pk], sync_type="manual_single")
+    record = session.records.get()
+    assert record.status == "completed", record.error_message
+    return record
+
+
+def our_changes(instance, prefix):
+    return list(
+        AccountChangeLog.objects.filter(instance=instance, username__startswith=prefix)
+        .order_by("changed_at", "change_type", "username")
+        .values_list("change_type", "username", "diff")
+    )
+
+
+def test_mariadb_add_modify_remove_reactivate(mysql_scratch, mysql_monitor):
+    prefix = f"{RUN_PREFIX}s_"
+    a, b, db = f"{prefix}a", f"{prefix}b", f"{prefix}shop"
+    for user in (a, b):
+        mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    mysql_scratch.run(f"CREATE USER '{a}'@'%' IDENTIFIED BY 'x1-pass'")
+    mysql_scratch.run(f"CREATE USER '{b}'@'%' IDENTIFIED BY 'x2-pass'")
+    mysql_scratch.run(f"GRANT SELECT ON `{db}`.* TO '{a}'@'%'")
+    instance = instance_for(mysql_monitor, "mysql")
+
+    sync(instance)
+    assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [("add", a), ("add", b)]
+
+    mysql_scratch.run(f"GRANT INSERT ON `{db}`.* TO '{a}'@'%' WITH GRANT OPTION")
+    mysql_scratch.run(f"ALTER USER '{b}'@'%' ACCOUNT LOCK")
+    record = sync(instance)
+    assert record.items_updated >= 2
+    modified = {u: diff for t, u, diff in our_changes(instance, prefix) if t == "modify"}
+    assert modified[a]["can_grant"] == {"old": False, "new": True}
+    assert any("INSERT" in p and db in p for p in modified[a]["privileges"]["added"])
+    # a locked account cannot log in: both flags change
+    assert modified[b] == {"is_locked": {"old": False, "new": True}, "can_login": {"old": True, "new": False}}
+
+    mysql_scratch.run(f"DROP USER '{b}'@'%'")
+    sync(instance)
+    account_b = InstanceAccount.objects.get(instance=instance, username=b, host="%")
+    assert not account_b.is_active and account_b.deactivated_at
+
+    mysql_scratch.run(f"CREATE USER '{b}'@'%' IDENTIFIED BY 'x3-pass'")
+    sync(instance)
+    account_b.refresh_from_db()
+    assert account_b.is_active and account_b.deactivated_at is None
+    assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [
+        ("add", a), ("add", b), ("modify", a), ("modify", b), ("remove", b), ("reactivate", b),
+    ]
+    # a resync with no change on the target writes no change rows
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    record = sync(instance)
+    assert AccountChangeLog.objects.filter(instance=instance).count() == before
+    assert record.items_created == record.items_updated == record.items_deleted == 0
+
+
+def test_postgresql_add_modify_remove_reactivate(pg_scratch, pg_monitor):
+    prefix = f"{RUN_PREFIX}s_"
+    a, b, group = f"{prefix}a", f"{prefix}b", f"{prefix}readers"
+    for role in (a, b, group):
+        pg_scratch.later(pg_drop_role(role))
+    ident = pgsql.Identifier
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(group)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'x1-pass'").format(ident(a)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'x2-pass'").format(ident(b)))
+    instance = instance_for(pg_monitor, "postgresql")
+
+    sync(instance)
+    # the NOLOGIN group is a role, not an account
+    assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [("add", a), ("add", b)]
+
+    pg_scratch.run(pgsql.SQL("GRANT {} TO {}").format(ident(group), ident(a)))
+    pg_scratch.run(pgsql.SQL("ALTER ROLE {} CREATEROLE").format(ident(b)))
+    sync(instance)
+    modified = {u: diff for t, u, diff in our_changes(instance, prefix) if t == "modify"}
+    assert modified[a]["roles"] == {"added": [group], "removed": []}
+    assert modified[b]["can_grant"] == {"old": False, "new": True}
+
+    pg_scratch.run(pgsql.SQL("DROP ROLE {}").format(ident(b)))
+    sync(instance)
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(b)))
+    sync(instance)
+    assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [
+        ("add", a), ("add", b), ("modify", a), ("modify", b), ("remove", b), ("reactivate", b),
+    ]
+    reactivated = [diff for t, u, diff in our_changes(instance, prefix) if t == "reactivate"][0]
+    assert reactivated["can_grant"] == {"old": True, "new": False}

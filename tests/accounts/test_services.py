@@ -1,0 +1,221 @@
+"""Account sync against the deterministic fake engine (live engines: test_live_sync.py)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
+from accounts.services import accounts_apply, accounts_sync_all, accounts_sync_instance
+from instances.adapters.base import AccountFacts, Privilege
+from sync_sessions.models import SyncInstanceRecord, SyncSession
+from whalefall.errors import ConcurrentOperation, TargetQueryFailed
+from whalefall.testing.factories import make_fake_instance
+from whalefall.testing.fake_adapter import FAKE_ACCOUNTS, generated_accounts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_fake_accounts():
+    FAKE_ACCOUNTS.clear()
+    yield
+    FAKE_ACCOUNTS.clear()
+
+
+def facts(name, **kw):
+    return AccountFacts(username=name, host=kw.pop("host", ""), **kw)
+
+
+def changes(instance):
+    return sorted(
+        AccountChangeLog.objects.filter(instance=instance).values_list("change_type", "username")
+    )
+
+
+def test_first_sync_adds_accounts_permissions_and_change_log():
+    instance = make_fake_instance("accounts=20")
+    outcome = accounts_sync_instance(instance=instance)
+    assert (outcome.synced, outcome.created, outcome.updated, outcome.deleted) == (20, 20, 0, 0)
+    assert InstanceAccount.objects.filter(instance=instance, is_active=True).count() == 20
+    assert AccountPermission.objects.filter(instance_account__instance=instance).count() == 20
+    superuser = AccountPermission.objects.get(instance_account__username="user00007")
+    assert superuser.is_superuser and superuser.facts["is_superuser"] is True
+    assert AccountPermission.objects.get(instance_account__username="user00005").roles == ["app_rw"]
+    assert changes(instance).count(("add", "user00000")) == 1
+    assert AccountChangeLog.objects.filter(instance=instance, change_type="add").count() == 20
+    instance.refresh_from_db()
+    assert instance.last_connected_at is not None
+
+
+def test_no_change_resync_only_bumps_last_seen():
+    instance = make_fake_instance("accounts=30")
+    accounts_sync_instance(instance=instance)
+    before_perm = dict(AccountPermission.objects.values_list("pk", "updated_at"))
+    before_seen = dict(InstanceAccount.objects.values_list("pk", "last_seen_at"))
+    before_log = AccountChangeLog.objects.count()
+
+    outcome = accounts_sync_instance(instance=instance)
+
+    assert (outcome.created, outcome.updated, outcome.deleted) == (0, 0, 0)
+    assert dict(AccountPermission.objects.values_list("pk", "updated_at")) == before_perm
+    assert AccountChangeLog.objects.count() == before_log
+    after_seen = dict(InstanceAccount.objects.values_list("pk", "last_seen_at"))
+    assert after_seen.keys() == before_seen.keys()
+    assert all(after_seen[pk] > before_seen[pk] for pk in before_seen)
+
+
+def test_modify_writes_field_level_diff():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("app", privileges=(Privilege("database", "SELECT", "shop"),))]
+    accounts_sync_instance(instance=instance)
+    FAKE_ACCOUNTS[instance.name] = [
+        facts("app", can_grant=True, roles=("admin",), privileges=(Privilege("database", "INSERT", "shop"),))
+    ]
+    outcome = accounts_sync_instance(instance=instance)
+    assert outcome.updated == 1
+    log = AccountChangeLog.objects.get(instance=instance, change_type="modify")
+    assert log.diff == {
+        "can_grant": {"old": False, "new": True},
+        "roles": {"added": ["admin"], "removed": []},
+        "privileges": {"added": ["GRANT INSERT ON shop (database)"], "removed": ["GRANT SELECT ON shop (database)"]},
+    }
+    permission = AccountPermission.objects.get(instance_account__instance=instance)
+    assert permission.can_grant and permission.roles == ["admin"]
+
+
+def test_remove_then_return_logs_remove_and_reactivate():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("keep"), facts("gone", is_superuser=True)]
+    accounts_sync_instance(instance=instance)
+    FAKE_ACCOUNTS[instance.name] = [facts("keep")]
+    outcome = accounts_sync_instance(instance=instance)
+    assert outcome.deleted == 1
+    gone = InstanceAccount.objects.get(instance=instance, username="gone")
+    assert not gone.is_active and gone.deactivated_at is not None
+    removal = AccountChangeLog.objects.get(instance=instance, change_type="remove")
+    assert removal.diff["last_facts"]["is_superuser"] is True
+
+    FAKE_ACCOUNTS[instance.name] = [facts("keep"), facts("gone")]
+    outcome = accounts_sync_instance(instance=instance)
+    assert (outcome.created, outcome.updated, outcome.deleted) == (0, 1, 0)
+    gone.refresh_from_db()
+    assert gone.is_active and gone.deactivated_at is None
+    reactivation = AccountChangeLog.objects.get(instance=instance, change_type="reactivate")
+    assert reactivation.diff == {"is_superuser": {"old": True, "new": False}}
+    assert changes(instance) == [
+        ("add", "gone"), ("add", "keep"), ("reactivate", "gone"), ("remove", "gone"),
+    ]
+    # the same account row throughout: history stays attached
+    assert InstanceAccount.objects.filter(instance=instance, username="gone").count() == 1
+
+
+def test_mysql_style_user_at_host_are_distinct_accounts():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("app", host="%"), facts("app", host="localhost")]
+    assert accounts_sync_instance(instance=instance).created == 2
+
+
+def test_duplicate_account_from_adapter_is_an_error_and_writes_nothing():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("dup"), facts("dup")]
+    with pytest.raises(TargetQueryFailed, match="twice"):
+        accounts_sync_instance(instance=instance)
+    assert not InstanceAccount.objects.filter(instance=instance).exists()
+
+
+def test_failure_mid_write_leaves_no_partial_rows_and_a_failed_record():
+    instance = make_fake_instance()
+    accounts = generated_accounts(50)
+    # jsonb rejects NUL characters: the account rows insert, then the permission upsert fails
+    accounts[-1] = AccountFacts(username="bad", snapshot={"comment": "nul\x00byte"})
+    FAKE_ACCOUNTS[instance.name] = accounts
+    session = accounts_sync_all(instance_ids=[instance.pk], sync_type="manual_single")
+    record = SyncInstanceRecord.objects.get(session=session)
+    assert record.status == "failed" and record.error_code == "internal_error"
+    assert session.status == "failed"
+    assert not InstanceAccount.objects.filter(instance=instance).exists()
+    assert not AccountChangeLog.objects.filter(instance=instance).exists()
+
+
+def test_writes_are_set_based_query_count_independent_of_account_count():
+    counts = []
+    for n in (10, 400):
+        instance = make_fake_instance(f"accounts={n}")
+        with CaptureQueriesContext(connection) as first:
+            accounts_sync_instance(instance=instance)
+        FAKE_ACCOUNTS[instance.name] = generated_accounts(n)[: n - 3]  # a few removals
+        FAKE_ACCOUNTS[instance.name][0] = facts("user00000", is_locked=True)  # one modification
+        with CaptureQueriesContext(connection) as second:
+            accounts_sync_instance(instance=instance)
+        counts.append((len(first), len(second)))
+    assert counts[0] == counts[1], counts
+
+
+def test_sync_all_one_failure_does_not_stop_the_others():
+    ok1, bad, ok2 = (make_fake_instance("accounts=2", name=n) for n in ("a-ok", "b-bad", "c-ok"))
+    SyncSession.objects.all().delete()
+    bad.database_name = "fail=target_unreachable"
+    bad.save()
+    session = accounts_sync_all(sync_type="manual_batch")
+    assert (session.status, session.total_instances, session.successful_instances, session.failed_instances) == (
+        "failed", 3, 2, 1,
+    )
+    statuses = dict(session.records.values_list("instance_name", "status"))
+    assert statuses == {"a-ok": "completed", "b-bad": "failed", "c-ok": "completed"}
+    failed = session.records.get(instance_name="b-bad")
+    assert failed.error_code == "target_unreachable" and "injected" in failed.error_message
+    assert InstanceAccount.objects.filter(instance__in=[ok1, ok2]).count() == 4
+
+
+def test_sync_all_enqueued_runs_one_task_per_instance(django_capture_on_commit_callbacks):
+    instances = [make_fake_instance("accounts=2") for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        session = accounts_sync_all(instance_ids=[i.pk for i in instances], sync_type="manual_batch", enqueue=True)
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances) == ("completed", 3)
+    assert InstanceAccount.objects.count() == 6
+
+
+def test_unknown_instance_ids_are_rejected():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        accounts_sync_all(instance_ids=[999999], sync_type="manual_single")
+    assert not SyncSession.objects.exists()
+
+
+def test_apply_directly_with_empty_listing_deactivates_everything():
+    instance = make_fake_instance("accounts=3")
+    accounts_sync_instance(instance=instance)
+    outcome = accounts_apply(instance=instance, accounts=[])
+    assert outcome.deleted == 3
+    assert not InstanceAccount.objects.filter(instance=instance, is_active=True).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_sync_of_one_instance_fails_fast_with_concurrent_operation():
+    instance = make_fake_instance("accounts=5,delay_ms=800")
+    results = {}
+
+    def sync(name):
+        try:
+            results[name] = accounts_sync_instance(instance=instance)
+        except ConcurrentOperation as exc:
+            results[name] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=sync, args=("first",))
+    first.start()
+    time.sleep(0.3)  # the first holds the lock while it waits for the slow target
+    started = time.monotonic()
+    sync("second")
+    assert time.monotonic() - started < 0.5, "the second sync must fail fast, not wait"
+    first.join()
+    assert isinstance(results["second"], ConcurrentOperation)
+    assert results["first"].created == 5
+    assert InstanceAccount.objects.filter(instance=instance).count() == 5
+    assert AccountChangeLog.objects.filter(instance=instance).count() == 5
