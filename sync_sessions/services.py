@@ -126,6 +126,9 @@ def record_finish(
     if not updated:
         return None
     record.status, record.completed_at, record.error_code, record.error_message = status, now, code, message
+    record.items_synced, record.items_created = outcome.synced, outcome.created
+    record.items_updated, record.items_deleted = outcome.updated, outcome.deleted
+    record.sync_details = outcome.details
     ok, failed = (0, 1) if error is not None else (1, 0)
     with connection.cursor() as cursor:
         cursor.execute(_FINISH_SESSION_SQL, {"ok": ok, "failed": failed, "session_id": record.session_id})
