@@ -8,7 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
-from classification.models import AccountClassificationAssignment
+from accounts.selectors import accounts_with_classification
+from classification.models import AccountClassification, AccountClassificationAssignment
+from instances.models import Instance
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -34,6 +36,46 @@ def session_link(session_id) -> str:
         return "-"
     url = reverse("admin:sync_sessions_syncsession_changelist") + f"?session_id={session_id}"
     return format_html('<a href="{}">{}</a>', url, str(session_id)[:8])
+
+
+class InstanceIdFilter(admin.SimpleListFilter):
+    """Filter by one instance id (``?instance=<id>``) without listing every instance.
+
+    Hidden until used: the instance admin links here ("Accounts", "Account
+    changes"); once set it shows the instance's name and an "All" reset.
+    Use the search box (instance name prefix) to find an instance by name.
+    """
+
+    title = "instance"
+    parameter_name = "instance"
+
+    def lookups(self, request, model_admin):
+        # only the chosen instance is listed; a filter with no choices would not be applied at all
+        value = self.value()
+        if not value:
+            return ()
+        name = Instance.objects.filter(pk=value).values_list("name", flat=True).first() if value.isdigit() else None
+        return ((value, name or f"{value} (unknown instance)"),)
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(instance_id=value) if value.isdigit() else queryset.none()
+
+
+class ClassificationFilter(admin.SimpleListFilter):
+    """Accounts currently assigned a classification (by code; the table is small)."""
+
+    title = "classification"
+    parameter_name = "classification"
+
+    def lookups(self, request, model_admin):
+        return tuple(AccountClassification.objects.order_by("-priority", "name").values_list("code", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return accounts_with_classification(queryset, codes=[value]) if value else queryset
 
 
 class AccountPermissionInline(ReadOnlyInlineMixin, admin.StackedInline):
@@ -102,12 +144,14 @@ class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("instance", "permission")
     list_filter = (
-        "is_active",
+        InstanceIdFilter,
         "instance__db_type",
         "instance__environment",
+        "is_active",
         "permission__is_superuser",
         "permission__can_grant",
         "permission__is_locked",
+        ClassificationFilter,
     )
     search_fields = ("^username", "^instance__name")
     autocomplete_fields = ("instance",)
@@ -191,7 +235,12 @@ class AccountChangeLogAdmin(BigTableAdmin):
 
     list_display = ("changed_at", "instance", "username", "host", "change_type", "session_ref")
     list_select_related = ("instance",)
-    list_filter = (recent_date_filter("changed_at", default="all", title="changed"), "change_type")
+    list_filter = (
+        recent_date_filter("changed_at", default="all", title="changed"),
+        InstanceIdFilter,
+        "instance__db_type",
+        "change_type",
+    )
     search_fields = ("^username", "=instance__name")
     autocomplete_fields = ("instance",)
     fields = (

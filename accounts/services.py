@@ -11,11 +11,12 @@ import json
 import logging
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts import sql
 from accounts.diff import facts_diff, permission_facts
-from accounts.models import AccountChangeLog, AccountPermission, ChangeType, InstanceAccount
+from accounts.models import ChangeType
 from instances.adapters.base import AccountFacts
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
@@ -25,9 +26,6 @@ from whalefall.db.locks import advisory_lock
 from whalefall.errors import TargetQueryFailed
 
 logger = logging.getLogger(__name__)
-
-BATCH_SIZE = 2000
-PERMISSION_FIELDS = ["snapshot", "facts", "is_superuser", "can_grant", "is_locked", "roles", "updated_at"]
 
 
 def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = None) -> RecordOutcome:
@@ -40,24 +38,6 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
     with advisory_lock("accounts.sync", instance.pk, what=f"Account sync of {instance.name}"):
         accounts = get_adapter(instance).fetch_accounts()
         return accounts_apply(instance=instance, accounts=accounts, session=session)
-
-
-def _json_native(value: dict) -> dict:
-    # what jsonb gives back: tuples become lists, so equal states compare equal
-    return json.loads(json.dumps(value, default=str))
-
-
-def _permission_row(account: InstanceAccount, facts: dict, snapshot: dict, now) -> AccountPermission:
-    return AccountPermission(
-        instance_account=account,
-        snapshot=snapshot,
-        facts=facts,
-        is_superuser=facts["is_superuser"],
-        can_grant=facts["can_grant"],
-        is_locked=facts["is_locked"],
-        roles=facts["roles"],
-        updated_at=now,
-    )
 
 
 def _index_incoming(instance: Instance, accounts: Sequence[AccountFacts]) -> dict[tuple[str, str], AccountFacts]:
@@ -74,6 +54,15 @@ def _index_incoming(instance: Instance, accounts: Sequence[AccountFacts]) -> dic
     return incoming
 
 
+def _run(cursor, statement: str, **params) -> list[tuple]:
+    cursor.execute(statement, params)
+    return cursor.fetchall() if cursor.description else []
+
+
+def _doc(rows: list[dict]) -> str:
+    return json.dumps(rows, default=str)
+
+
 @transaction.atomic(durable=True)
 def accounts_apply(
     *, instance: Instance, accounts: Sequence[AccountFacts], session: SyncSession | None = None
@@ -83,78 +72,69 @@ def accounts_apply(
     New accounts are added, returning ones reactivated, vanished ones
     deactivated (``is_active=false``, ``deactivated_at``), changed permissions
     upserted, and one change-log row written per add/modify/remove/reactivate.
-    A listing identical to the stored state only bumps ``last_seen_at``.
+    The comparison with the stored state runs in the database (see
+    ``accounts/sql.py``); a listing identical to the stored state only bumps
+    ``last_seen_at``. Eight statements at most, whatever the account count.
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
-    stored = {
-        (a.username, a.host): a
-        for a in InstanceAccount.objects.filter(instance=instance).select_related("permission")
+    listing = {
+        key: {"username": key[0], "host": key[1], "facts": permission_facts(a), "snapshot": a.snapshot}
+        for key, a in incoming.items()
     }
-
-    def log(change_type, username, host, account=None, diff=None):
-        return AccountChangeLog(
-            instance=instance, instance_account=account, username=username, host=host,
-            change_type=change_type, diff=diff or {}, session=session, changed_at=now,
+    ids = {"instance_id": instance.pk, "now": now}
+    with connection.cursor() as cursor:
+        rows = _run(cursor, sql.CHANGED_ACCOUNTS, doc=_doc(list(listing.values())), instance_id=instance.pk)
+        new_keys = [(u, h) for account_id, u, h, *_ in rows if account_id is None]
+        created = _run(
+            cursor, sql.INSERT_ACCOUNTS, doc=_doc([{"username": u, "host": h} for u, h in new_keys]), **ids
         )
-
-    new_accounts = InstanceAccount.objects.bulk_create(
-        [
-            InstanceAccount(instance=instance, username=u, host=h, first_seen_at=now, last_seen_at=now)
-            for (u, h) in incoming.keys() - stored.keys()
-        ],
-        batch_size=BATCH_SIZE,
-    )
-    permissions, changes, reactivated = [], [], []
-    for account in new_accounts:
-        facts = permission_facts(incoming[(account.username, account.host)])
-        snapshot = _json_native(incoming[(account.username, account.host)].snapshot)
-        permissions.append(_permission_row(account, facts, snapshot, now))
-        changes.append(log(ChangeType.ADD, account.username, account.host, account, {"facts": facts}))
-    modified = 0
-    for key, account in stored.items():
-        if key not in incoming:
-            continue
-        facts, snapshot = permission_facts(incoming[key]), _json_native(incoming[key].snapshot)
-        permission = getattr(account, "permission", None)
-        old_facts = permission.facts if permission else {}
-        diff = facts_diff(old_facts, facts)
-        if permission is not None and permission.snapshot != snapshot and not diff:
-            diff = {"snapshot": {"changed": True}}
-        if diff or permission is None:
-            permissions.append(_permission_row(account, facts, snapshot, now))
-        if not account.is_active:
-            reactivated.append(account.pk)
-            changes.append(log(ChangeType.REACTIVATE, *key, account, diff))
-        elif diff:
-            modified += 1
-            changes.append(log(ChangeType.MODIFY, *key, account, diff))
-    vanished = [a for key, a in stored.items() if key not in incoming and a.is_active]
-    for account in vanished:
-        last = account.permission.facts if hasattr(account, "permission") else {}
-        changes.append(log(ChangeType.REMOVE, account.username, account.host, account, {"last_facts": last}))
-
-    AccountPermission.objects.bulk_create(
-        permissions,
-        update_conflicts=True,
-        unique_fields=["instance_account"],
-        update_fields=PERMISSION_FIELDS,
-        batch_size=BATCH_SIZE,
-    )
-    if reactivated:
-        InstanceAccount.objects.filter(pk__in=reactivated).update(is_active=True, deactivated_at=None)
-    if vanished:
-        InstanceAccount.objects.filter(pk__in=[a.pk for a in vanished]).update(is_active=False, deactivated_at=now)
-    InstanceAccount.objects.filter(instance=instance, is_active=True).update(last_seen_at=now)
-    AccountChangeLog.objects.bulk_create(changes, batch_size=BATCH_SIZE)
-    Instance.objects.filter(pk=instance.pk).update(last_connected_at=now)
+        permissions, changes, reactivated, vanished, modified = [], [], [], [], 0
+        for account_id, u, h in created:
+            item = listing[(u, h)]
+            permissions.append({"id": account_id, "facts": item["facts"], "snapshot": item["snapshot"]})
+            changes.append(_change(account_id, u, h, ChangeType.ADD, {"facts": item["facts"]}))
+        for account_id, u, h, is_active, listed, has_permission, old_facts_text, snapshot_changed in rows:
+            if account_id is None:
+                continue
+            old_facts = json.loads(old_facts_text) if old_facts_text else {}
+            if not listed:
+                vanished.append(account_id)
+                changes.append(_change(account_id, u, h, ChangeType.REMOVE, {"last_facts": old_facts}))
+                continue
+            item = listing[(u, h)]
+            diff = facts_diff(old_facts, item["facts"])
+            if not diff and snapshot_changed and has_permission:
+                diff = {"snapshot": {"changed": True}}
+            permissions.append({"id": account_id, "facts": item["facts"], "snapshot": item["snapshot"]})
+            if not is_active:
+                reactivated.append(account_id)
+                changes.append(_change(account_id, u, h, ChangeType.REACTIVATE, diff))
+            elif diff:
+                modified += 1
+                changes.append(_change(account_id, u, h, ChangeType.MODIFY, diff))
+        if permissions:
+            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_doc(permissions), now=now)
+        if reactivated:
+            _run(cursor, sql.REACTIVATE, ids=reactivated)
+        if vanished:
+            _run(cursor, sql.DEACTIVATE, ids=vanished, now=now)
+        _run(cursor, sql.TOUCH_ACTIVE, **ids)
+        if changes:
+            session_id = session.session_id if session is not None else None
+            _run(cursor, sql.INSERT_CHANGES, doc=_doc(changes), session_id=session_id, **ids)
+        _run(cursor, sql.TOUCH_INSTANCE, **ids)
     return RecordOutcome(
         synced=len(incoming),
-        created=len(new_accounts),
+        created=len(created),
         updated=modified + len(reactivated),
         deleted=len(vanished),
         details={"reactivated": len(reactivated), "modified": modified},
     )
+
+
+def _change(account_id: int, username: str, host: str, change_type: str, diff: dict) -> dict:
+    return {"account_id": account_id, "username": username, "host": host, "change_type": change_type, "diff": diff}
 
 
 def accounts_sync_all(

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.services import accounts_sync_all
 from instances.models import Credential, DatabaseType, Instance, Tag
-from instances.services import credential_create, credential_update, instance_create, instance_update
+from instances.services import (
+    credential_create,
+    credential_update,
+    instance_create,
+    instance_test_connection,
+    instance_update,
+)
+from sync_sessions.models import SyncType
 from whalefall.admin_tools import count_subquery
+from whalefall.errors import WhalefallError
+
+SYNC_PERMISSION = "instances.sync_instance"
+#: connection tests run one after another inside the request (each bounded by its connect timeout)
+TEST_CONNECTION_MAX_INSTANCES = 20
 
 
 def _adopt(target, saved) -> None:
@@ -190,16 +204,20 @@ class InstanceAdmin(admin.ModelAdmin):
     list_filter = ("db_type", "environment", "is_active", "tags", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
-    readonly_fields = ("version", "last_connected_at", "created_at", "updated_at")
+    readonly_fields = ("version", "last_connected_at", "created_at", "updated_at", "account_links")
     ordering = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "db_type", "environment", "is_active", "tag_choices", "description")}),
         ("Connection", {"fields": ("host", "port", "database_name", "credential")}),
         ("Timeouts", {"fields": ("connect_timeout", "statement_timeout"), "classes": ("collapse",)}),
-        ("Status", {"fields": ("version", "last_connected_at", "created_at", "updated_at", "deleted_at")}),
+        (
+            "Status",
+            {"fields": ("version", "last_connected_at", "created_at", "updated_at", "deleted_at", "account_links")},
+        ),
     )
-    # Actions (test connection, sync accounts, collect capacity) go here: each an
-    # @admin.action(permissions=[...]) calling one service, listed in `actions`.
+    # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
+    # each calls one service and reports with message_user.
+    actions = ("test_connection_action", "sync_accounts_action")
 
     def get_queryset(self, request):
         return (
@@ -221,3 +239,62 @@ class InstanceAdmin(admin.ModelAdmin):
     @admin.display(description="Tags")
     def tag_list(self, obj: Instance) -> str:
         return ", ".join(tag.name for tag in obj.tags.all())
+
+    @admin.display(description="Accounts")
+    def account_links(self, obj: Instance) -> str:
+        if obj.pk is None:
+            return "-"
+        accounts = reverse("admin:accounts_instanceaccount_changelist") + f"?instance={obj.pk}"
+        changes = reverse("admin:accounts_accountchangelog_changelist") + f"?instance={obj.pk}"
+        return format_html('<a href="{}">Accounts</a> · <a href="{}">Account changes</a>', accounts, changes)
+
+    def has_sync_permission(self, request) -> bool:
+        return request.user.has_perm(SYNC_PERMISSION)
+
+    @admin.action(description="Test connection", permissions=["sync"])
+    def test_connection_action(self, request, queryset):
+        """Connect to each selected instance now; report version + latency or the typed error."""
+        if queryset.count() > TEST_CONNECTION_MAX_INSTANCES:
+            self.message_user(
+                request,
+                f"Select at most {TEST_CONNECTION_MAX_INSTANCES} instances to test here; "
+                "use `manage.py test_connection` for more.",
+                messages.WARNING,
+            )
+            return
+        # a fresh queryset: the changelist's one defers the encrypted password the adapter needs
+        for instance in Instance.objects.filter(pk__in=queryset.values("pk")).select_related("credential"):
+            try:
+                result = instance_test_connection(instance=instance)
+            except WhalefallError as exc:
+                self.message_user(request, f"{instance.name}: FAILED ({exc.code}) {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
+                )
+
+    @admin.action(description="Sync accounts", permissions=["sync"])
+    def sync_accounts_action(self, request, queryset):
+        """Enqueue one account sync session over the selected instances (one task per instance)."""
+        ids = list(queryset.values_list("pk", flat=True))
+        try:
+            session = accounts_sync_all(
+                instance_ids=ids,
+                sync_type=SyncType.MANUAL_SINGLE if len(ids) == 1 else SyncType.MANUAL_BATCH,
+                created_by=request.user,
+                enqueue=True,
+            )
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return
+        url = reverse("admin:sync_sessions_syncsession_change", args=(session.pk,))
+        self.message_user(
+            request,
+            format_html(
+                'Account sync of {} instance(s) enqueued: <a href="{}">session {}</a>.',
+                session.total_instances,
+                url,
+                str(session.session_id)[:8],
+            ),
+            messages.SUCCESS,
+        )

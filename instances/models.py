@@ -126,6 +126,9 @@ class Instance(models.Model):
     class Meta:
         db_table = "instances"
         ordering = ("name",)
+        # Guards the actions (test connection, sync accounts, collect capacity) in admin and API;
+        # whalefall.roles gives every custom permission to the "operator" group.
+        permissions = [("sync_instance", "Can run syncs and connection tests on instances")]
         indexes = [models.Index(fields=["db_type"], name="instances_db_type_idx")]
         constraints = [
             models.UniqueConstraint(fields=["name"], name="instances_name_uniq"),

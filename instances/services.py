@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
+from instances.adapters.base import ConnectionTest
+from instances.adapters.registry import get_adapter
 from instances.models import Credential, Instance, Tag
 
 
@@ -69,3 +72,19 @@ def instance_update(*, instance: Instance, tags: Iterable[str] | None = None, **
     if tags is not None:
         instance.tags.set(tags_resolve(names=tags))
     return instance
+
+
+def instance_test_connection(*, instance: Instance) -> ConnectionTest:
+    """Connect to ``instance``, read its server version and measure the latency (ms).
+
+    On success stores ``version`` and ``last_connected_at`` (one UPDATE) and
+    returns the adapter's ``ConnectionTest``. Failures raise the adapter's typed
+    error (TargetUnreachable, TargetAuthFailed, TargetTimeout, CredentialError, …)
+    and change nothing. Not a health check of accounts or sizes: connect + version only.
+    """
+    result = get_adapter(instance).test_connection()
+    version = result.version[: Instance._meta.get_field("version").max_length]
+    now = timezone.now()
+    Instance.objects.filter(pk=instance.pk).update(version=version, last_connected_at=now)
+    instance.version, instance.last_connected_at = version, now
+    return result

@@ -9,6 +9,7 @@ or the reaper after a killed process — so nothing stays ``running``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,26 +77,41 @@ def record_start(*, record: SyncInstanceRecord) -> bool:
     return bool(updated)
 
 
-_FINISH_SESSION_SQL = """
-UPDATE sync_sessions SET
-    successful_instances = successful_instances + %(ok)s,
-    failed_instances = failed_instances + %(failed)s,
+_FINISH_RECORD_SQL = """
+WITH finished AS (
+    UPDATE sync_instance_records SET
+        status = %(status)s,
+        started_at = COALESCE(started_at, %(now)s),
+        completed_at = %(now)s,
+        items_synced = %(synced)s,
+        items_created = %(created)s,
+        items_updated = %(updated)s,
+        items_deleted = %(deleted)s,
+        sync_details = %(details)s::jsonb,
+        error_code = %(code)s,
+        error_message = %(message)s
+    WHERE id = %(record_id)s AND status IN ('pending', 'running')
+    RETURNING session_id
+)
+UPDATE sync_sessions s SET
+    successful_instances = s.successful_instances + %(ok)s,
+    failed_instances = s.failed_instances + %(failed)s,
     status = CASE
-        WHEN status = 'running'
-             AND successful_instances + failed_instances + %(ok)s + %(failed)s >= total_instances
-        THEN CASE WHEN failed_instances + %(failed)s > 0 THEN 'failed' ELSE 'completed' END
-        ELSE status END,
+        WHEN s.status = 'running'
+             AND s.successful_instances + s.failed_instances + %(ok)s + %(failed)s >= s.total_instances
+        THEN CASE WHEN s.failed_instances + %(failed)s > 0 THEN 'failed' ELSE 'completed' END
+        ELSE s.status END,
     completed_at = CASE
-        WHEN completed_at IS NULL
-             AND successful_instances + failed_instances + %(ok)s + %(failed)s >= total_instances
-        THEN now() ELSE completed_at END,
+        WHEN s.completed_at IS NULL
+             AND s.successful_instances + s.failed_instances + %(ok)s + %(failed)s >= s.total_instances
+        THEN now() ELSE s.completed_at END,
     updated_at = now()
-WHERE session_id = %(session_id)s
-RETURNING status
+FROM finished
+WHERE s.session_id = finished.session_id
+RETURNING s.status
 """
 
 
-@transaction.atomic
 def record_finish(
     *,
     record: SyncInstanceRecord,
@@ -103,37 +119,41 @@ def record_finish(
     error: BaseException | None = None,
 ) -> str | None:
     """Finish a record as completed (``outcome``) or failed (``error``) and
-    count it on its session. Returns the session's status afterwards, or
-    None when the record was already finished (counted once only)."""
+    count it on its session, in one statement (the session row lock orders
+    concurrent finishers; the one that reaches the total finalizes).
+    Returns the session's status afterwards, or None when the record was
+    already finished (counted once only)."""
     outcome = outcome or RecordOutcome()
     status = RecordStatus.FAILED if error is not None else RecordStatus.COMPLETED
     code, message = describe(error) if error is not None else ("", "")
     now = timezone.now()
-    updated = SyncInstanceRecord.objects.filter(
-        pk=record.pk, status__in=[RecordStatus.PENDING, RecordStatus.RUNNING]
-    ).update(
-        status=status,
-        started_at=record.started_at or now,
-        completed_at=now,
-        items_synced=outcome.synced,
-        items_created=outcome.created,
-        items_updated=outcome.updated,
-        items_deleted=outcome.deleted,
-        sync_details=outcome.details,
-        error_code=code,
-        error_message=message,
-    )
-    if not updated:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FINISH_RECORD_SQL,
+            {
+                "record_id": record.pk,
+                "status": status,
+                "now": now,
+                "synced": outcome.synced,
+                "created": outcome.created,
+                "updated": outcome.updated,
+                "deleted": outcome.deleted,
+                "details": json.dumps(outcome.details, default=str),
+                "code": code,
+                "message": message,
+                "ok": 0 if error is not None else 1,
+                "failed": 1 if error is not None else 0,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
     record.status, record.completed_at, record.error_code, record.error_message = status, now, code, message
+    record.started_at = record.started_at or now
     record.items_synced, record.items_created = outcome.synced, outcome.created
     record.items_updated, record.items_deleted = outcome.updated, outcome.deleted
     record.sync_details = outcome.details
-    ok, failed = (0, 1) if error is not None else (1, 0)
-    with connection.cursor() as cursor:
-        cursor.execute(_FINISH_SESSION_SQL, {"ok": ok, "failed": failed, "session_id": record.session_id})
-        row = cursor.fetchone()
-    return row[0] if row else None
+    return row[0]
 
 
 @contextmanager

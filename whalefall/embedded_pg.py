@@ -51,6 +51,5 @@ def start(pgdata: Path, *, cleanup_mode: str | None = None) -> dict:
         "PASSWORD": "",
         "HOST": str(info.socket_dir),
         "PORT": str(info.port or 5432),
-        "CONN_MAX_AGE": 0,
         "OPTIONS": {},
     }

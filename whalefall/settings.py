@@ -102,6 +102,9 @@ else:
             cleanup_mode=os.environ.get("WHALEFALL_PGDATA_CLEANUP") or None,
         )
     }
+# Reuse connections (qcluster workers run many short tasks); health-checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("WHALEFALL_CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- i18n / time ------------------------------------------------------------

@@ -4,9 +4,17 @@
 explicit paths (nested routes such as /instances/<id>/...).
 """
 
+from django.urls import re_path
+
+from accounts.api.views import AccountChangeViewSet, AccountViewSet, InstanceAccountListView
+
 
 def register(router) -> None:
-    pass
+    router.register("accounts", AccountViewSet, basename="account")
+    router.register("account-changes", AccountChangeViewSet, basename="accountchange")
 
 
-urlpatterns: list = []
+urlpatterns: list = [
+    re_path(r"^instances/(?P<instance_id>[0-9]+)/accounts/?$", InstanceAccountListView.as_view(),
+            name="instance-accounts"),  # fmt: skip
+]

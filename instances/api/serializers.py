@@ -6,6 +6,7 @@ and no serializer here reads ``password_encrypted``.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from instances.models import Credential, DatabaseType, Instance
@@ -99,3 +100,29 @@ class InstanceSerializer(serializers.ModelSerializer):
             "deleted_at",
         )
         read_only_fields = ("version", "last_connected_at", "created_at", "updated_at", "deleted_at")
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    """Result of a successful connection test (the version is also stored on the instance)."""
+
+    instance_id = serializers.IntegerField()
+    version = serializers.CharField(help_text="Server version string.")
+    latency_ms = serializers.FloatField(help_text="Wall time of connect + one query, in milliseconds.")
+
+
+class SessionStartedSerializer(serializers.Serializer):
+    """A sync session that was created and handed to the task cluster (202)."""
+
+    session_id = serializers.UUIDField(help_text="Follow the session at status_url.")
+    total_instances = serializers.IntegerField()
+    status_url = serializers.URLField(help_text="/api/v1/sync-sessions/<session_id>")
+
+
+def session_started_data(request, session) -> dict:
+    """The 202 body for an enqueued ``session``."""
+    url = reverse("syncsession-detail", kwargs={"session_id": session.session_id})
+    return {
+        "session_id": session.session_id,
+        "total_instances": session.total_instances,
+        "status_url": request.build_absolute_uri(url),
+    }

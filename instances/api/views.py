@@ -6,18 +6,40 @@ Writes go through ``instances.services``; the views only validate and render.
 from __future__ import annotations
 
 from django.db.models import Count
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from accounts.services import accounts_sync_all
 from instances.api.filters import CredentialFilterSet, InstanceFilterSet
+from instances.api.permissions import CanSyncInstances
 from instances.api.serializers import (
+    ConnectionTestSerializer,
     CredentialSerializer,
     CredentialUpdateSerializer,
     DatabaseTypeSerializer,
     InstanceSerializer,
+    SessionStartedSerializer,
+    session_started_data,
 )
 from instances.models import Credential, DatabaseType, Instance
-from instances.services import credential_create, credential_update, instance_create, instance_update
+from instances.services import (
+    credential_create,
+    credential_update,
+    instance_create,
+    instance_test_connection,
+    instance_update,
+)
+from sync_sessions.models import SyncType
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
+    404: OpenApiResponse(description="No such instance."),
+    409: OpenApiResponse(description="Credential/adapter problem or concurrent run: {code, message, instance_id}."),
+    502: OpenApiResponse(description="Target unreachable, login or query failed: {code, message, instance_id}."),
+    504: OpenApiResponse(description="Target timed out: {code, message, instance_id}."),
+}
 
 
 class DatabaseTypeViewSet(viewsets.ReadOnlyModelViewSet):
@@ -88,6 +110,45 @@ class InstanceViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = instance_create(**serializer.validated_data)
+
+    @extend_schema(
+        request=None,
+        responses={200: ConnectionTestSerializer, **{k: v for k, v in ERROR_RESPONSES.items() if k != 400}},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="actions/test-connection",
+        permission_classes=[CanSyncInstances],
+        filter_backends=[],
+    )
+    def test_connection(self, request, pk=None):
+        """Connect now, store the server version and answer it with the latency (synchronous, bounded by
+        the instance's connect/statement timeouts). Errors: 502/504/409 with ``{code, message, instance_id}``."""
+        instance = self.get_object()
+        result = instance_test_connection(instance=instance)
+        data = {"instance_id": instance.pk, "version": result.version, "latency_ms": round(result.latency_ms, 1)}
+        return Response(ConnectionTestSerializer(data).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: SessionStartedSerializer, 400: ERROR_RESPONSES[400], 404: ERROR_RESPONSES[404]},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="actions/sync-accounts",
+        permission_classes=[CanSyncInstances],
+        filter_backends=[],
+    )
+    def sync_accounts(self, request, pk=None):
+        """Enqueue an account sync of this instance (``manual_single`` session); follow it at ``status_url``."""
+        instance = self.get_object()
+        session = accounts_sync_all(
+            instance_ids=[instance.pk], sync_type=SyncType.MANUAL_SINGLE, created_by=request.user, enqueue=True
+        )
+        data = SessionStartedSerializer(session_started_data(request, session)).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
     def perform_update(self, serializer):
         serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)

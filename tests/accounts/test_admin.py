@@ -155,3 +155,53 @@ def test_account_admins_are_read_only(admin_client_logged_in, accounts_200):
     assert response.status_code == 403
     account.refresh_from_db()
     assert account.username == "user000"
+
+
+# --- filters: one instance (without listing every instance), db type, classification --------------------------------
+@pytest.fixture
+def classified(accounts_200):
+    su = AccountClassification.objects.create(code="su", name="Superuser", priority=10)
+    AccountClassificationAssignment.objects.bulk_create(
+        AccountClassificationAssignment(account=a, classification=su, source="auto") for a in accounts_200[::4]
+    )
+    return accounts_200
+
+
+def test_accounts_changelist_filters_query_budget(admin_client_logged_in, classified, django_assert_max_num_queries):
+    instance = classified[0].instance
+    url = _url(InstanceAccount, "changelist")
+    cases = {
+        f"?instance={instance.pk}": 10,
+        "?classification=su": 50,
+        f"?instance={instance.pk}&classification=su&is_active__exact=1": 10,  # user000, user020, …
+        f"?instance={classified[1].instance.pk}&classification=su": 0,
+        "?instance__db_type__name__exact=mysql&permission__is_locked__exact=0": 100,  # one page of 200
+        "?instance=nope": 0,
+        "?q=user00": 10,
+    }
+    for query, expected in cases.items():
+        with django_assert_max_num_queries(11):
+            response = admin_client_logged_in.get(url + query)
+        assert response.status_code == 200, query
+        assert len(response.context["cl"].result_list) == expected, query
+    body = admin_client_logged_in.get(url + f"?instance={instance.pk}").content.decode()
+    assert instance.name in body  # the selected instance is named in the filter
+    unfiltered = admin_client_logged_in.get(url).content.decode()
+    assert "acct-inst-07" not in unfiltered.split('id="changelist-filter"')[1]  # instances are never all listed
+
+
+def test_change_log_changelist_instance_filter(admin_client_logged_in, accounts_200, django_assert_max_num_queries):
+    instance = accounts_200[3].instance
+    url = _url(AccountChangeLog, "changelist")
+    for query, expected in ((f"?instance={instance.pk}", 10), ("?instance__db_type__name__exact=postgresql", 0)):
+        with django_assert_max_num_queries(10):
+            response = admin_client_logged_in.get(url + query)
+        assert response.status_code == 200, query
+        assert response.context["cl"].result_count == expected, query
+
+
+def test_instance_change_page_links_to_its_accounts(admin_client_logged_in, accounts_200):
+    instance = accounts_200[0].instance
+    body = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=(instance.pk,))).content.decode()
+    assert f"{_url(InstanceAccount, 'changelist')}?instance={instance.pk}" in body
+    assert f"{_url(AccountChangeLog, 'changelist')}?instance={instance.pk}" in body

@@ -397,3 +397,23 @@ def test_user_without_view_perm_cannot_read(db):
     client = APIClient()
     client.force_authenticate(user)
     assert_error(client.get("/api/v1/instances/"), 403, "permission_denied")
+
+
+# --- action endpoints (behaviour: tests/instances/test_test_connection.py, tests/accounts/test_sync_actions.py) ----
+def test_action_endpoints_in_schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    test = paths["/api/v1/instances/{id}/actions/test-connection/"]["post"]
+    assert set(test["responses"]) >= {"200", "404", "409", "502", "504"}
+    assert "requestBody" not in test
+    sync = paths["/api/v1/instances/{id}/actions/sync-accounts/"]["post"]
+    assert set(sync["responses"]) >= {"202", "400", "404"}
+    batch = paths["/api/v1/accounts/actions/sync/"]["post"]
+    assert "202" in batch["responses"] and "requestBody" in batch
+
+
+def test_actions_reject_get(api_client, instance):
+    for action in ("test-connection", "sync-accounts"):
+        response = api_client.get(f"/api/v1/instances/{instance.pk}/actions/{action}")
+        assert_error(response, 405, "method_not_allowed")

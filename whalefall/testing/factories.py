@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 
 from instances.models import Credential, Instance
 from instances.services import credential_create, instance_create
 
 _seq = itertools.count(1)
+# unique per process, so factories also work against a long-lived (benchmark) database
+_run = secrets.token_hex(3)
 
 
 def make_credential(**overrides) -> Credential:
     n = next(_seq)
-    values = {"name": f"cred-{n}", "username": "monitor", "password": "s3cret-pass"}
+    values = {"name": f"cred-{_run}-{n}", "username": "monitor", "password": "s3cret-pass"}
     values.update(overrides)
     return credential_create(**values)
 
@@ -20,7 +23,7 @@ def make_credential(**overrides) -> Credential:
 def make_instance(**overrides) -> Instance:
     n = next(_seq)
     values = {
-        "name": f"inst-{n}",
+        "name": f"inst-{_run}-{n}",
         "db_type": "postgresql",
         "host": "127.0.0.1",
         "port": 5432,

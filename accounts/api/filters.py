@@ -1,0 +1,54 @@
+"""FilterSets for accounts and the account change log."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+
+from accounts.models import AccountChangeLog, ChangeType, InstanceAccount
+from accounts.selectors import accounts_with_classification
+
+
+class AccountFilterSet(filters.FilterSet):
+    instance = filters.NumberFilter(field_name="instance_id", label="Instance id")
+    db_type = filters.CharFilter(field_name="instance__db_type", label="Database type name")
+    is_active = filters.BooleanFilter()
+    is_superuser = filters.BooleanFilter(field_name="permission__is_superuser")
+    can_grant = filters.BooleanFilter(field_name="permission__can_grant")
+    is_locked = filters.BooleanFilter(field_name="permission__is_locked")
+    classification = filters.CharFilter(
+        method="filter_classification", label="Classification code (comma-separated: any of them)"
+    )
+    username = filters.CharFilter(label="Username (exact)")
+    search = filters.CharFilter(field_name="username", lookup_expr="icontains", label="Username contains")
+
+    class Meta:
+        model = InstanceAccount
+        fields = (
+            "instance",
+            "db_type",
+            "is_active",
+            "is_superuser",
+            "can_grant",
+            "is_locked",
+            "classification",
+            "username",
+            "search",
+        )
+
+    def filter_classification(self, queryset, name, value):
+        codes = [code.strip() for code in value.split(",") if code.strip()]
+        return accounts_with_classification(queryset, codes=codes) if codes else queryset
+
+
+class AccountChangeFilterSet(filters.FilterSet):
+    instance = filters.NumberFilter(field_name="instance_id", label="Instance id")
+    account = filters.NumberFilter(field_name="instance_account_id", label="Account id")
+    change_type = filters.MultipleChoiceFilter(choices=ChangeType.choices)
+    username = filters.CharFilter(label="Username (exact)")
+    session = filters.UUIDFilter(field_name="session_id", label="Session id (UUID)")
+    changed_after = filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="gte", label="Changed at or after")
+    changed_before = filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="lt", label="Changed before")
+
+    class Meta:
+        model = AccountChangeLog
+        fields = ("instance", "account", "change_type", "username", "session", "changed_after", "changed_before")

@@ -1,0 +1,122 @@
+"""Serializers for accounts, their permissions and the account change log (read-only),
+and the input of the sync action."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
+
+MAX_ID = 2**63 - 1
+
+
+class ClassificationCodesField(serializers.ListField):
+    """Codes of the current classifications; reads the prefetched assignments (priority order)."""
+
+    child = serializers.CharField()
+
+    def to_representation(self, data):
+        return [assignment.classification.code for assignment in data.all()]
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    """One login on one instance with its permission flags and classifications.
+
+    The flags are null when the account has no permission row yet.
+    """
+
+    instance = serializers.IntegerField(source="instance_id", read_only=True, help_text="Instance id.")
+    instance_name = serializers.CharField(source="instance.name", read_only=True)
+    db_type = serializers.CharField(source="instance.db_type_id", read_only=True, help_text="Database type name.")
+    is_superuser = serializers.BooleanField(source="permission.is_superuser", read_only=True, allow_null=True)
+    can_grant = serializers.BooleanField(source="permission.can_grant", read_only=True, allow_null=True)
+    is_locked = serializers.BooleanField(source="permission.is_locked", read_only=True, allow_null=True)
+    classifications = ClassificationCodesField(
+        read_only=True, help_text="Codes of the current classifications, highest priority first."
+    )
+
+    class Meta:
+        model = InstanceAccount
+        fields = (
+            "id",
+            "instance",
+            "instance_name",
+            "db_type",
+            "username",
+            "host",
+            "is_active",
+            "is_superuser",
+            "can_grant",
+            "is_locked",
+            "classifications",
+            "first_seen_at",
+            "last_seen_at",
+            "deactivated_at",
+        )
+        read_only_fields = fields
+
+
+class AccountDetailSerializer(AccountSerializer):
+    """An account with its roles and when its permissions last changed."""
+
+    roles = serializers.ListField(
+        source="permission.roles", child=serializers.CharField(), read_only=True, allow_null=True
+    )
+    permissions_updated_at = serializers.DateTimeField(source="permission.updated_at", read_only=True, allow_null=True)
+
+    class Meta(AccountSerializer.Meta):
+        fields = (*AccountSerializer.Meta.fields, "roles", "permissions_updated_at")
+        read_only_fields = fields
+
+
+class AccountPermissionSerializer(serializers.ModelSerializer):
+    """Current permissions of one account: flags, roles (inherited included), the
+    engine-neutral ``facts`` and the engine-native ``snapshot``."""
+
+    account = serializers.IntegerField(source="instance_account_id", read_only=True, help_text="Account id.")
+
+    class Meta:
+        model = AccountPermission
+        fields = ("account", "is_superuser", "can_grant", "is_locked", "roles", "facts", "snapshot", "updated_at")
+        read_only_fields = fields
+
+
+class AccountChangeSerializer(serializers.ModelSerializer):
+    """One add/modify/remove/reactivate of an account found by a sync."""
+
+    instance = serializers.IntegerField(source="instance_id", read_only=True, help_text="Instance id.")
+    instance_name = serializers.CharField(source="instance.name", read_only=True)
+    account = serializers.IntegerField(
+        source="instance_account_id", read_only=True, allow_null=True, help_text="Account id (null once deleted)."
+    )
+    session = serializers.UUIDField(
+        source="session_id", read_only=True, allow_null=True, help_text="session_id of the sync that found it."
+    )
+
+    class Meta:
+        model = AccountChangeLog
+        fields = (
+            "id",
+            "instance",
+            "instance_name",
+            "account",
+            "username",
+            "host",
+            "change_type",
+            "diff",
+            "session",
+            "changed_at",
+        )
+        read_only_fields = fields
+
+
+class AccountSyncRequestSerializer(serializers.Serializer):
+    """Which instances to sync; omitted means every active instance."""
+
+    instance_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=10000,
+        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
+    )

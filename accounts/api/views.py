@@ -1,0 +1,142 @@
+"""Read-only viewsets for accounts and the account change log, plus the account-sync action.
+
+Reads go through ``accounts.selectors`` (a fixed number of queries per page);
+the sync action calls ``accounts.services.accounts_sync_all`` and answers 202.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from accounts.api.filters import AccountChangeFilterSet, AccountFilterSet
+from accounts.api.serializers import (
+    AccountChangeSerializer,
+    AccountDetailSerializer,
+    AccountPermissionSerializer,
+    AccountSerializer,
+    AccountSyncRequestSerializer,
+)
+from accounts.models import AccountPermission, InstanceAccount
+from accounts.selectors import account_changes_list, accounts_list
+from accounts.services import accounts_sync_all
+from instances.api.permissions import CanSyncInstances
+from instances.api.serializers import SessionStartedSerializer, session_started_data
+from instances.models import Instance
+from sync_sessions.models import SyncType
+from whalefall.api import HistoryCursorPagination
+
+ACCOUNT_ORDERING_FIELDS = ("id", "username", "instance__name", "first_seen_at", "last_seen_at")
+ACCOUNT_ORDERING = ("instance__name", "username", "host", "id")
+
+
+class ChangeLogPagination(HistoryCursorPagination):
+    """Cursor pages over the change log, newest first: no COUNT(*) of a growing table."""
+
+    ordering = ("-changed_at", "-id")
+
+
+class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    """Logins found on instances, with db_type, instance name, permission flags
+    (null until the first permission row) and current classification codes.
+
+    ``/permissions`` gives the full snapshot; ``/changes`` the account's change log.
+    """
+
+    queryset = accounts_list()
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilterSet
+    ordering_fields = ACCOUNT_ORDERING_FIELDS
+    ordering = ACCOUNT_ORDERING
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return AccountDetailSerializer
+        return super().get_serializer_class()  # the extra actions set their own
+
+    @extend_schema(responses={200: AccountPermissionSerializer, 404: OpenApiResponse(description="No account, or "
+                   "no permissions recorded for it yet.")}, filters=False)  # fmt: skip
+    @action(detail=True, methods=["get"], filter_backends=[], serializer_class=AccountPermissionSerializer)
+    def permissions(self, request, pk=None):
+        """Current permissions: flags, roles (inherited included), engine-neutral facts, engine-native snapshot."""
+        account = self.get_object()
+        try:
+            permission = account.permission
+        except AccountPermission.DoesNotExist:
+            raise NotFound("No permissions recorded for this account yet.") from None
+        return Response(self.get_serializer(permission).data)
+
+    @extend_schema(responses=AccountChangeSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        serializer_class=AccountChangeSerializer,
+        pagination_class=ChangeLogPagination,
+    )
+    def changes(self, request, pk=None):
+        """The account's change log, newest first (cursor-paginated)."""
+        account = self.get_object()
+        page = self.paginate_queryset(account_changes_list(account_id=account.pk))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=AccountSyncRequestSerializer,
+        responses={202: SessionStartedSerializer, 400: OpenApiResponse(description="Invalid or unknown instance ids.")},
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="actions/sync",
+        permission_classes=[CanSyncInstances],
+        filter_backends=[],
+        serializer_class=AccountSyncRequestSerializer,
+    )
+    def sync(self, request):
+        """Enqueue an account sync of the given instances (default: all active) as one session,
+        one task per instance; follow it at ``status_url``."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = serializer.validated_data.get("instance_ids")
+        session = accounts_sync_all(
+            instance_ids=ids,
+            sync_type=SyncType.MANUAL_SINGLE if ids is not None and len(set(ids)) == 1 else SyncType.MANUAL_BATCH,
+            created_by=request.user,
+            enqueue=True,
+        )
+        data = SessionStartedSerializer(session_started_data(request, session)).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(parameters=[OpenApiParameter("instance_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class InstanceAccountListView(generics.ListAPIView):
+    """Accounts of one instance (same filters and ordering as /accounts); 404 for an unknown instance."""
+
+    queryset = InstanceAccount.objects.all()  # for the model permission check
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilterSet
+    ordering_fields = ACCOUNT_ORDERING_FIELDS
+    ordering = ACCOUNT_ORDERING
+
+    def get_queryset(self):
+        instance_id = self.kwargs["instance_id"]
+        if not hasattr(self, "_instance"):
+            self._instance = get_object_or_404(Instance.objects.only("pk"), pk=instance_id)
+        return accounts_list(instance_id=self._instance.pk)
+
+
+class AccountChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    """The account change log of all instances, newest first (cursor-paginated)."""
+
+    queryset = account_changes_list()
+    serializer_class = AccountChangeSerializer
+    filterset_class = AccountChangeFilterSet
+    pagination_class = ChangeLogPagination
+    ordering_fields = ("changed_at",)
+    ordering = ("-changed_at", "-id")

@@ -1,0 +1,46 @@
+"""Test the connection to one, several or all active instances."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.services import instances_select
+from instances.services import instance_test_connection
+from sync_sessions.commands import resolve_instance_ids, validation_message
+from whalefall.errors import describe
+
+
+class Command(BaseCommand):
+    help = (
+        "Connect to instances (default: every active one), store their server version and print one line each: "
+        "'ok <version> <latency>' or 'FAILED <code> <message>'. Exits non-zero if any failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--instance", action="append", default=[], metavar="ID|NAME", help="Instance id or name; repeatable."
+        )
+        parser.add_argument("--all", action="store_true", help="Every active instance (the default).")
+
+    def handle(self, *args, instance, all, **options):
+        if instance and all:
+            raise CommandError("Use either --instance or --all.")
+        try:
+            instances = instances_select(instance_ids=resolve_instance_ids(instance))
+        except ValidationError as exc:
+            raise CommandError(validation_message(exc)) from exc
+        if not instances:
+            self.stdout.write("No active instances to test.")
+            return
+        failed = 0
+        width = max(len(i.name) for i in instances)
+        for target in instances:
+            try:
+                result = instance_test_connection(instance=target)
+            except Exception as exc:  # reported per instance (typed code + message), counted in the exit code
+                failed += 1
+                code, message = describe(exc)
+                self.stdout.write(f"{target.name:<{width}}  FAILED  {code}: {message}")
+            else:
+                self.stdout.write(f"{target.name:<{width}}  ok      {result.version}  ({result.latency_ms:.1f} ms)")
+        if failed:
+            raise CommandError(f"{failed} of {len(instances)} instance(s) failed the connection test")
