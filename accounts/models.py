@@ -54,6 +54,9 @@ class AccountPermission(models.Model):
     can_grant = models.BooleanField(default=False, db_default=False)
     is_locked = models.BooleanField(default=False, db_default=False)
     roles = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
+    # digest of the canonical JSON of facts + snapshot: a resync compares 32
+    # characters per account in the database instead of shipping every snapshot
+    state_hash = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:

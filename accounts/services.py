@@ -7,6 +7,7 @@ a handful of ``UPDATE … WHERE`` statements, whatever the number of accounts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from accounts.models import ChangeType
 from instances.adapters.base import AccountFacts
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
+from instances.selectors import instances_for_batch
 from sync_sessions.models import SyncSession
 from sync_sessions.services import RecordOutcome
 from whalefall.db.locks import advisory_lock
@@ -78,23 +80,22 @@ def accounts_apply(
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
-    listing = {
-        key: {"username": key[0], "host": key[1], "facts": permission_facts(a), "snapshot": a.snapshot}
-        for key, a in incoming.items()
-    }
+    listing = {key: _state(a) for key, a in incoming.items()}
+    compare = [{"username": u, "host": h, "state_hash": item["state_hash"]} for (u, h), item in listing.items()]
     ids = {"instance_id": instance.pk, "now": now}
     with connection.cursor() as cursor:
-        rows = _run(cursor, sql.CHANGED_ACCOUNTS, doc=_doc(list(listing.values())), instance_id=instance.pk)
+        rows = _run(cursor, sql.CHANGED_ACCOUNTS, doc=_doc(compare), instance_id=instance.pk)
         new_keys = [(u, h) for account_id, u, h, *_ in rows if account_id is None]
-        created = _run(
-            cursor, sql.INSERT_ACCOUNTS, doc=_doc([{"username": u, "host": h} for u, h in new_keys]), **ids
-        )
+        created = []
+        if new_keys:
+            new_doc = _doc([{"username": u, "host": h} for u, h in new_keys])
+            created = _run(cursor, sql.INSERT_ACCOUNTS, doc=new_doc, **ids)
         permissions, changes, reactivated, vanished, modified = [], [], [], [], 0
         for account_id, u, h in created:
             item = listing[(u, h)]
-            permissions.append({"id": account_id, "facts": item["facts"], "snapshot": item["snapshot"]})
+            permissions.append((account_id, item))
             changes.append(_change(account_id, u, h, ChangeType.ADD, {"facts": item["facts"]}))
-        for account_id, u, h, is_active, listed, has_permission, old_facts_text, snapshot_changed in rows:
+        for account_id, u, h, is_active, listed, has_permission, old_facts_text in rows:
             if account_id is None:
                 continue
             old_facts = json.loads(old_facts_text) if old_facts_text else {}
@@ -104,9 +105,9 @@ def accounts_apply(
                 continue
             item = listing[(u, h)]
             diff = facts_diff(old_facts, item["facts"])
-            if not diff and snapshot_changed and has_permission:
+            if not diff and has_permission:  # the digest differs, the facts do not: the snapshot changed
                 diff = {"snapshot": {"changed": True}}
-            permissions.append({"id": account_id, "facts": item["facts"], "snapshot": item["snapshot"]})
+            permissions.append((account_id, item))
             if not is_active:
                 reactivated.append(account_id)
                 changes.append(_change(account_id, u, h, ChangeType.REACTIVATE, diff))
@@ -114,7 +115,7 @@ def accounts_apply(
                 modified += 1
                 changes.append(_change(account_id, u, h, ChangeType.MODIFY, diff))
         if permissions:
-            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_doc(permissions), now=now)
+            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(permissions), now=now)
         if reactivated:
             _run(cursor, sql.REACTIVATE, ids=reactivated)
         if vanished:
@@ -131,6 +132,22 @@ def accounts_apply(
         deleted=len(vanished),
         details={"reactivated": len(reactivated), "modified": modified},
     )
+
+
+def _state(account: AccountFacts) -> dict:
+    """facts, the canonical JSON of [facts, snapshot] and its digest (equal states hash equal)."""
+    facts = permission_facts(account)
+    canonical = json.dumps([facts, account.snapshot], sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+    return {"facts": facts, "state_json": canonical, "state_hash": digest}
+
+
+def _permissions_doc(rows: list[tuple[int, dict]]) -> str:
+    # splice the already-serialised state in: snapshots are not encoded twice
+    return "[" + ",".join(
+        f'{{"id":{account_id},"state_hash":"{item["state_hash"]}","state":{item["state_json"]}}}'
+        for account_id, item in rows
+    ) + "]"
 
 
 def _change(account_id: int, username: str, host: str, change_type: str, diff: dict) -> dict:
@@ -154,7 +171,7 @@ def accounts_sync_all(
     """
     from sync_sessions.runner import batch_start
 
-    instances = instances_select(instance_ids=instance_ids)
+    instances = instances_for_batch(instance_ids=instance_ids)
     return batch_start(
         sync_category="account",
         sync_type=sync_type,
@@ -163,16 +180,3 @@ def accounts_sync_all(
         enqueue=enqueue,
         progress=progress,
     )
-
-
-def instances_select(*, instance_ids: Sequence[int] | None) -> list[Instance]:
-    """Active instances, or exactly the given ids (unknown ids are an error)."""
-    from django.core.exceptions import ValidationError
-
-    if instance_ids is None:
-        return list(Instance.objects.active().select_related("db_type").order_by("name"))
-    found = list(Instance.objects.filter(pk__in=instance_ids, deleted_at__isnull=True).order_by("name"))
-    missing = sorted(set(instance_ids) - {i.pk for i in found})
-    if missing:
-        raise ValidationError({"instance_ids": [f"Unknown or deleted instance id(s): {missing}"]})
-    return found

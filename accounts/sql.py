@@ -8,28 +8,26 @@ instance, whatever the number of accounts.
 """
 
 # One row per account that needs work: new, vanished (still active), returning
-# (inactive but listed again), or listed with facts/snapshot different from the
-# stored permission row. Unchanged accounts produce no row at all.
+# (inactive but listed again), or listed with a state digest (facts + snapshot)
+# different from the stored one. Unchanged accounts produce no row at all.
 CHANGED_ACCOUNTS = """
 WITH incoming AS (
-    SELECT x.username, x.host, x.facts, x.snapshot
-    FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(username text, host text, facts jsonb, snapshot jsonb)
+    SELECT x.username, x.host, x.state_hash
+    FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(username text, host text, state_hash text)
 ), stored AS (
-    SELECT a.id, a.username, a.host, a.is_active, p.id AS permission_id, p.facts, p.snapshot
+    SELECT a.id, a.username, a.host, a.is_active, p.id AS permission_id, p.facts, p.state_hash
     FROM instance_accounts a
     LEFT JOIN account_permissions p ON p.instance_account_id = a.id
     WHERE a.instance_id = %(instance_id)s
 )
 SELECT s.id, COALESCE(i.username, s.username), COALESCE(i.host, s.host), s.is_active,
-       i.username IS NOT NULL AS listed, s.permission_id IS NOT NULL AS has_permission,
-       s.facts::text AS old_facts, (s.snapshot IS DISTINCT FROM i.snapshot) AS snapshot_changed
+       i.username IS NOT NULL AS listed, s.permission_id IS NOT NULL AS has_permission, s.facts::text AS old_facts
 FROM incoming i
 FULL JOIN stored s ON s.username = i.username AND s.host = i.host
 WHERE s.id IS NULL
    OR (i.username IS NULL AND s.is_active)
    OR (i.username IS NOT NULL AND (
-           NOT s.is_active OR s.permission_id IS NULL
-           OR s.facts IS DISTINCT FROM i.facts OR s.snapshot IS DISTINCT FROM i.snapshot))
+           NOT s.is_active OR s.permission_id IS NULL OR s.state_hash IS DISTINCT FROM i.state_hash))
 """
 
 INSERT_ACCOUNTS = """
@@ -39,17 +37,18 @@ FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(username text, host text)
 RETURNING id, username, host
 """
 
+# ``state`` is the canonical JSON pair [facts, snapshot] that was hashed.
 UPSERT_PERMISSIONS = """
 INSERT INTO account_permissions
-    (instance_account_id, snapshot, facts, is_superuser, can_grant, is_locked, roles, updated_at)
-SELECT x.id, x.snapshot, x.facts,
-       (x.facts->>'is_superuser')::boolean, (x.facts->>'can_grant')::boolean, (x.facts->>'is_locked')::boolean,
-       ARRAY(SELECT jsonb_array_elements_text(x.facts->'roles')), %(now)s
-FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(id bigint, facts jsonb, snapshot jsonb)
+    (instance_account_id, snapshot, facts, state_hash, is_superuser, can_grant, is_locked, roles, updated_at)
+SELECT x.id, x.state->1, x.state->0, x.state_hash,
+       (x.state->0->>'is_superuser')::boolean, (x.state->0->>'can_grant')::boolean,
+       (x.state->0->>'is_locked')::boolean, ARRAY(SELECT jsonb_array_elements_text(x.state->0->'roles')), %(now)s
+FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(id bigint, state jsonb, state_hash text)
 ON CONFLICT (instance_account_id) DO UPDATE SET
-    snapshot = EXCLUDED.snapshot, facts = EXCLUDED.facts, is_superuser = EXCLUDED.is_superuser,
-    can_grant = EXCLUDED.can_grant, is_locked = EXCLUDED.is_locked, roles = EXCLUDED.roles,
-    updated_at = EXCLUDED.updated_at
+    snapshot = EXCLUDED.snapshot, facts = EXCLUDED.facts, state_hash = EXCLUDED.state_hash,
+    is_superuser = EXCLUDED.is_superuser, can_grant = EXCLUDED.can_grant, is_locked = EXCLUDED.is_locked,
+    roles = EXCLUDED.roles, updated_at = EXCLUDED.updated_at
 """
 
 REACTIVATE = "UPDATE instance_accounts SET is_active = true, deactivated_at = NULL WHERE id = ANY(%(ids)s)"

@@ -9,8 +9,19 @@ whole history (see ``whalefall.admin_tools``).
 
 from __future__ import annotations
 
-from django.contrib import admin
+import datetime as dt
 
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from capacity import selectors
 from capacity.models import (
     DatabaseSizeAggregation,
     DatabaseSizeCurrent,
@@ -20,6 +31,8 @@ from capacity.models import (
     InstanceSizeAggregation,
     InstanceSizeStat,
 )
+from capacity.services import capacity_collect_all, table_sizes_refresh
+from instances.models import Instance
 from whalefall.admin_tools import (
     BigTableAdmin,
     FactTableAdmin,
@@ -27,6 +40,13 @@ from whalefall.admin_tools import (
     format_bytes,
     recent_date_filter,
 )
+from whalefall.errors import WhalefallError, describe
+
+#: runs collections and refreshes (same permission as the other instance actions)
+SYNC_PERMISSION = "instances.sync_instance"
+#: windows offered on the instance capacity page (days)
+TREND_WINDOWS = (30, 90, 365, 730)
+CHART_COLORS = ("#264b5d", "#e07a1f", "#2a9d8f", "#b5179e", "#6c757d", "#d62828")
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
 AGGREGATION_DEFAULT_WINDOW = "365"
@@ -108,7 +128,7 @@ class InstanceDatabaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Latest size of every database (one row per database)."""
 
-    list_display = ("database_name", "instance", "size", "data_size", "log_size", "collected_at")
+    list_display = ("database_name", "instance_capacity", "size", "data_size", "log_size", "collected_at")
     list_select_related = ("instance",)
     search_fields = ("^database_name", "^instance__name")
     autocomplete_fields = ("instance",)
@@ -116,6 +136,62 @@ class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.Model
     readonly_fields = fields
     ordering = ("instance__name", "database_name")
     show_facets = admin.ShowFacets.NEVER
+
+    @admin.display(description="Instance", ordering="instance__name")
+    def instance_capacity(self, obj: DatabaseSizeCurrent) -> str:
+        url = reverse("admin:capacity_instance_capacity", args=[obj.instance_id])
+        return format_html('<a href="{}">{}</a>', url, obj.instance)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.instance_capacity_view)
+        return [
+            path("instance/<int:instance_id>/", view, name="capacity_instance_capacity"),
+            path(
+                "instance/<int:instance_id>/collect/",
+                self.admin_site.admin_view(self.instance_collect_view),
+                name="capacity_instance_collect",
+            ),
+            *super().get_urls(),
+        ]
+
+    def instance_capacity_view(self, request, instance_id: int):
+        """Size over time (instance total + top databases) and the current sizes of one instance.
+
+        Reads only the chosen window's partitions and database_size_current
+        (a handful of indexed queries; no COUNT, no window over all history).
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        instance = get_object_or_404(Instance, pk=instance_id)
+        days = int(request.GET.get("days", "90")) if request.GET.get("days", "90").isdigit() else 90
+        days = days if days in TREND_WINDOWS else 90
+        end = timezone.localdate()
+        trend = selectors.capacity_trend(instance_id=instance.pk, start=end - dt.timedelta(days=days), end=end)
+        current = list(selectors.database_sizes_current(instance_id=instance.pk).order_by("-size_bytes"))
+        tables_url = reverse("admin:capacity_databasetablesizestat_changelist")
+        for row in current:
+            query = urlencode({"instance__id__exact": instance.pk, "database_name": row.database_name})
+            row.tables_url = f"{tables_url}?{query}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Capacity of {instance.name}",
+            "instance": instance,
+            "opts": self.model._meta,
+            "days": days,
+            "windows": TREND_WINDOWS,
+            "chart": trend_chart(trend),
+            "current": current,
+            "total_current": format_bytes(sum(r.size_bytes for r in current)),
+            "can_collect": request.user.has_perm(SYNC_PERMISSION),
+        }
+        return TemplateResponse(request, "admin/capacity/instance_capacity.html", context)
+
+    def instance_collect_view(self, request, instance_id: int):
+        """POST: start a capacity collection of one instance, back to its capacity page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        collect_capacity_action(self, request, Instance.objects.filter(pk=instance_id))
+        return HttpResponseRedirect(reverse("admin:capacity_instance_capacity", args=[instance_id]))
 
 
 @admin.register(DatabaseSizeStat)
@@ -251,7 +327,48 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
     )
     readonly_fields = fields
     ordering = ("instance_id", "database_name", "-size_bytes")
-    # The "refresh" action (capacity table-size service) goes here.
+    change_list_template = "admin/capacity/databasetablesizestat/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.refresh_view)
+        return [
+            path("refresh/<int:instance_id>/<path:database>/", view, name="capacity_table_sizes_refresh"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        """Filtered to one instance + database (``?instance__id__exact=&database_name=``),
+        the page shows a "Refresh" button for that database."""
+        instance_id, database = request.GET.get("instance__id__exact", ""), request.GET.get("database_name", "")
+        extra_context = extra_context or {}
+        if instance_id.isdigit() and database and request.user.has_perm(SYNC_PERMISSION):
+            url = reverse("admin:capacity_table_sizes_refresh", args=[int(instance_id), database])
+            extra_context["refresh_url"] = url
+            extra_context["refresh_database"] = database
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def refresh_view(self, request, instance_id: int, database: str):
+        """POST: collect this database's table sizes now; on failure the old snapshot stays."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(SYNC_PERMISSION):
+            raise PermissionDenied
+        instance = get_object_or_404(Instance, pk=instance_id, deleted_at__isnull=True)
+        try:
+            result = table_sizes_refresh(instance=instance, database=database, created_by=request.user)
+        except (WhalefallError, ValidationError) as exc:
+            code, message = describe(exc)
+            text = f"Refresh of {database} failed ({code}): {message} The previous snapshot is kept."
+            self.message_user(request, text, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"{database}: {result.tables} table(s) in {result.elapsed_ms} ms "
+                f"({result.created} new, {result.deleted} removed).",
+                messages.SUCCESS,
+            )
+        query = urlencode({"instance__id__exact": instance_id, "database_name": database})
+        return HttpResponseRedirect(f"{reverse('admin:capacity_databasetablesizestat_changelist')}?{query}")
 
     @admin.display(description="Size", ordering="size_bytes")
     def size(self, obj: DatabaseTableSizeStat) -> str:
@@ -264,3 +381,73 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
     @admin.display(description="Indexes", ordering="index_bytes")
     def index_size(self, obj: DatabaseTableSizeStat) -> str:
         return format_bytes(obj.index_bytes)
+
+
+# --- actions and chart ------------------------------------------------------------
+
+
+@admin.action(description="Collect capacity")
+def collect_capacity_action(modeladmin, request, queryset):
+    """Start one capacity-collection session over the selected instances (one task
+    per instance in the cluster). Needs ``instances.sync_instance``."""
+    if not request.user.has_perm(SYNC_PERMISSION):
+        modeladmin.message_user(request, "You may not run capacity collections.", messages.ERROR)
+        return None
+    ids = list(queryset.values_list("pk", flat=True))
+    try:
+        session = capacity_collect_all(
+            instance_ids=ids,
+            sync_type="manual_single" if len(ids) == 1 else "manual_batch",
+            created_by=request.user,
+            enqueue=True,
+        )
+    except (WhalefallError, ValidationError) as exc:
+        modeladmin.message_user(request, f"Capacity collection not started: {describe(exc)[1]}", messages.ERROR)
+        return None
+    url = reverse("admin:sync_sessions_syncsession_change", args=[session.pk])
+    modeladmin.message_user(
+        request,
+        format_html('Capacity collection of {} instance(s) started: <a href="{}">session {}</a>.',
+                    len(ids), url, session.session_id),
+        messages.SUCCESS,
+    )  # fmt: skip
+    return None
+
+
+def trend_chart(trend: selectors.CapacityTrend, *, width: int = 900, height: int = 280) -> dict:
+    """SVG geometry for the capacity chart: one polyline per series (instance
+    total first), x = day within the window, y = bytes from 0 to the maximum."""
+    pad_left, pad_bottom, pad_top = 70, 24, 10
+    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
+    span = max((trend.end - trend.start).days, 1)
+    series_data = [("Instance total", trend.instance_total)] + list(trend.databases.items())
+    top = max([v for _, data in series_data for v in data.values()] or [0]) or 1
+
+    def xy(day: dt.date, value: int) -> str:
+        x = pad_left + plot_w * (day - trend.start).days / span
+        y = pad_top + plot_h * (1 - value / top)
+        return f"{x:.1f},{y:.1f}"
+
+    series = [
+        {
+            "name": name,
+            "color": CHART_COLORS[i % len(CHART_COLORS)],
+            "width": 2.5 if i == 0 else 1.5,
+            "points": " ".join(xy(day, value) for day, value in sorted(data.items())),
+            "last": format_bytes(data[max(data)]) if data else "-",
+        }
+        for i, (name, data) in enumerate(series_data)
+    ]
+    ticks = [{"y": pad_top + plot_h * (1 - f), "label": format_bytes(int(top * f))} for f in (0, 0.25, 0.5, 0.75, 1)]
+    return {
+        "width": width,
+        "height": height,
+        "left": pad_left,
+        "right": width - 10,
+        "bottom": pad_top + plot_h,
+        "series": series,
+        "ticks": ticks,
+        "start": trend.start,
+        "end": trend.end,
+        "empty": not any(data for _, data in series_data),
+    }

@@ -7,3 +7,11 @@ def partitions_maintain() -> dict:
     """Daily: create partitions ahead and drop those past the retention."""
     plan = partitions_ensure()
     return {"created": [p.name for p in plan.created], "dropped": [p.name for p in plan.dropped]}
+
+
+def capacity_collect_scheduled() -> str:
+    """Daily 03:00: one collection session over every active instance, one task per instance."""
+    from capacity.services import capacity_collect_all
+
+    session = capacity_collect_all(sync_type="scheduled", enqueue=True)
+    return str(session.session_id)

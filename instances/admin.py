@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.services import accounts_sync_all
+from capacity.admin import collect_capacity_action
 from instances.models import Credential, DatabaseType, Instance, Tag
 from instances.services import (
     credential_create,
@@ -217,7 +218,7 @@ class InstanceAdmin(admin.ModelAdmin):
     )
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user.
-    actions = ("test_connection_action", "sync_accounts_action")
+    actions = ("test_connection_action", "sync_accounts_action", collect_capacity_action)
 
     def get_queryset(self, request):
         return (

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
@@ -36,6 +37,11 @@ class Unit:
 #: sync category → unit of work (explicit, greppable)
 UNITS: dict[str, Unit] = {
     SyncCategory.ACCOUNT: Unit("accounts.services.accounts_sync_instance"),
+    SyncCategory.CAPACITY: Unit(
+        "capacity.services.capacity_collect_instance",
+        attempts=3,
+        backoff_seconds=settings.WHALEFALL["CAPACITY_RETRY_BACKOFF_SECONDS"],
+    ),
 }
 
 TRANSIENT_ERRORS = (TargetUnreachable, TargetTimeout)
@@ -92,7 +98,7 @@ def record_execute(*, record_id: int) -> SyncInstanceRecord:
     A record that is no longer pending (cancelled, taken by another worker)
     is left alone.
     """
-    record = SyncInstanceRecord.objects.select_related("instance", "session").get(pk=record_id)
+    record = SyncInstanceRecord.objects.select_related("instance__credential", "session").get(pk=record_id)
     if record.status != RecordStatus.PENDING:
         return record
     unit = UNITS[record.sync_category]

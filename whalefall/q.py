@@ -35,6 +35,12 @@ SCHEDULES: list[ScheduledJob] = [
         "create capacity partitions ahead, drop expired ones",
     ),
     ScheduledJob(
+        "whalefall.capacity",
+        "capacity.tasks.capacity_collect_scheduled",
+        "03:00",
+        "capacity collection of every active instance, one task per instance",
+    ),
+    ScheduledJob(
         "whalefall.sessions",
         "sync_sessions.tasks.sessions_maintenance",
         "05:00",

@@ -166,6 +166,8 @@ WHALEFALL = {
     # remote deadlines (seconds); instances may override
     "CONNECT_TIMEOUT": int(os.environ.get("WHALEFALL_CONNECT_TIMEOUT", "10")),
     "STATEMENT_TIMEOUT": int(os.environ.get("WHALEFALL_STATEMENT_TIMEOUT", "60")),
+    # capacity collection: unreachable/timed-out instances get 3 tries, waiting backoff × 2^(n-1) s
+    "CAPACITY_RETRY_BACKOFF_SECONDS": float(os.environ.get("WHALEFALL_CAPACITY_RETRY_BACKOFF", "30")),
     # partitions of the capacity fact tables
     "PARTITIONS_AHEAD_MONTHS": int(os.environ.get("WHALEFALL_PARTITIONS_AHEAD", "3")),
     "PARTITIONS_RETAIN_MONTHS": int(os.environ.get("WHALEFALL_PARTITIONS_RETAIN", "24")),

@@ -267,3 +267,120 @@ def test_size_columns_are_human_readable(admin_client_logged_in, facts):
     assert "GB" in body or "MB" in body
     body = admin_client_logged_in.get(_url(DatabaseSizeAggregation, "changelist")).content.decode()
     assert "-2.0\xa0KB" in body or "-2.0 KB" in body
+
+
+# --- instance capacity page, collect action, table-size refresh -------------------------------
+
+# 2 years of history; the full 500-database volume (365,000 rows) is measured by
+# benchmarks/capacity_latest_api.py, here 100 databases keep the suite fast.
+HISTORY_DAYS, HISTORY_DATABASES, CURRENT_DATABASES = 730, 100, 500
+
+
+@pytest.fixture
+def big_history(db):
+    """2 years of daily history for 100 databases (73,000 rows) and 500 current sizes, set-based."""
+    from tests.capacity.conftest import ensure_partitions
+
+    inst = Instance.objects.create(name="big-history", db_type_id="postgresql", host="h", port=5432)
+    start = TODAY - dt.timedelta(days=HISTORY_DAYS - 1)
+    for table in ("database_size_stats", "instance_size_stats"):
+        ensure_partitions(table, start, TODAY)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO database_size_stats (instance_id, database_name, size_bytes, collected_date, collected_at)
+            SELECT %(i)s, 'db' || n, n * 1000000 + (d::date - %(s)s::date) * 1000, d::date, now()
+            FROM generate_series(1, %(dbs)s) n, generate_series(%(s)s::date, %(e)s::date, '1 day') d;
+            INSERT INTO instance_size_stats
+                (instance_id, total_size_bytes, database_count, collected_date, collected_at)
+            SELECT %(i)s, sum(size_bytes), count(*), collected_date, now() FROM database_size_stats
+            WHERE instance_id = %(i)s AND collected_date BETWEEN %(s)s AND %(e)s GROUP BY collected_date;
+            INSERT INTO database_size_current (instance_id, database_name, size_bytes, collected_at)
+            SELECT %(i)s, 'db' || n, CASE WHEN n <= %(dbs)s THEN 10^12 ELSE 0 END + n, now()
+            FROM generate_series(1, %(current)s) n;
+            """,
+            {"i": inst.pk, "s": start, "e": TODAY, "dbs": HISTORY_DATABASES, "current": CURRENT_DATABASES},
+        )
+    return inst
+
+
+def test_instance_capacity_page_is_fast_with_two_years_of_history(
+    admin_client_logged_in, big_history, django_assert_max_num_queries
+):
+    import time
+
+    url = reverse("admin:capacity_instance_capacity", args=[big_history.pk])
+    admin_client_logged_in.get(url + "?days=730")  # warm-up (templates, plan cache)
+    with django_assert_max_num_queries(10):
+        started = time.monotonic()
+        response = admin_client_logged_in.get(url + "?days=730")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    body = response.content.decode()
+    assert body.count("<polyline") == 6  # instance total + top 5 databases
+    assert "db500" in body and "Current sizes (500 databases" in body
+    chart = response.context["chart"]
+    assert [len(s["points"].split()) for s in chart["series"]] == [HISTORY_DAYS] * 6
+    assert chart["series"][1]["name"] == "db100"
+    assert admin_client_logged_in.get(url + "?days=bogus").context["days"] == 90
+
+
+def test_collect_capacity_action_starts_a_session(admin_client_logged_in, fake_instance, fake_engine,
+                                                  django_capture_on_commit_callbacks):  # fmt: skip
+    from django.contrib.admin.sites import site
+    from django.contrib.messages import get_messages
+    from django.test import RequestFactory
+
+    from capacity.admin import collect_capacity_action
+    from instances.adapters.base import DatabaseSize
+    from sync_sessions.models import SyncSession
+
+    inst = fake_instance()
+    fake_engine.databases[inst.name] = [DatabaseSize("app", 42)]
+    url = reverse("admin:capacity_instance_collect", args=[inst.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_logged_in.post(url, follow=True)
+    assert response.status_code == 200
+    assert "Capacity collection of 1 instance(s) started" in response.content.decode()
+    session = SyncSession.objects.get(sync_category="capacity")
+    assert session.status == "completed" and session.created_by.username == "admin"
+    assert DatabaseSizeCurrent.objects.get(instance=inst).size_bytes == 42
+    assert admin_client_logged_in.get(url).status_code == 405
+
+    # without the permission: an error message, no session
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    request = RequestFactory().post("/")
+    request.user, request.session = AnonymousUser(), {}
+    request._messages = FallbackStorage(request)
+    collect_capacity_action(site._registry[DatabaseSizeCurrent], request, Instance.objects.filter(pk=inst.pk))
+    assert "may not" in str(list(get_messages(request))[0])
+    assert SyncSession.objects.filter(sync_category="capacity").count() == 1
+
+
+def test_table_sizes_refresh_button(admin_client_logged_in, fake_instance, fake_engine):
+    from urllib.parse import urlencode
+
+    from instances.adapters.base import TableSize
+    from whalefall.errors import TargetTimeout
+
+    inst = fake_instance()
+    fake_engine.tables[(inst.name, "shop db")] = [TableSize("public", "orders", 2048)]
+    changelist = _url(DatabaseTableSizeStat, "changelist")
+    filtered = f"{changelist}?{urlencode({'instance__id__exact': inst.pk, 'database_name': 'shop db'})}"
+    body = admin_client_logged_in.get(filtered).content.decode()
+    assert "Refresh shop db" in body
+    assert "Refresh" not in admin_client_logged_in.get(changelist).content.decode().split("object-tools")[1][:300]
+
+    refresh = reverse("admin:capacity_table_sizes_refresh", args=[inst.pk, "shop db"])
+    response = admin_client_logged_in.post(refresh, follow=True)
+    assert "1 table(s)" in response.content.decode()
+    assert DatabaseTableSizeStat.objects.get(instance=inst).table_name == "orders"
+
+    fake_engine.failures[inst.name] = [TargetTimeout("too slow")]
+    response = admin_client_logged_in.post(refresh, follow=True)
+    body = response.content.decode()
+    assert "failed (target_timeout)" in body and "previous snapshot is kept" in body
+    assert DatabaseTableSizeStat.objects.filter(instance=inst).count() == 1

@@ -139,14 +139,17 @@ class PostgreSQLAdapter(BaseAdapter):
     def fetch_accounts(self) -> list[AccountFacts]:
         """Login roles with roles (transitive) and privileges; see ``parse`` for definitions.
 
-        Set-based: 3 statements whatever the number of roles. Schema/table/column
+        Set-based: 4 statements whatever the number of roles. Schema/table/column
         privileges are those of the instance's database only (default 'postgres').
         """
         with self.connect() as runner:
             roles = runner.fetchall(sql.ACCOUNTS, action="read pg_roles")
+            memberships = runner.fetchall(sql.MEMBERSHIPS, action="read pg_auth_members")
             databases = runner.fetchall(sql.DATABASE_PRIVILEGES, action="read database privileges")
             objects = runner.fetchall(sql.OBJECT_PRIVILEGES, action="read object privileges")
-        return parse.parse_accounts(roles, databases, objects, connected_database=self.default_database)
+        return parse.parse_accounts(
+            roles, databases, objects, membership_rows=memberships, connected_database=self.default_database
+        )
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User databases (templates and invalid databases excluded; 'postgres' included), by name."""

@@ -19,8 +19,9 @@ Definitions (also in docs/adapters.md):
 - ``privileges``: grants to the role itself (not those reached through
   roles): database privileges on every database, and schema/table/column
   privileges of the connected database only. Owners' implicit privileges are
-  not listed. Grants to PUBLIC go to ``snapshot["public_database_privileges"]``
-  (the same list on every account), never to a user.
+  not listed. Database grants to PUBLIC are never attributed to a user: they
+  form one pseudo-account ``PUBLIC`` (``can_login`` false) — see
+  ``public_pseudo_account``.
 """
 
 from __future__ import annotations
@@ -74,20 +75,58 @@ def _json_list(value: Any) -> list:
     return list(value or [])
 
 
+def memberships(rows: Iterable[Row]) -> tuple[dict[str, list[dict]], dict[str, set[str]]]:
+    """``MEMBERSHIPS`` edges → (member → direct grants ``[{role, admin_option}]``,
+    member → every role reached directly or through other roles). The closure is
+    computed once per role with memoisation; cycles (impossible in PostgreSQL,
+    but cheap to survive) stop the walk."""
+    direct: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        grant = {"role": row["role"], "admin_option": bool(row["admin_option"])}
+        if grant not in direct[row["member"]]:
+            direct[row["member"]].append(grant)
+    closure: dict[str, set[str]] = {}
+
+    def reach(role: str, visiting: frozenset[str]) -> set[str]:
+        if role in closure:
+            return closure[role]
+        found: set[str] = set()
+        for grant in direct.get(role, ()):
+            if grant["role"] not in visiting:
+                found |= {grant["role"]} | reach(grant["role"], visiting | {role})
+        closure[role] = found
+        return found
+
+    for member in list(direct):
+        reach(member, frozenset())
+    return direct, closure
+
+
 def parse_accounts(
     role_rows: Iterable[Row],
     database_rows: Iterable[Row] = (),
     object_rows: Iterable[Row] = (),
     *,
+    membership_rows: Iterable[Row] | None = None,
     connected_database: str = "",
 ) -> list[AccountFacts]:
-    """One ``AccountFacts`` per login role, sorted by name. See the module docstring."""
+    """One ``AccountFacts`` per login role, sorted by name. See the module docstring.
+
+    Roles come from ``membership_rows`` (the adapter's MEMBERSHIPS query); rows
+    recorded before that query existed carry ``all_roles``/``direct_roles``
+    columns instead, which are used when ``membership_rows`` is None.
+    """
     privileges, public = privileges_by_grantee(database_rows, object_rows, connected_database)
+    direct_by_member, closure = memberships(membership_rows) if membership_rows is not None else ({}, {})
     accounts = []
     for row in role_rows:
         name = row["rolname"]
         own = privileges.get(name, [])
-        direct = _json_list(row["direct_roles"])
+        if membership_rows is not None:
+            direct = sorted(direct_by_member.get(name, []), key=lambda d: d["role"])
+            all_roles = closure.get(name, set())
+        else:
+            direct, all_roles = _json_list(row["direct_roles"]), set(row["all_roles"] or ())
         expired = bool(row["expired"])
         accounts.append(
             AccountFacts(
@@ -99,15 +138,36 @@ def parse_accounts(
                 or any(d.get("admin_option") for d in direct),
                 is_locked=expired,
                 can_login=bool(row["rolcanlogin"]) and not expired,
-                roles=tuple(sorted(set(row["all_roles"] or ()))),
+                roles=tuple(sorted(all_roles)),
                 privileges=_sorted(own),
-                snapshot=_snapshot(row, direct, public, connected_database),
+                snapshot=_snapshot(row, direct, connected_database),
             )
         )
+    if public:
+        accounts.append(public_pseudo_account(public))
     return sorted(accounts, key=lambda a: a.username)
 
 
-def _snapshot(row: Row, direct: list, public: list, connected_database: str) -> dict[str, Any]:
+PUBLIC = "PUBLIC"
+
+
+def public_pseudo_account(public: list[dict[str, Any]]) -> AccountFacts:
+    """Grants to PUBLIC (every role, present and future) as one pseudo-account
+    named ``PUBLIC`` that cannot log in: reported once, separately from the
+    users, and visible to the change log and to classification rules (e.g.
+    "PUBLIC may CREATE in a database")."""
+    return AccountFacts(
+        username=PUBLIC,
+        host="",
+        can_login=False,
+        privileges=_sorted(
+            [Privilege("database", p["privilege"], p["database"], bool(p["grantable"])) for p in public]
+        ),
+        snapshot={"engine": "postgresql", "pseudo_role": PUBLIC},
+    )
+
+
+def _snapshot(row: Row, direct: list, connected_database: str) -> dict[str, Any]:
     """Engine-native, JSON-serialisable detail (never the password hash, which pg_roles masks)."""
     return {
         "engine": "postgresql",
@@ -121,7 +181,6 @@ def _snapshot(row: Row, direct: list, public: list, connected_database: str) -> 
         "rolconnlimit": int(row["rolconnlimit"]),
         "rolvaliduntil": row["rolvaliduntil"],
         "direct_roles": direct,
-        "public_database_privileges": public,
         "object_privileges_database": connected_database,
     }
 

@@ -23,29 +23,28 @@ _USER_SCHEMAS = (
 # Any version.
 VERSION = "SELECT current_setting('server_version') AS version"
 
-# pg_roles + pg_auth_members, 8.4+ (recursive CTE). Login roles only; ``all_roles``
-# is transitive membership (UNION stops on repeats), ``direct_roles`` the grants
-# to the role itself. PG 16+ may hold several grants of one role (one per grantor).
+# pg_roles, any version. Login roles only. Memberships come from MEMBERSHIPS
+# and their transitive closure is computed in parse.py: a plain scan cannot get a
+# bad plan (with stale catalog statistics, per-role subqueries over the closure
+# degrade to roles × memberships and time out at 10,000 roles).
 ACCOUNTS = """
-WITH RECURSIVE membership(member, roleid) AS (
-    SELECT m.member, m.roleid FROM pg_auth_members m
-    UNION
-    SELECT ms.member, m.roleid FROM membership ms JOIN pg_auth_members m ON m.member = ms.roleid
-)
 SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolinherit,
        r.rolreplication, r.rolbypassrls, r.rolconnlimit,
        to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS rolvaliduntil,
-       (r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil <= now()) AS expired,
-       COALESCE((SELECT array_agg(DISTINCT g.rolname ORDER BY g.rolname)
-                 FROM membership ms JOIN pg_roles g ON g.oid = ms.roleid WHERE ms.member = r.oid),
-                '{}') AS all_roles,
-       COALESCE((SELECT json_agg(json_build_object('role', g.rolname, 'admin_option', m.admin_option)
-                                 ORDER BY g.rolname)
-                 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
-                '[]') AS direct_roles
+       (r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil <= now()) AS expired
 FROM pg_roles r
 WHERE r.rolcanlogin
 ORDER BY r.rolname
+"""
+
+# pg_auth_members, any version: every direct membership edge (member → role).
+# PG 16+ may hold several grants of one role (one per grantor).
+MEMBERSHIPS = """
+SELECT r.rolname AS member, g.rolname AS role, m.admin_option
+FROM pg_auth_members m
+JOIN pg_roles r ON r.oid = m.member
+JOIN pg_roles g ON g.oid = m.roleid
+ORDER BY 1, 2
 """
 
 # pg_database.datacl via aclexplode, 9.2+ (acldefault). A NULL ACL means the

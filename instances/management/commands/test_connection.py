@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import instances_select
+from instances.selectors import instances_for_batch
 from instances.services import instance_test_connection
 from sync_sessions.commands import resolve_instance_ids, validation_message
 from whalefall.errors import describe
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if instance and all:
             raise CommandError("Use either --instance or --all.")
         try:
-            instances = instances_select(instance_ids=resolve_instance_ids(instance))
+            instances = instances_for_batch(instance_ids=resolve_instance_ids(instance))
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc
         if not instances:

@@ -53,10 +53,13 @@ def test_roles_privileges_and_public():
         Privilege("column", "SELECT", "app.public.t.note", False),
     )
     assert alice.can_grant
-    assert alice.snapshot["public_database_privileges"] == [
-        {"database": "app", "privilege": "CONNECT", "grantable": False},
-        {"database": "app", "privilege": "CREATE", "grantable": False},
-    ]
+    public = accounts()["PUBLIC"]
+    assert public.privileges == (
+        Privilege("database", "CONNECT", "app", False),
+        Privilege("database", "CREATE", "app", False),
+    )
+    assert not public.can_login and public.snapshot["pseudo_role"] == "PUBLIC"
+    assert "public_database_privileges" not in alice.snapshot
     json.dumps(alice.snapshot)
 
 
@@ -66,7 +69,7 @@ def test_flags():
     assert a["carol"].can_grant and not a["carol"].is_superuser
     assert a["dave"].can_grant  # admin option on a role
     assert a["postgres"].is_superuser and a["postgres"].can_grant
-    assert list(a) == ["alice", "bob", "carol", "dave", "postgres"]
+    assert list(a) == ["PUBLIC", "alice", "bob", "carol", "dave", "postgres"]
 
 
 def test_sizes():
@@ -81,3 +84,19 @@ def test_sizes():
         TableSize("public", "t", 245760, 131072, 65536, 2000),
         TableSize("public", "new", 8192, 8192, 0, None),
     ]
+
+
+def test_membership_edges_give_transitive_roles_and_direct_grants():
+    rows = [role("alice"), role("bob"), role("carol")]
+    edges = [
+        {"member": "alice", "role": "reader", "admin_option": False},
+        {"member": "reader", "role": "base", "admin_option": False},
+        {"member": "bob", "role": "ops", "admin_option": True},
+        {"member": "ops", "role": "reader", "admin_option": False},
+    ]
+    accounts = {a.username: a for a in parse.parse_accounts(rows, membership_rows=edges)}
+    assert accounts["alice"].roles == ("base", "reader")
+    assert accounts["bob"].roles == ("base", "ops", "reader")
+    assert accounts["bob"].can_grant is True  # admin option on a membership
+    assert accounts["alice"].snapshot["direct_roles"] == [{"role": "reader", "admin_option": False}]
+    assert accounts["carol"].roles == ()

@@ -55,4 +55,4 @@ def test_postgresql_statement_count_independent_of_accounts(pg_scratch, pg_monit
     _pg_create(pg_scratch, 10, 1000)
     n1000, names1000 = _count_and_names(PostgreSQLAdapter(pg_monitor))
     assert len(names10) == 10 and len(names1000) == 1000
-    assert n10 == n1000 == 3  # roles, database privileges, object privileges
+    assert n10 == n1000 == 4  # roles, memberships, database privileges, object privileges

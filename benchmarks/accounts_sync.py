@@ -1,0 +1,172 @@
+"""Account sync of N accounts (default 10,000) on the local MariaDB and PostgreSQL.
+
+    .venv/bin/python benchmarks/accounts_sync.py [--accounts 10000] [--engine mysql|postgresql|both]
+
+Creates N users (prefix wfbench_) with a role and a database grant each on the
+target, then measures in one run: the bare set-based catalog read
+(adapter.fetch_accounts, best of 3), the first full sync, a no-change resync
+and a resync after 1% of the accounts changed — reported as ratios to the bare
+read. Drops everything it created at the end. Targets: MariaDB root@127.0.0.1:3306,
+PostgreSQL postgres@127.0.0.1:5432 (WF_TEST_MYSQL_PORT / WF_TEST_PG_PORT override).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PREFIX = "wfbench_"
+MYSQL_PORT = int(os.environ.get("WF_TEST_MYSQL_PORT", "3306"))
+PG_PORT = int(os.environ.get("WF_TEST_PG_PORT", "5432"))
+
+
+def chunks(items, size=500):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class MariaDBTarget:
+    db_type, port, user, password = "mysql", MYSQL_PORT, "root", ""
+
+    def __init__(self):
+        import pymysql
+
+        self.conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="", autocommit=True)
+
+    def run(self, statement):
+        with self.conn.cursor() as cur:
+            cur.execute(statement)
+
+    def create(self, n):
+        self.drop()
+        users = [f"'{PREFIX}{i:05d}'@'%'" for i in range(n)]
+        self.run(f"CREATE ROLE {PREFIX}role")
+        names = []
+        for part in chunks(users):
+            names.extend(part)
+            self.run("CREATE USER " + ", ".join(part))
+            self.run(f"GRANT SELECT ON `{PREFIX}db{len(names) % 7}`.* TO " + ", ".join(part))
+            self.run(f"GRANT {PREFIX}role TO " + ", ".join(part))
+
+    def change_one_percent(self, n):
+        part = [f"'{PREFIX}{i:05d}'@'%'" for i in range(0, n, 100)]
+        self.run(f"GRANT INSERT ON `{PREFIX}db1`.* TO " + ", ".join(part))
+
+    def drop(self):
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT User, Host FROM mysql.user WHERE User LIKE %s AND is_role = 'N'", (PREFIX + "%",))
+            names = [f"'{u}'@'{h}'" for u, h in cur.fetchall()]
+        for part in chunks(names):
+            self.run("DROP USER " + ", ".join(part))
+        self.run(f"DROP ROLE IF EXISTS {PREFIX}role")
+
+
+class PostgreSQLTarget:
+    db_type, port, user, password = "postgresql", PG_PORT, "postgres", ""
+
+    def __init__(self):
+        import psycopg
+
+        self.conn = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", autocommit=True)
+
+    def run(self, statement):
+        self.conn.execute(statement)
+
+    def create(self, n):
+        self.drop()
+        self.run(f"CREATE ROLE {PREFIX}role NOLOGIN")
+        self.run(f"CREATE SCHEMA {PREFIX}s")
+        self.run(
+            f"DO $$ BEGIN FOR i IN 0..{n - 1} LOOP "
+            f"EXECUTE format('CREATE ROLE %I LOGIN IN ROLE {PREFIX}role', '{PREFIX}' || lpad(i::text, 5, '0')); "
+            "END LOOP; END $$"
+        )
+        # one table grant per account, spread over 100 tables (ACLs of 100 entries, not one of 10,000)
+        for t in range(100):
+            users = ", ".join(f'"{PREFIX}{i:05d}"' for i in range(t, n, 100))
+            self.run(f"CREATE TABLE {PREFIX}s.t{t} (id int)")
+            if users:
+                self.run(f"GRANT SELECT ON {PREFIX}s.t{t} TO {users}")
+
+    def change_one_percent(self, n):
+        self.run(
+            f"DO $$ BEGIN FOR i IN 0..{n - 1} BY 100 LOOP "
+            f"EXECUTE format('ALTER ROLE %I CREATEDB', '{PREFIX}' || lpad(i::text, 5, '0')); END LOOP; END $$"
+        )
+
+    def drop(self):
+        rows = self.conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (PREFIX + "%",)).fetchall()
+        self.run(f"DROP SCHEMA IF EXISTS {PREFIX}s CASCADE")
+        for part in chunks([r[0] for r in rows]):
+            names = ", ".join(f'"{r}"' for r in part)
+            self.run(f"DROP OWNED BY {names}")  # also revokes grants on databases
+            self.run(f"DROP ROLE {names}")
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def bench(target, n):
+    from accounts.services import accounts_sync_instance
+    from instances.adapters.registry import get_adapter
+    from instances.models import Instance
+    from whalefall.testing.factories import make_credential, make_instance
+
+    print(f"== {target.db_type}: creating {n} accounts …", flush=True)
+    target.create(n)
+    Instance.objects.filter(name=f"bench-{target.db_type}").delete()
+    instance = make_instance(
+        name=f"bench-{target.db_type}", db_type=target.db_type, host="127.0.0.1", port=target.port,
+        credential=make_credential(username=target.user, password=target.password),
+    )  # fmt: skip
+    adapter = get_adapter(instance)
+    read = min(timed(adapter.fetch_accounts)[0] for _ in range(3))
+    total = len(adapter.fetch_accounts())
+    first, outcome1 = timed(lambda: accounts_sync_instance(instance=instance))
+    again, outcome2 = timed(lambda: accounts_sync_instance(instance=instance))
+    target.change_one_percent(n)
+    changed, outcome3 = timed(lambda: accounts_sync_instance(instance=instance))
+    assert outcome1.created == total and outcome2.updated == 0 and outcome3.updated >= n // 100, (outcome1, outcome2)
+    instance.delete()
+    target.drop()
+    return {
+        "engine": target.db_type, "accounts": total, "read_s": read, "first": first / read,
+        "nochange": again / read, "changed": changed / read, "changed_n": outcome3.updated,
+    }  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--engine", choices=["mysql", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings_bench"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    targets = {"mysql": [MariaDBTarget], "postgresql": [PostgreSQLTarget]}.get(
+        args.engine, [MariaDBTarget, PostgreSQLTarget]
+    )
+    rows = [bench(cls(), args.accounts) for cls in targets]
+    print("| engine | accounts | bare read | first sync | no-change resync | 1% changed resync |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['engine']} | {r['accounts']} | 1.00 ({r['read_s']:.2f} s) | {r['first']:.2f}× | "
+            f"{r['nochange']:.2f}× | {r['changed']:.2f}× ({r['changed_n']} changed) |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""Capacity writes: daily collection of database sizes and on-demand per-table sizes.
+
+Collection (seed 003 §2 with its defects fixed): per instance, under an
+advisory lock, read the inventory and the sizes from the target **outside**
+any metadata transaction, then apply inventory + ``database_size_stats`` +
+``database_size_current`` + ``instance_size_stats`` in **one** durable
+transaction, set-based (``INSERT … SELECT FROM unnest(…) ON CONFLICT DO
+UPDATE``). Re-running the same day overwrites that day's rows. Batches go
+through the generic fan-out runner (``sync_sessions.runner``), which retries
+unreachable/timed-out instances with backoff.
+
+Table sizes (seed 002): ``table_sizes_refresh`` reads one database's tables
+synchronously and replaces its snapshot (upsert present, delete vanished) in
+one transaction; on any failure the previous snapshot is untouched.
+
+All sizes are bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from capacity.partitions import partition_errors
+from instances.adapters.base import DatabaseSize, TableSize
+from instances.adapters.registry import get_adapter
+from instances.models import Instance
+from instances.selectors import instances_for_batch
+from sync_sessions.models import SyncCategory, SyncInstanceRecord, SyncSession, SyncType
+from sync_sessions.services import RecordOutcome, record_running, session_create
+from whalefall.db.locks import advisory_lock
+from whalefall.errors import TargetQueryFailed
+
+logger = logging.getLogger(__name__)
+
+#: how many database names a record's ``sync_details`` lists at most
+DETAIL_NAMES_LIMIT = 50
+
+
+# --- collection ----------------------------------------------------------------
+
+
+def capacity_collect_instance(*, instance: Instance, session: SyncSession | None = None) -> RecordOutcome:
+    """Collect today's database sizes of one instance (bytes) and store them.
+
+    Takes the advisory lock ``capacity.collect``/instance id (a concurrent
+    collection of the same instance raises ``ConcurrentOperation``); the two
+    remote reads (inventory, sizes) run outside any transaction; everything
+    is written by ``capacity_apply`` in one transaction. Remote failures
+    propagate as typed errors (the runner retries the transient ones).
+    """
+    with advisory_lock("capacity.collect", instance.pk, what=f"Capacity collection of {instance.name}"):
+        adapter = get_adapter(instance)
+        inventory = [d.name for d in adapter.fetch_database_inventory()]
+        sizes = adapter.fetch_database_sizes()
+        return capacity_apply(instance=instance, inventory=inventory, sizes=sizes)
+
+
+def _check_unique(instance: Instance, names: Sequence[str], what: str) -> None:
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})[:5]
+        raise TargetQueryFailed(
+            f"{instance.name}: the adapter returned {what} {dupes} more than once.",
+            instance_id=instance.pk,
+            instance_name=instance.name,
+        )
+
+
+_UPSERT_INVENTORY = """
+INSERT INTO instance_databases (instance_id, name, is_active, first_seen_at, last_seen_at, deleted_at)
+SELECT %(iid)s, t.name, true, %(now)s, %(now)s, NULL FROM unnest(%(names)s::text[]) AS t(name)
+ON CONFLICT (instance_id, name) DO UPDATE
+SET is_active = true, last_seen_at = EXCLUDED.last_seen_at, deleted_at = NULL
+"""
+_DEACTIVATE_INVENTORY = """
+UPDATE instance_databases SET is_active = false, deleted_at = %(now)s
+WHERE instance_id = %(iid)s AND is_active AND NOT (name = ANY(%(names)s::text[]))
+"""
+_UPSERT_STATS = """
+INSERT INTO database_size_stats
+    (instance_id, database_name, size_bytes, data_bytes, log_bytes, collected_date, collected_at)
+SELECT %(iid)s, t.name, t.size, t.data, t.log, %(day)s, %(now)s
+FROM unnest(%(names)s::text[], %(sizes)s::bigint[], %(data)s::bigint[], %(logs)s::bigint[]) AS t(name, size, data, log)
+ON CONFLICT (instance_id, database_name, collected_date) DO UPDATE
+SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes,
+    log_bytes = EXCLUDED.log_bytes, collected_at = EXCLUDED.collected_at
+"""
+# a database gone since an earlier run today must not linger in today's rows
+_DELETE_STALE_STATS = """
+DELETE FROM database_size_stats
+WHERE instance_id = %(iid)s AND collected_date = %(day)s AND NOT (database_name = ANY(%(names)s::text[]))
+"""
+_UPSERT_CURRENT = """
+INSERT INTO database_size_current (instance_id, database_name, size_bytes, data_bytes, log_bytes, collected_at)
+SELECT %(iid)s, t.name, t.size, t.data, t.log, %(now)s
+FROM unnest(%(names)s::text[], %(sizes)s::bigint[], %(data)s::bigint[], %(logs)s::bigint[]) AS t(name, size, data, log)
+ON CONFLICT (instance_id, database_name) DO UPDATE
+SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes,
+    log_bytes = EXCLUDED.log_bytes, collected_at = EXCLUDED.collected_at
+"""
+_DELETE_STALE_CURRENT = """
+DELETE FROM database_size_current WHERE instance_id = %(iid)s AND NOT (database_name = ANY(%(names)s::text[]))
+"""
+_UPSERT_INSTANCE_STATS = """
+INSERT INTO instance_size_stats (instance_id, total_size_bytes, database_count, collected_date, collected_at)
+VALUES (%(iid)s, %(total)s, %(count)s, %(day)s, %(now)s)
+ON CONFLICT (instance_id, collected_date) DO UPDATE
+SET total_size_bytes = EXCLUDED.total_size_bytes, database_count = EXCLUDED.database_count,
+    collected_at = EXCLUDED.collected_at
+"""
+
+
+@transaction.atomic(durable=True)
+def capacity_apply(
+    *,
+    instance: Instance,
+    inventory: Sequence[str],
+    sizes: Sequence[DatabaseSize],
+    now: dt.datetime | None = None,
+) -> RecordOutcome:
+    """Store one collection of ``instance`` in one transaction (all sizes in bytes).
+
+    ``collected_date`` is ``now`` in settings.TIME_ZONE. Inventory: present
+    databases (inventory ∪ sized) are added or reactivated, vanished ones
+    become inactive with ``deleted_at``. Today's ``database_size_stats`` and
+    ``database_size_current`` hold exactly the sized databases (rows of
+    vanished ones are removed); ``instance_size_stats`` gets the sum. Not
+    covered: inventoried databases the size query did not return are kept
+    in the inventory but get no size row (listed as ``unsized``).
+    """
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    sized = [s.name for s in sizes]
+    _check_unique(instance, list(inventory), "database")
+    _check_unique(instance, sized, "a size for database")
+    present = sorted(set(inventory) | set(sized))
+    stored = dict(instance.databases.values_list("name", "is_active"))
+    created = [n for n in present if n not in stored]
+    reactivated = [n for n in present if stored.get(n) is False]
+    total = sum(s.size_bytes for s in sizes)
+    params = {
+        "iid": instance.pk,
+        "now": now,
+        "day": day,
+        "names": sized,
+        "sizes": [s.size_bytes for s in sizes],
+        "data": [s.data_bytes for s in sizes],
+        "logs": [s.log_bytes for s in sizes],
+        "total": total,
+        "count": len(sizes),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_INVENTORY, {**params, "names": present})
+        cursor.execute(_DEACTIVATE_INVENTORY, {**params, "names": present})
+        deactivated = cursor.rowcount
+        with partition_errors():
+            cursor.execute(_UPSERT_STATS, params)
+            cursor.execute(_DELETE_STALE_STATS, params)
+            cursor.execute(_UPSERT_CURRENT, params)
+            cursor.execute(_DELETE_STALE_CURRENT, params)
+            cursor.execute(_UPSERT_INSTANCE_STATS, params)
+    Instance.objects.filter(pk=instance.pk).update(last_connected_at=now)
+    unsized = sorted(set(present) - set(sized))
+    details = {
+        "collected_date": day.isoformat(),
+        "databases": len(sizes),
+        "total_size_bytes": total,
+        "reactivated": len(reactivated),
+        "unsized": unsized[:DETAIL_NAMES_LIMIT],
+    }
+    if not present:
+        details["zero_databases"] = True
+        details["note"] = "The instance has no user databases: nothing was sized (instance total 0)."
+    return RecordOutcome(
+        synced=len(sizes), created=len(created), updated=len(reactivated), deleted=deactivated, details=details
+    )
+
+
+def capacity_collect_all(
+    *,
+    instance_ids: Sequence[int] | None = None,
+    sync_type: str,
+    created_by=None,
+    enqueue: bool = False,
+    progress: Callable[[SyncInstanceRecord], None] | None = None,
+) -> SyncSession:
+    """Collect capacity of the given (default: all active) instances in one session.
+
+    One record (and, with ``enqueue``, one django-q2 task) per instance via
+    ``sync_sessions.runner.batch_start``; unreachable/timed-out instances are
+    retried per ``UNITS['capacity']`` with backoff, then recorded failed while
+    the others go on. Inline by default (``progress(record)`` after each).
+    """
+    from sync_sessions.runner import batch_start
+
+    return batch_start(
+        sync_category=SyncCategory.CAPACITY,
+        sync_type=sync_type,
+        instances=instances_for_batch(instance_ids=instance_ids),
+        created_by=created_by,
+        enqueue=enqueue,
+        progress=progress,
+    )
+
+
+# --- per-table sizes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableSizesRefresh:
+    """Outcome of one table-size refresh (counts of rows; ``elapsed_ms`` wall time)."""
+
+    session: SyncSession
+    tables: int
+    created: int
+    updated: int
+    deleted: int
+    collected_at: dt.datetime
+    elapsed_ms: int
+
+
+_UPSERT_TABLES = """
+INSERT INTO database_table_size_stats
+    (instance_id, database_name, schema_name, table_name, size_bytes, data_bytes, index_bytes, row_count, collected_at)
+SELECT %(iid)s, %(db)s, t.s, t.n, t.size, t.data, t.idx, t.rows_, %(now)s
+FROM unnest(%(schemas)s::text[], %(tables)s::text[], %(sizes)s::bigint[], %(data)s::bigint[],
+            %(idx)s::bigint[], %(rows)s::bigint[]) AS t(s, n, size, data, idx, rows_)
+ON CONFLICT (instance_id, database_name, schema_name, table_name) DO UPDATE
+SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes, index_bytes = EXCLUDED.index_bytes,
+    row_count = EXCLUDED.row_count, collected_at = EXCLUDED.collected_at
+RETURNING (xmax = 0)
+"""
+_DELETE_VANISHED_TABLES = """
+DELETE FROM database_table_size_stats d
+WHERE d.instance_id = %(iid)s AND d.database_name = %(db)s AND NOT EXISTS (
+    SELECT 1 FROM unnest(%(schemas)s::text[], %(tables)s::text[]) AS t(s, n)
+    WHERE t.s = d.schema_name AND t.n = d.table_name)
+"""
+
+
+@transaction.atomic(durable=True)
+def table_sizes_apply(
+    *, instance: Instance, database: str, tables: Sequence[TableSize], now: dt.datetime | None = None
+) -> tuple[int, int, int]:
+    """Replace the stored table snapshot of ``instance``/``database`` in one transaction:
+    upsert present tables, delete vanished ones. Returns (created, updated, deleted)."""
+    now = now or timezone.now()
+    _check_unique(instance, [f"{t.schema}.{t.table}" for t in tables], "table")
+    params = {
+        "iid": instance.pk,
+        "db": database,
+        "now": now,
+        "schemas": [t.schema or "" for t in tables],
+        "tables": [t.table for t in tables],
+        "sizes": [t.size_bytes for t in tables],
+        "data": [t.data_bytes for t in tables],
+        "idx": [t.index_bytes for t in tables],
+        "rows": [t.row_count for t in tables],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_TABLES, params)
+        inserted = [row[0] for row in cursor.fetchall()]
+        cursor.execute(_DELETE_VANISHED_TABLES, params)
+        deleted = cursor.rowcount
+    created = sum(1 for flag in inserted if flag)
+    return created, len(inserted) - created, deleted
+
+
+def table_sizes_refresh(*, instance: Instance, database: str, created_by=None) -> TableSizesRefresh:
+    """Collect the per-table sizes (bytes) of one database now and store them.
+
+    Synchronous, bounded by the instance's statement timeout (the adapter's
+    deadline). Recorded as a ``table_size``/``manual_single`` session with one
+    record. Holds the advisory lock ``capacity.table_sizes:<database>``/instance.
+    Any failure (typed error) is recorded and re-raised; the previous snapshot
+    is then untouched.
+    """
+    if not database:
+        raise ValidationError({"database": ["A database name is required."]})
+    session = session_create(
+        sync_type=SyncType.MANUAL_SINGLE,
+        sync_category=SyncCategory.TABLE_SIZE,
+        instances=[instance],
+        created_by=created_by,
+    )
+    record = session.records.select_related("instance").get()
+    started = time.monotonic()
+    lock = advisory_lock(
+        f"capacity.table_sizes:{database}", instance.pk, what=f"Table-size refresh of {instance.name}/{database}"
+    )
+    with record_running(record=record) as outcome, lock:
+        tables = get_adapter(instance).fetch_table_sizes(database)
+        now = timezone.now()
+        created, updated, deleted = table_sizes_apply(instance=instance, database=database, tables=tables, now=now)
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        outcome.synced, outcome.created, outcome.updated, outcome.deleted = len(tables), created, updated, deleted
+        outcome.details = {"database": database, "tables": len(tables), "elapsed_ms": elapsed_ms}
+    session.refresh_from_db()
+    return TableSizesRefresh(session, len(tables), created, updated, deleted, now, elapsed_ms)

@@ -1,0 +1,60 @@
+"""A scriptable in-memory adapter for capacity tests (registered as db type "fake").
+
+State is class-level and keyed by instance name; ``reset()`` between tests.
+``failures[name]`` is a list of exceptions raised (one per call, in order) by
+the next remote reads of that instance.
+"""
+
+from __future__ import annotations
+
+from instances.adapters.base import (
+    AccountFacts,
+    BaseAdapter,
+    ConnectionTest,
+    DatabaseInfo,
+    DatabaseSize,
+    TableSize,
+)
+from whalefall.errors import TargetQueryFailed
+
+
+class FakeCapacityAdapter(BaseAdapter):
+    db_type = "fake"
+    databases: dict[str, list[DatabaseSize]] = {}
+    tables: dict[tuple[str, str], list[TableSize]] = {}
+    failures: dict[str, list[Exception]] = {}
+    calls: dict[str, int] = {}
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.databases, cls.tables, cls.failures, cls.calls = {}, {}, {}, {}
+
+    def _maybe_fail(self) -> None:
+        name = self.params.instance_name
+        self.calls[name] = self.calls.get(name, 0) + 1
+        pending = self.failures.get(name)
+        if pending:
+            raise pending.pop(0)
+
+    def test_connection(self) -> ConnectionTest:
+        return ConnectionTest(version="fake 1.0", latency_ms=0.1)
+
+    def server_version(self) -> str:
+        return "fake 1.0"
+
+    def fetch_accounts(self) -> list[AccountFacts]:
+        return []
+
+    def fetch_database_inventory(self) -> list[DatabaseInfo]:
+        self._maybe_fail()
+        return [DatabaseInfo(d.name) for d in self.databases.get(self.params.instance_name, [])]
+
+    def fetch_database_sizes(self) -> list[DatabaseSize]:
+        return list(self.databases.get(self.params.instance_name, []))
+
+    def fetch_table_sizes(self, database: str) -> list[TableSize]:
+        self._maybe_fail()
+        key = (self.params.instance_name, database)
+        if key not in self.tables:
+            raise TargetQueryFailed(f"database {database!r} not found", instance_id=self.params.instance_id)
+        return list(self.tables[key])
