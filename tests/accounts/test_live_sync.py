@@ -81,6 +81,7 @@ def test_mariadb_add_modify_remove_reactivate(mysql_scratch, mysql_monitor):
     assert record.items_created == record.items_updated == record.items_deleted == 0
 
 
+@pytest.mark.smoke
 def test_postgresql_add_modify_remove_reactivate(pg_scratch, pg_monitor):
     prefix = f"{RUN_PREFIX}s_"
     a, b, group = f"{prefix}a", f"{prefix}b", f"{prefix}readers"

@@ -35,6 +35,7 @@ def changes(instance):
     )
 
 
+@pytest.mark.smoke
 def test_first_sync_adds_accounts_permissions_and_change_log():
     instance = make_fake_instance("accounts=20")
     outcome = accounts_sync_instance(instance=instance)
@@ -154,6 +155,7 @@ def test_writes_are_set_based_query_count_independent_of_account_count():
     assert counts[0] == counts[1], counts
 
 
+@pytest.mark.smoke
 def test_sync_all_one_failure_does_not_stop_the_others():
     ok1, bad, ok2 = (make_fake_instance("accounts=2", name=n) for n in ("a-ok", "b-bad", "c-ok"))
     SyncSession.objects.all().delete()

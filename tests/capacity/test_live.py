@@ -87,6 +87,7 @@ def test_mariadb_collect_grow_drop_and_table_sizes(mysql_scratch, mysql_monitor,
     assert list(DatabaseTableSizeStat.objects.filter(instance=inst).values_list("table_name", flat=True)) == ["orders"]
 
 
+@pytest.mark.smoke
 def test_postgresql_collect_grow_drop_and_table_sizes(pg_scratch, pg_monitor):
     quoted, plain = f'{RUN_PREFIX}cap "Q" db', f"{RUN_PREFIX}cap_drop"
     for name in (quoted, plain):

@@ -80,7 +80,14 @@ def test_quickstart_is_idempotent_and_registers_metadata_postgres():
     metadata = Instance.objects.get(name="whalefall-metadata")
     assert metadata.db_type_id == "postgresql"
     assert set(Group.objects.values_list("name", flat=True)) >= {"viewer", "operator", "admin"}
-    assert Schedule.objects.filter(name__startswith="whalefall.").count() >= 2
+    assert Schedule.objects.filter(name__startswith="whalefall.").count() >= 4
+    # the console has real data at once: the metadata PostgreSQL was synced and sized
+    assert "account sync of whalefall-metadata" in out and "capacity collection of whalefall-metadata" in out
+    from accounts.models import InstanceAccount
+    from capacity.models import DatabaseSizeCurrent
+
+    assert InstanceAccount.objects.filter(instance=metadata, username="postgres", is_active=True).exists()
+    assert DatabaseSizeCurrent.objects.filter(instance=metadata, size_bytes__gt=0).exists()
 
     out = run("quickstart")
     assert "password unchanged" in out

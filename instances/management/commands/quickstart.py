@@ -35,6 +35,7 @@ class Command(BaseCommand):
         groups_ensure()
         self._admin_user(username, password)
         self._metadata_instance()
+        self._first_data()
 
     def _admin_user(self, username: str, password: str | None) -> None:
         User = get_user_model()
@@ -49,6 +50,22 @@ class Command(BaseCommand):
         else:
             User.objects.create_superuser(username, f"{username}@localhost", password)
         self.stdout.write(self.style.SUCCESS(f"admin login: {username} / {password}"))
+
+    def _first_data(self) -> None:
+        """One account sync and one capacity collection of the metadata
+        PostgreSQL, so the console shows real data at once. A failure is
+        reported (the console still starts); the sessions record it."""
+        from accounts.services import accounts_sync_all
+        from capacity.services import capacity_collect_all
+
+        instance_ids = list(Instance.objects.filter(name=METADATA_INSTANCE).values_list("pk", flat=True))
+        for label, run in (("account sync", accounts_sync_all), ("capacity collection", capacity_collect_all)):
+            session = run(instance_ids=instance_ids, sync_type="manual_single")
+            record = session.records.get()
+            if record.status == "completed":
+                self.stdout.write(f"{label} of {METADATA_INSTANCE}: {record.items_synced} item(s)")
+            else:
+                self.stderr.write(f"{label} of {METADATA_INSTANCE} failed: {record.error_code}: {record.error_message}")
 
     @transaction.atomic
     def _metadata_instance(self) -> None:
