@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -84,62 +85,89 @@ def accounts_apply(
     compare = [{"username": u, "host": h, "state_hash": item["state_hash"]} for (u, h), item in listing.items()]
     ids = {"instance_id": instance.pk, "now": now}
     with connection.cursor() as cursor:
+        # Don't wait for the WAL flush of this (large) commit: the record's
+        # finish, a synchronous commit right after, flushes it. A crash before
+        # that loses this sync *and* leaves its record unfinished (reaped as
+        # failed) — never a completed record without its data.
+        cursor.execute("SET LOCAL synchronous_commit = off")
         rows = _run(cursor, sql.CHANGED_ACCOUNTS, doc=_doc(compare), instance_id=instance.pk)
         new_keys = [(u, h) for account_id, u, h, *_ in rows if account_id is None]
         created = []
         if new_keys:
             new_doc = _doc([{"username": u, "host": h} for u, h in new_keys])
             created = _run(cursor, sql.INSERT_ACCOUNTS, doc=new_doc, **ids)
-        permissions, changes, reactivated, vanished, modified = [], [], [], [], 0
-        for account_id, u, h in created:
-            item = listing[(u, h)]
-            permissions.append((account_id, item))
-            changes.append(_change(account_id, u, h, ChangeType.ADD, {"facts": item["facts"]}))
-        for account_id, u, h, is_active, listed, has_permission, old_facts_text in rows:
-            if account_id is None:
-                continue
-            old_facts = json.loads(old_facts_text) if old_facts_text else {}
-            if not listed:
-                vanished.append(account_id)
-                changes.append(_change(account_id, u, h, ChangeType.REMOVE, {"last_facts": old_facts}))
-                continue
-            item = listing[(u, h)]
-            diff = facts_diff(old_facts, item["facts"])
-            if not diff and has_permission:  # the digest differs, the facts do not: the snapshot changed
-                diff = {"snapshot": {"changed": True}}
-            permissions.append((account_id, item))
-            if not is_active:
-                reactivated.append(account_id)
-                changes.append(_change(account_id, u, h, ChangeType.REACTIVATE, diff))
-            elif diff:
-                modified += 1
-                changes.append(_change(account_id, u, h, ChangeType.MODIFY, diff))
-        if permissions:
-            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(permissions), now=now)
-        if reactivated:
-            _run(cursor, sql.REACTIVATE, ids=reactivated)
-        if vanished:
-            _run(cursor, sql.DEACTIVATE, ids=vanished, now=now)
+        plan = _plan(rows, created, listing)
+        if plan.permissions:
+            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.permissions), now=now)
+        if plan.reactivated:
+            _run(cursor, sql.REACTIVATE, ids=plan.reactivated)
+        if plan.vanished:
+            _run(cursor, sql.DEACTIVATE, ids=plan.vanished, now=now)
         _run(cursor, sql.TOUCH_ACTIVE, **ids)
-        if changes:
+        if plan.changes:
             session_id = session.session_id if session is not None else None
-            _run(cursor, sql.INSERT_CHANGES, doc=_doc(changes), session_id=session_id, **ids)
+            _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(plan.changes) + "]", session_id=session_id, **ids)
         _run(cursor, sql.TOUCH_INSTANCE, **ids)
     return RecordOutcome(
         synced=len(incoming),
         created=len(created),
-        updated=modified + len(reactivated),
-        deleted=len(vanished),
-        details={"reactivated": len(reactivated), "modified": modified},
+        updated=plan.modified + len(plan.reactivated),
+        deleted=len(plan.vanished),
+        details={"reactivated": len(plan.reactivated), "modified": plan.modified},
     )
 
 
+@dataclass
+class _Plan:
+    permissions: list[tuple[int, dict]] = field(default_factory=list)  # (account id, state) to upsert
+    changes: list[str] = field(default_factory=list)  # change-log rows as JSON text
+    reactivated: list[int] = field(default_factory=list)
+    vanished: list[int] = field(default_factory=list)
+    modified: int = 0
+
+
+def _plan(rows: list[tuple], created: list[tuple], listing: dict) -> _Plan:
+    """What to write, from the CHANGED_ACCOUNTS rows and the freshly inserted accounts."""
+    plan = _Plan()
+    for account_id, u, h in created:
+        item = listing[(u, h)]
+        plan.permissions.append((account_id, item))
+        plan.changes.append(_change(account_id, u, h, ChangeType.ADD, diff_json=f'{{"facts":{item["facts_json"]}}}'))
+    for account_id, u, h, is_active, listed, has_permission, old_facts_text in rows:
+        if account_id is None:  # new: handled above
+            continue
+        old_facts = json.loads(old_facts_text) if old_facts_text else {}
+        if not listed:
+            plan.vanished.append(account_id)
+            plan.changes.append(_change(account_id, u, h, ChangeType.REMOVE, {"last_facts": old_facts}))
+            continue
+        item = listing[(u, h)]
+        diff = facts_diff(old_facts, item["facts"])
+        if not diff and has_permission:  # the digest differs, the facts do not: the snapshot changed
+            diff = {"snapshot": {"changed": True}}
+        plan.permissions.append((account_id, item))
+        if not is_active:
+            plan.reactivated.append(account_id)
+            plan.changes.append(_change(account_id, u, h, ChangeType.REACTIVATE, diff))
+        elif diff:
+            plan.modified += 1
+            plan.changes.append(_change(account_id, u, h, ChangeType.MODIFY, diff))
+    return plan
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _state(account: AccountFacts) -> dict:
-    """facts, the canonical JSON of [facts, snapshot] and its digest (equal states hash equal)."""
+    """facts, their JSON, the canonical JSON of [facts, snapshot] and its digest
+    (equal states hash equal). The JSON strings are spliced into the statements'
+    documents, so nothing is encoded twice."""
     facts = permission_facts(account)
-    canonical = json.dumps([facts, account.snapshot], sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-    return {"facts": facts, "state_json": canonical, "state_hash": digest}
+    facts_json = _canonical(facts)
+    state_json = f"[{facts_json},{_canonical(account.snapshot)}]"
+    digest = hashlib.blake2b(state_json.encode(), digest_size=16).hexdigest()
+    return {"facts": facts, "facts_json": facts_json, "state_json": state_json, "state_hash": digest}
 
 
 def _permissions_doc(rows: list[tuple[int, dict]]) -> str:
@@ -150,8 +178,12 @@ def _permissions_doc(rows: list[tuple[int, dict]]) -> str:
     ) + "]"
 
 
-def _change(account_id: int, username: str, host: str, change_type: str, diff: dict) -> dict:
-    return {"account_id": account_id, "username": username, "host": host, "change_type": change_type, "diff": diff}
+def _change(
+    account_id: int, username: str, host: str, change_type: str, diff: dict | None = None, *, diff_json: str = ""
+) -> str:
+    """One change-log row as JSON text (``diff_json`` when already serialised)."""
+    row = json.dumps({"account_id": account_id, "username": username, "host": host, "change_type": change_type})
+    return f'{row[:-1]},"diff":{diff_json or json.dumps(diff or {})}}}'
 
 
 def accounts_sync_all(
