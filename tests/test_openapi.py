@@ -19,6 +19,21 @@ PATHS = [
     "/api/v1/sync-sessions/{session_id}/records/",
     "/api/v1/sync-records/",
     "/api/v1/sync-records/{id}/",
+    "/api/v1/instances/{id}/actions/test-connection/",
+    "/api/v1/instances/{id}/actions/sync-accounts/",
+    "/api/v1/accounts/",
+    "/api/v1/accounts/{id}/",
+    "/api/v1/accounts/{id}/permissions/",
+    "/api/v1/accounts/{id}/changes/",
+    "/api/v1/accounts/actions/sync/",
+    "/api/v1/account-changes/",
+    "/api/v1/instances/{instance_id}/accounts/",
+    "/api/v1/instances/{instance_id}/databases/",
+    "/api/v1/instances/{instance_id}/databases/{database}/tables/sizes/",
+    "/api/v1/instances/{instance_id}/databases/{database}/tables/sizes/actions/refresh/",
+    "/api/v1/instances/{instance_id}/actions/collect-capacity/",
+    "/api/v1/capacity/database-stats/",
+    "/api/v1/capacity/instance-stats/",
 ]
 
 

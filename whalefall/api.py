@@ -74,3 +74,23 @@ def exception_handler(exc, context):
             headers["Retry-After"] = str(int(exc.wait))
         return Response(_body(exc.default_code, detail), status=exc.status_code, headers=headers)
     return None  # unexpected: Django's 500 handling
+
+
+def not_found(request, exception=None):
+    """404 for URLs no route matches: JSON under /api/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body("not_found", "No such API path."), status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON under /api/ (no detail: it is logged), Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as django_server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body("internal_error", "Internal error; it has been logged."), status=500)
+    return django_server_error(request)
