@@ -104,8 +104,11 @@ def accounts_apply(
         if plan.vanished:
             _run(cursor, sql.DEACTIVATE, ids=plan.vanished, now=now)
         _run(cursor, sql.TOUCH_ACTIVE, **ids)
+        session_id = session.session_id if session is not None else None
+        if created:
+            _run(cursor, sql.INSERT_ADD_CHANGES, ids=[row[0] for row in created], session_id=session_id, now=now,
+                 instance_id=instance.pk)  # fmt: skip
         if plan.changes:
-            session_id = session.session_id if session is not None else None
             _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(plan.changes) + "]", session_id=session_id, **ids)
         _run(cursor, sql.TOUCH_INSTANCE, **ids)
     return RecordOutcome(
@@ -120,7 +123,7 @@ def accounts_apply(
 @dataclass
 class _Plan:
     permissions: list[tuple[int, dict]] = field(default_factory=list)  # (account id, state) to upsert
-    changes: list[str] = field(default_factory=list)  # change-log rows as JSON text
+    changes: list[str] = field(default_factory=list)  # change-log rows (except adds) as JSON text
     reactivated: list[int] = field(default_factory=list)
     vanished: list[int] = field(default_factory=list)
     modified: int = 0
@@ -129,10 +132,8 @@ class _Plan:
 def _plan(rows: list[tuple], created: list[tuple], listing: dict) -> _Plan:
     """What to write, from the CHANGED_ACCOUNTS rows and the freshly inserted accounts."""
     plan = _Plan()
-    for account_id, u, h in created:
-        item = listing[(u, h)]
-        plan.permissions.append((account_id, item))
-        plan.changes.append(_change(account_id, u, h, ChangeType.ADD, diff_json=f'{{"facts":{item["facts_json"]}}}'))
+    for account_id, u, h in created:  # their "add" rows are written by INSERT_ADD_CHANGES
+        plan.permissions.append((account_id, listing[(u, h)]))
     for account_id, u, h, is_active, listed, has_permission, old_facts_text in rows:
         if account_id is None:  # new: handled above
             continue
@@ -160,14 +161,13 @@ def _canonical(value) -> str:
 
 
 def _state(account: AccountFacts) -> dict:
-    """facts, their JSON, the canonical JSON of [facts, snapshot] and its digest
-    (equal states hash equal). The JSON strings are spliced into the statements'
-    documents, so nothing is encoded twice."""
+    """facts, the canonical JSON of [facts, snapshot] and its digest (equal
+    states hash equal). The JSON is spliced into the permission upsert's
+    document, so nothing is encoded twice."""
     facts = permission_facts(account)
-    facts_json = _canonical(facts)
-    state_json = f"[{facts_json},{_canonical(account.snapshot)}]"
+    state_json = _canonical([facts, account.snapshot])
     digest = hashlib.blake2b(state_json.encode(), digest_size=16).hexdigest()
-    return {"facts": facts, "facts_json": facts_json, "state_json": state_json, "state_hash": digest}
+    return {"facts": facts, "state_json": state_json, "state_hash": digest}
 
 
 def _permissions_doc(rows: list[tuple[int, dict]]) -> str:
@@ -178,12 +178,11 @@ def _permissions_doc(rows: list[tuple[int, dict]]) -> str:
     ) + "]"
 
 
-def _change(
-    account_id: int, username: str, host: str, change_type: str, diff: dict | None = None, *, diff_json: str = ""
-) -> str:
-    """One change-log row as JSON text (``diff_json`` when already serialised)."""
-    row = json.dumps({"account_id": account_id, "username": username, "host": host, "change_type": change_type})
-    return f'{row[:-1]},"diff":{diff_json or json.dumps(diff or {})}}}'
+def _change(account_id: int, username: str, host: str, change_type: str, diff: dict) -> str:
+    """One change-log row as JSON text."""
+    return json.dumps(
+        {"account_id": account_id, "username": username, "host": host, "change_type": change_type, "diff": diff}
+    )
 
 
 def accounts_sync_all(

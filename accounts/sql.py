@@ -53,8 +53,10 @@ ON CONFLICT (instance_account_id) DO UPDATE SET
 
 REACTIVATE = "UPDATE instance_accounts SET is_active = true, deactivated_at = NULL WHERE id = ANY(%(ids)s)"
 DEACTIVATE = "UPDATE instance_accounts SET is_active = false, deactivated_at = %(now)s WHERE id = ANY(%(ids)s)"
+# accounts inserted by this sync already carry last_seen_at = now: skip them
 TOUCH_ACTIVE = (
-    "UPDATE instance_accounts SET last_seen_at = %(now)s WHERE instance_id = %(instance_id)s AND is_active"
+    "UPDATE instance_accounts SET last_seen_at = %(now)s "
+    "WHERE instance_id = %(instance_id)s AND is_active AND last_seen_at < %(now)s"
 )
 
 INSERT_CHANGES = """
@@ -62,6 +64,17 @@ INSERT INTO account_change_log (instance_id, instance_account_id, username, host
                                 changed_at)
 SELECT %(instance_id)s, x.account_id, x.username, x.host, x.change_type, x.diff, %(session_id)s, %(now)s
 FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(account_id bigint, username text, host text, change_type text, diff jsonb)
+"""
+
+# "add" rows for freshly inserted accounts: their facts are copied inside the
+# database from the permission rows just written (not shipped a second time).
+INSERT_ADD_CHANGES = """
+INSERT INTO account_change_log (instance_id, instance_account_id, username, host, change_type, diff, session_id,
+                                changed_at)
+SELECT %(instance_id)s, a.id, a.username, a.host, 'add', jsonb_build_object('facts', p.facts), %(session_id)s,
+       %(now)s
+FROM instance_accounts a JOIN account_permissions p ON p.instance_account_id = a.id
+WHERE a.id = ANY(%(ids)s)
 """
 
 TOUCH_INSTANCE = "UPDATE instances SET last_connected_at = %(now)s WHERE id = %(instance_id)s"
