@@ -77,7 +77,7 @@ def accounts_apply(
     upserted, and one change-log row written per add/modify/remove/reactivate.
     The comparison with the stored state runs in the database (see
     ``accounts/sql.py``); a listing identical to the stored state only bumps
-    ``last_seen_at``. Eight statements at most, whatever the account count.
+    ``last_seen_at``. Ten statements at most, whatever the account count.
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
