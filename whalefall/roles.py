@@ -24,3 +24,16 @@ def groups_ensure() -> dict[str, int]:
         group.permissions.set(group_perms)
         counts[name] = len(group_perms)
     return counts
+
+
+def groups_after_migrate(*, app_config, using: str = "default", **kwargs) -> None:
+    """post_migrate: keep the groups' permissions current on every deploy.
+    Runs after Django has created each WhaleFall app's permissions (auth's
+    handler is connected first); idempotent, three groups."""
+    from django.db import connections
+
+    if app_config.label not in WHALEFALL_APPS:
+        return
+    if "auth_group" not in connections[using].introspection.table_names():
+        return  # auth migrated backwards
+    groups_ensure()
