@@ -156,8 +156,8 @@ def _plan(rows: list[tuple], created: list[tuple], listing: dict) -> _Plan:
     return plan
 
 
-def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+# one encoder for all accounts (json.dumps would build one per call)
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
 
 
 def _state(account: AccountFacts) -> dict:
