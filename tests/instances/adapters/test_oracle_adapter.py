@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from pathlib import Path
@@ -251,41 +250,12 @@ def test_call_with_deadline_hands_late_results_over():
 # --- real driver faults (no server needed) --------------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-@pytest.fixture
-def blackhole():
-    """A TCP listener that accepts and never answers (thin mode would wait forever)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join(2)
-    for conn in accepted:
-        conn.close()  # lets the abandoned connect thread finish
-    server.close()
 
 
-def test_closed_port_is_unreachable():
-    adapter = OracleAdapter(params(host="127.0.0.1", port=closed_port(), connect_timeout=2))
+def test_closed_port_is_unreachable(closed_port):
+    adapter = OracleAdapter(params(host="127.0.0.1", port=closed_port, connect_timeout=2))
     started = time.monotonic()
     with pytest.raises(errors.TargetUnreachable) as caught:
         adapter.test_connection()
@@ -293,8 +263,8 @@ def test_closed_port_is_unreachable():
     assert PASSWORD not in str(caught.value)
 
 
-def test_silent_listener_hits_the_outside_deadline(blackhole):
-    adapter = OracleAdapter(params(host="127.0.0.1", port=blackhole, connect_timeout=2))
+def test_silent_listener_hits_the_outside_deadline(blackhole_port):
+    adapter = OracleAdapter(params(host="127.0.0.1", port=blackhole_port, connect_timeout=2))
     started = time.monotonic()
     with pytest.raises(errors.TargetTimeout) as caught:
         adapter.test_connection()
