@@ -29,10 +29,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.parsing import json_safe, role_closure
 
 Row = Mapping[str, Any]
 
@@ -70,26 +70,8 @@ class SegmentTableSize(TableSize):
     complete: bool = True
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` as something ``json.dumps`` accepts (dates → ISO text)."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
-def role_closure(direct: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
-    """For each grantee, every role reachable through role grants (cycle-safe)."""
-    result: dict[str, set[str]] = {}
-    for grantee in direct:
-        seen: set[str] = set()
-        stack = list(direct.get(grantee, ()))
-        while stack:
-            role = stack.pop()
-            if role not in seen:
-                seen.add(role)
-                stack.extend(direct.get(role, ()))
-        result[grantee] = seen
-    return result
 
 
 def major_version(version: str | None) -> int | None:

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.parsing import role_closure
 
 Row = Mapping[str, Any]
 _LEVEL_ORDER = {"database": 0, "schema": 1, "object": 2, "column": 3}
@@ -77,28 +78,13 @@ def _json_list(value: Any) -> list:
 
 def memberships(rows: Iterable[Row]) -> tuple[dict[str, list[dict]], dict[str, set[str]]]:
     """``MEMBERSHIPS`` edges → (member → direct grants ``[{role, admin_option}]``,
-    member → every role reached directly or through other roles). The closure is
-    computed once per role with memoisation; cycles (impossible in PostgreSQL,
-    but cheap to survive) stop the walk."""
+    member → every role reached directly or through other roles)."""
     direct: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         grant = {"role": row["role"], "admin_option": bool(row["admin_option"])}
         if grant not in direct[row["member"]]:
             direct[row["member"]].append(grant)
-    closure: dict[str, set[str]] = {}
-
-    def reach(role: str, visiting: frozenset[str]) -> set[str]:
-        if role in closure:
-            return closure[role]
-        found: set[str] = set()
-        for grant in direct.get(role, ()):
-            if grant["role"] not in visiting:
-                found |= {grant["role"]} | reach(grant["role"], visiting | {role})
-        closure[role] = found
-        return found
-
-    for member in list(direct):
-        reach(member, frozenset())
+    closure = role_closure({member: [g["role"] for g in grants] for member, grants in direct.items()})
     return direct, closure
 
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.parsing import json_safe, role_closure
 
 Row = Mapping[str, Any]
 
@@ -48,28 +48,8 @@ class DatabaseSecurityRows:
     permissions: list[Row]
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` as something ``json.dumps`` accepts (dates → ISO text, bytes → hex)."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray):
-        return value.hex().upper()
-    return value
 
 
-def role_closure(direct: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
-    """For each member, every role reachable through membership edges (cycle-safe)."""
-    result: dict[str, set[str]] = {}
-    for member in direct:
-        seen: set[str] = set()
-        stack = list(direct.get(member, ()))
-        while stack:
-            role = stack.pop()
-            if role not in seen:
-                seen.add(role)
-                stack.extend(direct.get(role, ()))
-        result[member] = seen
-    return result
 
 
 def parse_version(row: Row) -> str:
