@@ -7,7 +7,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
+from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
 from accounts.selectors import accounts_with_classification
 from classification.models import AccountClassification, AccountClassificationAssignment
 from instances.models import Instance
@@ -263,3 +263,14 @@ class AccountChangeLogAdmin(BigTableAdmin):
     @admin.display(description="Diff")
     def diff_json(self, obj: AccountChangeLog) -> str:
         return pretty_json(obj.diff)
+
+
+@admin.register(AccountListing)
+class AccountListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The last applied account listing per instance (see docs/architecture.md § Account sync)."""
+
+    list_display = ("instance", "account_count", "changed_at", "seen_at")
+    list_select_related = ("instance",)
+    search_fields = ("instance__name",)
+    ordering = ("instance__name",)
+    fields = ("instance", "account_count", "fingerprint", "changed_at", "seen_at")

@@ -27,9 +27,7 @@ class InstanceAccount(models.Model):
         db_table = "instance_accounts"
         ordering = ("instance", "username", "host")
         constraints = [
-            models.UniqueConstraint(
-                fields=["instance", "username", "host"], name="instance_accounts_identity_uniq"
-            ),
+            models.UniqueConstraint(fields=["instance", "username", "host"], name="instance_accounts_identity_uniq"),
         ]
 
     def __str__(self) -> str:
@@ -45,9 +43,7 @@ class AccountPermission(models.Model):
     summary the classification DSL reads.
     """
 
-    instance_account = models.OneToOneField(
-        InstanceAccount, on_delete=models.CASCADE, related_name="permission"
-    )
+    instance_account = models.OneToOneField(InstanceAccount, on_delete=models.CASCADE, related_name="permission")
     snapshot = models.JSONField(default=dict, db_default={})
     facts = models.JSONField(default=dict, db_default={})
     is_superuser = models.BooleanField(default=False, db_default=False)
@@ -64,6 +60,30 @@ class AccountPermission(models.Model):
 
     def __str__(self) -> str:
         return f"permissions of account {self.instance_account_id}"
+
+
+class AccountListing(models.Model):
+    """The last account listing applied for an instance: one row per instance.
+
+    ``fingerprint`` digests the raw catalog rows and the code that interprets
+    them (``accounts/fingerprint.py``). A sync whose listing has the stored
+    fingerprint skips parsing and comparing: the stored accounts already are
+    that listing. Written in the same transaction as the accounts.
+    """
+
+    instance = models.OneToOneField(
+        "instances.Instance", on_delete=models.CASCADE, primary_key=True, related_name="account_listing"
+    )
+    fingerprint = models.CharField(max_length=64)
+    account_count = models.PositiveIntegerField()
+    changed_at = models.DateTimeField(db_default=Now())  # when a sync last found a different listing
+    seen_at = models.DateTimeField(db_default=Now())  # when a sync last read it
+
+    class Meta:
+        db_table = "instance_account_listings"
+
+    def __str__(self) -> str:
+        return f"account listing of instance {self.instance_id}"
 
 
 class ChangeType(models.TextChoices):

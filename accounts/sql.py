@@ -1,50 +1,51 @@
 """Set-based SQL of the account sync (PostgreSQL).
 
-Every statement takes the account listing as ONE jsonb parameter and works on
-it with ``jsonb_to_recordset``: the comparison with the stored state happens
-in the database (jsonb equality ignores key order) and writes are
-``INSERT … SELECT`` / ``ON CONFLICT`` — a fixed number of statements per
-instance, whatever the number of accounts.
+Every statement takes the account listing as a few array parameters
+(``unnest``), ONE jsonb document (``jsonb_to_recordset``) or a ``COPY``
+stream: the comparison with the stored state happens in the database and
+writes are ``INSERT … SELECT`` / ``ON CONFLICT`` / ``COPY`` — a fixed number
+of statements per instance, whatever the number of accounts.
 """
 
-# One row per account that needs work: new, vanished (still active), returning
-# (inactive but listed again), or listed with a state digest (facts + snapshot)
+# One statement compares and inserts: new accounts (listed, not stored) are
+# inserted and come back with their new id and ``created``; then one row per
+# stored account that needs work: vanished (still active), returning (inactive
+# but listed again), or listed with a state digest (facts + snapshot)
 # different from the stored one. Unchanged accounts produce no row at all.
-CHANGED_ACCOUNTS = """
+SYNC_ACCOUNTS = """
 WITH incoming AS (
-    SELECT x.username, x.host, x.state_hash
-    FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(username text, host text, state_hash text)
+    SELECT * FROM unnest(%(usernames)s::text[], %(hosts)s::text[], %(hashes)s::text[]) AS x(username, host, state_hash)
 ), stored AS (
     SELECT a.id, a.username, a.host, a.is_active, p.id AS permission_id, p.facts, p.state_hash
     FROM instance_accounts a
     LEFT JOIN account_permissions p ON p.instance_account_id = a.id
     WHERE a.instance_id = %(instance_id)s
+), added AS (
+    INSERT INTO instance_accounts (instance_id, username, host, is_active, first_seen_at, last_seen_at)
+    SELECT %(instance_id)s, i.username, i.host, true, %(now)s, %(now)s
+    FROM incoming i LEFT JOIN stored s ON s.username = i.username AND s.host = i.host
+    WHERE s.id IS NULL
+    RETURNING id, username, host
 )
-SELECT s.id, COALESCE(i.username, s.username), COALESCE(i.host, s.host), s.is_active,
-       i.username IS NOT NULL AS listed, s.permission_id IS NOT NULL AS has_permission, s.facts::text AS old_facts
-FROM incoming i
-FULL JOIN stored s ON s.username = i.username AND s.host = i.host
-WHERE s.id IS NULL
-   OR (i.username IS NULL AND s.is_active)
+SELECT id, username, host, true, true, false, NULL, true AS created FROM added
+UNION ALL
+SELECT s.id, s.username, s.host, s.is_active, i.username IS NOT NULL AS listed,
+       s.permission_id IS NOT NULL AS has_permission, s.facts::text AS old_facts, false
+FROM stored s
+LEFT JOIN incoming i ON i.username = s.username AND i.host = s.host
+WHERE (i.username IS NULL AND s.is_active)
    OR (i.username IS NOT NULL AND (
            NOT s.is_active OR s.permission_id IS NULL OR s.state_hash IS DISTINCT FROM i.state_hash))
 """
 
-INSERT_ACCOUNTS = """
-INSERT INTO instance_accounts (instance_id, username, host, is_active, first_seen_at, last_seen_at)
-SELECT %(instance_id)s, x.username, x.host, true, %(now)s, %(now)s
-FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(username text, host text)
-RETURNING id, username, host
-"""
-
-# ``state`` is the canonical JSON pair [facts, snapshot] that was hashed.
+# Changed permissions of stored accounts (new accounts' rows go by COPY_PERMISSIONS).
 UPSERT_PERMISSIONS = """
 INSERT INTO account_permissions
     (instance_account_id, snapshot, facts, state_hash, is_superuser, can_grant, is_locked, roles, updated_at)
-SELECT x.id, x.state->1, x.state->0, x.state_hash,
-       (x.state->0->>'is_superuser')::boolean, (x.state->0->>'can_grant')::boolean,
-       (x.state->0->>'is_locked')::boolean, ARRAY(SELECT jsonb_array_elements_text(x.state->0->'roles')), %(now)s
-FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(id bigint, state jsonb, state_hash text)
+SELECT x.id, x.snapshot, x.facts, x.state_hash,
+       (x.facts->>'is_superuser')::boolean, (x.facts->>'can_grant')::boolean,
+       (x.facts->>'is_locked')::boolean, ARRAY(SELECT jsonb_array_elements_text(x.facts->'roles')), %(now)s
+FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(id bigint, facts jsonb, snapshot jsonb, state_hash text)
 ON CONFLICT (instance_account_id) DO UPDATE SET
     snapshot = EXCLUDED.snapshot, facts = EXCLUDED.facts, state_hash = EXCLUDED.state_hash,
     is_superuser = EXCLUDED.is_superuser, can_grant = EXCLUDED.can_grant, is_locked = EXCLUDED.is_locked,
@@ -66,15 +67,31 @@ SELECT %(instance_id)s, x.account_id, x.username, x.host, x.change_type, x.diff,
 FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(account_id bigint, username text, host text, change_type text, diff jsonb)
 """
 
-# "add" rows for freshly inserted accounts: their facts are copied inside the
-# database from the permission rows just written (not shipped a second time).
-INSERT_ADD_CHANGES = """
-INSERT INTO account_change_log (instance_id, instance_account_id, username, host, change_type, diff, session_id,
-                                changed_at)
-SELECT %(instance_id)s, a.id, a.username, a.host, 'add', jsonb_build_object('facts', p.facts), %(session_id)s,
-       %(now)s
-FROM instance_accounts a JOIN account_permissions p ON p.instance_account_id = a.id
-WHERE a.id = ANY(%(ids)s)
-"""
+# Accounts inserted by this sync: their permission rows and "add" change-log
+# rows are new, so they are streamed with COPY (no conflict to handle).
+COPY_PERMISSIONS = (
+    "COPY account_permissions (instance_account_id, snapshot, facts, state_hash, is_superuser, can_grant, "
+    "is_locked, roles, updated_at) FROM STDIN"
+)
+COPY_CHANGES = (
+    "COPY account_change_log (instance_id, instance_account_id, username, host, change_type, diff, session_id, "
+    "changed_at) FROM STDIN"
+)
 
 TOUCH_INSTANCE = "UPDATE instances SET last_connected_at = %(now)s WHERE id = %(instance_id)s"
+
+# The stored listing fingerprint (accounts/fingerprint.py): a resync with the
+# same fingerprint only bumps the timestamps (returns the account count).
+TOUCH_LISTING = """
+UPDATE instance_account_listings SET seen_at = %(now)s
+WHERE instance_id = %(instance_id)s AND fingerprint = %(fingerprint)s
+RETURNING account_count
+"""
+UPSERT_LISTING = """
+INSERT INTO instance_account_listings (instance_id, fingerprint, account_count, changed_at, seen_at)
+VALUES (%(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s, %(now)s)
+ON CONFLICT (instance_id) DO UPDATE SET
+    fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at,
+    seen_at = EXCLUDED.seen_at
+"""
+FORGET_LISTING = "DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s"

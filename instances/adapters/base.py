@@ -95,6 +95,10 @@ class AccountFacts:
     snapshot: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
+# Raw account catalog rows keyed by statement name (adapter-specific shapes).
+AccountRows = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class DatabaseInfo:
     """A database (Oracle: tablespace) on the instance."""
@@ -152,8 +156,21 @@ class BaseAdapter(abc.ABC):
         """The server's version string."""
 
     @abc.abstractmethod
+    def read_account_rows(self) -> AccountRows:
+        """Run the account catalog queries (a fixed number, set-based) and return
+        their raw rows by statement name, uninterpreted.
+
+        The rows must come out in a deterministic order (every query has an
+        ORDER BY): the account sync fingerprints them to skip parsing and
+        comparing a listing identical to the last one it applied."""
+
+    @abc.abstractmethod
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        """Turn ``read_account_rows()`` output into ``AccountFacts`` (pure, no I/O)."""
+
     def fetch_accounts(self) -> list[AccountFacts]:
-        """All logins, read set-based (a fixed number of catalog queries)."""
+        """All logins: the catalog read plus its parsing."""
+        return self.parse_account_rows(self.read_account_rows())
 
     @abc.abstractmethod
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AccountChangeLog, AccountPermission, ChangeType, InstanceAccount
+from accounts.models import AccountChangeLog, AccountListing, AccountPermission, ChangeType, InstanceAccount
 from classification.models import AccountClassification, AccountClassificationAssignment
 from instances.models import Instance
 from sync_sessions.models import SyncSession
@@ -47,6 +47,9 @@ def accounts_200(db):
             )
             for i, a in enumerate(accounts)
         ]
+    )
+    AccountListing.objects.bulk_create(
+        [AccountListing(instance=i, fingerprint="f" * 32, account_count=10) for i in instances]
     )
     session = SyncSession.objects.create(sync_type="manual_batch", sync_category="account")
     now = timezone.now()
@@ -205,3 +208,9 @@ def test_instance_change_page_links_to_its_accounts(admin_client_logged_in, acco
     body = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=(instance.pk,))).content.decode()
     assert f"{_url(InstanceAccount, 'changelist')}?instance={instance.pk}" in body
     assert f"{_url(AccountChangeLog, 'changelist')}?instance={instance.pk}" in body
+
+
+def test_account_listing_changelist_query_budget(admin_client_logged_in, accounts_200, django_assert_max_num_queries):
+    with django_assert_max_num_queries(8):
+        response = admin_client_logged_in.get(_url(AccountListing, "changelist"))
+    assert response.status_code == 200 and response.content.count(b"acct-inst-") >= 20

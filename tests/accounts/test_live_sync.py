@@ -74,11 +74,14 @@ def test_mariadb_add_modify_remove_reactivate(mysql_scratch, mysql_monitor):
     assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [
         ("add", a), ("add", b), ("modify", a), ("modify", b), ("remove", b), ("reactivate", b),
     ]
-    # a resync with no change on the target writes no change rows
+    # a resync with no change on the target writes no change rows; the catalog
+    # rows read the same, so the listing is recognised without a comparison
     before = AccountChangeLog.objects.filter(instance=instance).count()
     record = sync(instance)
     assert AccountChangeLog.objects.filter(instance=instance).count() == before
     assert record.items_created == record.items_updated == record.items_deleted == 0
+    assert record.sync_details["unchanged_listing"] is True
+    assert record.items_synced == InstanceAccount.objects.filter(instance=instance, is_active=True).count()
 
 
 @pytest.mark.smoke
@@ -113,3 +116,5 @@ def test_postgresql_add_modify_remove_reactivate(pg_scratch, pg_monitor):
     ]
     reactivated = [diff for t, u, diff in our_changes(instance, prefix) if t == "reactivate"][0]
     assert reactivated["can_grant"] == {"old": True, "new": False}
+    # nothing changed on the target: the listing is recognised by its fingerprint
+    assert sync(instance).sync_details["unchanged_listing"] is True

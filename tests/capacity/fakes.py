@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from instances.adapters.base import (
     AccountFacts,
+    AccountRows,
     BaseAdapter,
     ConnectionTest,
     DatabaseInfo,
@@ -42,7 +43,10 @@ class FakeCapacityAdapter(BaseAdapter):
     def server_version(self) -> str:
         return "fake 1.0"
 
-    def fetch_accounts(self) -> list[AccountFacts]:
+    def read_account_rows(self) -> AccountRows:
+        return {}
+
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         return []
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

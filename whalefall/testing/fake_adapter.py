@@ -18,6 +18,7 @@ import time
 
 from instances.adapters.base import (
     AccountFacts,
+    AccountRows,
     BaseAdapter,
     ConnectionTest,
     DatabaseInfo,
@@ -84,11 +85,14 @@ class FakeAdapter(BaseAdapter):
         self._answer()
         return "fake 1.0"
 
-    def fetch_accounts(self) -> list[AccountFacts]:
+    def read_account_rows(self) -> AccountRows:
         self._answer()
         if self.params.instance_name in FAKE_ACCOUNTS:
-            return list(FAKE_ACCOUNTS[self.params.instance_name])
-        return generated_accounts(int(self.options.get("accounts", "3")))
+            return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name])}
+        return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
+
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        return rows["accounts"]
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         self._answer()

@@ -21,6 +21,7 @@ from pymysql.constants import CR
 
 from instances.adapters.base import (
     AccountFacts,
+    AccountRows,
     BaseAdapter,
     ConnectionParams,
     ConnectionTest,
@@ -151,33 +152,34 @@ class MySQLAdapter(BaseAdapter):
         with self.connect() as (runner, _features):
             return runner.fetchall(sql.VERSION, action="read version")[0]["version"]
 
-    def fetch_accounts(self) -> list[AccountFacts]:
-        """All accounts (roles excluded) with roles and privileges; see ``parse`` for definitions.
-
-        Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 3
+    def read_account_rows(self) -> AccountRows:
+        """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 3
         (MySQL 8 role_edges, default_roles, global_grants), whatever the number
-        of accounts. Needs SELECT on the mysql tables listed in docs/adapters.md.
-        """
+        of accounts. Needs SELECT on the mysql tables listed in docs/adapters.md."""
         with self.connect() as (runner, features):
-            users = runner.fetchall(sql.accounts_sql(features), action="read mysql.user")
-            db_privs = runner.fetchall(sql.DB_PRIVILEGES, action="read mysql.db")
-            table_privs = runner.fetchall(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv")
-            column_privs = runner.fetchall(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv")
-            role_grants, default_roles, dynamic = [], [], []
+            rows: AccountRows = {
+                "mariadb": features.is_mariadb,
+                "users": runner.fetchall(sql.accounts_sql(features), action="read mysql.user"),
+                "db_privs": runner.fetchall(sql.DB_PRIVILEGES, action="read mysql.db"),
+                "table_privs": runner.fetchall(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv"),
+                "column_privs": runner.fetchall(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv"),
+                "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [],
+            }  # fmt: skip
             if features.has_roles_mapping:
-                role_grants = parse.mariadb_role_grants(
-                    runner.fetchall(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
-                )
+                rows["mariadb_roles"] = runner.fetchall(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
             if features.has_role_edges:
-                role_grants = parse.mysql_role_grants(
-                    runner.fetchall(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
-                )
-                default_roles = runner.fetchall(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
+                rows["role_edges"] = runner.fetchall(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
+                rows["default_roles"] = runner.fetchall(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
             if features.has_dynamic_privileges:
-                dynamic = runner.fetchall(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
+                rows["dynamic"] = runner.fetchall(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
+        return rows
+
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        """All accounts (roles excluded) with roles and privileges; see ``parse`` for definitions."""
+        role_grants = parse.mariadb_role_grants(rows["mariadb_roles"]) + parse.mysql_role_grants(rows["role_edges"])
         return parse.parse_accounts(
-            users, db_privs, table_privs, column_privs, role_grants, default_roles, dynamic,
-            mariadb=features.is_mariadb,
+            rows["users"], rows["db_privs"], rows["table_privs"], rows["column_privs"], role_grants,
+            rows["default_roles"], rows["dynamic"], mariadb=rows["mariadb"],
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

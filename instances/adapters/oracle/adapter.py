@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 
 import oracledb
 
-from instances.adapters.base import AccountFacts, BaseAdapter, ConnectionTest, DatabaseInfo, DatabaseSize, TableSize
+from instances.adapters.base import (
+    AccountFacts,
+    AccountRows,
+    BaseAdapter,
+    ConnectionTest,
+    DatabaseInfo,
+    DatabaseSize,
+    TableSize,
+)
 from instances.adapters.oracle import parse, sql
 from whalefall.errors import (
     TargetAuthFailed,
@@ -243,21 +251,26 @@ class OracleAdapter(BaseAdapter):
         with self.connect() as session:
             return self._version(session)
 
-    def fetch_accounts(self) -> list[AccountFacts]:
-        """All non-Oracle-maintained users (rules in the parse module doc). 6 statements, never per user.
-
-        Needs the DBA_ views: no fallback here, a denial raises TargetPermissionDenied.
-        """
+    def read_account_rows(self) -> AccountRows:
+        """6 statements, never per user. Needs the DBA_ views: no fallback here,
+        a denial raises TargetPermissionDenied."""
         with self.connect() as session:
             major = parse.major_version(getattr(session.connection, "version", None))
             users_sql = sql.USERS_11G if major is not None and major < 12 else sql.USERS_12C
-            users = session.rows(users_sql, "reading DBA_USERS")
-            role_privs = session.rows(sql.ROLE_PRIVS, "reading DBA_ROLE_PRIVS")
-            sys_privs = session.rows(sql.SYS_PRIVS, "reading DBA_SYS_PRIVS")
-            tab_privs = session.rows(sql.TAB_PRIVS, "reading DBA_TAB_PRIVS")
-            col_privs = session.rows(sql.COL_PRIVS, "reading DBA_COL_PRIVS")
-            pwfile = session.rows(sql.PWFILE_USERS, "reading V$PWFILE_USERS")
-        return parse.build_accounts(users, role_privs, sys_privs, tab_privs, col_privs, pwfile)
+            return {
+                "users": session.rows(users_sql, "reading DBA_USERS"),
+                "role_privs": session.rows(sql.ROLE_PRIVS, "reading DBA_ROLE_PRIVS"),
+                "sys_privs": session.rows(sql.SYS_PRIVS, "reading DBA_SYS_PRIVS"),
+                "tab_privs": session.rows(sql.TAB_PRIVS, "reading DBA_TAB_PRIVS"),
+                "col_privs": session.rows(sql.COL_PRIVS, "reading DBA_COL_PRIVS"),
+                "pwfile": session.rows(sql.PWFILE_USERS, "reading V$PWFILE_USERS"),
+            }
+
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        """All non-Oracle-maintained users (rules in the parse module doc)."""
+        return parse.build_accounts(
+            rows["users"], rows["role_privs"], rows["sys_privs"], rows["tab_privs"], rows["col_privs"], rows["pwfile"]
+        )
 
     def _tablespaces(self, session: _Session) -> list[DatabaseInfo]:
         rows = session.rows_unless_denied(sql.TABLESPACES, "reading DBA_TABLESPACES")

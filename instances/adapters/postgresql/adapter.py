@@ -17,6 +17,7 @@ import psycopg
 
 from instances.adapters.base import (
     AccountFacts,
+    AccountRows,
     BaseAdapter,
     ConnectionParams,
     ConnectionTest,
@@ -136,20 +137,23 @@ class PostgreSQLAdapter(BaseAdapter):
         with self.connect() as runner:
             return runner.fetchall(sql.VERSION, action="read version")[0]["version"]
 
-    def fetch_accounts(self) -> list[AccountFacts]:
-        """Login roles with roles (transitive) and privileges; see ``parse`` for definitions.
-
-        Set-based: 4 statements whatever the number of roles. Schema/table/column
-        privileges are those of the instance's database only (default 'postgres').
-        """
+    def read_account_rows(self) -> AccountRows:
+        """Set-based: 4 statements whatever the number of roles. Schema/table/column
+        privileges are those of the instance's database only (default 'postgres')."""
         with self.connect() as runner:
-            roles = runner.fetchall(sql.ACCOUNTS, action="read pg_roles")
-            memberships = runner.fetchall(sql.MEMBERSHIPS, action="read pg_auth_members")
-            databases = runner.fetchall(sql.DATABASE_PRIVILEGES, action="read database privileges")
-            objects = runner.fetchall(sql.OBJECT_PRIVILEGES, action="read object privileges")
+            return {
+                "roles": runner.fetchall(sql.ACCOUNTS, action="read pg_roles"),
+                "memberships": runner.fetchall(sql.MEMBERSHIPS, action="read pg_auth_members"),
+                "databases": runner.fetchall(sql.DATABASE_PRIVILEGES, action="read database privileges"),
+                "objects": runner.fetchall(sql.OBJECT_PRIVILEGES, action="read object privileges"),
+            }
+
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        """Login roles with roles (transitive) and privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
-            roles, databases, objects, membership_rows=memberships, connected_database=self.default_database
-        )
+            rows["roles"], rows["databases"], rows["objects"],
+            membership_rows=rows["memberships"], connected_database=self.default_database,
+        )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User databases (templates and invalid databases excluded; 'postgres' included), by name."""

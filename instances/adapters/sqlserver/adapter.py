@@ -23,6 +23,7 @@ import pymssql
 
 from instances.adapters.base import (
     AccountFacts,
+    AccountRows,
     BaseAdapter,
     ConnectionTest,
     DatabaseInfo,
@@ -185,23 +186,25 @@ class SQLServerAdapter(BaseAdapter):
         with self.connect() as session:
             return self._version(session)
 
-    def fetch_accounts(self) -> list[AccountFacts]:
-        """All logins (see parse module doc for the rules).
-
-        Statements: 4 per instance + 3 per ONLINE user database, never per login.
-        """
+    def read_account_rows(self) -> AccountRows:
+        """Statements: 4 per instance + 3 per ONLINE user database, never per login."""
         with self.connect() as session:
-            principals = session.rows(sql.SERVER_PRINCIPALS, "reading sys.server_principals")
-            members = session.rows(sql.SERVER_ROLE_MEMBERS, "reading sys.server_role_members")
-            permissions = session.rows(sql.SERVER_PERMISSIONS, "reading sys.server_permissions")
+            rows: AccountRows = {
+                "principals": session.rows(sql.SERVER_PRINCIPALS, "reading sys.server_principals"),
+                "members": session.rows(sql.SERVER_ROLE_MEMBERS, "reading sys.server_role_members"),
+                "permissions": session.rows(sql.SERVER_PERMISSIONS, "reading sys.server_permissions"),
+            }
             databases = parse.parse_databases(session.rows(sql.ONLINE_USER_DATABASES, "reading sys.databases"))
-            security = {db.name: self._database_security(session, db.name) for db in databases}
-        accounts = parse.build_accounts(principals, members, permissions, security)
+            rows["security"] = {db.name: self._database_security(session, db.name) for db in databases}
         logger.info(
-            "instance %s: %d SQL Server logins over %d databases in %d statements",
-            self.params.instance_id, len(accounts), len(databases), session.statements,
+            "instance %s: SQL Server logins over %d databases read in %d statements",
+            self.params.instance_id, len(databases), session.statements,
         )  # fmt: skip
-        return accounts
+        return rows
+
+    def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        """All logins (see parse module doc for the rules)."""
+        return parse.build_accounts(rows["principals"], rows["members"], rows["permissions"], rows["security"])
 
     def _database_security(self, session: _Session, database: str) -> parse.DatabaseSecurityRows:
         where = f"in database {database!r}"

@@ -1,0 +1,62 @@
+"""Fingerprint of an account listing: raw catalog rows + the code that reads them.
+
+A resync that reads exactly the rows it read last time, through the same
+code, would compute exactly the state it stored last time: it can skip
+parsing, comparing and writing. The fingerprint therefore covers
+
+- the raw rows of ``adapter.read_account_rows()`` (``repr`` is deterministic
+  for the driver types: str, int, bool, None, Decimal, datetime, bytes, and
+  every account query has an ORDER BY), and
+- the source of every module that turns those rows into stored state (the
+  engine's adapter package, the shared adapter modules, this app's state
+  encoding and SQL): after an upgrade that changes any of them, the first
+  sync of each instance compares everything again.
+
+A false "changed" (rows in another order, a value whose ``repr`` is not
+stable) only costs the full comparison; it never writes a wrong state.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sys
+from pathlib import Path
+
+from instances.adapters.base import AccountRows, BaseAdapter
+
+# Modules, besides the engine's own package, whose code decides the stored state.
+_STATE_MODULES = (
+    "instances.adapters.base",
+    "instances.adapters.parsing",
+    "accounts.diff",
+    "accounts.services",
+    "accounts.sql",
+)
+
+
+@functools.cache
+def _code_digest(adapter_class: type[BaseAdapter]) -> bytes:
+    package = adapter_class.__module__.rpartition(".")[0]
+    names = {adapter_class.__module__, *_STATE_MODULES}
+    names |= {name for name in list(sys.modules) if name.startswith(package + ".")}
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(names):
+        module = sys.modules.get(name) or __import__(name, fromlist=["_"])
+        source = getattr(module, "__file__", None)
+        digest.update(name.encode() + b"\0" + (Path(source).read_bytes() if source else b"") + b"\0")
+    return digest.digest()
+
+
+def _compact(value):
+    # a list of row dicts: its column names once, then the values (half the text to hash)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [tuple(value[0])] + [tuple(row.values()) for row in value]
+    return value
+
+
+def listing_fingerprint(*, adapter: BaseAdapter, rows: AccountRows) -> str:
+    """Hex digest of ``rows`` as read by ``adapter``'s code."""
+    digest = hashlib.blake2b(_code_digest(type(adapter)), digest_size=16)
+    digest.update(repr({name: _compact(value) for name, value in rows.items()}).encode())
+    return digest.hexdigest()

@@ -1,0 +1,102 @@
+"""The unchanged-listing shortcut: a resync whose catalog rows (and the code
+reading them) are those of the last applied listing skips parsing and
+comparing — and never skips a real change."""
+
+import sys
+import textwrap
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import fingerprint
+from accounts.models import AccountChangeLog, AccountListing, InstanceAccount
+from accounts.services import accounts_apply, accounts_sync_instance
+from instances.adapters.base import AccountFacts
+from instances.adapters.mysql.adapter import MySQLAdapter
+from instances.adapters.postgresql.adapter import PostgreSQLAdapter
+from whalefall.testing.factories import make_fake_instance
+from whalefall.testing.fake_adapter import FAKE_ACCOUNTS, FakeAdapter, generated_accounts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clean_fakes():
+    yield
+    FAKE_ACCOUNTS.clear()
+
+
+def test_unchanged_listing_is_recognised_and_only_touches_timestamps():
+    instance = make_fake_instance("accounts=40")
+    first = accounts_sync_instance(instance=instance)
+    listing = AccountListing.objects.get(instance=instance)
+    assert (listing.account_count, first.created) == (40, 40)
+    seen = dict(InstanceAccount.objects.filter(instance=instance).values_list("pk", "last_seen_at"))
+
+    with CaptureQueriesContext(connection) as queries:
+        outcome = accounts_sync_instance(instance=instance)
+
+    assert (outcome.synced, outcome.created, outcome.updated, outcome.deleted) == (40, 0, 0, 0)
+    assert outcome.details == {"unchanged_listing": True}
+    # advisory lock, listing check, last_seen_at bump, instance timestamp, unlock
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 5, statements
+    after = dict(InstanceAccount.objects.filter(instance=instance).values_list("pk", "last_seen_at"))
+    assert all(after[pk] > seen[pk] for pk in seen)
+    refreshed = AccountListing.objects.get(instance=instance)
+    assert refreshed.seen_at > listing.seen_at and refreshed.changed_at == listing.changed_at
+
+
+def test_a_changed_listing_takes_the_full_path():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = generated_accounts(5)
+    accounts_sync_instance(instance=instance)
+    before = AccountListing.objects.get(instance=instance).fingerprint
+
+    FAKE_ACCOUNTS[instance.name] = generated_accounts(5)[:4] + [AccountFacts("user00004", "%", is_locked=True)]
+    outcome = accounts_sync_instance(instance=instance)
+
+    assert outcome.updated == 1 and "unchanged_listing" not in outcome.details
+    assert AccountListing.objects.get(instance=instance).fingerprint != before
+    assert AccountChangeLog.objects.filter(instance=instance, change_type="modify").count() == 1
+
+
+def test_apply_without_fingerprint_forgets_the_listing_so_the_next_sync_compares():
+    instance = make_fake_instance("accounts=3")
+    accounts_sync_instance(instance=instance)
+    accounts_apply(instance=instance, accounts=[])  # stored state no longer matches any read listing
+    assert not AccountListing.objects.filter(instance=instance).exists()
+
+    outcome = accounts_sync_instance(instance=instance)
+
+    assert outcome.updated == 3  # reactivated, not skipped as "unchanged"
+    assert InstanceAccount.objects.filter(instance=instance, is_active=True).count() == 3
+
+
+def test_fingerprint_covers_rows_and_the_reading_code():
+    rows = {"users": [{"User": "app", "Host": "%"}]}
+    mysql = MySQLAdapter.__new__(MySQLAdapter)
+    postgres = PostgreSQLAdapter.__new__(PostgreSQLAdapter)
+    same = fingerprint.listing_fingerprint(adapter=mysql, rows=rows)
+    assert same == fingerprint.listing_fingerprint(adapter=mysql, rows={"users": [{"User": "app", "Host": "%"}]})
+    assert same != fingerprint.listing_fingerprint(adapter=mysql, rows={"users": [{"User": "app", "Host": "h"}]})
+    # the same rows read by another engine's code are another listing
+    assert same != fingerprint.listing_fingerprint(adapter=postgres, rows=rows)
+
+
+def test_fingerprint_changes_when_the_reading_code_changes(tmp_path, monkeypatch):
+    module = tmp_path / "wf_fp_probe.py"
+    module.write_text("VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(fingerprint, "_STATE_MODULES", (*fingerprint._STATE_MODULES, "wf_fp_probe"))
+    adapter = FakeAdapter.__new__(FakeAdapter)
+    try:
+        fingerprint._code_digest.cache_clear()
+        before = fingerprint.listing_fingerprint(adapter=adapter, rows={})
+        module.write_text(textwrap.dedent("VERSION = 2  # an upgrade changed how rows are read\n"))
+        fingerprint._code_digest.cache_clear()  # a new process after the upgrade
+        assert fingerprint.listing_fingerprint(adapter=adapter, rows={}) != before
+    finally:
+        sys.modules.pop("wf_fp_probe", None)
+        fingerprint._code_digest.cache_clear()
