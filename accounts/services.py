@@ -1,8 +1,10 @@
 """Account sync: read the target's logins, then apply inventory, permissions
 and change log in one short transaction (seed 003 §1, defects fixed).
 
-Set-based throughout: one read of the stored state, bulk inserts/upserts and
-a handful of ``UPDATE … WHERE`` statements, whatever the number of accounts.
+Set-based throughout: one read of the stored state, bulk inserts/upserts
+(``COPY`` for new accounts) and a handful of ``UPDATE … WHERE`` statements,
+whatever the number of accounts. A resync whose catalog rows are those of
+the last applied listing (``accounts/fingerprint.py``) only bumps timestamps.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
 
     Holds an advisory lock per instance (a concurrent sync of the same
     instance raises ConcurrentOperation); reads the remote catalog outside any
-    metadata transaction; applies everything in one transaction.
+    metadata transaction; applies everything in one transaction, or only
+    bumps timestamps when the catalog rows are those last applied.
     """
     with advisory_lock("accounts.sync", instance.pk, what=f"Account sync of {instance.name}"):
         adapter = get_adapter(instance)
@@ -109,16 +112,15 @@ def accounts_apply(
     New accounts are added, returning ones reactivated, vanished ones
     deactivated (``is_active=false``, ``deactivated_at``), changed permissions
     upserted, and one change-log row written per add/modify/remove/reactivate.
-    The comparison with the stored state runs in the database (see
-    ``accounts/sql.py``); a listing identical to the stored state only bumps
+    The listing is compared by per-account state digest with the stored
+    accounts (one query); a listing identical to the stored state only bumps
     ``last_seen_at``. ``fingerprint`` (of the listing's catalog rows) is
     stored for the next sync to recognise an unchanged listing; without one
-    the next sync compares everything. Eleven statements at most, whatever the
-    account count.
+    the next sync compares everything. Thirteen statements at most, whatever
+    the account count (docs/architecture.md § Account sync).
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
-    states = {key: _state(a) for key, a in incoming.items()}
     ids = {"instance_id": instance.pk, "now": now}
     session_id = session.session_id if session is not None else None
     with connection.cursor() as cursor:
@@ -127,24 +129,31 @@ def accounts_apply(
         # that loses this sync *and* leaves its record unfinished (reaped as
         # failed) — never a completed record without its data.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        keys = list(states)
-        rows = _run(
-            cursor, sql.SYNC_ACCOUNTS, usernames=[u for u, _ in keys], hosts=[h for _, h in keys],
-            hashes=[state.digest for state in states.values()], **ids,
-        )  # fmt: skip
-        created = [(account_id, u, h) for account_id, u, h, *_, is_new in rows if is_new]
-        if created:
-            _copy_new_accounts(cursor, created, incoming, states, session_id=session_id, **ids)
-        plan = _plan(rows, states)
-        if plan.permissions:
-            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.permissions), now=now)
+        stored = {(u, h): (account_id, is_active, digest)
+                  for account_id, u, h, is_active, digest in _run(cursor, sql.STORED_ACCOUNTS, **ids)}  # fmt: skip
+        plan = _plan(incoming, stored)
+        created = []
+        if plan.new_keys:
+            created = _run(
+                cursor, sql.INSERT_ACCOUNTS, usernames=[u for u, _ in plan.new_keys],
+                hosts=[h for _, h in plan.new_keys], **ids,
+            )  # fmt: skip
+            _copy_new_accounts(cursor, created, incoming, session_id=session_id, **ids)
+        if plan.changed or plan.vanished:
+            old_ids = [changed[0] for changed in plan.changed] + [account_id for account_id, _ in plan.vanished]
+            old_facts = dict(_run(cursor, sql.OLD_FACTS, ids=old_ids))
+            changes, modified = _changes(plan, old_facts)
+        else:
+            changes, modified = [], 0
+        if plan.changed:
+            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.changed), now=now)
         if plan.reactivated:
             _run(cursor, sql.REACTIVATE, ids=plan.reactivated)
         if plan.vanished:
-            _run(cursor, sql.DEACTIVATE, ids=plan.vanished, now=now)
+            _run(cursor, sql.DEACTIVATE, ids=[account_id for account_id, _ in plan.vanished], now=now)
         _run(cursor, sql.TOUCH_ACTIVE, **ids)
-        if plan.changes:
-            _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(plan.changes) + "]", session_id=session_id, **ids)
+        if changes:
+            _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(changes) + "]", session_id=session_id, **ids)
         _run(cursor, sql.TOUCH_INSTANCE, **ids)
         if fingerprint:
             _run(cursor, sql.UPSERT_LISTING, fingerprint=fingerprint, account_count=len(incoming), **ids)
@@ -153,60 +162,98 @@ def accounts_apply(
     return RecordOutcome(
         synced=len(incoming),
         created=len(created),
-        updated=plan.modified + len(plan.reactivated),
+        updated=modified + len(plan.reactivated),
         deleted=len(plan.vanished),
-        details={"reactivated": len(plan.reactivated), "modified": plan.modified},
+        details={"reactivated": len(plan.reactivated), "modified": modified},
     )
-
-
-def _copy_new_accounts(cursor, created, incoming, states, *, instance_id, session_id, now) -> None:
-    """Permission rows and "add" change-log rows of freshly inserted accounts, by
-    COPY: no conflict is possible, and COPY takes the JSON text as it is."""
-    _copy(cursor, sql.COPY_PERMISSIONS, (
-        (account_id, states[(u, h)].snapshot_json, states[(u, h)].facts_json, states[(u, h)].digest,
-         incoming[(u, h)].is_superuser, incoming[(u, h)].can_grant, incoming[(u, h)].is_locked,
-         states[(u, h)].facts["roles"], now)
-        for account_id, u, h in created
-    ))  # fmt: skip
-    _copy(cursor, sql.COPY_CHANGES, (
-        (instance_id, account_id, u, h, ChangeType.ADD.value, '{"facts":' + states[(u, h)].facts_json + "}",
-         session_id, now)
-        for account_id, u, h in created
-    ))  # fmt: skip
 
 
 @dataclass
 class _Plan:
-    permissions: list[tuple[int, _State]] = field(default_factory=list)  # (account id, state) to upsert
-    changes: list[str] = field(default_factory=list)  # change-log rows (except adds) as JSON text
-    reactivated: list[int] = field(default_factory=list)
-    vanished: list[int] = field(default_factory=list)
-    modified: int = 0
+    new_keys: list[tuple[str, str]] = field(default_factory=list)  # listed, not stored
+    # stored and listed, with a different state or inactive: (id, new state, stored digest)
+    changed: list[tuple[int, _State, str | None]] = field(default_factory=list)
+    reactivated: list[int] = field(default_factory=list)  # stored inactive, listed again
+    vanished: list[tuple[int, tuple[str, str]]] = field(default_factory=list)  # stored active, not listed
 
 
-def _plan(rows: list[tuple], states: dict) -> _Plan:
-    """What to write for already stored accounts, from the SYNC_ACCOUNTS rows."""
+def _plan(incoming: dict[tuple[str, str], AccountFacts], stored: dict) -> _Plan:
+    """Compare the listing with the stored (id, is_active, digest) per account.
+
+    Only stored accounts need their state (and its digest) now: new accounts'
+    states are computed while their rows stream to the database
+    (``_copy_new_accounts``)."""
     plan = _Plan()
-    for account_id, u, h, is_active, listed, has_permission, old_facts_text, is_new in rows:
-        if is_new:  # written by _copy_new_accounts
+    for key, account in incoming.items():
+        known = stored.get(key)
+        if known is None:
+            plan.new_keys.append(key)
             continue
-        old_facts = json.loads(old_facts_text) if old_facts_text else {}
-        if not listed:
-            plan.vanished.append(account_id)
-            plan.changes.append(_change(account_id, u, h, ChangeType.REMOVE, {"last_facts": old_facts}))
-            continue
-        state = states[(u, h)]
-        diff = facts_diff(old_facts, state.facts)
-        if not diff and has_permission:  # the digest differs, the facts do not: the snapshot changed
-            diff = {"snapshot": {"changed": True}}
-        plan.permissions.append((account_id, state))
+        account_id, is_active, digest = known
+        state = _state(account)
         if not is_active:
             plan.reactivated.append(account_id)
-            plan.changes.append(_change(account_id, u, h, ChangeType.REACTIVATE, diff))
-        elif diff:
-            plan.modified += 1
-            plan.changes.append(_change(account_id, u, h, ChangeType.MODIFY, diff))
+            plan.changed.append((account_id, state, digest))
+        elif state.digest != digest:
+            plan.changed.append((account_id, state, digest))
+    plan.vanished = [(account_id, key) for key, (account_id, is_active, _) in stored.items()
+                     if is_active and key not in incoming]  # fmt: skip
     return plan
+
+
+def _changes(plan: _Plan, old_facts: dict[int, str | None]) -> tuple[list[str], int]:
+    """Change-log rows (JSON text) for changed, returning and vanished accounts,
+    and how many were modified."""
+    changes, modified = [], 0
+    reactivated = set(plan.reactivated)
+    for account_id, state, stored_digest in plan.changed:
+        old_text = old_facts.get(account_id)
+        old = json.loads(old_text) if old_text else {}
+        diff = facts_diff(old, state.facts)
+        if not diff and old_text is not None and state.digest != stored_digest:
+            diff = {"snapshot": {"changed": True}}  # the facts are equal: the engine-native snapshot changed
+        username, host = state.key
+        if account_id in reactivated:
+            changes.append(_change(account_id, username, host, ChangeType.REACTIVATE, diff))
+        elif diff:
+            modified += 1
+            changes.append(_change(account_id, username, host, ChangeType.MODIFY, diff))
+    for account_id, (username, host) in plan.vanished:
+        old_text = old_facts.get(account_id)
+        last = json.loads(old_text) if old_text else {}
+        changes.append(_change(account_id, username, host, ChangeType.REMOVE, {"last_facts": last}))
+    return changes, modified
+
+
+def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, now) -> None:
+    """Permission rows and "add" change-log rows of freshly inserted accounts, by
+    COPY: no conflict is possible, and COPY takes the JSON text as it is. The
+    states are computed inside the first stream, so the database ingests one
+    chunk while the next is encoded."""
+    facts_json: list[str] = []
+
+    def permission_rows():
+        for account_id, u, h in created:
+            account = incoming[(u, h)]
+            state = _state(account)
+            facts_json.append(state.facts_json)
+            yield (account_id, state.snapshot_json, state.facts_json, state.digest, account.is_superuser,
+                   account.can_grant, account.is_locked, _text_array(state.facts["roles"]), now)  # fmt: skip
+
+    _copy(cursor, sql.COPY_PERMISSIONS, permission_rows())
+    add = ChangeType.ADD.value
+    _copy(cursor, sql.COPY_CHANGES, (
+        (instance_id, account_id, u, h, add, '{"facts":' + facts + "}", session_id, now)
+        for (account_id, u, h), facts in zip(created, facts_json, strict=True)
+    ))  # fmt: skip
+
+
+def _text_array(items: list[str]) -> str:
+    """A PostgreSQL text[] literal (every element quoted): cheaper than the
+    driver's per-row list adaptation inside a 10,000-row COPY."""
+    if not items:
+        return "{}"
+    return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
 
 
 # one encoder for all accounts (json.dumps would build one per call)
@@ -218,6 +265,7 @@ class _State(NamedTuple):
     the snapshot (encoded once, spliced into the writes), and their digest
     (equal states hash equal)."""
 
+    key: tuple[str, str]
     facts: dict
     facts_json: str
     snapshot_json: str
@@ -228,17 +276,17 @@ def _state(account: AccountFacts) -> _State:
     facts = permission_facts(account)
     facts_json, snapshot_json = _canonical(facts), _canonical(account.snapshot)
     digest = hashlib.blake2b(f"{facts_json}\n{snapshot_json}".encode(), digest_size=16).hexdigest()
-    return _State(facts, facts_json, snapshot_json, digest)
+    return _State((account.username, account.host), facts, facts_json, snapshot_json, digest)
 
 
-def _permissions_doc(rows: list[tuple[int, _State]]) -> str:
+def _permissions_doc(rows: list[tuple[int, _State, str | None]]) -> str:
     # splice the already-serialised JSON in: nothing is encoded twice
     return (
         "["
         + ",".join(
             f'{{"id":{account_id},"state_hash":"{state.digest}","facts":{state.facts_json},'
             f'"snapshot":{state.snapshot_json}}}'
-            for account_id, state in rows
+            for account_id, state, _ in rows
         )
         + "]"
     )

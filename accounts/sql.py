@@ -1,42 +1,31 @@
 """Set-based SQL of the account sync (PostgreSQL).
 
-Every statement takes the account listing as a few array parameters
-(``unnest``), ONE jsonb document (``jsonb_to_recordset``) or a ``COPY``
-stream: the comparison with the stored state happens in the database and
+Every statement takes its accounts as a few array parameters (``unnest``,
+``ANY``), ONE jsonb document (``jsonb_to_recordset``) or a ``COPY`` stream;
 writes are ``INSERT … SELECT`` / ``ON CONFLICT`` / ``COPY`` — a fixed number
 of statements per instance, whatever the number of accounts.
 """
 
-# One statement compares and inserts: new accounts (listed, not stored) are
-# inserted and come back with their new id and ``created``; then one row per
-# stored account that needs work: vanished (still active), returning (inactive
-# but listed again), or listed with a state digest (facts + snapshot)
-# different from the stored one. Unchanged accounts produce no row at all.
-SYNC_ACCOUNTS = """
-WITH incoming AS (
-    SELECT * FROM unnest(%(usernames)s::text[], %(hosts)s::text[], %(hashes)s::text[]) AS x(username, host, state_hash)
-), stored AS (
-    SELECT a.id, a.username, a.host, a.is_active, p.id AS permission_id, p.facts, p.state_hash
-    FROM instance_accounts a
-    LEFT JOIN account_permissions p ON p.instance_account_id = a.id
-    WHERE a.instance_id = %(instance_id)s
-), added AS (
-    INSERT INTO instance_accounts (instance_id, username, host, is_active, first_seen_at, last_seen_at)
-    SELECT %(instance_id)s, i.username, i.host, true, %(now)s, %(now)s
-    FROM incoming i LEFT JOIN stored s ON s.username = i.username AND s.host = i.host
-    WHERE s.id IS NULL
-    RETURNING id, username, host
-)
-SELECT id, username, host, true, true, false, NULL, true AS created FROM added
-UNION ALL
-SELECT s.id, s.username, s.host, s.is_active, i.username IS NOT NULL AS listed,
-       s.permission_id IS NOT NULL AS has_permission, s.facts::text AS old_facts, false
-FROM stored s
-LEFT JOIN incoming i ON i.username = s.username AND i.host = s.host
-WHERE (i.username IS NULL AND s.is_active)
-   OR (i.username IS NOT NULL AND (
-           NOT s.is_active OR s.permission_id IS NULL OR s.state_hash IS DISTINCT FROM i.state_hash))
+# The stored side of the comparison: every account of the instance with its
+# state digest (NULL without a permission row). The listing is compared with
+# it in Python (accounts/services.py:_plan), by digest.
+STORED_ACCOUNTS = """
+SELECT a.id, a.username, a.host, a.is_active, p.state_hash
+FROM instance_accounts a
+LEFT JOIN account_permissions p ON p.instance_account_id = a.id
+WHERE a.instance_id = %(instance_id)s
 """
+
+INSERT_ACCOUNTS = """
+INSERT INTO instance_accounts (instance_id, username, host, is_active, first_seen_at, last_seen_at)
+SELECT %(instance_id)s, x.username, x.host, true, %(now)s, %(now)s
+FROM unnest(%(usernames)s::text[], %(hosts)s::text[]) AS x(username, host)
+RETURNING id, username, host
+"""
+
+# Facts before this sync of the accounts that changed, return or vanished
+# (for the field-level diff of their change-log rows).
+OLD_FACTS = "SELECT instance_account_id, facts::text FROM account_permissions WHERE instance_account_id = ANY(%(ids)s)"
 
 # Changed permissions of stored accounts (new accounts' rows go by COPY_PERMISSIONS).
 UPSERT_PERMISSIONS = """

@@ -221,3 +221,30 @@ def test_concurrent_sync_of_one_instance_fails_fast_with_concurrent_operation():
     assert results["first"].created == 5
     assert InstanceAccount.objects.filter(instance=instance).count() == 5
     assert AccountChangeLog.objects.filter(instance=instance).count() == 5
+
+
+def test_role_names_with_array_syntax_survive_the_copy():
+    instance = make_fake_instance()
+    odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", " sp ", "tab\there", "line\nbreak", "ünï"]
+    FAKE_ACCOUNTS[instance.name] = [facts("app", roles=tuple(odd))]
+    accounts_sync_instance(instance=instance)
+    permission = AccountPermission.objects.get(instance_account__instance=instance)
+    assert permission.roles == sorted(odd) == permission.facts["roles"]
+    assert AccountChangeLog.objects.get(instance=instance).diff["facts"]["roles"] == sorted(odd)
+
+
+def test_account_returning_unchanged_is_reactivated_with_an_empty_diff():
+    instance = make_fake_instance()
+    app = facts("app", privileges=(Privilege("database", "SELECT", "shop"),))
+    FAKE_ACCOUNTS[instance.name] = [app, facts("other")]
+    accounts_sync_instance(instance=instance)
+    FAKE_ACCOUNTS[instance.name] = [facts("other")]
+    assert accounts_sync_instance(instance=instance).deleted == 1
+    FAKE_ACCOUNTS[instance.name] = [app, facts("other")]
+
+    outcome = accounts_sync_instance(instance=instance)
+
+    assert (outcome.updated, outcome.details["reactivated"], outcome.details["modified"]) == (1, 1, 0)
+    assert AccountChangeLog.objects.get(instance=instance, change_type="reactivate").diff == {}
+    removed = AccountChangeLog.objects.get(instance=instance, change_type="remove").diff
+    assert removed["last_facts"]["privileges"][0]["target"] == "shop"

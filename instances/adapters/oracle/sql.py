@@ -43,29 +43,31 @@ ORDER BY username"""
 # DBA_ROLE_PRIVS — Oracle 7+. All grantees (users, roles, PUBLIC): role→role
 # rows are needed to compute inherited roles.
 ROLE_PRIVS = """-- whalefall:dba_role_privs
-SELECT grantee, granted_role, admin_option, default_role FROM dba_role_privs"""
+SELECT grantee, granted_role, admin_option, default_role FROM dba_role_privs ORDER BY grantee, granted_role"""
 
 # DBA_SYS_PRIVS — Oracle 7+. All grantees: privileges held through roles
 # (e.g. CREATE SESSION via CONNECT) decide can_login.
 SYS_PRIVS = """-- whalefall:dba_sys_privs
-SELECT grantee, privilege, admin_option FROM dba_sys_privs"""
+SELECT grantee, privilege, admin_option FROM dba_sys_privs ORDER BY grantee, privilege"""
 
 # DBA_TAB_PRIVS — Oracle 7+ (TYPE column 12.1+, not selected). Only grants
 # made directly to users: grants to roles/PUBLIC are many and reported by role.
 TAB_PRIVS = """-- whalefall:dba_tab_privs
 SELECT p.grantee, p.owner, p.table_name, p.privilege, p.grantable
 FROM dba_tab_privs p
-WHERE p.grantee IN (SELECT u.username FROM dba_users u)"""
+WHERE p.grantee IN (SELECT u.username FROM dba_users u)
+ORDER BY p.grantee, p.owner, p.table_name, p.privilege"""
 
 # DBA_COL_PRIVS — Oracle 7+. Column grants made directly to users.
 COL_PRIVS = """-- whalefall:dba_col_privs
 SELECT p.grantee, p.owner, p.table_name, p.column_name, p.privilege, p.grantable
 FROM dba_col_privs p
-WHERE p.grantee IN (SELECT u.username FROM dba_users u)"""
+WHERE p.grantee IN (SELECT u.username FROM dba_users u)
+ORDER BY p.grantee, p.owner, p.table_name, p.column_name, p.privilege"""
 
 # V$PWFILE_USERS — Oracle 8+: who holds SYSDBA/SYSOPER (password file).
 PWFILE_USERS = """-- whalefall:v$pwfile_users
-SELECT username, sysdba, sysoper FROM v$pwfile_users"""
+SELECT username, sysdba, sysoper FROM v$pwfile_users ORDER BY username"""
 
 # DBA_TABLESPACES — Oracle 7+. Inventory filter (PERMANENT, not SYSTEM/SYSAUX)
 # is applied in parse.py so that both paths share it.

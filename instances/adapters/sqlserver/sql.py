@@ -52,7 +52,8 @@ SERVER_ROLE_MEMBERS = """-- whalefall:server_role_members
 SELECT r.name AS role_name, m.name AS member_name, m.type AS member_type
 FROM sys.server_role_members AS srm
 JOIN sys.server_principals AS r ON r.principal_id = srm.role_principal_id
-JOIN sys.server_principals AS m ON m.principal_id = srm.member_principal_id"""
+JOIN sys.server_principals AS m ON m.principal_id = srm.member_principal_id
+ORDER BY r.name, m.name"""
 
 # sys.server_permissions — SQL Server 2005+. state: G grant, W grant with grant
 # option, D deny. class 100 server, 101 server principal, 105 endpoint,
@@ -64,7 +65,8 @@ SELECT gp.name AS grantee_name, gp.type AS grantee_type,
 FROM sys.server_permissions AS pe
 JOIN sys.server_principals AS gp ON gp.principal_id = pe.grantee_principal_id
 LEFT JOIN sys.server_principals AS tp ON pe.class = 101 AND tp.principal_id = pe.major_id
-LEFT JOIN sys.endpoints AS ep ON pe.class = 105 AND ep.endpoint_id = pe.major_id"""
+LEFT JOIN sys.endpoints AS ep ON pe.class = 105 AND ep.endpoint_id = pe.major_id
+ORDER BY gp.name, pe.class, pe.major_id, pe.permission_name, pe.state"""
 
 # sys.databases — SQL Server 2005+. Only ONLINE (state 0) user databases: the
 # others cannot be read, so they are not inventoried.
@@ -92,7 +94,8 @@ DATABASE_PRINCIPALS = """-- whalefall:database_principals
 SELECT dp.principal_id, dp.name, dp.type, dp.type_desc,
        CONVERT(varchar(172), dp.sid, 2) AS sid, dp.default_schema_name, dp.is_fixed_role
 FROM {db}.sys.database_principals AS dp
-WHERE dp.type <> 'A'"""
+WHERE dp.type <> 'A'
+ORDER BY dp.principal_id"""
 
 # <db>.sys.database_role_members — SQL Server 2005+. Roles may be members of
 # roles; dbo is listed as a member of db_owner.
@@ -100,7 +103,8 @@ DATABASE_ROLE_MEMBERS = """-- whalefall:database_role_members
 SELECT r.name AS role_name, m.name AS member_name, m.type AS member_type
 FROM {db}.sys.database_role_members AS drm
 JOIN {db}.sys.database_principals AS r ON r.principal_id = drm.role_principal_id
-JOIN {db}.sys.database_principals AS m ON m.principal_id = drm.member_principal_id"""
+JOIN {db}.sys.database_principals AS m ON m.principal_id = drm.member_principal_id
+ORDER BY r.name, m.name"""
 
 # <db>.sys.database_permissions — SQL Server 2005+. class 0 database,
 # 1 object or column (minor_id = column_id), 3 schema; other classes are
@@ -115,7 +119,8 @@ LEFT JOIN {db}.sys.all_objects AS o ON pe.class = 1 AND o.object_id = pe.major_i
 LEFT JOIN {db}.sys.schemas AS os ON os.schema_id = o.schema_id
 LEFT JOIN {db}.sys.all_columns AS c
        ON pe.class = 1 AND pe.minor_id > 0 AND c.object_id = pe.major_id AND c.column_id = pe.minor_id
-LEFT JOIN {db}.sys.schemas AS s ON pe.class = 3 AND s.schema_id = pe.major_id"""
+LEFT JOIN {db}.sys.schemas AS s ON pe.class = 3 AND s.schema_id = pe.major_id
+ORDER BY gp.name, pe.class, pe.major_id, pe.minor_id, pe.permission_name, pe.state"""
 
 # sys.tables/sys.schemas/sys.partitions/sys.allocation_units — SQL Server
 # 2005+, run on a connection opened with database=<name>. Pages are 8 KB.

@@ -56,3 +56,28 @@ def test_postgresql_statement_count_independent_of_accounts(pg_scratch, pg_monit
     n1000, names1000 = _count_and_names(PostgreSQLAdapter(pg_monitor))
     assert len(names10) == 10 and len(names1000) == 1000
     assert n10 == n1000 == 4  # roles, memberships, database privileges, object privileges
+
+
+def test_every_account_query_has_an_order_by():
+    """Identical catalogs must read as identical rows: the account sync's
+    unchanged-listing fingerprint (accounts/fingerprint.py) relies on it."""
+    from instances.adapters.mysql import sql as mysql_sql
+    from instances.adapters.mysql.features import MySQLFeatures
+    from instances.adapters.oracle import sql as oracle_sql
+    from instances.adapters.postgresql import sql as pg_sql
+    from instances.adapters.sqlserver import sql as mssql_sql
+
+    queries = {
+        **{f"mysql {name}": getattr(mysql_sql, name) for name in (
+            "DB_PRIVILEGES", "TABLE_PRIVILEGES", "COLUMN_PRIVILEGES", "MARIADB_ROLE_GRANTS", "MYSQL_ROLE_EDGES",
+            "MYSQL_DEFAULT_ROLES", "MYSQL_DYNAMIC_PRIVILEGES")},
+        **{f"mysql accounts {v}": mysql_sql.accounts_sql(MySQLFeatures(v)) for v in ("10.11.6-MariaDB", "8.0.36")},
+        **{f"postgresql {name}": getattr(pg_sql, name) for name in (
+            "ACCOUNTS", "MEMBERSHIPS", "DATABASE_PRIVILEGES", "OBJECT_PRIVILEGES")},
+        **{f"sqlserver {name}": getattr(mssql_sql, name) for name in (
+            "SERVER_PRINCIPALS", "SERVER_ROLE_MEMBERS", "SERVER_PERMISSIONS", "ONLINE_USER_DATABASES",
+            "DATABASE_PRINCIPALS", "DATABASE_ROLE_MEMBERS", "DATABASE_PERMISSIONS")},
+        **{f"oracle {name}": getattr(oracle_sql, name) for name in (
+            "USERS_11G", "USERS_12C", "ROLE_PRIVS", "SYS_PRIVS", "TAB_PRIVS", "COL_PRIVS", "PWFILE_USERS")},
+    }  # fmt: skip
+    assert [name for name, text in queries.items() if "ORDER BY" not in text.upper()] == []
