@@ -56,3 +56,10 @@ def test_enqueue_hands_over_to_the_cluster(django_capture_on_commit_callbacks):
     assert "enqueued session" in out
     session = SyncSession.objects.get()
     assert session.status == "completed"  # django-q2 sync mode in tests runs the task at once
+
+
+def test_a_resync_of_an_unchanged_catalog_says_so():
+    make_fake_instance("accounts=3", name="steady")
+    assert "unchanged" not in run("--instance", "steady")
+    out = run("--instance", "steady")
+    assert "[1/1] steady: ok  synced=3 created=0 updated=0 deleted=0  (catalog unchanged since the last sync)" in out

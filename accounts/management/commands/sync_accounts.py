@@ -9,3 +9,7 @@ class Command(BatchCommand):
 
     def run_batch(self, **kwargs):
         return accounts_sync_all(**kwargs)
+
+    def progress_note(self, record) -> str:
+        unchanged = record.status == "completed" and (record.sync_details or {}).get("unchanged_listing")
+        return "  (catalog unchanged since the last sync)" if unchanged else ""
