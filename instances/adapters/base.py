@@ -166,7 +166,11 @@ class BaseAdapter(abc.ABC):
 
     @abc.abstractmethod
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
-        """Turn ``read_account_rows()`` output into ``AccountFacts`` (pure, no I/O)."""
+        """Turn ``read_account_rows()`` output into ``AccountFacts`` (pure, no I/O).
+
+        A function of ``rows`` alone: anything else the parsing depends on (the
+        connected database, the server flavour) is put into ``rows`` by the read,
+        so that equal rows always mean equal accounts."""
 
     def fetch_accounts(self) -> list[AccountFacts]:
         """All logins: the catalog read plus its parsing."""

@@ -100,3 +100,21 @@ def test_fingerprint_changes_when_the_reading_code_changes(tmp_path, monkeypatch
     finally:
         sys.modules.pop("wf_fp_probe", None)
         fingerprint._code_digest.cache_clear()
+
+
+def test_postgresql_rows_carry_the_connected_database():
+    """Object privileges are read from the instance's database: the same ACL
+    rows read from another database are another listing."""
+    from instances.adapters.base import ConnectionParams
+
+    def adapter(database):
+        return PostgreSQLAdapter(ConnectionParams(None, "pg", "127.0.0.1", 5432, "u", "", database=database))
+
+    rows = {"roles": [], "memberships": [], "databases": [], "objects": []}
+    first = adapter("app").parse_account_rows({**rows, "connected_database": "app"})
+    assert first == []
+    fingerprints = {
+        fingerprint.listing_fingerprint(adapter=adapter(db), rows={**rows, "connected_database": db})
+        for db in ("app", "billing")
+    }
+    assert len(fingerprints) == 2

@@ -142,6 +142,8 @@ class PostgreSQLAdapter(BaseAdapter):
         privileges are those of the instance's database only (default 'postgres')."""
         with self.connect() as runner:
             return {
+                # object privileges are those of this database: part of what was read
+                "connected_database": self.default_database,
                 "roles": runner.fetchall(sql.ACCOUNTS, action="read pg_roles"),
                 "memberships": runner.fetchall(sql.MEMBERSHIPS, action="read pg_auth_members"),
                 "databases": runner.fetchall(sql.DATABASE_PRIVILEGES, action="read database privileges"),
@@ -152,7 +154,7 @@ class PostgreSQLAdapter(BaseAdapter):
         """Login roles with roles (transitive) and privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
             rows["roles"], rows["databases"], rows["objects"],
-            membership_rows=rows["memberships"], connected_database=self.default_database,
+            membership_rows=rows["memberships"], connected_database=rows["connected_database"],
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
