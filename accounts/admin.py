@@ -269,8 +269,8 @@ class AccountChangeLogAdmin(BigTableAdmin):
 class AccountListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The last applied account listing per instance (see docs/architecture.md § Account sync)."""
 
-    list_display = ("instance", "account_count", "changed_at", "seen_at")
+    list_display = ("instance", "account_count", "changed_at")
     list_select_related = ("instance",)
     search_fields = ("instance__name",)
     ordering = ("instance__name",)
-    fields = ("instance", "account_count", "fingerprint", "changed_at", "seen_at")
+    fields = ("instance", "account_count", "fingerprint", "changed_at")

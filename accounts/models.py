@@ -76,8 +76,9 @@ class AccountListing(models.Model):
     )
     fingerprint = models.CharField(max_length=64)
     account_count = models.PositiveIntegerField()
-    changed_at = models.DateTimeField(db_default=Now())  # when a sync last found a different listing
-    seen_at = models.DateTimeField(db_default=Now())  # when a sync last read it
+    # when a sync last found a different listing (a resync of the same one
+    # writes nothing here: see last_seen_at of the accounts)
+    changed_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         db_table = "instance_account_listings"

@@ -61,7 +61,7 @@ def _touch_unchanged(*, instance: Instance, fingerprint: str) -> RecordOutcome |
     outcome; None (nothing written) when it differs."""
     now = timezone.now()
     with connection.cursor() as cursor:
-        rows = _run(cursor, sql.TOUCH_LISTING, instance_id=instance.pk, fingerprint=fingerprint, now=now)
+        rows = _run(cursor, sql.SAME_LISTING, instance_id=instance.pk, fingerprint=fingerprint)
         if not rows:
             return None
         _run(cursor, sql.TOUCH_ACTIVE, instance_id=instance.pk, now=now)

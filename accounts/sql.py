@@ -70,17 +70,15 @@ COPY_CHANGES = (
 TOUCH_INSTANCE = "UPDATE instances SET last_connected_at = %(now)s WHERE id = %(instance_id)s"
 
 # The stored listing fingerprint (accounts/fingerprint.py): a resync with the
-# same fingerprint only bumps the timestamps (returns the account count).
-TOUCH_LISTING = """
-UPDATE instance_account_listings SET seen_at = %(now)s
+# same fingerprint only bumps the timestamps (gets the account count).
+SAME_LISTING = """
+SELECT account_count FROM instance_account_listings
 WHERE instance_id = %(instance_id)s AND fingerprint = %(fingerprint)s
-RETURNING account_count
 """
 UPSERT_LISTING = """
-INSERT INTO instance_account_listings (instance_id, fingerprint, account_count, changed_at, seen_at)
-VALUES (%(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s, %(now)s)
+INSERT INTO instance_account_listings (instance_id, fingerprint, account_count, changed_at)
+VALUES (%(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s)
 ON CONFLICT (instance_id) DO UPDATE SET
-    fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at,
-    seen_at = EXCLUDED.seen_at
+    fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at
 """
 FORGET_LISTING = "DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s"

@@ -45,7 +45,7 @@ def test_unchanged_listing_is_recognised_and_only_touches_timestamps():
     after = dict(InstanceAccount.objects.filter(instance=instance).values_list("pk", "last_seen_at"))
     assert all(after[pk] > seen[pk] for pk in seen)
     refreshed = AccountListing.objects.get(instance=instance)
-    assert refreshed.seen_at > listing.seen_at and refreshed.changed_at == listing.changed_at
+    assert (refreshed.fingerprint, refreshed.changed_at) == (listing.fingerprint, listing.changed_at)
 
 
 def test_a_changed_listing_takes_the_full_path():
