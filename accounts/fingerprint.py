@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import sys
 from pathlib import Path
 
@@ -37,14 +38,17 @@ _STATE_MODULES = (
 
 @functools.cache
 def _code_digest(adapter_class: type[BaseAdapter]) -> bytes:
-    package = adapter_class.__module__.rpartition(".")[0]
-    names = {adapter_class.__module__, *_STATE_MODULES}
-    names |= {name for name in list(sys.modules) if name.startswith(package + ".")}
+    """Digest of every ``.py`` file of the adapter's package (read from disk, so
+    every process gets the same value whatever it imported) and of the
+    ``_STATE_MODULES``."""
+    package_dir = Path(sys.modules[adapter_class.__module__].__file__).parent
+    files = sorted(package_dir.glob("*.py"))
+    for name in _STATE_MODULES:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        files.append(Path(module.__file__))
     digest = hashlib.blake2b(digest_size=16)
-    for name in sorted(names):
-        module = sys.modules.get(name) or __import__(name, fromlist=["_"])
-        source = getattr(module, "__file__", None)
-        digest.update(name.encode() + b"\0" + (Path(source).read_bytes() if source else b"") + b"\0")
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.digest()
 
 
