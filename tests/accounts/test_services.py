@@ -248,3 +248,15 @@ def test_account_returning_unchanged_is_reactivated_with_an_empty_diff():
     assert AccountChangeLog.objects.get(instance=instance, change_type="reactivate").diff == {}
     removed = AccountChangeLog.objects.get(instance=instance, change_type="remove").diff
     assert removed["last_facts"]["privileges"][0]["target"] == "shop"
+
+
+def test_copy_streams_keep_escapes_in_names_and_json():
+    instance = make_fake_instance()
+    username, host = "we\tird\\name\nx ü", "10.0.%"
+    snapshot = {"comment": 'a "quote", a \\ backslash, a\ttab, a\nnewline, \u00e9', "n": [1, None, True]}
+    FAKE_ACCOUNTS[instance.name] = [AccountFacts(username=username, host=host, snapshot=snapshot)]
+    accounts_sync_instance(instance=instance)
+    account = InstanceAccount.objects.get(instance=instance)
+    assert (account.username, account.host, account.permission.snapshot) == (username, host, snapshot)
+    assert AccountChangeLog.objects.get(instance=instance).username == username
+    assert accounts_sync_instance(instance=instance).details["unchanged_listing"] is True
