@@ -139,12 +139,9 @@ def accounts_apply(
                 hosts=[h for _, h in plan.new_keys], **ids,
             )  # fmt: skip
             _copy_new_accounts(cursor, created, incoming, session_id=session_id, **ids)
-        if plan.changed or plan.vanished:
-            old_ids = [changed[0] for changed in plan.changed] + [account_id for account_id, _ in plan.vanished]
-            old_facts = dict(_run(cursor, sql.OLD_FACTS, ids=old_ids))
-            changes, modified = _changes(plan, old_facts)
-        else:
-            changes, modified = [], 0
+        old_ids = [changed[0] for changed in plan.changed] + [account_id for account_id, _ in plan.vanished]
+        old_facts = dict(_run(cursor, sql.OLD_FACTS, ids=old_ids)) if old_ids else {}
+        changes, modified = _changes(plan, old_facts)
         if plan.changed:
             _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.changed), now=now)
         if plan.reactivated:
