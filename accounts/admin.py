@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
-from accounts.selectors import accounts_with_classification
-from classification.models import AccountClassification, AccountClassificationAssignment
+from accounts.services import accounts_sync_all
+from instances.admin import instance_admin_action_register, instance_admin_link_register
 from instances.models import Instance
+from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -64,20 +65,6 @@ class InstanceIdFilter(admin.SimpleListFilter):
         return queryset.filter(instance_id=value) if value.isdigit() else queryset.none()
 
 
-class ClassificationFilter(admin.SimpleListFilter):
-    """Accounts currently assigned a classification (by code; the table is small)."""
-
-    title = "classification"
-    parameter_name = "classification"
-
-    def lookups(self, request, model_admin):
-        return tuple(AccountClassification.objects.order_by("-priority", "name").values_list("code", "name"))
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        return accounts_with_classification(queryset, codes=[value]) if value else queryset
-
-
 class AccountPermissionInline(ReadOnlyInlineMixin, admin.StackedInline):
     """Current permissions of the account (one row)."""
 
@@ -93,19 +80,6 @@ class AccountPermissionInline(ReadOnlyInlineMixin, admin.StackedInline):
     @admin.display(description="Snapshot (engine-native)")
     def snapshot_json(self, obj: AccountPermission) -> str:
         return pretty_json(obj.snapshot)
-
-
-class ClassificationAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
-    """Current classifications of the account."""
-
-    model = AccountClassificationAssignment
-    fk_name = "account"
-    fields = ("classification", "source", "rule", "assigned_by", "assigned_at")
-    readonly_fields = fields
-    verbose_name_plural = "Classifications"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("classification", "rule", "assigned_by")
 
 
 class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -130,7 +104,8 @@ class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 @admin.register(InstanceAccount)
 class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Logins found on instances, with permissions, classifications and change history."""
+    """Logins found on instances, with permissions and change history (apps above add
+    theirs with ``account_admin_extend``: classifications)."""
 
     list_display = (
         "username",
@@ -151,7 +126,6 @@ class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "permission__is_superuser",
         "permission__can_grant",
         "permission__is_locked",
-        ClassificationFilter,
     )
     search_fields = ("^username", "^instance__name")
     autocomplete_fields = ("instance",)
@@ -170,7 +144,7 @@ class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ("Seen", {"fields": ("first_seen_at", "last_seen_at", "deactivated_at", "all_changes")}),
     )
     ordering = ("instance__name", "username", "host")
-    inlines = (AccountPermissionInline, ClassificationAssignmentInline, AccountChangeInline)
+    inlines = (AccountPermissionInline, AccountChangeInline)
     show_facets = admin.ShowFacets.NEVER
 
     @admin.display(description="Superuser", boolean=True, ordering="permission__is_superuser")
@@ -274,3 +248,25 @@ class AccountListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("instance__name",)
     ordering = ("instance__name",)
     fields = ("instance", "account_count", "fingerprint", "changed_at")
+
+
+def account_admin_extend(*, list_filters: tuple = (), inlines: tuple = ()) -> None:
+    """Add list filters and inlines (after the permissions inline) to the account admin;
+    apps above this one call it from their ``admin.py``."""
+    admin_class = InstanceAccountAdmin
+    admin_class.list_filter = (*admin_class.list_filter, *(f for f in list_filters if f not in admin_class.list_filter))
+    new_inlines = tuple(i for i in inlines if i not in admin_class.inlines)
+    admin_class.inlines = (admin_class.inlines[0], *new_inlines, *admin_class.inlines[1:])
+
+
+sync_accounts_action = batch_admin_action(
+    name="sync_accounts_action", description="Sync accounts", label="Account sync", start=accounts_sync_all
+)
+instance_admin_action_register(sync_accounts_action)
+instance_admin_link_register(
+    "Accounts", lambda instance: reverse("admin:accounts_instanceaccount_changelist") + f"?instance={instance.pk}"
+)
+instance_admin_link_register(
+    "Account changes",
+    lambda instance: reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}",
+)

@@ -1,39 +1,40 @@
 """Named reads of accounts and the account change log.
 
 Each selector owns its ``select_related``/``prefetch_related`` so every list
-costs a fixed number of queries, whatever the number of rows.
+costs a fixed number of queries, whatever the number of rows. Apps above this
+one (classification) add their own prefetches to account lists with
+``account_list_step_register``.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 
 from accounts.models import AccountChangeLog, InstanceAccount
-from classification.models import AccountClassificationAssignment
+
+AccountListStep = Callable[[QuerySet[InstanceAccount]], QuerySet[InstanceAccount]]
+_ACCOUNT_LIST_STEPS: list[AccountListStep] = []
+
+
+def account_list_step_register(step: AccountListStep) -> AccountListStep:
+    """Add ``step(queryset) -> queryset`` (e.g. a prefetch) to every ``accounts_list``."""
+    if step not in _ACCOUNT_LIST_STEPS:
+        _ACCOUNT_LIST_STEPS.append(step)
+    return step
 
 
 def accounts_list(*, instance_id: int | None = None) -> QuerySet[InstanceAccount]:
-    """Accounts with their instance and permission row joined, and their current
-    classification assignments (with the classification) prefetched, highest
-    priority first. ``instance_id`` limits to one instance. Unordered: callers order."""
-    assignments = AccountClassificationAssignment.objects.select_related("classification").order_by(
-        "-classification__priority", "classification__code"
-    )
-    queryset = InstanceAccount.objects.select_related("instance", "permission").prefetch_related(
-        Prefetch("classifications", queryset=assignments)
-    )
+    """Accounts with their instance and permission row joined, plus whatever the
+    registered steps add (classification: current assignments, highest priority
+    first). ``instance_id`` limits to one instance. Unordered: callers order."""
+    queryset = InstanceAccount.objects.select_related("instance", "permission")
+    for step in _ACCOUNT_LIST_STEPS:
+        queryset = step(queryset)
     if instance_id is not None:
         queryset = queryset.filter(instance_id=instance_id)
     return queryset
-
-
-def accounts_with_classification(queryset: QuerySet[InstanceAccount], *, codes: list[str]) -> QuerySet:
-    """Accounts of ``queryset`` currently assigned any of the classification ``codes``
-    (an EXISTS, so no duplicate rows)."""
-    assigned = AccountClassificationAssignment.objects.filter(
-        account=OuterRef("pk"), classification__code__in=codes
-    )
-    return queryset.filter(Exists(assigned))
 
 
 def account_changes_list(*, account_id: int | None = None) -> QuerySet[AccountChangeLog]:

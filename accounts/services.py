@@ -27,8 +27,8 @@ from accounts.models import ChangeType
 from instances.adapters.base import AccountFacts
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
-from instances.selectors import instances_for_batch
-from sync_sessions.models import SyncSession
+from sync_sessions.models import SyncCategory, SyncSession
+from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
 from whalefall.db.locks import advisory_lock
 from whalefall.errors import TargetQueryFailed
@@ -53,6 +53,10 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
             return unchanged
         accounts = adapter.parse_account_rows(rows)
         return accounts_apply(instance=instance, accounts=accounts, session=session, fingerprint=fingerprint)
+
+
+#: what an account-sync batch runs per instance (no retries: the next sync reads everything again)
+ACCOUNT_SYNC_UNIT = Unit(accounts_sync_instance)
 
 
 @transaction.atomic(durable=True)
@@ -299,7 +303,7 @@ def _change(account_id: int, username: str, host: str, change_type: str, diff: d
 def accounts_sync_all(
     *,
     instance_ids: Sequence[int] | None = None,
-    sync_type: str,
+    scheduled: bool = False,
     created_by=None,
     enqueue: bool = False,
     progress=None,
@@ -309,15 +313,14 @@ def accounts_sync_all(
     Inline by default (``progress(record)`` after each instance); with
     ``enqueue`` one django-q2 task per instance after commit. One failing
     instance never stops the others; the session always ends completed or
-    failed.
+    failed. The session's type follows from the request
+    (``sync_sessions.runner.sync_type_for``).
     """
-    from sync_sessions.runner import batch_start
-
-    instances = instances_for_batch(instance_ids=instance_ids)
     return batch_start(
-        sync_category="account",
-        sync_type=sync_type,
-        instances=instances,
+        unit=ACCOUNT_SYNC_UNIT,
+        sync_category=SyncCategory.ACCOUNT,
+        instance_ids=instance_ids,
+        scheduled=scheduled,
         created_by=created_by,
         enqueue=enqueue,
         progress=progress,

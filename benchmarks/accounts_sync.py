@@ -161,7 +161,7 @@ def bench(target, n):
     from accounts.services import accounts_sync_instance
     from instances.adapters.registry import get_adapter
     from instances.models import Instance
-    from whalefall.testing.factories import make_credential, make_instance
+    from tests.support.factories import make_credential, make_instance
 
     print(f"== {target.db_type}: creating {n} accounts …", flush=True)
     target.create(n)

@@ -38,7 +38,7 @@ from psycopg import sql as pgsql  # noqa: E402
 
 from capacity.services import capacity_collect_instance  # noqa: E402
 from instances.adapters.registry import get_adapter  # noqa: E402
-from whalefall.testing.factories import make_credential, make_instance  # noqa: E402
+from tests.support.factories import make_credential, make_instance  # noqa: E402
 
 PREFIX = "wf_bench_cap_"
 USER, PASSWORD = f"{PREFIX}mon", "bench-pass-1"

@@ -45,7 +45,7 @@ def main() -> None:
     from accounts.services import accounts_sync_all
     from instances.models import Instance
     from sync_sessions.models import SyncSession
-    from whalefall.testing.factories import make_fake_instance
+    from tests.support.factories import make_fake_instance
 
     call_command("migrate", verbosity=0)
     Instance.objects.filter(name__startswith="fanout-").delete()
@@ -62,7 +62,7 @@ def main() -> None:
         started = time.monotonic()
         with transaction.atomic():
             session = accounts_sync_all(
-                instance_ids=[i.pk for i in instances], sync_type="manual_batch", enqueue=True
+                instance_ids=[i.pk for i in instances], enqueue=True
             )
         while SyncSession.objects.filter(pk=session.pk, status="running").exists():
             if time.monotonic() - started > 600:

@@ -13,7 +13,7 @@ if not os.environ.get("DATABASE_URL"):
 from whalefall.settings import *  # noqa: F403
 from whalefall.settings import Q_CLUSTER
 
-WHALEFALL_TEST_ADAPTERS = {"fake": "whalefall.testing.fake_adapter.FakeAdapter"}
+WHALEFALL_TEST_ADAPTERS = {"fake": "tests.support.fake_adapter.FakeAdapter"}
 Q_CLUSTER.update(
     {
         "workers": int(os.environ.get("WHALEFALL_Q_WORKERS", "4")),

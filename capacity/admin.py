@@ -33,23 +33,29 @@ from capacity.models import (
     InstanceSizeStat,
 )
 from capacity.services import capacity_collect_all, table_sizes_refresh
-from instances.models import Instance
+from instances.admin import instance_admin_action_register, instance_admin_link_register
+from instances.models import SYNC_INSTANCE_PERMISSION, Instance
+from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
     BigTableAdmin,
-    FactTableAdmin,
     ReadOnlyAdminMixin,
     format_bytes,
     recent_date_filter,
 )
 from whalefall.errors import WhalefallError, describe
 
-#: runs collections and refreshes (same permission as the other instance actions)
-SYNC_PERMISSION = "instances.sync_instance"
 #: windows offered on the instance capacity page (days)
 TREND_WINDOWS = (30, 90, 365, 730)
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
 AGGREGATION_DEFAULT_WINDOW = "365"
+
+
+class FactTableAdmin(BigTableAdmin):
+    """Read-only admin for the partitioned facts (one row per instance per day/period)."""
+
+    list_select_related = ("instance",)
+    autocomplete_fields = ("instance",)
 
 
 class SizeColumnsMixin:
@@ -182,7 +188,7 @@ class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.Model
             "chart": trend_chart(trend),
             "current": current,
             "total_current": format_bytes(sum(r.size_bytes for r in current)),
-            "can_collect": request.user.has_perm(SYNC_PERMISSION),
+            "can_collect": request.user.has_perm(SYNC_INSTANCE_PERMISSION),
         }
         return TemplateResponse(request, "admin/capacity/instance_capacity.html", context)
 
@@ -341,7 +347,7 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
         the page shows a "Refresh" button for that database."""
         instance_id, database = request.GET.get("instance__id__exact", ""), request.GET.get("database_name", "")
         extra_context = extra_context or {}
-        if instance_id.isdigit() and database and request.user.has_perm(SYNC_PERMISSION):
+        if instance_id.isdigit() and database and request.user.has_perm(SYNC_INSTANCE_PERMISSION):
             url = reverse("admin:capacity_table_sizes_refresh", args=[int(instance_id), database])
             extra_context["refresh_url"] = url
             extra_context["refresh_database"] = database
@@ -351,7 +357,7 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
         """POST: collect this database's table sizes now; on failure the old snapshot stays."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm(SYNC_PERMISSION):
+        if not request.user.has_perm(SYNC_INSTANCE_PERMISSION):
             raise PermissionDenied
         instance = get_object_or_404(Instance, pk=instance_id, deleted_at__isnull=True)
         try:
@@ -386,29 +392,13 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
 # --- actions and chart ------------------------------------------------------------
 
 
-@admin.action(description="Collect capacity")
-def collect_capacity_action(modeladmin, request, queryset):
-    """Start one capacity-collection session over the selected instances (one task
-    per instance in the cluster). Needs ``instances.sync_instance``."""
-    if not request.user.has_perm(SYNC_PERMISSION):
-        modeladmin.message_user(request, "You may not run capacity collections.", messages.ERROR)
-        return None
-    ids = list(queryset.values_list("pk", flat=True))
-    try:
-        session = capacity_collect_all(
-            instance_ids=ids,
-            sync_type="manual_single" if len(ids) == 1 else "manual_batch",
-            created_by=request.user,
-            enqueue=True,
-        )
-    except (WhalefallError, ValidationError) as exc:
-        modeladmin.message_user(request, f"Capacity collection not started: {describe(exc)[1]}", messages.ERROR)
-        return None
-    url = reverse("admin:sync_sessions_syncsession_change", args=[session.pk])
-    modeladmin.message_user(
-        request,
-        format_html('Capacity collection of {} instance(s) started: <a href="{}">session {}</a>.',
-                    len(ids), url, session.session_id),
-        messages.SUCCESS,
-    )  # fmt: skip
-    return None
+collect_capacity_action = batch_admin_action(
+    name="collect_capacity_action",
+    description="Collect capacity",
+    label="Capacity collection",
+    start=capacity_collect_all,
+)
+instance_admin_action_register(collect_capacity_action)
+instance_admin_link_register(
+    "Capacity", lambda instance: reverse("admin:capacity_instance_capacity", args=[instance.pk])
+)

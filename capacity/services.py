@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -32,8 +33,8 @@ from capacity.partitions import partition_errors
 from instances.adapters.base import DatabaseSize, TableSize
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
-from instances.selectors import instances_for_batch
 from sync_sessions.models import SyncCategory, SyncInstanceRecord, SyncSession, SyncType
+from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome, record_running, session_create
 from whalefall.db.locks import advisory_lock
 from whalefall.errors import TargetQueryFailed
@@ -183,10 +184,18 @@ def capacity_apply(
     )
 
 
+def capacity_collect_unit() -> Unit:
+    """What a collection batch runs per instance: 3 tries for an unreachable or
+    timed-out instance, waiting backoff × 2^(n-1) s (WHALEFALL['CAPACITY_RETRY_BACKOFF_SECONDS'])."""
+    return Unit(
+        capacity_collect_instance, attempts=3, backoff_seconds=settings.WHALEFALL["CAPACITY_RETRY_BACKOFF_SECONDS"]
+    )
+
+
 def capacity_collect_all(
     *,
     instance_ids: Sequence[int] | None = None,
-    sync_type: str,
+    scheduled: bool = False,
     created_by=None,
     enqueue: bool = False,
     progress: Callable[[SyncInstanceRecord], None] | None = None,
@@ -195,15 +204,14 @@ def capacity_collect_all(
 
     One record (and, with ``enqueue``, one django-q2 task) per instance via
     ``sync_sessions.runner.batch_start``; unreachable/timed-out instances are
-    retried per ``UNITS['capacity']`` with backoff, then recorded failed while
-    the others go on. Inline by default (``progress(record)`` after each).
+    retried (``capacity_collect_unit``), then recorded failed while the others
+    go on. Inline by default (``progress(record)`` after each).
     """
-    from sync_sessions.runner import batch_start
-
     return batch_start(
+        unit=capacity_collect_unit(),
         sync_category=SyncCategory.CAPACITY,
-        sync_type=sync_type,
-        instances=instances_for_batch(instance_ids=instance_ids),
+        instance_ids=instance_ids,
+        scheduled=scheduled,
         created_by=created_by,
         enqueue=enqueue,
         progress=progress,

@@ -1,4 +1,4 @@
-"""django-q2 entry points for capacity (scheduled by name in whalefall/q.py)."""
+"""django-q2 entry points for capacity (scheduled by name in console/schedules.py)."""
 
 from capacity.partitions import partitions_ensure
 
@@ -13,5 +13,5 @@ def capacity_collect_scheduled() -> str:
     """Daily 03:00: one collection session over every active instance, one task per instance."""
     from capacity.services import capacity_collect_all
 
-    session = capacity_collect_all(sync_type="scheduled", enqueue=True)
+    session = capacity_collect_all(scheduled=True, enqueue=True)
     return str(session.session_id)

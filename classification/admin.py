@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.admin import account_admin_extend
 from classification.models import (
     AccountClassification,
     AccountClassificationAssignment,
@@ -21,7 +22,14 @@ from classification.models import (
     ClassificationDailyStat,
     ClassificationRule,
 )
-from whalefall.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, count_subquery, recent_date_filter
+from classification.selectors import accounts_with_classification
+from whalefall.admin_tools import (
+    BigTableAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    count_subquery,
+    recent_date_filter,
+)
 
 
 @admin.register(AccountClassification)
@@ -213,3 +221,36 @@ class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = BigTableAdmin.paginator
     show_full_result_count = False
+
+
+# --- on the account pages -------------------------------------------------------------
+
+
+class ClassificationFilter(admin.SimpleListFilter):
+    """Accounts currently assigned a classification (by code; the table is small)."""
+
+    title = "classification"
+    parameter_name = "classification"
+
+    def lookups(self, request, model_admin):
+        return tuple(AccountClassification.objects.order_by("-priority", "name").values_list("code", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return accounts_with_classification(queryset, codes=[value]) if value else queryset
+
+
+class ClassificationAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """Current classifications of the account."""
+
+    model = AccountClassificationAssignment
+    fk_name = "account"
+    fields = ("classification", "source", "rule", "assigned_by", "assigned_at")
+    readonly_fields = fields
+    verbose_name_plural = "Classifications"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("classification", "rule", "assigned_by")
+
+
+account_admin_extend(list_filters=(ClassificationFilter,), inlines=(ClassificationAssignmentInline,))

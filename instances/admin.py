@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from accounts.services import accounts_sync_all
-from capacity.admin import collect_capacity_action
-from instances.models import Credential, DatabaseType, Instance, Tag
+from instances.models import SYNC_INSTANCE_PERMISSION, Credential, DatabaseType, Instance, Tag
 from instances.services import (
     credential_create,
     credential_update,
@@ -20,11 +19,9 @@ from instances.services import (
     instance_test_connection,
     instance_update,
 )
-from sync_sessions.models import SyncType
 from whalefall.admin_tools import count_subquery
 from whalefall.errors import WhalefallError
 
-SYNC_PERMISSION = "instances.sync_instance"
 #: connection tests run one after another inside the request (each bounded by its connect timeout)
 TEST_CONNECTION_MAX_INSTANCES = 20
 
@@ -205,7 +202,7 @@ class InstanceAdmin(admin.ModelAdmin):
     list_filter = ("db_type", "environment", "is_active", "tags", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
-    readonly_fields = ("version", "last_connected_at", "created_at", "updated_at", "account_links")
+    readonly_fields = ("version", "last_connected_at", "created_at", "updated_at", "related_links")
     ordering = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "db_type", "environment", "is_active", "tag_choices", "description")}),
@@ -213,12 +210,15 @@ class InstanceAdmin(admin.ModelAdmin):
         ("Timeouts", {"fields": ("connect_timeout", "statement_timeout"), "classes": ("collapse",)}),
         (
             "Status",
-            {"fields": ("version", "last_connected_at", "created_at", "updated_at", "deleted_at", "account_links")},
+            {"fields": ("version", "last_connected_at", "created_at", "updated_at", "deleted_at", "related_links")},
         ),
     )
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
-    # each calls one service and reports with message_user.
-    actions = ("test_connection_action", "sync_accounts_action", collect_capacity_action)
+    # each calls one service and reports with message_user. Other apps add theirs with
+    # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
+    actions = ("test_connection_action",)
+    #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
+    related_link_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
 
     def get_queryset(self, request):
         return (
@@ -241,16 +241,15 @@ class InstanceAdmin(admin.ModelAdmin):
     def tag_list(self, obj: Instance) -> str:
         return ", ".join(tag.name for tag in obj.tags.all())
 
-    @admin.display(description="Accounts")
-    def account_links(self, obj: Instance) -> str:
-        if obj.pk is None:
+    @admin.display(description="Related")
+    def related_links(self, obj: Instance) -> str:
+        if obj.pk is None or not self.related_link_makers:
             return "-"
-        accounts = reverse("admin:accounts_instanceaccount_changelist") + f"?instance={obj.pk}"
-        changes = reverse("admin:accounts_accountchangelog_changelist") + f"?instance={obj.pk}"
-        return format_html('<a href="{}">Accounts</a> · <a href="{}">Account changes</a>', accounts, changes)
+        links = [format_html('<a href="{}">{}</a>', url_for(obj), label) for label, url_for in self.related_link_makers]
+        return format_html_join(" · ", "{}", ((link,) for link in links))
 
     def has_sync_permission(self, request) -> bool:
-        return request.user.has_perm(SYNC_PERMISSION)
+        return request.user.has_perm(SYNC_INSTANCE_PERMISSION)
 
     @admin.action(description="Test connection", permissions=["sync"])
     def test_connection_action(self, request, queryset):
@@ -274,28 +273,16 @@ class InstanceAdmin(admin.ModelAdmin):
                     request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
                 )
 
-    @admin.action(description="Sync accounts", permissions=["sync"])
-    def sync_accounts_action(self, request, queryset):
-        """Enqueue one account sync session over the selected instances (one task per instance)."""
-        ids = list(queryset.values_list("pk", flat=True))
-        try:
-            session = accounts_sync_all(
-                instance_ids=ids,
-                sync_type=SyncType.MANUAL_SINGLE if len(ids) == 1 else SyncType.MANUAL_BATCH,
-                created_by=request.user,
-                enqueue=True,
-            )
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-            return
-        url = reverse("admin:sync_sessions_syncsession_change", args=(session.pk,))
-        self.message_user(
-            request,
-            format_html(
-                'Account sync of {} instance(s) enqueued: <a href="{}">session {}</a>.',
-                session.total_instances,
-                url,
-                str(session.session_id)[:8],
-            ),
-            messages.SUCCESS,
-        )
+
+def instance_admin_action_register(action) -> None:
+    """Add an admin action (a function decorated with ``@admin.action``) to the
+    instance changelist. Apps above this one call it from their ``admin.py``,
+    which the admin imports after this one (INSTALLED_APPS order)."""
+    if action not in InstanceAdmin.actions:
+        InstanceAdmin.actions = (*InstanceAdmin.actions, action)
+
+
+def instance_admin_link_register(label: str, url_for: Callable[[Instance], str]) -> None:
+    """Add a link (``url_for(instance)``) to the "Related" row of the instance page."""
+    if all(existing != label for existing, _ in InstanceAdmin.related_link_makers):
+        InstanceAdmin.related_link_makers = (*InstanceAdmin.related_link_makers, (label, url_for))

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class InstancesConfig(AppConfig):
@@ -7,6 +6,4 @@ class InstancesConfig(AppConfig):
     verbose_name = "Instances"
 
     def ready(self) -> None:
-        from whalefall.roles import groups_after_migrate
-
-        post_migrate.connect(groups_after_migrate)
+        from instances import checks  # noqa: F401  (registers the adapter system check)

@@ -8,6 +8,9 @@ from django.db.models.functions import Now
 
 from instances.crypto import decrypt_password, encrypt_password
 
+#: runs work against monitored instances (syncs, collections, refreshes, connection tests)
+SYNC_INSTANCE_PERMISSION = "instances.sync_instance"
+
 
 class DatabaseType(models.Model):
     """Supported engines; every ``db_type`` column in the schema is an FK here."""
@@ -127,7 +130,7 @@ class Instance(models.Model):
         db_table = "instances"
         ordering = ("name",)
         # Guards the actions (test connection, sync accounts, collect capacity) in admin and API;
-        # whalefall.roles gives every custom permission to the "operator" group.
+        # the operator group gets every custom permission (docs/architecture.md § Roles).
         permissions = [("sync_instance", "Can run syncs and connection tests on instances")]
         indexes = [models.Index(fields=["db_type"], name="instances_db_type_idx")]
         constraints = [

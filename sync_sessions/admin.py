@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from instances.models import SYNC_INSTANCE_PERMISSION
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from whalefall.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, ReadOnlyInlineMixin, pretty_json
+from whalefall.errors import WhalefallError
 
 _RECORD_FIELDS = (
     "instance_name",
@@ -154,3 +159,39 @@ class SyncInstanceRecordAdmin(BigTableAdmin):
     @admin.display(description="Details")
     def details_json(self, obj: SyncInstanceRecord) -> str:
         return pretty_json(obj.sync_details)
+
+
+def batch_admin_action(*, name: str, description: str, label: str, start: Callable[..., SyncSession]):
+    """An admin action on instances (``description`` in the menu) that starts one
+    batch session (``label``: "Account sync") over the selected ones in the task
+    cluster: ``start(instance_ids=…, created_by=…, enqueue=True)``.
+
+    Reports the session as a link, or why nothing started (unknown instances, …).
+    Needs ``instances.sync_instance`` (checked here too, for views that call the
+    action directly). Register it with ``instances.admin.instance_admin_action_register``.
+    """
+
+    @admin.action(description=description, permissions=["sync"])
+    def action(modeladmin, request, queryset):
+        if not request.user.has_perm(SYNC_INSTANCE_PERMISSION):
+            modeladmin.message_user(request, f"You may not start a {label.lower()}.", messages.ERROR)
+            return
+        ids = list(queryset.values_list("pk", flat=True))
+        try:
+            session = start(instance_ids=ids, created_by=request.user, enqueue=True)
+        except ValidationError as exc:
+            modeladmin.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return
+        except WhalefallError as exc:
+            modeladmin.message_user(request, exc.message, messages.ERROR)
+            return
+        url = reverse("admin:sync_sessions_syncsession_change", args=(session.pk,))
+        text = '{} of {} instance(s) started: <a href="{}">session {}</a>.'
+        modeladmin.message_user(
+            request,
+            format_html(text, label, session.total_instances, url, str(session.session_id)[:8]),
+            messages.SUCCESS,
+        )
+
+    action.__name__ = action.__qualname__ = name
+    return action

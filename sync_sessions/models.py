@@ -64,6 +64,11 @@ class SyncSession(models.Model):
     successful_instances = models.PositiveIntegerField(default=0, db_default=0)
     failed_instances = models.PositiveIntegerField(default=0, db_default=0)
     error_message = models.TextField(blank=True, default="", db_default="")
+    # The unit of work of a batch (sync_sessions.runner.Unit), stored the way django-q2
+    # stores a task's func: dotted path + retry policy. Empty for sessions run by hand.
+    unit_func = models.CharField(max_length=255, blank=True, default="", db_default="")
+    unit_attempts = models.PositiveSmallIntegerField(default=1, db_default=1)
+    unit_backoff_seconds = models.FloatField(default=0.0, db_default=0.0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -77,6 +82,10 @@ class SyncSession(models.Model):
             _choices_check("status", SessionStatus, "sync_sessions_status_valid"),
             _choices_check("sync_type", SyncType, "sync_sessions_sync_type_valid"),
             _choices_check("sync_category", SyncCategory, "sync_sessions_sync_category_valid"),
+            models.CheckConstraint(condition=models.Q(unit_attempts__gte=1), name="sync_sessions_unit_attempts_min"),
+            models.CheckConstraint(
+                condition=models.Q(unit_backoff_seconds__gte=0), name="sync_sessions_unit_backoff_nonneg"
+            ),
         ]
         indexes = [
             # list pages: newest first, optionally by category

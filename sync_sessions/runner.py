@@ -2,10 +2,13 @@
 work per record — inline (commands, tests) or fanned out as one django-q2
 task per instance (any number of workers on any number of hosts).
 
-A *unit* is ``fn(*, instance, session) -> RecordOutcome`` registered in
-``UNITS`` under its sync category. The record's status, counts and typed
-error are written by ``record_running``; whoever finishes the last record
-finalizes the session (see ``services.record_finish``).
+The app that starts a batch hands its *unit* to the runner: a function
+``fn(*, instance, session) -> RecordOutcome`` and its retry policy. The runner
+stores the function's dotted path and the policy on the session (the way
+django-q2 stores a task's func), so whichever worker runs a record finds the
+unit without this package naming any app above it. The record's status,
+counts and typed error are written by ``record_running``; whoever finishes
+the last record finalizes the session (see ``services.record_finish``).
 """
 
 from __future__ import annotations
@@ -15,55 +18,69 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from instances.models import Instance
-from sync_sessions.models import RecordStatus, SyncCategory, SyncInstanceRecord, SyncSession
-from sync_sessions.services import record_running, session_create
-from whalefall.errors import TargetTimeout, TargetUnreachable
+from instances.selectors import instances_for_batch
+from sync_sessions.models import RecordStatus, SyncInstanceRecord, SyncSession, SyncType
+from sync_sessions.services import RecordOutcome, record_running, session_create
+from whalefall.errors import TargetTimeout, TargetUnreachable, UnitUnavailable
 
 logger = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (TargetUnreachable, TargetTimeout)
+
+UnitFunc = Callable[..., RecordOutcome]
 
 
 @dataclass(frozen=True)
 class Unit:
-    func: str  # dotted path of fn(*, instance, session) -> RecordOutcome
-    attempts: int = 1  # total tries for transient failures (unreachable/timeout)
-    backoff_seconds: float = 0.0  # wait before try n is backoff * 2**(n-2)
+    """What a batch does per instance: ``func(*, instance, session) -> RecordOutcome``
+    (a module-level function, so a worker can import it by its dotted path) and
+    how often a transient failure (unreachable, timeout) is tried."""
+
+    func: UnitFunc
+    attempts: int = 1  # total tries for transient failures
+    backoff_seconds: float = 0.0  # wait before try n is backoff × 2**(n-2)
+
+    @property
+    def path(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
 
 
-#: sync category → unit of work (explicit, greppable)
-UNITS: dict[str, Unit] = {
-    SyncCategory.ACCOUNT: Unit("accounts.services.accounts_sync_instance"),
-    SyncCategory.CAPACITY: Unit(
-        "capacity.services.capacity_collect_instance",
-        attempts=3,
-        backoff_seconds=settings.WHALEFALL["CAPACITY_RETRY_BACKOFF_SECONDS"],
-    ),
-}
-
-TRANSIENT_ERRORS = (TargetUnreachable, TargetTimeout)
+def sync_type_for(*, instance_ids: Sequence[int] | None, scheduled: bool = False) -> str:
+    """The one rule for a session's type: the schedule's runs are ``scheduled``;
+    a run asked for exactly one instance is ``manual_single``; any other manual
+    run (several instances, or every active one) is ``manual_batch``."""
+    if scheduled:
+        return SyncType.SCHEDULED
+    if instance_ids is not None and len(set(instance_ids)) == 1:
+        return SyncType.MANUAL_SINGLE
+    return SyncType.MANUAL_BATCH
 
 
 def batch_start(
     *,
+    unit: Unit,
     sync_category: str,
-    sync_type: str,
-    instances: Sequence[Instance],
+    instance_ids: Sequence[int] | None = None,
+    scheduled: bool = False,
     created_by=None,
     enqueue: bool = False,
     progress: Callable[[SyncInstanceRecord], None] | None = None,
 ) -> SyncSession:
-    """Create the session and run its records: inline, one after another
-    (``progress`` is called after each), or enqueued as one task per record
-    once the session is committed. Returns the session (finished when inline).
-    """
-    if sync_category not in UNITS:
-        raise ValueError(f"No unit of work registered for sync category {sync_category!r}")
+    """Create the session over the given instances (default: every active one;
+    unknown ids are a ValidationError) and run ``unit`` once per instance: inline,
+    one after another (``progress`` is called after each), or enqueued as one
+    task per record once the session is committed. Returns the session
+    (finished when inline)."""
+    instances = instances_for_batch(instance_ids=instance_ids)
     session = session_create(
-        sync_type=sync_type, sync_category=sync_category, instances=instances, created_by=created_by
+        sync_type=sync_type_for(instance_ids=instance_ids, scheduled=scheduled),
+        sync_category=sync_category,
+        instances=instances,
+        created_by=created_by,
+        unit=unit,
     )
     record_ids = list(session.records.order_by("instance_name").values_list("pk", flat=True))
     if enqueue:
@@ -86,7 +103,19 @@ def records_enqueue(*, record_ids: Sequence[int], session: SyncSession) -> None:
             record_id,
             task_name=f"{session.sync_category}-{session.session_id}-{record_id}",
             group=str(session.session_id),
+            hook=task_outcome_hook,
         )
+
+
+def session_unit(session: SyncSession) -> Unit:
+    """The unit stored on ``session``; UnitUnavailable when it cannot be imported."""
+    try:
+        func = import_string(session.unit_func)
+    except ImportError as exc:
+        raise UnitUnavailable(
+            f"Session {session.session_id} names the unit {session.unit_func!r}, which cannot be imported: {exc}"
+        ) from exc
+    return Unit(func, attempts=session.unit_attempts, backoff_seconds=session.unit_backoff_seconds)
 
 
 def record_execute(*, record_id: int) -> SyncInstanceRecord:
@@ -101,11 +130,9 @@ def record_execute(*, record_id: int) -> SyncInstanceRecord:
     record = SyncInstanceRecord.objects.select_related("instance__credential", "session").get(pk=record_id)
     if record.status != RecordStatus.PENDING:
         return record
-    unit = UNITS[record.sync_category]
-    func = import_string(unit.func)
     try:
         with record_running(record=record) as outcome:
-            result = _attempt(func, unit, record)
+            result = _attempt(session_unit(record.session), record)
             outcome.synced, outcome.created = result.synced, result.created
             outcome.updated, outcome.deleted = result.updated, result.deleted
             outcome.details = result.details
@@ -114,10 +141,10 @@ def record_execute(*, record_id: int) -> SyncInstanceRecord:
     return record
 
 
-def _attempt(func, unit: Unit, record: SyncInstanceRecord):
+def _attempt(unit: Unit, record: SyncInstanceRecord) -> RecordOutcome:
     for attempt in range(1, unit.attempts + 1):
         try:
-            result = func(instance=record.instance, session=record.session)
+            result = unit.func(instance=record.instance, session=record.session)
         except TRANSIENT_ERRORS as exc:
             if attempt == unit.attempts:
                 if unit.attempts > 1:
@@ -132,6 +159,23 @@ def _attempt(func, unit: Unit, record: SyncInstanceRecord):
     raise AssertionError("unreachable")
 
 
-def record_execute_task(record_id: int) -> str:
-    """django-q2 task: ids in, status out."""
-    return record_execute(record_id=record_id).status
+def record_execute_task(record_id: int) -> dict:
+    """django-q2 task: ids in, the record's outcome out (``task_outcome_hook``
+    turns a failed record into a failed task)."""
+    record = record_execute(record_id=record_id)
+    outcome = {"record_id": record.pk, "instance": record.instance_name, "status": record.status}
+    if record.status == RecordStatus.FAILED:
+        outcome["error"] = f"{record.error_code}: {record.error_message}"
+    return outcome
+
+
+def task_outcome_hook(task) -> None:
+    """django-q2 result hook of every record task: a task whose record failed is
+    shown as failed, with the record's typed error as its result, so django-q2's
+    admin agrees with the record (which stays the source of truth). Raising in
+    the task instead would also raise into the caller in django-q2's sync mode."""
+    from django_q.models import Task
+
+    result = task.result if isinstance(task.result, dict) else {}
+    if task.success and result.get("status") == RecordStatus.FAILED:
+        Task.objects.filter(pk=task.pk).update(success=False, result=f"{result['instance']}: {result['error']}")

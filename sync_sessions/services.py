@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,6 +23,9 @@ from django.utils import timezone
 from instances.models import Instance
 from sync_sessions.models import RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession
 from whalefall.errors import describe
+
+if TYPE_CHECKING:
+    from sync_sessions.runner import Unit
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +43,15 @@ class RecordOutcome:
 
 @transaction.atomic
 def session_create(
-    *, sync_type: str, sync_category: str, instances: Sequence[Instance], created_by=None
+    *,
+    sync_type: str,
+    sync_category: str,
+    instances: Sequence[Instance],
+    created_by=None,
+    unit: Unit | None = None,
 ) -> SyncSession:
-    """Create a ``running`` session with one ``pending`` record per instance.
+    """Create a ``running`` session with one ``pending`` record per instance;
+    ``unit`` (path and retry policy) is stored for the workers that run them.
 
     A session over zero instances is completed at once (nothing to do is an
     honest, finished outcome).
@@ -54,6 +64,11 @@ def session_create(
         created_by=created_by,
         status=SessionStatus.RUNNING if instances else SessionStatus.COMPLETED,
         completed_at=None if instances else now,
+        **(
+            {"unit_func": unit.path, "unit_attempts": unit.attempts, "unit_backoff_seconds": unit.backoff_seconds}
+            if unit is not None
+            else {}
+        ),
     )
     SyncInstanceRecord.objects.bulk_create(
         [
@@ -244,26 +259,17 @@ def sessions_reap(*, older_than: dt.timedelta | None = None) -> int:
 
 
 def sessions_cleanup(*, older_than_days: int | None = None) -> int:
-    """Delete finished sessions (and their records) older than the retention
-    (default WHALEFALL['SESSION_RETENTION_DAYS']). Returns sessions deleted."""
+    """Delete finished sessions older than the retention (default
+    WHALEFALL['SESSION_RETENTION_DAYS']). Returns sessions deleted.
+
+    One DELETE: every table that references a session says in its own foreign
+    key what happens (records ``ON DELETE CASCADE``; change logs and histories,
+    which outlive their session, ``ON DELETE SET NULL``)."""
     days = settings.WHALEFALL["SESSION_RETENTION_DAYS"] if older_than_days is None else older_than_days
     cutoff = timezone.now() - dt.timedelta(days=days)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            """
-            WITH old AS (
-                SELECT session_id FROM sync_sessions
-                WHERE status <> 'running' AND COALESCE(completed_at, started_at) < %s
-            ), records AS (
-                DELETE FROM sync_instance_records WHERE session_id IN (SELECT session_id FROM old)
-            ), changes AS (  -- the change log outlives its session
-                UPDATE account_change_log SET session_id = NULL WHERE session_id IN (SELECT session_id FROM old)
-            ), history AS (
-                UPDATE account_classification_history SET session_id = NULL
-                WHERE session_id IN (SELECT session_id FROM old)
-            )
-            DELETE FROM sync_sessions WHERE session_id IN (SELECT session_id FROM old)
-            """,
+            "DELETE FROM sync_sessions WHERE status <> 'running' AND COALESCE(completed_at, started_at) < %s",
             [cutoff],
         )
         return cursor.rowcount

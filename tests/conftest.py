@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from whalefall.testing.factories import make_credential, make_instance
+from tests.support.factories import make_credential, make_instance
 
 # live MariaDB/PostgreSQL targets and fake servers, shared by every test folder
 pytest_plugins = ["tests.live_targets"]

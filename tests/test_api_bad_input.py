@@ -6,7 +6,7 @@ import re
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from whalefall.testing.factories import make_fake_instance
+from tests.support.factories import make_fake_instance
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@
   for facts written by syncs.
 * :func:`recent_date_filter` — a list filter that limits a date column to a
   recent window *by default*, so partitions are pruned.
-* :class:`FactTableAdmin` — the combination of the above for big tables.
+* :class:`BigTableAdmin` — the combination of the above for big tables.
 * small display helpers (sizes, JSON, counts).
 
 Importing this module also sets the site header/title to "WhaleFall".
@@ -226,13 +226,6 @@ class BigTableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     list_max_show_all = 200
     list_select_related: tuple[str, ...] = ()
-
-
-class FactTableAdmin(BigTableAdmin):
-    """Read-only admin for the partitioned capacity facts (one row per instance per day/period)."""
-
-    list_select_related = ("instance",)
-    autocomplete_fields = ("instance",)
 
 
 # --- display helpers ----------------------------------------------------------

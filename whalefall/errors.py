@@ -55,6 +55,20 @@ class AdapterUnavailable(WhalefallError):
     http_status = 409
 
 
+class UnitUnavailable(WhalefallError):
+    """A batch session names a unit of work that cannot be imported (renamed or removed since)."""
+
+    code = "unit_unavailable"
+    http_status = 409
+
+
+class NotFound(WhalefallError):
+    """A named object (e.g. a database of an instance) does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
 # --- remote targets ----------------------------------------------------------
 class TargetError(WhalefallError):
     """Base for failures talking to a monitored instance (upstream: 502)."""

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "capacity",
     "classification",
+    "console",  # the top floor: root URLs, admin index, quickstart, schedules, groups
 ]
 
 MIDDLEWARE = [
@@ -71,7 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "whalefall.urls"
+ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "whalefall.wsgi.application"
 
 TEMPLATES = [

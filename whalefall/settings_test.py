@@ -18,5 +18,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
-# a deterministic engine for tests and benchmarks (see whalefall/testing/fake_adapter.py)
-WHALEFALL_TEST_ADAPTERS = {"fake": "whalefall.testing.fake_adapter.FakeAdapter"}
+# a deterministic engine for tests and benchmarks (see tests/support/fake_adapter.py)
+WHALEFALL_TEST_ADAPTERS = {"fake": "tests.support.fake_adapter.FakeAdapter"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 
 from accounts.models import AccountChangeLog, ChangeType, InstanceAccount
-from accounts.selectors import accounts_with_classification
 
 
 class AccountFilterSet(filters.FilterSet):
@@ -15,9 +14,6 @@ class AccountFilterSet(filters.FilterSet):
     is_superuser = filters.BooleanFilter(field_name="permission__is_superuser")
     can_grant = filters.BooleanFilter(field_name="permission__can_grant")
     is_locked = filters.BooleanFilter(field_name="permission__is_locked")
-    classification = filters.CharFilter(
-        method="filter_classification", label="Classification code (comma-separated: any of them)"
-    )
     username = filters.CharFilter(label="Username (exact)")
     search = filters.CharFilter(field_name="username", lookup_expr="icontains", label="Username contains")
 
@@ -30,14 +26,15 @@ class AccountFilterSet(filters.FilterSet):
             "is_superuser",
             "can_grant",
             "is_locked",
-            "classification",
             "username",
             "search",
         )
 
-    def filter_classification(self, queryset, name, value):
-        codes = [code.strip() for code in value.split(",") if code.strip()]
-        return accounts_with_classification(queryset, codes=codes) if codes else queryset
+
+def account_filter_register(name: str, account_filter: filters.Filter) -> None:
+    """Add a filter (``?name=…``) to the account lists; apps above this one call it
+    from their ``AppConfig.ready``."""
+    AccountFilterSet.base_filters[name] = account_filter
 
 
 class AccountChangeFilterSet(filters.FilterSet):

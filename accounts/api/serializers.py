@@ -3,24 +3,27 @@ and the input of the sync action."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rest_framework import serializers
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 
 MAX_ID = 2**63 - 1
 
+#: read-only fields apps above this one add to every account serializer: name → field factory
+_ACCOUNT_FIELDS: dict[str, Callable[[], serializers.Field]] = {}
 
-class ClassificationCodesField(serializers.ListField):
-    """Codes of the current classifications; reads the prefetched assignments (priority order)."""
 
-    child = serializers.CharField()
-
-    def to_representation(self, data):
-        return [assignment.classification.code for assignment in data.all()]
+def account_field_register(name: str, field_factory: Callable[[], serializers.Field]) -> None:
+    """Add a read-only field ``name`` (a fresh ``field_factory()`` per serializer) to account
+    serializers; its data must come from an ``accounts.selectors.account_list_step_register`` step."""
+    _ACCOUNT_FIELDS[name] = field_factory
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    """One login on one instance with its permission flags and classifications.
+    """One login on one instance with its permission flags (and what other apps add:
+    classifications).
 
     The flags are null when the account has no permission row yet.
     """
@@ -31,9 +34,6 @@ class AccountSerializer(serializers.ModelSerializer):
     is_superuser = serializers.BooleanField(source="permission.is_superuser", read_only=True, allow_null=True)
     can_grant = serializers.BooleanField(source="permission.can_grant", read_only=True, allow_null=True)
     is_locked = serializers.BooleanField(source="permission.is_locked", read_only=True, allow_null=True)
-    classifications = ClassificationCodesField(
-        read_only=True, help_text="Codes of the current classifications, highest priority first."
-    )
 
     class Meta:
         model = InstanceAccount
@@ -48,12 +48,16 @@ class AccountSerializer(serializers.ModelSerializer):
             "is_superuser",
             "can_grant",
             "is_locked",
-            "classifications",
             "first_seen_at",
             "last_seen_at",
             "deactivated_at",
         )
         read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.update((name, factory()) for name, factory in _ACCOUNT_FIELDS.items())
+        return fields
 
 
 class AccountDetailSerializer(AccountSerializer):

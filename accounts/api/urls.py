@@ -1,20 +1,21 @@
-"""/api/v1/ routes of the accounts app (included by whalefall/api_urls.py).
+"""/api/v1/ routes of the accounts app (included by console/urls.py under the ``accounts`` namespace).
 
-`register(router)` adds viewsets to the shared router; `urlpatterns` holds
-explicit paths (nested routes such as /instances/<id>/...).
+Explicit paths come first: nested routes such as /instances/<id>/accounts.
 """
 
 from django.urls import re_path
 
 from accounts.api.views import AccountChangeViewSet, AccountViewSet, InstanceAccountListView
+from whalefall.routers import api_router
 
+app_name = "accounts"
 
-def register(router) -> None:
-    router.register("accounts", AccountViewSet, basename="account")
-    router.register("account-changes", AccountChangeViewSet, basename="accountchange")
+router = api_router()
+router.register("accounts", AccountViewSet, basename="account")
+router.register("account-changes", AccountChangeViewSet, basename="accountchange")
 
-
-urlpatterns: list = [
+urlpatterns = [
     re_path(r"^instances/(?P<instance_id>[0-9]+)/accounts/?$", InstanceAccountListView.as_view(),
             name="instance-accounts"),  # fmt: skip
+    *router.urls,
 ]

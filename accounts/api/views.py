@@ -26,9 +26,9 @@ from accounts.models import AccountPermission, InstanceAccount
 from accounts.selectors import account_changes_list, accounts_list
 from accounts.services import accounts_sync_all
 from instances.api.permissions import CanSyncInstances
-from instances.api.serializers import SessionStartedSerializer, session_started_data
+from instances.api.views import ERROR_RESPONSES, instance_action_register
 from instances.models import Instance
-from sync_sessions.models import SyncType
+from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination
 
 ACCOUNT_ORDERING_FIELDS = ("id", "username", "instance__name", "first_seen_at", "last_seen_at")
@@ -43,16 +43,20 @@ class ChangeLogPagination(HistoryCursorPagination):
 
 class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     """Logins found on instances, with db_type, instance name, permission flags
-    (null until the first permission row) and current classification codes.
+    (null until the first permission row) and current classification codes
+    (added by the classification app).
 
     ``/permissions`` gives the full snapshot; ``/changes`` the account's change log.
     """
 
-    queryset = accounts_list()
+    queryset = InstanceAccount.objects.all()  # for the model permission check; the list is accounts_list()
     serializer_class = AccountSerializer
     filterset_class = AccountFilterSet
     ordering_fields = ACCOUNT_ORDERING_FIELDS
     ordering = ACCOUNT_ORDERING
+
+    def get_queryset(self):
+        return accounts_list()
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -103,12 +107,8 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         one task per instance; follow it at ``status_url``."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ids = serializer.validated_data.get("instance_ids")
         session = accounts_sync_all(
-            instance_ids=ids,
-            sync_type=SyncType.MANUAL_SINGLE if ids is not None and len(set(ids)) == 1 else SyncType.MANUAL_BATCH,
-            created_by=request.user,
-            enqueue=True,
+            instance_ids=serializer.validated_data.get("instance_ids"), created_by=request.user, enqueue=True
         )
         data = SessionStartedSerializer(session_started_data(request, session)).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
@@ -140,3 +140,27 @@ class AccountChangeViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = ChangeLogPagination
     ordering_fields = ("changed_at",)
     ordering = ("-changed_at", "-id")
+
+
+@extend_schema(
+    request=None,
+    responses={202: SessionStartedSerializer, 400: ERROR_RESPONSES[400], 404: ERROR_RESPONSES[404]},
+)
+@action(
+    detail=True,
+    methods=["post"],
+    url_path="actions/sync-accounts",
+    permission_classes=[CanSyncInstances],
+    filter_backends=[],
+)
+def sync_accounts(self, request, pk=None):
+    """Enqueue an account sync of this instance (``manual_single`` session); follow it at ``status_url``."""
+    instance = self.get_object()
+    session = accounts_sync_all(instance_ids=[instance.pk], created_by=request.user, enqueue=True)
+    data = SessionStartedSerializer(session_started_data(request, session)).data
+    return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+def register_instance_actions() -> None:
+    """Called by ``AccountsConfig.ready``: the account actions on ``/instances/<id>/``."""
+    instance_action_register(sync_accounts)

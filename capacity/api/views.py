@@ -27,9 +27,8 @@ from capacity.api.serializers import (
 from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, DatabaseTableSizeStat, InstanceSizeStat
 from capacity.services import capacity_collect_all, table_sizes_refresh
 from instances.api.permissions import CanSyncInstances
-from instances.api.serializers import SessionStartedSerializer, session_started_data
 from instances.models import Instance
-from sync_sessions.models import SyncType
+from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination
 
 _INSTANCE_PARAM = OpenApiParameter("instance_id", int, OpenApiParameter.PATH, description="Instance id.")
@@ -164,6 +163,6 @@ class CollectCapacityView(generics.GenericAPIView):
     def post(self, request, instance_id: int):
         instance = _instance(instance_id)
         session = capacity_collect_all(
-            instance_ids=[instance.pk], sync_type=SyncType.MANUAL_SINGLE, created_by=request.user, enqueue=True
+            instance_ids=[instance.pk], created_by=request.user, enqueue=True
         )
         return Response(session_started_data(request, session), status=status.HTTP_202_ACCEPTED)

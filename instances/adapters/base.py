@@ -1,21 +1,52 @@
-"""The one interface every engine adapter implements (seed 004).
+"""The one interface and session contract every engine adapter implements (seed 004).
 
 Adapters read a monitored instance's catalog and return engine-neutral frozen
-dataclasses. They never write to the metadata database. Every remote call has
-a deadline (connect/login and per-statement timeouts; an outside deadline
-where the driver ignores them). Every failure raises a typed error from
-``whalefall.errors`` naming the instance, never the password; an adapter never
-returns partial or empty data after a failure.
+dataclasses. They never write to the metadata database.
+
+The contract, implemented once here:
+
+- construction from an instance (``for_instance``: credential decrypted, or a
+  ``CredentialError``; deadlines from the instance or the settings);
+- ``connect(database=None)`` yields an ``AdapterSession`` whose one method
+  ``rows(sql, params, action)`` runs one statement and returns its rows as
+  dicts; every statement is counted (``statements_executed``), so the
+  set-based contract is tested on counts, not on timing;
+- every driver failure becomes a typed ``TargetError`` naming the instance and
+  the action, with the password redacted (``wrap_error``); an adapter never
+  returns partial or empty data after a failure;
+- every remote call has a deadline: the driver's own connect/statement
+  timeouts, and an outside deadline (a worker thread abandoned after the
+  limit) for drivers whose timeouts do not hold (``connect_deadline`` /
+  ``statement_deadline``);
+- ``test_connection`` / ``server_version``, and ``server_version_seen``: the
+  version of the server the last session talked to, so every sync and
+  collection can record it.
+
+Each engine overrides only its mechanics: ``open_connection`` (driver call
+with its deadline options), ``start_session`` (session settings, version,
+``features``), ``classify`` (driver error → typed error) and the catalog
+reads. Each engine package has ``adapter.py``, ``sql.py``, ``parse.py`` and
+``features.py``.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from instances.adapters.common import DeadlineExceeded, Stopwatch, call_with_deadline
+from whalefall.errors import TargetError, TargetTimeout, redact
 
 if TYPE_CHECKING:
     from instances.models import Instance
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -108,17 +139,23 @@ class DatabaseInfo:
 
 @dataclass(frozen=True)
 class DatabaseSize:
-    """Size of one database in bytes; ``log_bytes`` only where the engine has one."""
+    """Size of one database in bytes; ``log_bytes`` only where the engine has one.
+
+    ``complete`` is False when the monitoring login could read only part of it
+    (Oracle without the DBA views: its own segments only); such sizes are
+    stored and shown as incomplete."""
 
     name: str
     size_bytes: int
     data_bytes: int | None = None
     log_bytes: int | None = None
+    complete: bool = True
 
 
 @dataclass(frozen=True)
 class TableSize:
-    """Size of one table in bytes; ``row_count`` is the engine's estimate."""
+    """Size of one table in bytes; ``row_count`` is the engine's estimate.
+    ``complete`` as for ``DatabaseSize``."""
 
     schema: str
     table: str
@@ -126,6 +163,7 @@ class TableSize:
     data_bytes: int | None = None
     index_bytes: int | None = None
     row_count: int | None = None
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,26 +172,187 @@ class ConnectionTest:
     latency_ms: float
 
 
-class BaseAdapter(abc.ABC):
-    """Engine adapter. Construct with ``ConnectionParams``; methods open their own
-    connection (with deadlines) and close it."""
+def target_error(
+    cls: type[TargetError], params: ConnectionParams, action: str, detail: str | BaseException
+) -> TargetError:
+    """A ``cls`` error for ``params``' instance: "Instance '<name>' (<host>:<port>): <action>: <detail>".
 
-    db_type: str = ""
+    ``detail`` (text, or an exception's message on one line) passes through
+    ``redact`` with the password, so neither the password nor ``password=…``
+    fragments ever reach logs, API or sessions. Raise it ``from`` the driver exception."""
+    if isinstance(detail, BaseException):
+        detail = " ".join(str(detail).split()) or type(detail).__name__
+    message = f"Instance {params.instance_name!r} ({params.host}:{params.port}): {action}: {detail}"
+    return cls(redact(message, params.password), instance_id=params.instance_id, instance_name=params.instance_name)
+
+
+class AdapterSession:
+    """One open connection to a target, with the engine's deadlines in force.
+
+    ``rows`` is the only way statements are sent. ``server_version`` and
+    ``features`` (what the connected server supports, from the engine's
+    ``features.py``) are set when the session starts."""
+
+    def __init__(self, adapter: BaseAdapter, connection: Any, database: str):
+        self.adapter = adapter
+        self.connection = connection
+        self.database = database
+        self.server_version = ""
+        self.features: Any = None
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, action: str = "query") -> list[Row]:
+        """All rows of ``sql`` as dicts keyed by the column names the server returned.
+
+        ``params`` are bound by the driver (identifiers and values never pasted
+        into SQL text). Counted before it is sent, so failed statements count too."""
+        adapter = self.adapter
+        adapter.statements_executed += 1
+        try:
+            if adapter.statement_deadline:
+                seconds = adapter.params.statement_timeout + adapter.DEADLINE_GRACE_SECONDS
+                columns, data = call_with_deadline(
+                    lambda: adapter.execute(self.connection, sql, params), seconds
+                )
+            else:
+                columns, data = adapter.execute(self.connection, sql, params)
+        except DeadlineExceeded as exc:
+            raise adapter.no_answer_error(action, exc.seconds) from exc
+        except adapter.driver_errors as exc:
+            raise adapter.wrap_error(exc, action) from exc
+        return [dict(zip(columns, row, strict=True)) for row in data]
+
+
+class BaseAdapter(abc.ABC):
+    """Engine adapter. Construct with ``ConnectionParams`` (or ``for_instance``);
+    each read opens its own session (``connect``) and closes it."""
+
+    db_type: ClassVar[str] = ""
+    #: the driver's exception base class(es): what ``wrap_error`` turns into typed errors
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: run the driver's connect under an outside deadline (drivers whose own timeouts do not hold)
+    connect_deadline: ClassVar[bool] = False
+    #: run each statement under an outside deadline of statement_timeout + grace
+    statement_deadline: ClassVar[bool] = False
+    #: the driver learns the server version while connecting; otherwise every session
+    #: reads it with one statement when it starts
+    version_in_handshake: ClassVar[bool] = False
+    #: seconds an outside statement deadline waits beyond the statement timeout, so that the
+    #: server's own (clean) timeout error normally wins
+    DEADLINE_GRACE_SECONDS: ClassVar[int] = 2
 
     def __init__(self, params: ConnectionParams):
         self.params = params
+        self.statements_executed = 0
+        self.server_version_seen = ""
 
     @classmethod
     def for_instance(cls, instance: Instance) -> BaseAdapter:
         return cls(ConnectionParams.from_instance(instance))
 
-    @abc.abstractmethod
+    # --- the session contract (the same for every engine) ------------------------
+
+    @contextmanager
+    def connect(self, database: str | None = None) -> Iterator[AdapterSession]:
+        """A session on ``database`` (default: the instance's), closed on exit."""
+        database = database or self.default_database
+        connection = self._open(database)
+        try:
+            session = AdapterSession(self, connection, database)
+            self.start_session(session)
+            if not self.version_in_handshake:
+                session.server_version = self.read_version(session)
+            self.server_version_seen = session.server_version
+            yield session
+        finally:
+            self.close_connection(connection)
+
+    def _open(self, database: str) -> Any:
+        p = self.params
+        action = f"connect to database {database!r}" if database else "connect"
+        try:
+            if self.connect_deadline:
+                return call_with_deadline(
+                    lambda: self.open_connection(database), p.connect_timeout, on_late_result=self.close_connection
+                )
+            return self.open_connection(database)
+        except DeadlineExceeded as exc:
+            raise self.no_answer_error(action, exc.seconds, during_connect=True) from exc
+        except self.driver_errors as exc:
+            raise self.wrap_error(exc, action) from exc
+
+    def wrap_error(self, exc: BaseException, action: str) -> TargetError:
+        """The typed error for driver failure ``exc`` during ``action``; password redacted."""
+        return target_error(self.classify(exc), self.params, action, self.error_text(exc))
+
+    def no_answer_error(self, action: str, seconds: float, *, during_connect: bool = False) -> TargetTimeout:
+        """The typed error when the outside deadline passed: the target took the TCP
+        connection (or the statement) and never answered."""
+        hint = (
+            "the port accepted the TCP connection but the server never completed the login "
+            "(not this engine's port, a firewall holding the connection, or the server hung)"
+            if during_connect
+            else "the server stopped answering"
+        )
+        return target_error(TargetTimeout, self.params, action, f"no answer within {seconds:g} s: {hint}")
+
+    def error_text(self, exc: BaseException) -> str | BaseException:
+        """The driver's message (engines decode what their driver wraps)."""
+        return exc
+
     def test_connection(self) -> ConnectionTest:
-        """Connect, read the server version, return it with the round-trip latency."""
+        """Connect and read the server version with one query; the version and the
+        wall time (ms) of both."""
+        with Stopwatch() as watch, self.connect() as session:
+            version = self.read_version(session) if self.version_in_handshake else session.server_version
+        return ConnectionTest(version=version, latency_ms=watch.elapsed_ms)
+
+    def server_version(self) -> str:
+        """The server's version string (as stored on the instance)."""
+        with self.connect() as session:
+            return session.server_version
+
+    # --- engine mechanics (overridden per engine) ----------------------------------
+
+    @property
+    def default_database(self) -> str:
+        """Database a session opens when none is named (the instance's)."""
+        return self.params.database
 
     @abc.abstractmethod
-    def server_version(self) -> str:
-        """The server's version string."""
+    def open_connection(self, database: str) -> Any:
+        """The driver's connect, with the engine's connect/login/statement timeouts."""
+
+    def start_session(self, session: AdapterSession) -> None:  # noqa: B027 (optional hook)
+        """Session settings (deadlines), ``features``, and ``server_version`` when
+        ``version_in_handshake``. Default: nothing."""
+
+    def execute(self, connection: Any, sql: str, params: Any) -> tuple[list[str], list[tuple]]:
+        """Run one statement on a DB-API connection: (column names, rows)."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+            if cursor.description is None:
+                return [], []
+            return [column[0] for column in cursor.description], cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def close_connection(self, connection: Any) -> None:
+        """Close, never raising: the real error (if any) is already on its way."""
+        try:
+            connection.close()
+        except Exception as exc:  # closing a broken connection; the original error must not be hidden
+            logger.debug("%s: closing the connection failed: %s", self.params.instance_name, type(exc).__name__)
+
+    @abc.abstractmethod
+    def classify(self, exc: BaseException) -> type[TargetError]:
+        """Which typed error a driver exception means."""
+
+    @abc.abstractmethod
+    def read_version(self, session: AdapterSession) -> str:
+        """Read the server's version with one statement."""
+
+    # --- catalog reads ----------------------------------------------------------------
 
     @abc.abstractmethod
     def read_account_rows(self) -> AccountRows:

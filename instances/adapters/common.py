@@ -1,10 +1,8 @@
-"""Small helpers shared by the engine adapters (driver-neutral, DB-API 2.0 only).
+"""Small driver-neutral helpers for the engine adapters.
 
-- ``StatementRunner`` runs one statement on a DB-API connection, returns rows as
-  dicts and counts every statement sent (the set-based contract is tested on
-  that count, not on timing).
-- ``target_error`` builds a typed ``TargetError`` whose message names the
-  instance and never contains the password.
+- ``call_with_deadline`` runs a blocking driver call in a daemon thread and
+  gives up after a deadline: for drivers whose own timeouts do not hold (the
+  adapter session contract in ``base.py`` uses it).
 - ``Stopwatch`` measures wall time in milliseconds; ``version_tuple`` turns a
   server version string into comparable integers.
 """
@@ -12,73 +10,53 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from instances.adapters.base import ConnectionParams
-from whalefall.errors import TargetError, redact
-
-Row = dict[str, Any]
+T = TypeVar("T")
 
 
-def target_error(cls: type[TargetError], params: ConnectionParams, action: str, exc: BaseException) -> TargetError:
-    """A ``cls`` error for ``params``' instance: "<instance> (<host>:<port>): <action>: <driver message>".
+class DeadlineExceeded(Exception):
+    """The outside deadline of ``call_with_deadline`` passed."""
 
-    The driver message passes through ``redact`` with the password, so neither
-    the password nor ``password=…`` fragments ever reach logs, API or sessions.
-    The caller must ``raise target_error(...) from exc``.
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"no answer within {seconds:g} s")
+
+
+def call_with_deadline(fn: Callable[[], T], seconds: float, on_late_result: Callable[[T], None] | None = None) -> T:
+    """``fn()`` run in a daemon thread; its result, its exception, or DeadlineExceeded after ``seconds``.
+
+    The abandoned thread runs on until the driver gives up by itself; a result
+    that arrives after the deadline is handed to ``on_late_result`` in that
+    thread (e.g. to close a connection nobody will use).
     """
-    detail = " ".join(str(exc).split()) or type(exc).__name__
-    message = f"Instance {params.instance_name!r} ({params.host}:{params.port}): {action}: {detail}"
-    return cls(
-        redact(message, params.password),
-        instance_id=params.instance_id,
-        instance_name=params.instance_name,
-    )
+    lock = threading.Lock()
+    done = threading.Event()
+    state: dict[str, Any] = {"abandoned": False}
 
-
-class StatementRunner:
-    """Runs statements on an open DB-API connection and counts them.
-
-    ``on_error(exc, action)`` must return the typed error for a driver
-    exception; the runner raises it ``from`` the driver exception. ``counter``
-    is called once per statement sent, before it is sent (so failed statements
-    count too).
-    """
-
-    def __init__(
-        self,
-        connection: Any,
-        *,
-        on_error: Callable[[BaseException, str], TargetError],
-        driver_error: type[BaseException] | tuple[type[BaseException], ...],
-        counter: Callable[[], None],
-    ):
-        self.connection = connection
-        self._on_error = on_error
-        self._driver_error = driver_error
-        self._counter = counter
-
-    def fetchall(self, sql: str, params: Sequence[Any] | None = None, *, action: str = "query") -> list[Row]:
-        """All rows of ``sql`` as dicts keyed by the column names the server returned."""
-        self._counter()
+    def worker() -> None:
         try:
-            cursor = self.connection.cursor()
-            try:
-                cursor.execute(sql, params)
-                if cursor.description is None:
-                    return []
-                names = [column[0] for column in cursor.description]
-                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-            finally:
-                cursor.close()
-        except self._driver_error as exc:
-            raise self._on_error(exc, action) from exc
+            state["value"] = fn()
+        except BaseException as exc:  # re-raised in the caller's thread
+            state["error"] = exc
+        with lock:
+            late = state["abandoned"]
+            done.set()
+        if late and "value" in state and on_late_result is not None:
+            on_late_result(state["value"])
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None, *, action: str = "session setup") -> None:
-        """Run a statement whose result is not needed (session settings)."""
-        self.fetchall(sql, params, action=action)
+    threading.Thread(target=worker, name="whalefall-deadline", daemon=True).start()
+    done.wait(seconds)
+    with lock:
+        if not done.is_set():
+            state["abandoned"] = True
+            raise DeadlineExceeded(seconds)
+    if "error" in state:
+        raise state["error"]
+    return state["value"]
 
 
 class Stopwatch:

@@ -16,11 +16,15 @@ ADAPTERS: dict[str, str] = {
 }
 
 
+def adapter_paths() -> dict[str, str]:
+    """Every registered db_type → dotted path, with settings.WHALEFALL_TEST_ADAPTERS
+    (test/benchmark-only extras: the "fake" engine)."""
+    return {**getattr(settings, "WHALEFALL_TEST_ADAPTERS", {}), **ADAPTERS}
+
+
 def get_adapter_class(db_type: str) -> type[BaseAdapter]:
-    # settings.WHALEFALL_TEST_ADAPTERS: test/benchmark-only extras (the "fake" engine)
-    extra = getattr(settings, "WHALEFALL_TEST_ADAPTERS", {})
     try:
-        path = ADAPTERS.get(db_type) or extra[db_type]
+        path = adapter_paths()[db_type]
     except KeyError:
         raise AdapterUnavailable(f"No adapter for database type {db_type!r}.") from None
     try:

@@ -2,14 +2,14 @@
 
 Actions run work against monitored instances; they need the custom
 ``instances.sync_instance`` permission (given to the ``operator`` and
-``admin`` groups by ``whalefall.roles``; superusers have every permission).
+``admin`` groups; superusers have every permission).
 """
 
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-SYNC_PERMISSION = "instances.sync_instance"
+from instances.models import SYNC_INSTANCE_PERMISSION
 
 
 class CanSyncInstances(BasePermission):
@@ -19,4 +19,4 @@ class CanSyncInstances(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(SYNC_PERMISSION))
+        return bool(user and user.is_authenticated and user.has_perm(SYNC_INSTANCE_PERMISSION))

@@ -6,7 +6,6 @@ and no serializer here reads ``password_encrypted``.
 
 from __future__ import annotations
 
-from django.urls import reverse
 from rest_framework import serializers
 
 from instances.models import Credential, DatabaseType, Instance
@@ -108,21 +107,3 @@ class ConnectionTestSerializer(serializers.Serializer):
     instance_id = serializers.IntegerField()
     version = serializers.CharField(help_text="Server version string.")
     latency_ms = serializers.FloatField(help_text="Wall time of connect + one query, in milliseconds.")
-
-
-class SessionStartedSerializer(serializers.Serializer):
-    """A sync session that was created and handed to the task cluster (202)."""
-
-    session_id = serializers.UUIDField(help_text="Follow the session at status_url.")
-    total_instances = serializers.IntegerField()
-    status_url = serializers.URLField(help_text="/api/v1/sync-sessions/<session_id>")
-
-
-def session_started_data(request, session) -> dict:
-    """The 202 body for an enqueued ``session``."""
-    url = reverse("syncsession-detail", kwargs={"session_id": session.session_id})
-    return {
-        "session_id": session.session_id,
-        "total_instances": session.total_instances,
-        "status_url": request.build_absolute_uri(url),
-    }

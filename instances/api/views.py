@@ -1,17 +1,18 @@
 """Viewsets for database types, credentials and instances.
 
 Writes go through ``instances.services``; the views only validate and render.
+Apps above this one add their actions on instances (``POST
+/instances/<id>/actions/…``) with ``instance_action_register``.
 """
 
 from __future__ import annotations
 
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.services import accounts_sync_all
 from instances.api.filters import CredentialFilterSet, InstanceFilterSet
 from instances.api.permissions import CanSyncInstances
 from instances.api.serializers import (
@@ -20,8 +21,6 @@ from instances.api.serializers import (
     CredentialUpdateSerializer,
     DatabaseTypeSerializer,
     InstanceSerializer,
-    SessionStartedSerializer,
-    session_started_data,
 )
 from instances.models import Credential, DatabaseType, Instance
 from instances.services import (
@@ -31,7 +30,6 @@ from instances.services import (
     instance_test_connection,
     instance_update,
 )
-from sync_sessions.models import SyncType
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
@@ -130,25 +128,15 @@ class InstanceViewSet(viewsets.ModelViewSet):
         data = {"instance_id": instance.pk, "version": result.version, "latency_ms": round(result.latency_ms, 1)}
         return Response(ConnectionTestSerializer(data).data)
 
-    @extend_schema(
-        request=None,
-        responses={202: SessionStartedSerializer, 400: ERROR_RESPONSES[400], 404: ERROR_RESPONSES[404]},
-    )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path="actions/sync-accounts",
-        permission_classes=[CanSyncInstances],
-        filter_backends=[],
-    )
-    def sync_accounts(self, request, pk=None):
-        """Enqueue an account sync of this instance (``manual_single`` session); follow it at ``status_url``."""
-        instance = self.get_object()
-        session = accounts_sync_all(
-            instance_ids=[instance.pk], sync_type=SyncType.MANUAL_SINGLE, created_by=request.user, enqueue=True
-        )
-        data = SessionStartedSerializer(session_started_data(request, session)).data
-        return Response(data, status=status.HTTP_202_ACCEPTED)
-
     def perform_update(self, serializer):
         serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
+
+
+def instance_action_register(action_method):
+    """Add an extra action (a function decorated with DRF's ``@action(detail=True, …)``)
+    to ``InstanceViewSet``; apps call this from their ``AppConfig.ready`` so the
+    action exists before the URLs are built. Returns the function."""
+    if not hasattr(action_method, "mapping"):
+        raise TypeError(f"{action_method!r} is not decorated with @action")
+    setattr(InstanceViewSet, action_method.__name__, action_method)
+    return action_method

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from sync_sessions.models import SyncInstanceRecord, SyncSession
@@ -69,3 +70,21 @@ class SyncSessionDetailSerializer(SyncSessionSerializer):
     class Meta(SyncSessionSerializer.Meta):
         fields = (*SyncSessionSerializer.Meta.fields, "records")
         read_only_fields = fields
+
+
+class SessionStartedSerializer(serializers.Serializer):
+    """A sync session that was created and handed to the task cluster (202)."""
+
+    session_id = serializers.UUIDField(help_text="Follow the session at status_url.")
+    total_instances = serializers.IntegerField()
+    status_url = serializers.URLField(help_text="/api/v1/sync-sessions/<session_id>")
+
+
+def session_started_data(request, session) -> dict:
+    """The 202 body for an enqueued ``session``."""
+    url = reverse("sync_sessions:syncsession-detail", kwargs={"session_id": session.session_id})
+    return {
+        "session_id": session.session_id,
+        "total_instances": session.total_instances,
+        "status_url": request.build_absolute_uri(url),
+    }

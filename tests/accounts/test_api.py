@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import AccountChangeLog, AccountPermission, ChangeType, InstanceAccount
 from classification.models import AccountClassification, AccountClassificationAssignment
+from console.roles import groups_ensure
 from instances.models import Instance
 from sync_sessions.models import SyncSession
-from whalefall.roles import groups_ensure
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from accounts.services import accounts_apply, accounts_sync_instance
 from instances.adapters.base import AccountFacts
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
-from whalefall.testing.factories import make_fake_instance
-from whalefall.testing.fake_adapter import FAKE_ACCOUNTS, FakeAdapter, generated_accounts
+from tests.support.factories import make_fake_instance
+from tests.support.fake_adapter import FAKE_ACCOUNTS, FakeAdapter, generated_accounts
 
 pytestmark = pytest.mark.django_db
 

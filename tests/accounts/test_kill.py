@@ -15,9 +15,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import InstanceAccount
+from accounts.services import ACCOUNT_SYNC_UNIT
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.services import session_create, sessions_reap
-from whalefall.testing.factories import make_fake_instance
+from tests.support.factories import make_fake_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +42,9 @@ def wait_for(predicate, timeout=20.0):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_kill_9_mid_sync_leaves_nothing_half_written_and_reaper_finishes_session():
     instance = make_fake_instance("accounts=50,delay_ms=30000")
-    session = session_create(sync_type="manual_single", sync_category="account", instances=[instance])
+    session = session_create(
+        sync_type="manual_single", sync_category="account", instances=[instance], unit=ACCOUNT_SYNC_UNIT
+    )
     record = SyncInstanceRecord.objects.get(session=session)
     code = (
         "import django; django.setup()\n"

@@ -10,7 +10,7 @@ from psycopg import sql as pgsql
 from accounts.models import AccountChangeLog, InstanceAccount
 from accounts.services import accounts_sync_all
 from tests.live_targets import RUN_PREFIX, pg_drop_role
-from whalefall.testing.factories import make_credential, make_instance
+from tests.support.factories import make_credential, make_instance
 
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
@@ -25,7 +25,7 @@ def instance_for(params, db_type):
 
 
 def sync(instance):
-    session = accounts_sync_all(instance_ids=[instance.pk], sync_type="manual_single")
+    session = accounts_sync_all(instance_ids=[instance.pk])
     record = session.records.get()
     assert record.status == "completed", record.error_message
     return record

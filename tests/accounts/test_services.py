@@ -11,9 +11,9 @@ from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.services import accounts_apply, accounts_sync_all, accounts_sync_instance
 from instances.adapters.base import AccountFacts, Privilege
 from sync_sessions.models import SyncInstanceRecord, SyncSession
+from tests.support.factories import make_fake_instance
+from tests.support.fake_adapter import FAKE_ACCOUNTS, generated_accounts
 from whalefall.errors import ConcurrentOperation, TargetQueryFailed
-from whalefall.testing.factories import make_fake_instance
-from whalefall.testing.fake_adapter import FAKE_ACCOUNTS, generated_accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def test_failure_mid_write_leaves_no_partial_rows_and_a_failed_record():
     # jsonb rejects NUL characters: the account rows insert, then the permission upsert fails
     accounts[-1] = AccountFacts(username="bad", snapshot={"comment": "nul\x00byte"})
     FAKE_ACCOUNTS[instance.name] = accounts
-    session = accounts_sync_all(instance_ids=[instance.pk], sync_type="manual_single")
+    session = accounts_sync_all(instance_ids=[instance.pk])
     record = SyncInstanceRecord.objects.get(session=session)
     assert record.status == "failed" and record.error_code == "internal_error"
     assert session.status == "failed"
@@ -161,7 +161,7 @@ def test_sync_all_one_failure_does_not_stop_the_others():
     SyncSession.objects.all().delete()
     bad.database_name = "fail=target_unreachable"
     bad.save()
-    session = accounts_sync_all(sync_type="manual_batch")
+    session = accounts_sync_all()
     assert (session.status, session.total_instances, session.successful_instances, session.failed_instances) == (
         "failed", 3, 2, 1,
     )
@@ -175,7 +175,7 @@ def test_sync_all_one_failure_does_not_stop_the_others():
 def test_sync_all_enqueued_runs_one_task_per_instance(django_capture_on_commit_callbacks):
     instances = [make_fake_instance("accounts=2") for _ in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
-        session = accounts_sync_all(instance_ids=[i.pk for i in instances], sync_type="manual_batch", enqueue=True)
+        session = accounts_sync_all(instance_ids=[i.pk for i in instances], enqueue=True)
     session.refresh_from_db()
     assert (session.status, session.successful_instances) == ("completed", 3)
     assert InstanceAccount.objects.count() == 6
@@ -185,7 +185,7 @@ def test_unknown_instance_ids_are_rejected():
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        accounts_sync_all(instance_ids=[999999], sync_type="manual_single")
+        accounts_sync_all(instance_ids=[999999])
     assert not SyncSession.objects.exists()
 
 

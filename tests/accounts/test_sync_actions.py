@@ -3,7 +3,7 @@ POST /api/v1/instances/<id>/actions/sync-accounts and the "Sync accounts" admin 
 
 They enqueue one django-q2 task per instance on commit; django-q2 runs in sync
 mode under test settings, so executing the on_commit callbacks runs the sync.
-Targets are the fake engine (whalefall.testing.fake_adapter).
+Targets are the fake engine (tests.support.fake_adapter).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from accounts.models import AccountChangeLog, InstanceAccount
 from instances.adapters.base import AccountFacts
 from sync_sessions.models import SyncSession
-from whalefall.testing.factories import make_fake_instance
-from whalefall.testing.fake_adapter import FAKE_ACCOUNTS
+from tests.support.factories import make_fake_instance
+from tests.support.fake_adapter import FAKE_ACCOUNTS
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import InstanceAccount
 from sync_sessions.models import SyncSession
-from whalefall.testing.factories import make_fake_instance
+from tests.support.factories import make_fake_instance
 
 pytestmark = pytest.mark.django_db
 

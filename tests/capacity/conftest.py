@@ -11,19 +11,16 @@ from django.db import connection
 from capacity.partitions import add_months, month_start, partition_name
 from instances.adapters import registry
 from instances.models import DatabaseType
-from sync_sessions import runner
-from sync_sessions.models import SyncCategory
 from tests.capacity.fakes import FakeCapacityAdapter
-from whalefall.testing.factories import make_instance
+from tests.support.factories import make_instance
 
 
 @pytest.fixture
-def fake_engine(db, monkeypatch):
+def fake_engine(db, monkeypatch, settings):
     """Register db type "fake" → FakeCapacityAdapter; capacity retries without waiting."""
     DatabaseType.objects.get_or_create(name="fake", defaults={"display_name": "Fake", "default_port": 1})
     monkeypatch.setitem(registry.ADAPTERS, "fake", "tests.capacity.fakes.FakeCapacityAdapter")
-    unit = runner.UNITS[SyncCategory.CAPACITY]
-    monkeypatch.setitem(runner.UNITS, SyncCategory.CAPACITY, runner.Unit(unit.func, unit.attempts, 0))
+    settings.WHALEFALL = {**settings.WHALEFALL, "CAPACITY_RETRY_BACKOFF_SECONDS": 0}
     FakeCapacityAdapter.reset()
     yield FakeCapacityAdapter
     FakeCapacityAdapter.reset()

@@ -7,20 +7,12 @@ the next remote reads of that instance.
 
 from __future__ import annotations
 
-from instances.adapters.base import (
-    AccountFacts,
-    AccountRows,
-    BaseAdapter,
-    ConnectionTest,
-    DatabaseInfo,
-    DatabaseSize,
-    TableSize,
-)
+from instances.adapters.base import AccountFacts, AccountRows, DatabaseInfo, DatabaseSize, TableSize
+from tests.support.fake_adapter import FakeEngineAdapter
 from whalefall.errors import TargetQueryFailed
 
 
-class FakeCapacityAdapter(BaseAdapter):
-    db_type = "fake"
+class FakeCapacityAdapter(FakeEngineAdapter):
     databases: dict[str, list[DatabaseSize]] = {}
     tables: dict[tuple[str, str], list[TableSize]] = {}
     failures: dict[str, list[Exception]] = {}
@@ -37,12 +29,6 @@ class FakeCapacityAdapter(BaseAdapter):
         if pending:
             raise pending.pop(0)
 
-    def test_connection(self) -> ConnectionTest:
-        return ConnectionTest(version="fake 1.0", latency_ms=0.1)
-
-    def server_version(self) -> str:
-        return "fake 1.0"
-
     def read_account_rows(self) -> AccountRows:
         return {}
 
@@ -51,14 +37,17 @@ class FakeCapacityAdapter(BaseAdapter):
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         self._maybe_fail()
-        return [DatabaseInfo(d.name) for d in self.databases.get(self.params.instance_name, [])]
+        with self.connect():
+            return [DatabaseInfo(d.name) for d in self.databases.get(self.params.instance_name, [])]
 
     def fetch_database_sizes(self) -> list[DatabaseSize]:
-        return list(self.databases.get(self.params.instance_name, []))
+        with self.connect():
+            return list(self.databases.get(self.params.instance_name, []))
 
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
         self._maybe_fail()
         key = (self.params.instance_name, database)
         if key not in self.tables:
             raise TargetQueryFailed(f"database {database!r} not found", instance_id=self.params.instance_id)
-        return list(self.tables[key])
+        with self.connect():
+            return list(self.tables[key])

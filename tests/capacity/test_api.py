@@ -15,8 +15,8 @@ from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, DatabaseTable
 from instances.adapters.base import DatabaseSize, TableSize
 from sync_sessions.models import SyncSession
 from tests.capacity.conftest import ensure_partitions
+from tests.support.factories import make_instance
 from whalefall.errors import ConcurrentOperation, TargetTimeout, TargetUnreachable
-from whalefall.testing.factories import make_instance
 
 pytestmark = pytest.mark.django_db
 

@@ -13,19 +13,16 @@ from psycopg import sql as pgsql
 from capacity.models import DatabaseSizeCurrent, DatabaseTableSizeStat, InstanceDatabase, InstanceSizeStat
 from capacity.services import capacity_collect_all, table_sizes_refresh
 from instances.services import instance_update
-from sync_sessions import runner
-from sync_sessions.models import SyncCategory
 from tests.live_targets import RUN_PREFIX, mysql_ident
+from tests.support.factories import make_credential, make_instance
 from whalefall.errors import TargetError
-from whalefall.testing.factories import make_credential, make_instance
 
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
 
 @pytest.fixture(autouse=True)
-def no_backoff(monkeypatch):
-    unit = runner.UNITS[SyncCategory.CAPACITY]
-    monkeypatch.setitem(runner.UNITS, SyncCategory.CAPACITY, runner.Unit(unit.func, unit.attempts, 0))
+def no_backoff(settings):
+    settings.WHALEFALL = {**settings.WHALEFALL, "CAPACITY_RETRY_BACKOFF_SECONDS": 0}
 
 
 def instance_for(params, db_type, **overrides):
@@ -35,7 +32,7 @@ def instance_for(params, db_type, **overrides):
 
 
 def collect(*instances):
-    session = capacity_collect_all(instance_ids=[i.pk for i in instances], sync_type="manual_batch")
+    session = capacity_collect_all(instance_ids=[i.pk for i in instances])
     return session, {r.instance_name: r for r in session.records.all()}
 
 

@@ -12,7 +12,7 @@ from capacity import selectors
 from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, InstanceSizeStat
 from capacity.partitions import add_months, month_start, partition_name
 from tests.capacity.conftest import ensure_partitions
-from whalefall.testing.factories import make_instance
+from tests.support.factories import make_instance
 
 pytestmark = pytest.mark.django_db
 

@@ -90,7 +90,7 @@ def test_vanished_database_becomes_inactive_and_returns(fake_instance, fake_engi
 
 def test_zero_databases_is_completed_but_says_so(fake_instance, fake_engine):
     inst = fake_instance()
-    session = capacity_collect_all(instance_ids=[inst.pk], sync_type="manual_single")
+    session = capacity_collect_all(instance_ids=[inst.pk])
     record = session.records.get()
     assert session.status == "completed" and record.status == "completed"
     assert record.items_synced == 0
@@ -106,7 +106,7 @@ def test_batch_retries_transient_failure_then_records_failed_others_succeed(fake
     fake_engine.failures[flaky.name] = [TargetUnreachable("flaky")]
     fake_engine.failures[down.name] = [TargetUnreachable("down", instance_id=down.pk) for _ in range(5)]
 
-    session = capacity_collect_all(sync_type="manual_batch")
+    session = capacity_collect_all()
 
     assert (session.status, session.successful_instances, session.failed_instances) == ("failed", 2, 1)
     records = {r.instance_name: r for r in SyncInstanceRecord.objects.filter(session=session)}
@@ -122,7 +122,7 @@ def test_batch_retries_transient_failure_then_records_failed_others_succeed(fake
 def test_non_transient_failure_is_not_retried(fake_instance, fake_engine):
     inst = fake_instance()
     fake_engine.failures[inst.name] = [TargetQueryFailed("denied"), TargetQueryFailed("denied")]
-    session = capacity_collect_all(instance_ids=[inst.pk], sync_type="manual_single")
+    session = capacity_collect_all(instance_ids=[inst.pk])
     assert session.records.get().error_code == "target_query_failed"
     assert fake_engine.calls[inst.name] == 1
 
@@ -132,7 +132,7 @@ def test_exception_mid_write_leaves_no_partial_day(fake_instance, fake_engine, m
     fake_engine.databases[inst.name] = sizes(app=100, other=200)
     # the last statement of the transaction fails: stats, current and inventory must roll back with it
     monkeypatch.setattr(services, "_UPSERT_INSTANCE_STATS", "SELECT 1 / 0")
-    session = capacity_collect_all(instance_ids=[inst.pk], sync_type="manual_single")
+    session = capacity_collect_all(instance_ids=[inst.pk])
 
     assert session.records.get().status == "failed"
     assert not DatabaseSizeStat.objects.filter(instance=inst).exists()

@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from instances.models import Credential, Instance, InstanceTag, Tag
-from whalefall.testing.factories import make_credential
+from tests.support.factories import make_credential
 
 PROJECT_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions")
 # link tables edited through their parent's admin

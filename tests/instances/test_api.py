@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from instances.models import Credential, Instance, Tag
-from whalefall.testing.factories import make_credential, make_instance
+from tests.support.factories import make_credential, make_instance
 
 pytestmark = pytest.mark.django_db
 

@@ -18,12 +18,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from console.roles import groups_ensure
 from instances.models import Instance
 from instances.services import instance_test_connection
 from tests.live_targets import MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT
+from tests.support.factories import make_credential, make_fake_instance, make_instance
 from whalefall.errors import TargetAuthFailed, TargetUnreachable
-from whalefall.roles import groups_ensure
-from whalefall.testing.factories import make_credential, make_fake_instance, make_instance
 
 pytestmark = pytest.mark.django_db
 

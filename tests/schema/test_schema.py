@@ -333,3 +333,64 @@ def test_p2_every_db_type_column_references_database_types():
         assert fk == [("database_types", "name")], table
     seeded = {name for (name,) in rows("SELECT name FROM database_types")}
     assert {"mysql", "postgresql", "sqlserver", "oracle"} <= seeded
+
+
+# --- foreign keys: the database does what the model says on delete --------------------------------------------------
+WHALEFALL_APPS = ("instances", "sync_sessions", "accounts", "capacity", "classification")
+# pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d set default
+EXPECTED_ON_DELETE = {"CASCADE": "c", "SET_NULL": "n", "PROTECT": "a", "DO_NOTHING": "c"}
+
+
+def test_every_foreign_key_has_its_on_delete_in_the_database():
+    """CASCADE → ON DELETE CASCADE and SET_NULL → ON DELETE SET NULL in pg_constraint, for
+    every FK of every WhaleFall model (seed 001 § 外键关系). The only DO_NOTHING FKs are
+    the capacity tables', whose constraint is created by the migration with ON DELETE
+    CASCADE (db_constraint=False: the database owns the cascade over the history)."""
+    from django.apps import apps
+
+    actual = {
+        (table, column): (deltype, target)
+        for table, column, deltype, target in rows(
+            """
+            SELECT c.conrelid::regclass::text, a.attname, c.confdeltype, c.confrelid::regclass::text
+            FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND cardinality(c.conkey) = 1
+            """
+        )
+    }
+    checked = 0
+    for app in WHALEFALL_APPS:
+        for model in apps.get_app_config(app).get_models():
+            for field in model._meta.concrete_fields:
+                if not field.is_relation or field.remote_field is None:
+                    continue
+                rule = field.remote_field.on_delete.__name__
+                if rule == "DO_NOTHING":
+                    assert not field.db_constraint, f"{model.__name__}.{field.name}: DO_NOTHING with a Django FK"
+                key = (model._meta.db_table, field.column)
+                assert key in actual, f"{key}: no foreign key constraint in the database"
+                deltype, target = actual[key]
+                assert target == field.related_model._meta.db_table, key
+                assert deltype == EXPECTED_ON_DELETE[rule], f"{key}: on_delete {rule} but confdeltype {deltype!r}"
+                checked += 1
+    assert checked >= 30  # every FK of the five apps, not a vacuous pass
+
+
+def test_session_cleanup_is_one_delete_the_foreign_keys_finish(instance):
+    """Deleting a session row with plain SQL removes its records and keeps the change log
+    (session_id set NULL): the FKs carry the rule, no app-specific cleanup code."""
+    from accounts.models import AccountChangeLog, InstanceAccount
+    from sync_sessions.models import SyncInstanceRecord, SyncSession
+    from sync_sessions.services import session_create
+
+    session = session_create(sync_type="manual_single", sync_category="account", instances=[instance])
+    account = InstanceAccount.objects.create(instance=instance, username="u")
+    change = AccountChangeLog.objects.create(
+        instance=instance, instance_account=account, username="u", change_type="add", diff={}, session=session
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sync_sessions WHERE session_id = %s", [session.session_id])
+    assert not SyncSession.objects.filter(pk=session.pk).exists()
+    assert not SyncInstanceRecord.objects.filter(session_id=session.session_id).exists()
+    change.refresh_from_db()
+    assert change.session_id is None

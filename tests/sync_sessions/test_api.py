@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from instances.models import Instance
 from sync_sessions.models import SyncInstanceRecord, SyncSession
-from whalefall.testing.factories import make_instance
+from tests.support.factories import make_instance
 
 pytestmark = pytest.mark.django_db
 

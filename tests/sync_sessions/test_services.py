@@ -16,8 +16,8 @@ from sync_sessions.services import (
     sessions_cleanup,
     sessions_reap,
 )
+from tests.support.factories import make_instance
 from whalefall.errors import TargetUnreachable
-from whalefall.testing.factories import make_instance
 
 pytestmark = pytest.mark.django_db
 

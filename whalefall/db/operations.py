@@ -84,3 +84,58 @@ def cascade_fk(table: str, column: str, target: str) -> migrations.RunSQL:
         f'REFERENCES "{target}" ("id") ON DELETE CASCADE',
         reverse_sql=f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"',
     )
+
+
+class ForeignKeyOnDelete(migrations.operations.base.Operation):
+    """Give one foreign key the database-level ``ON DELETE`` its field declares.
+
+    Django 5.2 enforces ``on_delete`` in Python only: its constraints are plain
+    ``REFERENCES … DEFERRABLE INITIALLY DEFERRED``, so a raw ``DELETE`` (session
+    cleanup, a DBA at psql) either fails or orphans rows. This operation
+    replaces the field's FK constraint (same name) with one that also says
+    ``ON DELETE CASCADE`` / ``ON DELETE SET NULL``; backwards it restores
+    Django's plain constraint. The model state is unchanged.
+    """
+
+    reversible = True
+    ACTIONS = ("CASCADE", "SET NULL")
+
+    def __init__(self, model_name: str, field_name: str, on_delete: str):
+        if on_delete not in self.ACTIONS:
+            raise ValueError(f"on_delete must be one of {self.ACTIONS}, not {on_delete!r}")
+        self.model_name, self.field_name, self.on_delete = model_name, field_name, on_delete
+
+    def deconstruct(self):
+        return self.__class__.__name__, [], {
+            "model_name": self.model_name, "field_name": self.field_name, "on_delete": self.on_delete
+        }
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._replace(app_label, schema_editor, to_state, f" ON DELETE {self.on_delete}")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._replace(app_label, schema_editor, from_state, "")
+
+    def _replace(self, app_label, schema_editor, state, on_delete_sql: str) -> None:
+        model = state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        field = model._meta.get_field(self.field_name)
+        qn = schema_editor.quote_name
+        names = schema_editor._constraint_names(model, [field.column], foreign_key=True)
+        if len(names) != 1:
+            raise ValueError(f"{model._meta.db_table}.{field.column}: expected one foreign key, found {names}")
+        (name,) = names
+        target = field.target_field
+        schema_editor.execute(
+            f"ALTER TABLE {qn(model._meta.db_table)} DROP CONSTRAINT {qn(name)}, "
+            f"ADD CONSTRAINT {qn(name)} FOREIGN KEY ({qn(field.column)}) "
+            f"REFERENCES {qn(target.model._meta.db_table)} ({qn(target.column)}){on_delete_sql} "
+            "DEFERRABLE INITIALLY DEFERRED"
+        )
+
+    def describe(self):
+        return f"ON DELETE {self.on_delete} in the database for {self.model_name}.{self.field_name}"

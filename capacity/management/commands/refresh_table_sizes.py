@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from capacity.services import table_sizes_refresh
+from instances.commands import resolve_instance_ids
 from instances.models import Instance
-from sync_sessions.commands import resolve_instance_ids
 from whalefall.errors import WhalefallError, describe
 
 

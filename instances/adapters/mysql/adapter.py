@@ -12,9 +12,7 @@ accepts TCP and never answers hangs a worker for minutes):
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 import pymysql
 from pymysql.constants import CR
@@ -22,14 +20,13 @@ from pymysql.constants import CR
 from instances.adapters.base import (
     AccountFacts,
     AccountRows,
+    AdapterSession,
     BaseAdapter,
-    ConnectionParams,
-    ConnectionTest,
     DatabaseInfo,
     DatabaseSize,
     TableSize,
+    target_error,
 )
-from instances.adapters.common import StatementRunner, Stopwatch, target_error
 from instances.adapters.mysql import parse, sql
 from instances.adapters.mysql.features import MySQLFeatures
 from whalefall.errors import (
@@ -40,8 +37,6 @@ from whalefall.errors import (
     TargetTimeout,
     TargetUnreachable,
 )
-
-logger = logging.getLogger(__name__)
 
 # Seconds the client waits beyond the server-side statement limit, so the server's
 # own (clean) timeout error normally wins and the socket timeout is only the backstop.
@@ -73,105 +68,77 @@ def classify(exc: BaseException) -> type[TargetError]:
 
 
 class MySQLAdapter(BaseAdapter):
-    """Reads accounts, databases and sizes of one MySQL/MariaDB server.
-
-    Every method opens its own connection and closes it. ``statements_executed``
-    counts the statements this adapter sent (session setup included), so
-    callers and tests can check the set-based contract.
-    """
+    """Reads accounts, databases and sizes of one MySQL/MariaDB server (session
+    contract in ``base.py``; ``session.features`` is a ``MySQLFeatures``)."""
 
     db_type = "mysql"
+    driver_errors = (pymysql.Error,)
+    version_in_handshake = True
 
-    def __init__(self, params: ConnectionParams):
-        super().__init__(params)
-        self.statements_executed = 0
+    def classify(self, exc: BaseException) -> type[TargetError]:
+        return classify(exc)
 
-    def _count(self) -> None:
-        self.statements_executed += 1
-
-    def _error(self, exc: BaseException, action: str) -> TargetError:
-        return target_error(classify(exc), self.params, action, exc)
-
-    @contextmanager
-    def connect(self) -> Iterator[tuple[StatementRunner, MySQLFeatures]]:
-        """An open connection with deadlines set, as (runner, features); closed on exit."""
+    def open_connection(self, database: str) -> pymysql.connections.Connection:
         p = self.params
-        try:
-            # read/write timeouts start at connect_timeout so the handshake and login
-            # are bounded by the connect deadline, not the (longer) statement deadline.
-            conn = pymysql.connect(
-                host=p.host,
-                port=p.port,
-                user=p.username,
-                password=p.password,
-                database=p.database or None,
-                connect_timeout=p.connect_timeout,
-                read_timeout=p.connect_timeout,
-                write_timeout=p.connect_timeout,
-                charset="utf8mb4",
-                autocommit=True,
-            )
-        except pymysql.Error as exc:
-            raise self._error(exc, "connect") from exc
-        try:
-            # PyMySQL reads these attributes before every socket read/write; there is
-            # no public setter for changing the timeouts of an open connection.
-            conn._read_timeout = conn._write_timeout = p.statement_timeout + CLIENT_GRACE_SECONDS
-            runner = StatementRunner(conn, on_error=self._error, driver_error=pymysql.Error, counter=self._count)
-            features = MySQLFeatures(conn.get_server_info() or "")
-            self._set_session_limits(runner, features)
-            yield runner, features
-        finally:
-            self._close(conn)
+        # read/write timeouts start at connect_timeout so the handshake and login
+        # are bounded by the connect deadline, not the (longer) statement deadline.
+        conn = pymysql.connect(
+            host=p.host,
+            port=p.port,
+            user=p.username,
+            password=p.password,
+            database=database or None,
+            connect_timeout=p.connect_timeout,
+            read_timeout=p.connect_timeout,
+            write_timeout=p.connect_timeout,
+            charset="utf8mb4",
+            autocommit=True,
+        )
+        # PyMySQL reads these attributes before every socket read/write; there is
+        # no public setter for changing the timeouts of an open connection.
+        conn._read_timeout = conn._write_timeout = p.statement_timeout + CLIENT_GRACE_SECONDS
+        return conn
 
-    def _set_session_limits(self, runner: StatementRunner, features: MySQLFeatures) -> None:
+    def start_session(self, session: AdapterSession) -> None:
+        """Features and version from the handshake (no statement); server-side statement limits."""
+        features = MySQLFeatures(session.connection.get_server_info() or "")
+        session.features, session.server_version = features, features.server_version
         if features.is_mariadb:
-            runner.execute(sql.MARIADB_SESSION, (self.params.statement_timeout,))
+            session.rows(sql.MARIADB_SESSION, (self.params.statement_timeout,), action="session setup")
         elif features.version >= (5, 7, 8):
-            runner.execute(sql.MYSQL_SESSION, (self.params.statement_timeout * 1000,))
+            session.rows(sql.MYSQL_SESSION, (self.params.statement_timeout * 1000,), action="session setup")
         if features.has_stats_expiry:
-            runner.execute(sql.MYSQL_STATS_EXPIRY)
+            session.rows(sql.MYSQL_STATS_EXPIRY, action="session setup")
 
-    @staticmethod
-    def _close(conn: pymysql.connections.Connection) -> None:
-        if not conn.open:  # already closed by PyMySQL after a socket error
-            return
-        try:
-            conn.close()
-        except pymysql.Error as exc:  # closing a broken socket; the real error is already raised
-            logger.debug("closing MySQL connection failed: %s", type(exc).__name__)
+    def close_connection(self, connection: Any) -> None:
+        if connection.open:  # PyMySQL already closed it after a socket error
+            super().close_connection(connection)
 
-    def test_connection(self) -> ConnectionTest:
-        """Server version and the wall time of connect + ``SELECT VERSION()``, in milliseconds."""
-        with Stopwatch() as watch, self.connect() as (runner, _features):
-            version = runner.fetchall(sql.VERSION, action="read version")[0]["version"]
-        return ConnectionTest(version=version, latency_ms=watch.elapsed_ms)
-
-    def server_version(self) -> str:
+    def read_version(self, session: AdapterSession) -> str:
         """``VERSION()``, e.g. '8.0.36' or '10.11.19-MariaDB-0+deb12u1'."""
-        with self.connect() as (runner, _features):
-            return runner.fetchall(sql.VERSION, action="read version")[0]["version"]
+        return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
         """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 3
         (MySQL 8 role_edges, default_roles, global_grants), whatever the number
         of accounts. Needs SELECT on the mysql tables listed in docs/adapters.md."""
-        with self.connect() as (runner, features):
+        with self.connect() as session:
+            features: MySQLFeatures = session.features
             rows: AccountRows = {
                 "mariadb": features.is_mariadb,
-                "users": runner.fetchall(sql.accounts_sql(features), action="read mysql.user"),
-                "db_privs": runner.fetchall(sql.DB_PRIVILEGES, action="read mysql.db"),
-                "table_privs": runner.fetchall(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv"),
-                "column_privs": runner.fetchall(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv"),
+                "users": session.rows(sql.accounts_sql(features), action="read mysql.user"),
+                "db_privs": session.rows(sql.DB_PRIVILEGES, action="read mysql.db"),
+                "table_privs": session.rows(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv"),
+                "column_privs": session.rows(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv"),
                 "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [],
             }  # fmt: skip
             if features.has_roles_mapping:
-                rows["mariadb_roles"] = runner.fetchall(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
+                rows["mariadb_roles"] = session.rows(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
             if features.has_role_edges:
-                rows["role_edges"] = runner.fetchall(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
-                rows["default_roles"] = runner.fetchall(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
+                rows["role_edges"] = session.rows(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
+                rows["default_roles"] = session.rows(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
             if features.has_dynamic_privileges:
-                rows["dynamic"] = runner.fetchall(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
+                rows["dynamic"] = session.rows(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
         return rows
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
@@ -184,16 +151,16 @@ class MySQLAdapter(BaseAdapter):
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User schemas (mysql, information_schema, performance_schema, sys excluded), by name."""
-        with self.connect() as (runner, _features):
-            return parse.parse_databases(runner.fetchall(sql.DATABASES, action="list databases"))
+        with self.connect() as session:
+            return parse.parse_databases(session.rows(sql.DATABASES, action="list databases"))
 
     def fetch_database_sizes(self) -> list[DatabaseSize]:
         """Bytes per user schema: DATA_LENGTH + INDEX_LENGTH over all storage engines; empty schemas = 0.
 
         Not covered: binary logs, undo/redo logs and free space inside shared tablespaces.
         """
-        with self.connect() as (runner, _features):
-            return parse.parse_database_sizes(runner.fetchall(sql.DATABASE_SIZES, action="read database sizes"))
+        with self.connect() as session:
+            return parse.parse_database_sizes(session.rows(sql.DATABASE_SIZES, action="read database sizes"))
 
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
         """Tables of ``database`` (views excluded) in bytes with the engine's row estimate.
@@ -201,9 +168,10 @@ class MySQLAdapter(BaseAdapter):
         ``database`` is sent as a parameter, never pasted into SQL. A database
         that does not exist (or is invisible to the account) is an error, not [].
         """
-        with self.connect() as (runner, _features):
-            if not runner.fetchall(sql.DATABASE_EXISTS, (database,), action="check database"):
-                missing = LookupError(f"database {database!r} not found")
-                raise target_error(TargetQueryFailed, self.params, "read table sizes", missing) from None
-            rows = runner.fetchall(sql.TABLE_SIZES, (database,), action=f"read table sizes of {database!r}")
+        with self.connect() as session:
+            if not session.rows(sql.DATABASE_EXISTS, (database,), action="check database"):
+                raise target_error(
+                    TargetQueryFailed, self.params, "read table sizes", f"database {database!r} not found"
+                )
+            rows = session.rows(sql.TABLE_SIZES, (database,), action=f"read table sizes of {database!r}")
         return parse.parse_table_sizes(rows)

@@ -1,12 +1,15 @@
 """Oracle adapter: python-oracledb in thin mode (no client libraries), read-only catalog queries.
 
+Thin mode connects to Oracle Database 12.1 and newer only; an older server is
+refused with ``AdapterUnavailable`` saying so (python-oracledb's thick mode,
+which needs Oracle Instant Client, is not supported).
+
 Deadlines: thin mode does not bound the whole connect handshake (a listener
-that accepts TCP and never answers hangs it forever), so connect runs in a
-daemon worker thread and is abandoned after ``connect_timeout`` seconds
-(``TargetTimeout``); ``tcp_connect_timeout`` bounds the TCP part. Statements
-get ``connection.call_timeout`` (ms) and, as a backstop, the same outside
-deadline (``statement_timeout`` + 2 s). An abandoned connect that completes
-later is closed by its worker.
+that accepts TCP and never answers hangs it forever), so the connect runs
+under the session contract's outside deadline (``TargetTimeout`` after
+``connect_timeout`` s); ``tcp_connect_timeout`` bounds the TCP part.
+Statements get ``connection.call_timeout`` (ms) and, as a backstop, the
+outside deadline (``statement_timeout`` + 2 s). Closing is bounded too.
 
 ``ConnectionParams.database`` is the service name. Every driver failure
 becomes a typed ``TargetError`` naming the instance, password redacted.
@@ -16,37 +19,36 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import oracledb
 
 from instances.adapters.base import (
     AccountFacts,
     AccountRows,
+    AdapterSession,
     BaseAdapter,
-    ConnectionTest,
     DatabaseInfo,
     DatabaseSize,
     TableSize,
 )
+from instances.adapters.common import DeadlineExceeded, call_with_deadline
 from instances.adapters.oracle import parse, sql
+from instances.adapters.oracle.features import OracleFeatures
 from whalefall.errors import (
+    AdapterUnavailable,
     TargetAuthFailed,
     TargetError,
     TargetPermissionDenied,
     TargetQueryFailed,
     TargetTimeout,
     TargetUnreachable,
-    redact,
 )
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+# DPY-3010: this database version is not supported by python-oracledb in thin mode (< 12.1).
+_THIN_UNSUPPORTED = "DPY-3010"
 
 # ORA-01017 invalid credentials, 01005 null password, 28000 account locked,
 # 28001 password expired; DPY-4001 no credentials.
@@ -63,42 +65,6 @@ FALLBACK_CODES = {"ORA-01031", "ORA-00942"}
 # ORA-03113/03114/03135 lost connection; ORA-125xx listener/TNS; DPY-6xxx connect.
 _UNREACHABLE = {"ORA-03113", "ORA-03114", "ORA-03135"}
 _CODE = re.compile(r"\b(ORA|DPY|DPI)-(\d{4,5})\b")
-
-
-class DeadlineExceeded(Exception):
-    """The outside deadline of ``call_with_deadline`` passed."""
-
-
-def call_with_deadline(fn: Callable[[], T], seconds: float, on_late_result: Callable[[T], None] | None = None) -> T:
-    """``fn()`` run in a daemon thread; its result, its exception, or DeadlineExceeded after ``seconds``.
-
-    A result that arrives after the deadline is handed to ``on_late_result``
-    (e.g. to close a connection nobody will use).
-    """
-    lock = threading.Lock()
-    done = threading.Event()
-    state: dict[str, Any] = {"abandoned": False}
-
-    def worker() -> None:
-        try:
-            state["value"] = fn()
-        except BaseException as exc:  # re-raised in the caller's thread
-            state["error"] = exc
-        with lock:
-            late = state["abandoned"]
-            done.set()
-        if late and "value" in state and on_late_result is not None:
-            on_late_result(state["value"])
-
-    threading.Thread(target=worker, name="whalefall-oracle-call", daemon=True).start()
-    done.wait(seconds)
-    with lock:
-        if not done.is_set():
-            state["abandoned"] = True
-            raise DeadlineExceeded(f"no answer within {seconds:g} s")
-    if "error" in state:
-        raise state["error"]
-    return state["value"]
 
 
 def error_codes(exc: BaseException) -> set[str]:
@@ -123,147 +89,92 @@ def classify(codes: set[str], text: str) -> type[TargetError]:
     return TargetQueryFailed
 
 
-def _close_quietly(connection: Any) -> None:
-    try:
-        connection.close()
-    except oracledb.Error:
-        # The session is gone either way; the server cleans it up.
-        logger.debug("closing an abandoned Oracle connection failed", exc_info=True)
-
-
-class _Session:
-    """An open connection that runs catalog statements under deadlines and maps their failures."""
-
-    def __init__(self, adapter: OracleAdapter, connection: Any):
-        self.adapter = adapter
-        self.connection = connection
-        self.statements = 0
-
-    def rows(self, statement: str, what: str, binds: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """All rows of ``statement`` as dicts keyed by (upper-case) column name."""
-        self.statements += 1
-        seconds = self.adapter.params.statement_timeout + 2
-        try:
-            return call_with_deadline(lambda: self._fetch(statement, binds or {}), seconds)
-        except DeadlineExceeded as exc:
-            raise self.adapter.timeout_error(what, seconds) from exc
-        except oracledb.Error as exc:
-            raise self.adapter.wrap_error(exc, what) from exc
-
-    def rows_unless_denied(
-        self, statement: str, what: str, binds: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]] | None:
-        """Rows, or None when the view is denied (ORA-00942/ORA-01031) so the caller can fall back."""
-        try:
-            return self.rows(statement, what, binds)
-        except TargetPermissionDenied as exc:
-            if exc.__cause__ is not None and error_codes(exc.__cause__) & FALLBACK_CODES:
-                logger.warning(
-                    "instance %s: %s denied, falling back to USER_ views", self.adapter.params.instance_id, what
-                )
-                return None
-            raise
-
-    def _fetch(self, statement: str, binds: dict[str, Any]) -> list[dict[str, Any]]:
-        cursor = self.connection.cursor()
-        try:
-            cursor.arraysize = 1000
-            cursor.execute(statement, binds)
-            columns = [column[0] for column in cursor.description or ()]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
-
-
 class OracleAdapter(BaseAdapter):
-    """Reads users, roles, system/object privileges and tablespace sizes from Oracle 11.2+."""
+    """Reads users, roles, system/object privileges and tablespace sizes from Oracle 12.1+
+    (session contract in ``base.py``; ``session.features`` is an ``OracleFeatures``)."""
 
     db_type = "oracle"
+    driver_errors = (oracledb.Error,)
+    connect_deadline = True
+    statement_deadline = True
     # Seam for tests (a fake DB-API connection replaying recorded rows).
     driver_connect = staticmethod(oracledb.connect)
 
-    def _where(self) -> str:
-        p = self.params
-        return f"Oracle {p.instance_name!r} ({p.host}:{p.port})"
+    def classify(self, exc: BaseException) -> type[TargetError]:
+        return classify(error_codes(exc), str(exc))
 
-    def wrap_error(self, exc: BaseException, what: str) -> TargetError:
-        """A typed error for driver failure ``exc`` during ``what``; password redacted."""
-        p = self.params
-        text = " ".join(str(exc).split())
-        message = redact(f"{self._where()}: {what} failed: {text}", p.password)
-        return classify(error_codes(exc), text)(message, instance_id=p.instance_id, instance_name=p.instance_name)
+    def wrap_error(self, exc: BaseException, action: str) -> TargetError:
+        if _THIN_UNSUPPORTED in error_codes(exc):
+            p = self.params
+            return AdapterUnavailable(
+                f"Instance {p.instance_name!r} ({p.host}:{p.port}): Oracle Database older than 12.1 cannot be "
+                "monitored: python-oracledb thin mode (the only mode WhaleFall uses) supports 12.1 and newer.",
+                instance_id=p.instance_id,
+                instance_name=p.instance_name,
+            )
+        return super().wrap_error(exc, action)
 
-    def timeout_error(self, what: str, seconds: float) -> TargetTimeout:
+    def open_connection(self, database: str) -> Any:
         p = self.params
-        return TargetTimeout(
-            f"{self._where()}: {what} got no answer within {seconds:g} s.",
-            instance_id=p.instance_id,
-            instance_name=p.instance_name,
+        return self.driver_connect(
+            user=p.username,
+            password=p.password,
+            host=p.host,
+            port=int(p.port),
+            service_name=database or None,
+            tcp_connect_timeout=float(p.connect_timeout),
+            retry_count=0,
         )
 
-    def _open(self) -> Any:
-        p = self.params
+    def start_session(self, session: AdapterSession) -> None:
+        session.connection.call_timeout = int(self.params.statement_timeout * 1000)
+        session.features = OracleFeatures(getattr(session.connection, "version", None))
 
-        def open_connection() -> Any:
-            return self.driver_connect(
-                user=p.username,
-                password=p.password,
-                host=p.host,
-                port=int(p.port),
-                service_name=p.database or None,
-                tcp_connect_timeout=float(p.connect_timeout),
-                retry_count=0,
-            )
-
+    def execute(self, connection: Any, sql: str, params: Any) -> tuple[list[str], list[tuple]]:
+        cursor = connection.cursor()
         try:
-            return call_with_deadline(open_connection, p.connect_timeout, on_late_result=_close_quietly)
-        except DeadlineExceeded as exc:
-            raise self.timeout_error("connect", p.connect_timeout) from exc
-        except oracledb.Error as exc:
-            raise self.wrap_error(exc, "connect") from exc
-
-    @contextmanager
-    def connect(self) -> Iterator[_Session]:
-        """A session with ``call_timeout`` set, closed (within 2 s) on exit."""
-        connection = self._open()
-        connection.call_timeout = int(self.params.statement_timeout * 1000)
-        try:
-            yield _Session(self, connection)
+            cursor.arraysize = 1000
+            cursor.execute(sql, params or {})
+            return [column[0] for column in cursor.description or ()], cursor.fetchall()
         finally:
-            try:
-                call_with_deadline(lambda: _close_quietly(connection), 2)
-            except DeadlineExceeded:
-                logger.warning("instance %s: closing the Oracle connection hung; abandoned", self.params.instance_id)
+            cursor.close()
 
-    def _version(self, session: _Session) -> str:
-        rows = session.rows(sql.SERVER_VERSION, "reading PRODUCT_COMPONENT_VERSION")
-        return parse.parse_version(rows, getattr(session.connection, "version", None))
+    def close_connection(self, connection: Any) -> None:
+        try:
+            call_with_deadline(lambda: super(OracleAdapter, self).close_connection(connection), 2)
+        except DeadlineExceeded:
+            logger.warning("instance %s: closing the Oracle connection hung; abandoned", self.params.instance_id)
 
-    def test_connection(self) -> ConnectionTest:
-        """Server version and the time (ms) to connect and read it."""
-        started = time.monotonic()
-        with self.connect() as session:
-            version = self._version(session)
-        return ConnectionTest(version=version, latency_ms=(time.monotonic() - started) * 1000)
+    def read_version(self, session: AdapterSession) -> str:
+        """``<product> <version>``: VERSION_FULL on 18c+ (every 19c release update reads
+        19.0.0.0.0 in VERSION), else VERSION; the driver's version when the view is empty."""
+        features: OracleFeatures = session.features
+        statement = sql.SERVER_VERSION_FULL if features.has_version_full else sql.SERVER_VERSION
+        rows = session.rows(statement, action="read PRODUCT_COMPONENT_VERSION")
+        return parse.parse_version(rows, features.driver_version)
 
-    def server_version(self) -> str:
-        """``<product> <version>``, e.g. ``Oracle Database 19c Enterprise Edition 19.0.0.0.0``."""
-        with self.connect() as session:
-            return self._version(session)
+    def _rows_unless_denied(self, session: AdapterSession, statement: str, action: str, binds=None) -> list | None:
+        """Rows, or None when the view is denied (ORA-00942/ORA-01031) so the caller can fall back."""
+        try:
+            return session.rows(statement, binds, action=action)
+        except TargetPermissionDenied as exc:
+            if exc.__cause__ is not None and error_codes(exc.__cause__) & FALLBACK_CODES:
+                logger.warning("instance %s: %s denied, falling back to USER_ views", self.params.instance_id, action)
+                return None
+            raise
 
     def read_account_rows(self) -> AccountRows:
-        """6 statements, never per user. Needs the DBA_ views: no fallback here,
-        a denial raises TargetPermissionDenied."""
+        """6 statements, never per user (plus the version, read when the session
+        starts). Needs the DBA_ views: no fallback here, a denial raises
+        TargetPermissionDenied."""
         with self.connect() as session:
-            major = parse.major_version(getattr(session.connection, "version", None))
-            users_sql = sql.USERS_11G if major is not None and major < 12 else sql.USERS_12C
             return {
-                "users": session.rows(users_sql, "reading DBA_USERS"),
-                "role_privs": session.rows(sql.ROLE_PRIVS, "reading DBA_ROLE_PRIVS"),
-                "sys_privs": session.rows(sql.SYS_PRIVS, "reading DBA_SYS_PRIVS"),
-                "tab_privs": session.rows(sql.TAB_PRIVS, "reading DBA_TAB_PRIVS"),
-                "col_privs": session.rows(sql.COL_PRIVS, "reading DBA_COL_PRIVS"),
-                "pwfile": session.rows(sql.PWFILE_USERS, "reading V$PWFILE_USERS"),
+                "users": session.rows(sql.USERS, action="read DBA_USERS"),
+                "role_privs": session.rows(sql.ROLE_PRIVS, action="read DBA_ROLE_PRIVS"),
+                "sys_privs": session.rows(sql.SYS_PRIVS, action="read DBA_SYS_PRIVS"),
+                "tab_privs": session.rows(sql.TAB_PRIVS, action="read DBA_TAB_PRIVS"),
+                "col_privs": session.rows(sql.COL_PRIVS, action="read DBA_COL_PRIVS"),
+                "pwfile": session.rows(sql.PWFILE_USERS, action="read V$PWFILE_USERS"),
             }
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
@@ -272,10 +183,10 @@ class OracleAdapter(BaseAdapter):
             rows["users"], rows["role_privs"], rows["sys_privs"], rows["tab_privs"], rows["col_privs"], rows["pwfile"]
         )
 
-    def _tablespaces(self, session: _Session) -> list[DatabaseInfo]:
-        rows = session.rows_unless_denied(sql.TABLESPACES, "reading DBA_TABLESPACES")
+    def _tablespaces(self, session: AdapterSession) -> list[DatabaseInfo]:
+        rows = self._rows_unless_denied(session, sql.TABLESPACES, "read DBA_TABLESPACES")
         if rows is None:
-            rows = session.rows(sql.USER_TABLESPACES, "reading USER_TABLESPACES")
+            rows = session.rows(sql.USER_TABLESPACES, action="read USER_TABLESPACES")
         return parse.parse_tablespaces(rows)
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
@@ -291,12 +202,12 @@ class OracleAdapter(BaseAdapter):
         """
         with self.connect() as session:
             tablespaces = self._tablespaces(session)
-            data_files = session.rows_unless_denied(sql.DATA_FILE_BYTES, "reading DBA_DATA_FILES")
+            data_files = self._rows_unless_denied(session, sql.DATA_FILE_BYTES, "read DBA_DATA_FILES")
             segments = None
             if data_files is not None:
-                segments = session.rows_unless_denied(sql.SEGMENT_BYTES, "reading DBA_SEGMENTS")
+                segments = self._rows_unless_denied(session, sql.SEGMENT_BYTES, "read DBA_SEGMENTS")
             if data_files is None or segments is None:
-                own = session.rows(sql.USER_SEGMENT_BYTES, "reading USER_SEGMENTS")
+                own = session.rows(sql.USER_SEGMENT_BYTES, action="read USER_SEGMENTS")
                 return list(parse.parse_tablespace_sizes(tablespaces, None, own, source="user_segments"))
         return list(parse.parse_tablespace_sizes(tablespaces, data_files, segments))
 
@@ -307,8 +218,8 @@ class OracleAdapter(BaseAdapter):
         """
         binds = {"tablespace": database}
         with self.connect() as session:
-            rows = session.rows_unless_denied(sql.TABLE_SIZES, "reading DBA_SEGMENTS", binds)
+            rows = self._rows_unless_denied(session, sql.TABLE_SIZES, "read DBA_SEGMENTS", binds)
             if rows is None:
-                rows = session.rows(sql.USER_TABLE_SIZES, "reading USER_SEGMENTS", binds)
+                rows = session.rows(sql.USER_TABLE_SIZES, binds, action="read USER_SEGMENTS")
                 return list(parse.parse_table_sizes(rows, source="user_segments"))
         return list(parse.parse_table_sizes(rows))

@@ -74,12 +74,6 @@ class SegmentTableSize(TableSize):
 
 
 
-def major_version(version: str | None) -> int | None:
-    """Major release from a version string (``19.3.0.0.0`` → 19); None when unknown."""
-    head = (version or "").split(".", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
 def parse_version(rows: Iterable[Row], driver_version: str | None = None) -> str:
     """``<product> <version>`` from PRODUCT_COMPONENT_VERSION, else the driver-reported version."""
     for row in rows:

@@ -1,4 +1,4 @@
-"""Catalog SQL for Oracle Database (11.2+; tested shapes recorded from 19c).
+"""Catalog SQL for Oracle Database (12.1+, what thin mode reaches; tested shapes recorded from 19c).
 
 Every statement starts with a ``-- whalefall:<tag>`` line (visible in
 v$sql and used by the replaying fake connection in tests). Values such as a
@@ -14,30 +14,17 @@ from __future__ import annotations
 SERVER_VERSION = """-- whalefall:server_version
 SELECT product, version FROM product_component_version WHERE product LIKE 'Oracle%'"""
 
-# DBA_USERS — ORACLE_MAINTAINED exists from 12.1: accounts created by Oracle
-# scripts (SYS, SYSTEM, XDB, …) are excluded here, next to the query.
-USERS_12C = """-- whalefall:dba_users
+# 18c+: VERSION_FULL carries the release update (VERSION reads 19.0.0.0.0 for every 19c RU).
+SERVER_VERSION_FULL = """-- whalefall:server_version
+SELECT product, version_full AS version FROM product_component_version WHERE product LIKE 'Oracle%'"""
+
+# DBA_USERS — ORACLE_MAINTAINED (12.1+, the oldest release thin mode reaches):
+# accounts created by Oracle scripts (SYS, SYSTEM, XDB, …) are excluded here.
+USERS = """-- whalefall:dba_users
 SELECT username, user_id, account_status, lock_date, expiry_date, default_tablespace,
        temporary_tablespace, profile, authentication_type, created, oracle_maintained
 FROM dba_users
 WHERE oracle_maintained = 'N'
-ORDER BY username"""
-
-# Oracle-created accounts of 11.2 (no ORACLE_MAINTAINED column there).
-MAINTAINED_USERS_11G = (
-    "ANONYMOUS", "APEX_PUBLIC_USER", "APPQOSSYS", "CTXSYS", "DBSNMP", "DIP", "EXFSYS", "FLOWS_FILES",
-    "MDDATA", "MDSYS", "MGMT_VIEW", "OLAPSYS", "ORACLE_OCM", "ORDDATA", "ORDPLUGINS", "ORDSYS", "OUTLN",
-    "OWBSYS", "OWBSYS_AUDIT", "SI_INFORMTN_SCHEMA", "SPATIAL_CSW_ADMIN_USR", "SPATIAL_WFS_ADMIN_USR",
-    "SYS", "SYSMAN", "SYSTEM", "WMSYS", "XDB", "XS$NULL",
-)  # fmt: skip
-
-# DBA_USERS — 11.2 (no ORACLE_MAINTAINED; 'N' selected so rows have the same shape).
-USERS_11G = f"""-- whalefall:dba_users
-SELECT username, user_id, account_status, lock_date, expiry_date, default_tablespace,
-       temporary_tablespace, profile, 'PASSWORD' AS authentication_type, created, 'N' AS oracle_maintained
-FROM dba_users
-WHERE username NOT IN ({", ".join(f"'{name}'" for name in MAINTAINED_USERS_11G)})
-  AND username NOT LIKE 'APEX\\_%' ESCAPE '\\'
 ORDER BY username"""
 
 # DBA_ROLE_PRIVS — Oracle 7+. All grantees (users, roles, PUBLIC): role→role

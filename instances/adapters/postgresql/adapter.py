@@ -8,25 +8,21 @@ extra statement). TCP keepalives detect a peer that vanished mid-statement.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 
 from instances.adapters.base import (
     AccountFacts,
     AccountRows,
+    AdapterSession,
     BaseAdapter,
-    ConnectionParams,
-    ConnectionTest,
     DatabaseInfo,
     DatabaseSize,
     TableSize,
 )
-from instances.adapters.common import StatementRunner, Stopwatch, target_error
 from instances.adapters.postgresql import parse, sql
+from instances.adapters.postgresql.features import PostgreSQLFeatures
 from whalefall.errors import (
     TargetAuthFailed,
     TargetError,
@@ -35,8 +31,6 @@ from whalefall.errors import (
     TargetTimeout,
     TargetUnreachable,
 )
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "postgres"
 
@@ -72,82 +66,62 @@ def classify(exc: BaseException) -> type[TargetError]:
 
 
 class PostgreSQLAdapter(BaseAdapter):
-    """Reads login roles, databases and sizes of one PostgreSQL server.
-
-    Every method opens its own connection and closes it. ``statements_executed``
-    counts the statements this adapter sent (set-based contract).
-    """
+    """Reads login roles, databases and sizes of one PostgreSQL server (session
+    contract in ``base.py``; ``session.features`` is a ``PostgreSQLFeatures``)."""
 
     db_type = "postgresql"
+    driver_errors = (psycopg.Error,)
+    version_in_handshake = True
 
-    def __init__(self, params: ConnectionParams):
-        super().__init__(params)
-        self.statements_executed = 0
-
-    def _count(self) -> None:
-        self.statements_executed += 1
-
-    def _error(self, exc: BaseException, action: str) -> TargetError:
-        return target_error(classify(exc), self.params, action, exc)
+    def classify(self, exc: BaseException) -> type[TargetError]:
+        return classify(exc)
 
     @property
     def default_database(self) -> str:
         return self.params.database or DEFAULT_DATABASE
 
-    @contextmanager
-    def connect(self, database: str | None = None) -> Iterator[StatementRunner]:
-        """An open autocommit connection to ``database`` (default: the instance's) with deadlines."""
+    def open_connection(self, database: str) -> psycopg.Connection:
         p = self.params
-        try:
-            # Keyword arguments, not a conninfo string: psycopg quotes each value, so any
-            # database name (quotes, spaces, semicolons) is passed through intact.
-            conn = psycopg.connect(
-                host=p.host,
-                port=p.port,
-                user=p.username,
-                password=p.password,
-                dbname=database or self.default_database,
-                connect_timeout=max(2, p.connect_timeout),
-                options=f"-c statement_timeout={p.statement_timeout * 1000}",
-                application_name="whalefall",
-                keepalives=1,
-                keepalives_idle=30,
-                keepalives_interval=10,
-                keepalives_count=3,
-                autocommit=True,
-            )
-        except psycopg.Error as exc:
-            raise self._error(exc, f"connect to database {database or self.default_database!r}") from exc
-        try:
-            yield StatementRunner(conn, on_error=self._error, driver_error=psycopg.Error, counter=self._count)
-        finally:
-            try:
-                conn.close()
-            except psycopg.Error as exc:  # closing a broken connection; the real error is already raised
-                logger.debug("closing PostgreSQL connection failed: %s", type(exc).__name__)
+        # Keyword arguments, not a conninfo string: psycopg quotes each value, so any
+        # database name (quotes, spaces, semicolons) is passed through intact.
+        return psycopg.connect(
+            host=p.host,
+            port=p.port,
+            user=p.username,
+            password=p.password,
+            dbname=database,
+            connect_timeout=max(2, p.connect_timeout),
+            options=f"-c statement_timeout={p.statement_timeout * 1000}",
+            application_name="whalefall",
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+            autocommit=True,
+        )
 
-    def test_connection(self) -> ConnectionTest:
-        """Server version and the wall time of connect + one query, in milliseconds."""
-        with Stopwatch() as watch, self.connect() as runner:
-            version = runner.fetchall(sql.VERSION, action="read version")[0]["version"]
-        return ConnectionTest(version=version, latency_ms=watch.elapsed_ms)
+    def start_session(self, session: AdapterSession) -> None:
+        """Version from the startup parameters (no statement); the statement timeout
+        is already set by the startup ``options``."""
+        info = session.connection.info
+        session.server_version = info.parameter_status("server_version") or ""
+        session.features = PostgreSQLFeatures(info.server_version)
 
-    def server_version(self) -> str:
+    def read_version(self, session: AdapterSession) -> str:
         """``server_version``, e.g. '15.20 (Debian 15.20-0+deb12u1)'."""
-        with self.connect() as runner:
-            return runner.fetchall(sql.VERSION, action="read version")[0]["version"]
+        return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
         """Set-based: 4 statements whatever the number of roles. Schema/table/column
         privileges are those of the instance's database only (default 'postgres')."""
-        with self.connect() as runner:
+        with self.connect() as session:
             return {
                 # object privileges are those of this database: part of what was read
-                "connected_database": self.default_database,
-                "roles": runner.fetchall(sql.ACCOUNTS, action="read pg_roles"),
-                "memberships": runner.fetchall(sql.MEMBERSHIPS, action="read pg_auth_members"),
-                "databases": runner.fetchall(sql.DATABASE_PRIVILEGES, action="read database privileges"),
-                "objects": runner.fetchall(sql.OBJECT_PRIVILEGES, action="read object privileges"),
+                "connected_database": session.database,
+                "roles": session.rows(sql.ACCOUNTS, action="read pg_roles"),
+                "memberships": session.rows(sql.MEMBERSHIPS, action="read pg_auth_members"),
+                "databases": session.rows(sql.DATABASE_PRIVILEGES, action="read database privileges"),
+                "objects": session.rows(sql.OBJECT_PRIVILEGES, action="read object privileges"),
             }
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
@@ -159,13 +133,13 @@ class PostgreSQLAdapter(BaseAdapter):
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User databases (templates and invalid databases excluded; 'postgres' included), by name."""
-        with self.connect() as runner:
-            return parse.parse_databases(runner.fetchall(sql.DATABASES, action="list databases"))
+        with self.connect() as session:
+            return parse.parse_databases(session.rows(sql.DATABASES, action="list databases"))
 
     def fetch_database_sizes(self) -> list[DatabaseSize]:
         """``pg_database_size`` of every inventoried database, in bytes (WAL not included)."""
-        with self.connect() as runner:
-            return parse.parse_database_sizes(runner.fetchall(sql.DATABASE_SIZES, action="read database sizes"))
+        with self.connect() as session:
+            return parse.parse_database_sizes(session.rows(sql.DATABASE_SIZES, action="read database sizes"))
 
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
         """Tables and materialized views of ``database`` in bytes, with ``reltuples`` as row estimate.
@@ -173,6 +147,6 @@ class PostgreSQLAdapter(BaseAdapter):
         Connects to ``database`` (a connection parameter, never SQL text): needs
         CONNECT on it; without it, ``TargetPermissionDenied``.
         """
-        with self.connect(database) as runner:
-            rows = runner.fetchall(sql.TABLE_SIZES, action=f"read table sizes of {database!r}")
+        with self.connect(database) as session:
+            rows = session.rows(sql.TABLE_SIZES, action=f"read table sizes of {database!r}")
         return parse.parse_table_sizes(rows)

@@ -1,10 +1,12 @@
 """SQL Server adapter: pymssql (the wheel bundles FreeTDS), read-only catalog queries.
 
-Deadlines: ``login_timeout`` for connect/login and ``timeout`` for every
-statement (both seconds, from ConnectionParams). FreeTDS gives up on a silent
-server after about ``2 × login_timeout + 5`` s (measured), so the login timeout
-passed is half the configured connect timeout: a 10 s setting answers within
-≈ 15 s, a 2 s setting within ≈ 7 s.
+Deadlines: FreeTDS does not hold its login timeout against a server that
+accepts TCP and never answers (it gives up after about ``2 × login_timeout + 5``
+s, measured), so the connect runs under the session contract's outside
+deadline: the caller gets ``TargetTimeout`` after ``connect_timeout`` seconds
+and the abandoned attempt is closed by its thread when FreeTDS gives up.
+Statements get pymssql's ``timeout`` (seconds). The version is read with one
+statement when a session starts (the login does not report it).
 
 Every driver failure becomes a typed ``TargetError`` naming the instance, with
 the password redacted; nothing is returned after a failure.
@@ -14,9 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pymssql
@@ -24,13 +23,14 @@ import pymssql
 from instances.adapters.base import (
     AccountFacts,
     AccountRows,
+    AdapterSession,
     BaseAdapter,
-    ConnectionTest,
     DatabaseInfo,
     DatabaseSize,
     TableSize,
 )
 from instances.adapters.sqlserver import parse, sql
+from instances.adapters.sqlserver.features import SQLServerFeatures
 from whalefall.errors import (
     TargetAuthFailed,
     TargetError,
@@ -38,7 +38,6 @@ from whalefall.errors import (
     TargetQueryFailed,
     TargetTimeout,
     TargetUnreachable,
-    redact,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,11 +54,6 @@ _TIMEOUT_ERRORS = {20003}
 # DB-Lib: 20009 unable to connect, 20002 connection failed, 20004 read failed,
 # 20006 write failed, 20017 unexpected EOF, 20047 DBPROCESS is dead.
 _UNREACHABLE_ERRORS = {20002, 20004, 20006, 20009, 20017, 20047}
-
-
-def login_timeout_for(connect_timeout: int) -> int:
-    """pymssql login timeout (s) that keeps the real give-up time near ``connect_timeout`` + 5 s."""
-    return max(1, int(connect_timeout) // 2)
 
 
 def error_numbers_and_text(exc: BaseException) -> tuple[set[int], str]:
@@ -96,109 +90,66 @@ def classify(numbers: set[int], text: str) -> type[TargetError]:
     return TargetQueryFailed
 
 
-class _Session:
-    """An open connection that runs catalog statements and maps their failures."""
-
-    def __init__(self, adapter: SQLServerAdapter, connection: Any):
-        self.adapter = adapter
-        self.connection = connection
-        self.statements = 0
-
-    def rows(self, statement: str, what: str) -> list[dict[str, Any]]:
-        """All rows of ``statement`` as dicts keyed by column name."""
-        self.statements += 1
-        try:
-            cursor = self.connection.cursor()
-            try:
-                cursor.execute(statement)
-                columns = [column[0] for column in cursor.description or ()]
-                data = cursor.fetchall()
-            finally:
-                cursor.close()
-        except pymssql.Error as exc:
-            raise self.adapter.wrap_error(exc, what) from exc
-        return [dict(zip(columns, row, strict=True)) for row in data]
-
-
 class SQLServerAdapter(BaseAdapter):
-    """Reads logins, server/database permissions and sizes from SQL Server 2012+."""
+    """Reads logins, server/database permissions and sizes from SQL Server 2012+
+    (session contract in ``base.py``; ``session.features`` is a ``SQLServerFeatures``)."""
 
     db_type = "sqlserver"
+    driver_errors = (pymssql.Error,)
+    connect_deadline = True
     # Seam for tests (a fake DB-API connection replaying recorded rows).
     driver_connect = staticmethod(pymssql.connect)
 
-    def wrap_error(self, exc: BaseException, what: str) -> TargetError:
-        """A typed error for driver failure ``exc`` during ``what``; password redacted."""
-        numbers, text = error_numbers_and_text(exc)
+    def classify(self, exc: BaseException) -> type[TargetError]:
+        return classify(*error_numbers_and_text(exc))
+
+    def error_text(self, exc: BaseException) -> str:
+        return error_numbers_and_text(exc)[1] or type(exc).__name__
+
+    def open_connection(self, database: str) -> Any:
+        """The database name travels in the login packet, never inside SQL text."""
         p = self.params
-        message = redact(f"SQL Server {p.instance_name!r} ({p.host}:{p.port}): {what} failed: {text}", p.password)
-        return classify(numbers, text)(message, instance_id=p.instance_id, instance_name=p.instance_name)
+        return self.driver_connect(
+            server=p.host,
+            port=str(p.port),
+            user=p.username,
+            password=p.password,
+            database=database,
+            login_timeout=max(1, int(p.connect_timeout)),
+            timeout=int(p.statement_timeout),
+            appname="whalefall",
+            autocommit=True,
+        )
 
-    @contextmanager
-    def connect(self, database: str | None = None) -> Iterator[_Session]:
-        """A session on ``database`` (default: the instance's), closed on exit.
+    def start_session(self, session: AdapterSession) -> None:
+        session.features = SQLServerFeatures()
 
-        The database name travels in the login packet, never inside SQL text.
-        """
-        p = self.params
-        try:
-            connection = self.driver_connect(
-                server=p.host,
-                port=str(p.port),
-                user=p.username,
-                password=p.password,
-                database=database or p.database or "",
-                login_timeout=login_timeout_for(p.connect_timeout),
-                timeout=int(p.statement_timeout),
-                appname="whalefall",
-                autocommit=True,
-            )
-        except pymssql.Error as exc:
-            raise self.wrap_error(exc, "connect") from exc
-        try:
-            yield _Session(self, connection)
-        finally:
-            try:
-                connection.close()
-            except pymssql.Error:
-                # Closing a broken connection must not hide the original error.
-                logger.debug("closing SQL Server connection to instance %s failed", p.instance_id, exc_info=True)
-
-    def _version(self, session: _Session) -> str:
-        rows = session.rows(sql.SERVER_VERSION, "reading the server version")
+    def read_version(self, session: AdapterSession) -> str:
+        """``ProductVersion (Edition)``; also tells ``session.features`` the major version."""
+        rows = session.rows(sql.SERVER_VERSION, action="read the server version")
         if not rows:
             raise TargetQueryFailed(
-                f"SQL Server {self.params.instance_name!r}: SERVERPROPERTY returned no row.",
+                f"Instance {self.params.instance_name!r}: SERVERPROPERTY returned no row.",
                 instance_id=self.params.instance_id,
                 instance_name=self.params.instance_name,
             )
+        session.features = SQLServerFeatures(str(rows[0]["product_version"]))
         return parse.parse_version(rows[0])
 
-    def test_connection(self) -> ConnectionTest:
-        """Server version and the time (ms) to connect and read it."""
-        started = time.monotonic()
-        with self.connect() as session:
-            version = self._version(session)
-        return ConnectionTest(version=version, latency_ms=(time.monotonic() - started) * 1000)
-
-    def server_version(self) -> str:
-        """``ProductVersion (Edition)``."""
-        with self.connect() as session:
-            return self._version(session)
-
     def read_account_rows(self) -> AccountRows:
-        """Statements: 4 per instance + 3 per ONLINE user database, never per login."""
+        """Statements: 4 per instance + 3 per ONLINE user database, never per login
+        (plus the version, read when the session starts)."""
         with self.connect() as session:
             rows: AccountRows = {
-                "principals": session.rows(sql.SERVER_PRINCIPALS, "reading sys.server_principals"),
-                "members": session.rows(sql.SERVER_ROLE_MEMBERS, "reading sys.server_role_members"),
-                "permissions": session.rows(sql.SERVER_PERMISSIONS, "reading sys.server_permissions"),
+                "principals": session.rows(sql.SERVER_PRINCIPALS, action="read sys.server_principals"),
+                "members": session.rows(sql.SERVER_ROLE_MEMBERS, action="read sys.server_role_members"),
+                "permissions": session.rows(sql.SERVER_PERMISSIONS, action="read sys.server_permissions"),
             }
-            databases = parse.parse_databases(session.rows(sql.ONLINE_USER_DATABASES, "reading sys.databases"))
+            databases = parse.parse_databases(session.rows(sql.ONLINE_USER_DATABASES, action="read sys.databases"))
             rows["security"] = {db.name: self._database_security(session, db.name) for db in databases}
         logger.info(
             "instance %s: SQL Server logins over %d databases read in %d statements",
-            self.params.instance_id, len(databases), session.statements,
+            self.params.instance_id, len(databases), self.statements_executed,
         )  # fmt: skip
         return rows
 
@@ -206,33 +157,35 @@ class SQLServerAdapter(BaseAdapter):
         """All logins (see parse module doc for the rules)."""
         return parse.build_accounts(rows["principals"], rows["members"], rows["permissions"], rows["security"])
 
-    def _database_security(self, session: _Session, database: str) -> parse.DatabaseSecurityRows:
+    def _database_security(self, session: AdapterSession, database: str) -> parse.DatabaseSecurityRows:
         where = f"in database {database!r}"
         return parse.DatabaseSecurityRows(
-            principals=session.rows(sql.per_database(sql.DATABASE_PRINCIPALS, database), f"reading users {where}"),
+            principals=session.rows(
+                sql.per_database(sql.DATABASE_PRINCIPALS, database), action=f"read users {where}"
+            ),
             role_members=session.rows(
-                sql.per_database(sql.DATABASE_ROLE_MEMBERS, database), f"reading role members {where}"
+                sql.per_database(sql.DATABASE_ROLE_MEMBERS, database), action=f"read role members {where}"
             ),
             permissions=session.rows(
-                sql.per_database(sql.DATABASE_PERMISSIONS, database), f"reading permissions {where}"
+                sql.per_database(sql.DATABASE_PERMISSIONS, database), action=f"read permissions {where}"
             ),
         )
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """ONLINE user databases (master, tempdb, model, msdb and distribution excluded)."""
         with self.connect() as session:
-            return parse.parse_databases(session.rows(sql.ONLINE_USER_DATABASES, "reading sys.databases"))
+            return parse.parse_databases(session.rows(sql.ONLINE_USER_DATABASES, action="read sys.databases"))
 
     def fetch_database_sizes(self) -> list[DatabaseSize]:
         """Bytes per ONLINE user database from sys.master_files: data (ROWS) + log files."""
         with self.connect() as session:
-            return parse.parse_database_sizes(session.rows(sql.DATABASE_SIZES, "reading sys.master_files"))
+            return parse.parse_database_sizes(session.rows(sql.DATABASE_SIZES, action="read sys.master_files"))
 
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
         """Per-table bytes (reserved, data, nonclustered indexes) and rows of one database.
 
         Memory-optimized tables (no pages) are reported with 0 bytes or not at all.
         """
-        with self.connect(database=database) as session:
-            rows = session.rows(sql.TABLE_SIZES, f"reading table sizes in database {database!r}")
+        with self.connect(database) as session:
+            rows = session.rows(sql.TABLE_SIZES, action=f"read table sizes in database {database!r}")
         return parse.parse_table_sizes(rows)

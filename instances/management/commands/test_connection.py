@@ -3,9 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from instances.commands import add_instance_arguments, resolve_instance_ids, validation_message
 from instances.selectors import instances_for_batch
 from instances.services import instance_test_connection
-from sync_sessions.commands import resolve_instance_ids, validation_message
 from whalefall.errors import describe
 
 
@@ -16,10 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--instance", action="append", default=[], metavar="ID|NAME", help="Instance id or name; repeatable."
-        )
-        parser.add_argument("--all", action="store_true", help="Every active instance (the default).")
+        add_instance_arguments(parser, help_all="Every active instance (the default).")
 
     def handle(self, *args, instance, all, **options):
         if instance and all:

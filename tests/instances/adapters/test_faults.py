@@ -11,11 +11,13 @@ from contextlib import contextmanager
 import pytest
 from psycopg import sql as pgsql
 
-from instances.adapters.base import ConnectionParams
-from instances.adapters.common import target_error
+from instances.adapters.base import ConnectionParams, target_error
 from instances.adapters.mysql.adapter import MySQLAdapter
+from instances.adapters.oracle.adapter import OracleAdapter
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
+from instances.adapters.sqlserver.adapter import SQLServerAdapter
 from tests.live_targets import RUN_PREFIX, params, pg_drop_role
+from tests.support.factories import make_instance
 from whalefall.errors import (
     CredentialError,
     TargetAuthFailed,
@@ -24,7 +26,6 @@ from whalefall.errors import (
     TargetTimeout,
     TargetUnreachable,
 )
-from whalefall.testing.factories import make_instance
 
 ADAPTERS = {"mysql": MySQLAdapter, "postgresql": PostgreSQLAdapter}
 ENGINES = pytest.mark.parametrize("engine", ["mysql", "postgresql"])
@@ -61,12 +62,24 @@ def test_closed_port_is_unreachable(engine, closed_port):
     assert info.value.instance_id == 7 and info.value.instance_name == "faulty"
 
 
-@ENGINES
-def test_server_that_never_answers_times_out(engine, blackhole_port):
-    adapter = ADAPTERS[engine](fake_params(blackhole_port))
-    with within(DEADLINE + 2), pytest.raises(TargetTimeout) as info:
+ALL_ADAPTERS = {**ADAPTERS, "sqlserver": SQLServerAdapter, "oracle": OracleAdapter}
+
+
+@pytest.mark.parametrize("engine", sorted(ALL_ADAPTERS))
+@pytest.mark.parametrize("connect_timeout", [2, 4])
+def test_server_that_never_answers_times_out_within_the_connect_timeout(engine, connect_timeout, blackhole_port):
+    """A port that accepts TCP and never speaks: every engine gives up after its connect
+    timeout (+ 2 s slack), with a typed timeout error a DBA can read. The real drivers
+    run (PyMySQL, psycopg, pymssql/FreeTDS, python-oracledb thin): no server needed."""
+    adapter = ALL_ADAPTERS[engine](fake_params(blackhole_port, connect_timeout=connect_timeout))
+    started = time.monotonic()
+    with pytest.raises(TargetTimeout) as info:
         adapter.fetch_accounts()
+    elapsed = time.monotonic() - started
+    assert elapsed < connect_timeout + 2, f"{engine}: {elapsed:.1f} s for a {connect_timeout} s connect timeout"
     assert_clean(info.value)
+    assert "connect" in info.value.message
+    assert "DB-Lib" not in info.value.message and "Operation now in progress" not in info.value.message
 
 
 def test_postgresql_wrong_password(pg_wrong_password_port):
@@ -140,15 +153,15 @@ def test_postgresql_database_size_needs_read_all_stats(pg_plain_role, pg_monitor
 @pytest.mark.live
 def test_mysql_statement_timeout(mysql_monitor):
     adapter = MySQLAdapter(dataclasses.replace(mysql_monitor, statement_timeout=1))
-    with within(1 + 2), pytest.raises(TargetTimeout), adapter.connect() as (runner, _features):
-        runner.fetchall("SELECT SLEEP(10) AS s")
+    with within(1 + 2), pytest.raises(TargetTimeout), adapter.connect() as session:
+        session.rows("SELECT SLEEP(10) AS s")
 
 
 @pytest.mark.live
 def test_postgresql_statement_timeout(pg_monitor):
     adapter = PostgreSQLAdapter(dataclasses.replace(pg_monitor, statement_timeout=1))
-    with within(1 + 2), pytest.raises(TargetTimeout, match="statement timeout"), adapter.connect() as runner:
-        runner.fetchall("SELECT pg_sleep(10)")
+    with within(1 + 2), pytest.raises(TargetTimeout, match="statement timeout"), adapter.connect() as session:
+        session.rows("SELECT pg_sleep(10)")
 
 
 @pytest.mark.live
@@ -156,8 +169,7 @@ def test_postgresql_statement_timeout(pg_monitor):
 def test_other_driver_errors_are_query_failed(engine, mysql_monitor, pg_monitor):
     adapter = ADAPTERS[engine](mysql_monitor if engine == "mysql" else pg_monitor)
     with pytest.raises(TargetQueryFailed), adapter.connect() as session:
-        runner = session[0] if engine == "mysql" else session
-        runner.fetchall("SELECT no_such_column FROM no_such_table_wf")
+        session.rows("SELECT no_such_column FROM no_such_table_wf")
 
 
 def test_target_error_redacts_password_from_driver_message():

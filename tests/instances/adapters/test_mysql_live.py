@@ -12,7 +12,7 @@ from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.registry import get_adapter
 from tests.live_targets import MYSQL_HOST, MYSQL_PORT, RUN_PREFIX, mysql_ident
-from whalefall.testing.factories import make_credential, make_instance
+from tests.support.factories import make_credential, make_instance
 
 pytestmark = pytest.mark.live
 

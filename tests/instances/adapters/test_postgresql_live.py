@@ -13,8 +13,8 @@ from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.registry import get_adapter
 from tests.live_targets import PG_HOST, PG_PORT, RUN_PREFIX, pg_drop_role
+from tests.support.factories import make_credential, make_instance
 from whalefall.errors import TargetQueryFailed
-from whalefall.testing.factories import make_credential, make_instance
 
 pytestmark = pytest.mark.live
 

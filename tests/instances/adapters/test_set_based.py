@@ -78,6 +78,6 @@ def test_every_account_query_has_an_order_by():
             "SERVER_PRINCIPALS", "SERVER_ROLE_MEMBERS", "SERVER_PERMISSIONS", "ONLINE_USER_DATABASES",
             "DATABASE_PRINCIPALS", "DATABASE_ROLE_MEMBERS", "DATABASE_PERMISSIONS")},
         **{f"oracle {name}": getattr(oracle_sql, name) for name in (
-            "USERS_11G", "USERS_12C", "ROLE_PRIVS", "SYS_PRIVS", "TAB_PRIVS", "COL_PRIVS", "PWFILE_USERS")},
+            "USERS", "ROLE_PRIVS", "SYS_PRIVS", "TAB_PRIVS", "COL_PRIVS", "PWFILE_USERS")},
     }  # fmt: skip
     assert [name for name, text in queries.items() if "ORDER BY" not in text.upper()] == []

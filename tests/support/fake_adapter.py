@@ -15,18 +15,21 @@ overrides the generated account list in-process.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from instances.adapters.base import (
     AccountFacts,
     AccountRows,
+    AdapterSession,
     BaseAdapter,
-    ConnectionTest,
     DatabaseInfo,
     DatabaseSize,
     Privilege,
     TableSize,
 )
 from whalefall import errors
+
+FAKE_VERSION = "fake 1.0"
 
 FAKE_ACCOUNTS: dict[str, list[AccountFacts]] = {}
 
@@ -56,16 +59,42 @@ def generated_accounts(count: int) -> list[AccountFacts]:
     ]
 
 
-class FakeAdapter(BaseAdapter):
-    db_type = "fake"
-    statements_executed = 0
+class _NoConnection:
+    def close(self) -> None:
+        pass
 
+
+class FakeEngineAdapter(BaseAdapter):
+    """The session contract without a server: ``connect()`` opens nothing (after the
+    engine's ``before_connect``) and the handshake "reports" version ``fake 1.0``."""
+
+    db_type = "fake"
+    version_in_handshake = True
+
+    def before_connect(self) -> None:
+        """Delay or fail here (what a slow or broken target does at connect)."""
+
+    def open_connection(self, database: str) -> Any:
+        self.before_connect()
+        return _NoConnection()
+
+    def start_session(self, session: AdapterSession) -> None:
+        session.server_version = FAKE_VERSION
+
+    def classify(self, exc: BaseException) -> type[errors.TargetError]:
+        return errors.TargetQueryFailed
+
+    def read_version(self, session: AdapterSession) -> str:
+        return FAKE_VERSION
+
+
+class FakeAdapter(FakeEngineAdapter):
     @property
     def options(self) -> dict[str, str]:
         pairs = (p.split("=", 1) for p in self.params.database.split(",") if "=" in p)
         return {k.strip(): v.strip() for k, v in pairs}
 
-    def _answer(self) -> None:
+    def before_connect(self) -> None:
         delay = int(self.options.get("delay_ms", "0"))
         if delay:
             time.sleep(delay / 1000)
@@ -77,34 +106,26 @@ class FakeAdapter(BaseAdapter):
                 instance_name=self.params.instance_name,
             )
 
-    def test_connection(self) -> ConnectionTest:
-        self._answer()
-        return ConnectionTest(version="fake 1.0", latency_ms=float(self.options.get("delay_ms", "0")))
-
-    def server_version(self) -> str:
-        self._answer()
-        return "fake 1.0"
-
     def read_account_rows(self) -> AccountRows:
-        self._answer()
-        if self.params.instance_name in FAKE_ACCOUNTS:
-            return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name])}
-        return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
+        with self.connect():
+            if self.params.instance_name in FAKE_ACCOUNTS:
+                return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name])}
+            return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         return rows["accounts"]
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
-        self._answer()
-        return [DatabaseInfo(f"db{i}") for i in range(int(self.options.get("databases", "2")))]
+        with self.connect():
+            return [DatabaseInfo(f"db{i}") for i in range(int(self.options.get("databases", "2")))]
 
     def fetch_database_sizes(self) -> list[DatabaseSize]:
-        self._answer()
-        return [
-            DatabaseSize(f"db{i}", size_bytes=(i + 1) << 20, data_bytes=(i + 1) << 20)
-            for i in range(int(self.options.get("databases", "2")))
-        ]
+        with self.connect():
+            return [
+                DatabaseSize(f"db{i}", size_bytes=(i + 1) << 20, data_bytes=(i + 1) << 20)
+                for i in range(int(self.options.get("databases", "2")))
+            ]
 
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
-        self._answer()
-        return [TableSize("public", "t1", size_bytes=8192, data_bytes=8192, index_bytes=0, row_count=1)]
+        with self.connect():
+            return [TableSize("public", "t1", size_bytes=8192, data_bytes=8192, index_bytes=0, row_count=1)]

@@ -35,7 +35,7 @@ def make_instance(**overrides) -> Instance:
 
 
 def make_fake_instance(options: str = "accounts=3", **overrides) -> Instance:
-    """An instance of the "fake" engine (whalefall.testing.fake_adapter); ``options``
+    """An instance of the "fake" engine (tests.support.fake_adapter); ``options``
     go in database_name, e.g. "accounts=100,delay_ms=200" or "fail=target_unreachable"."""
     from instances.models import DatabaseType
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from whalefall.q import schedules_setup
+from console.schedules import schedules_setup
 
 
 class Command(BaseCommand):

@@ -1,0 +1,43 @@
+"""What classification adds to the account API (registered by ``ClassificationConfig.ready``):
+a ``classifications`` field (codes, highest priority first) and a ``?classification=`` filter."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+from rest_framework import serializers
+
+from accounts.api.filters import account_filter_register
+from accounts.api.serializers import account_field_register
+from accounts.selectors import account_list_step_register
+from classification.selectors import accounts_prefetch_classifications, accounts_with_classification
+
+
+class ClassificationCodesField(serializers.ListField):
+    """Codes of the current classifications; reads the prefetched assignments (priority order)."""
+
+    child = serializers.CharField()
+
+    def to_representation(self, data):
+        return [assignment.classification.code for assignment in data.all()]
+
+
+def _classifications_field() -> ClassificationCodesField:
+    return ClassificationCodesField(
+        read_only=True, help_text="Codes of the current classifications, highest priority first."
+    )
+
+
+def _filter_classification(queryset, name, value):
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    return accounts_with_classification(queryset, codes=codes) if codes else queryset
+
+
+def register_account_extensions() -> None:
+    account_list_step_register(accounts_prefetch_classifications)
+    account_field_register("classifications", _classifications_field)
+    account_filter_register(
+        "classification",
+        filters.CharFilter(
+            method=_filter_classification, label="Classification code (comma-separated: any of them)"
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Test and benchmark support: factories and the deterministic "fake" engine."""
