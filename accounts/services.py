@@ -27,6 +27,7 @@ from accounts.models import ChangeType
 from instances.adapters.base import AccountFacts
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
+from instances.services import instance_contact_record
 from sync_sessions.models import SyncCategory, SyncSession
 from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
@@ -48,11 +49,14 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
         adapter = get_adapter(instance)
         rows = adapter.read_account_rows()
         fingerprint = listing_fingerprint(adapter=adapter, rows=rows)
-        unchanged = _touch_unchanged(instance=instance, fingerprint=fingerprint)
+        version = adapter.server_version_seen
+        unchanged = _touch_unchanged(instance=instance, fingerprint=fingerprint, server_version=version)
         if unchanged is not None:
             return unchanged
         accounts = adapter.parse_account_rows(rows)
-        return accounts_apply(instance=instance, accounts=accounts, session=session, fingerprint=fingerprint)
+        return accounts_apply(
+            instance=instance, accounts=accounts, session=session, fingerprint=fingerprint, server_version=version
+        )
 
 
 #: what an account-sync batch runs per instance (no retries: the next sync reads everything again)
@@ -60,16 +64,16 @@ ACCOUNT_SYNC_UNIT = Unit(accounts_sync_instance)
 
 
 @transaction.atomic(durable=True)
-def _touch_unchanged(*, instance: Instance, fingerprint: str) -> RecordOutcome | None:
-    """The listing is the one last applied: bump ``last_seen_at`` and return the
-    outcome; None (nothing written) when it differs."""
+def _touch_unchanged(*, instance: Instance, fingerprint: str, server_version: str) -> RecordOutcome | None:
+    """The listing is the one last applied: bump ``last_seen_at`` (and the instance's
+    contact time and version) and return the outcome; None (nothing written) when it differs."""
     now = timezone.now()
     with connection.cursor() as cursor:
         rows = _run(cursor, sql.SAME_LISTING, instance_id=instance.pk, fingerprint=fingerprint)
         if not rows:
             return None
         _run(cursor, sql.TOUCH_ACTIVE, instance_id=instance.pk, now=now)
-        _run(cursor, sql.TOUCH_INSTANCE, instance_id=instance.pk, now=now)
+    instance_contact_record(instance=instance, at=now, version=server_version)
     return RecordOutcome(synced=rows[0][0], details={"unchanged_listing": True})
 
 
@@ -110,6 +114,7 @@ def accounts_apply(
     accounts: Sequence[AccountFacts],
     session: SyncSession | None = None,
     fingerprint: str = "",
+    server_version: str = "",
 ) -> RecordOutcome:
     """Apply a full account listing of ``instance`` in one transaction.
 
@@ -120,7 +125,8 @@ def accounts_apply(
     accounts (one query); a listing identical to the stored state only bumps
     ``last_seen_at``. ``fingerprint`` (of the listing's catalog rows) is
     stored for the next sync to recognise an unchanged listing; without one
-    the next sync compares everything. Thirteen statements at most, whatever
+    the next sync compares everything. The instance's contact time (and
+    ``server_version``, when given) is recorded. Thirteen statements at most, whatever
     the account count (docs/architecture.md § Account sync).
     """
     now = timezone.now()
@@ -155,7 +161,7 @@ def accounts_apply(
         _run(cursor, sql.TOUCH_ACTIVE, **ids)
         if changes:
             _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(changes) + "]", session_id=session_id, **ids)
-        _run(cursor, sql.TOUCH_INSTANCE, **ids)
+        instance_contact_record(instance=instance, at=now, version=server_version)
         if fingerprint:
             _run(cursor, sql.UPSERT_LISTING, fingerprint=fingerprint, account_count=len(incoming), **ids)
         else:

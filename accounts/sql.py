@@ -67,7 +67,6 @@ COPY_CHANGES = (
     "changed_at) FROM STDIN"
 )
 
-TOUCH_INSTANCE = "UPDATE instances SET last_connected_at = %(now)s WHERE id = %(instance_id)s"
 
 # The stored listing fingerprint (accounts/fingerprint.py): a resync with the
 # same fingerprint only bumps the timestamps (gets the account count).

@@ -134,11 +134,13 @@ class InstanceDatabaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Latest size of every database (one row per database)."""
 
-    list_display = ("database_name", "instance_capacity", "size", "data_size", "log_size", "collected_at")
+    list_display = (
+        "database_name", "instance_capacity", "size", "data_size", "log_size", "complete", "collected_at"
+    )  # fmt: skip
     list_select_related = ("instance",)
     search_fields = ("^database_name", "^instance__name")
     autocomplete_fields = ("instance",)
-    fields = ("instance", "database_name", "size_bytes", "data_bytes", "log_bytes", "collected_at")
+    fields = ("instance", "database_name", "size_bytes", "data_bytes", "log_bytes", "complete", "collected_at")
     readonly_fields = fields
     ordering = ("instance__name", "database_name")
     show_facets = admin.ShowFacets.NEVER
@@ -204,10 +206,15 @@ class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.Model
 class DatabaseSizeStatAdmin(SizeColumnsMixin, FactTableAdmin):
     """Daily size of every database (partitioned by collected date)."""
 
-    list_display = ("collected_date", "instance", "database_name", "size", "data_size", "log_size", "collected_at")
+    list_display = (
+        "collected_date", "instance", "database_name", "size", "data_size", "log_size", "complete", "collected_at"
+    )  # fmt: skip
     list_filter = (recent_date_filter("collected_date", title="collected"),)
     search_fields = ("=database_name", "=instance__name")
-    fields = ("collected_date", "instance", "database_name", "size_bytes", "data_bytes", "log_bytes", "collected_at")
+    fields = (
+        "collected_date", "instance", "database_name", "size_bytes", "data_bytes", "log_bytes", "complete",
+        "collected_at",
+    )  # fmt: skip
     readonly_fields = fields
     ordering = ("-collected_date", "instance_id")
 
@@ -216,10 +223,10 @@ class DatabaseSizeStatAdmin(SizeColumnsMixin, FactTableAdmin):
 class InstanceSizeStatAdmin(FactTableAdmin):
     """Daily total size of every instance (partitioned by collected date)."""
 
-    list_display = ("collected_date", "instance", "total_size", "database_count", "collected_at")
+    list_display = ("collected_date", "instance", "total_size", "database_count", "complete", "collected_at")
     list_filter = (recent_date_filter("collected_date", title="collected"),)
     search_fields = ("=instance__name",)
-    fields = ("collected_date", "instance", "total_size_bytes", "database_count", "collected_at")
+    fields = ("collected_date", "instance", "total_size_bytes", "database_count", "complete", "collected_at")
     readonly_fields = fields
     ordering = ("-collected_date", "instance_id")
 
@@ -315,6 +322,7 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
         "data_size",
         "index_size",
         "row_count",
+        "complete",
         "collected_at",
     )
     list_select_related = ("instance",)
@@ -329,6 +337,7 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
         "data_bytes",
         "index_bytes",
         "row_count",
+        "complete",
         "collected_at",
     )
     readonly_fields = fields

@@ -25,6 +25,15 @@ def _instance_fk(related_name: str) -> models.ForeignKey:
     )
 
 
+def _complete_field(what: str) -> models.BooleanField:
+    return models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text=f"False when the monitoring login could read only part of {what} "
+        "(Oracle without the DBA views: its own segments only).",
+    )
+
+
 class PeriodType(models.TextChoices):
     DAILY = "daily", "Daily"
     WEEKLY = "weekly", "Weekly"
@@ -62,6 +71,7 @@ class DatabaseSizeStat(models.Model):
     size_bytes = models.BigIntegerField()
     data_bytes = models.BigIntegerField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
+    complete = _complete_field("the database")
     collected_date = models.DateField()
     collected_at = models.DateTimeField()
 
@@ -90,6 +100,7 @@ class InstanceSizeStat(models.Model):
     instance = _instance_fk("+")
     total_size_bytes = models.BigIntegerField()
     database_count = models.PositiveIntegerField()
+    complete = _complete_field("a database of the instance")
     collected_date = models.DateField()
     collected_at = models.DateTimeField()
 
@@ -186,6 +197,7 @@ class DatabaseSizeCurrent(models.Model):
     size_bytes = models.BigIntegerField()
     data_bytes = models.BigIntegerField(null=True, blank=True)
     log_bytes = models.BigIntegerField(null=True, blank=True)
+    complete = _complete_field("the database")
     collected_at = models.DateTimeField()
 
     class Meta:
@@ -210,6 +222,7 @@ class DatabaseTableSizeStat(models.Model):
     data_bytes = models.BigIntegerField(null=True, blank=True)
     index_bytes = models.BigIntegerField(null=True, blank=True)
     row_count = models.BigIntegerField(null=True, blank=True)
+    complete = _complete_field("the table")
     collected_at = models.DateTimeField()
 
     class Meta:

@@ -11,7 +11,8 @@ unreachable/timed-out instances with backoff.
 
 Table sizes (seed 002): ``table_sizes_refresh`` reads one database's tables
 synchronously and replaces its snapshot (upsert present, delete vanished) in
-one transaction; on any failure the previous snapshot is untouched.
+one transaction; on any failure the previous snapshot is untouched. Only
+databases in the instance's inventory (active) are refreshed.
 
 All sizes are bytes.
 """
@@ -33,11 +34,12 @@ from capacity.partitions import partition_errors
 from instances.adapters.base import DatabaseSize, TableSize
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
+from instances.services import instance_contact_record
 from sync_sessions.models import SyncCategory, SyncInstanceRecord, SyncSession, SyncType
 from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome, record_running, session_create
 from whalefall.db.locks import advisory_lock
-from whalefall.errors import TargetQueryFailed
+from whalefall.errors import NotFound, TargetQueryFailed
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,9 @@ def capacity_collect_instance(*, instance: Instance, session: SyncSession | None
         adapter = get_adapter(instance)
         inventory = [d.name for d in adapter.fetch_database_inventory()]
         sizes = adapter.fetch_database_sizes()
-        return capacity_apply(instance=instance, inventory=inventory, sizes=sizes)
+        return capacity_apply(
+            instance=instance, inventory=inventory, sizes=sizes, server_version=adapter.server_version_seen
+        )
 
 
 def _check_unique(instance: Instance, names: Sequence[str], what: str) -> None:
@@ -84,37 +88,41 @@ _DEACTIVATE_INVENTORY = """
 UPDATE instance_databases SET is_active = false, deleted_at = %(now)s
 WHERE instance_id = %(iid)s AND is_active AND NOT (name = ANY(%(names)s::text[]))
 """
-_UPSERT_STATS = """
+_SIZES = """unnest(%(names)s::text[], %(sizes)s::bigint[], %(data)s::bigint[], %(logs)s::bigint[],
+            %(complete)s::boolean[]) AS t(name, size, data, log, complete)"""
+_UPSERT_STATS = f"""
 INSERT INTO database_size_stats
-    (instance_id, database_name, size_bytes, data_bytes, log_bytes, collected_date, collected_at)
-SELECT %(iid)s, t.name, t.size, t.data, t.log, %(day)s, %(now)s
-FROM unnest(%(names)s::text[], %(sizes)s::bigint[], %(data)s::bigint[], %(logs)s::bigint[]) AS t(name, size, data, log)
+    (instance_id, database_name, size_bytes, data_bytes, log_bytes, complete, collected_date, collected_at)
+SELECT %(iid)s, t.name, t.size, t.data, t.log, t.complete, %(day)s, %(now)s
+FROM {_SIZES}
 ON CONFLICT (instance_id, database_name, collected_date) DO UPDATE
-SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes,
-    log_bytes = EXCLUDED.log_bytes, collected_at = EXCLUDED.collected_at
+SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes, log_bytes = EXCLUDED.log_bytes,
+    complete = EXCLUDED.complete, collected_at = EXCLUDED.collected_at
 """
 # a database gone since an earlier run today must not linger in today's rows
 _DELETE_STALE_STATS = """
 DELETE FROM database_size_stats
 WHERE instance_id = %(iid)s AND collected_date = %(day)s AND NOT (database_name = ANY(%(names)s::text[]))
 """
-_UPSERT_CURRENT = """
-INSERT INTO database_size_current (instance_id, database_name, size_bytes, data_bytes, log_bytes, collected_at)
-SELECT %(iid)s, t.name, t.size, t.data, t.log, %(now)s
-FROM unnest(%(names)s::text[], %(sizes)s::bigint[], %(data)s::bigint[], %(logs)s::bigint[]) AS t(name, size, data, log)
+_UPSERT_CURRENT = f"""
+INSERT INTO database_size_current
+    (instance_id, database_name, size_bytes, data_bytes, log_bytes, complete, collected_at)
+SELECT %(iid)s, t.name, t.size, t.data, t.log, t.complete, %(now)s
+FROM {_SIZES}
 ON CONFLICT (instance_id, database_name) DO UPDATE
-SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes,
-    log_bytes = EXCLUDED.log_bytes, collected_at = EXCLUDED.collected_at
+SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes, log_bytes = EXCLUDED.log_bytes,
+    complete = EXCLUDED.complete, collected_at = EXCLUDED.collected_at
 """
 _DELETE_STALE_CURRENT = """
 DELETE FROM database_size_current WHERE instance_id = %(iid)s AND NOT (database_name = ANY(%(names)s::text[]))
 """
 _UPSERT_INSTANCE_STATS = """
-INSERT INTO instance_size_stats (instance_id, total_size_bytes, database_count, collected_date, collected_at)
-VALUES (%(iid)s, %(total)s, %(count)s, %(day)s, %(now)s)
+INSERT INTO instance_size_stats
+    (instance_id, total_size_bytes, database_count, complete, collected_date, collected_at)
+VALUES (%(iid)s, %(total)s, %(count)s, %(all_complete)s, %(day)s, %(now)s)
 ON CONFLICT (instance_id, collected_date) DO UPDATE
 SET total_size_bytes = EXCLUDED.total_size_bytes, database_count = EXCLUDED.database_count,
-    collected_at = EXCLUDED.collected_at
+    complete = EXCLUDED.complete, collected_at = EXCLUDED.collected_at
 """
 
 
@@ -125,6 +133,7 @@ def capacity_apply(
     inventory: Sequence[str],
     sizes: Sequence[DatabaseSize],
     now: dt.datetime | None = None,
+    server_version: str = "",
 ) -> RecordOutcome:
     """Store one collection of ``instance`` in one transaction (all sizes in bytes).
 
@@ -134,7 +143,9 @@ def capacity_apply(
     ``database_size_current`` hold exactly the sized databases (rows of
     vanished ones are removed); ``instance_size_stats`` gets the sum. Not
     covered: inventoried databases the size query did not return are kept
-    in the inventory but get no size row (listed as ``unsized``).
+    in the inventory but get no size row (listed as ``unsized``). A size the
+    adapter marks incomplete is stored with ``complete = false`` (and the
+    instance total with it), and listed as ``incomplete``.
     """
     now = now or timezone.now()
     day = timezone.localdate(now)
@@ -154,6 +165,8 @@ def capacity_apply(
         "sizes": [s.size_bytes for s in sizes],
         "data": [s.data_bytes for s in sizes],
         "logs": [s.log_bytes for s in sizes],
+        "complete": [s.complete for s in sizes],
+        "all_complete": all(s.complete for s in sizes),
         "total": total,
         "count": len(sizes),
     }
@@ -167,8 +180,9 @@ def capacity_apply(
             cursor.execute(_UPSERT_CURRENT, params)
             cursor.execute(_DELETE_STALE_CURRENT, params)
             cursor.execute(_UPSERT_INSTANCE_STATS, params)
-    Instance.objects.filter(pk=instance.pk).update(last_connected_at=now)
+    instance_contact_record(instance=instance, at=now, version=server_version)
     unsized = sorted(set(present) - set(sized))
+    incomplete = sorted(s.name for s in sizes if not s.complete)
     details = {
         "collected_date": day.isoformat(),
         "databases": len(sizes),
@@ -176,6 +190,12 @@ def capacity_apply(
         "reactivated": len(reactivated),
         "unsized": unsized[:DETAIL_NAMES_LIMIT],
     }
+    if incomplete:
+        details["incomplete"] = incomplete[:DETAIL_NAMES_LIMIT]
+        details["note"] = (
+            f"{len(incomplete)} database size(s) are incomplete: the monitoring login could read only part "
+            "of the catalog (see docs/capacity.md); they are stored with complete = false."
+        )
     if not present:
         details["zero_databases"] = True
         details["note"] = "The instance has no user databases: nothing was sized (instance total 0)."
@@ -236,13 +256,14 @@ class TableSizesRefresh:
 
 _UPSERT_TABLES = """
 INSERT INTO database_table_size_stats
-    (instance_id, database_name, schema_name, table_name, size_bytes, data_bytes, index_bytes, row_count, collected_at)
-SELECT %(iid)s, %(db)s, t.s, t.n, t.size, t.data, t.idx, t.rows_, %(now)s
+    (instance_id, database_name, schema_name, table_name, size_bytes, data_bytes, index_bytes, row_count, complete,
+     collected_at)
+SELECT %(iid)s, %(db)s, t.s, t.n, t.size, t.data, t.idx, t.rows_, t.complete, %(now)s
 FROM unnest(%(schemas)s::text[], %(tables)s::text[], %(sizes)s::bigint[], %(data)s::bigint[],
-            %(idx)s::bigint[], %(rows)s::bigint[]) AS t(s, n, size, data, idx, rows_)
+            %(idx)s::bigint[], %(rows)s::bigint[], %(complete)s::boolean[]) AS t(s, n, size, data, idx, rows_, complete)
 ON CONFLICT (instance_id, database_name, schema_name, table_name) DO UPDATE
 SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes, index_bytes = EXCLUDED.index_bytes,
-    row_count = EXCLUDED.row_count, collected_at = EXCLUDED.collected_at
+    row_count = EXCLUDED.row_count, complete = EXCLUDED.complete, collected_at = EXCLUDED.collected_at
 RETURNING (xmax = 0)
 """
 _DELETE_VANISHED_TABLES = """
@@ -271,6 +292,7 @@ def table_sizes_apply(
         "data": [t.data_bytes for t in tables],
         "idx": [t.index_bytes for t in tables],
         "rows": [t.row_count for t in tables],
+        "complete": [t.complete for t in tables],
     }
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT_TABLES, params)
@@ -284,6 +306,9 @@ def table_sizes_apply(
 def table_sizes_refresh(*, instance: Instance, database: str, created_by=None) -> TableSizesRefresh:
     """Collect the per-table sizes (bytes) of one database now and store them.
 
+    ``database`` must be active in the instance's inventory (``NotFound``
+    otherwise, before anything is recorded or contacted).
+
     Synchronous, bounded by the instance's statement timeout (the adapter's
     deadline). Recorded as a ``table_size``/``manual_single`` session with one
     record. Holds the advisory lock ``capacity.table_sizes:<database>``/instance.
@@ -292,6 +317,13 @@ def table_sizes_refresh(*, instance: Instance, database: str, created_by=None) -
     """
     if not database:
         raise ValidationError({"database": ["A database name is required."]})
+    if not instance.databases.filter(name=database, is_active=True).exists():
+        raise NotFound(
+            f"Database {database!r} is not in the inventory of instance {instance.name!r}: check the name, "
+            "or run a capacity collection first (the inventory lists the databases it found).",
+            instance_id=instance.pk,
+            instance_name=instance.name,
+        )
     session = session_create(
         sync_type=SyncType.MANUAL_SINGLE,
         sync_category=SyncCategory.TABLE_SIZE,

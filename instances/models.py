@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 
@@ -10,6 +11,21 @@ from instances.crypto import decrypt_password, encrypt_password
 
 #: runs work against monitored instances (syncs, collections, refreshes, connection tests)
 SYNC_INSTANCE_PERMISSION = "instances.sync_instance"
+
+
+def validate_name(value: str) -> None:
+    """Names people read in lists, logs and commands: printable (letters of any script,
+    digits, punctuation, spaces inside), no control, format, private-use or unassigned
+    characters, no leading or trailing whitespace."""
+    if value != value.strip():
+        raise ValidationError("Names cannot start or end with whitespace.", code="untrimmed")
+    bad = sorted({f"U+{ord(ch):04X}" for ch in value if not ch.isprintable() and ch != " "})
+    if bad:
+        raise ValidationError(
+            "Names must be printable; these characters are not: %(chars)s.",
+            code="unprintable",
+            params={"chars": ", ".join(bad[:5])},
+        )
 
 
 class DatabaseType(models.Model):
@@ -35,7 +51,7 @@ class Credential(models.Model):
     instances use a credential; there is no list of instance ids here.
     """
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_name])
     username = models.CharField(max_length=128)
     password_encrypted = models.TextField(editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -61,7 +77,7 @@ class Credential(models.Model):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=64)
+    name = models.CharField(max_length=64, validators=[validate_name])
 
     class Meta:
         db_table = "tags"
@@ -86,7 +102,7 @@ class Instance(models.Model):
         TESTING = "testing", "Testing"
         DEVELOPMENT = "development", "Development"
 
-    name = models.CharField(max_length=128)
+    name = models.CharField(max_length=128, validators=[validate_name])
     db_type = models.ForeignKey(
         DatabaseType,
         on_delete=models.PROTECT,

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from instances.adapters.base import ConnectionTest
 from instances.adapters.registry import get_adapter
-from instances.models import Credential, Instance, Tag
+from instances.models import Credential, Instance, Tag, validate_name
 
 
 @transaction.atomic
 def credential_create(*, name: str, username: str, password: str) -> Credential:
     """Create a credential; the password is stored Fernet-encrypted only."""
-    credential = Credential(name=name, username=username)
+    credential = Credential(name=name.strip(), username=username)
     credential.set_password(password)
     credential.full_clean()
     credential.save()
@@ -28,7 +30,7 @@ def credential_update(
 ) -> Credential:
     """Update fields given; ``password=None`` keeps the stored password."""
     if name is not None:
-        credential.name = name
+        credential.name = name.strip()
     if username is not None:
         credential.username = username
     if password is not None:
@@ -43,6 +45,11 @@ def tags_resolve(*, names: Iterable[str]) -> list[Tag]:
     wanted = sorted({n.strip() for n in names if n and n.strip()})
     if not wanted:
         return []
+    for name in wanted:
+        try:
+            validate_name(name)
+        except ValidationError as exc:
+            raise ValidationError({"tags": [f"{name!r}: {message}" for message in exc.messages]}) from exc
     Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
     return list(Tag.objects.filter(name__in=wanted))
 
@@ -52,6 +59,8 @@ def instance_create(*, tags: Iterable[str] = (), **fields) -> Instance:
     """Create an instance from model field values (``db_type`` may be a name)."""
     if isinstance(fields.get("db_type"), str):
         fields["db_type_id"] = fields.pop("db_type")
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
     instance = Instance(**fields)
     instance.full_clean()
     instance.save()
@@ -65,6 +74,8 @@ def instance_update(*, instance: Instance, tags: Iterable[str] | None = None, **
     """Update the given fields; ``tags=None`` leaves tags unchanged."""
     if isinstance(fields.get("db_type"), str):
         fields["db_type_id"] = fields.pop("db_type")
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
     for key, value in fields.items():
         setattr(instance, key, value)
     instance.full_clean()
@@ -74,17 +85,26 @@ def instance_update(*, instance: Instance, tags: Iterable[str] | None = None, **
     return instance
 
 
+def instance_contact_record(*, instance: Instance, at: dt.datetime, version: str = "") -> None:
+    """The instance answered at ``at``; ``version`` (when the session learnt it) is its
+    server version. One UPDATE; every path that talks to an instance calls this
+    (test connection, account sync, capacity collection), inside its own transaction."""
+    fields: dict = {"last_connected_at": at}
+    if version:
+        fields["version"] = version[: Instance._meta.get_field("version").max_length]
+    Instance.objects.filter(pk=instance.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
 def instance_test_connection(*, instance: Instance) -> ConnectionTest:
     """Connect to ``instance``, read its server version and measure the latency (ms).
 
-    On success stores ``version`` and ``last_connected_at`` (one UPDATE) and
-    returns the adapter's ``ConnectionTest``. Failures raise the adapter's typed
-    error (TargetUnreachable, TargetAuthFailed, TargetTimeout, CredentialError, …)
+    On success stores ``version`` and ``last_connected_at`` and returns the
+    adapter's ``ConnectionTest``. Failures raise the adapter's typed error
+    (TargetUnreachable, TargetAuthFailed, TargetTimeout, CredentialError, …)
     and change nothing. Not a health check of accounts or sizes: connect + version only.
     """
     result = get_adapter(instance).test_connection()
-    version = result.version[: Instance._meta.get_field("version").max_length]
-    now = timezone.now()
-    Instance.objects.filter(pk=instance.pk).update(version=version, last_connected_at=now)
-    instance.version, instance.last_connected_at = version, now
+    instance_contact_record(instance=instance, at=timezone.now(), version=result.version)
     return result

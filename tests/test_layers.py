@@ -16,7 +16,9 @@ from django.apps import apps
 
 ROOT = Path(__file__).resolve().parents[1]
 # lowest first; packages on one floor ("accounts", "capacity") may not name each other either
-LAYERS = [("whalefall",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",), ("console",)]
+LAYERS = [
+    ("whalefall",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",), ("console",)
+]  # fmt: skip
 # Configuration is the one place that lists every app: INSTALLED_APPS, ROOT_URLCONF, test adapters.
 CONFIG_FILES = {"whalefall/settings.py", "whalefall/settings_test.py"}
 # Seed 001's sync_sessions.sync_category values name kinds of work (a CHECK constraint), not

@@ -43,6 +43,7 @@ class DatabaseSizeCurrentSerializer(_SizeSerializer):
             "data_mb",
             "log_bytes",
             "log_mb",
+            "complete",
             "collected_at",
         )
 
@@ -63,6 +64,7 @@ class DatabaseSizeStatSerializer(_SizeSerializer):
             "data_mb",
             "log_bytes",
             "log_mb",
+            "complete",
             "collected_at",
         )
 
@@ -75,7 +77,7 @@ class InstanceSizeStatSerializer(serializers.ModelSerializer):
     class Meta:
         model = InstanceSizeStat
         fields = ("id", "instance", "collected_date", "total_size_bytes", "total_size_mb", "database_count",
-                  "collected_at")  # fmt: skip
+                  "complete", "collected_at")  # fmt: skip
 
     def get_total_size_mb(self, obj) -> float:
         return to_mb(obj.total_size_bytes)
@@ -91,7 +93,7 @@ class TableSizeSerializer(serializers.ModelSerializer):
     class Meta:
         model = DatabaseTableSizeStat
         fields = ("schema_name", "table_name", "size_bytes", "size_mb", "data_bytes", "data_mb", "index_bytes",
-                  "index_mb", "row_count", "collected_at")  # fmt: skip
+                  "index_mb", "row_count", "complete", "collected_at")  # fmt: skip
 
     def get_size_mb(self, obj) -> float:
         return to_mb(obj.size_bytes)

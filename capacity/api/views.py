@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
@@ -127,13 +127,23 @@ class TableSizesView(_TableSizesMixin, generics.GenericAPIView):
 class TableSizesRefreshView(_TableSizesMixin, generics.GenericAPIView):
     """Collect the per-table sizes of one database now (synchronous, bounded by
     the instance's statement timeout), store them (vanished tables deleted)
-    and return the new snapshot with ``elapsed_ms``. On failure the previous
-    snapshot is kept and the typed error is returned (409/502/504). Needs
-    ``instances.sync_instance``."""
+    and return the new snapshot with ``elapsed_ms``. A database that is not in
+    the instance's inventory is a 404 (nothing is contacted). On failure the
+    previous snapshot is kept and the typed error is returned (409/502/504).
+    Needs ``instances.sync_instance``."""
 
     permission_classes = [CanSyncInstances]
 
-    @extend_schema(request=None, responses=TableSizesRefreshSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: TableSizesRefreshSerializer,
+            404: OpenApiResponse(description="No such instance, or the database is not in its inventory."),
+            409: OpenApiResponse(description="Credential/adapter problem or a refresh already running."),
+            502: OpenApiResponse(description="Target unreachable, login or query failed."),
+            504: OpenApiResponse(description="Target timed out."),
+        },
+    )
     def post(self, request, instance_id: int, database: str):
         instance = _instance(instance_id)
         result = table_sizes_refresh(instance=instance, database=database, created_by=request.user)

@@ -34,6 +34,13 @@ def fake_instance(fake_engine):
     return make
 
 
+def in_inventory(instance, *names: str) -> None:
+    """Databases a capacity collection would have found (table sizes refresh only those)."""
+    from capacity.models import InstanceDatabase
+
+    InstanceDatabase.objects.bulk_create([InstanceDatabase(instance=instance, name=name) for name in names])
+
+
 def ensure_partition(table: str, day: dt.date) -> None:
     """The monthly partition of ``table`` holding ``day`` (tests write far back in time)."""
     start = month_start(day)

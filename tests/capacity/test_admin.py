@@ -22,6 +22,7 @@ from capacity.models import (
     InstanceSizeStat,
 )
 from instances.models import Instance
+from tests.capacity.conftest import in_inventory
 from whalefall.admin_tools import EstimatedCountPaginator, table_row_estimate
 
 pytestmark = pytest.mark.django_db
@@ -368,6 +369,7 @@ def test_table_sizes_refresh_button(admin_client_logged_in, fake_instance, fake_
 
     inst = fake_instance()
     fake_engine.tables[(inst.name, "shop db")] = [TableSize("public", "orders", 2048)]
+    in_inventory(inst, "shop db")
     changelist = _url(DatabaseTableSizeStat, "changelist")
     filtered = f"{changelist}?{urlencode({'instance__id__exact': inst.pk, 'database_name': 'shop db'})}"
     body = admin_client_logged_in.get(filtered).content.decode()

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, DatabaseTableSizeStat, InstanceSizeStat
 from instances.adapters.base import DatabaseSize, TableSize
 from sync_sessions.models import SyncSession
-from tests.capacity.conftest import ensure_partitions
+from tests.capacity.conftest import ensure_partitions, in_inventory
 from tests.support.factories import make_instance
 from whalefall.errors import ConcurrentOperation, TargetTimeout, TargetUnreachable
 
@@ -126,6 +126,7 @@ def test_table_sizes_snapshot_ordering_and_collected_at(api_client, fake_instanc
 def test_table_refresh_returns_new_snapshot_and_deletes_vanished(api_client, fake_instance, fake_engine):
     inst = fake_instance()
     fake_engine.tables[(inst.name, DB_NAME)] = [TableSize("s", "a", 10 * MB, row_count=5), TableSize("s", "b", MB)]
+    in_inventory(inst, DB_NAME)
     assert api_client.post(tables_url(inst, "/actions/refresh")).status_code == 200
     fake_engine.tables[(inst.name, DB_NAME)] = [TableSize("s", "a", 12 * MB, row_count=6)]
     response = api_client.post(tables_url(inst, "/actions/refresh"))
@@ -143,6 +144,7 @@ def test_table_refresh_returns_new_snapshot_and_deletes_vanished(api_client, fak
 def test_table_refresh_errors_keep_previous_snapshot(api_client, fake_instance, fake_engine, error, status):
     inst = fake_instance()
     fake_engine.tables[(inst.name, DB_NAME)] = [TableSize("s", "keep", MB)]
+    in_inventory(inst, DB_NAME)
     api_client.post(tables_url(inst, "/actions/refresh"))
     fake_engine.tables[(inst.name, DB_NAME)] = []
     fake_engine.failures[inst.name] = [error]

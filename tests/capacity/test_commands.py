@@ -40,12 +40,15 @@ def test_refresh_table_sizes_one_and_all(fake_instance, fake_engine, capsys):
     inst = fake_instance(name="tbl")
     fake_engine.databases["tbl"] = [DatabaseSize("a", 1), DatabaseSize("b", 1)]
     fake_engine.tables[("tbl", "a")] = [TableSize("a", "t1", 10)]
-    call_command("refresh_table_sizes", "--instance", "tbl", "--database", "a")
-    assert "a: ok  tables=1 created=1" in capsys.readouterr().out
-
     with pytest.raises(CommandError, match="no active databases"):
         call_command("refresh_table_sizes", "--instance", str(inst.pk))
+    with pytest.raises(CommandError, match="1 of 1 database"):  # not in the inventory yet
+        call_command("refresh_table_sizes", "--instance", "tbl", "--database", "a")
+    assert "a: FAILED  not_found: Database 'a' is not in the inventory" in capsys.readouterr().out
+
     call_command("collect_capacity", "--instance", "tbl")
+    call_command("refresh_table_sizes", "--instance", "tbl", "--database", "a")
+    assert "a: ok  tables=1 created=1" in capsys.readouterr().out
     with pytest.raises(CommandError, match="1 of 2 database"):  # b: the fake knows no tables for it
         call_command("refresh_table_sizes", "--instance", str(inst.pk))
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ from capacity.services import capacity_collect_all, table_sizes_refresh
 from instances.services import instance_update
 from tests.live_targets import RUN_PREFIX, mysql_ident
 from tests.support.factories import make_credential, make_instance
-from whalefall.errors import TargetError
+from whalefall.errors import NotFound, TargetError
 
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
@@ -117,6 +117,6 @@ def test_postgresql_collect_grow_drop_and_table_sizes(pg_scratch, pg_monitor):
     assert stored["orders"].row_count == 22000 and stored["orders"].index_bytes > 0
     pg_scratch.run("DROP TABLE gone", database=quoted)
     assert table_sizes_refresh(instance=inst, database=quoted).deleted == 1
-    with pytest.raises(TargetError):  # no such database: an error, the snapshot stays
+    with pytest.raises(NotFound):  # no such database: an error (404, nothing contacted), the snapshot stays
         table_sizes_refresh(instance=inst, database=f"{RUN_PREFIX}missing")
     assert DatabaseTableSizeStat.objects.filter(instance=inst).count() == 1

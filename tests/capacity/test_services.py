@@ -19,6 +19,7 @@ from capacity.models import (
 from capacity.services import capacity_collect_all, capacity_collect_instance, table_sizes_refresh
 from instances.adapters.base import DatabaseSize, TableSize
 from sync_sessions.models import SyncInstanceRecord
+from tests.capacity.conftest import in_inventory
 from whalefall.db.locks import _namespace_key, advisory_lock
 from whalefall.errors import ConcurrentOperation, PartitionMissing, TargetQueryFailed, TargetUnreachable
 
@@ -182,6 +183,7 @@ def tables(*specs) -> list[TableSize]:
 def test_table_refresh_upserts_deletes_vanished_and_records_session(fake_instance, fake_engine):
     inst = fake_instance()
     fake_engine.tables[(inst.name, "shop")] = tables(("public", "orders", 500, 5), ("public", "old", 100, 1))
+    in_inventory(inst, "shop")
     first = table_sizes_refresh(instance=inst, database="shop")
     assert (first.tables, first.created, first.updated, first.deleted) == (2, 2, 0, 0)
 
@@ -198,6 +200,7 @@ def test_table_refresh_upserts_deletes_vanished_and_records_session(fake_instanc
 def test_table_refresh_failure_keeps_previous_snapshot(fake_instance, fake_engine):
     inst = fake_instance()
     fake_engine.tables[(inst.name, "shop")] = tables(("public", "orders", 500, 5))
+    in_inventory(inst, "shop")
     table_sizes_refresh(instance=inst, database="shop")
     fake_engine.tables[(inst.name, "shop")] = []
     fake_engine.failures[inst.name] = [TargetUnreachable("gone")]

@@ -11,5 +11,10 @@ class Command(BatchCommand):
         return capacity_collect_all(**kwargs)
 
     def progress_note(self, record) -> str:
-        zero = record.status == "completed" and (record.sync_details or {}).get("zero_databases")
-        return "  (zero databases)" if zero else ""
+        details = (record.sync_details or {}) if record.status == "completed" else {}
+        notes = []
+        if details.get("zero_databases"):
+            notes.append("zero databases")
+        if details.get("incomplete"):
+            notes.append(f"incomplete sizes: {', '.join(details['incomplete'])}")
+        return f"  ({'; '.join(notes)})" if notes else ""

@@ -1,15 +1,18 @@
 """Oracle adapter: SQL text, query flow over a fake connection replaying recorded rows
 (incl. the DBA_ → USER_ fallback on ORA-01031), error mapping, the outside deadline,
 and python-oracledb thin-mode faults against local sockets (no Oracle server exists here).
+
+The fake (``fake_dbapi``) names the result columns from each statement's SELECT
+list (upper case, as Oracle reports unquoted identifiers), rejects recorded rows
+whose keys differ and binds that do not match the placeholders; fixture values
+are typed as python-oracledb returns them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
-from pathlib import Path
 
 import oracledb
 import pytest
@@ -17,16 +20,17 @@ import pytest
 from instances.adapters.base import ConnectionParams
 from instances.adapters.oracle import sql
 from instances.adapters.oracle.adapter import DeadlineExceeded, OracleAdapter, call_with_deadline
+from tests.instances.adapters import fake_dbapi
+from tests.instances.adapters.fake_dbapi import FakeConnection, FakeDBError
 from whalefall import errors
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PASSWORD = "0racle-Pa55!"
 TAG = re.compile(r"-- whalefall:(\S+)")
 DENIED = "ORA-01031: insufficient privileges"
 
 
 def load(name: str):
-    return json.loads((FIXTURES / f"oracle19_{name.replace('v$', '')}.json").read_text())
+    return fake_dbapi.load_fixture("oracle", name)
 
 
 TAGS = (
@@ -36,42 +40,8 @@ TAGS = (
 )  # fmt: skip
 
 
-class FakeCursor:
-    def __init__(self, connection: FakeConnection):
-        self.connection = connection
-        self.description = None
-        self.arraysize = 100
-        self._rows: list[tuple] = []
-
-    def execute(self, statement: str, binds=None):
-        self.connection.executed.append((statement, binds))
-        response = self.connection.responses[TAG.match(statement).group(1)]
-        if isinstance(response, BaseException):
-            raise response
-        columns = list(response[0]) if response else ["COLUMN"]
-        self.description = [(column, None, None, None, None, None, None) for column in columns]
-        self._rows = [tuple(row[column] for column in columns) for row in response]
-
-    def fetchall(self):
-        return self._rows
-
-    def close(self):
-        pass
-
-
-class FakeConnection:
-    def __init__(self, responses: dict, version: str = "19.3.0.0.0"):
-        self.responses = responses
-        self.version = version
-        self.call_timeout = 0
-        self.executed: list[tuple[str, dict]] = []
-        self.closed = False
-
-    def cursor(self):
-        return FakeCursor(self)
-
-    def close(self):
-        self.closed = True
+def oracle_connection(responses: dict, version: str = "19.3.0.0.0") -> FakeConnection:
+    return FakeConnection(responses, dialect="oracle", version=version)
 
 
 def params(**overrides) -> ConnectionParams:
@@ -95,7 +65,7 @@ def make_adapter(fake: FakeConnection, **overrides) -> OracleAdapter:
 
 @pytest.fixture
 def fake():
-    return FakeConnection({tag: load(tag) for tag in TAGS})
+    return oracle_connection({tag: load(tag) for tag in TAGS})
 
 
 def tags(fake: FakeConnection) -> list[str]:
@@ -106,8 +76,8 @@ def tags(fake: FakeConnection) -> list[str]:
 
 
 def test_sql_text():
-    assert "oracle_maintained = 'N'" in sql.USERS_12C
-    assert "'SYS'" in sql.USERS_11G and "oracle_maintained" not in sql.USERS_11G.split("FROM")[1]
+    assert "oracle_maintained = 'N'" in sql.USERS
+    assert "version_full AS version" in sql.SERVER_VERSION_FULL and "version_full" not in sql.SERVER_VERSION
     assert ":tablespace" in sql.TABLE_SIZES and "FROM dba_segments" in sql.TABLE_SIZES
     assert "FROM user_segments" in sql.USER_TABLE_SIZES and "USER AS owner" in sql.USER_TABLE_SIZES
     assert "dba_" not in sql.USER_TABLE_SIZES
@@ -121,17 +91,48 @@ def test_fetch_accounts_flow_and_deadlines(fake):
     adapter = make_adapter(fake)
     accounts = adapter.fetch_accounts()
     assert len(accounts) == 10
-    assert tags(fake) == ["dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs", "dba_col_privs",
-                          "v$pwfile_users"]  # fmt: skip
+    assert tags(fake) == ["server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs",
+                          "dba_col_privs", "v$pwfile_users"]  # fmt: skip
     assert fake.call_timeout == 60_000 and fake.closed
     (kwargs,) = adapter.connect_calls
     assert kwargs["tcp_connect_timeout"] == 10 and kwargs["service_name"] == "ORCLPDB1"
 
 
-def test_oracle_11g_uses_static_maintained_list(fake):
-    fake.version = "11.2.0.4.0"
-    make_adapter(fake).fetch_accounts()
-    assert "'XDB'" in fake.executed[0][0]
+def test_oracle_older_than_12_1_is_refused_with_a_clear_error():
+    """python-oracledb thin mode refuses 11.2 at connect (DPY-3010): say what is supported."""
+    adapter = OracleAdapter(params())
+
+    def refuse(**kwargs):
+        raise oracledb.NotSupportedError(
+            "DPY-3010: connections to this database server version are not supported by python-oracledb in thin mode"
+        )
+
+    adapter.driver_connect = refuse
+    with pytest.raises(errors.AdapterUnavailable, match=r"older than 12\.1 cannot be monitored") as caught:
+        adapter.fetch_accounts()
+    assert caught.value.instance_id == 9 and PASSWORD not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("driver_version", "tag_sql", "stored"),
+    [
+        ("19.21.0.0.0", "version_full AS version", "Oracle Database 19c Enterprise Edition 19.21.0.0.0"),
+        ("12.2.0.1.0", "SELECT product, version FROM", "Oracle Database 12c Enterprise Edition 12.2.0.1.0"),
+    ],
+)
+def test_version_reads_version_full_on_18c_and_later(driver_version, tag_sql, stored):
+    responses = {tag: load(tag) for tag in TAGS}
+    product = "Oracle Database 19c Enterprise Edition" if driver_version.startswith("19") else (
+        "Oracle Database 12c Enterprise Edition"
+    )
+    responses["server_version"] = [{"PRODUCT": product, "VERSION": driver_version}]
+    fake = oracle_connection(responses)
+    fake.version = driver_version
+    adapter = make_adapter(fake)
+    assert adapter.server_version() == stored
+    assert tag_sql in fake.executed[0][0]
+    adapter.fetch_database_inventory()
+    assert adapter.server_version_seen == stored  # every session records it, so syncs can store it
 
 
 def generated_users(count: int) -> dict:
@@ -148,16 +149,16 @@ def generated_users(count: int) -> dict:
 
 @pytest.mark.parametrize("count", [10, 1000])
 def test_statement_count_does_not_depend_on_users(count):
-    fake = FakeConnection(generated_users(count))
+    fake = oracle_connection(generated_users(count))
     accounts = make_adapter(fake).fetch_accounts()
     assert len(accounts) == count
     assert all(account.can_login and "CONNECT" in account.roles for account in accounts)
-    assert len(fake.executed) == 6  # for 10 and for 1,000 users
+    assert len(fake.executed) == 1 + 6  # the version, then 6 reads: for 10 and for 1,000 users
 
 
 def test_sizes_from_dba_views(fake):
     sizes = make_adapter(fake).fetch_database_sizes()
-    assert tags(fake) == ["dba_tablespaces", "dba_data_files", "dba_segments"]
+    assert tags(fake) == ["server_version", "dba_tablespaces", "dba_data_files", "dba_segments"]
     assert [(s.name, s.size_bytes, s.source) for s in sizes] == [
         ("APP_DATA", 2147483648, "dba"),
         ("USERS", 5242880, "dba"),
@@ -178,16 +179,23 @@ def test_sizes_fall_back_to_user_segments_when_denied(fake, denied):
 def test_inventory_falls_back_to_user_tablespaces(fake):
     fake.responses["dba_tablespaces"] = oracledb.DatabaseError("ORA-00942: table or view does not exist")
     assert [t.name for t in make_adapter(fake).fetch_database_inventory()] == ["APP_DATA", "USERS"]
-    assert tags(fake) == ["dba_tablespaces", "user_tablespaces"]
+    assert tags(fake) == ["server_version", "dba_tablespaces", "user_tablespaces"]
 
 
 def test_table_sizes_bind_the_tablespace_and_fall_back(fake):
     tables = make_adapter(fake).fetch_table_sizes("APP_DATA")
-    assert fake.executed[0][1] == {"tablespace": "APP_DATA"} and "APP_DATA" not in fake.executed[0][0]
+    statement, binds = fake.executed[1]  # after the version
+    assert binds == {"tablespace": "APP_DATA"} and "APP_DATA" not in statement
     assert tables[0].source == "dba_segments" and len(tables) == 4
     fake.responses["dba_segments_tables"] = oracledb.DatabaseError(DENIED)
     (probe,) = make_adapter(fake).fetch_table_sizes("USERS")
     assert (probe.schema, probe.source, probe.complete) == ("MONITOR", "user_segments", False)
+
+
+def test_recorded_rows_that_drift_from_the_sql_are_rejected(fake):
+    fake.responses["dba_sys_privs"] = [dict(row, COMMON="NO") for row in fake.responses["dba_sys_privs"]]
+    with pytest.raises(FakeDBError, match=r"extra \['COMMON'\]"):
+        make_adapter(fake).fetch_accounts()
 
 
 def test_accounts_do_not_fall_back(fake):
@@ -226,7 +234,7 @@ def test_statement_outside_deadline(fake):
         release.wait(10)
         return []
 
-    class Hanging(FakeCursor):
+    class Hanging(fake_dbapi.FakeCursor):
         execute = staticmethod(hang)
 
     fake.cursor = lambda: Hanging(fake)

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from instances.adapters.base import DatabaseInfo, DatabaseSize, Privilege, TableSize
 from instances.adapters.oracle import parse
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.instances.adapters import fake_dbapi
 
 
 def load(name: str):
-    return json.loads((FIXTURES / f"oracle19_{name}.json").read_text())
+    return fake_dbapi.load_fixture("oracle", name)  # typed as the driver returns them
 
 
 @pytest.fixture(scope="module")
@@ -138,4 +136,3 @@ def test_table_sizes():
 def test_versions():
     assert parse.parse_version(load("server_version")) == "Oracle Database 19c Enterprise Edition 19.0.0.0.0"
     assert parse.parse_version([], "19.3.0.0.0") == "19.3.0.0.0"
-    assert parse.major_version("11.2.0.4.0") == 11 and parse.major_version(None) is None

@@ -1,30 +1,32 @@
 """SQL Server adapter: SQL text, query flow over a fake connection replaying recorded rows,
 error mapping, and driver faults against local sockets (no SQL Server exists here).
+
+The fake (``fake_dbapi``) names the result columns from each statement's SELECT
+list and rejects recorded rows whose keys differ, so the fixtures cannot drift
+from the SQL; their values are typed as pymssql returns them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from pathlib import Path
 
 import pymssql
 import pytest
 
 from instances.adapters.base import ConnectionParams
 from instances.adapters.sqlserver import sql
-from instances.adapters.sqlserver.adapter import SQLServerAdapter, classify, error_numbers_and_text, login_timeout_for
+from instances.adapters.sqlserver.adapter import SQLServerAdapter, classify, error_numbers_and_text
+from tests.instances.adapters import fake_dbapi
+from tests.instances.adapters.fake_dbapi import FakeConnection, FakeDBError
 from whalefall import errors
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PASSWORD = "S3cret-Pa55!"
 TAG = re.compile(r"-- whalefall:(\S+)")
-PER_DB_NAME = re.compile(r"FROM \[((?:[^\]]|\]\])+)\]\.sys\.")
 
 
 def load(name: str):
-    return json.loads((FIXTURES / f"sqlserver2019_{name}.json").read_text())
+    return fake_dbapi.load_fixture("tsql", name)
 
 
 def recorded_responses() -> dict:
@@ -38,43 +40,6 @@ def recorded_responses() -> dict:
     return responses
 
 
-class FakeCursor:
-    def __init__(self, connection: FakeConnection):
-        self.connection = connection
-        self.description = None
-        self._rows: list[tuple] = []
-
-    def execute(self, statement: str, params=None):
-        self.connection.executed.append(statement)
-        response = self.connection.responses[TAG.match(statement).group(1)]
-        if isinstance(response, BaseException):
-            raise response
-        if isinstance(response, dict):  # per-database: pick by the bracket-quoted name
-            response = response[PER_DB_NAME.search(statement).group(1).replace("]]", "]")]
-        columns = list(response[0]) if response else ["column"]
-        self.description = [(column, None, None, None, None, None, None) for column in columns]
-        self._rows = [tuple(row[column] for column in columns) for row in response]
-
-    def fetchall(self):
-        return self._rows
-
-    def close(self):
-        pass
-
-
-class FakeConnection:
-    def __init__(self, responses: dict):
-        self.responses = responses
-        self.executed: list[str] = []
-        self.closed = False
-
-    def cursor(self):
-        return FakeCursor(self)
-
-    def close(self):
-        self.closed = True
-
-
 def params(**overrides) -> ConnectionParams:
     values = dict(instance_id=7, instance_name="mssql-prod", host="db.example", port=1433, username="whalefall")
     values.update(overrides)
@@ -83,7 +48,7 @@ def params(**overrides) -> ConnectionParams:
 
 @pytest.fixture
 def fake():
-    return FakeConnection(recorded_responses())
+    return FakeConnection(recorded_responses(), dialect="tsql")
 
 
 @pytest.fixture
@@ -134,17 +99,19 @@ def test_table_sizes_use_pages_times_8192():
 def test_fetch_accounts_runs_fixed_statements(adapter, fake):
     accounts = adapter.fetch_accounts()
     assert {a.username for a in accounts} >= {"sa", "app_sales"}
-    tags = [TAG.match(s).group(1) for s in fake.executed]
-    assert tags[:4] == ["server_principals", "server_role_members", "server_permissions", "databases"]
-    assert len(fake.executed) == 4 + 3 * 2  # 2 online user databases
-    assert any("FROM [sales].sys.database_permissions" in s for s in fake.executed)
+    tags = [TAG.match(s).group(1) for s in fake.statements]
+    # the version when the session starts, then the server-level reads
+    assert tags[:5] == ["server_version", "server_principals", "server_role_members", "server_permissions", "databases"]
+    assert len(fake.statements) == 1 + 4 + 3 * 2  # 2 online user databases
+    assert any("FROM [sales].sys.database_permissions" in s for s in fake.statements)
     assert fake.closed
 
 
 def test_connect_passes_deadlines_and_never_pastes_password(adapter):
     adapter.fetch_database_inventory()
     (kwargs,) = adapter.connect_calls
-    assert kwargs["login_timeout"] == 5 and kwargs["timeout"] == 60
+    # FreeTDS gets the whole connect timeout; the outside deadline holds it (see the blackhole test)
+    assert kwargs["login_timeout"] == 10 and kwargs["timeout"] == 60
     assert kwargs["password"] == PASSWORD
 
 
@@ -152,7 +119,7 @@ def test_table_sizes_connect_to_the_database(adapter, fake):
     tables = adapter.fetch_table_sizes("we]ird")
     assert adapter.connect_calls[0]["database"] == "we]ird"
     assert [t.table for t in tables] == ["customers", "orders", "empty_heap"]
-    assert "we]ird" not in fake.executed[0]
+    assert all("we]ird" not in statement for statement in fake.statements)
 
 
 def test_sizes_version_and_connection_test(adapter):
@@ -179,13 +146,22 @@ def generated_logins(count: int) -> dict:
 
 @pytest.mark.parametrize("count", [10, 1000])
 def test_statement_count_does_not_depend_on_logins(count):
-    fake = FakeConnection(generated_logins(count))
+    fake = FakeConnection(generated_logins(count), dialect="tsql")
     adapter = SQLServerAdapter(params())
     adapter.driver_connect = lambda **kwargs: fake
     accounts = adapter.fetch_accounts()
     assert len(accounts) == count
     assert all(account.roles == ("sales.db_datareader",) for account in accounts)
-    assert len(fake.executed) == 10  # 4 server-level + 3 per database (2 databases), for 10 and 1,000 logins
+    # version + 4 server-level + 3 per database (2 databases), for 10 and 1,000 logins
+    assert len(fake.statements) == 11
+
+
+def test_recorded_rows_that_drift_from_the_sql_are_rejected(adapter, fake):
+    row, *rest = fake.responses["server_principals"]
+    drifted = {("is_disabld" if key == "is_disabled" else key): value for key, value in row.items()}
+    fake.responses["server_principals"] = [drifted, *rest]
+    with pytest.raises(FakeDBError, match=r"missing \['is_disabled'\], extra \['is_disabld'\]"):
+        adapter.fetch_accounts()
 
 
 # --- errors ---------------------------------------------------------------------
@@ -226,7 +202,6 @@ def test_pymssql_error_shapes():
     assert numbers == {20009, 20003} and "\n" not in text
     assert classify(numbers, text) is errors.TargetTimeout
     assert error_numbers_and_text(pymssql.InterfaceError("Connection is closed."))[1] == "Connection is closed."
-    assert login_timeout_for(2) == 1 and login_timeout_for(1) == 1 and login_timeout_for(10) == 5
 
 
 # --- real driver faults (no server needed) --------------------------------------
@@ -245,11 +220,12 @@ def test_closed_port_is_unreachable(closed_port):
     assert PASSWORD not in str(caught.value)
 
 
-def test_silent_server_times_out_within_login_deadline(blackhole_port):
+def test_silent_server_times_out_within_the_connect_timeout(blackhole_port):
     adapter = SQLServerAdapter(params(host="127.0.0.1", port=blackhole_port, connect_timeout=2))
     started = time.monotonic()
     with pytest.raises(errors.TargetTimeout) as caught:
         adapter.test_connection()
-    # FreeTDS: ≈ 2 × login_timeout + 5 s (login_timeout = 1 for connect_timeout = 2), + 2 s slack.
-    assert time.monotonic() - started < 2 * login_timeout_for(2) + 5 + 2
+    # FreeTDS alone takes ≈ 2 × login_timeout + 5 s; the outside deadline answers at the connect timeout.
+    assert time.monotonic() - started < 2 + 2
     assert PASSWORD not in str(caught.value) and "mssql-prod" in str(caught.value)
+    assert "no answer within 2 s" in caught.value.message

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from instances.adapters.base import DatabaseInfo, DatabaseSize, Privilege, TableSize
 from instances.adapters.sqlserver import parse
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.instances.adapters import fake_dbapi
 
 
 def load(name: str):
-    return json.loads((FIXTURES / f"sqlserver2019_{name}.json").read_text())
+    return fake_dbapi.load_fixture("tsql", name)  # typed as the driver returns them
 
 
 @pytest.fixture(scope="module")

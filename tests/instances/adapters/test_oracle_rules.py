@@ -1,0 +1,253 @@
+"""Every rule of ``instances/adapters/oracle/parse.py`` decides a test on its own.
+
+Each test starts from a baseline "nothing special" user (OPEN, password
+authenticated, not Oracle-maintained, CREATE SESSION granted directly, no roles),
+checks the flag on it, adds exactly the one dictionary row (or changes the one
+field) the rule is about, and checks the flag flipped. Rows are built from the
+statements' SELECT lists (upper-case names, as Oracle reports them) with values
+of the types python-oracledb returns (``sqlcheck.driver_row``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.oracle import parse
+from tests.instances.adapters import sqlcheck
+from tests.instances.adapters.sqlcheck import ORACLE
+
+USER = "ALICE"
+GRANT_ANY = ["GRANT ANY PRIVILEGE", "GRANT ANY ROLE", "GRANT ANY OBJECT PRIVILEGE"]
+
+
+def _row(tag: str, **values: Any) -> dict[str, Any]:
+    return sqlcheck.driver_row(ORACLE, sqlcheck.by_tag(ORACLE, tag), **values)
+
+
+def user(**changes: Any) -> dict[str, Any]:
+    values = dict(
+        USERNAME=USER, USER_ID=120, ACCOUNT_STATUS="OPEN", LOCK_DATE=None, EXPIRY_DATE=datetime(2030, 1, 1),
+        DEFAULT_TABLESPACE="USERS", TEMPORARY_TABLESPACE="TEMP", PROFILE="DEFAULT", AUTHENTICATION_TYPE="PASSWORD",
+        CREATED=datetime(2024, 1, 2, 3, 4), ORACLE_MAINTAINED="N",
+    )  # fmt: skip
+    values.update(changes)
+    return _row("dba_users", **values)
+
+
+def role(grantee: str, granted_role: str, admin: str = "NO") -> dict[str, Any]:
+    return _row("dba_role_privs", GRANTEE=grantee, GRANTED_ROLE=granted_role, ADMIN_OPTION=admin, DEFAULT_ROLE="YES")
+
+
+def system(grantee: str, privilege: str, admin: str = "NO") -> dict[str, Any]:
+    return _row("dba_sys_privs", GRANTEE=grantee, PRIVILEGE=privilege, ADMIN_OPTION=admin)
+
+
+def on_table(privilege: str = "SELECT", grantable: str = "NO") -> dict[str, Any]:
+    return _row("dba_tab_privs", GRANTEE=USER, OWNER="APP", TABLE_NAME="ORDERS", PRIVILEGE=privilege,
+                GRANTABLE=grantable)  # fmt: skip
+
+
+def on_column(privilege: str = "UPDATE", grantable: str = "NO") -> dict[str, Any]:
+    return _row("dba_col_privs", GRANTEE=USER, OWNER="APP", TABLE_NAME="CUSTOMERS", COLUMN_NAME="EMAIL",
+                PRIVILEGE=privilege, GRANTABLE=grantable)  # fmt: skip
+
+
+def pwfile(sysdba: str = "FALSE", sysoper: str = "FALSE") -> dict[str, Any]:
+    return _row("v$pwfile_users", USERNAME=USER, SYSDBA=sysdba, SYSOPER=sysoper)
+
+
+@dataclasses.dataclass
+class Database:
+    users: list[dict]
+    role_privs: list[dict]
+    sys_privs: list[dict]
+    tab_privs: list[dict]
+    col_privs: list[dict]
+    pwfile: list[dict]
+
+    def plus(self, **rows: dict) -> Database:
+        """A copy with one more row in each named list (``role_privs=role(...)``)."""
+        return dataclasses.replace(self, **{name: [*getattr(self, name), row] for name, row in rows.items()})
+
+    def accounts(self) -> list[AccountFacts]:
+        return parse.build_accounts(
+            self.users, self.role_privs, self.sys_privs, self.tab_privs, self.col_privs, self.pwfile
+        )
+
+    def account(self) -> AccountFacts:
+        (account,) = self.accounts()
+        return account
+
+
+def baseline(**user_changes: Any) -> Database:
+    return Database([user(**user_changes)], [], [system(USER, "CREATE SESSION")], [], [], [])
+
+
+def with_role(name: str) -> Callable[[], Database]:
+    """Baseline plus a role ``name`` (holding nothing) granted to the user."""
+    return lambda: baseline().plus(role_privs=role(USER, name))
+
+
+def with_public_role() -> Database:
+    """Baseline plus a role PUB (holding nothing) granted to PUBLIC."""
+    return baseline().plus(role_privs=role("PUBLIC", "PUB"))
+
+
+def without_create_session() -> Database:
+    return Database([user()], [], [], [], [], [])
+
+
+def _flips(base: Database, changed: Database, flag: str, before: bool) -> None:
+    assert getattr(base.account(), flag) is before
+    assert getattr(changed.account(), flag) is (not before)
+
+
+def test_baseline_is_an_ordinary_user():
+    account = baseline().account()
+    assert not account.is_superuser and not account.can_grant and not account.is_locked and account.can_login
+    assert account.roles == () and account.privileges == (Privilege("global", "CREATE SESSION"),)
+
+
+# --- is_superuser -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "rows"),
+    [
+        pytest.param(baseline, {"role_privs": role(USER, "DBA")}, id="dba-role"),
+        pytest.param(with_role("APP_ADMIN"), {"role_privs": role("APP_ADMIN", "DBA")}, id="dba-through-nested-role"),
+        pytest.param(baseline, {"pwfile": pwfile(sysdba="TRUE")}, id="sysdba-in-password-file"),
+    ],
+)
+def test_one_row_makes_a_superuser(base, rows):
+    _flips(base(), base().plus(**rows), "is_superuser", before=False)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param({"pwfile": pwfile(sysoper="TRUE")}, id="sysoper-only"),
+        pytest.param({"sys_privs": system(USER, "SELECT ANY TABLE")}, id="any-privilege-alone"),
+        pytest.param({"role_privs": role(USER, "DBA_READER")}, id="other-role"),
+    ],
+)
+def test_rows_that_do_not_make_a_superuser(rows):
+    account = baseline().plus(**rows).account()
+    assert not account.is_superuser
+
+
+# --- can_grant --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "rows"),
+    [
+        pytest.param(baseline, {"role_privs": role(USER, "DBA")}, id="superuser"),
+        pytest.param(baseline, {"role_privs": role(USER, "APP_READ", admin="YES")}, id="role-with-admin-option"),
+        pytest.param(baseline, {"sys_privs": system(USER, "CREATE TABLE", admin="YES")},
+                     id="system-privilege-with-admin-option"),
+        pytest.param(baseline, {"tab_privs": on_table(grantable="YES")}, id="grantable-object-privilege"),
+        pytest.param(baseline, {"col_privs": on_column(grantable="YES")}, id="grantable-column-privilege"),
+        *[pytest.param(baseline, {"sys_privs": system(USER, p)}, id=f"{p}-directly") for p in GRANT_ANY],
+        *[pytest.param(with_role("GRANTERS"), {"sys_privs": system("GRANTERS", p)}, id=f"{p}-through-a-role")
+          for p in GRANT_ANY],
+        *[pytest.param(baseline, {"sys_privs": system("PUBLIC", p)}, id=f"{p}-through-public") for p in GRANT_ANY],
+        *[pytest.param(with_public_role, {"sys_privs": system("PUB", p)}, id=f"{p}-through-a-role-of-public")
+          for p in GRANT_ANY],
+    ],
+)  # fmt: skip
+def test_one_row_lets_the_user_grant(base, rows):
+    _flips(base(), base().plus(**rows), "can_grant", before=False)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param({"role_privs": role(USER, "APP_READ")}, id="role-without-admin-option"),
+        pytest.param({"sys_privs": system(USER, "CREATE TABLE")}, id="system-privilege-without-admin-option"),
+        pytest.param({"tab_privs": on_table()}, id="object-privilege-not-grantable"),
+        pytest.param({"col_privs": on_column()}, id="column-privilege-not-grantable"),
+        pytest.param({"sys_privs": system("OTHER_ROLE", "GRANT ANY ROLE")}, id="grant-any-of-an-unrelated-role"),
+    ],
+)
+def test_rows_that_do_not_let_the_user_grant(rows):
+    assert not baseline().plus(**rows).account().can_grant
+
+
+# --- is_locked --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["LOCKED", "LOCKED(TIMED)", "EXPIRED & LOCKED", "EXPIRED & LOCKED(TIMED)", "EXPIRED(GRACE) & LOCKED",
+     "EXPIRED(GRACE) & LOCKED(TIMED)"],
+)  # fmt: skip
+def test_every_locked_status_locks(status):
+    _flips(baseline(), baseline(ACCOUNT_STATUS=status, LOCK_DATE=datetime(2024, 5, 1)), "is_locked", before=False)
+
+
+@pytest.mark.parametrize(("status", "in_grace"), [("EXPIRED", False), ("EXPIRED(GRACE)", True)])
+def test_expiry_does_not_lock_and_is_noted(status, in_grace):
+    account = baseline(ACCOUNT_STATUS=status).account()
+    assert not account.is_locked
+    assert account.snapshot["expired"] is True and account.snapshot["in_grace"] is in_grace
+    assert baseline().account().snapshot["expired"] is False
+
+
+# --- can_login --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "rows"),
+    [
+        pytest.param(without_create_session, {"sys_privs": system(USER, "CREATE SESSION")}, id="directly"),
+        pytest.param(lambda: without_create_session().plus(role_privs=role(USER, "CONNECT")),
+                     {"sys_privs": system("CONNECT", "CREATE SESSION")}, id="through-a-role"),
+        pytest.param(lambda: without_create_session().plus(role_privs=role(USER, "APP")).plus(
+                         role_privs=role("APP", "CONNECT_ROLE")),
+                     {"sys_privs": system("CONNECT_ROLE", "CREATE SESSION")}, id="through-a-nested-role"),
+        pytest.param(without_create_session, {"sys_privs": system("PUBLIC", "CREATE SESSION")}, id="through-public"),
+        pytest.param(lambda: without_create_session().plus(role_privs=role("PUBLIC", "PUB")),
+                     {"sys_privs": system("PUB", "CREATE SESSION")}, id="through-a-role-of-public"),
+    ],
+)  # fmt: skip
+def test_create_session_lets_the_user_log_in(base, rows):
+    _flips(base(), base().plus(**rows), "can_login", before=False)
+
+
+def test_schema_only_account_cannot_log_in():
+    _flips(baseline(), baseline(AUTHENTICATION_TYPE="NONE"), "can_login", before=True)
+
+
+# --- which accounts, roles and privileges -------------------------------------------
+
+
+def test_oracle_maintained_accounts_are_excluded():
+    assert [a.username for a in baseline().accounts()] == [USER]
+    assert baseline(ORACLE_MAINTAINED="Y").accounts() == []
+
+
+def test_roles_are_the_transitive_closure():
+    database = with_role("APP_READ")().plus(role_privs=role("APP_READ", "APP_BASE"))
+    assert database.account().roles == ("APP_BASE", "APP_READ")
+    assert database.account().snapshot["granted_roles"] == [
+        {"role": "APP_READ", "admin_option": False, "default_role": True}
+    ]
+
+
+def test_privileges_are_the_direct_grants():
+    database = with_role("APP")().plus(
+        sys_privs=system("APP", "CREATE VIEW"), tab_privs=on_table("INSERT", "YES"), col_privs=on_column()
+    )
+    assert database.account().privileges == (
+        Privilege("global", "CREATE SESSION"),
+        Privilege("object", "INSERT", "APP.ORDERS", grantable=True),
+        Privilege("column", "UPDATE", "APP.CUSTOMERS.EMAIL"),
+    )  # CREATE VIEW through the role APP is represented by the role
+    assert "CREATE VIEW" in database.account().snapshot["effective_system_privileges"]

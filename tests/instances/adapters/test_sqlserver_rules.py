@@ -1,0 +1,304 @@
+"""Every rule of ``instances/adapters/sqlserver/parse.py`` decides a test on its own.
+
+Each test starts from a baseline "nothing special" login (a SQL login with
+CONNECT SQL, mapped by SID to a user with CONNECT in one database), checks the
+flag on it, adds exactly the one catalog row (or changes the one field) the rule
+is about, and checks the flag flipped. Rows are built from the statements'
+SELECT lists with values of the types pymssql returns (``sqlcheck.driver_row``),
+so they cannot use a column the SQL does not return.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.sqlserver import parse
+from tests.instances.adapters import sqlcheck
+from tests.instances.adapters.sqlcheck import SQLSERVER
+
+LOGIN, SID = "alice", "0A1B2C3D4E5F60718293A4B5C6D7E8F9"
+DATABASE, USER = "sales", "alice_user"
+
+_STATES = {"G": "GRANT", "W": "GRANT_WITH_GRANT_OPTION", "D": "DENY", "R": "REVOKE"}
+_SERVER_CLASSES = {100: "SERVER", 101: "SERVER_PRINCIPAL", 105: "ENDPOINT", 108: "AVAILABILITY GROUP"}
+_DATABASE_CLASSES = {0: "DATABASE", 1: "OBJECT_OR_COLUMN", 3: "SCHEMA", 4: "DATABASE_PRINCIPAL"}
+
+
+def _row(tag: str, **values: Any) -> dict[str, Any]:
+    return sqlcheck.driver_row(SQLSERVER, sqlcheck.by_tag(SQLSERVER, tag), **values)
+
+
+def principal(**changes: Any) -> dict[str, Any]:
+    values = dict(
+        principal_id=300, name=LOGIN, type="S", type_desc="SQL_LOGIN", is_disabled=0, sid=SID,
+        default_database_name="master", create_date=datetime(2024, 1, 2, 3, 4), modify_date=datetime(2024, 1, 2, 3, 4),
+        is_locked_out=0, is_expired=0, is_policy_checked=True, is_expiration_checked=False,
+    )  # fmt: skip
+    values.update(changes)
+    return _row("server_principals", **values)
+
+
+def member(role: str, name: str, member_type: str = "S") -> dict[str, Any]:
+    return _row("server_role_members", role_name=role, member_name=name, member_type=member_type)
+
+
+def server_permission(grantee: str, permission: str, state: str = "G", klass: int = 100, **target: Any):
+    return _row(
+        "server_permissions", grantee_name=grantee, grantee_type="S" if grantee == LOGIN else "R", **{"class": klass},
+        class_desc=_SERVER_CLASSES[klass], major_id=target.pop("major_id", 0), permission_name=permission,
+        state=state, state_desc=_STATES[state], **target,
+    )  # fmt: skip
+
+
+def db_principal(name: str, sid: str | None, kind: str = "S", principal_id: int = 5) -> dict[str, Any]:
+    type_desc = {"S": "SQL_USER", "R": "DATABASE_ROLE"}[kind]
+    return _row(
+        "database_principals", principal_id=principal_id, name=name, type=kind, type_desc=type_desc, sid=sid,
+        default_schema_name="dbo" if kind == "S" else None, is_fixed_role=False,
+    )  # fmt: skip
+
+
+def db_member(role: str, name: str, member_type: str = "S") -> dict[str, Any]:
+    return _row("database_role_members", role_name=role, member_name=name, member_type=member_type)
+
+
+def db_permission(grantee: str, permission: str, state: str = "G", klass: int = 0, **target: Any):
+    return _row(
+        "database_permissions", grantee_name=grantee, **{"class": klass}, class_desc=_DATABASE_CLASSES[klass],
+        major_id=target.pop("major_id", 0), minor_id=target.pop("minor_id", 0), permission_name=permission,
+        state=state, state_desc=_STATES[state], **target,
+    )  # fmt: skip
+
+
+@dataclasses.dataclass
+class Server:
+    """The catalog rows of one instance with one user database."""
+
+    principals: list[dict]
+    members: list[dict]
+    permissions: list[dict]
+    db_principals: list[dict]
+    db_members: list[dict]
+    db_permissions: list[dict]
+
+    def plus(self, **rows: dict) -> Server:
+        """A copy with one more row in each named list (``members=member(...)``)."""
+        return dataclasses.replace(self, **{name: [*getattr(self, name), row] for name, row in rows.items()})
+
+    def account(self) -> AccountFacts:
+        security = parse.DatabaseSecurityRows(self.db_principals, self.db_members, self.db_permissions)
+        accounts = parse.build_accounts(self.principals, self.members, self.permissions, {DATABASE: security})
+        (account,) = [a for a in accounts if a.username == LOGIN]
+        return account
+
+
+def baseline(**principal_changes: Any) -> Server:
+    return Server(
+        principals=[principal(**principal_changes)],
+        members=[],
+        permissions=[server_permission(LOGIN, "CONNECT SQL")],
+        db_principals=[db_principal("dbo", "01", principal_id=1), db_principal(USER, SID)],
+        db_members=[db_member("db_owner", "dbo")],
+        db_permissions=[db_permission(USER, "CONNECT")],
+    )
+
+
+def in_role_ops() -> Server:
+    """Baseline plus membership of a user-defined server role ``ops`` that holds nothing."""
+    return baseline().plus(members=member("ops", LOGIN))
+
+
+def in_db_role_app() -> Server:
+    """Baseline plus membership of a user-defined database role ``app`` that holds nothing."""
+    return baseline().plus(
+        db_principals=db_principal("app", None, kind="R", principal_id=9), db_members=db_member("app", USER)
+    )
+
+
+def with_control_server() -> Server:
+    return in_role_ops().plus(permissions=server_permission(LOGIN, "CONTROL SERVER"))
+
+
+def test_baseline_is_an_ordinary_login():
+    account = baseline().account()
+    assert not account.is_superuser and not account.can_grant and not account.is_locked and account.can_login
+    assert account.roles == ()
+    assert account.privileges == (Privilege("global", "CONNECT SQL"), Privilege("database", "CONNECT", DATABASE))
+
+
+def _flips(base: Server, changed: Server, flag: str, before: bool) -> None:
+    assert getattr(base.account(), flag) is before
+    assert getattr(changed.account(), flag) is (not before)
+
+
+# --- is_superuser -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "row"),
+    [
+        pytest.param(baseline, {"members": member("sysadmin", LOGIN)}, id="sysadmin-member"),
+        pytest.param(in_role_ops, {"members": member("sysadmin", "ops", "R")}, id="sysadmin-through-nested-role"),
+        pytest.param(baseline, {"permissions": server_permission(LOGIN, "CONTROL SERVER")}, id="control-server-login"),
+        pytest.param(baseline, {"permissions": server_permission(LOGIN, "CONTROL SERVER", "W")},
+                     id="control-server-with-grant-option"),
+        pytest.param(in_role_ops, {"permissions": server_permission("ops", "CONTROL SERVER")},
+                     id="control-server-to-a-role"),
+        pytest.param(baseline, {"permissions": server_permission("public", "CONTROL SERVER")},
+                     id="control-server-to-public"),
+    ],
+)  # fmt: skip
+def test_one_row_makes_a_superuser(base, row):
+    _flips(base(), base().plus(**row), "is_superuser", before=False)
+
+
+@pytest.mark.parametrize("grantee", [LOGIN, "ops", "public"])
+def test_deny_control_server_anywhere_cancels_the_grant(grantee):
+    _flips(with_control_server(), with_control_server().plus(
+        permissions=server_permission(grantee, "CONTROL SERVER", "D")), "is_superuser", before=True)  # fmt: skip
+
+
+def test_control_server_of_an_unrelated_role_does_not_count():
+    assert not baseline().plus(permissions=server_permission("ops", "CONTROL SERVER")).account().is_superuser
+
+
+# --- can_grant --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "row"),
+    [
+        pytest.param(baseline, {"members": member("securityadmin", LOGIN)}, id="securityadmin"),
+        pytest.param(in_role_ops, {"members": member("securityadmin", "ops", "R")},
+                     id="securityadmin-through-nested-role"),
+        pytest.param(baseline, {"members": member("sysadmin", LOGIN)}, id="superuser"),
+        pytest.param(baseline, {"db_members": db_member("db_owner", USER)}, id="db_owner"),
+        pytest.param(baseline, {"db_members": db_member("db_securityadmin", USER)}, id="db_securityadmin"),
+        pytest.param(in_db_role_app, {"db_members": db_member("db_owner", "app", "R")},
+                     id="db_owner-through-nested-database-role"),
+        pytest.param(baseline, {"permissions": server_permission(LOGIN, "VIEW ANY DEFINITION", "W")},
+                     id="server-permission-with-grant-option"),
+        pytest.param(baseline, {"db_permissions": db_permission(USER, "SELECT", "W", klass=3, major_id=5,
+                                                                schema_name="reports")},
+                     id="database-permission-with-grant-option"),
+    ],
+)  # fmt: skip
+def test_one_row_lets_the_login_grant(base, row):
+    _flips(base(), base().plus(**row), "can_grant", before=False)
+
+
+def test_db_owner_of_a_user_not_mapped_to_the_login_does_not_count():
+    server = baseline().plus(db_principals=db_principal("bob", "FFFF", principal_id=6))
+    assert not server.plus(db_members=db_member("db_owner", "bob")).account().can_grant
+
+
+def test_a_plain_grant_does_not_let_the_login_grant():
+    assert not baseline().plus(permissions=server_permission(LOGIN, "VIEW ANY DEFINITION")).account().can_grant
+
+
+# --- is_locked and can_login ------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["is_disabled", "is_locked_out"])
+def test_disabled_or_locked_out_locks(field):
+    _flips(baseline(), baseline(**{field: 1}), "is_locked", before=False)
+
+
+def test_expired_password_alone_does_not_lock():
+    assert not baseline(is_expired=1).account().is_locked
+
+
+@pytest.mark.parametrize(("base", "grantee"), [(baseline, LOGIN), (in_role_ops, "ops"), (baseline, "public")])
+def test_deny_connect_sql_blocks_login(base, grantee):
+    _flips(base(), base().plus(permissions=server_permission(grantee, "CONNECT SQL", "D")), "can_login", before=True)
+
+
+def test_other_denials_do_not_block_login():
+    server = baseline().plus(permissions=server_permission(LOGIN, "CONNECT", "D", klass=105, major_id=4,
+                                                           endpoint_target="TSQL Default TCP"))  # fmt: skip
+    assert server.plus(permissions=server_permission(LOGIN, "VIEW ANY DATABASE", "D")).account().can_login
+
+
+# --- privilege targets ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "privilege"),
+    [
+        pytest.param(server_permission(LOGIN, "VIEW SERVER STATE"), Privilege("global", "VIEW SERVER STATE"),
+                     id="server"),
+        pytest.param(server_permission(LOGIN, "IMPERSONATE", klass=101, major_id=1, principal_target="sa"),
+                     Privilege("object", "IMPERSONATE", "SERVER_PRINCIPAL::sa"), id="server-principal"),
+        pytest.param(server_permission(LOGIN, "CONNECT", klass=105, major_id=4, endpoint_target="TSQL Default TCP"),
+                     Privilege("object", "CONNECT", "ENDPOINT::TSQL Default TCP"), id="endpoint"),
+        pytest.param(server_permission(LOGIN, "ALTER", klass=108, major_id=65536),
+                     Privilege("object", "ALTER", "AVAILABILITY GROUP::65536"), id="other-class"),
+        pytest.param(server_permission(LOGIN, "ALTER ANY LOGIN", "D"),
+                     Privilege("global", "ALTER ANY LOGIN", state="DENY"), id="deny"),
+    ],
+)  # fmt: skip
+def test_server_permission_targets(row, privilege):
+    assert privilege not in baseline().account().privileges
+    assert privilege in baseline().plus(permissions=row).account().privileges
+
+
+@pytest.mark.parametrize(
+    ("row", "privilege"),
+    [
+        pytest.param(db_permission(USER, "CREATE TABLE"), Privilege("database", "CREATE TABLE", DATABASE),
+                     id="database"),
+        pytest.param(db_permission(USER, "SELECT", klass=1, major_id=581577110, object_schema="dbo",
+                                   object_name="orders"),
+                     Privilege("object", "SELECT", "sales.dbo.orders"), id="object"),
+        pytest.param(db_permission(USER, "UPDATE", klass=1, major_id=613577224, minor_id=3, object_schema="dbo",
+                                   object_name="customers", column_name="email"),
+                     Privilege("column", "UPDATE", "sales.dbo.customers.email"), id="column"),
+        pytest.param(db_permission(USER, "EXECUTE", klass=3, major_id=5, schema_name="reports"),
+                     Privilege("schema", "EXECUTE", "sales.reports"), id="schema"),
+        pytest.param(db_permission(USER, "IMPERSONATE", klass=4, major_id=7),
+                     Privilege("object", "IMPERSONATE", "sales.DATABASE_PRINCIPAL::7"), id="other-class"),
+        pytest.param(db_permission(USER, "DELETE", "D", klass=1, major_id=581577110, object_schema="dbo",
+                                   object_name="orders"),
+                     Privilege("object", "DELETE", "sales.dbo.orders", state="DENY"), id="deny"),
+    ],
+)  # fmt: skip
+def test_database_permission_targets(row, privilege):
+    assert privilege not in baseline().account().privileges
+    assert privilege in baseline().plus(db_permissions=row).account().privileges
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param({"permissions": server_permission(LOGIN, "CONTROL SERVER", "R")}, id="server"),
+        pytest.param({"db_permissions": db_permission(USER, "SELECT", "R", klass=3, major_id=5,
+                                                      schema_name="reports")}, id="database"),
+    ],
+)  # fmt: skip
+def test_legacy_revoke_rows_are_skipped(rows):
+    base, changed = baseline().account(), baseline().plus(**rows).account()
+    assert changed.privileges == base.privileges
+    assert (changed.is_superuser, changed.can_grant) == (False, False)
+
+
+# --- roles ----------------------------------------------------------------------
+
+
+def test_roles_include_inherited_server_and_database_roles():
+    server = in_role_ops().plus(members=member("processadmin", "ops", "R"))
+    assert server.account().roles == ("ops", "processadmin")
+    server = in_db_role_app().plus(db_members=db_member("db_datareader", "app", "R"))
+    assert server.account().roles == ("sales.app", "sales.db_datareader")
+
+
+def test_permissions_of_a_role_are_represented_by_the_role():
+    server = in_db_role_app().plus(db_permissions=db_permission("app", "SELECT", klass=3, major_id=5,
+                                                                  schema_name="reports"))  # fmt: skip
+    account = server.account()
+    assert "sales.app" in account.roles
+    assert Privilege("schema", "SELECT", "sales.reports") not in account.privileges
