@@ -417,3 +417,39 @@ def test_actions_reject_get(api_client, instance):
     for action in ("test-connection", "sync-accounts"):
         response = api_client.get(f"/api/v1/instances/{instance.pk}/actions/{action}")
         assert_error(response, 405, "method_not_allowed")
+
+
+# --- names are printable, trimmed and bounded -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name",
+    ["\x14\U00056b40", "db\x00x", "db\u200bname", "tab\tname", "x" * 129],
+    ids=["control+unassigned", "nul", "zero-width", "tab", "too-long"],
+)
+def test_instance_and_credential_names_must_be_printable(api_client, instance, name):
+    url = f"/api/v1/instances/{instance.pk}/"
+    response = api_client.put(url, instance_payload(name=name), format="json")
+    assert response.status_code == 400 and "name" in response.json()["errors"], response.content
+    response = api_client.post("/api/v1/credentials/", {"name": name, "username": "u", "password": "p"}, format="json")
+    assert response.status_code == 400 and "name" in response.json()["errors"], response.content
+    instance.refresh_from_db()
+    assert instance.name.startswith("inst-")
+
+
+def test_names_are_trimmed_and_any_script_is_fine(api_client):
+    response = api_client.post("/api/v1/instances/", instance_payload(name="  生产库 订单  "), format="json")
+    assert response.status_code == 201 and response.json()["name"] == "生产库 订单"
+    credential = {"name": " ops ", "username": "u", "password": "p"}
+    response = api_client.post("/api/v1/credentials/", credential, format="json")
+    assert response.status_code == 201 and response.json()["name"] == "ops"
+    response = api_client.post("/api/v1/instances/", instance_payload(name="t", tags=["ok", "bad\x07"]), format="json")
+    assert response.status_code == 400 and "tags" in response.json()["errors"]
+
+
+def test_service_rejects_untrimmed_or_control_names_from_scripts():
+    from django.core.exceptions import ValidationError
+
+    from instances.services import credential_create
+
+    assert credential_create(name=" spaced ", username="u", password="p").name == "spaced"
+    with pytest.raises(ValidationError, match="printable"):
+        credential_create(name="bell\x07", username="u", password="p")

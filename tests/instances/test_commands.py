@@ -1,10 +1,7 @@
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
-from django_q.models import Schedule
 
 from instances.models import Instance
 
@@ -70,44 +67,6 @@ def test_add_instance_duplicate_name_is_an_error(instance):
     with pytest.raises(CommandError, match="already exists"):
         run("add_instance", "--name", instance.name, "--db-type", "mysql", "--host", "h", "--port", "1",
             "--username", "u", "--no-password")
-
-
-def test_quickstart_is_idempotent_and_registers_metadata_postgres():
-    out = run("quickstart", "--password", "first-pass")
-    assert "admin login: admin / first-pass" in out
-    user = get_user_model().objects.get(username="admin")
-    assert user.is_superuser and user.check_password("first-pass")
-    metadata = Instance.objects.get(name="whalefall-metadata")
-    assert metadata.db_type_id == "postgresql"
-    assert set(Group.objects.values_list("name", flat=True)) >= {"viewer", "operator", "admin"}
-    assert Schedule.objects.filter(name__startswith="whalefall.").count() >= 4
-    # the console has real data at once: the metadata PostgreSQL was synced and sized
-    assert "account sync of whalefall-metadata" in out and "capacity collection of whalefall-metadata" in out
-    from accounts.models import InstanceAccount
-    from capacity.models import DatabaseSizeCurrent
-
-    assert InstanceAccount.objects.filter(instance=metadata, username="postgres", is_active=True).exists()
-    assert DatabaseSizeCurrent.objects.filter(instance=metadata, size_bytes__gt=0).exists()
-
-    out = run("quickstart")
-    assert "password unchanged" in out
-    assert Instance.objects.filter(name="whalefall-metadata").count() == 1
-    assert get_user_model().objects.get(username="admin").check_password("first-pass")
-
-
-def test_quickstart_generates_password_when_not_given():
-    out = run("quickstart", "--username", "ops")
-    password = out.split("admin login: ops / ")[1].split()[0]
-    assert get_user_model().objects.get(username="ops").check_password(password)
-
-
-def test_setup_schedules_upserts_by_name():
-    run("setup_schedules")
-    run("setup_schedules")
-    names = list(Schedule.objects.values_list("name", flat=True))
-    assert sorted(names) == sorted(set(names))
-    partitions = Schedule.objects.get(name="whalefall.partitions")
-    assert partitions.func == "capacity.tasks.partitions_maintain" and partitions.schedule_type == Schedule.DAILY
 
 
 def test_reap_sessions_command(instance):

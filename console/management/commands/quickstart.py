@@ -79,14 +79,14 @@ class Command(BaseCommand):
         username, password = db.get("USER") or "postgres", db.get("PASSWORD") or ""
         live = Instance.objects.filter(deleted_at__isnull=True).select_related("credential")
         instance = live.filter(name=METADATA_INSTANCE).first() or live.filter(**connection).order_by("pk").first()
-        if instance is not None:
-            how = "reusing"
-        else:
+        restore = instance is None
+        if restore:
             instance = Instance.objects.filter(name=METADATA_INSTANCE).select_related("credential").first()
-            how = "restoring deleted"
         if instance is not None:
             credential = self._credential(instance, username, password)
-            instance_update(instance=instance, credential=credential, deleted_at=None, **connection)
+            state = {"deleted_at": None, "is_active": True} if restore else {}
+            instance_update(instance=instance, credential=credential, **state, **connection)
+            how = "restoring deleted" if restore else "reusing"
             self.stdout.write(f"{how} instance {instance.name} (id {instance.pk}) for the metadata PostgreSQL")
             return instance
         credential = self._credential(None, username, password)

@@ -1,0 +1,75 @@
+"""The batch runner: the calling app's unit (stored on the session like a django-q2 task's
+func), the one rule for the session type, and task outcomes that agree with the records."""
+
+from __future__ import annotations
+
+import pytest
+from django_q.models import Task
+
+from accounts.services import ACCOUNT_SYNC_UNIT, accounts_sync_all
+from sync_sessions.models import SyncSession
+from sync_sessions.runner import Unit, batch_start, record_execute, sync_type_for
+from sync_sessions.services import RecordOutcome
+from tests.support.factories import make_fake_instance
+
+pytestmark = pytest.mark.django_db
+
+unit_calls: list[tuple[str, int]] = []
+
+
+def counting_unit(*, instance, session) -> RecordOutcome:
+    """A unit of this test module: records the call, reports one item."""
+    unit_calls.append((instance.name, session.pk))
+    return RecordOutcome(synced=1)
+
+
+@pytest.mark.parametrize(
+    ("instance_ids", "scheduled", "expected"),
+    [
+        ([7], False, "manual_single"),
+        ([7, 7], False, "manual_single"),  # the same instance twice is still one
+        ([7, 8], False, "manual_batch"),
+        (None, False, "manual_batch"),  # every active instance, however many there are
+        (None, True, "scheduled"),
+        ([7], True, "scheduled"),
+    ],
+)
+def test_one_rule_decides_the_session_type(instance_ids, scheduled, expected):
+    assert sync_type_for(instance_ids=instance_ids, scheduled=scheduled) == expected
+
+
+def test_the_unit_is_stored_on_the_session_and_run_from_there():
+    unit_calls.clear()
+    first, second = make_fake_instance(name="a"), make_fake_instance(name="b")
+    unit = Unit(counting_unit, attempts=2, backoff_seconds=0.5)
+    session = batch_start(unit=unit, sync_category="other", instance_ids=[first.pk, second.pk])
+    assert (session.unit_func, session.unit_attempts, session.unit_backoff_seconds) == (
+        "tests.sync_sessions.test_runner.counting_unit", 2, 0.5,
+    )  # fmt: skip
+    assert (session.status, session.sync_type, session.successful_instances) == ("completed", "manual_batch", 2)
+    assert unit_calls == [("a", session.pk), ("b", session.pk)]
+
+
+def test_a_unit_that_cannot_be_imported_fails_its_records_with_a_clear_error():
+    instance = make_fake_instance()
+    session = batch_start(unit=ACCOUNT_SYNC_UNIT, sync_category="account", instance_ids=[instance.pk], enqueue=True)
+    SyncSession.objects.filter(pk=session.pk).update(unit_func="accounts.services.renamed_since")
+    record = record_execute(record_id=session.records.get().pk)
+    assert (record.status, record.error_code) == ("failed", "unit_unavailable")
+    assert "accounts.services.renamed_since" in record.error_message
+    session.refresh_from_db()
+    assert session.status == "failed"
+
+
+def test_task_outcome_agrees_with_the_record(django_capture_on_commit_callbacks):
+    """django-q2 shows a task whose record failed as failed, with the record's typed error."""
+    good = make_fake_instance("accounts=2", name="good")
+    bad = make_fake_instance("fail=target_unreachable", name="bad")
+    with django_capture_on_commit_callbacks(execute=True):
+        session = accounts_sync_all(instance_ids=[good.pk, bad.pk], enqueue=True)
+    tasks = {task.name.rsplit("-", 1)[1]: task for task in Task.objects.filter(group=str(session.session_id))}
+    records = {r.instance_name: r for r in session.records.all()}
+    good_task, bad_task = tasks[str(records["good"].pk)], tasks[str(records["bad"].pk)]
+    assert good_task.success and good_task.result["status"] == "completed"
+    assert not bad_task.success
+    assert bad_task.result.startswith("bad: target_unreachable: Instance 'bad': injected target_unreachable")
