@@ -1,4 +1,4 @@
-"""django-q2 entry points for capacity (scheduled by name in console/schedules.py)."""
+"""django-q2 entry points for capacity (scheduled by name by ``manage.py setup_schedules``)."""
 
 from capacity.partitions import partitions_ensure
 

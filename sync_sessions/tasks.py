@@ -1,4 +1,4 @@
-"""django-q2 entry points (scheduled by name in console/schedules.py)."""
+"""django-q2 entry points (scheduled by name by ``manage.py setup_schedules``)."""
 
 from sync_sessions.services import sessions_cleanup, sessions_reap
 

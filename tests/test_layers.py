@@ -56,7 +56,7 @@ def _violations(package: str) -> list[str]:
     found = []
     for higher in sorted(_higher(package)):
         patterns = [
-            (re.compile(rf"(?<![\w.]){higher}\.(?:{'|'.join(_submodules(higher))})\b"), "dotted path"),
+            (re.compile(rf"(?<![\w.]){higher}[./](?:{'|'.join(_submodules(higher))})\b"), "dotted path"),
             (re.compile(rf"admin:{higher}_"), "admin URL name"),
             (re.compile(rf"[\"']{higher}[\"']"), "app label"),
         ]

@@ -1,4 +1,4 @@
-"""/api/v1/ routes of the accounts app (included by console/urls.py under the ``accounts`` namespace).
+"""/api/v1/ routes of the accounts app (included by the root URL conf under the ``accounts`` namespace).
 
 Explicit paths come first: nested routes such as /instances/<id>/accounts.
 """

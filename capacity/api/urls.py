@@ -1,4 +1,4 @@
-"""/api/v1/ routes of the capacity app (included by console/urls.py under the ``capacity`` namespace).
+"""/api/v1/ routes of the capacity app (included by the root URL conf under the ``capacity`` namespace).
 
 Explicit paths (nested routes such as /instances/<id>/...) come first.
 Database names are URL-encoded path segments (a name may contain "/").

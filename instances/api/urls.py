@@ -1,4 +1,4 @@
-"""/api/v1/ routes of the instances app (included by console/urls.py under the ``instances`` namespace).
+"""/api/v1/ routes of the instances app (included by the root URL conf under the ``instances`` namespace).
 
 Other apps add their actions on instances to ``InstanceViewSet`` with
 ``instances.api.views.instance_action_register`` (before these URLs are built).

@@ -1,4 +1,4 @@
-"""/api/v1/ routes of the sync_sessions app (included by console/urls.py under the ``sync_sessions`` namespace)."""
+"""/api/v1/ routes of the sync_sessions app (included by the root URL conf under its ``sync_sessions`` namespace)."""
 
 from sync_sessions.api.views import SyncInstanceRecordViewSet, SyncSessionViewSet
 from whalefall.routers import api_router
