@@ -1,0 +1,25 @@
+"""The project's admin overrides live in the top-level templates/ (TEMPLATES['DIRS'])."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.template.loader import get_template
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_overrides_come_from_the_project_templates_dir():
+    project = Path(settings.BASE_DIR) / "templates"
+    assert project in [Path(d) for d in settings.TEMPLATES[0]["DIRS"]]
+    for name in ("admin/base_site.html", "admin/index.html"):
+        assert Path(get_template(name).origin.name) == project / name
+
+
+def test_index_page_shows_the_console_links(admin_client_logged_in):
+    body = admin_client_logged_in.get("/admin/").content.decode()
+    assert "<title>" in body and "| WhaleFall</title>" in body
+    assert 'href="/admin/sync_sessions/syncsession/?status__exact=failed"' in body
+    assert 'href="/api/v1/"' in body and 'href="/api/docs/"' in body
