@@ -4,8 +4,11 @@ assignment history and daily statistics."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
+
+from classification import dsl
 
 
 class RiskLevel(models.TextChoices):
@@ -71,6 +74,13 @@ class ClassificationRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The expression must be a valid rule (classification/dsl.py); every problem
+        is reported with its JSON path."""
+        errors = dsl.validate(self.expression)
+        if errors:
+            raise ValidationError({"expression": [str(error) for error in errors]})
+
 
 class AccountClassificationAssignment(models.Model):
     """Current assignments only: at most one row per (account, classification)."""
@@ -85,6 +95,8 @@ class AccountClassificationAssignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     assigned_at = models.DateTimeField(db_default=Now())
+    # which clauses of the rule matched (auto), e.g. ["DELETE on app (database) via reporting"]
+    why = models.JSONField(default=list, db_default=[], blank=True)
 
     class Meta:
         db_table = "account_classification_assignments"
@@ -127,6 +139,7 @@ class AccountClassificationHistory(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_at = models.DateTimeField(db_default=Now())
+    why = models.JSONField(default=list, db_default=[], blank=True)
 
     class Meta:
         db_table = "account_classification_history"

@@ -1,11 +1,25 @@
-"""Named reads of classifications and their assignments."""
+"""Named reads of classifications, their rules' subjects, assignments, history and stats."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 
 from accounts.models import InstanceAccount
-from classification.models import AccountClassificationAssignment
+from classification import dsl
+from classification.models import (
+    AccountClassification,
+    AccountClassificationAssignment,
+    ClassificationDailyStat,
+    ClassificationRule,
+)
+
+# --- account lists (registered on the accounts app by classification/api/accounts.py) ------
 
 
 def accounts_prefetch_classifications(queryset: QuerySet[InstanceAccount]) -> QuerySet[InstanceAccount]:
@@ -24,3 +38,180 @@ def accounts_with_classification(queryset: QuerySet[InstanceAccount], *, codes: 
         account=OuterRef("pk"), classification__code__in=codes
     )
     return queryset.filter(Exists(assigned))
+
+
+# --- what rules see ---------------------------------------------------------------------------
+
+_SUBJECTS = """
+SELECT a.id, i.id, a.username, p.facts, i.db_type, i.environment,
+       COALESCE((SELECT array_agg(t.name) FROM instance_tags it JOIN tags t ON t.id = it.tag_id
+                 WHERE it.instance_id = i.id), '{{}}')
+FROM instance_accounts a
+JOIN instances i ON i.id = a.instance_id
+LEFT JOIN account_permissions p ON p.instance_account_id = a.id
+WHERE a.is_active AND {where}
+ORDER BY a.id
+"""
+
+
+@dataclass(frozen=True)
+class AccountSubject:
+    account_id: int
+    instance_id: int
+    subject: dsl.Subject
+
+
+def account_subjects(*, instance_id: int | None = None, db_type: str | None = None) -> list[AccountSubject]:
+    """Every active account of one instance (or of every live instance of ``db_type``) as
+    rules see it: facts, db type, environment, tags. One query, whatever the count."""
+    if instance_id is not None:
+        where, params = "i.id = %s", [instance_id]
+    else:
+        where, params = "i.db_type = %s AND i.deleted_at IS NULL", [db_type]
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBJECTS.format(where=where), params)
+        rows = cursor.fetchall()
+    subjects = []
+    for account_id, iid, username, facts, kind, environment, tags in rows:
+        if isinstance(facts, str):  # Django hands jsonb over as text
+            facts = json.loads(facts)
+        subject = dsl.Subject(
+            username=username, facts=facts or {}, db_type=kind, environment=environment, tags=frozenset(tags)
+        )
+        subjects.append(AccountSubject(account_id, iid, subject))
+    return subjects
+
+
+@dataclass
+class RuleSet:
+    """The active rules of one engine, compiled, grouped by classification (priority order);
+    ``errors`` holds the rules whose stored expression no longer validates."""
+
+    by_classification: dict[int, list[tuple[ClassificationRule, dsl.CompiledRule]]] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(rules) for rules in self.by_classification.values())
+
+    @property
+    def frozen_classifications(self) -> set[int]:
+        """Classifications with a broken rule: their auto assignments are left as they are."""
+        return {error["classification_id"] for error in self.errors}
+
+
+def active_rules(*, db_type: str) -> QuerySet[ClassificationRule]:
+    """Active rules of active classifications for ``db_type``, highest priority first."""
+    return (
+        ClassificationRule.objects.filter(is_active=True, db_type_id=db_type, classification__is_active=True)
+        .select_related("classification")
+        .order_by("-classification__priority", "classification__code", "name", "id")
+    )
+
+
+def rule_set_compile(rules: Sequence[ClassificationRule]) -> RuleSet:
+    """Compile ``rules`` (in memory); broken ones go to ``errors``, never silently away."""
+    result = RuleSet()
+    for rule in rules:
+        try:
+            compiled = dsl.compile_rule(rule.expression)
+        except dsl.RuleInvalid as exc:
+            result.errors.append(
+                {"rule_id": rule.pk, "rule": rule.name, "classification_id": rule.classification_id, "error": str(exc)}
+            )
+            continue
+        result.by_classification.setdefault(rule.classification_id, []).append((rule, compiled))
+    return result
+
+
+def subjects_evaluate(
+    *, subjects: Sequence[AccountSubject], rule_set: RuleSet
+) -> dict[tuple[int, int], tuple[int, list[str]]]:
+    """In memory: ``{(account id, classification id): (rule id, why)}`` for every account a
+    rule of the classification matches (the first matching rule gives the why)."""
+    matches: dict[tuple[int, int], tuple[int, list[str]]] = {}
+    groups = list(rule_set.by_classification.items())
+    for item in subjects:
+        for classification_id, rules in groups:
+            for rule, compiled in rules:
+                why = compiled.evaluate(item.subject)
+                if why is not None:
+                    matches[(item.account_id, classification_id)] = (rule.pk, list(why))
+                    break
+    return matches
+
+
+# --- rule preview -------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviewAccount:
+    account_id: int
+    instance_id: int
+    username: str
+    why: list[str]
+
+
+@dataclass
+class RulePreview:
+    """What saving a draft rule would change for its classification (``limit`` rows listed)."""
+
+    evaluated: int
+    matched: int
+    adds: list[PreviewAccount]
+    removes: list[PreviewAccount]
+    add_count: int
+    remove_count: int
+
+
+def rule_preview(
+    *,
+    classification: AccountClassification,
+    db_type: str,
+    expression,
+    replacing_rule_id: int | None = None,
+    limit: int = 200,
+) -> RulePreview:
+    """Evaluate ``expression`` (a draft: validated first, ``RuleInvalid`` otherwise) together
+    with the classification's other active rules for ``db_type`` over every active account of
+    that engine, and compare with its current assignments: who would be added, who removed
+    (auto assignments only; manual ones never change), and why. Writes nothing."""
+    draft = dsl.compile_rule(expression)
+    others = [r for r in active_rules(db_type=db_type).filter(classification=classification)
+              if r.pk != replacing_rule_id]  # fmt: skip
+    rule_set = rule_set_compile(others)
+    draft_rule = ClassificationRule(pk=0, classification=classification, name="(draft)", expression=expression)
+    rule_set.by_classification.setdefault(classification.pk, []).append((draft_rule, draft))
+    subjects = account_subjects(db_type=db_type)
+    wanted = subjects_evaluate(subjects=subjects, rule_set=rule_set)
+    current = dict(
+        AccountClassificationAssignment.objects.filter(
+            classification=classification, account__instance__db_type_id=db_type, account__is_active=True
+        ).values_list("account_id", "source")
+    )
+    by_id = {item.account_id: item for item in subjects}
+    adds = [
+        PreviewAccount(a, by_id[a].instance_id, by_id[a].subject.username, why)
+        for (a, _), (_, why) in sorted(wanted.items()) if a not in current
+    ]  # fmt: skip
+    matched = {a for a, _ in wanted}
+    removes = [
+        PreviewAccount(a, by_id[a].instance_id, by_id[a].subject.username, [])
+        for a, source in sorted(current.items()) if source == "auto" and a not in matched and a in by_id
+    ]  # fmt: skip
+    return RulePreview(len(subjects), len(matched), adds[:limit], removes[:limit], len(adds), len(removes))
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+
+def classification_counts(
+    *, start: dt.date, end: dt.date, classification_id: int | None = None, instance_id: int | None = None
+) -> QuerySet:
+    """Daily account counts per classification (summed over instances unless one is given)."""
+    rows = ClassificationDailyStat.objects.filter(date__gte=start, date__lte=end)
+    if classification_id is not None:
+        rows = rows.filter(classification_id=classification_id)
+    if instance_id is not None:
+        rows = rows.filter(instance_id=instance_id)
+    return rows.values("date", "classification_id").annotate(accounts=Sum("account_count")).order_by("date")

@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView
 
 #: apps with an ``api/urls.py`` (``app_name`` = namespace, ``router`` = their viewsets), in include order
-API_APPS = ("instances", "sync_sessions", "accounts", "capacity")
+API_APPS = ("instances", "sync_sessions", "accounts", "capacity", "classification")
 
 
 def _api_root() -> path:

@@ -62,6 +62,13 @@ class UnitUnavailable(WhalefallError):
     http_status = 409
 
 
+class Protected(WhalefallError):
+    """The object may not be changed this way (e.g. deleting a system classification)."""
+
+    code = "protected"
+    http_status = 409
+
+
 class NotFound(WhalefallError):
     """A named object (e.g. a database of an instance) does not exist."""
 

@@ -72,10 +72,12 @@ def test_accounts_list_shape(api_client, data):
     first = body["results"][0]
     assert set(first) == {
         "id", "instance", "instance_name", "db_type", "username", "host", "is_active", "is_superuser",
-        "can_grant", "is_locked", "classifications", "first_seen_at", "last_seen_at", "deactivated_at",
+        "can_grant", "is_locked", "classifications", "primary_classification", "first_seen_at", "last_seen_at",
+        "deactivated_at",
     }  # fmt: skip
     assert (first["instance_name"], first["db_type"], first["username"]) == ("big", "mysql", "user000")
     assert first["classifications"] == ["grant", "su"]  # highest priority first
+    assert first["primary_classification"] == "grant" and body["results"][1]["primary_classification"] is None
     assert (first["is_superuser"], first["can_grant"], first["is_locked"]) == (True, True, True)
     assert body["results"][1]["classifications"] == []
 

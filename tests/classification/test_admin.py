@@ -35,7 +35,9 @@ def _url(model, view: str, *args) -> str:
 
 @pytest.fixture
 def classified(admin_user):
-    """3 classifications with rules; 200 accounts, each assigned, with history and daily stats (set-based)."""
+    """3 classifications with rules; 200 accounts, each assigned, with history and daily stats (set-based).
+    The default classifications (migration 0004) are removed first: these three are the whole set."""
+    AccountClassification.objects.all().delete()
     instances = Instance.objects.bulk_create(
         [Instance(name=f"cls-inst-{i:02d}", db_type_id="mysql", host="h", port=3306) for i in range(10)]
     )

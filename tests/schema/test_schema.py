@@ -290,7 +290,7 @@ def test_p1_classification_assignments_cannot_hold_duplicates(instance):
     ))
     assert nullable["account_id"] == nullable["classification_id"] == "NO"
     account = InstanceAccount.objects.create(instance=instance, username="app")
-    cls = AccountClassification.objects.create(code="superuser", name="Superuser")
+    cls = AccountClassification.objects.create(code="dup-check", name="Duplicate check")
     AccountClassificationAssignment.objects.create(account=account, classification=cls, source="manual")
     with pytest.raises(IntegrityError), transaction.atomic():
         AccountClassificationAssignment.objects.create(account=account, classification=cls, source="auto")

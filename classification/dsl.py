@@ -1,0 +1,445 @@
+"""The classification rule DSL (DESIGN.md § Classification): validate, compile, evaluate.
+
+Pure: no ORM, no I/O. A rule is JSON, exactly this grammar (other tools write it too):
+
+- ``{"op": "and"|"or", "args": [rule, …]}`` (one or more), ``{"op": "not", "args": [rule]}``
+- ``{"fn": "is_superuser"}``, ``{"fn": "can_grant"}``, ``{"fn": "is_locked"}``, ``{"fn": "can_login"}``
+- ``{"fn": "has_role", "role": "name"}`` — direct or inherited (``facts.roles``)
+- ``{"fn": "has_privilege", "privilege": "DELETE", "level"?: "global|database|schema|object|column",
+  "target"?: "glob", "grantable"?: true, "include_set_role"?: true}`` — over the effective
+  privileges (``facts.privileges``)
+- ``{"fn": "db_type_in", "values": […]}``, ``{"fn": "environment_in", "values": […]}``,
+  ``{"fn": "instance_tag", "tag": "prod"}``, ``{"fn": "username_matches", "pattern": "app_*"}``
+
+``has_privilege`` semantics:
+
+- the privilege name is compared case-insensitively; a held ``ALL`` / ``ALL PRIVILEGES``
+  counts as every privilege;
+- ``level`` keeps privileges held at that level or a broader one (global ⊃ database ⊃
+  schema ⊃ object ⊃ column): a global privilege satisfies any narrower level;
+- ``target`` is a glob (``fnmatch``: ``*`` matches any text, dots included) over the
+  privilege's target (``db``, ``db.table``, ``db.schema.table.column``…); a broader
+  privilege covers it when its own dotted parts match the glob's leading parts
+  (``DELETE`` on ``app`` covers ``app.orders``); global privileges cover every target;
+- ``grantable: true`` keeps only privileges held WITH GRANT/ADMIN OPTION (``false``, the
+  default, does not filter);
+- privileges reachable only by ``SET ROLE`` (``via_set_role``) count only with
+  ``include_set_role: true``;
+- a ``DENY`` of the same privilege (or ``ALL``) whose scope covers a granted one cancels it.
+
+Evaluation returns ``None`` (no match) or the reasons it matched ("why": the leaves
+that decided it, e.g. ``"DELETE on app (database) via reporting → app_rw"``) and
+never raises on a valid rule, whatever the facts hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cached_property
+from typing import Any
+
+LEVELS = ("global", "database", "schema", "object", "column")
+_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+OPERATORS = ("and", "or", "not")
+ALL_PRIVILEGES = ("ALL", "ALL PRIVILEGES")
+#: bounds that keep a stored rule cheap to validate and evaluate
+MAX_DEPTH = 32
+MAX_NODES = 500
+
+Why = tuple[str, ...]
+
+
+# --- what a rule sees ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One account as rules see it: its engine-neutral facts plus its instance."""
+
+    username: str
+    facts: Mapping[str, Any]
+    db_type: str = ""
+    environment: str = ""
+    tags: frozenset[str] = frozenset()
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        roles = self.facts.get("roles")
+        return frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list | tuple) else frozenset()
+
+    @cached_property
+    def privileges_by_name(self) -> dict[str, list[_Held]]:
+        """Effective privileges indexed by upper-case name (built once per account)."""
+        index: dict[str, list[_Held]] = {}
+        entries = self.facts.get("privileges")
+        for entry in entries if isinstance(entries, list | tuple) else ():
+            held = _Held.of(entry)
+            if held is not None:
+                index.setdefault(held.name, []).append(held)
+        return index
+
+    def flag(self, name: str) -> bool:
+        return self.facts.get(name) is True
+
+
+@dataclass(frozen=True)
+class _Held:
+    """One effective privilege entry, normalised for matching."""
+
+    name: str
+    level: str
+    target: str
+    parts: tuple[str, ...]
+    grantable: bool
+    denied: bool
+    via: tuple[str, ...]
+    via_set_role: bool
+
+    @classmethod
+    def of(cls, entry: Any) -> _Held | None:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("privilege"), str):
+            return None
+        level = entry.get("level") if entry.get("level") in _RANK else "object"
+        target = entry.get("target") if isinstance(entry.get("target"), str) else ""
+        via = entry.get("via") if isinstance(entry.get("via"), list | tuple) else ()
+        return cls(
+            name=_normal_name(entry["privilege"]),
+            level=level,
+            target=target,
+            parts=tuple(target.split(".")) if target else (),
+            grantable=entry.get("grantable") is True,
+            denied=str(entry.get("state", "GRANT")).upper() == "DENY",
+            via=tuple(str(v) for v in via),
+            via_set_role=entry.get("via_set_role") is True,
+        )
+
+    def covers(self, other: _Held) -> bool:
+        """This entry's scope contains ``other``'s (global, or an ancestor-or-equal target)."""
+        if self.level == "global" or not self.parts:
+            return True
+        return len(self.parts) <= len(other.parts) and other.parts[: len(self.parts)] == self.parts
+
+    def describe(self) -> str:
+        text = f"{self.name} on {self.target or '*'} ({self.level})"
+        if self.grantable:
+            text += " WITH GRANT OPTION"
+        if self.via:
+            text += " via " + " → ".join(self.via) + (" (SET ROLE)" if self.via_set_role else "")
+        else:
+            text += " (direct)"
+        return text
+
+
+def _normal_name(name: str) -> str:
+    return " ".join(name.upper().split())
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+class RuleError(ValueError):
+    """One problem in a rule, with the JSON path of the offending node or key."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path or 'rule'}: {self.message}"
+
+
+class RuleInvalid(ValueError):
+    """A rule with one or more problems (``errors``, each with its path)."""
+
+    def __init__(self, errors: list[RuleError]):
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+def _string(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_string(v) for v in value)
+
+
+def _boolean(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _level(value: Any) -> bool:
+    return value in _RANK
+
+
+@dataclass(frozen=True)
+class _Param:
+    check: Callable[[Any], bool]
+    expected: str
+    required: bool = True
+
+
+_FUNCTIONS: dict[str, dict[str, _Param]] = {
+    "is_superuser": {},
+    "can_grant": {},
+    "is_locked": {},
+    "can_login": {},
+    "has_role": {"role": _Param(_string, "a role name (non-empty string)")},
+    "has_privilege": {
+        "privilege": _Param(_string, "a privilege name (non-empty string)"),
+        "level": _Param(_level, f"one of {', '.join(LEVELS)}", required=False),
+        "target": _Param(_string, "a glob (non-empty string)", required=False),
+        "grantable": _Param(_boolean, "true or false", required=False),
+        "include_set_role": _Param(_boolean, "true or false", required=False),
+    },
+    "db_type_in": {"values": _Param(_strings, "a non-empty list of database type names")},
+    "environment_in": {"values": _Param(_strings, "a non-empty list of environments")},
+    "instance_tag": {"tag": _Param(_string, "a tag name (non-empty string)")},
+    "username_matches": {"pattern": _Param(_string, "a glob (non-empty string)")},
+}
+FUNCTIONS = tuple(_FUNCTIONS)
+
+
+def _join(path: str, key: str | int) -> str:
+    return f"{path}/{key}" if path else str(key)
+
+
+@dataclass
+class _Validator:
+    errors: list[RuleError] = field(default_factory=list)
+    nodes: int = 0
+
+    def node(self, rule: Any, path: str, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            if self.nodes == MAX_NODES + 1:
+                self.errors.append(RuleError(path, f"rule too large (more than {MAX_NODES} nodes)"))
+            return
+        if depth > MAX_DEPTH:
+            self.errors.append(RuleError(path, f"rule nested too deeply (more than {MAX_DEPTH} levels)"))
+            return
+        if not isinstance(rule, dict):
+            self.errors.append(RuleError(path, 'must be an object: {"op": …, "args": […]} or {"fn": …}'))
+            return
+        if "op" in rule and "fn" in rule:
+            self.errors.append(RuleError(path, "has both 'op' and 'fn'; a rule is one or the other"))
+        elif "op" in rule:
+            self.operator(rule, path, depth)
+        elif "fn" in rule:
+            self.function(rule, path)
+        else:
+            self.errors.append(RuleError(path, "needs 'op' (and, or, not) or 'fn'"))
+
+    def operator(self, rule: dict, path: str, depth: int) -> None:
+        op = rule["op"]
+        for key in rule:
+            if key not in ("op", "args"):
+                self.errors.append(RuleError(_join(path, key), f"unknown key {key!r} (an operator has op, args)"))
+        if op not in OPERATORS:
+            self.errors.append(RuleError(_join(path, "op"), f"unknown operator {op!r} (and, or, not)"))
+            return
+        args_path = _join(path, "args")
+        args = rule.get("args")
+        if not isinstance(args, list):
+            self.errors.append(RuleError(args_path, "must be a list of rules"))
+            return
+        if op == "not" and len(args) != 1:
+            self.errors.append(RuleError(args_path, f"'not' takes exactly one rule, got {len(args)}"))
+        elif op != "not" and not args:
+            self.errors.append(RuleError(args_path, f"{op!r} needs at least one rule"))
+        for index, arg in enumerate(args):
+            self.node(arg, _join(args_path, index), depth + 1)
+
+    def function(self, rule: dict, path: str) -> None:
+        name = rule["fn"]
+        params = _FUNCTIONS.get(name) if isinstance(name, str) else None
+        if params is None:
+            self.errors.append(RuleError(_join(path, "fn"), f"unknown function {name!r}"))
+            return
+        for key in rule:
+            if key != "fn" and key not in params:
+                allowed = ", ".join(params) or "no other keys"
+                self.errors.append(RuleError(_join(path, key), f"unknown key {key!r} for {name} ({allowed})"))
+        for key, param in params.items():
+            if key not in rule:
+                if param.required:
+                    self.errors.append(RuleError(_join(path, key), f"required: {param.expected}"))
+            elif not param.check(rule[key]):
+                self.errors.append(RuleError(_join(path, key), f"must be {param.expected}, not {rule[key]!r}"))
+
+
+def validate(rule: Any) -> list[RuleError]:
+    """Every problem of ``rule`` (empty when valid), each with its JSON path."""
+    validator = _Validator()
+    validator.node(rule, "", 0)
+    return validator.errors
+
+
+# --- compilation and evaluation --------------------------------------------------------
+
+Evaluator = Callable[[Subject], Why | None]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A validated rule, compiled once into closures; ``evaluate`` is the hot path."""
+
+    expression: Any
+    evaluate: Evaluator
+
+    def __call__(self, subject: Subject) -> Why | None:
+        return self.evaluate(subject)
+
+
+def compile_rule(rule: Any) -> CompiledRule:
+    """Validate and compile ``rule``; ``RuleInvalid`` (with every error) when it is not valid."""
+    errors = validate(rule)
+    if errors:
+        raise RuleInvalid(errors)
+    return CompiledRule(rule, _compile(rule))
+
+
+def evaluate(rule: Any, subject: Subject) -> Why | None:
+    """One-off evaluation (validates and compiles first)."""
+    return compile_rule(rule)(subject)
+
+
+def _compile(rule: dict) -> Evaluator:
+    if "op" in rule:
+        parts = [_compile(arg) for arg in rule["args"]]
+        if rule["op"] == "not":
+            (inner,) = parts
+            label = f"not {describe(rule['args'][0])}"
+
+            def negation(subject: Subject) -> Why | None:
+                return None if inner(subject) is not None else (label,)
+
+            return negation
+        if rule["op"] == "and":
+
+            def conjunction(subject: Subject) -> Why | None:
+                why: list[str] = []
+                for part in parts:
+                    reason = part(subject)
+                    if reason is None:
+                        return None
+                    why.extend(reason)
+                return tuple(why)
+
+            return conjunction
+
+        def disjunction(subject: Subject) -> Why | None:
+            for part in parts:
+                reason = part(subject)
+                if reason is not None:
+                    return reason
+            return None
+
+        return disjunction
+    return _FUNCTION_COMPILERS[rule["fn"]](rule)
+
+
+def _flag(name: str) -> Callable[[dict], Evaluator]:
+    def compile_flag(rule: dict) -> Evaluator:
+        why = (name,)
+        return lambda subject: why if subject.flag(name) else None
+
+    return compile_flag
+
+
+def _has_role(rule: dict) -> Evaluator:
+    role = rule["role"]
+    why = (f"role {role}",)
+    return lambda subject: why if role in subject.roles else None
+
+
+def _in_values(attribute: str, label: str) -> Callable[[dict], Evaluator]:
+    def compile_in(rule: dict) -> Evaluator:
+        values = frozenset(rule["values"])
+
+        def check(subject: Subject) -> Why | None:
+            value = getattr(subject, attribute)
+            return (f"{label} {value}",) if value in values else None
+
+        return check
+
+    return compile_in
+
+
+def _instance_tag(rule: dict) -> Evaluator:
+    tag = rule["tag"]
+    why = (f"instance tag {tag}",)
+    return lambda subject: why if tag in subject.tags else None
+
+
+def _username_matches(rule: dict) -> Evaluator:
+    pattern = rule["pattern"]
+
+    def check(subject: Subject) -> Why | None:
+        return (f"username {subject.username} matches {pattern}",) if fnmatchcase(subject.username, pattern) else None
+
+    return check
+
+
+def _has_privilege(rule: dict) -> Evaluator:
+    name = _normal_name(rule["privilege"])
+    names = (name, *(a for a in ALL_PRIVILEGES if a != name))
+    max_rank = _RANK[rule.get("level", "column")]
+    target = rule.get("target")
+    glob_parts = tuple(target.split(".")) if target else ()
+    grantable = rule.get("grantable") is True
+    include_set_role = rule.get("include_set_role") is True
+
+    def in_scope(held: _Held) -> bool:
+        if _RANK[held.level] > max_rank or (held.via_set_role and not include_set_role):
+            return False
+        if target is None or held.level == "global" or not held.parts:
+            return True
+        if len(held.parts) >= len(glob_parts):
+            return fnmatchcase(held.target, target)
+        return all(fnmatchcase(part, glob) for part, glob in zip(held.parts, glob_parts, strict=False))
+
+    def check(subject: Subject) -> Why | None:
+        index = subject.privileges_by_name
+        candidates = [held for n in names for held in index.get(n, ())]
+        if not candidates:
+            return None
+        denials = [held for held in candidates if held.denied and (include_set_role or not held.via_set_role)]
+        for held in candidates:
+            if held.denied or (grantable and not held.grantable) or not in_scope(held):
+                continue
+            if any(deny.covers(held) for deny in denials):
+                continue
+            return (held.describe(),)
+        return None
+
+    return check
+
+
+_FUNCTION_COMPILERS: dict[str, Callable[[dict], Evaluator]] = {
+    "is_superuser": _flag("is_superuser"),
+    "can_grant": _flag("can_grant"),
+    "is_locked": _flag("is_locked"),
+    "can_login": _flag("can_login"),
+    "has_role": _has_role,
+    "has_privilege": _has_privilege,
+    "db_type_in": _in_values("db_type", "db type"),
+    "environment_in": _in_values("environment", "environment"),
+    "instance_tag": _instance_tag,
+    "username_matches": _username_matches,
+}
+
+
+def describe(rule: Any) -> str:
+    """A short human reading of a (valid) rule, for reasons and the admin."""
+    if "op" in rule:
+        inner = [describe(arg) for arg in rule["args"]]
+        if rule["op"] == "not":
+            return f"not {inner[0]}"
+        return "(" + f" {rule['op']} ".join(inner) + ")" if len(inner) > 1 else inner[0]
+    fn = rule["fn"]
+    args = [f"{key}={value!r}" for key, value in rule.items() if key != "fn"]
+    return f"{fn}({', '.join(args)})"

@@ -1,0 +1,284 @@
+"""The rule DSL (classification/dsl.py): every rule of the grammar decides a test, errors carry
+the JSON path, and properties (hypothesis) hold for any valid rule and any facts."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from classification import dsl
+from classification.dsl import Subject, compile_rule, validate
+
+
+def priv(name, level="database", target="app", *, grantable=False, state="GRANT", via=(), set_role=False):
+    return {"privilege": name, "level": level, "target": target, "grantable": grantable, "state": state,
+            "via": list(via), "via_set_role": set_role}  # fmt: skip
+
+
+def subject(*privileges, roles=(), username="alice", db_type="mysql", environment="production", tags=(), **flags):
+    facts = {"is_superuser": False, "can_grant": False, "is_locked": False, "can_login": True, **flags,
+             "roles": list(roles), "privileges": list(privileges)}  # fmt: skip
+    return Subject(username=username, facts=facts, db_type=db_type, environment=environment, tags=frozenset(tags))
+
+
+def match(rule, account):
+    return compile_rule(rule)(account)
+
+
+# --- validation: every problem, with its path ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("rule", "errors"),
+    [
+        ({"op": "or", "args": [{"fn": "is_superuser"}, {"fn": "x"}]}, ["args/1/fn: unknown function 'x'"]),
+        ({"op": "xor", "args": []}, ["op: unknown operator 'xor' (and, or, not)"]),
+        ({"op": "not", "args": [{"fn": "is_locked"}, {"fn": "can_login"}]}, ["args: 'not' takes exactly one rule, got 2"]),
+        ({"op": "and", "args": []}, ["args: 'and' needs at least one rule"]),
+        ({"op": "and", "args": {"fn": "is_locked"}}, ["args: must be a list of rules"]),
+        ({"op": "and"}, ["args: must be a list of rules"]),
+        ({"op": "and", "args": [{"fn": "is_locked"}], "extra": 1}, ["extra: unknown key 'extra' (an operator has op, args)"]),
+        ({"fn": "is_superuser", "role": "x"}, ["role: unknown key 'role' for is_superuser (no other keys)"]),
+        ({"fn": "has_role"}, ["role: required: a role name (non-empty string)"]),
+        ({"fn": "has_role", "role": ""}, ["role: must be a role name (non-empty string), not ''"]),
+        ({"fn": "has_role", "role": 7}, ["role: must be a role name (non-empty string), not 7"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "level": "table"},
+         ["level: must be one of global, database, schema, object, column, not 'table'"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "grantable": "yes"}, ["grantable: must be true or false, not 'yes'"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "include_set_role": 1},
+         ["include_set_role: must be true or false, not 1"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "target": ""}, ["target: must be a glob (non-empty string), not ''"]),
+        ({"fn": "db_type_in", "values": []}, ["values: must be a non-empty list of database type names, not []"]),
+        ({"fn": "environment_in", "values": ["prod", 3]},
+         ["values: must be a non-empty list of environments, not ['prod', 3]"]),
+        ({"fn": "instance_tag"}, ["tag: required: a tag name (non-empty string)"]),
+        ({"fn": "username_matches", "pattern": None}, ["pattern: must be a glob (non-empty string), not None"]),
+        ({"fn": "is_locked", "op": "not"}, ["rule: has both 'op' and 'fn'; a rule is one or the other"]),
+        ({}, ["rule: needs 'op' (and, or, not) or 'fn'"]),
+        ([{"fn": "is_locked"}], ['rule: must be an object: {"op": …, "args": […]} or {"fn": …}']),
+        ({"op": "or", "args": [{"fn": ["x"]}]}, ["args/0/fn: unknown function ['x']"]),
+        ({"op": "and", "args": [{"fn": "x"}, {"fn": "has_role", "role": 1, "bogus": 2}]},
+         ["args/0/fn: unknown function 'x'", "args/1/bogus: unknown key 'bogus' for has_role (role)",
+          "args/1/role: must be a role name (non-empty string), not 1"]),
+    ],
+)  # fmt: skip
+def test_invalid_rules_name_every_problem_with_its_path(rule, errors):
+    assert [str(e) for e in validate(rule)] == errors
+    with pytest.raises(dsl.RuleInvalid) as caught:
+        compile_rule(rule)
+    assert [str(e) for e in caught.value.errors] == errors
+
+
+def test_depth_and_size_are_bounded():
+    deep = {"fn": "is_locked"}
+    for _ in range(dsl.MAX_DEPTH + 1):
+        deep = {"op": "not", "args": [deep]}
+    assert [e.message for e in validate(deep)] == ["rule nested too deeply (more than 32 levels)"]
+    wide = {"op": "or", "args": [{"fn": "is_locked"}] * dsl.MAX_NODES}
+    assert [e.message for e in validate(wide)] == ["rule too large (more than 500 nodes)"]
+
+
+def test_every_function_of_the_grammar_compiles():
+    assert set(dsl.FUNCTIONS) == set(dsl._FUNCTION_COMPILERS)
+
+
+# --- evaluation: each function decides ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("flag", ["is_superuser", "can_grant", "is_locked", "can_login"])
+def test_flags(flag):
+    assert match({"fn": flag}, subject(**{flag: True})) == (flag,)
+    assert match({"fn": flag}, subject(**{flag: False})) is None
+    assert match({"fn": flag}, Subject(username="x", facts={flag: "yes"})) is None  # only a real true counts
+
+
+def test_has_role_reads_direct_and_inherited_roles():
+    account = subject(roles=["app_rw", "reporting"])
+    assert match({"fn": "has_role", "role": "reporting"}, account) == ("role reporting",)
+    assert match({"fn": "has_role", "role": "Reporting"}, account) is None  # names are exact
+
+
+def test_has_privilege_name_is_case_insensitive_and_all_counts_as_every_privilege():
+    rule = {"fn": "has_privilege", "privilege": "delete"}
+    assert match(rule, subject(priv("DELETE"))) == ("DELETE on app (database) (direct)",)
+    assert match(rule, subject(priv("ALL PRIVILEGES"))) == ("ALL PRIVILEGES on app (database) (direct)",)
+    assert match(rule, subject(priv("ALL", "global", ""))) == ("ALL on * (global) (direct)",)
+    assert match(rule, subject(priv("INSERT"))) is None
+
+
+def test_has_privilege_level_keeps_that_level_and_broader():
+    rule = {"fn": "has_privilege", "privilege": "DELETE", "level": "database"}
+    assert match(rule, subject(priv("DELETE", "global", "")))  # a global privilege satisfies any narrower level
+    assert match(rule, subject(priv("DELETE", "database", "app")))
+    assert match(rule, subject(priv("DELETE", "object", "app.orders"))) is None
+    assert match({**rule, "level": "global"}, subject(priv("DELETE", "database", "app"))) is None
+
+
+def test_has_privilege_target_glob_and_broader_privileges_cover_it():
+    rule = {"fn": "has_privilege", "privilege": "DELETE", "target": "app.orders"}
+    assert match(rule, subject(priv("DELETE", "object", "app.orders")))
+    assert match(rule, subject(priv("DELETE", "database", "app")))  # the database covers its tables
+    assert match(rule, subject(priv("DELETE", "global", "")))
+    assert match(rule, subject(priv("DELETE", "object", "app.users"))) is None
+    assert match(rule, subject(priv("DELETE", "database", "other"))) is None
+    glob = {"fn": "has_privilege", "privilege": "DELETE", "target": "prod_*"}
+    assert match(glob, subject(priv("DELETE", "database", "prod_eu")))
+    assert match(glob, subject(priv("DELETE", "object", "prod_eu.orders")))  # * spans dots (fnmatch)
+    assert match(glob, subject(priv("DELETE", "database", "test_eu"))) is None
+
+
+def test_has_privilege_grantable():
+    rule = {"fn": "has_privilege", "privilege": "SELECT", "grantable": True}
+    assert match(rule, subject(priv("SELECT", grantable=True))) == ("SELECT on app (database) WITH GRANT OPTION (direct)",)
+    assert match(rule, subject(priv("SELECT"))) is None
+    assert match({**rule, "grantable": False}, subject(priv("SELECT")))  # false does not filter
+
+
+def test_has_privilege_through_set_role_counts_only_when_asked():
+    held = priv("DELETE", via=["reporting"], set_role=True)
+    rule = {"fn": "has_privilege", "privilege": "DELETE"}
+    assert match(rule, subject(held)) is None
+    assert match({**rule, "include_set_role": True}, subject(held)) == (
+        "DELETE on app (database) via reporting (SET ROLE)",
+    )
+    assert match(rule, subject(priv("DELETE", via=["reporting", "app_rw"]))) == (
+        "DELETE on app (database) via reporting → app_rw",
+    )
+
+
+def test_has_privilege_deny_beats_grant_at_the_same_or_a_broader_scope():
+    rule = {"fn": "has_privilege", "privilege": "DELETE"}
+    granted = priv("DELETE", "object", "app.dbo.orders", via=["db_datawriter"])
+    assert match(rule, subject(granted, priv("DELETE", "object", "app.dbo.orders", state="DENY"))) is None
+    assert match(rule, subject(granted, priv("DELETE", "database", "app", state="DENY"))) is None
+    assert match(rule, subject(granted, priv("DELETE", "object", "app.dbo.other", state="DENY")))  # elsewhere
+    assert match(rule, subject(priv("DELETE", state="DENY"))) is None  # a DENY alone grants nothing
+
+
+@pytest.mark.parametrize(
+    ("rule", "account", "why"),
+    [
+        ({"fn": "db_type_in", "values": ["mysql", "oracle"]}, subject(db_type="mysql"), ("db type mysql",)),
+        ({"fn": "db_type_in", "values": ["oracle"]}, subject(db_type="mysql"), None),
+        ({"fn": "environment_in", "values": ["production"]}, subject(), ("environment production",)),
+        ({"fn": "environment_in", "values": ["staging"]}, subject(), None),
+        ({"fn": "instance_tag", "tag": "prod"}, subject(tags=["prod", "eu"]), ("instance tag prod",)),
+        ({"fn": "instance_tag", "tag": "prod"}, subject(tags=["eu"]), None),
+        ({"fn": "username_matches", "pattern": "app_*"}, subject(username="app_orders"),
+         ("username app_orders matches app_*",)),
+        ({"fn": "username_matches", "pattern": "app_*"}, subject(username="bob"), None),
+    ],
+)  # fmt: skip
+def test_instance_and_name_functions(rule, account, why):
+    assert match(rule, account) == why
+
+
+def test_operators_and_their_reasons():
+    account = subject(priv("DELETE"), is_superuser=True)
+    both = {"op": "and", "args": [{"fn": "is_superuser"}, {"fn": "has_privilege", "privilege": "DELETE"}]}
+    assert match(both, account) == ("is_superuser", "DELETE on app (database) (direct)")
+    either = {"op": "or", "args": [{"fn": "is_locked"}, {"fn": "is_superuser"}]}
+    assert match(either, account) == ("is_superuser",)
+    assert match({"op": "not", "args": [{"fn": "is_locked"}]}, account) == ("not is_locked()",)
+    assert match({"op": "not", "args": [{"fn": "is_superuser"}]}, account) is None
+
+
+def test_evaluation_never_raises_on_odd_facts():
+    rule = {"op": "or", "args": [{"fn": "has_privilege", "privilege": "X", "target": "a.b", "level": "schema"},
+                                 {"fn": "has_role", "role": "r"}, {"fn": "can_login"}]}  # fmt: skip
+    for facts in ({}, {"roles": "r", "privileges": "DELETE"}, {"privileges": [None, 1, {"privilege": 3}, {}]},
+                  {"privileges": [{"privilege": "X", "level": "bogus", "target": None, "via": "r"}]}):  # fmt: skip
+        compile_rule(rule)(Subject(username="u", facts=facts))
+
+
+# --- properties over generated rules and facts -------------------------------------------------------------------------
+NAMES = st.sampled_from(["DELETE", "INSERT", "SELECT", "ALL", "CREATE"])
+TARGETS = st.sampled_from(["app", "app.orders", "prod_eu", "prod_*", "*", "a.b.c"])
+
+LEAVES = st.one_of(
+    st.sampled_from([{"fn": f} for f in ("is_superuser", "can_grant", "is_locked", "can_login")]),
+    st.builds(lambda r: {"fn": "has_role", "role": r}, st.sampled_from(["r1", "r2"])),
+    st.builds(
+        lambda name, level, target, grantable, set_role: {
+            "fn": "has_privilege", "privilege": name,
+            **({"level": level} if level else {}), **({"target": target} if target else {}),
+            **({"grantable": grantable} if grantable is not None else {}),
+            **({"include_set_role": set_role} if set_role is not None else {}),
+        },
+        NAMES, st.sampled_from([None, *dsl.LEVELS]), st.one_of(st.none(), TARGETS),
+        st.one_of(st.none(), st.booleans()), st.one_of(st.none(), st.booleans()),
+    ),
+    st.builds(lambda v: {"fn": "db_type_in", "values": v}, st.lists(st.sampled_from(["mysql", "oracle"]), min_size=1)),
+    st.builds(lambda v: {"fn": "environment_in", "values": v}, st.lists(st.sampled_from(["production", "testing"]),
+                                                                        min_size=1)),
+    st.builds(lambda t: {"fn": "instance_tag", "tag": t}, st.sampled_from(["prod", "eu"])),
+    st.builds(lambda p: {"fn": "username_matches", "pattern": p}, st.sampled_from(["app_*", "*", "bob"])),
+)  # fmt: skip
+RULES = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(
+        st.builds(lambda a: {"op": "not", "args": [a]}, inner),
+        st.builds(lambda op, args: {"op": op, "args": args}, st.sampled_from(["and", "or"]),
+                  st.lists(inner, min_size=1, max_size=3)),
+    ),
+    max_leaves=12,
+)  # fmt: skip
+PRIVILEGES = st.builds(
+    lambda name, level, target, grantable, deny, via, set_role: priv(
+        name, level, "" if level == "global" else target, grantable=grantable, state="DENY" if deny else "GRANT",
+        via=via, set_role=set_role,
+    ),
+    NAMES, st.sampled_from(dsl.LEVELS), st.sampled_from(["app", "app.orders", "prod_eu", "prod_eu.t", "a.b.c"]),
+    st.booleans(), st.booleans(), st.lists(st.sampled_from(["r1", "r2"]), max_size=2), st.booleans(),
+)  # fmt: skip
+SUBJECTS = st.builds(
+    lambda privileges, roles, flags, username, db_type, environment, tags: subject(
+        *privileges, roles=roles, username=username, db_type=db_type, environment=environment, tags=tags,
+        **dict(zip(("is_superuser", "can_grant", "is_locked", "can_login"), flags, strict=True)),
+    ),
+    st.lists(PRIVILEGES, max_size=6), st.lists(st.sampled_from(["r1", "r2", "r3"]), max_size=3),
+    st.tuples(*[st.booleans()] * 4), st.sampled_from(["app_x", "bob", "PUBLIC"]), st.sampled_from(["mysql", "oracle"]),
+    st.sampled_from(["production", "testing"]), st.lists(st.sampled_from(["prod", "eu"]), max_size=2),
+)  # fmt: skip
+PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def holds(rule, account) -> bool:
+    return compile_rule(rule)(account) is not None
+
+
+@PROPERTIES
+@given(RULES, SUBJECTS)
+def test_every_generated_rule_is_valid_and_evaluates(rule, account):
+    assert validate(rule) == []
+    result = compile_rule(rule)(account)
+    assert result is None or (isinstance(result, tuple) and all(isinstance(r, str) for r in result))
+
+
+@PROPERTIES
+@given(RULES, SUBJECTS)
+def test_double_negation(rule, account):
+    assert holds({"op": "not", "args": [{"op": "not", "args": [rule]}]}, account) == holds(rule, account)
+
+
+@PROPERTIES
+@given(RULES, RULES, SUBJECTS)
+def test_de_morgan(a, b, account):
+    not_and = {"op": "not", "args": [{"op": "and", "args": [a, b]}]}
+    or_nots = {"op": "or", "args": [{"op": "not", "args": [a]}, {"op": "not", "args": [b]}]}
+    assert holds(not_and, account) == holds(or_nots, account)
+    not_or = {"op": "not", "args": [{"op": "or", "args": [a, b]}]}
+    and_nots = {"op": "and", "args": [{"op": "not", "args": [a]}, {"op": "not", "args": [b]}]}
+    assert holds(not_or, account) == holds(and_nots, account)
+
+
+@PROPERTIES
+@given(RULES, RULES, SUBJECTS)
+def test_and_or_commute(a, b, account):
+    for op in ("and", "or"):
+        assert holds({"op": op, "args": [a, b]}, account) == holds({"op": op, "args": [b, a]}, account)
+
+
+@PROPERTIES
+@given(RULES, st.integers(min_value=0, max_value=5))
+def test_a_broken_leaf_is_reported_at_its_path(rule, index):
+    """Wrapping any valid rule with a bad sibling: exactly that sibling's path is reported."""
+    args = [rule] * index + [{"fn": "nope"}]
+    assert [str(e) for e in validate({"op": "or", "args": args})] == [f"args/{index}/fn: unknown function 'nope'"]
