@@ -11,6 +11,9 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -22,7 +25,8 @@ from classification.models import (
     ClassificationDailyStat,
     ClassificationRule,
 )
-from classification.selectors import accounts_with_classification
+from classification.selectors import accounts_with_classification, rule_preview
+from classification.services import rule_create, rule_update
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -142,8 +146,67 @@ class ClassificationRuleAdmin(admin.ModelAdmin):
         ("Expression", {"fields": ("expression",)}),
         ("Status", {"fields": ("version", "created_at", "updated_at")}),
     )
-    # The "try this rule" preview (a get_urls() view calling the classification
-    # service) goes here.
+    change_form_template = "admin/classification/classificationrule/change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        """Through the services: the expression is validated, ``version`` goes up when what
+        the rule decides changes."""
+        if change:
+            stored = ClassificationRule.objects.get(pk=obj.pk)
+            updated = rule_update(rule=stored, **{name: form.cleaned_data[name] for name in form.changed_data})
+            obj.version = updated.version
+        else:
+            data = form.cleaned_data
+            created = rule_create(
+                classification=data["classification"], db_type=data["db_type"].pk, name=data["name"],
+                expression=data["expression"], is_active=data.get("is_active", True),
+            )  # fmt: skip
+            obj.pk, obj.version, obj._state.adding = created.pk, created.version, False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """"Preview" (the ``_preview`` button) evaluates the draft against the engine's accounts
+        and shows who it would add and remove, and why, then redisplays the form unsaved."""
+        if request.method == "POST" and "_preview" in request.POST:
+            return self._preview(request, object_id, form_url)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview(self, request, object_id, form_url):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if (obj is None and not self.has_add_permission(request)) or (
+            obj is not None and not self.has_change_permission(request, obj)
+        ):
+            raise PermissionDenied
+        fieldsets = self.get_fieldsets(request, obj)
+        form_class = self.get_form(request, obj, change=obj is not None, fields=flatten_fieldsets(fieldsets))
+        form = form_class(request.POST, instance=obj or self.model())
+        preview = None
+        if form.is_valid():  # includes the rule's own validation (the JSON paths of every problem)
+            data = form.cleaned_data
+            preview = rule_preview(
+                classification=data["classification"], db_type=data["db_type"].pk, expression=data["expression"],
+                replacing_rule_id=obj.pk if obj else None,
+            )  # fmt: skip
+        admin_form = helpers.AdminForm(
+            form, list(fieldsets), self.get_prepopulated_fields(request, obj), self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview of {obj or 'a new rule'}",
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "preview": preview,
+        }
+        return self.render_change_form(request, context, add=obj is None, change=obj is not None, obj=obj,
+                                       form_url=form_url)  # fmt: skip
 
 
 @admin.register(AccountClassificationAssignment)

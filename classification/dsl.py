@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cached_property
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 LEVELS = ("global", "database", "schema", "object", "column")
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
@@ -54,39 +54,72 @@ Why = tuple[str, ...]
 # --- what a rule sees ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Subject:
-    """One account as rules see it: its engine-neutral facts plus its instance."""
+    """One account as rules see it: its engine-neutral facts plus its instance.
 
-    username: str
-    facts: Mapping[str, Any]
-    db_type: str = ""
-    environment: str = ""
-    tags: frozenset[str] = frozenset()
+    Its roles and privilege index are built on first use and kept (a plain class with
+    slots: rules read them 100,000s of times)."""
 
-    @cached_property
+    __slots__ = ("_denials", "_index", "_roles", "db_type", "environment", "facts", "tags", "username")
+
+    def __init__(
+        self,
+        *,
+        username: str,
+        facts: Mapping[str, Any],
+        db_type: str = "",
+        environment: str = "",
+        tags: frozenset[str] = frozenset(),
+    ):
+        self.username, self.facts, self.db_type, self.environment, self.tags = (
+            username, facts, db_type, environment, tags,
+        )  # fmt: skip
+        self._roles: frozenset[str] | None = None
+        self._index: dict[str, list[_Held]] | None = None
+        self._denials: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"<Subject {self.username!r} {self.db_type}>"
+
+    def fresh(self) -> Subject:
+        """The same account without its built indexes."""
+        return Subject(username=self.username, facts=self.facts, db_type=self.db_type, environment=self.environment,
+                       tags=self.tags)  # fmt: skip
+
+    @property
     def roles(self) -> frozenset[str]:
-        roles = self.facts.get("roles")
-        return frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list | tuple) else frozenset()
+        if self._roles is None:
+            roles = self.facts.get("roles")
+            self._roles = (
+                frozenset(r for r in roles if type(r) is str) if isinstance(roles, list | tuple) else frozenset()
+            )
+        return self._roles
 
-    @cached_property
+    @property
     def privileges_by_name(self) -> dict[str, list[_Held]]:
         """Effective privileges indexed by upper-case name (built once per account)."""
-        index: dict[str, list[_Held]] = {}
-        entries = self.facts.get("privileges")
-        for entry in entries if isinstance(entries, list | tuple) else ():
-            held = _Held.of(entry)
-            if held is not None:
-                index.setdefault(held.name, []).append(held)
-        return index
+        if self._index is None:
+            index: dict[str, list[_Held]] = {}
+            entries = self.facts.get("privileges")
+            for entry in entries if isinstance(entries, list | tuple) else ():
+                held = _held(entry)
+                if held is not None:
+                    index.setdefault(held.name, []).append(held)
+            self._index = index
+        return self._index
+
+    @property
+    def has_denials(self) -> bool:
+        if self._denials is None:
+            self._denials = any(held.denied for entries in self.privileges_by_name.values() for held in entries)
+        return self._denials
 
     def flag(self, name: str) -> bool:
         return self.facts.get(name) is True
 
 
-@dataclass(frozen=True)
-class _Held:
-    """One effective privilege entry, normalised for matching."""
+class _Held(NamedTuple):
+    """One effective privilege entry, normalised for matching (a tuple: built 100,000s of times)."""
 
     name: str
     level: str
@@ -96,24 +129,6 @@ class _Held:
     denied: bool
     via: tuple[str, ...]
     via_set_role: bool
-
-    @classmethod
-    def of(cls, entry: Any) -> _Held | None:
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("privilege"), str):
-            return None
-        level = entry.get("level") if entry.get("level") in _RANK else "object"
-        target = entry.get("target") if isinstance(entry.get("target"), str) else ""
-        via = entry.get("via") if isinstance(entry.get("via"), list | tuple) else ()
-        return cls(
-            name=_normal_name(entry["privilege"]),
-            level=level,
-            target=target,
-            parts=tuple(target.split(".")) if target else (),
-            grantable=entry.get("grantable") is True,
-            denied=str(entry.get("state", "GRANT")).upper() == "DENY",
-            via=tuple(str(v) for v in via),
-            via_set_role=entry.get("via_set_role") is True,
-        )
 
     def covers(self, other: _Held) -> bool:
         """This entry's scope contains ``other``'s (global, or an ancestor-or-equal target)."""
@@ -132,6 +147,35 @@ class _Held:
         return text
 
 
+def _held(entry: Any) -> _Held | None:
+    """A facts entry as a ``_Held`` (None when it is not a privilege entry at all)."""
+    if type(entry) is not dict:
+        return None
+    name = entry.get("privilege")
+    if type(name) is not str:
+        return None
+    level = entry.get("level")
+    if level not in _RANK:
+        level = "object"
+    target = entry.get("target")
+    if type(target) is not str:
+        target = ""
+    via = entry.get("via")
+    via = tuple(str(v) for v in via) if via and isinstance(via, list | tuple) else ()
+    state = entry.get("state")
+    return _Held(
+        _normal_name(name),
+        level,
+        target,
+        tuple(target.split(".")) if target else (),
+        entry.get("grantable") is True,
+        state == "DENY" or (type(state) is str and state.upper() == "DENY"),
+        via,
+        entry.get("via_set_role") is True,
+    )
+
+
+@lru_cache(maxsize=4096)
 def _normal_name(name: str) -> str:
     return " ".join(name.upper().split())
 
@@ -404,19 +448,25 @@ def _has_privilege(rule: dict) -> Evaluator:
 
     def check(subject: Subject) -> Why | None:
         index = subject.privileges_by_name
-        candidates = [held for n in names for held in index.get(n, ())]
-        if not candidates:
-            return None
-        denials = [held for held in candidates if held.denied and (include_set_role or not held.via_set_role)]
-        for held in candidates:
-            if held.denied or (grantable and not held.grantable) or not in_scope(held):
-                continue
-            if any(deny.covers(held) for deny in denials):
-                continue
-            return (held.describe(),)
+        for n in names:
+            for held in index.get(n, ()):
+                if held.denied or (grantable and not held.grantable) or not in_scope(held):
+                    continue
+                if subject.has_denials and _denied(index, names, held, include_set_role):
+                    continue
+                return (held.describe(),)
         return None
 
     return check
+
+
+def _denied(index: dict[str, list[_Held]], names: tuple[str, ...], held: _Held, include_set_role: bool) -> bool:
+    """A DENY of the privilege (or ALL) whose scope covers ``held`` cancels it."""
+    return any(
+        deny.denied and (include_set_role or not deny.via_set_role) and deny.covers(held)
+        for n in names
+        for deny in index.get(n, ())
+    )
 
 
 _FUNCTION_COMPILERS: dict[str, Callable[[dict], Evaluator]] = {

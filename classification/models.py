@@ -183,3 +183,21 @@ class ClassificationDailyStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.classification_id}@{self.instance_id}: {self.account_count}"
+
+
+class InstanceClassificationState(models.Model):
+    """What the last auto-classification of an instance saw: a digest of its active accounts'
+    facts, its assignments, the rules, the instance's environment and tags, and the code that
+    evaluates them. A run that sees the same digest would change nothing: it skips evaluating."""
+
+    instance = models.OneToOneField(
+        "instances.Instance", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    fingerprint = models.CharField(max_length=32)
+    classified_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "classification_instance_states"
+
+    def __str__(self) -> str:
+        return f"instance {self.instance_id}: {self.fingerprint}"

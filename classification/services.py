@@ -15,10 +15,13 @@ reported in the record, never silently skipped.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -75,6 +78,17 @@ GROUP BY s.classification_id, i.db_type, i.id
 """
 
 
+def _same(stored: tuple, rule_id: int, why: list[str]) -> bool:
+    """The stored (rule, why) equals the new one; why is compared as PostgreSQL's jsonb text
+    (same separators and escapes as ``json.dumps``), parsed only when the text differs."""
+    stored_rule, stored_why = stored
+    if stored_rule != rule_id:
+        return False
+    if isinstance(stored_why, str):
+        return stored_why == json.dumps(why, ensure_ascii=False) or json.loads(stored_why) == why
+    return stored_why == why
+
+
 def _doc(rows: list[dict]) -> str:
     return json.dumps(rows)
 
@@ -115,23 +129,88 @@ def classification_auto_classify_instance(*, instance: Instance, session: SyncSe
     same instance raises ConcurrentOperation). Reads: accounts with facts, tags, rules,
     current auto assignments — then one transaction with at most six statements."""
     with advisory_lock("classification.classify", instance.pk, what=f"Classification of {instance.name}"):
-        rule_set = rule_set_compile(list(active_rules(db_type=instance.db_type_id)))
+        rules = list(active_rules(db_type=instance.db_type_id))
+        static = _static_state(instance, rules)
+        if _state_digest(instance_id=instance.pk, static=static) == _stored_state(instance_id=instance.pk):
+            _stats_ensure(instance_id=instance.pk)
+            return RecordOutcome(details={"rules": len(rules), "unchanged": True})
+        rule_set = rule_set_compile(rules)
         subjects = account_subjects(instance_id=instance.pk)
         wanted = subjects_evaluate(subjects=subjects, rule_set=rule_set)
-        return _apply(instance=instance, session=session, subjects=subjects, rule_set=rule_set, wanted=wanted)
+        return _apply(instance=instance, session=session, subjects=subjects, rule_set=rule_set, wanted=wanted,
+                      static=static)  # fmt: skip
+
+
+# What a run sees, digested: each active account's facts, every assignment of the instance's
+# accounts (a manual change must make the next run look again), and — from Python — the rules
+# (id, version, order), the instance's environment and tags, and the evaluating code.
+_STATE_DIGEST = """
+SELECT md5(
+    coalesce((SELECT string_agg(a.id::text || ':' || md5(coalesce(p.facts::text, '')), ',' ORDER BY a.id)
+              FROM instance_accounts a LEFT JOIN account_permissions p ON p.instance_account_id = a.id
+              WHERE a.instance_id = %(iid)s AND a.is_active), '')
+    || '|' ||
+    coalesce((SELECT string_agg(s.id::text || ':' || s.source || ':' || coalesce(s.rule_id::text, ''), ','
+                                ORDER BY s.id)
+              FROM account_classification_assignments s JOIN instance_accounts a ON a.id = s.account_id
+              WHERE a.instance_id = %(iid)s), '')
+    || '|' || %(static)s
+)
+"""
+_SAME_STATE = "SELECT fingerprint FROM classification_instance_states WHERE instance_id = %s"
+_STORE_STATE = """
+INSERT INTO classification_instance_states (instance_id, fingerprint, classified_at) VALUES (%s, %s, %s)
+ON CONFLICT (instance_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, classified_at = EXCLUDED.classified_at
+"""
+_CODE_MODULES = ("dsl.py", "selectors.py", "services.py")
+
+
+@functools.cache
+def _code_digest() -> str:
+    here = Path(__file__).parent
+    return hashlib.blake2b(b"".join((here / name).read_bytes() for name in _CODE_MODULES), digest_size=8).hexdigest()
+
+
+def _static_state(instance: Instance, rules: Sequence[ClassificationRule]) -> str:
+    """The part of a run's state Python knows: code, environment, tags, rules (id.version, in order)."""
+    tags = ",".join(sorted(instance.tags.values_list("name", flat=True)))
+    rule_versions = ";".join(f"{r.pk}.{r.version}.{r.classification_id}" for r in rules)
+    return "|".join([_code_digest(), instance.environment, tags, rule_versions])
+
+
+def _state_digest(*, instance_id: int, static: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_DIGEST, {"iid": instance_id, "static": static})
+        return cursor.fetchone()[0]
+
+
+def _stored_state(*, instance_id: int) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SAME_STATE, [instance_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _stats_ensure(*, instance_id: int) -> None:
+    """The first run of a day gives that day its stats rows (nothing is written otherwise)."""
+    day = timezone.localdate()
+    with connection.cursor() as cursor:
+        if _stats_exist(cursor, instance_id=instance_id, day=day):
+            return
+    classification_stats_refresh(instance_id=instance_id, day=day)
 
 
 @transaction.atomic(durable=True)
-def _apply(*, instance, session, subjects, rule_set: RuleSet, wanted) -> RecordOutcome:
-    """The one write transaction of a run: only what changed, plus that day's stats."""
+def _apply(*, instance, session, subjects, rule_set: RuleSet, wanted, static: str) -> RecordOutcome:
+    """The one write transaction of a run: only what changed, plus that day's stats, and the
+    state it leaves (for the next run to recognise)."""
     now = timezone.now()
     frozen = rule_set.frozen_classifications
     with connection.cursor() as cursor:
         cursor.execute(_CURRENT_AUTO, [instance.pk])
-        current = {}
-        for assignment_id, account_id, classification_id, rule_id, why in cursor.fetchall():
-            current[(account_id, classification_id)] = (assignment_id, rule_id, json.loads(why) if isinstance(why, str)
-                                                        else why)  # fmt: skip
+        # why stays jsonb text (as Django hands it over): compared as text first, parsed only if it differs
+        current = {(account_id, classification_id): (assignment_id, rule_id, why)
+                   for assignment_id, account_id, classification_id, rule_id, why in cursor.fetchall()}  # fmt: skip
         # not wanted any more (an inactive account is wanted nowhere) unless a broken rule froze it
         stale = [(key, value) for key, value in current.items() if key not in wanted and key[1] not in frozen]
         additions = [
@@ -142,7 +221,7 @@ def _apply(*, instance, session, subjects, rule_set: RuleSet, wanted) -> RecordO
         rewhy = [
             {"id": current[key][0], "rule_id": rule_id, "why": why}
             for key, (rule_id, why) in wanted.items()
-            if key in current and (current[key][1], current[key][2]) != (rule_id, why)
+            if key in current and not _same(current[key][1:], rule_id, why)
         ]
         history: list[dict] = []
         if stale:
@@ -169,6 +248,8 @@ def _apply(*, instance, session, subjects, rule_set: RuleSet, wanted) -> RecordO
         day = timezone.localdate(now)
         if history or rewhy or not _stats_exist(cursor, instance_id=instance.pk, day=day):
             _stats_refresh(cursor, instance_id=instance.pk, day=day)
+        if not rule_set.errors:  # with a broken rule, every run looks again
+            cursor.execute(_STORE_STATE, [instance.pk, _state_digest(instance_id=instance.pk, static=static), now])
     details: dict = {"rules": rule_set.rule_count, "matched": len(wanted), "kept_manual": len(additions) - len(added)}
     if rule_set.rule_count == 0 and not rule_set.errors:
         details["no_rules"] = True
@@ -306,8 +387,8 @@ def rule_update(*, rule: ClassificationRule, **fields) -> ClassificationRule:
     """Change a rule; ``version`` goes up when what it decides changes (expression, engine, activity)."""
     if isinstance(fields.get("db_type"), str):
         fields["db_type_id"] = fields.pop("db_type")
-    decisive = ("expression", "db_type_id", "classification", "classification_id", "is_active")
-    bump = any(key in fields and getattr(rule, key) != value for key, value in fields.items() if key in decisive)
+    decisive = ("expression", "db_type", "db_type_id", "classification", "classification_id", "is_active")
+    bump = any(getattr(rule, key) != value for key, value in fields.items() if key in decisive)
     for key, value in fields.items():
         setattr(rule, key, value)
     if bump:

@@ -160,3 +160,65 @@ def test_daily_stats_default_window(admin_client_logged_in, classified):
     url = _url(ClassificationDailyStat, "changelist")
     assert admin_client_logged_in.get(url).context["cl"].result_count == 300  # 10 days, all within 30
     assert admin_client_logged_in.get(url + "?date__recent=1").context["cl"].result_count == 30
+
+
+# --- the rule editor: inline validation, preview without saving, saves through the services ---------------------------
+@pytest.fixture
+def engine_accounts():
+    from accounts.services import accounts_sync_all
+    from instances.adapters.base import AccountFacts, Privilege
+    from tests.support.factories import make_fake_instance
+    from tests.support.fake_adapter import FAKE_ACCOUNTS
+
+    instance = make_fake_instance(name="shop")
+    FAKE_ACCOUNTS["shop"] = [
+        AccountFacts(username="root", is_superuser=True),
+        AccountFacts(username="writer", privileges=(Privilege("database", "DELETE", "prod"),)),
+    ]
+    accounts_sync_all(instance_ids=[instance.pk])
+    classification = AccountClassification.objects.create(code="w", name="Writers")
+    yield classification
+    FAKE_ACCOUNTS.pop("shop", None)
+
+
+def _rule_form(classification, expression, **extra):
+    return {"name": "w-fake", "classification": classification.pk, "db_type": "fake", "is_active": "on",
+            "expression": json.dumps(expression), **extra}  # fmt: skip
+
+
+def test_rule_editor_shows_dsl_errors_inline(admin_client_logged_in, engine_accounts):
+    bad = {"op": "and", "args": [{"fn": "has_role"}]}
+    response = admin_client_logged_in.post(_url(ClassificationRule, "add"), _rule_form(engine_accounts, bad))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["expression"] == ["args/0/role: required: a role name "
+                                                                       "(non-empty string)"]  # fmt: skip
+    assert not ClassificationRule.objects.filter(name="w-fake").exists()
+
+
+def test_rule_preview_lists_adds_with_why_and_saves_nothing(admin_client_logged_in, engine_accounts):
+    draft = {"fn": "has_privilege", "privilege": "DELETE"}
+    response = admin_client_logged_in.post(
+        _url(ClassificationRule, "add"), _rule_form(engine_accounts, draft, _preview="Preview")
+    )
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert [(a.username, a.why) for a in preview.adds] == [("writer", ["DELETE on prod (database) (direct)"])]
+    assert "Would add (1)" in response.content.decode() and "DELETE on prod (database) (direct)" in response.content.decode()
+    assert not ClassificationRule.objects.filter(name="w-fake").exists()
+
+
+def test_rule_saves_through_the_services_and_bumps_the_version(admin_client_logged_in, engine_accounts):
+    response = admin_client_logged_in.post(_url(ClassificationRule, "add"), _rule_form(engine_accounts, EXPRESSION))
+    assert response.status_code == 302
+    rule = ClassificationRule.objects.get(name="w-fake")
+    assert rule.version == 1
+    response = admin_client_logged_in.post(
+        _url(ClassificationRule, "change", rule.pk), _rule_form(engine_accounts, {"fn": "can_grant"})
+    )
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.expression, rule.version) == ({"fn": "can_grant"}, 2)
+    admin_client_logged_in.post(_url(ClassificationRule, "change", rule.pk), _rule_form(engine_accounts,
+                                                                                        {"fn": "can_grant"}))  # fmt: skip
+    rule.refresh_from_db()
+    assert rule.version == 2  # nothing decisive changed

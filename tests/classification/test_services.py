@@ -16,6 +16,7 @@ from classification.models import (
     AccountClassificationHistory,
     ClassificationDailyStat,
     ClassificationRule,
+    InstanceClassificationState,
 )
 from classification.services import (
     classification_assign,
@@ -81,23 +82,61 @@ def test_first_run_assigns_with_why_history_and_stats(setup):
     assert stats == {("su", 1, "fake"), ("del", 1, "fake")}
 
 
+def _writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+
+
 def test_a_second_run_with_nothing_changed_writes_nothing(setup):
+    """Recognised from the state digest: nothing evaluated, nothing written."""
     instance = setup["instance"]
     classification_auto_classify(instance_ids=[instance.pk])
     with CaptureQueriesContext(connection) as queries:
         outcome = classification_auto_classify_instance(instance=instance)
-    writes = [q["sql"] for q in queries if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
-    assert writes == []
-    assert (outcome.created, outcome.updated, outcome.deleted) == (0, 0, 0)
+    assert _writes(queries) == [] and outcome.details == {"rules": 2, "unchanged": True}
+    assert not any("FROM instance_accounts a\nJOIN instances" in q["sql"] for q in queries)  # no subjects read
     assert AccountClassificationHistory.objects.count() == 2
+
+
+def test_the_full_comparison_also_writes_nothing_when_nothing_changed(setup):
+    """Without the state digest (e.g. after an upgrade) the rules run again and still write nothing."""
+    instance = setup["instance"]
+    classification_auto_classify(instance_ids=[instance.pk])
+    InstanceClassificationState.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        outcome = classification_auto_classify_instance(instance=instance)
+    assert [w.split()[2] for w in _writes(queries)] == ["classification_instance_states"]  # only the digest
+    assert (outcome.synced, outcome.created, outcome.updated, outcome.deleted) == (3, 0, 0, 0)
+
+
+@pytest.mark.parametrize("change", ["facts", "manual", "rule", "tag"])
+def test_any_change_a_run_depends_on_makes_it_look_again(setup, admin_user, change):
+    instance, ids = setup["instance"], setup["ids"]
+    classification_auto_classify(instance_ids=[instance.pk])
+    if change == "facts":
+        FAKE_ACCOUNTS["shop"][2] = account("reader", ("database", "DELETE", "prod_x"))
+        accounts_sync_all(instance_ids=[instance.pk])
+    elif change == "manual":  # removing an auto assignment by hand: the rule still matches, it comes back
+        classification_unassign(account_ids=[ids["root"]], classification=setup["su"], user=admin_user)
+    elif change == "rule":
+        rule_update(rule=setup["rule"], expression={"fn": "has_privilege", "privilege": "SELECT"})
+    else:
+        from instances.services import instance_update
+
+        instance_update(instance=instance, tags=["prod"])
+    outcome = classification_auto_classify_instance(instance=instance)
+    assert "unchanged" not in outcome.details
+    expected = {"facts": ("reader", "del"), "manual": ("root", "su"), "rule": ("reader", "del"), "tag": None}
+    if expected[change]:
+        assert expected[change] in assigned()
 
 
 def test_query_budget_does_not_depend_on_the_number_of_accounts(setup, django_assert_max_num_queries):
     instance = setup["instance"]
     FAKE_ACCOUNTS["shop"] = [account(f"u{i}", ("database", "DELETE", "prod")) for i in range(300)]
     accounts_sync_all(instance_ids=[instance.pk])
-    # lock, rules, accounts+facts, current auto, delete, insert, history, stats check/refresh, unlock, …
-    with django_assert_max_num_queries(14):
+    # lock, rules, tags, state digest, stored state, accounts+facts, [savepoint], current auto, insert, history,
+    # stats exist/delete/insert, state digest, store state, [release], unlock
+    with django_assert_max_num_queries(16):
         outcome = classification_auto_classify_instance(instance=instance)
     assert (outcome.synced, outcome.created, outcome.deleted) == (300, 300, 0)
 

@@ -126,6 +126,12 @@ class ForeignKeyOnDelete(migrations.operations.base.Operation):
         field = model._meta.get_field(self.field_name)
         qn = schema_editor.quote_name
         names = schema_editor._constraint_names(model, [field.column], foreign_key=True)
+        if not names and schema_editor.deferred_sql:
+            # a table created earlier in this migration gets its FKs at the end: create them now
+            for statement in schema_editor.deferred_sql:
+                schema_editor.execute(statement)
+            schema_editor.deferred_sql = []
+            names = schema_editor._constraint_names(model, [field.column], foreign_key=True)
         if len(names) != 1:
             raise ValueError(f"{model._meta.db_table}.{field.column}: expected one foreign key, found {names}")
         (name,) = names
