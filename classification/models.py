@@ -10,6 +10,9 @@ from django.db.models.functions import Now
 
 from classification import dsl
 
+#: manual assign/unassign of classifications (admin and API)
+ASSIGN_PERMISSION = "classification.assign_classification"
+
 
 class RiskLevel(models.TextChoices):
     LOW = "low", "Low"
@@ -100,6 +103,8 @@ class AccountClassificationAssignment(models.Model):
 
     class Meta:
         db_table = "account_classification_assignments"
+        # manual assign/unassign (admin and API); the console's operator group has it
+        permissions = [("assign_classification", "Can assign and unassign classifications by hand")]
         constraints = [
             models.UniqueConstraint(fields=["account", "classification"], name="classification_assignment_uniq"),
             models.CheckConstraint(

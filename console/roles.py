@@ -1,10 +1,19 @@
-"""The three operator groups: viewer (read), operator (read + run actions), admin (edit)."""
+"""The three operator groups, the same in the admin and the API:
+
+- ``viewer``: reads everything except credentials;
+- ``operator``: what a viewer reads, plus every custom permission — running actions on
+  instances (test connection, sync, collect, refresh, aggregate, classify) and assigning
+  classifications by hand;
+- ``admin``: everything: configuration (instances, credentials, tags), rules and classifications.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 
 WHALEFALL_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions")
+#: what only the admin group reads
+SECRET_VIEWS = {("instances", "view_credential")}
 
 
 def groups_ensure() -> dict[str, int]:
@@ -13,9 +22,10 @@ def groups_ensure() -> dict[str, int]:
     ``operator`` gets the view permissions plus every custom (non-CRUD)
     permission, which is how actions such as "run sync" are guarded.
     """
-    perms = Permission.objects.filter(content_type__app_label__in=WHALEFALL_APPS)
+    perms = Permission.objects.filter(content_type__app_label__in=WHALEFALL_APPS).select_related("content_type")
     crud = ("add_", "change_", "delete_", "view_")
-    view = [p for p in perms if p.codename.startswith("view_")]
+    view = [p for p in perms if p.codename.startswith("view_") and (p.content_type.app_label, p.codename)
+            not in SECRET_VIEWS]  # fmt: skip
     custom = [p for p in perms if not p.codename.startswith(crud)]
     wanted = {"viewer": view, "operator": view + custom, "admin": list(perms)}
     counts = {}

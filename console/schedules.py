@@ -35,10 +35,22 @@ SCHEDULES: list[ScheduledJob] = [
         "create capacity partitions ahead, drop expired ones",
     ),
     ScheduledJob(
+        "whalefall.classification",
+        "classification.tasks.classification_classify_scheduled",
+        "02:00",
+        "auto-classification of every active instance's accounts, one task per instance",
+    ),
+    ScheduledJob(
         "whalefall.capacity",
         "capacity.tasks.capacity_collect_scheduled",
         "03:00",
         "capacity collection of every active instance, one task per instance",
+    ),
+    ScheduledJob(
+        "whalefall.aggregation",
+        "capacity.tasks.capacity_aggregate_scheduled",
+        "04:00",
+        "capacity roll-ups of every period containing yesterday or today, one task per instance",
     ),
     ScheduledJob(
         "whalefall.sessions",

@@ -8,6 +8,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView
 
+from console.views import TokenView
+
 #: apps with an ``api/urls.py`` (``app_name`` = namespace, ``router`` = their viewsets), in include order
 API_APPS = ("instances", "sync_sessions", "accounts", "capacity", "classification")
 
@@ -22,7 +24,11 @@ def _api_root() -> path:
     return path("", APIRootView.as_view(api_root_dict=links), name="api-root")
 
 
-api_v1 = [_api_root(), *(path("", include(f"{app}.api.urls")) for app in API_APPS)]
+api_v1 = [
+    _api_root(),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    *(path("", include(f"{app}.api.urls")) for app in API_APPS),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.response import Response
 
 from whalefall.errors import WhalefallError
@@ -22,12 +22,25 @@ logger = logging.getLogger(__name__)
 
 
 class ModelPermissions(DjangoModelPermissions):
-    """Authenticated users read; writes need the model's add/change/delete perm."""
+    """Reads need the model's view permission; writes its add/change/delete permission."""
 
     perms_map = {
         **DjangoModelPermissions.perms_map,
         "GET": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def required_permission(codename: str, message: str) -> type[BasePermission]:
+    """A permission class: authenticated and holding ``codename`` (e.g. for action endpoints)."""
+
+    class RequiredPermission(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perm(codename))
+
+    RequiredPermission.message = message
+    RequiredPermission.__name__ = f"Requires_{codename.replace('.', '_')}"
+    return RequiredPermission
 
 
 class StandardPagination(PageNumberPagination):

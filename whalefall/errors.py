@@ -69,6 +69,13 @@ class Protected(WhalefallError):
     http_status = 409
 
 
+class LoginLocked(WhalefallError):
+    """Too many failed logins for this username from this address: wait for the cool-off."""
+
+    code = "login_locked"
+    http_status = 429
+
+
 class NotFound(WhalefallError):
     """A named object (e.g. a database of an instance) does not exist."""
 

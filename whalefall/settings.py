@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",  # failed-login lockout (admin and the token endpoint)
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -70,7 +72,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- authentication ---------------------------------------------------------
+# django-axes first: after WHALEFALL_LOGIN_FAILURE_LIMIT failed logins for one username from
+# one address, further attempts are refused for WHALEFALL_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("WHALEFALL_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("WHALEFALL_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = None
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "whalefall.wsgi.application"
@@ -133,6 +146,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "whalefall.api.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "whalefall.api.exception_handler",
+    # per user (or client address), on every endpoint; the token endpoint has its own, stricter scope
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("WHALEFALL_API_RATE_ANON", "60/min"),
+        "user": os.environ.get("WHALEFALL_API_RATE_USER", "1200/min"),
+        "auth": os.environ.get("WHALEFALL_API_RATE_AUTH", "10/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

@@ -11,9 +11,12 @@ if not os.environ.get("DATABASE_URL"):
     os.environ["WHALEFALL_PGDATA_CLEANUP"] = "delete"
 
 from whalefall.settings import *  # noqa: F403
-from whalefall.settings import Q_CLUSTER
+from whalefall.settings import Q_CLUSTER, REST_FRAMEWORK
 
 Q_CLUSTER["sync"] = True
+# throttles and lockouts are tested on purpose (tests/console/test_auth.py), not by every test
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "auth": None}}
+AXES_ENABLED = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -28,6 +28,7 @@ from classification.api.serializers import (
     RunRequestSerializer,
 )
 from classification.models import (
+    ASSIGN_PERMISSION,
     AccountClassification,
     AccountClassificationAssignment,
     AccountClassificationHistory,
@@ -47,8 +48,11 @@ from classification.services import (
 )
 from instances.api.permissions import CanSyncInstances
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
-from whalefall.api import HistoryCursorPagination
+from whalefall.api import HistoryCursorPagination, required_permission
 
+CanAssign = required_permission(
+    ASSIGN_PERMISSION, "You need the 'Can assign and unassign classifications by hand' permission."
+)
 INVALID = OpenApiResponse(description="Invalid input: {code, message, instance_id, errors} (rule errors by JSON path).")
 NOT_FOUND = OpenApiResponse(description="No such object.")
 
@@ -159,6 +163,11 @@ class AssignmentViewSet(
     queryset = AccountClassificationAssignment.objects.select_related("account", "classification", "assigned_by")
     serializer_class = AssignmentSerializer
     filterset_class = AssignmentFilterSet
+
+    def get_permissions(self):
+        if self.action in ("create", "destroy"):
+            return [CanAssign()]
+        return super().get_permissions()
     ordering_fields = ("assigned_at", "id")
     ordering = ("-assigned_at", "-id")
 

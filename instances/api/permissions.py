@@ -7,16 +7,10 @@ Actions run work against monitored instances; they need the custom
 
 from __future__ import annotations
 
-from rest_framework.permissions import BasePermission
-
 from instances.models import SYNC_INSTANCE_PERMISSION
+from whalefall.api import required_permission
 
-
-class CanSyncInstances(BasePermission):
-    """Authenticated and holding ``instances.sync_instance``."""
-
-    message = "You need the 'Can run syncs and connection tests on instances' permission."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(SYNC_INSTANCE_PERMISSION))
+#: authenticated and holding ``instances.sync_instance``
+CanSyncInstances = required_permission(
+    SYNC_INSTANCE_PERMISSION, "You need the 'Can run syncs and connection tests on instances' permission."
+)

@@ -32,21 +32,25 @@ def match(rule, account):
     [
         ({"op": "or", "args": [{"fn": "is_superuser"}, {"fn": "x"}]}, ["args/1/fn: unknown function 'x'"]),
         ({"op": "xor", "args": []}, ["op: unknown operator 'xor' (and, or, not)"]),
-        ({"op": "not", "args": [{"fn": "is_locked"}, {"fn": "can_login"}]}, ["args: 'not' takes exactly one rule, got 2"]),
+        ({"op": "not", "args": [{"fn": "is_locked"}, {"fn": "can_login"}]},
+         ["args: 'not' takes exactly one rule, got 2"]),
         ({"op": "and", "args": []}, ["args: 'and' needs at least one rule"]),
         ({"op": "and", "args": {"fn": "is_locked"}}, ["args: must be a list of rules"]),
         ({"op": "and"}, ["args: must be a list of rules"]),
-        ({"op": "and", "args": [{"fn": "is_locked"}], "extra": 1}, ["extra: unknown key 'extra' (an operator has op, args)"]),
+        ({"op": "and", "args": [{"fn": "is_locked"}], "extra": 1},
+         ["extra: unknown key 'extra' (an operator has op, args)"]),
         ({"fn": "is_superuser", "role": "x"}, ["role: unknown key 'role' for is_superuser (no other keys)"]),
         ({"fn": "has_role"}, ["role: required: a role name (non-empty string)"]),
         ({"fn": "has_role", "role": ""}, ["role: must be a role name (non-empty string), not ''"]),
         ({"fn": "has_role", "role": 7}, ["role: must be a role name (non-empty string), not 7"]),
         ({"fn": "has_privilege", "privilege": "DELETE", "level": "table"},
          ["level: must be one of global, database, schema, object, column, not 'table'"]),
-        ({"fn": "has_privilege", "privilege": "DELETE", "grantable": "yes"}, ["grantable: must be true or false, not 'yes'"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "grantable": "yes"},
+         ["grantable: must be true or false, not 'yes'"]),
         ({"fn": "has_privilege", "privilege": "DELETE", "include_set_role": 1},
          ["include_set_role: must be true or false, not 1"]),
-        ({"fn": "has_privilege", "privilege": "DELETE", "target": ""}, ["target: must be a glob (non-empty string), not ''"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "target": ""},
+         ["target: must be a glob (non-empty string), not ''"]),
         ({"fn": "db_type_in", "values": []}, ["values: must be a non-empty list of database type names, not []"]),
         ({"fn": "environment_in", "values": ["prod", 3]},
          ["values: must be a non-empty list of environments, not ['prod', 3]"]),
@@ -81,7 +85,7 @@ def test_every_function_of_the_grammar_compiles():
     assert set(dsl.FUNCTIONS) == set(dsl._FUNCTION_COMPILERS)
 
 
-# --- evaluation: each function decides ----------------------------------------------------------------------------------
+# --- evaluation: each function decides --------------------------------------------------------------------------------
 @pytest.mark.parametrize("flag", ["is_superuser", "can_grant", "is_locked", "can_login"])
 def test_flags(flag):
     assert match({"fn": flag}, subject(**{flag: True})) == (flag,)
@@ -126,7 +130,9 @@ def test_has_privilege_target_glob_and_broader_privileges_cover_it():
 
 def test_has_privilege_grantable():
     rule = {"fn": "has_privilege", "privilege": "SELECT", "grantable": True}
-    assert match(rule, subject(priv("SELECT", grantable=True))) == ("SELECT on app (database) WITH GRANT OPTION (direct)",)
+    assert match(rule, subject(priv("SELECT", grantable=True))) == (
+        "SELECT on app (database) WITH GRANT OPTION (direct)",
+    )
     assert match(rule, subject(priv("SELECT"))) is None
     assert match({**rule, "grantable": False}, subject(priv("SELECT")))  # false does not filter
 
@@ -188,7 +194,7 @@ def test_evaluation_never_raises_on_odd_facts():
         compile_rule(rule)(Subject(username="u", facts=facts))
 
 
-# --- properties over generated rules and facts -------------------------------------------------------------------------
+# --- properties over generated rules and facts ------------------------------------------------------------------------
 NAMES = st.sampled_from(["DELETE", "INSERT", "SELECT", "ALL", "CREATE"])
 TARGETS = st.sampled_from(["app", "app.orders", "prod_eu", "prod_*", "*", "a.b.c"])
 

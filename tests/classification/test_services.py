@@ -214,7 +214,8 @@ def test_an_engine_without_rules_is_reported_not_skipped():
 def test_a_broken_stored_rule_is_reported_and_freezes_its_classification(setup):
     instance = setup["instance"]
     classification_auto_classify(instance_ids=[instance.pk])
-    ClassificationRule.objects.filter(pk=setup["rule"].pk).update(expression={"fn": "has_privilege"})  # bypasses clean()
+    # an expression stored without validation (a raw UPDATE bypasses clean())
+    ClassificationRule.objects.filter(pk=setup["rule"].pk).update(expression={"fn": "has_privilege"})
     FAKE_ACCOUNTS["shop"] = FAKE_ACCOUNTS["shop"][:1]  # writer and reader vanish
     accounts_sync_all(instance_ids=[instance.pk])
     record = classification_auto_classify(instance_ids=[instance.pk]).records.get()

@@ -1,0 +1,43 @@
+"""Views of the console floor: the API token endpoint."""
+
+from __future__ import annotations
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import ScopedRateThrottle
+
+from whalefall.errors import LoginLocked
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for the user's API token (``Authorization: Token <key>``).
+
+    Failed attempts count towards the same lockout as the admin login (django-axes:
+    WHALEFALL_LOGIN_FAILURE_LIMIT per username and address, then 429 for the cool-off),
+    and the endpoint is throttled (WHALEFALL_API_RATE_AUTH)."""
+
+    throttle_scope = "auth"
+    throttle_classes = [ScopedRateThrottle]  # ObtainAuthToken has none
+    serializer_class = AuthTokenSerializer
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong or missing credentials: {code, message, instance_id, errors}."),
+            429: OpenApiResponse(description="Locked out after failed logins, or throttled: {code, message}."),
+        },
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if getattr(settings, "AXES_ENABLED", True) and AxesProxyHandler.is_locked(
+            request._request, {"username": username}
+        ):
+            minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+            raise LoginLocked(f"Too many failed logins for {username!r}: try again in {minutes} minutes.")
+        return super().post(request, *args, **kwargs)
