@@ -8,7 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView
 
-from console.views import TokenView
+from console.views import TokenView, healthz
 
 #: apps with an ``api/urls.py`` (``app_name`` = namespace, ``router`` = their viewsets), in include order
 API_APPS = ("instances", "sync_sessions", "accounts", "capacity", "classification")
@@ -31,6 +31,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

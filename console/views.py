@@ -1,9 +1,11 @@
-"""Views of the console floor: the API token endpoint."""
+"""Views of the console floor: the API token endpoint and the health check."""
 
 from __future__ import annotations
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -41,3 +43,10 @@ class TokenView(ObtainAuthToken):
             minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
             raise LoginLocked(f"Too many failed logins for {username!r}: try again in {minutes} minutes.")
         return super().post(request, *args, **kwargs)
+
+
+def healthz(request):
+    """200 when the process answers and its metadata database does (for load balancers); no login."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
