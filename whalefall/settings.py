@@ -201,6 +201,7 @@ Q_CLUSTER = {
     "timeout": int(os.environ.get("WHALEFALL_Q_TIMEOUT", "1800")),
     "retry": int(os.environ.get("WHALEFALL_Q_RETRY", "1900")),  # must exceed timeout
     "max_attempts": 1,
+    # after downtime a missed schedule runs once, not once per missed slot (console/schedules.py)
     "catch_up": False,
     "orm": "default",
     "label": "Task queue",
@@ -223,6 +224,12 @@ WHALEFALL = {
     "SESSION_RETENTION_DAYS": int(os.environ.get("WHALEFALL_SESSION_RETENTION_DAYS", "30")),
     "SESSION_REAP_AFTER_MINUTES": int(os.environ.get("WHALEFALL_SESSION_REAP_AFTER_MINUTES", "120")),
 }
+
+# job name → cron string (local time), e.g.
+# WHALEFALL_SCHEDULES="whalefall.accounts=0 1 * * *;whalefall.capacity=30 2 * * *"
+WHALEFALL_SCHEDULES = dict(
+    item.strip().split("=", 1) for item in os.environ.get("WHALEFALL_SCHEDULES", "").split(";") if "=" in item
+)
 
 LOGGING = {
     "version": 1,

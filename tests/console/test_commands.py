@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
+from console.schedules import JOBS
 from instances.models import Credential, Instance
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,10 @@ def test_setup_schedules_upserts_by_name():
     names = list(Schedule.objects.values_list("name", flat=True))
     assert sorted(names) == sorted(set(names))
     partitions = Schedule.objects.get(name="whalefall.partitions")
-    assert partitions.func == "capacity.tasks.partitions_maintain" and partitions.schedule_type == Schedule.DAILY
+    # cron schedules run their job through console.jobs.job_run (one at a time per job)
+    assert (partitions.func, partitions.args) == ("console.jobs.job_run", "('whalefall.partitions',)")
+    assert JOBS["whalefall.partitions"].func == "capacity.tasks.partitions_maintain"
+    assert (partitions.schedule_type, partitions.cron) == (Schedule.CRON, "30 0 * * *")  # daily at 00:30
 
 
 def test_quickstart_again_after_the_metadata_instance_was_renamed():
