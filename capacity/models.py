@@ -11,6 +11,8 @@ loads millions of history rows to delete them).
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 
@@ -50,6 +52,13 @@ class InstanceDatabase(models.Model):
     first_seen_at = models.DateTimeField(db_default=Now())
     last_seen_at = models.DateTimeField(db_default=Now())
     deleted_at = models.DateTimeField(null=True, blank=True)
+    size_limit_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Bytes this database may hold (quota, tablespace or file limit); the forecast counts the "
+        "days until it is reached. Empty: no limit.",
+    )
 
     class Meta:
         db_table = "instance_databases"
@@ -134,7 +143,8 @@ class _AggregationColumns(models.Model):
     avg_log_bytes = models.BigIntegerField(null=True, blank=True)
     sample_count = models.PositiveIntegerField()
     size_change_bytes = models.BigIntegerField(null=True, blank=True)
-    size_change_percent = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    # 21 integer digits: any ratio of two bigint averages × 100 fits (1 byte → 1 TB is 10^14 %)
+    size_change_percent = models.DecimalField(max_digits=25, decimal_places=4, null=True, blank=True)
     growth_rate_bytes_per_day = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     is_complete = models.BooleanField(default=False, db_default=False)
     calculated_at = models.DateTimeField(db_default=Now())
@@ -241,3 +251,35 @@ class DatabaseTableSizeStat(models.Model):
     def __str__(self) -> str:
         parts = [self.database_name, self.schema_name, self.table_name]
         return ".".join(p for p in parts if p)
+
+
+class AggregationRequest(models.Model):
+    """What an aggregation session was asked for: the period types and the day range
+    (inclusive) whose periods it computes. Written when the batch starts, so the
+    worker that runs an instance's record (maybe on another host) reads the same request."""
+
+    session = models.OneToOneField(
+        "sync_sessions.SyncSession",
+        to_field="session_id",
+        db_column="session_id",
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    period_types = ArrayField(models.CharField(max_length=10))
+    start_date = models.DateField()
+    end_date = models.DateField()
+
+    class Meta:
+        db_table = "aggregation_requests"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_types__contained_by=PeriodType.values, period_types__len__gte=1),
+                name="aggregation_requests_period_types_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start_date__lte=models.F("end_date")), name="aggregation_requests_range_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{','.join(self.period_types)} {self.start_date}..{self.end_date}"

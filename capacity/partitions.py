@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -92,9 +92,16 @@ def partitions_list(*, table: str) -> list[Partition]:
     return sorted(partitions, key=lambda p: p.start)
 
 
+def retention_start(*, today: dt.date | None = None, retain_months: int | None = None) -> dt.date:
+    """First day of the oldest month kept: partitions of earlier months are dropped."""
+    today = today or timezone.localdate()
+    retain_months = settings.WHALEFALL["PARTITIONS_RETAIN_MONTHS"] if retain_months is None else retain_months
+    return add_months(month_start(today), -retain_months)
+
+
 def _plan_table(table: str, today: dt.date, ahead: int, retain_months: int) -> PartitionPlan:
     existing = partitions_list(table=table)
-    first_kept = add_months(month_start(today), -retain_months)
+    first_kept = retention_start(today=today, retain_months=retain_months)
     wanted = [add_months(month_start(today), i) for i in range(ahead + 1)]
     have = {p.start for p in existing}
     plan = PartitionPlan()
@@ -139,6 +146,34 @@ def partitions_ensure(
                     _drop(partition)
                 result.dropped.append(partition)
     return result
+
+
+def partitions_cover(*, tables: Sequence[str], start: dt.date, end: dt.date) -> list[Partition]:
+    """Create the missing monthly partitions of ``tables`` for every month of
+    ``[start, end]``: a backfill writes to past months, which ``partitions_ensure``
+    (current month and ahead) never creates. Returns the partitions created.
+
+    Months before ``retention_start()`` are refused (ValueError): maintenance
+    would drop them again. Reads the catalog first and takes the partition
+    lock only when something is missing, so concurrent callers that find
+    everything in place never collide.
+    """
+    if month_start(start) < retention_start():
+        raise ValueError(f"{start} is before the retention start {retention_start()}")
+    months, month = [], month_start(start)
+    while month <= end:
+        months.append(month)
+        month = add_months(month, 1)
+    missing = [
+        Partition(table, partition_name(table, m), m, add_months(m, 1))
+        for table in tables
+        for m in sorted(set(months) - {p.start for p in partitions_list(table=table)})
+    ]
+    if missing:
+        with advisory_lock("capacity.partitions", what="Partition maintenance"):
+            for partition in missing:
+                _create(partition)
+    return missing
 
 
 def _create(partition: Partition) -> None:

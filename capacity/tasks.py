@@ -15,3 +15,12 @@ def capacity_collect_scheduled() -> str:
 
     session = capacity_collect_all(scheduled=True, enqueue=True)
     return str(session.session_id)
+
+
+def capacity_aggregate_scheduled() -> str:
+    """Daily 04:00 (after the 03:00 collection): every period containing yesterday or
+    today, one aggregation session over every active instance, one task per instance."""
+    from capacity.services import capacity_aggregate_all
+
+    session = capacity_aggregate_all(scheduled=True, enqueue=True)
+    return str(session.session_id)

@@ -172,6 +172,7 @@ class InstanceAdminForm(forms.ModelForm):
             "credential",
             "connect_timeout",
             "statement_timeout",
+            "size_limit_bytes",
             "deleted_at",
         )
 
@@ -208,6 +209,7 @@ class InstanceAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "db_type", "environment", "is_active", "tag_choices", "description")}),
         ("Connection", {"fields": ("host", "port", "database_name", "credential")}),
         ("Timeouts", {"fields": ("connect_timeout", "statement_timeout"), "classes": ("collapse",)}),
+        ("Limits", {"fields": ("size_limit_bytes",)}),
         (
             "Status",
             {"fields": ("version", "last_connected_at", "created_at", "updated_at", "deleted_at", "related_links")},

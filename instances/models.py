@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 
@@ -133,6 +134,13 @@ class Instance(models.Model):
     )
     statement_timeout = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds; empty uses WHALEFALL['STATEMENT_TIMEOUT'] (60)."
+    )
+    size_limit_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Bytes the instance may hold (disk or quota); size forecasts count the days until it is "
+        "reached. Empty: no limit.",
     )
     last_connected_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)

@@ -34,6 +34,13 @@ PATHS = [
     "/api/v1/instances/{instance_id}/actions/collect-capacity/",
     "/api/v1/capacity/database-stats/",
     "/api/v1/capacity/instance-stats/",
+    "/api/v1/capacity/database-aggregations/",
+    "/api/v1/capacity/instance-aggregations/",
+    "/api/v1/capacity/databases/",
+    "/api/v1/capacity/databases/{id}/",
+    "/api/v1/capacity/top-growers/",
+    "/api/v1/capacity/actions/aggregate/",
+    "/api/v1/instances/{instance_id}/capacity/summary/",
 ]
 
 

@@ -1,8 +1,10 @@
 """Filters of the capacity history endpoints.
 
-``date_from``/``date_to`` filter the partition key (``collected_date``); when
-both are missing the window is the last ``DEFAULT_HISTORY_DAYS`` days, so a
-request never reads the whole partitioned history.
+``date_from``/``date_to`` filter the partition key (``collected_date`` of the
+daily stats, ``period_start`` of the aggregations); when both are missing the
+window is the last ``DEFAULT_HISTORY_DAYS`` days (stats) or
+``AGGREGATION_DEFAULT_DAYS`` days (aggregations), so a request never reads the
+whole partitioned history.
 """
 
 from __future__ import annotations
@@ -10,8 +12,15 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import ValidationError
 
-from capacity.models import DatabaseSizeStat, InstanceSizeStat
-from capacity.selectors import date_window
+from capacity.models import (
+    DatabaseSizeAggregation,
+    DatabaseSizeStat,
+    InstanceDatabase,
+    InstanceSizeAggregation,
+    InstanceSizeStat,
+    PeriodType,
+)
+from capacity.selectors import DEFAULT_HISTORY_DAYS, date_window
 
 
 class _HistoryFilterSet(django_filters.FilterSet):
@@ -23,11 +32,14 @@ class _HistoryFilterSet(django_filters.FilterSet):
         field_name="collected_date", lookup_expr="lte", help_text="Last day (inclusive); default: today."
     )
 
+    #: window when neither date is given (days, ending today)
+    default_days = DEFAULT_HISTORY_DAYS
+
     def filter_queryset(self, queryset):
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         if start and end and start > end:
             raise ValidationError({"date_from": ["date_from must not be after date_to."]})
-        start, end = date_window(start=start, end=end)
+        start, end = date_window(start=start, end=end, default_days=self.default_days)
         self.form.cleaned_data["date_from"], self.form.cleaned_data["date_to"] = start, end
         return super().filter_queryset(queryset)
 
@@ -44,3 +56,43 @@ class InstanceSizeStatFilterSet(_HistoryFilterSet):
     class Meta:
         model = InstanceSizeStat
         fields = ("instance", "date_from", "date_to")
+
+
+#: default period_start window of the aggregation endpoints: a year covers 4 quarters and 12 months
+AGGREGATION_DEFAULT_DAYS = 365
+
+
+class _AggregationFilterSet(_HistoryFilterSet):
+    default_days = AGGREGATION_DEFAULT_DAYS
+    date_from = django_filters.DateFilter(
+        field_name="period_start", lookup_expr="gte",
+        help_text="Earliest period_start (inclusive); default: date_to - 365 days.",
+    )  # fmt: skip
+    date_to = django_filters.DateFilter(
+        field_name="period_start", lookup_expr="lte", help_text="Latest period_start (inclusive); default: today."
+    )
+    period_type = django_filters.ChoiceFilter(choices=PeriodType.choices, help_text="Period type.")
+    is_complete = django_filters.BooleanFilter(help_text="false: periods still running (rewritten by every run).")
+
+
+class DatabaseSizeAggregationFilterSet(_AggregationFilterSet):
+    database = django_filters.CharFilter(field_name="database_name", help_text="Exact database name.")
+
+    class Meta:
+        model = DatabaseSizeAggregation
+        fields = ("instance", "database", "period_type", "is_complete", "date_from", "date_to")
+
+
+class InstanceSizeAggregationFilterSet(_AggregationFilterSet):
+    class Meta:
+        model = InstanceSizeAggregation
+        fields = ("instance", "period_type", "is_complete", "date_from", "date_to")
+
+
+class InstanceDatabaseFilterSet(django_filters.FilterSet):
+    instance = django_filters.NumberFilter(field_name="instance_id", help_text="Instance id.")
+    name = django_filters.CharFilter(help_text="Exact database name.")
+
+    class Meta:
+        model = InstanceDatabase
+        fields = ("instance", "name", "is_active")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, DatabaseTableSizeStat, InstanceSizeStat
+from capacity.forecast import DEFAULT_WINDOW_DAYS, MIN_SAMPLES
+from capacity.models import (
+    DatabaseSizeAggregation,
+    DatabaseSizeCurrent,
+    DatabaseSizeStat,
+    DatabaseTableSizeStat,
+    InstanceDatabase,
+    InstanceSizeAggregation,
+    InstanceSizeStat,
+    PeriodType,
+)
 
 MIB = 1024 * 1024
 
@@ -125,3 +135,202 @@ class TableSizesRefreshSerializer(TableSizesPageSerializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     deleted = serializers.IntegerField()
+
+
+# --- aggregations ----------------------------------------------------------------------
+
+_AGGREGATION_FIELDS = (
+    "id",
+    "instance",
+    "period_type",
+    "period_start",
+    "period_end",
+    "avg_size_bytes",
+    "avg_size_mb",
+    "max_size_bytes",
+    "min_size_bytes",
+    "sample_count",
+    "size_change_bytes",
+    "size_change_percent",
+    "growth_rate_bytes_per_day",
+    "is_complete",
+    "calculated_at",
+)
+
+
+class _AggregationSerializer(serializers.ModelSerializer):
+    avg_size_mb = serializers.SerializerMethodField()
+    size_change_percent = serializers.DecimalField(
+        max_digits=25, decimal_places=4, coerce_to_string=False, read_only=True, allow_null=True,
+        help_text="size_change_bytes ÷ the preceding period's avg × 100; null without a preceding period "
+        "or when its avg is 0.",
+    )  # fmt: skip
+    growth_rate_bytes_per_day = serializers.DecimalField(
+        max_digits=20, decimal_places=4, coerce_to_string=False, read_only=True, allow_null=True,
+        help_text="Least-squares slope over the period's daily samples; null below 2 samples.",
+    )  # fmt: skip
+
+    def get_avg_size_mb(self, obj) -> float:
+        return to_mb(obj.avg_size_bytes)
+
+
+class DatabaseSizeAggregationSerializer(_AggregationSerializer):
+    """One database over one period (``is_complete`` false while the period is running)."""
+
+    class Meta:
+        model = DatabaseSizeAggregation
+        fields = (*_AGGREGATION_FIELDS[:2], "database_name", *_AGGREGATION_FIELDS[2:8], "avg_data_bytes",
+                  "avg_log_bytes", *_AGGREGATION_FIELDS[8:])  # fmt: skip
+
+
+class InstanceSizeAggregationSerializer(_AggregationSerializer):
+    """One instance's total over one period; ``database_count`` is that of its last sampled day."""
+
+    class Meta:
+        model = InstanceSizeAggregation
+        fields = (*_AGGREGATION_FIELDS[:8], "database_count", *_AGGREGATION_FIELDS[8:])
+
+
+class AggregateRequestSerializer(serializers.Serializer):
+    """What to aggregate: a period type (or all) and an inclusive day range, or neither
+    end for every period that contains yesterday or today."""
+
+    period = serializers.ChoiceField(choices=[*PeriodType.values, "all"], default="all")
+    date_from = serializers.DateField(required=False, help_text="First day (inclusive); give date_to too.")
+    date_to = serializers.DateField(required=False, help_text="Last day (inclusive), not after today.")
+    instance_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        allow_empty=False,
+        max_length=10000,
+        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
+    )
+
+    def validate(self, attrs):
+        if ("date_from" in attrs) != ("date_to" in attrs):
+            raise serializers.ValidationError({"date_from": "Give both date_from and date_to, or neither."})
+        return attrs
+
+
+# --- growth, forecast, summary ------------------------------------------------------------
+
+
+class ForecastSerializer(serializers.Serializer):
+    """Last-ramp least squares over the last ``window_days`` days (docs/capacity.md § Forecast)."""
+
+    status = serializers.ChoiceField(choices=["ok", "collecting"], help_text="collecting: below min_samples.")
+    samples = serializers.IntegerField(help_text="Samples on the last ramp (after the last step change).")
+    min_samples = serializers.IntegerField()
+    window_days = serializers.IntegerField()
+    ramp_start = serializers.DateField(allow_null=True)
+    bytes_per_day = serializers.FloatField(allow_null=True, help_text="Slope of the fitted line.")
+    horizon_days = serializers.IntegerField(allow_null=True, help_text="Days after the last sample the band is for.")
+    predicted_bytes = serializers.IntegerField(allow_null=True)
+    band_low = serializers.IntegerField(allow_null=True, help_text="95 % prediction band at the horizon, low end.")
+    band_high = serializers.IntegerField(allow_null=True, help_text="95 % prediction band at the horizon, high end.")
+    limit_bytes = serializers.IntegerField(allow_null=True)
+    days_until_limit = serializers.IntegerField(
+        allow_null=True, help_text="Whole days until the fitted line reaches limit_bytes (0: reached); null: no "
+        "limit, or not growing."
+    )  # fmt: skip
+    backtest_mape = serializers.FloatField(
+        allow_null=True, help_text="Fit without the last 7 days, predict them: mean absolute % error."
+    )
+
+
+class GrowthSerializer(serializers.Serializer):
+    """Latest sample of the last ``days`` days minus the earliest one (null below 2 samples)."""
+
+    days = serializers.IntegerField()
+    bytes = serializers.IntegerField(allow_null=True)
+    percent = serializers.FloatField(allow_null=True, help_text="bytes ÷ the earliest sample × 100.")
+    since = serializers.DateField(allow_null=True)
+    until = serializers.DateField(allow_null=True)
+
+
+class DatabaseGrowthSerializer(serializers.Serializer):
+    instance_id = serializers.IntegerField()
+    instance_name = serializers.CharField()
+    database_name = serializers.CharField()
+    size_bytes = serializers.IntegerField(help_text="Latest sample in the window.")
+    size_mb = serializers.FloatField()
+    growth = GrowthSerializer()
+    size_limit_bytes = serializers.IntegerField(allow_null=True)
+    forecast = ForecastSerializer()
+
+
+class CapacitySummarySerializer(serializers.Serializer):
+    """Current total, growth, forecast and top growing databases of one instance."""
+
+    instance_id = serializers.IntegerField()
+    instance_name = serializers.CharField()
+    as_of = serializers.DateField(allow_null=True, help_text="Day of the latest daily total (null: none in 90 days).")
+    total_size_bytes = serializers.IntegerField(allow_null=True)
+    total_size_mb = serializers.FloatField(allow_null=True)
+    database_count = serializers.IntegerField(allow_null=True)
+    size_limit_bytes = serializers.IntegerField(allow_null=True)
+    growth = GrowthSerializer(many=True, help_text="Over the last 7, 30 and 90 days.")
+    forecast = ForecastSerializer()
+    top_growing_databases = DatabaseGrowthSerializer(many=True)
+
+
+def growth_data(growth) -> dict:
+    return {"days": growth.days, "bytes": growth.bytes, "percent": growth.percent, "since": growth.since,
+            "until": growth.until}  # fmt: skip
+
+
+def database_growth_data(row) -> dict:
+    return {
+        "instance_id": row.instance_id,
+        "instance_name": row.instance_name,
+        "database_name": row.database_name,
+        "size_bytes": row.size_bytes,
+        "size_mb": to_mb(row.size_bytes),
+        "growth": growth_data(row.growth),
+        "size_limit_bytes": row.size_limit_bytes,
+        "forecast": row.forecast.as_dict(),
+    }
+
+
+def capacity_summary_data(summary) -> dict:
+    return {
+        "instance_id": summary.instance.pk,
+        "instance_name": summary.instance.name,
+        "as_of": summary.as_of,
+        "total_size_bytes": summary.total_bytes,
+        "total_size_mb": to_mb(summary.total_bytes),
+        "database_count": summary.database_count,
+        "size_limit_bytes": summary.instance.size_limit_bytes,
+        "growth": [growth_data(g) for g in summary.growth],
+        "forecast": summary.forecast.as_dict(),
+        "top_growing_databases": [database_growth_data(row) for row in summary.top_databases],
+    }
+
+
+class SummaryQuerySerializer(serializers.Serializer):
+    forecast_days = serializers.IntegerField(
+        min_value=MIN_SAMPLES, max_value=365, default=DEFAULT_WINDOW_DAYS, help_text="Forecast window (days)."
+    )
+
+
+class TopGrowersQuerySerializer(SummaryQuerySerializer):
+    days = serializers.IntegerField(min_value=1, max_value=730, default=30, help_text="Growth window (days).")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+# --- inventory ------------------------------------------------------------------------------
+
+
+class InstanceDatabaseSerializer(serializers.ModelSerializer):
+    """A database of an instance's inventory; only ``size_limit_bytes`` can be changed."""
+
+    size_limit_bytes = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, allow_null=True, required=False,
+        help_text="Bytes this database may hold; the forecast counts the days until it is reached. null: no limit.",
+    )  # fmt: skip
+
+    class Meta:
+        model = InstanceDatabase
+        fields = ("id", "instance", "name", "is_active", "first_seen_at", "last_seen_at", "deleted_at",
+                  "size_limit_bytes")  # fmt: skip
+        read_only_fields = ("instance", "name", "is_active", "first_seen_at", "last_seen_at", "deleted_at")

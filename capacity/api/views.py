@@ -1,4 +1,5 @@
-"""Capacity API views: latest sizes, size history, per-table sizes and the actions.
+"""Capacity API views: latest sizes, size history, aggregations, growth and forecasts,
+per-table sizes, the database inventory (limits) and the actions.
 
 Views only parse input, call one selector or service and render. Errors are
 typed (``whalefall.errors``) and mapped by ``whalefall.api.exception_handler``
@@ -9,23 +10,53 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from capacity import selectors
-from capacity.api.filters import DatabaseSizeStatFilterSet, InstanceSizeStatFilterSet
+from capacity.api.filters import (
+    DatabaseSizeAggregationFilterSet,
+    DatabaseSizeStatFilterSet,
+    InstanceDatabaseFilterSet,
+    InstanceSizeAggregationFilterSet,
+    InstanceSizeStatFilterSet,
+)
 from capacity.api.serializers import (
+    AggregateRequestSerializer,
+    CapacitySummarySerializer,
+    DatabaseGrowthSerializer,
+    DatabaseSizeAggregationSerializer,
     DatabaseSizeCurrentSerializer,
     DatabaseSizeStatSerializer,
+    InstanceDatabaseSerializer,
+    InstanceSizeAggregationSerializer,
     InstanceSizeStatSerializer,
+    SummaryQuerySerializer,
     TableSizeSerializer,
     TableSizesPageSerializer,
     TableSizesRefreshSerializer,
+    TopGrowersQuerySerializer,
+    capacity_summary_data,
+    database_growth_data,
 )
-from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, DatabaseTableSizeStat, InstanceSizeStat
-from capacity.services import capacity_collect_all, table_sizes_refresh
+from capacity.models import (
+    DatabaseSizeAggregation,
+    DatabaseSizeCurrent,
+    DatabaseSizeStat,
+    DatabaseTableSizeStat,
+    InstanceDatabase,
+    InstanceSizeAggregation,
+    InstanceSizeStat,
+    PeriodType,
+)
+from capacity.services import (
+    capacity_aggregate_all,
+    capacity_collect_all,
+    instance_database_limit_set,
+    table_sizes_refresh,
+)
 from instances.api.permissions import CanSyncInstances
 from instances.models import Instance
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
@@ -176,3 +207,162 @@ class CollectCapacityView(generics.GenericAPIView):
             instance_ids=[instance.pk], created_by=request.user, enqueue=True
         )
         return Response(session_started_data(request, session), status=status.HTTP_202_ACCEPTED)
+
+
+# --- aggregations, growth, forecast --------------------------------------------------------
+
+
+class AggregationCursorPagination(HistoryCursorPagination):
+    """Newest period first; cursor on the partition key (no COUNT over history)."""
+
+    ordering = ("-period_start", "-id")
+
+
+class DatabaseSizeAggregationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Per-database roll-ups (daily, weekly, monthly, quarterly), newest period first, cursor-paginated.
+
+    Filters: ``instance``, ``database``, ``period_type``, ``is_complete``,
+    ``date_from``/``date_to`` on ``period_start`` (default: the last 365 days).
+    A running period has ``is_complete`` false and is rewritten by every run.
+    """
+
+    queryset = DatabaseSizeAggregation.objects.all()
+    serializer_class = DatabaseSizeAggregationSerializer
+    filterset_class = DatabaseSizeAggregationFilterSet
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = AggregationCursorPagination
+
+
+class InstanceSizeAggregationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Per-instance roll-ups of the daily totals, newest period first, cursor-paginated.
+
+    Filters: ``instance``, ``period_type``, ``is_complete``, ``date_from``/``date_to``
+    on ``period_start`` (default: the last 365 days).
+    """
+
+    queryset = InstanceSizeAggregation.objects.all()
+    serializer_class = InstanceSizeAggregationSerializer
+    filterset_class = InstanceSizeAggregationFilterSet
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = AggregationCursorPagination
+
+
+def _query(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema(parameters=[_INSTANCE_PARAM])
+class CapacitySummaryView(generics.GenericAPIView):
+    """Current total of an instance (its latest daily total), growth over 7/30/90 days
+    (bytes and %), the forecast of the total and the 5 databases that grew most over
+    ``forecast_days``, each with its own forecast. Reads only the last 90 days
+    (or ``forecast_days``): its cost does not grow with the stored history."""
+
+    queryset = InstanceSizeStat.objects.all()  # for the model permission check
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[SummaryQuerySerializer],
+        responses={
+            200: CapacitySummarySerializer,
+            400: OpenApiResponse(description="Invalid forecast_days: {code, message, instance_id, errors}."),
+            404: OpenApiResponse(description="No such instance."),
+        },
+    )
+    def get(self, request, instance_id: int):
+        query = _query(SummaryQuerySerializer, request)
+        summary = selectors.capacity_summary(instance=_instance(instance_id), forecast_days=query["forecast_days"])
+        return Response(CapacitySummarySerializer(capacity_summary_data(summary)).data)
+
+
+class TopGrowersView(generics.GenericAPIView):
+    """The databases (of every instance) that grew most over the last ``days`` days,
+    growing ones only, each with its forecast over ``forecast_days`` and its limit."""
+
+    queryset = DatabaseSizeStat.objects.all()  # for the model permission check
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[TopGrowersQuerySerializer],
+        responses={
+            200: DatabaseGrowthSerializer(many=True),
+            400: OpenApiResponse(description="Invalid days, limit or forecast_days: {code, message, errors}."),
+        },
+    )
+    def get(self, request):
+        query = _query(TopGrowersQuerySerializer, request)
+        rows = selectors.capacity_top_growers(**query)
+        return Response(DatabaseGrowthSerializer([database_growth_data(row) for row in rows], many=True).data)
+
+
+class AggregateCapacityView(generics.GenericAPIView):
+    """Start an aggregation (one session, one task per instance): 202 with the session id.
+
+    ``period``: daily, weekly, monthly, quarterly or all (default); ``date_from`` and
+    ``date_to`` (inclusive, both or neither): every period containing a day of the
+    range; neither: every period containing yesterday or today. Past partitions the
+    range needs are created first. Needs ``instances.sync_instance``.
+    """
+
+    serializer_class = AggregateRequestSerializer
+    permission_classes = [CanSyncInstances]
+
+    @extend_schema(
+        responses={
+            202: SessionStartedSerializer,
+            400: OpenApiResponse(description="Invalid period, range (future, before the retention, inverted) or "
+                                 "instance ids: {code, message, instance_id, errors}."),
+            403: OpenApiResponse(description="Missing the instances.sync_instance permission."),
+            409: OpenApiResponse(description="Partition maintenance is running: {code, message, instance_id}."),
+        },
+    )  # fmt: skip
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        session = capacity_aggregate_all(
+            period_types=PeriodType.values if data["period"] == "all" else [data["period"]],
+            start=data.get("date_from"),
+            end=data.get("date_to"),
+            instance_ids=data.get("instance_ids"),
+            created_by=request.user,
+            enqueue=True,
+        )
+        return Response(session_started_data(request, session), status=status.HTTP_202_ACCEPTED)
+
+
+# --- inventory -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    partial_update=extend_schema(
+        responses={
+            200: InstanceDatabaseSerializer,
+            400: OpenApiResponse(description="Invalid size_limit_bytes: {code, message, instance_id, errors}."),
+            404: OpenApiResponse(description="No such inventory row."),
+        }
+    )
+)
+class InstanceDatabaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                              viewsets.GenericViewSet):  # fmt: skip
+    """The database inventory of the instances (found by capacity collections).
+
+    Filters ``instance``, ``name``, ``is_active``. PATCH sets ``size_limit_bytes``
+    (null: no limit), the only writable field; it needs
+    ``capacity.change_instancedatabase``.
+    """
+
+    queryset = InstanceDatabase.objects.order_by("instance_id", "name")
+    serializer_class = InstanceDatabaseSerializer
+    filterset_class = InstanceDatabaseFilterSet
+    filter_backends = [DjangoFilterBackend]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer):
+        serializer.instance = instance_database_limit_set(
+            database=serializer.instance, size_limit_bytes=serializer.validated_data.get("size_limit_bytes")
+        )

@@ -92,6 +92,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "tags",
             "connect_timeout",
             "statement_timeout",
+            "size_limit_bytes",
             "version",
             "last_connected_at",
             "created_at",

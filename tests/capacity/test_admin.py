@@ -82,6 +82,11 @@ def facts(partitions):
     )
     now = timezone.now()
     days = (TODAY, OLD)
+    from capacity.models import AggregationRequest
+    from sync_sessions.services import session_create
+
+    session = session_create(sync_type="manual_single", sync_category="aggregation", instances=instances[:1])
+    AggregationRequest.objects.create(session=session, period_types=["daily"], start_date=OLD, end_date=TODAY)
     DatabaseSizeStat.objects.bulk_create(
         [
             DatabaseSizeStat(
@@ -166,7 +171,11 @@ def test_changelist_and_change_views(admin_client_logged_in, facts, model, djang
     obj = model.objects.order_by("pk").first()
     response = admin_client_logged_in.get(_url(model, "change", obj.pk))
     assert response.status_code == 200
-    assert b'name="_save"' not in response.content
+    if model is InstanceDatabase:  # only the limit is edited by hand
+        assert b'name="_save"' in response.content and b'name="size_limit_bytes"' in response.content
+        assert b'name="name"' not in response.content and b'name="is_active"' not in response.content
+    else:
+        assert b'name="_save"' not in response.content
 
 
 @pytest.mark.parametrize("model", list(FACT_TABLES), ids=lambda m: m._meta.label)
@@ -319,7 +328,8 @@ def test_instance_capacity_page_is_fast_with_two_years_of_history(
     assert response.status_code == 200
     assert elapsed < 1.0, f"{elapsed:.2f}s"
     body = response.content.decode()
-    assert body.count("<polyline") == 6  # instance total + top 5 databases
+    assert body.count("<polyline") == 6 + 2  # instance total + top 5 databases; the total's forecast and its fit
+    assert 'class="wf-band"' in body and "Roll-ups of the instance total" in body
     assert "db500" in body and "Current sizes (500 databases" in body
     chart = response.context["chart"]
     assert [len(s["points"].split()) for s in chart["series"]] == [HISTORY_DAYS] * 6

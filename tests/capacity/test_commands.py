@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from capacity.models import DatabaseTableSizeStat, InstanceSizeStat
@@ -54,3 +55,84 @@ def test_refresh_table_sizes_one_and_all(fake_instance, fake_engine, capsys):
     out = capsys.readouterr().out
     assert "[1/2] a: ok" in out and "[2/2] b: FAILED  target_query_failed" in out
     assert DatabaseTableSizeStat.objects.filter(instance=inst).count() == 1
+
+
+# --- aggregate_capacity ----------------------------------------------------------------------
+
+
+def test_aggregate_capacity_default_window_backfill_and_period(db, capsys):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from capacity.models import AggregationRequest, DatabaseSizeAggregation, DatabaseSizeStat
+    from tests.capacity.conftest import ensure_partitions
+    from tests.support.factories import make_instance
+
+    inst, _empty = make_instance(name="sized"), make_instance(name="unsized")
+    today = dt.date(2026, 1, 6)  # Tuesday: yesterday is in the same week, month and quarter
+    start = today - dt.timedelta(days=40)
+    ensure_partitions("database_size_stats", start, today)
+    DatabaseSizeStat.objects.bulk_create(
+        DatabaseSizeStat(instance=inst, database_name="app", size_bytes=100 + i, collected_date=start + dt.timedelta(i),
+                         collected_at=timezone.now())
+        for i in range(41)
+    )  # fmt: skip
+    with time_machine.travel(dt.datetime(2026, 1, 6, 4, tzinfo=timezone.get_current_timezone()), tick=False):
+        call_command("aggregate_capacity")
+        out = capsys.readouterr().out
+        assert "[1/2] sized: ok  synced=5" in out and "(rows: database 5, instance 0)" in out
+        assert "[2/2] unsized: ok  synced=0" in out and "(no samples in these periods)" in out
+        assert "completed — 2 succeeded, 0 failed of 2" in out
+        daily = DatabaseSizeAggregation.objects.filter(period_type="daily")
+        assert set(daily.values_list("period_start", flat=True)) == {today - dt.timedelta(days=1), today}
+
+        call_command("aggregate_capacity", "--period", "daily", "--from", start.isoformat(), "--to", today.isoformat(),
+                     "--instance", "sized")  # fmt: skip
+        # the two days of the first run are computed again, unchanged: nothing written for them
+        assert "[1/1] sized: ok  synced=41 created=39 updated=0" in capsys.readouterr().out
+        request = AggregationRequest.objects.latest("id")
+        assert (request.period_types, request.start_date, request.end_date) == (["daily"], start, today)
+
+
+def test_aggregate_capacity_bad_input_and_failure_exit_non_zero(db, capsys):
+    from django.db import connection
+
+    from tests.support.factories import make_instance
+    from whalefall.db.locks import _namespace_key
+
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("aggregate_capacity", "--from", "2026-13-01", "--to", "2026-01-01")
+    with pytest.raises(CommandError, match="both ends"):
+        call_command("aggregate_capacity", "--from", "2026-01-01")
+    with pytest.raises(CommandError, match="in the future"):
+        call_command("aggregate_capacity", "--from", "2026-01-01", "--to", "2999-01-01")
+    with pytest.raises(CommandError):
+        call_command("aggregate_capacity", "--period", "yearly")
+    busy = make_instance(name="busy")
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_namespace_key("capacity.aggregate"), busy.pk])
+        with pytest.raises(CommandError, match="1 of 1 instance"):
+            call_command("aggregate_capacity", "--instance", "busy")
+    finally:
+        other.close()
+    assert "busy: FAILED  concurrent_operation" in capsys.readouterr().out
+
+
+def test_aggregation_schedule_at_four_runs_every_active_instance(db, django_capture_on_commit_callbacks):
+    from django.utils.module_loading import import_string
+
+    from capacity.tasks import capacity_aggregate_scheduled
+    from console.schedules import JOBS
+    from sync_sessions.models import SyncSession
+    from tests.support.factories import make_instance
+
+    job = JOBS["whalefall.aggregation"]  # after the 03:00 collection
+    assert job.cron == "0 4 * * *" and import_string(job.func) is capacity_aggregate_scheduled
+    make_instance()
+    with django_capture_on_commit_callbacks(execute=True):
+        session_id = capacity_aggregate_scheduled()
+    session = SyncSession.objects.get(session_id=session_id)
+    assert (session.sync_type, session.sync_category, session.status) == ("scheduled", "aggregation", "completed")

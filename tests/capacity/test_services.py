@@ -16,7 +16,7 @@ from capacity.models import (
     InstanceDatabase,
     InstanceSizeStat,
 )
-from capacity.services import capacity_collect_all, capacity_collect_instance, table_sizes_refresh
+from capacity.services import capacity_collect_all, capacity_collect_instance, collection, table_sizes_refresh
 from instances.adapters.base import DatabaseSize, TableSize
 from sync_sessions.models import SyncInstanceRecord
 from tests.capacity.conftest import in_inventory
@@ -132,7 +132,7 @@ def test_exception_mid_write_leaves_no_partial_day(fake_instance, fake_engine, m
     inst = fake_instance()
     fake_engine.databases[inst.name] = sizes(app=100, other=200)
     # the last statement of the transaction fails: stats, current and inventory must roll back with it
-    monkeypatch.setattr(services, "_UPSERT_INSTANCE_STATS", "SELECT 1 / 0")
+    monkeypatch.setattr(collection, "_UPSERT_INSTANCE_STATS", "SELECT 1 / 0")
     session = capacity_collect_all(instance_ids=[inst.pk])
 
     assert session.records.get().status == "failed"

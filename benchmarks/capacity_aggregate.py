@@ -1,0 +1,297 @@
+"""Benchmark: capacity aggregation of one year × 5,000 databases (1.8 M daily rows), all four
+period types at both levels, against a bare ``SELECT … GROUP BY`` over the same rows (target
+≤ 1.5×); the instance summary API with 30 vs 730 days of history (target ≤ 1.2×); and the
+forecast computed in Python over one query vs in SQL (regr_* aggregates).
+
+    .venv/bin/python benchmarks/capacity_aggregate.py [--instances 50] [--databases 100] [--runs 3]
+
+Aggregation is timed the way a user runs it: ``manage.py aggregate_capacity --from <a year
+ago> --to <today>`` (inline: one session, one record and one committed transaction per
+instance), on empty aggregation tables ("first run": every row inserted) and again over the
+stored rows ("re-run": every row rewritten). The baseline is what a minimal script would do
+instead: for each period type and level one ``SELECT key, date_trunc(…), round(avg), max, min,
+count(*) … GROUP BY`` over the same year, its rows fetched by psycopg — no window function, no
+write, no session. Runs are interleaved; each figure is the median of ``--runs``. Metadata DB:
+a throwaway embedded PostgreSQL (whalefall.settings_test) unless DATABASE_URL is set; its
+settings are PostgreSQL's defaults (work_mem 4 MB, shared_buffers 128 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whalefall.settings_test")
+
+import django
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from capacity.forecast import size_forecast  # noqa: E402
+from capacity.partitions import add_months, month_start, partition_name  # noqa: E402
+from capacity.periods import TRUNC_UNIT  # noqa: E402
+from capacity.selectors import forecast_options  # noqa: E402
+from instances.models import Instance  # noqa: E402
+
+PREFIX = "bench-agg-"
+
+# sizes: a per-database base, a per-database daily growth, a weekly wobble and a cleanup on day 200 for 1 in 10
+SEED_STATS = """
+INSERT INTO database_size_stats (instance_id, database_name, size_bytes, data_bytes, collected_date, collected_at)
+SELECT i.id, 'db' || n,
+       GREATEST(0, n * 10000000 + (d - %(s)s) * (n %% 17) * 100000 + ((d - %(s)s) %% 7) * 5000
+                   - CASE WHEN n %% 10 = 0 AND d - %(s)s >= 200 THEN n * 4000000 ELSE 0 END),
+       n * 9000000, d, now()
+FROM unnest(%(ids)s::bigint[]) AS i(id), generate_series(1::bigint, %(dbs)s) n,
+     LATERAL (SELECT g::date AS d FROM generate_series(%(s)s::date, %(e)s::date, '1 day') g) days
+"""
+SEED_TOTALS = """
+INSERT INTO instance_size_stats (instance_id, total_size_bytes, database_count, collected_date, collected_at)
+SELECT instance_id, sum(size_bytes), count(*), collected_date, now() FROM database_size_stats
+WHERE instance_id = ANY(%(ids)s) AND collected_date BETWEEN %(s)s AND %(e)s GROUP BY instance_id, collected_date
+"""
+BASELINE = {
+    "database": """SELECT instance_id, database_name, date_trunc(%(unit)s, collected_date::timestamp)::date,
+                          round(avg(size_bytes)), max(size_bytes), min(size_bytes), count(*)
+                   FROM database_size_stats WHERE collected_date BETWEEN %(s)s AND %(e)s GROUP BY 1, 2, 3""",
+    "instance": """SELECT instance_id, date_trunc(%(unit)s, collected_date::timestamp)::date,
+                          round(avg(total_size_bytes)), max(total_size_bytes), min(total_size_bytes), count(*)
+                   FROM instance_size_stats WHERE collected_date BETWEEN %(s)s AND %(e)s GROUP BY 1, 2""",
+}
+
+# The forecast in SQL, for the comparison: last ramp (LAG), regr_* over it, the 95 % band at the horizon
+# (t quantile by the same expansion) and the back-test — what capacity.forecast does in Python.
+FORECAST_SQL = """
+WITH s AS (
+    SELECT instance_id, database_name, collected_date AS d, size_bytes::float8 AS y,
+           lag(size_bytes) OVER (PARTITION BY instance_id, database_name ORDER BY collected_date) AS prev
+    FROM database_size_stats WHERE collected_date BETWEEN %(first)s AND %(today)s{filter}
+), steps AS (
+    SELECT instance_id, database_name,
+           max(d) FILTER (WHERE abs(y - prev) > %(fraction)s * prev AND abs(y - prev) >= %(min_bytes)s) AS step
+    FROM s GROUP BY 1, 2
+), ramp AS (
+    SELECT s.instance_id, s.database_name, s.d, s.y, max(s.d) OVER k AS last_d
+    FROM s JOIN steps USING (instance_id, database_name) WHERE steps.step IS NULL OR s.d >= steps.step
+    WINDOW k AS (PARTITION BY s.instance_id, s.database_name)
+), fit AS (
+    SELECT instance_id, database_name, last_d, regr_count(y, d - last_d) AS n, regr_slope(y, d - last_d) AS b,
+           regr_intercept(y, d - last_d) AS a, regr_sxx(y, d - last_d) AS sxx, regr_avgx(y, d - last_d) AS xbar,
+           regr_syy(y, d - last_d) - regr_sxy(y, d - last_d) ^ 2 / NULLIF(regr_sxx(y, d - last_d), 0) AS sse,
+           regr_slope(y, d - last_d) FILTER (WHERE d <= last_d - 7) AS tb,
+           regr_intercept(y, d - last_d) FILTER (WHERE d <= last_d - 7) AS ta,
+           regr_count(y, d - last_d) FILTER (WHERE d <= last_d - 7) AS tn
+    FROM ramp GROUP BY 1, 2, 3
+), backtest AS (
+    SELECT f.instance_id, f.database_name, 100 * avg(abs(r.y - (f.ta + f.tb * (r.d - f.last_d))) / r.y) AS mape
+    FROM fit f JOIN ramp r USING (instance_id, database_name)
+    WHERE r.d > f.last_d - 7 AND r.y > 0 AND f.tn >= 2 GROUP BY 1, 2
+)
+SELECT f.instance_id, f.database_name, f.n, f.b,
+       f.a + f.b * %(horizon)s - t.q * sqrt(f.sse / (f.n - 2)) * sqrt(1 + 1 / f.n + (%(horizon)s - f.xbar) ^ 2 / f.sxx),
+       f.a + f.b * %(horizon)s + t.q * sqrt(f.sse / (f.n - 2)) * sqrt(1 + 1 / f.n + (%(horizon)s - f.xbar) ^ 2 / f.sxx),
+       bt.mape
+FROM fit f LEFT JOIN backtest bt USING (instance_id, database_name),
+     LATERAL (SELECT 1.959963984540054 AS z, (f.n - 2)::float8 AS df) v,
+     LATERAL (SELECT v.z + (v.z ^ 3 + v.z) / (4 * v.df) + (5 * v.z ^ 5 + 16 * v.z ^ 3 + 3 * v.z) / (96 * v.df ^ 2)
+                     + (3 * v.z ^ 7 + 19 * v.z ^ 5 + 17 * v.z ^ 3 - 15 * v.z) / (384 * v.df ^ 3)
+                     + (79 * v.z ^ 9 + 776 * v.z ^ 7 + 1482 * v.z ^ 5 - 1920 * v.z ^ 3 - 945 * v.z) / (92160 * v.df ^ 4)
+                     AS q) t
+WHERE f.n >= 14
+"""
+PYTHON_INPUT_SQL = """
+SELECT instance_id, database_name, array_agg(collected_date ORDER BY collected_date),
+       array_agg(size_bytes ORDER BY collected_date)
+FROM database_size_stats WHERE collected_date BETWEEN %(first)s AND %(today)s{filter} GROUP BY 1, 2
+"""
+
+
+def create_partitions(start: dt.date, end: dt.date) -> None:
+    with connection.cursor() as cursor:
+        for table in ("database_size_stats", "instance_size_stats"):
+            month = month_start(start)
+            while month <= end:
+                cursor.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{partition_name(table, month)}" PARTITION OF "{table}" '
+                    "FOR VALUES FROM (%s) TO (%s)",
+                    [month, add_months(month, 1)],
+                )
+                month = add_months(month, 1)
+
+
+def seed(names: list[str], *, databases: int, start: dt.date, end: dt.date) -> list[int]:
+    Instance.objects.filter(name__in=names).delete()
+    ids = [Instance.objects.create(name=n, db_type_id="postgresql", host="h", port=5432).pk for n in names]
+    create_partitions(start, end)
+    with connection.cursor() as cursor:
+        params = {"ids": ids, "dbs": databases, "s": start, "e": end}
+        cursor.execute(SEED_STATS, params)
+        cursor.execute(SEED_TOTALS, params)
+        cursor.execute("ANALYZE database_size_stats; ANALYZE instance_size_stats")
+    return ids
+
+
+def raw_connection() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    return psycopg.connect(**{k: v for k, v in params.items() if k not in ("cursor_factory", "context")},
+                           autocommit=True)  # fmt: skip
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def truncate_aggregations() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE database_size_aggregations, instance_size_aggregations")
+
+
+def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
+    raw = raw_connection()
+
+    def baseline():
+        rows = 0
+        for sql in BASELINE.values():
+            for unit in TRUNC_UNIT.values():
+                rows += len(raw.execute(sql, {"unit": unit, "s": start, "e": end}).fetchall())
+        return rows
+
+    def command():
+        call_command("aggregate_capacity", "--from", start.isoformat(), "--to", end.isoformat(), stdout=io.StringIO())
+
+    def nightly():  # no range: every period containing yesterday or today
+        call_command("aggregate_capacity", stdout=io.StringIO())
+
+    baseline()  # warm-up: the year in the buffer cache
+    samples = {"baseline": [], "first run": [], "re-run": [], "nightly run (default window)": []}
+    for _ in range(args.runs):
+        samples["baseline"].append(timed(baseline))
+        truncate_aggregations()
+        samples["first run"].append(timed(command))
+        samples["re-run"].append(timed(command))
+        samples["nightly run (default window)"].append(timed(nightly))
+    groups = baseline()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT count(*) FROM database_size_aggregations), "
+                       "(SELECT count(*) FROM instance_size_aggregations)")  # fmt: skip
+        stored = cursor.fetchone()
+    assert sum(stored) == groups, (stored, groups)
+    base = statistics.median(samples["baseline"])
+    print(f"aggregation rows: {stored[0]:,} database + {stored[1]:,} instance = {groups:,} groups of the baseline")
+    print(f"{'':28} {'median':>9} {'ratio':>7}")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"{name:28} {median:8.2f}s {median / base:6.2f}×   runs: {', '.join(f'{v:.2f}' for v in values)}")
+    raw.close()
+
+
+def bench_summary(args) -> None:
+    today = timezone.localdate()
+    short = seed([f"{PREFIX}30d"], databases=args.summary_databases, start=today - dt.timedelta(days=29), end=today)
+    long = seed([f"{PREFIX}730d"], databases=args.summary_databases, start=today - dt.timedelta(days=729), end=today)
+    user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
+        "bench", "bench@example.com", "bench-pass"
+    )
+    api = APIClient()
+    api.force_authenticate(user)
+    urls = {"30 days": f"/api/v1/instances/{short[0]}/capacity/summary",
+            "730 days": f"/api/v1/instances/{long[0]}/capacity/summary"}  # fmt: skip
+
+    def median_ms(url: str, runs: int = 30) -> float:
+        values = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = api.get(url)
+            values.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.content[:300]
+        return statistics.median(values) * 1000
+
+    for url in urls.values():
+        median_ms(url, 5)  # warm-up
+    results = {name: [] for name in urls}
+    for _ in range(3):
+        for name, url in urls.items():
+            results[name].append(median_ms(url))
+    t30, t730 = min(results["30 days"]), min(results["730 days"])
+    print(f"summary API ({args.summary_databases} databases): 30 days {t30:.1f} ms, 730 days {t730:.1f} ms, "
+          f"ratio {t730 / t30:.2f} (target <= 1.2)")  # fmt: skip
+    top = median_ms("/api/v1/capacity/top-growers?days=30&limit=20", 10)
+    print(f"top-growers API over every instance: median {top:.1f} ms")
+
+
+def bench_forecast(ids: list[int], series: int) -> None:
+    """Forecasts of ``series`` databases (the first instances' databases), 30 days: Python vs SQL."""
+    today = timezone.localdate()
+    params = {"first": today - dt.timedelta(days=29), "today": today, "horizon": 30, **forecast_options()}
+    params["fraction"], params["min_bytes"] = params.pop("step_fraction"), params.pop("step_min_bytes")
+    per_instance = max(1, series // 100)
+    chosen = ids[:per_instance]
+    where = " AND instance_id = ANY(%(ids)s)" + (" AND database_name = ANY(%(names)s)" if series < 100 else "")
+    params.update({"ids": chosen, "names": [f"db{n}" for n in range(1, series + 1)]})
+    raw = raw_connection()
+
+    def python():
+        rows = raw.execute(PYTHON_INPUT_SQL.format(filter=where), params).fetchall()
+        return {(i, n): size_forecast(list(zip(days, sizes, strict=True)), window_days=30, **forecast_options())
+                for i, n, days, sizes in rows}  # fmt: skip
+
+    def sql():
+        return {(r[0], r[1]): r for r in raw.execute(FORECAST_SQL.format(filter=where), params).fetchall()}
+
+    by_python, by_sql = python(), sql()
+    ok = {k: f for k, f in by_python.items() if f.status == "ok"}
+    assert set(ok) == set(by_sql), (len(ok), len(by_sql))
+    worst = max(abs(f.bytes_per_day - by_sql[k][3]) / max(abs(f.bytes_per_day), 1) for k, f in ok.items())
+    times = {"python": [], "sql": []}
+    for _ in range(5):
+        times["python"].append(timed(python))
+        times["sql"].append(timed(sql))
+    tp, ts = statistics.median(times["python"]), statistics.median(times["sql"])
+    print(f"forecast of {len(by_python):5} series × 30 days: Python over one query {tp * 1000:7.1f} ms, "
+          f"SQL {ts * 1000:7.1f} ms (SQL/Python {ts / tp:.2f}; slopes agree within {worst:.1e})")  # fmt: skip
+    raw.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=50)
+    parser.add_argument("--databases", type=int, default=100, help="per instance")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--summary-databases", type=int, default=500)
+    args = parser.parse_args()
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=args.days - 1)
+    started = time.perf_counter()
+    names = [f"{PREFIX}{i:03d}" for i in range(args.instances)]
+    ids = seed(names, databases=args.databases, start=start, end=today)
+    rows = args.instances * args.databases * args.days
+    print(f"seeded {args.instances} instances × {args.databases} databases × {args.days} days = {rows:,} rows "
+          f"in {time.perf_counter() - started:.0f}s")  # fmt: skip
+    bench_aggregation(args, start, today)
+    for series in (6, 20, args.instances * args.databases):
+        bench_forecast(ids, series)
+    bench_summary(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Aggregate the daily sizes into daily/weekly/monthly/quarterly roll-ups (backfill with --from/--to)."""
+
+import datetime as dt
+
+from django.core.management.base import CommandError
+
+from capacity.models import PeriodType
+from capacity.services import capacity_aggregate_all
+from capacity.services.aggregation import LEVELS
+from sync_sessions.commands import BatchCommand
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"Not a YYYY-MM-DD date: {value!r}") from exc
+
+
+class Command(BatchCommand):
+    help = (
+        "Compute the capacity roll-ups of instances (inline by default, --enqueue for the cluster). Without "
+        "--from/--to: every period that contains yesterday or today (a period that ended yesterday is finalized)."
+    )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--period", choices=[*PeriodType.values, "all"], default="all", help="Default: all.")
+        parser.add_argument("--from", dest="date_from", type=_day, metavar="YYYY-MM-DD", help="First day (inclusive).")
+        parser.add_argument("--to", dest="date_to", type=_day, metavar="YYYY-MM-DD", help="Last day (inclusive).")
+
+    def handle(self, *args, period, date_from, date_to, **options):
+        self.request = {
+            "period_types": PeriodType.values if period == "all" else [period],
+            "start": date_from,
+            "end": date_to,
+        }
+        super().handle(*args, **options)
+
+    def run_batch(self, **kwargs):
+        return capacity_aggregate_all(**self.request, **kwargs)
+
+    def progress_note(self, record) -> str:
+        details = (record.sync_details or {}) if record.status == "completed" else {}
+        if details.get("no_samples"):
+            return "  (no samples in these periods)"
+        rows = {level: sum(c["computed"] for c in details.get(level, {}).values()) for level in LEVELS}
+        return f"  (rows: database {rows['database']}, instance {rows['instance']})" if details else ""
