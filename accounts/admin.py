@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
+from accounts.selectors import account_list_steps_apply, account_privileges, account_reasons
 from accounts.services import accounts_sync_all
 from instances.admin import instance_admin_action_register, instance_admin_link_register
 from instances.models import Instance
@@ -65,13 +67,73 @@ class InstanceIdFilter(admin.SimpleListFilter):
         return queryset.filter(instance_id=value) if value.isdigit() else queryset.none()
 
 
-class AccountPermissionInline(ReadOnlyInlineMixin, admin.StackedInline):
-    """Current permissions of the account (one row)."""
+#: rows of the effective-privileges table on a page (the rest: the collapsed JSON and the API)
+PRIVILEGE_TABLE_LIMIT = 500
 
-    model = AccountPermission
-    fields = ("is_superuser", "can_grant", "is_locked", "roles", "updated_at", "facts_json", "snapshot_json")
-    readonly_fields = fields
-    verbose_name_plural = "Permissions"
+
+def privileges_table(permission: AccountPermission) -> str:
+    """The effective privileges as an HTML table: privilege, level, object, grantable, via
+    (direct ones marked; SET ROLE-only ones noted)."""
+    privileges = account_privileges(facts=permission.facts)
+    if not privileges:
+        return "-"
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                format_html("<strong>DENY</strong> {}", p["privilege"]) if p["state"] == "DENY" else p["privilege"],
+                p["level"],
+                p["target"] or "*",
+                "yes" if p["grantable"] else "",
+                "direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""),
+            )
+            for p in privileges[:PRIVILEGE_TABLE_LIMIT]
+        ),
+    )
+    more = len(privileges) - PRIVILEGE_TABLE_LIMIT
+    note = format_html("<p>… {} more: see the facts JSON or the API.</p>", more) if more > 0 else ""
+    return format_html(
+        '<table class="effective-privileges"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
+        "<th>Grantable</th><th>Via</th></tr></thead><tbody>{}</tbody></table>{}",
+        rows,
+        note,
+    )
+
+
+def reasons_list(permission: AccountPermission) -> str:
+    """Why each flag is set, one list per flag."""
+    reasons = account_reasons(facts=permission.facts)
+    if not reasons:
+        return "-"
+    return format_html(
+        "<dl>{}</dl>",
+        format_html_join(
+            "",
+            "<dt>{}</dt><dd><ul>{}</ul></dd>",
+            ((flag, format_html_join("", "<li>{}</li>", ((r,) for r in items))) for flag, items in reasons.items()),
+        ),
+    )
+
+
+PERMISSION_FIELDSETS = (
+    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at")}),
+    ("Why", {"fields": ("flag_reasons",)}),
+    ("Effective privileges", {"fields": ("effective_privileges",)}),
+    ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
+)
+
+
+class PermissionDisplayMixin:
+    """The read-only displays shared by the permission inline and the permission admin."""
+
+    @admin.display(description="Effective privileges (direct and through roles)")
+    def effective_privileges(self, obj: AccountPermission) -> str:
+        return privileges_table(obj)
+
+    @admin.display(description="Reasons for the flags")
+    def flag_reasons(self, obj: AccountPermission) -> str:
+        return reasons_list(obj)
 
     @admin.display(description="Facts (engine-neutral)")
     def facts_json(self, obj: AccountPermission) -> str:
@@ -80,6 +142,15 @@ class AccountPermissionInline(ReadOnlyInlineMixin, admin.StackedInline):
     @admin.display(description="Snapshot (engine-native)")
     def snapshot_json(self, obj: AccountPermission) -> str:
         return pretty_json(obj.snapshot)
+
+
+class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, admin.StackedInline):
+    """Current permissions of the account (one row)."""
+
+    model = AccountPermission
+    fieldsets = PERMISSION_FIELDSETS
+    readonly_fields = tuple(f for _, options in PERMISSION_FIELDSETS for f in options["fields"])
+    verbose_name_plural = "Permissions"
 
 
 class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -146,6 +217,11 @@ class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("instance__name", "username", "host")
     inlines = (AccountPermissionInline, AccountChangeInline)
     show_facets = admin.ShowFacets.NEVER
+    actions = ()  # apps above add theirs (account_admin_extend)
+
+    def get_queryset(self, request):
+        # what the registered account-list steps add (classification: the assignments, prefetched)
+        return account_list_steps_apply(super().get_queryset(request))
 
     @admin.display(description="Superuser", boolean=True, ordering="permission__is_superuser")
     def is_superuser(self, obj: InstanceAccount) -> bool | None:
@@ -169,38 +245,21 @@ class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AccountPermission)
-class AccountPermissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Current permissions, one row per account."""
 
     list_display = ("instance_account", "instance", "is_superuser", "can_grant", "is_locked", "updated_at")
     list_select_related = ("instance_account__instance",)
     list_filter = ("is_superuser", "can_grant", "is_locked")
     search_fields = ("^instance_account__username", "^instance_account__instance__name")
-    fields = (
-        "instance_account",
-        "is_superuser",
-        "can_grant",
-        "is_locked",
-        "roles",
-        "updated_at",
-        "facts_json",
-        "snapshot_json",
-    )
-    readonly_fields = fields
+    fieldsets = ((None, {"fields": ("instance_account",)}), *PERMISSION_FIELDSETS)
+    readonly_fields = tuple(f for _, options in fieldsets for f in options["fields"])
     ordering = ("-updated_at",)
     show_facets = admin.ShowFacets.NEVER
 
     @admin.display(description="Instance", ordering="instance_account__instance__name")
     def instance(self, obj: AccountPermission):
         return obj.instance_account.instance
-
-    @admin.display(description="Facts (engine-neutral)")
-    def facts_json(self, obj: AccountPermission) -> str:
-        return pretty_json(obj.facts)
-
-    @admin.display(description="Snapshot (engine-native)")
-    def snapshot_json(self, obj: AccountPermission) -> str:
-        return pretty_json(obj.snapshot)
 
 
 @admin.register(AccountChangeLog)
@@ -250,13 +309,34 @@ class AccountListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = ("instance", "account_count", "fingerprint", "changed_at")
 
 
-def account_admin_extend(*, list_filters: tuple = (), inlines: tuple = ()) -> None:
-    """Add list filters and inlines (after the permissions inline) to the account admin;
-    apps above this one call it from their ``admin.py``."""
+def _extended(existing: tuple, new: tuple) -> tuple:
+    return (*existing, *(item for item in new if item not in existing))
+
+
+def account_admin_extend(
+    *,
+    list_filters: tuple = (),
+    inlines: tuple = (),
+    list_display: tuple = (),
+    actions: tuple = (),
+    action_form_fields: dict | None = None,
+    permission_checks: dict | None = None,
+) -> None:
+    """Add list filters, inlines (after the permissions inline), columns (callables taking the
+    account), actions and fields of the action bar to the account admin; apps above this one
+    call it from their ``admin.py``. ``permission_checks`` ({name: fn(modeladmin, request)})
+    back their actions' ``permissions=[name]``."""
     admin_class = InstanceAccountAdmin
-    admin_class.list_filter = (*admin_class.list_filter, *(f for f in list_filters if f not in admin_class.list_filter))
+    for name, check in (permission_checks or {}).items():
+        setattr(admin_class, f"has_{name}_permission", check)
+    admin_class.list_filter = _extended(admin_class.list_filter, list_filters)
     new_inlines = tuple(i for i in inlines if i not in admin_class.inlines)
     admin_class.inlines = (admin_class.inlines[0], *new_inlines, *admin_class.inlines[1:])
+    admin_class.list_display = _extended(admin_class.list_display, list_display)
+    admin_class.actions = _extended(admin_class.actions, actions)
+    if action_form_fields:
+        fields = {**getattr(admin_class.action_form, "extra_fields", {}), **action_form_fields}
+        admin_class.action_form = type("AccountActionForm", (helpers.ActionForm,), {**fields, "extra_fields": fields})
 
 
 sync_accounts_action = batch_admin_action(

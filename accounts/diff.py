@@ -4,47 +4,76 @@
 engine-neutral JSON stored in ``account_permissions.facts`` (what the
 classification DSL reads); ``facts_diff`` gives the field-level diff written
 to the change log.
+
+The facts (DESIGN.md § accounts): ``is_superuser``, ``can_grant``,
+``is_locked``, ``can_login``, ``roles`` (inherited included), ``privileges``
+— the effective privileges, each ``{privilege, level, target, grantable,
+state, via, via_set_role}`` (``via`` = [] for a direct grant) — and
+``reasons`` (``{flag: [why, …]}`` for each flag that is set).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from instances.adapters.base import AccountFacts
+from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.parsing import privilege_label, privilege_order
 
 SCALAR_FIELDS = ("is_superuser", "can_grant", "is_locked", "can_login")
 
 
-def _privilege_sort_key(p: dict) -> tuple:
-    return (p["level"], p["target"], p["privilege"], p["state"], p["grantable"])
+# one encoder for every value (json.dumps would build one per call); ASCII-only
+# output, so the text goes through COPY and into jsonb unchanged
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+# JSON text of each distinct privilege: accounts share most of theirs (interned
+# by the parsers), so each is encoded once per process, not once per account
+_PRIVILEGE_JSON: dict[Privilege, str] = {}
+_PRIVILEGE_JSON_LIMIT = 200_000
+
+
+def _privilege_json(p: Privilege) -> str:
+    text = _PRIVILEGE_JSON.get(p)
+    if text is None:
+        if len(_PRIVILEGE_JSON) >= _PRIVILEGE_JSON_LIMIT:
+            _PRIVILEGE_JSON.clear()
+        text = _PRIVILEGE_JSON[p] = _encode(
+            {"privilege": p.privilege, "level": p.level, "target": p.target, "grantable": p.grantable,
+             "state": p.state, "via": list(p.via), "via_set_role": p.via_set_role}
+        )  # fmt: skip
+    return text
+
+
+_BOOL = {True: "true", False: "false"}
+
+
+def facts_json(account: AccountFacts) -> str:
+    """The canonical JSON text of an account's facts: fixed key order, privileges
+    distinct and in ``privilege_order``, roles sorted — equal facts, equal text."""
+    privileges = account.privileges
+    if len(privileges) > 1:
+        privileges = sorted(set(privileges), key=privilege_order)
+    reasons = {flag: list(items) for flag, items in sorted(account.reasons.items())} if account.reasons else None
+    roles = sorted(set(account.roles)) if account.roles else None
+    return (
+        f'{{"can_grant":{_BOOL[bool(account.can_grant)]},"can_login":{_BOOL[bool(account.can_login)]},'
+        f'"is_locked":{_BOOL[bool(account.is_locked)]},"is_superuser":{_BOOL[bool(account.is_superuser)]},'
+        f'"privileges":[{",".join(map(_privilege_json, privileges))}],'
+        f'"reasons":{_encode(reasons) if reasons else "{}"},"roles":{_encode(roles) if roles else "[]"}}}'
+    )
 
 
 def permission_facts(account: AccountFacts) -> dict[str, Any]:
-    """Canonical, order-independent JSON of an account's permissions."""
-    unique = {(p.level, p.privilege, p.target, p.grantable, p.state) for p in account.privileges}
-    privileges = [
-        {"level": level, "privilege": priv, "target": target, "grantable": grantable, "state": state}
-        for level, priv, target, grantable, state in unique
-    ]
-    return {
-        "is_superuser": account.is_superuser,
-        "can_grant": account.can_grant,
-        "is_locked": account.is_locked,
-        "can_login": account.can_login,
-        "roles": sorted(set(account.roles)),
-        "privileges": sorted(privileges, key=_privilege_sort_key),
-    }
-
-
-def _privilege_label(p: dict) -> str:
-    label = f"{p['state']} {p['privilege']} ON {p['target'] or '*'} ({p['level']})"
-    return label + (" WITH GRANT OPTION" if p["grantable"] else "")
+    """The facts as a dict (what ``facts_json`` encodes)."""
+    return json.loads(facts_json(account))
 
 
 def facts_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Field-level diff: ``{field: {"old", "new"}}`` for flags and
-    ``{"roles"|"privileges": {"added": [...], "removed": [...]}}`` for lists.
-    Empty when nothing changed."""
+    ``{"roles"|"privileges": {"added": [...], "removed": [...]}}`` for lists;
+    privileges are named with their path (``DELETE on app.* via reporting``), so
+    one gained or lost through a role change shows with the role. Empty when
+    nothing changed."""
     diff: dict[str, Any] = {}
     for name in SCALAR_FIELDS:
         if old.get(name) != new.get(name):
@@ -52,8 +81,8 @@ def facts_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     old_roles, new_roles = set(old.get("roles", [])), set(new.get("roles", []))
     if old_roles != new_roles:
         diff["roles"] = {"added": sorted(new_roles - old_roles), "removed": sorted(old_roles - new_roles)}
-    old_privs = {_privilege_label(p) for p in old.get("privileges", [])}
-    new_privs = {_privilege_label(p) for p in new.get("privileges", [])}
+    old_privs = {privilege_label(p) for p in old.get("privileges", [])}
+    new_privs = {privilege_label(p) for p in new.get("privileges", [])}
     if old_privs != new_privs:
         diff["privileges"] = {"added": sorted(new_privs - old_privs), "removed": sorted(old_privs - new_privs)}
     return diff

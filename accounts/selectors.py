@@ -9,6 +9,7 @@ one (classification) add their own prefetches to account lists with
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -25,13 +26,18 @@ def account_list_step_register(step: AccountListStep) -> AccountListStep:
     return step
 
 
+def account_list_steps_apply(queryset: QuerySet[InstanceAccount]) -> QuerySet[InstanceAccount]:
+    """``queryset`` with every registered step applied (prefetches of the apps above)."""
+    for step in _ACCOUNT_LIST_STEPS:
+        queryset = step(queryset)
+    return queryset
+
+
 def accounts_list(*, instance_id: int | None = None) -> QuerySet[InstanceAccount]:
     """Accounts with their instance and permission row joined, plus whatever the
     registered steps add (classification: current assignments, highest priority
     first). ``instance_id`` limits to one instance. Unordered: callers order."""
-    queryset = InstanceAccount.objects.select_related("instance", "permission")
-    for step in _ACCOUNT_LIST_STEPS:
-        queryset = step(queryset)
+    queryset = account_list_steps_apply(InstanceAccount.objects.select_related("instance", "permission"))
     if instance_id is not None:
         queryset = queryset.filter(instance_id=instance_id)
     return queryset
@@ -44,3 +50,22 @@ def account_changes_list(*, account_id: int | None = None) -> QuerySet[AccountCh
     if account_id is not None:
         queryset = queryset.filter(instance_account_id=account_id)
     return queryset
+
+
+def account_privileges(*, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The effective privileges in stored ``facts`` (as the sync wrote them, in their
+    order), each with ``direct`` = granted to the account itself (no role on the
+    path). Facts written before paths were recorded read as direct grants."""
+    return [
+        {"privilege": p["privilege"], "level": p["level"], "target": p["target"], "grantable": p["grantable"],
+         "state": p.get("state", "GRANT"), "via": list(p.get("via", [])), "via_set_role": p.get("via_set_role", False),
+         "direct": not p.get("via")}
+        for p in facts.get("privileges", [])
+        if isinstance(p, dict)
+    ]  # fmt: skip
+
+
+def account_reasons(*, facts: dict[str, Any]) -> dict[str, list[str]]:
+    """Why each derived flag in stored ``facts`` is set: ``{flag: [reason, …]}``."""
+    reasons = facts.get("reasons")
+    return {str(flag): [str(r) for r in items] for flag, items in reasons.items()} if isinstance(reasons, dict) else {}

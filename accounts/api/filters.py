@@ -16,6 +16,14 @@ class AccountFilterSet(filters.FilterSet):
     is_locked = filters.BooleanFilter(field_name="permission__is_locked")
     username = filters.CharFilter(label="Username (exact)")
     search = filters.CharFilter(field_name="username", lookup_expr="icontains", label="Username contains")
+    # one effective privilege must match all three (applied together in filter_queryset)
+    has_privilege = filters.CharFilter(
+        method="_effective", label="Holds this effective privilege (e.g. DELETE, granted), directly or via roles"
+    )
+    via_role = filters.CharFilter(method="_effective", label="Holds an effective privilege through this role")
+    include_set_role = filters.BooleanFilter(
+        method="_effective", label="has_privilege/via_role also match privileges reachable only by SET ROLE"
+    )
 
     class Meta:
         model = InstanceAccount
@@ -28,7 +36,30 @@ class AccountFilterSet(filters.FilterSet):
             "is_locked",
             "username",
             "search",
+            "has_privilege",
+            "via_role",
+            "include_set_role",
         )
+
+    def _effective(self, queryset, name, value):
+        return queryset  # the three parameters describe one privilege: see filter_queryset
+
+    def filter_queryset(self, queryset):
+        """The other filters, then ``has_privilege``/``via_role`` as one containment test on
+        ``facts.privileges`` (``@>``): a single effective privilege with that name and/or that
+        role on its path, held without SET ROLE unless ``include_set_role``."""
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        wanted: dict = {}
+        if data.get("has_privilege"):
+            wanted.update(privilege=data["has_privilege"].upper(), state="GRANT")
+        if data.get("via_role"):
+            wanted["via"] = [data["via_role"]]
+        if not wanted:
+            return queryset
+        if not data.get("include_set_role"):
+            wanted["via_set_role"] = False
+        return queryset.filter(permission__facts__contains={"privileges": [wanted]})
 
 
 def account_filter_register(name: str, account_filter: filters.Filter) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
+from accounts.selectors import account_privileges, account_reasons
 
 MAX_ID = 2**63 - 1
 
@@ -73,16 +75,60 @@ class AccountDetailSerializer(AccountSerializer):
         read_only_fields = fields
 
 
+class EffectivePrivilegeSerializer(serializers.Serializer):
+    """One effective privilege: held directly (``direct``) or through the roles in ``via``
+    (the role holding the grant last); ``via_set_role``: only after SET ROLE (not counted)."""
+
+    privilege = serializers.CharField()
+    level = serializers.ChoiceField(choices=["global", "database", "schema", "object", "column"])
+    target = serializers.CharField(allow_blank=True, help_text="What it is on ('' for global).")
+    grantable = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["GRANT", "DENY"])
+    via = serializers.ListField(child=serializers.CharField())
+    via_set_role = serializers.BooleanField()
+    direct = serializers.BooleanField()
+
+
 class AccountPermissionSerializer(serializers.ModelSerializer):
     """Current permissions of one account: flags, roles (inherited included), the
-    engine-neutral ``facts`` and the engine-native ``snapshot``."""
+    effective privileges with their paths, the engine-native ``snapshot`` and, with
+    ``?explain=1``, the ``reasons`` for each flag that is set."""
 
     account = serializers.IntegerField(source="instance_account_id", read_only=True, help_text="Account id.")
+    can_login = serializers.SerializerMethodField()
+    privileges = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField(
+        help_text="Only with ?explain=1: {flag: [reason, …]} for each of is_superuser, can_grant, is_locked set."
+    )
 
     class Meta:
         model = AccountPermission
-        fields = ("account", "is_superuser", "can_grant", "is_locked", "roles", "facts", "snapshot", "updated_at")
+        fields = ("account", "is_superuser", "can_grant", "is_locked", "can_login", "roles", "privileges", "reasons",
+                  "snapshot", "updated_at")  # fmt: skip
         read_only_fields = fields
+
+    def get_can_login(self, obj: AccountPermission) -> bool | None:
+        return obj.facts.get("can_login")
+
+    @extend_schema_field(EffectivePrivilegeSerializer(many=True))
+    def get_privileges(self, obj: AccountPermission) -> list[dict]:
+        return account_privileges(facts=obj.facts)
+
+    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
+    def get_reasons(self, obj: AccountPermission) -> dict[str, list[str]]:
+        return account_reasons(facts=obj.facts)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("explain"):
+            data.pop("reasons")
+        return data
+
+
+class PermissionsQuerySerializer(serializers.Serializer):
+    """Query parameters of /accounts/<id>/permissions."""
+
+    explain = serializers.BooleanField(required=False, default=False, help_text="Add the reasons for each flag.")
 
 
 class AccountChangeSerializer(serializers.ModelSerializer):

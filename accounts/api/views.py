@@ -21,6 +21,7 @@ from accounts.api.serializers import (
     AccountPermissionSerializer,
     AccountSerializer,
     AccountSyncRequestSerializer,
+    PermissionsQuerySerializer,
 )
 from accounts.models import AccountPermission, InstanceAccount
 from accounts.selectors import account_changes_list, accounts_list
@@ -63,17 +64,28 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
             return AccountDetailSerializer
         return super().get_serializer_class()  # the extra actions set their own
 
-    @extend_schema(responses={200: AccountPermissionSerializer, 404: OpenApiResponse(description="No account, or "
-                   "no permissions recorded for it yet.")}, filters=False)  # fmt: skip
+    @extend_schema(
+        parameters=[PermissionsQuerySerializer],
+        responses={
+            200: AccountPermissionSerializer,
+            400: ERROR_RESPONSES[400],
+            404: OpenApiResponse(description="No account, or no permissions recorded for it yet."),
+        },
+        filters=False,
+    )
     @action(detail=True, methods=["get"], filter_backends=[], serializer_class=AccountPermissionSerializer)
     def permissions(self, request, pk=None):
-        """Current permissions: flags, roles (inherited included), engine-neutral facts, engine-native snapshot."""
+        """Current permissions: flags, roles (inherited included), effective privileges (direct and
+        through roles, each with its path), engine-native snapshot; ``?explain=1`` adds why each flag is set."""
+        query = PermissionsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         account = self.get_object()
         try:
             permission = account.permission
         except AccountPermission.DoesNotExist:
             raise NotFound("No permissions recorded for this account yet.") from None
-        return Response(self.get_serializer(permission).data)
+        context = {**self.get_serializer_context(), "explain": query.validated_data["explain"]}
+        return Response(AccountPermissionSerializer(permission, context=context).data)
 
     @extend_schema(responses=AccountChangeSerializer(many=True), filters=False)
     @action(

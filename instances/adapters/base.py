@@ -94,26 +94,31 @@ class ConnectionParams:
 
 @dataclass(frozen=True)
 class Privilege:
-    """One granted privilege. ``level``: global | database | schema | object | column.
+    """One effective privilege of an account. ``level``: global | database | schema | object | column.
 
-    ``target`` names what it is on (``db``, ``db.table``, ``db.table.column``;
-    empty for global). ``state`` is GRANT or DENY (SQL Server).
-    """
+    ``target``: what it is on (``db``, ``db.table``, ``db.table.column``; '' for
+    global). ``state``: GRANT or DENY (SQL Server). ``via``: the roles through
+    which the account holds it, the one holding the grant last (``()`` = direct).
+    ``via_set_role``: only after ``SET ROLE`` (PostgreSQL NOINHERIT, roles that
+    are not default roles): shown, not counted by the derived flags."""
 
     level: str
     privilege: str
     target: str = ""
     grantable: bool = False
     state: str = "GRANT"
+    via: tuple[str, ...] = ()
+    via_set_role: bool = False
 
 
 @dataclass(frozen=True)
 class AccountFacts:
     """One login with its engine-neutral permission summary.
 
-    ``roles`` includes inherited roles (transitive membership). ``snapshot`` is
-    the engine-native detail (JSON-serialisable), stored as-is.
-    """
+    ``roles`` includes inherited roles. ``privileges``: the effective ones, direct
+    and through roles, each with its path. ``reasons``: why each derived flag that
+    is set is set (``{"can_grant": ("SELECT on app.* WITH GRANT OPTION via r",)}``).
+    ``snapshot`` is the engine-native detail (JSON-serialisable), stored as-is."""
 
     username: str
     host: str = ""
@@ -124,6 +129,7 @@ class AccountFacts:
     roles: tuple[str, ...] = ()
     privileges: tuple[Privilege, ...] = ()
     snapshot: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    reasons: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 # Raw account catalog rows keyed by statement name (adapter-specific shapes).
@@ -370,6 +376,11 @@ class BaseAdapter(abc.ABC):
         A function of ``rows`` alone: anything else the parsing depends on (the
         connected database, the server flavour) is put into ``rows`` by the read,
         so that equal rows always mean equal accounts."""
+
+    def account_read_details(self, rows: AccountRows) -> dict[str, Any]:
+        """What the sync record should say about a read (e.g. PostgreSQL: databases whose
+        object privileges could not be read). A function of ``rows``; none by default."""
+        return {}
 
     def fetch_accounts(self) -> list[AccountFacts]:
         """All logins: the catalog read plus its parsing."""

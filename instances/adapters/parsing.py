@@ -1,26 +1,244 @@
-"""Pure helpers shared by the engines' ``parse.py`` modules (no driver, no ORM)."""
+"""Pure helpers shared by the engines' ``parse.py`` modules (no driver, no ORM).
+
+The engine-neutral part of effective privileges lives here: a role graph
+(``RoleGraph``: who holds which role, and whether the privileges flow without
+``SET ROLE``), the paths from a login to every role it reaches
+(``RoleGraph.reach``), and ``effective_privileges``, which puts each role's own
+grants onto the login with that path. Each engine decides what an edge means
+(PostgreSQL INHERIT / PG 16 per-grant options, MySQL default roles, Oracle
+default roles, SQL Server nested roles) and what its own flags are.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+from instances.adapters.base import Privilege
 
 
-def role_closure(direct: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
-    """For each grantee, every role reachable through role grants, directly or
-    through other roles (iterative, cycle-safe)."""
-    result: dict[str, set[str]] = {}
-    for grantee in direct:
-        seen: set[str] = set()
-        stack = list(direct.get(grantee, ()))
-        while stack:
-            role = stack.pop()
-            if role not in seen:
-                seen.add(role)
-                stack.extend(direct.get(role, ()))
-        result[grantee] = seen
+class RoleEdge(NamedTuple):
+    """``member`` holds ``role``.
+
+    ``inherit``: the member has the role's privileges without doing anything
+    (PostgreSQL INHERIT, a MySQL/Oracle default role, any SQL Server
+    membership). ``set_role``: the member may ``SET ROLE`` to it and then has
+    its privileges. ``admin``: the member may grant the role to others.
+    """
+
+    member: Hashable
+    role: Hashable
+    inherit: bool = True
+    set_role: bool = True
+    admin: bool = False
+
+
+class RoleReach(NamedTuple):
+    """A role reached from a grantee: ``via`` is the path (the role last);
+    ``set_role`` when only a ``SET ROLE`` reaches it (no path of inheriting edges)."""
+
+    role: Hashable
+    via: tuple
+    set_role: bool
+
+
+class RoleGraph:
+    """Role grants as a graph, with the paths from a grantee to every role it reaches.
+
+    A role is *held* (``set_role`` False) when a path of inheriting edges leads
+    to it. Otherwise it is reachable by ``SET ROLE`` when a path of
+    ``set_role`` edges leads to some role X (the one to set) and inheriting
+    edges lead on from X. Of several paths the shortest is kept, and of equally
+    short ones the first in name order, so a path is the same on every read.
+    Several grants of one role to one member (PostgreSQL 16: one per grantor)
+    are one edge with their options combined. Nodes are any sortable, hashable
+    names (MySQL uses (user, host) keys).
+    """
+
+    def __init__(self, edges: Iterable[RoleEdge]):
+        merged: dict[tuple[str, str], list[bool]] = {}
+        for edge in edges:
+            options = merged.setdefault((edge.member, edge.role), [False, False, False])
+            options[0] |= edge.inherit
+            options[1] |= edge.set_role
+            options[2] |= edge.admin
+        self.edges: dict[str, list[RoleEdge]] = defaultdict(list)
+        for (member, role), (inherit, set_role, admin) in sorted(merged.items()):
+            self.edges[member].append(RoleEdge(member, role, inherit, set_role, admin))
+        # when every edge inherits, SET ROLE reaches nothing that is not already held
+        self._only_inheriting = all(inherit for inherit, _, _ in merged.values())
+        self._memo: dict[tuple[Hashable, bool], dict[Hashable, tuple]] = {}
+        self._admin: dict[Hashable, list[Hashable]] = defaultdict(list)
+        for (member, role), (_, _, admin) in sorted(merged.items()):
+            if admin:
+                self._admin[member].append(role)
+
+    def direct(self, grantee: Hashable) -> list[RoleEdge]:
+        """The grantee's own role grants, in role-name order."""
+        return self.edges.get(grantee, [])
+
+    def admin_reasons(self, grantee: Hashable, reached: Sequence[RoleReach]) -> list[str]:
+        """``ADMIN OPTION on role R[ via …]`` for each role the grantee may grant: held WITH ADMIN
+        OPTION by the grantee or by a role it holds without SET ROLE."""
+        admin = self._admin
+        if not admin:
+            return []
+        reasons = [f"ADMIN OPTION on role {role}" for role in admin.get(grantee, ())]
+        for r in reached:
+            if not r.set_role and r.role in admin:
+                reasons += [f"ADMIN OPTION on role {role}{via_label(r.via)}" for role in admin[r.role]]
+        return reasons
+
+    def reach(self, grantee: Hashable) -> list[RoleReach]:
+        """Every role reached from ``grantee`` (not the grantee itself), held ones
+        first, then by path length and path."""
+        # A path from the grantee is its first edge plus a path from that role, so
+        # the (memoised) paths from the roles are combined here: many logins share
+        # few roles. A combined path through the grantee itself is never the
+        # shortest, so it never wins over a simple one.
+        edges = self.edges.get(grantee)
+        if not edges:
+            return []
+        held: dict[Hashable, tuple] = {}
+        chosen: dict[Hashable, tuple] = {}
+        for edge in edges:
+            if edge.inherit:
+                _offer(held, edge.role, (edge.role,))
+                for role, path in self._paths(edge.role, True).items():
+                    _offer(held, role, (edge.role, *path))
+            if not self._only_inheriting and edge.set_role:
+                _offer(chosen, edge.role, (edge.role,))
+                for role, path in self._paths(edge.role, False).items():
+                    _offer(chosen, role, (edge.role, *path))
+        held.pop(grantee, None)
+        reached = [RoleReach(role, via, False) for role, via in held.items()]
+        reached += [RoleReach(role, via, True) for role, via in chosen.items() if role not in held and role != grantee]
+        return sorted(reached, key=lambda r: (r.set_role, len(r.via), r.via))
+
+    def _paths(self, start: Hashable, inheriting: bool) -> dict[Hashable, tuple]:
+        """Paths from ``start`` to every role reached from it (memoised). ``inheriting``:
+        along inheriting edges only; else first ``set_role`` edges (choosing the role
+        to SET), then inheriting ones. Breadth first over name-sorted edges: the first
+        path found to a role is the shortest, and the first in name order among those."""
+        key = (start, inheriting)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        states: dict[tuple[Hashable, bool], tuple] = {key: ()}
+        best: dict[Hashable, tuple] = {}
+        queue = deque([key])
+        while queue:
+            state = queue.popleft()
+            node, phase = state
+            for edge in self.edges.get(node, ()):
+                steps = [(edge.role, True)] if edge.inherit else []
+                if edge.set_role and not phase:
+                    steps.insert(0, (edge.role, False))
+                for step in steps:
+                    if step not in states:
+                        states[step] = path = (*states[state], edge.role)
+                        queue.append(step)
+                        if edge.role != start:
+                            best.setdefault(edge.role, path)
+        self._memo[key] = best
+        return best
+
+
+def _offer(paths: dict, role: Hashable, path: tuple) -> None:
+    """Keep ``path`` for ``role`` when it is shorter, or as short and earlier in name order."""
+    current = paths.get(role)
+    if current is None or (len(path), path) < (len(current), current):
+        paths[role] = path
+
+
+def effective_privileges(
+    grantee: Hashable,
+    graph: RoleGraph,
+    grants: Mapping[Any, Sequence[Privilege]],
+    reached: Sequence[RoleReach] | None = None,
+    memo: dict | None = None,
+) -> list[Privilege]:
+    """The grantee's own grants (``via=()``), then each reached role's own grants
+    with the path to that role (``grants``: principal → its direct grants;
+    ``reached``: ``graph.reach(grantee)`` when the caller has it already). Pass the
+    same ``memo`` dict for every grantee of one listing: logins that reach a role
+    by the same path share its privilege objects (built once)."""
+    result = list(grants.get(grantee, ()))
+    for reach in graph.reach(grantee) if reached is None else reached:
+        own = grants.get(reach.role)
+        if not own:
+            continue
+        held = memo.get(reach) if memo is not None else None
+        if held is None:
+            held = [Privilege(p.level, p.privilege, p.target, p.grantable, p.state, reach.via, reach.set_role)
+                    for p in own]  # fmt: skip
+            if memo is not None:
+                memo[reach] = held
+        result += held
     return result
+
+
+_LEVEL_ORDER = {"global": 0, "database": 1, "schema": 2, "object": 3, "column": 4}
+
+
+def privilege_order(p: Privilege) -> tuple:
+    """Sort key: level (global first), target, privilege, state, direct before via, held before SET ROLE."""
+    return (_LEVEL_ORDER.get(p.level, 9), p.target, p.privilege, p.state, p.via_set_role, len(p.via), p.via,
+            not p.grantable)  # fmt: skip
+
+
+def sorted_privileges(privileges: Iterable[Privilege]) -> tuple[Privilege, ...]:
+    """Distinct privileges in ``privilege_order``."""
+    privileges = tuple(privileges)
+    if len(privileges) < 2:  # most accounts: nothing to sort
+        return privileges
+    return tuple(sorted(set(privileges), key=privilege_order))
+
+
+def where_label(level: str, target: str) -> str:
+    """``*.*`` (global), ``db.*`` (database), else ``<level> <target>`` (``object app.t``)."""
+    if level == "global":
+        return "*.*"
+    if level == "database":
+        return f"{target}.*"
+    return f"{level} {target}"
+
+
+def privilege_label(p: Privilege | Mapping[str, Any]) -> str:
+    """One line for a privilege: ``DELETE on app.* via reporting``,
+    ``SELECT on object app.t WITH GRANT OPTION``, ``DENY UPDATE on …``,
+    ``… via a → b (after SET ROLE)``. Accepts a Privilege or its facts dict."""
+    get = p.get if isinstance(p, Mapping) else lambda name, default=None: getattr(p, name, default)
+    label = f"{get('privilege')} on {where_label(get('level'), get('target') or '')}"
+    if get("state", "GRANT") == "DENY":
+        label = "DENY " + label
+    if get("grantable"):
+        label += " WITH GRANT OPTION"
+    via = get("via") or ()
+    if via:
+        label += " via " + " → ".join(via)
+    if get("via_set_role"):
+        label += " (after SET ROLE)"
+    return label
+
+
+def counted(privileges: Iterable[Privilege]) -> list[Privilege]:
+    """The privileges the login holds without ``SET ROLE`` (what the flags count)."""
+    return [p for p in privileges if not p.via_set_role]
+
+
+def via_label(via: Sequence[str]) -> str:
+    """`` via a → b`` for a role path, empty for a direct grant."""
+    return " via " + " → ".join(via) if via else ""
+
+
+def reasons_dict(**flags: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``{flag: (reason, …)}`` for the flags with at least one reason (each reason once, in order)."""
+    return {name: tuple(dict.fromkeys(reasons)) for name, reasons in flags.items() if reasons} if any(
+        flags.values()
+    ) else {}
 
 
 def json_safe(value: Any) -> Any:

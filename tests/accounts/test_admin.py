@@ -214,3 +214,44 @@ def test_account_listing_changelist_query_budget(admin_client_logged_in, account
     with django_assert_max_num_queries(8):
         response = admin_client_logged_in.get(_url(AccountListing, "changelist"))
     assert response.status_code == 200 and response.content.count(b"acct-inst-") >= 20
+
+
+def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admin_client_logged_in, accounts_200):
+    account = accounts_200[1]
+    facts = {
+        "can_grant": True, "roles": ["reporting"],
+        "privileges": [
+            {"privilege": "SELECT", "level": "database", "target": "app", "grantable": False, "state": "GRANT",
+             "via": [], "via_set_role": False},
+            {"privilege": "DELETE", "level": "database", "target": "app", "grantable": True, "state": "GRANT",
+             "via": ["reporting", "base"], "via_set_role": False},
+            {"privilege": "DROP", "level": "object", "target": "app.t", "grantable": False, "state": "DENY",
+             "via": ["ops"], "via_set_role": True},
+        ],
+        "reasons": {"can_grant": ["DELETE on app.* WITH GRANT OPTION via reporting → base"]},
+    }  # fmt: skip
+    AccountPermission.objects.filter(instance_account=account).update(facts=facts)
+    body = admin_client_logged_in.get(_url(InstanceAccount, "change", account.pk)).content.decode()
+    table = body.split('class="effective-privileges"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
+    assert rows == [
+        ("SELECT", "database", "app", "", "direct"),
+        ("DELETE", "database", "app", "yes", "reporting → base"),
+        ("<strong>DENY</strong> DROP", "object", "app.t", "", "ops (SET ROLE only)"),
+    ]
+    assert "<dt>can_grant</dt>" in body and "DELETE on app.* WITH GRANT OPTION via reporting → base" in body
+    # the JSON is collapsed
+    assert re.search(r"<details><summary>\s*<h4[^>]*>JSON</h4>\s*</summary>(?:(?!</details>).)*Facts", body, re.S)
+
+
+def test_privileges_table_is_capped(accounts_200):
+    from accounts import admin as accounts_admin
+
+    permission = AccountPermission.objects.get(instance_account=accounts_200[2])
+    permission.facts = {"privileges": [
+        {"privilege": "SELECT", "level": "object", "target": f"app.t{i}", "grantable": False, "state": "GRANT",
+         "via": [], "via_set_role": False} for i in range(accounts_admin.PRIVILEGE_TABLE_LIMIT + 7)]}  # fmt: skip
+    html = accounts_admin.privileges_table(permission)
+    assert html.count("<tr><td>") == accounts_admin.PRIVILEGE_TABLE_LIMIT and "… 7 more" in html
+    permission.facts = {}
+    assert accounts_admin.privileges_table(permission) == "-" and accounts_admin.reasons_list(permission) == "-"

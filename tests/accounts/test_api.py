@@ -132,13 +132,52 @@ def test_account_without_permission_row(api_client, data):
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
+FACTS = {
+    "is_superuser": False, "can_grant": True, "is_locked": False, "can_login": True, "roles": ["base", "reporting"],
+    "privileges": [
+        {"privilege": "SELECT", "level": "database", "target": "app", "grantable": False, "state": "GRANT",
+         "via": [], "via_set_role": False},
+        {"privilege": "DELETE", "level": "database", "target": "app", "grantable": True, "state": "GRANT",
+         "via": ["reporting", "base"], "via_set_role": False},
+        {"privilege": "DROP", "level": "database", "target": "crm", "grantable": False, "state": "GRANT",
+         "via": ["ops"], "via_set_role": True},
+    ],
+    "reasons": {"can_grant": ["DELETE on app.* WITH GRANT OPTION via reporting → base"]},
+}  # fmt: skip
+
+
 def test_account_permissions(api_client, data):
     account = data["accounts"][7]
+    AccountPermission.objects.filter(instance_account=account).update(facts=FACTS, can_grant=True)
     body = api_client.get(f"/api/v1/accounts/{account.pk}/permissions").json()
     assert body == {
-        "account": account.pk, "is_superuser": True, "can_grant": False, "is_locked": False, "roles": ["r1"],
-        "facts": {"privileges": ["SELECT"]}, "snapshot": {"global": ["SELECT"]}, "updated_at": body["updated_at"],
+        "account": account.pk, "is_superuser": True, "can_grant": True, "is_locked": False, "can_login": True,
+        "roles": ["r1"], "privileges": body["privileges"], "snapshot": {"global": ["SELECT"]},
+        "updated_at": body["updated_at"],
     }  # fmt: skip
+    assert [(p["privilege"], p["direct"], p["via"], p["via_set_role"]) for p in body["privileges"]] == [
+        ("SELECT", True, [], False), ("DELETE", False, ["reporting", "base"], False), ("DROP", False, ["ops"], True),
+    ]  # fmt: skip
+    explained = api_client.get(f"/api/v1/accounts/{account.pk}/permissions", {"explain": "1"}).json()
+    assert explained["reasons"] == FACTS["reasons"] and explained["privileges"] == body["privileges"]
+    assert api_client.get(f"/api/v1/accounts/{account.pk}/permissions", {"explain": "0"}).json().keys() == body.keys()
+    response = api_client.get(f"/api/v1/accounts/{account.pk}/permissions", {"explain": "maybe"})
+    assert response.status_code == 400 and "explain" in response.json()["errors"]
+
+
+def test_accounts_filter_by_effective_privilege_and_role(api_client, data):
+    accounts = data["accounts"]
+    AccountPermission.objects.filter(instance_account__in=accounts[:3]).update(facts=FACTS)
+
+    def count(**params):
+        return api_client.get("/api/v1/accounts", {"page_size": 500, **params}).json()["count"]
+
+    assert count(has_privilege="delete") == count(has_privilege="DELETE") == 3
+    assert count(has_privilege="DELETE", via_role="base") == 3 and count(via_role="base") == 3
+    assert count(has_privilege="SELECT", via_role="base") == 0  # one privilege must match both
+    assert count(has_privilege="DROP") == 0 and count(has_privilege="DROP", include_set_role="true") == 3
+    assert count(via_role="ops") == 0 and count(via_role="ops", include_set_role="true") == 3
+    assert count(has_privilege="INSERT") == 0
 
 
 def test_account_changes_newest_first_and_paginated(api_client, data, django_assert_max_num_queries):

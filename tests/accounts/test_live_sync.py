@@ -118,3 +118,64 @@ def test_postgresql_add_modify_remove_reactivate(pg_scratch, pg_monitor):
     assert reactivated["can_grant"] == {"old": True, "new": False}
     # nothing changed on the target: the listing is recognised by its fingerprint
     assert sync(instance).sync_details["unchanged_listing"] is True
+
+
+def test_mariadb_role_revoked_names_the_privileges_lost_with_their_path(mysql_scratch, mysql_monitor):
+    prefix = f"{RUN_PREFIX}v_"
+    user, outer, inner, db = f"{prefix}u", f"{prefix}reporting", f"{prefix}base", f"{prefix}app"
+    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    for role in (outer, inner):
+        mysql_scratch.later(f"DROP ROLE IF EXISTS {role}")
+        mysql_scratch.run(f"CREATE ROLE {role}")
+    mysql_scratch.run(f"GRANT {inner} TO {outer}")
+    mysql_scratch.run(f"GRANT DELETE ON `{db}`.* TO {inner}")
+    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
+    mysql_scratch.run(f"GRANT {outer} TO '{user}'@'%'")
+    mysql_scratch.run(f"SET DEFAULT ROLE {outer} FOR '{user}'@'%'")
+    instance = instance_for(mysql_monitor, "mysql")
+    sync(instance)
+    added = [diff for t, u, diff in our_changes(instance, prefix) if t == "add"][0]
+    assert {"privilege": "DELETE", "level": "database", "target": db, "grantable": False, "state": "GRANT",
+            "via": [outer, inner], "via_set_role": False} in added["facts"]["privileges"]  # fmt: skip
+
+    mysql_scratch.run(f"REVOKE {outer} FROM '{user}'@'%'")
+    sync(instance)
+    modified = [diff for t, u, diff in our_changes(instance, prefix) if t == "modify"]
+    assert modified == [{
+        "roles": {"added": [], "removed": [inner, outer]},
+        "privileges": {"added": [], "removed": [f"DELETE on {db}.* via {outer} → {inner}"]},
+    }]  # fmt: skip
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    assert sync(instance).sync_details["unchanged_listing"] is True
+    assert AccountChangeLog.objects.filter(instance=instance).count() == before  # an unchanged resync: 0 rows
+
+
+def test_postgresql_role_revoked_names_the_privileges_lost_and_unread_databases(pg_scratch, pg_monitor):
+    prefix = f"{RUN_PREFIX}v_"
+    login, outer, inner, locked = f"{prefix}u", f"{prefix}reporting", f"{prefix}base", f"{prefix}locked"
+    ident = pgsql.Identifier
+    for role in (login, outer, inner):
+        pg_scratch.later(pg_drop_role(role))
+    pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(locked)))
+    pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(ident(locked)))
+    pg_scratch.run(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(ident(locked)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(inner)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(ident(outer), ident(inner)))
+    pg_scratch.run(pgsql.SQL("GRANT TEMPORARY ON DATABASE postgres TO {} WITH GRANT OPTION").format(ident(inner)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(ident(login), ident(outer)))
+    instance = instance_for(pg_monitor, "postgresql")
+    record = sync(instance)
+    unread = {d["database"]: d["reason"] for d in record.sync_details["databases_not_read"]}
+    assert unread[locked] == "the monitoring login has no CONNECT privilege on it"
+
+    pg_scratch.run(pgsql.SQL("REVOKE {} FROM {}").format(ident(outer), ident(login)))
+    record = sync(instance)
+    modified = [diff for t, u, diff in our_changes(instance, prefix) if t == "modify"]
+    assert modified == [{
+        "can_grant": {"old": True, "new": False},
+        "roles": {"added": [], "removed": [inner, outer]},
+        "privileges": {"added": [], "removed": [f"TEMPORARY on postgres.* WITH GRANT OPTION via {outer} → {inner}"]},
+    }]  # fmt: skip
+    record = sync(instance)
+    assert record.sync_details["unchanged_listing"] is True
+    assert locked in {d["database"] for d in record.sync_details["databases_not_read"]}  # on this path too

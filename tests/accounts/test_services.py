@@ -81,7 +81,7 @@ def test_modify_writes_field_level_diff():
     assert log.diff == {
         "can_grant": {"old": False, "new": True},
         "roles": {"added": ["admin"], "removed": []},
-        "privileges": {"added": ["GRANT INSERT ON shop (database)"], "removed": ["GRANT SELECT ON shop (database)"]},
+        "privileges": {"added": ["INSERT on shop.*"], "removed": ["SELECT on shop.*"]},
     }
     permission = AccountPermission.objects.get(instance_account__instance=instance)
     assert permission.can_grant and permission.roles == ["admin"]

@@ -24,13 +24,13 @@ def test_inline_sync_prints_progress_and_summary():
     assert "[2/2] beta: ok  synced=2 created=2" in out
     assert ": completed — 2 succeeded, 0 failed of 2" in out
     assert InstanceAccount.objects.filter(instance=a).count() == 4
-    assert SyncSession.objects.get().sync_type == "manual_batch"
+    assert SyncSession.objects.get(sync_category="account").sync_type == "manual_batch"
 
 
 def test_single_instance_by_id_is_manual_single():
     instance = make_fake_instance("accounts=1")
     run("--instance", str(instance.pk))
-    assert SyncSession.objects.get().sync_type == "manual_single"
+    assert SyncSession.objects.get(sync_category="account").sync_type == "manual_single"
 
 
 def test_failure_exits_non_zero_after_summary():
@@ -54,7 +54,7 @@ def test_enqueue_hands_over_to_the_cluster(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         out = run("--all", "--enqueue")
     assert "enqueued session" in out
-    session = SyncSession.objects.get()
+    session = SyncSession.objects.get(sync_category="account")
     assert session.status == "completed"  # django-q2 sync mode in tests runs the task at once
 
 

@@ -119,34 +119,42 @@ class MySQLAdapter(BaseAdapter):
         return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
-        """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 3
-        (MySQL 8 role_edges, default_roles, global_grants), whatever the number
-        of accounts. Needs SELECT on the mysql tables listed in docs/adapters.md."""
+        """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 4
+        (MySQL 8 role_edges, default_roles, activate_all_roles_on_login,
+        global_grants), whatever the number of accounts. Needs SELECT on the mysql
+        tables listed in docs/adapters.md."""
         with self.connect() as session:
             features: MySQLFeatures = session.features
+            db_sql, db_columns = sql.db_privileges_sql(features)
             rows: AccountRows = {
                 "mariadb": features.is_mariadb,
-                "users": session.rows(sql.accounts_sql(features), action="read mysql.user"),
-                "db_privs": session.rows(sql.DB_PRIVILEGES, action="read mysql.db"),
+                # decoding MariaDB's access bitmask depends on the version (bit 20's name)
+                "version": list(features.version),
+                "users": session.rows(sql.accounts_sql(features), action=f"read {sql.accounts_table(features)}"),
+                "db_privs": session.rows(db_sql, action="read mysql.db"),
+                "db_priv_columns": list(db_columns) if db_columns else None,
                 "table_privs": session.rows(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv"),
                 "column_privs": session.rows(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv"),
-                "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [],
+                "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [], "activate_all": False,
             }  # fmt: skip
             if features.has_roles_mapping:
                 rows["mariadb_roles"] = session.rows(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
             if features.has_role_edges:
                 rows["role_edges"] = session.rows(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
                 rows["default_roles"] = session.rows(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
+                setting = session.rows(sql.MYSQL_ACTIVATE_ALL_ROLES, action="read activate_all_roles_on_login")
+                rows["activate_all"] = bool(int(setting[0]["activate_all"]))
             if features.has_dynamic_privileges:
                 rows["dynamic"] = session.rows(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
         return rows
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
-        """All accounts (roles excluded) with roles and privileges; see ``parse`` for definitions."""
+        """All accounts (roles excluded) with roles and effective privileges; see ``parse`` for definitions."""
         role_grants = parse.mariadb_role_grants(rows["mariadb_roles"]) + parse.mysql_role_grants(rows["role_edges"])
         return parse.parse_accounts(
             rows["users"], rows["db_privs"], rows["table_privs"], rows["column_privs"], role_grants,
-            rows["default_roles"], rows["dynamic"], mariadb=rows["mariadb"],
+            rows["default_roles"], rows["dynamic"], mariadb=rows["mariadb"], version=rows["version"],
+            activate_all_roles=rows["activate_all"], db_priv_columns=rows["db_priv_columns"],
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

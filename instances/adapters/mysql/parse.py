@@ -1,35 +1,55 @@
 """Pure functions: MySQL/MariaDB catalog rows → frozen dataclasses (no driver, no ORM).
 
 Rows are dicts keyed by the column names of the queries in ``sql.py``.
-Privileges are read from the privilege TABLES (``mysql.user``/``db``/
-``tables_priv``/``columns_priv``), never by parsing SHOW GRANTS text.
+Privileges are read from the privilege TABLES (MariaDB 10.4+
+``mysql.global_priv``, else ``mysql.user``; ``db``/``tables_priv``/
+``columns_priv``), never by parsing SHOW GRANTS text.
 
 Definitions (also in docs/adapters.md):
 
-- An account is a ``mysql.user`` row that is not a role. MariaDB roles have
-  ``is_role='Y'``; MySQL 8 roles are the accounts that appear as the granted
-  side of ``mysql.role_edges`` (a role never granted to anyone is listed as a
-  locked account, MySQL stores no other marker).
+- An account is a user that is not a role. MariaDB roles have ``is_role``;
+  MySQL 8 roles are the accounts that appear as the granted side of
+  ``mysql.role_edges`` (a role never granted to anyone is listed as a locked
+  account, MySQL stores no other marker).
 - ``roles``: every role the account holds, directly or through other roles.
-- ``privileges``: grants made to the account itself (roles' grants are not
-  copied in; they are reachable through ``roles``).
-- ``is_superuser``: ``Super_priv='Y'`` at global level, held directly or by a
-  role the account holds (a granted role can be enabled with SET ROLE at any time).
-- ``can_grant``: ``Grant_priv``/``Grant`` at any level (global, database,
-  table; column grants carry the table's), a dynamic privilege WITH GRANT
-  OPTION, or a role held WITH ADMIN OPTION — directly or through a role.
-- ``is_locked``: ``ACCOUNT LOCK`` (MariaDB global_priv JSON ``account_locked``,
-  MySQL ``account_locked='Y'``); ``can_login`` is its negation.
+- ``privileges``: effective privileges — the account's own grants and those of
+  every role it reaches, each with its path (``via``). A role granted to the
+  account counts only when it is active at login: MariaDB's default role,
+  MySQL 8's default roles (every granted role with
+  ``activate_all_roles_on_login``). Other granted roles need ``SET ROLE``:
+  their privileges are listed with ``via_set_role`` and not counted. Roles
+  granted to a role are active with it. Global privileges are the decoded
+  ``access`` bitmask on MariaDB 10.4+ (every privilege the server has, also
+  those newer than the ``mysql.user`` view's columns). ``WITH GRANT OPTION``
+  at a level makes that level's privileges ``grantable``; a grant option with
+  no privilege at its level is listed as ``USAGE`` grantable.
+- ``is_superuser``: ``SUPER`` held at global level (counted privileges).
+- ``can_grant``: a counted privilege that is grantable, a role held WITH ADMIN
+  OPTION (by the account or a role it holds), or MySQL 8 ``ROLE_ADMIN``.
+- ``is_locked``: ``ACCOUNT LOCK``; ``can_login`` is its negation.
+- MariaDB 10.11+ ``PUBLIC``: grants to it apply to every account; they are not
+  copied into every account but reported once as a pseudo-account ``PUBLIC``
+  (``can_login`` false), as on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.parsing import (
+    RoleEdge,
+    RoleGraph,
+    counted,
+    effective_privileges,
+    privilege_label,
+    reasons_dict,
+    sorted_privileges,
+)
 
 Row = Mapping[str, Any]
 Key = tuple[str, str]  # (user, host)
@@ -43,7 +63,22 @@ _PRIV_NAMES = {
     "Delete_history_priv": "DELETE HISTORY",
 }
 _NOT_PRIVILEGES = {"Grant_priv"}
-_LEVEL_ORDER = {"global": 0, "database": 1, "object": 2, "column": 3}
+
+# MariaDB's global privilege bitmask (mysql.global_priv ``access``), bit n → GRANT
+# name, as defined in MariaDB's sql/privilege.h (bits 30–37 since 10.5.2, 38 since
+# 10.5.8, 39 since 11.3; bit 20 was REPLICATION CLIENT before 10.5.2). Bit 10 is
+# the grant option, not a privilege.
+_ACCESS_BITS = (
+    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "RELOAD", "SHUTDOWN", "PROCESS", "FILE",
+    None, "REFERENCES", "INDEX", "ALTER", "SHOW DATABASES", "SUPER", "CREATE TEMPORARY TABLES", "LOCK TABLES",
+    "EXECUTE", "REPLICATION SLAVE", "BINLOG MONITOR", "CREATE VIEW", "SHOW VIEW", "CREATE ROUTINE",
+    "ALTER ROUTINE", "CREATE USER", "EVENT", "TRIGGER", "CREATE TABLESPACE", "DELETE HISTORY", "SET USER",
+    "FEDERATED ADMIN", "CONNECTION ADMIN", "READ_ONLY ADMIN", "REPLICATION SLAVE ADMIN",
+    "REPLICATION MASTER ADMIN", "BINLOG ADMIN", "BINLOG REPLAY", "SLAVE MONITOR", "SHOW CREATE ROUTINE",
+)  # fmt: skip
+_GRANT_OPTION_BIT = 1 << 10
+_BINLOG_MONITOR_SINCE = (10, 5, 2)
+PUBLIC = "PUBLIC"
 
 
 def privilege_name(column: str) -> str:
@@ -51,8 +86,23 @@ def privilege_name(column: str) -> str:
     return _PRIV_NAMES.get(column) or column.removesuffix("_priv").replace("_", " ").upper()
 
 
+@functools.lru_cache(maxsize=1024)
+def decode_access(access: int, version: tuple[int, ...] = (10, 11, 0)) -> tuple[tuple[str, ...], bool]:
+    """MariaDB ``access`` bitmask → (privilege names in bit order, grant option).
+    Bits beyond the known ones are ignored here (the raw value is in the snapshot)."""
+    names = []
+    for bit, name in enumerate(_ACCESS_BITS):
+        if name and access >> bit & 1:
+            names.append("REPLICATION CLIENT" if bit == 20 and tuple(version) < _BINLOG_MONITOR_SINCE else name)
+    return tuple(names), bool(access & _GRANT_OPTION_BIT)
+
+
+_YES = frozenset({"Y", "y", "1", "TRUE", "True", "true", 1})  # 1 == True
+
+
 def _yes(value: Any) -> bool:
-    return str(value).strip().upper() in {"Y", "TRUE", "1"}
+    """'Y' (privilege columns), '1'/true (JSON_VALUE), as the server returns them."""
+    return value in _YES
 
 
 def _set_items(value: Any) -> list[str]:
@@ -62,45 +112,71 @@ def _set_items(value: Any) -> list[str]:
     return [item for item in str(value or "").split(",") if item]
 
 
-def _priv_columns(row: Row) -> list[str]:
-    return [name for name in row if name.endswith("_priv") and name not in _NOT_PRIVILEGES and _yes(row[name])]
+class _FlagColumns:
+    """The ``*_priv`` columns of a result (and their GRANT names), found once per column set."""
+
+    def __init__(self) -> None:
+        self._by_columns: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+
+    def held(self, row: Row) -> list[str]:
+        columns = tuple(row)
+        pairs = self._by_columns.get(columns)
+        if pairs is None:
+            pairs = [(c, privilege_name(c)) for c in columns if c.endswith("_priv") and c not in _NOT_PRIVILEGES]
+            self._by_columns[columns] = pairs
+        return [name for column, name in pairs if row[column] == "Y"]
 
 
-@dataclass
-class _Grants:
-    """Per (user, host) facts gathered from all privilege tables."""
+def _flag_string_decoder(columns: Sequence[str]):
+    """``privs`` (one 'Y'/'N' per column of ``columns``, as DB_PRIVILEGES concatenates them) →
+    (privilege names, grant option); each distinct string decoded once."""
+    names = [(i, privilege_name(c)) for i, c in enumerate(columns) if c not in _NOT_PRIVILEGES]
+    grant_at = list(columns).index("Grant_priv")
 
-    privileges: list[Privilege] = field(default_factory=list)
-    has_grant_option: bool = False
+    @functools.lru_cache(maxsize=4096)
+    def decode(flags: str) -> tuple[tuple[str, ...], bool]:
+        return tuple(name for i, name in names if flags[i] == "Y"), flags[grant_at] == "Y"
+
+    return decode
 
 
-def _collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs) -> dict[Key, _Grants]:
-    grants: dict[Key, _Grants] = defaultdict(_Grants)
+def _level(level: str, names: Sequence[str], target: str, grantable: bool) -> list[Privilege]:
+    if not names and grantable:  # GRANT USAGE … WITH GRANT OPTION
+        names = ["USAGE"]
+    return [Privilege(level, name, target, grantable) for name in names]
+
+
+def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version=(10, 11, 0), db_columns=None):
+    """(user, host) → the privileges granted to that account or role itself (``via`` empty).
+    ``db_columns``: the columns concatenated into ``db_privs``' ``privs`` (None: one column each)."""
+    grants: dict[Key, list[Privilege]] = defaultdict(list)
+    flags = _FlagColumns()
     for row in users:
-        entry, grantable = grants[(row["User"], row["Host"])], _yes(row.get("Grant_priv"))
-        entry.has_grant_option |= grantable
-        entry.privileges += [Privilege("global", privilege_name(c), "", grantable) for c in _priv_columns(row)]
+        if row.get("access") is not None:
+            names, grantable = decode_access(int(row["access"]), tuple(version))
+        else:
+            names, grantable = flags.held(row), _yes(row.get("Grant_priv"))
+        grants[(row["User"], row["Host"])] += _level("global", names, "", grantable)
     for row in dynamic_privs:
-        entry, grantable = grants[(row["USER"], row["HOST"])], _yes(row["WITH_GRANT_OPTION"])
-        entry.has_grant_option |= grantable
-        entry.privileges.append(Privilege("global", str(row["PRIV"]).upper(), "", grantable))
+        grants[(row["USER"], row["HOST"])].append(
+            Privilege("global", str(row["PRIV"]).upper(), "", _yes(row["WITH_GRANT_OPTION"]))
+        )
+    decode = _flag_string_decoder(db_columns) if db_columns else None
     for row in db_privs:
-        entry, grantable = grants[(row["User"], row["Host"])], _yes(row.get("Grant_priv"))
-        entry.has_grant_option |= grantable
-        entry.privileges += [Privilege("database", privilege_name(c), row["Db"], grantable) for c in _priv_columns(row)]
+        names, grantable = decode(row["privs"]) if decode else (flags.held(row), _yes(row["Grant_priv"]))
+        grants[(row["User"], row["Host"])] += _level("database", names, row["Db"], grantable)
     table_grant_option: set[tuple[str, str, str, str]] = set()
     for row in table_privs:
         items = _set_items(row["Table_priv"])
         grantable = "Grant" in items
         if grantable:
             table_grant_option.add((row["User"], row["Host"], row["Db"], row["Table_name"]))
-        entry, target = grants[(row["User"], row["Host"])], f"{row['Db']}.{row['Table_name']}"
-        entry.has_grant_option |= grantable
-        entry.privileges += [Privilege("object", i.upper(), target, grantable) for i in items if i != "Grant"]
+        names = [i.upper() for i in items if i != "Grant"]
+        grants[(row["User"], row["Host"])] += _level("object", names, f"{row['Db']}.{row['Table_name']}", grantable)
     for row in column_privs:
         grantable = (row["User"], row["Host"], row["Db"], row["Table_name"]) in table_grant_option
         target = f"{row['Db']}.{row['Table_name']}.{row['Column_name']}"
-        grants[(row["User"], row["Host"])].privileges += [
+        grants[(row["User"], row["Host"])] += [
             Privilege("column", item.upper(), target, grantable) for item in _set_items(row["Column_priv"])
         ]
     return grants
@@ -116,7 +192,7 @@ class RoleGrant:
 
 
 def mariadb_role_grants(rows: Iterable[Row]) -> list[RoleGrant]:
-    """``mysql.roles_mapping`` rows; roles are keyed (name, '') as in ``mysql.user``."""
+    """``mysql.roles_mapping`` rows; roles are keyed (name, '') as in ``mysql.global_priv``."""
     return [RoleGrant((r["User"], r["Host"]), (r["Role"], ""), _yes(r["Admin_option"])) for r in rows]
 
 
@@ -134,28 +210,45 @@ def role_label(key: Key, *, mariadb: bool) -> str:
     return user if mariadb or host in ("", "%") else f"{user}@{host}"
 
 
-def _closure(start: Key, edges: Mapping[Key, list[RoleGrant]]) -> list[RoleGrant]:
-    """Every role grant reachable from ``start`` (transitive membership), each once."""
-    seen: set[Key] = set()
-    reached: list[RoleGrant] = []
-    todo = [start]
-    while todo:
-        for grant in edges.get(todo.pop(), []):
-            if grant.role not in seen:
-                seen.add(grant.role)
-                reached.append(grant)
-                todo.append(grant.role)
-    return reached
-
-
 def _is_role(row: Row, role_keys: set[Key]) -> bool:
     if "is_role" in row:
         return _yes(row["is_role"])
     return (row["User"], row["Host"]) in role_keys
 
 
-def _sorted(privileges: list[Privilege]) -> tuple[Privilege, ...]:
-    return tuple(sorted(set(privileges), key=lambda p: (_LEVEL_ORDER.get(p.level, 9), p.target, p.privilege)))
+def _default_roles(users: list[Row], default_rows: Iterable[Row]) -> dict[Key, set[Key]]:
+    """Account → the roles active at login (MariaDB: one ``default_role`` by name; MySQL: ``default_roles``)."""
+    defaults: dict[Key, set[Key]] = defaultdict(set)
+    for row in users:
+        if row.get("default_role"):
+            defaults[(row["User"], row["Host"])].add((row["default_role"], ""))
+    for row in default_rows:
+        defaults[(row["USER"], row["HOST"])].add((row["DEFAULT_ROLE_USER"], row["DEFAULT_ROLE_HOST"]))
+    return defaults
+
+
+class _Nodes:
+    """Graph node names: a role is its display name (so paths read as roles), an
+    account ``\0user\0host`` (no role name contains NUL: never the same)."""
+
+    def __init__(self, roles: set[Key], *, mariadb: bool):
+        self.roles, self.mariadb = roles, mariadb
+
+    def __call__(self, key: Key) -> str:
+        return role_label(key, mariadb=self.mariadb) if key in self.roles else f"\0{key[0]}\0{key[1]}"
+
+
+def role_graph(role_grants: list[RoleGrant], node: _Nodes, defaults, *, activate_all: bool) -> RoleGraph:
+    """An account holds a granted role when it is active at login (a default role, or every role with
+    ``activate_all_roles_on_login``), else it may ``SET ROLE`` to it; a role holds the roles granted to it."""
+    edges = []
+    for g in role_grants:
+        if g.grantee in node.roles:
+            edges.append(RoleEdge(node(g.grantee), node(g.role), inherit=True, set_role=False, admin=g.admin_option))
+        else:
+            active = activate_all or g.role in defaults.get(g.grantee, ())
+            edges.append(RoleEdge(node(g.grantee), node(g.role), active, True, g.admin_option))
+    return RoleGraph(edges)
 
 
 def parse_accounts(
@@ -168,60 +261,91 @@ def parse_accounts(
     dynamic_privs: Iterable[Row] = (),
     *,
     mariadb: bool,
+    version: Sequence[int] = (10, 11, 0),
+    activate_all_roles: bool = False,
+    db_priv_columns: Sequence[str] | None = None,
 ) -> list[AccountFacts]:
-    """One ``AccountFacts`` per non-role account, sorted by (username, host). See the module docstring."""
+    """One ``AccountFacts`` per non-role account, sorted by (username, host), plus the
+    ``PUBLIC`` pseudo-account when PUBLIC holds grants. See the module docstring."""
     users = list(users)
     role_grants = list(role_grants)
-    grants = _collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs)
-    edges: dict[Key, list[RoleGrant]] = defaultdict(list)
+    granted_roles = {g.role for g in role_grants}
+    roles = {(row["User"], row["Host"]) for row in users if _is_role(row, granted_roles)} | granted_roles
+    node = _Nodes(roles, mariadb=mariadb)
+    grants = {node(key): privileges for key, privileges in
+              collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version,
+                             db_priv_columns).items()}  # fmt: skip
+    defaults = _default_roles(users, default_roles)
+    graph = role_graph(role_grants, node, defaults, activate_all=activate_all_roles)
+    direct_grants: dict[Key, list[RoleGrant]] = defaultdict(list)
     for grant in role_grants:
-        edges[grant.grantee].append(grant)
-    role_keys = {grant.role for grant in role_grants}
-    supers = {(row["User"], row["Host"]) for row in users if _yes(row.get("Super_priv"))}
-    defaults: dict[Key, list[str]] = defaultdict(list)
-    for row in default_roles:
-        role = (row["DEFAULT_ROLE_USER"], row["DEFAULT_ROLE_HOST"])
-        defaults[(row["USER"], row["HOST"])].append(role_label(role, mariadb=mariadb))
+        direct_grants[grant.grantee].append(grant)
+    memo: dict = {}
     accounts = []
     for row in users:
-        if _is_role(row, role_keys):
-            continue
         key = (row["User"], row["Host"])
-        held = _closure(key, edges)
-        holders = [key] + [grant.role for grant in held]
-        locked = _yes(row.get("account_locked") or "N")
+        if key in roles:
+            continue
+        name = node(key)
+        reach = graph.reach(name)
+        privileges = effective_privileges(name, graph, grants, reach, memo)
         accounts.append(
-            AccountFacts(
-                username=row["User"],
-                host=row["Host"],
-                is_superuser=any(k in supers for k in holders),
-                can_grant=any(grants[k].has_grant_option for k in holders if k in grants)
-                or any(g.admin_option for g in held),
-                is_locked=locked,
-                can_login=not locked,
-                roles=tuple(sorted({role_label(g.role, mariadb=mariadb) for g in held})),
-                privileges=_sorted(grants[key].privileges) if key in grants else (),
-                snapshot=_snapshot(row, edges.get(key, []), defaults.get(key), mariadb=mariadb),
-            )
-        )
+            _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
+                     mariadb=mariadb, activate_all=activate_all_roles)
+        )  # fmt: skip
+    public = grants.get(PUBLIC) if mariadb and (PUBLIC, "") in roles else None
+    if public:
+        accounts.append(
+            AccountFacts(username=PUBLIC, can_login=False, privileges=sorted_privileges(public),
+                         snapshot={"engine": "mariadb", "pseudo_role": PUBLIC})
+        )  # fmt: skip
     return sorted(accounts, key=lambda a: (a.username, a.host))
 
 
-def _snapshot(row: Row, direct: list[RoleGrant], default_roles: list[str] | None, *, mariadb: bool) -> dict:
+def _account(row, node: str, graph, reach, privileges, direct, defaults, *, mariadb, activate_all) -> AccountFacts:
+    held = counted(privileges)
+    supers = [privilege_label(p) for p in held if p.level == "global" and p.privilege == "SUPER"]
+    grant_reasons = [privilege_label(p) for p in held if p.grantable or p.privilege == "ROLE_ADMIN"]
+    grant_reasons += graph.admin_reasons(node, reach)
+    locked = _yes(row.get("account_locked") or "N")
+    return AccountFacts(
+        username=row["User"],
+        host=row["Host"],
+        is_superuser=bool(supers),
+        can_grant=bool(grant_reasons),
+        is_locked=locked,
+        can_login=not locked,
+        roles=tuple(sorted({r.role for r in reach})),
+        privileges=sorted_privileges(privileges),
+        snapshot=_snapshot(row, direct, defaults, mariadb=mariadb, activate_all=activate_all),
+        reasons=reasons_dict(is_superuser=supers, can_grant=grant_reasons, is_locked=["ACCOUNT LOCK"] * locked),
+    )
+
+
+def _snapshot(row: Row, direct: list[RoleGrant], defaults: set[Key], *, mariadb: bool, activate_all: bool) -> dict:
     """Engine-native, JSON-serialisable detail (never a password hash)."""
+    if "password_last_changed" in row:  # MariaDB 10.4+: expired = password_last_changed 0
+        expired = str(row["password_last_changed"]) == "0"
+    else:
+        expired = _yes(row.get("password_expired") or "N")
     snapshot: dict[str, Any] = {
         "engine": "mariadb" if mariadb else "mysql",
         "plugin": row.get("plugin") or "",
-        "password_expired": _yes(row.get("password_expired") or "N"),
+        "password_expired": expired,
         "account_locked": _yes(row.get("account_locked") or "N"),
-        "direct_roles": [{"role": role_label(g.role, mariadb=mariadb), "admin_option": g.admin_option} for g in direct],
-    }
+        "direct_roles": [
+            {"role": role_label(g.role, mariadb=mariadb), "admin_option": g.admin_option,
+             "active_at_login": activate_all or g.role in defaults}
+            for g in sorted(direct, key=lambda g: g.role)
+        ],
+    }  # fmt: skip
     if mariadb:
         snapshot["default_role"] = row.get("default_role") or ""
         if row.get("access") is not None:
             snapshot["access"] = int(row["access"])
     else:
-        snapshot["default_roles"] = sorted(default_roles or [])
+        snapshot["default_roles"] = sorted(role_label(k, mariadb=False) for k in defaults)
+        snapshot["activate_all_roles_on_login"] = activate_all
     return snapshot
 
 

@@ -35,13 +35,35 @@ USER_PRIV_COLUMNS = (
 )  # fmt: skip
 
 
+# MariaDB 10.4+: every account and role straight from mysql.global_priv. The
+# mysql.user view over it decodes the JSON once per privilege column (~45
+# JSON_VALUE calls per row, 5× slower at 10,000 accounts); here only the keys
+# needed are extracted and ``access`` — the global privilege bitmask — is
+# decoded in parse.py. Never the authentication_string (nor ``auth_or``, whose
+# entries may hold one). ``password_last_changed`` = 0 means expired.
+MARIADB_ACCOUNTS = (
+    "SELECT Host, User, JSON_VALUE(Priv, '$.access') AS access, JSON_VALUE(Priv, '$.is_role') AS is_role, "
+    "JSON_VALUE(Priv, '$.default_role') AS default_role, JSON_VALUE(Priv, '$.account_locked') AS account_locked, "
+    "JSON_VALUE(Priv, '$.plugin') AS plugin, JSON_VALUE(Priv, '$.password_last_changed') AS password_last_changed "
+    "FROM mysql.global_priv ORDER BY User, Host"
+)
+
+
+def accounts_table(features: MySQLFeatures) -> str:
+    """The table ``accounts_sql`` reads (named in errors)."""
+    return "mysql.global_priv" if features.has_global_priv else "mysql.user"
+
+
 def accounts_sql(features: MySQLFeatures) -> str:
     """Every account and role with its global privileges, one row each.
 
-    MariaDB 10.4+: the ``mysql.user`` view joined to ``mysql.global_priv`` for
-    account_locked (JSON only). MySQL 5.7.6+: ``mysql.user`` table with
-    ``account_locked``. Older servers: ``mysql.user`` without a lock column.
+    MariaDB 10.4+: ``MARIADB_ACCOUNTS`` (mysql.global_priv). MySQL 5.7.6+:
+    ``mysql.user`` table with ``account_locked``. MariaDB 10.0.5–10.3:
+    ``mysql.user`` with is_role/default_role. Older servers: ``mysql.user``
+    without a lock column.
     """
+    if features.has_global_priv:
+        return MARIADB_ACCOUNTS
     columns = list(USER_PRIV_COLUMNS)
     if features.has_delete_history_priv:
         columns.append("Delete_history_priv")
@@ -49,14 +71,6 @@ def accounts_sql(features: MySQLFeatures) -> str:
         columns += ["Create_role_priv", "Drop_role_priv"]
     privs = ", ".join(f"u.{name}" for name in columns)
     base = f"SELECT u.Host, u.User, u.plugin, u.password_expired, {privs}"
-    if features.has_global_priv:
-        return (
-            f"{base}, u.is_role, u.default_role, "
-            "JSON_VALUE(g.Priv, '$.account_locked') AS account_locked, "
-            "JSON_VALUE(g.Priv, '$.access') AS access "
-            "FROM mysql.user u JOIN mysql.global_priv g ON g.Host = u.Host AND g.User = u.User "
-            "ORDER BY u.User, u.Host"
-        )
     if features.has_roles_mapping:  # MariaDB 10.0.5–10.3: mysql.user is a table, no lock flag
         return f"{base}, u.is_role, u.default_role FROM mysql.user u ORDER BY u.User, u.Host"
     if features.has_account_locked_column:
@@ -64,8 +78,25 @@ def accounts_sql(features: MySQLFeatures) -> str:
     return f"{base} FROM mysql.user u ORDER BY u.User, u.Host"
 
 
-# Database-level grants (db.*). Any version. No secrets in this table.
-DB_PRIVILEGES = "SELECT * FROM mysql.db ORDER BY User, Host, Db"
+# Privilege columns of mysql.db on MySQL 5.7/8.x and MariaDB up to 11.2 (+ Delete_history_priv on MariaDB 10.3.4+).
+DB_PRIV_COLUMNS = (
+    "Select_priv", "Insert_priv", "Update_priv", "Delete_priv", "Create_priv", "Drop_priv", "Grant_priv",
+    "References_priv", "Index_priv", "Alter_priv", "Create_tmp_table_priv", "Lock_tables_priv", "Create_view_priv",
+    "Show_view_priv", "Create_routine_priv", "Alter_routine_priv", "Execute_priv", "Event_priv", "Trigger_priv",
+)  # fmt: skip
+
+
+def db_privileges_sql(features: MySQLFeatures) -> tuple[str, tuple[str, ...] | None]:
+    """Database-level grants (db.*), any version, and the privilege columns concatenated into
+    ``privs`` (one 'Y'/'N' per column, in that order) — one text column instead of twenty per
+    row: the driver decodes each column in Python, so 10,000 grants read in half the time.
+    Servers whose mysql.db may have more columns (MariaDB 11.3+) are read with ``*`` (None)."""
+    if features.is_mariadb and features.version >= (11, 3, 0):
+        return "SELECT * FROM mysql.db ORDER BY User, Host, Db", None
+    columns = DB_PRIV_COLUMNS + (("Delete_history_priv",) if features.has_delete_history_priv else ())
+    flags = ", ".join(columns)
+    return f"SELECT Host, User, Db, CONCAT({flags}) AS privs FROM mysql.db ORDER BY User, Host, Db", columns
+
 
 # Table-level grants (db.table): Table_priv is a SET ('Select,Insert,Grant'). Any version.
 TABLE_PRIVILEGES = (
@@ -89,6 +120,9 @@ MYSQL_ROLE_EDGES = (
 MYSQL_DEFAULT_ROLES = (
     "SELECT HOST, USER, DEFAULT_ROLE_HOST, DEFAULT_ROLE_USER FROM mysql.default_roles ORDER BY 1, 2, 3, 4"
 )
+
+# MySQL 8.0.2+: with it ON every granted role is active at login, not only the default roles.
+MYSQL_ACTIVATE_ALL_ROLES = "SELECT @@GLOBAL.activate_all_roles_on_login AS activate_all"
 
 # MySQL 8.0+: dynamic global privileges (SYSTEM_VARIABLES_ADMIN, …).
 MYSQL_DYNAMIC_PRIVILEGES = "SELECT USER, HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants ORDER BY 1, 2, 3"

@@ -4,22 +4,29 @@ No driver and no ORM here, so every rule is testable from recorded rows.
 
 Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
 
-- ``is_superuser``: holds the DBA role (directly or through nested roles) or
-  SYSDBA in the password file (V$PWFILE_USERS). "… ANY …" system privileges
-  alone do not make a superuser; they are listed in the privileges/snapshot.
-- ``can_grant``: superuser; any role or system privilege granted WITH ADMIN
-  OPTION; any object/column privilege WITH GRANT OPTION; or GRANT ANY
-  PRIVILEGE / GRANT ANY ROLE / GRANT ANY OBJECT PRIVILEGE held directly or
-  through roles (including PUBLIC).
+- ``privileges``: effective privileges — system (global), object and column
+  privileges granted to the user and to every role it reaches (DBA_ROLE_PRIVS
+  role → role chains, and PUBLIC, which every user holds), each with its path
+  (``via``). Roles granted to the user count when they are DEFAULT roles
+  (enabled at login); a non-default role needs ``SET ROLE``: its privileges are
+  listed with ``via_set_role`` and not counted. A role granted to a role is
+  enabled with it. ADMIN OPTION (system privileges) and GRANTABLE (object
+  privileges) make a privilege ``grantable``, through roles too. Object
+  privileges of Oracle-maintained roles and of PUBLIC are not read (the role
+  names show in ``roles``); their system privileges are.
+- ``is_superuser``: holds the DBA role (directly or through nested roles,
+  default roles) or SYSDBA in the password file (V$PWFILE_USERS). "… ANY …"
+  system privileges alone do not make a superuser; they are listed.
+- ``can_grant``: superuser; ADMIN OPTION on a role held by the user or by a
+  role it holds; any counted privilege that is grantable; or GRANT ANY
+  PRIVILEGE / GRANT ANY ROLE / GRANT ANY OBJECT PRIVILEGE counted.
 - ``is_locked``: ACCOUNT_STATUS contains LOCKED (LOCKED, LOCKED(TIMED),
   EXPIRED & LOCKED, …). Expiry is noted in the snapshot (``expired``,
   ``in_grace``), it does not lock.
-- ``can_login``: CREATE SESSION held directly, through roles or PUBLIC, and
-  AUTHENTICATION_TYPE is not NONE (18c+ schema-only accounts).
-- ``roles``: every role granted directly or inherited through role→role grants.
-- ``privileges``: system (global), object and column privileges granted
-  *directly* to the user; privileges held through roles are represented by the
-  role names.
+- ``can_login``: CREATE SESSION counted and AUTHENTICATION_TYPE is not NONE
+  (18c+ schema-only accounts).
+- ``roles``: every role granted to the user directly or inherited through
+  role→role grants (default or not; not the roles of PUBLIC).
 
 Oracle-maintained accounts (ORACLE_MAINTAINED='Y') are excluded.
 """
@@ -32,13 +39,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
-from instances.adapters.parsing import json_safe, role_closure
+from instances.adapters.parsing import (
+    RoleEdge,
+    RoleGraph,
+    counted,
+    effective_privileges,
+    json_safe,
+    privilege_label,
+    reasons_dict,
+    sorted_privileges,
+    via_label,
+)
 
 Row = Mapping[str, Any]
 
 # Tablespaces that belong to the engine, not to applications.
 SYSTEM_TABLESPACES = frozenset({"SYSTEM", "SYSAUX"})
 _GRANT_ANY = {"GRANT ANY PRIVILEGE", "GRANT ANY ROLE", "GRANT ANY OBJECT PRIVILEGE"}
+PUBLIC = "PUBLIC"
 
 
 @dataclass(frozen=True)
@@ -140,29 +158,31 @@ def parse_table_sizes(rows: Iterable[Row], *, source: str = "dba_segments") -> l
     ]
 
 
-def _direct_privileges(sys_privs: list[Row], tab_privs: list[Row], col_privs: list[Row]) -> list[Privilege]:
-    privileges = [
-        Privilege(level="global", privilege=row["PRIVILEGE"], grantable=_yes(row["ADMIN_OPTION"])) for row in sys_privs
-    ]
-    privileges += [
-        Privilege(
-            level="object",
-            privilege=row["PRIVILEGE"],
-            target=f"{row['OWNER']}.{row['TABLE_NAME']}",
-            grantable=_yes(row["GRANTABLE"]),
-        )
-        for row in tab_privs
-    ]
-    privileges += [
-        Privilege(
-            level="column",
-            privilege=row["PRIVILEGE"],
-            target=f"{row['OWNER']}.{row['TABLE_NAME']}.{row['COLUMN_NAME']}",
-            grantable=_yes(row["GRANTABLE"]),
-        )
-        for row in col_privs
-    ]
-    return privileges
+def grants_by_grantee(sys_privs: Iterable[Row], tab_privs: Iterable[Row], col_privs: Iterable[Row]):
+    """Grantee (user, role or PUBLIC) → the privileges granted to it directly."""
+    grants: dict[str, list[Privilege]] = defaultdict(list)
+    for row in sys_privs:
+        grants[row["GRANTEE"]].append(Privilege("global", row["PRIVILEGE"], grantable=_yes(row["ADMIN_OPTION"])))
+    for row in tab_privs:
+        target = f"{row['OWNER']}.{row['TABLE_NAME']}"
+        grants[row["GRANTEE"]].append(Privilege("object", row["PRIVILEGE"], target, _yes(row["GRANTABLE"])))
+    for row in col_privs:
+        target = f"{row['OWNER']}.{row['TABLE_NAME']}.{row['COLUMN_NAME']}"
+        grants[row["GRANTEE"]].append(Privilege("column", row["PRIVILEGE"], target, _yes(row["GRANTABLE"])))
+    return grants
+
+
+def role_graph(role_privs: Iterable[Row], usernames: set[str]) -> RoleGraph:
+    """A user holds a granted role when it is a DEFAULT role, else may SET ROLE to it; a role
+    (and PUBLIC) holds the roles granted to it; every user holds PUBLIC."""
+    edges = [RoleEdge(name, PUBLIC) for name in usernames]
+    for row in role_privs:
+        grantee, admin = row["GRANTEE"], _yes(row["ADMIN_OPTION"])
+        if grantee in usernames:
+            edges.append(RoleEdge(grantee, row["GRANTED_ROLE"], _yes(row["DEFAULT_ROLE"]), True, admin))
+        else:
+            edges.append(RoleEdge(grantee, row["GRANTED_ROLE"], True, False, admin))
+    return RoleGraph(edges)
 
 
 def _status_snapshot(user: Row) -> dict[str, Any]:
@@ -201,44 +221,45 @@ def build_accounts(
     pwfile_users: Iterable[Row],
 ) -> list[AccountFacts]:
     """One AccountFacts per non-Oracle-maintained user (see module doc for the rules)."""
+    users = [user for user in users if str(user.get("ORACLE_MAINTAINED") or "N") != "Y"]
+    role_privs = list(role_privs)
     role_rows = _by_grantee(role_privs)
-    roles_of = role_closure({grantee: [r["GRANTED_ROLE"] for r in rows] for grantee, rows in role_rows.items()})
-    sys_rows, tab_rows, col_rows = _by_grantee(sys_privs), _by_grantee(tab_privs), _by_grantee(col_privs)
+    graph = role_graph(role_privs, {user["USERNAME"] for user in users})
+    grants = grants_by_grantee(sys_privs, tab_privs, col_privs)
     pwfile = {row["USERNAME"]: row for row in pwfile_users}
-    public_roles = roles_of.get("PUBLIC", set())
+    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile) for user in users]
 
-    accounts = []
-    for user in users:
-        if str(user.get("ORACLE_MAINTAINED") or "N") == "Y":
-            continue
-        name = user["USERNAME"]
-        roles = roles_of.get(name, set())
-        effective_sys = {r["PRIVILEGE"] for g in {name, "PUBLIC", *roles, *public_roles} for r in sys_rows.get(g, [])}
-        own_roles = role_rows.get(name, [])
-        privileges = _direct_privileges(sys_rows.get(name, []), tab_rows.get(name, []), col_rows.get(name, []))
-        sysdba = _yes(pwfile.get(name, {}).get("SYSDBA"))
-        is_superuser = "DBA" in roles or sysdba
-        snapshot = _status_snapshot(user)
-        snapshot.update(
-            sysdba=sysdba,
-            sysoper=_yes(pwfile.get(name, {}).get("SYSOPER")),
-            granted_roles=_granted_roles_json(own_roles),
-            effective_system_privileges=sorted(effective_sys),
-        )
-        accounts.append(
-            AccountFacts(
-                username=name,
-                host="",
-                is_superuser=is_superuser,
-                can_grant=is_superuser
-                or any(_yes(r["ADMIN_OPTION"]) for r in own_roles)
-                or any(p.grantable for p in privileges)
-                or bool(effective_sys & _GRANT_ANY),
-                is_locked=snapshot["locked"],
-                can_login="CREATE SESSION" in effective_sys and user.get("AUTHENTICATION_TYPE") != "NONE",
-                roles=tuple(sorted(roles)),
-                privileges=tuple(privileges),
-                snapshot=snapshot,
-            )
-        )
-    return accounts
+
+def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: Mapping[str, Row]) -> AccountFacts:
+    name = user["USERNAME"]
+    reach = graph.reach(name)
+    privileges = effective_privileges(name, graph, grants, reach)
+    held = counted(privileges)
+    held_roles = [r for r in reach if not r.set_role]
+    sysdba = _yes(pwfile.get(name, {}).get("SYSDBA"))
+    superuser = [f"role DBA{via_label(r.via[:-1])}" for r in held_roles if r.role == "DBA"]
+    superuser += ["SYSDBA (password file)"] * sysdba
+    grant_reasons = list(superuser)
+    grant_reasons += graph.admin_reasons(name, reach)
+    grant_reasons += [privilege_label(p) for p in held if p.grantable or p.privilege in _GRANT_ANY]
+    session = [privilege_label(p) for p in held if p.level == "global" and p.privilege == "CREATE SESSION"]
+    snapshot = _status_snapshot(user)
+    snapshot.update(
+        sysdba=sysdba, sysoper=_yes(pwfile.get(name, {}).get("SYSOPER")), granted_roles=_granted_roles_json(own_roles)
+    )
+    return AccountFacts(
+        username=name,
+        host="",
+        is_superuser=bool(superuser),
+        can_grant=bool(grant_reasons),
+        is_locked=snapshot["locked"],
+        can_login=bool(session) and user.get("AUTHENTICATION_TYPE") != "NONE",
+        roles=tuple(sorted({r.role for r in reach if r.via[0] != PUBLIC})),
+        privileges=sorted_privileges(privileges),
+        snapshot=snapshot,
+        reasons=reasons_dict(
+            is_superuser=superuser,
+            can_grant=grant_reasons,
+            is_locked=[f"ACCOUNT_STATUS {user['ACCOUNT_STATUS']}"] * snapshot["locked"],
+        ),
+    )

@@ -37,19 +37,24 @@ SELECT grantee, granted_role, admin_option, default_role FROM dba_role_privs ORD
 SYS_PRIVS = """-- whalefall:dba_sys_privs
 SELECT grantee, privilege, admin_option FROM dba_sys_privs ORDER BY grantee, privilege"""
 
-# DBA_TAB_PRIVS — Oracle 7+ (TYPE column 12.1+, not selected). Only grants
-# made directly to users: grants to roles/PUBLIC are many and reported by role.
+# DBA_TAB_PRIVS — Oracle 7+ (TYPE column 12.1+, not selected). Grants made to
+# users and to roles that are not Oracle-maintained (DBA_ROLES.ORACLE_MAINTAINED,
+# 12.1+): those reach users through roles (effective privileges). Grants to
+# PUBLIC and to Oracle-maintained roles (SELECT_CATALOG_ROLE alone holds
+# thousands, on the dictionary) are not read: such roles show by name.
 TAB_PRIVS = """-- whalefall:dba_tab_privs
 SELECT p.grantee, p.owner, p.table_name, p.privilege, p.grantable
 FROM dba_tab_privs p
-WHERE p.grantee IN (SELECT u.username FROM dba_users u)
+WHERE p.grantee IN (SELECT u.username FROM dba_users u
+                    UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'N')
 ORDER BY p.grantee, p.owner, p.table_name, p.privilege"""
 
-# DBA_COL_PRIVS — Oracle 7+. Column grants made directly to users.
+# DBA_COL_PRIVS — Oracle 7+. Column grants, same grantees as TAB_PRIVS.
 COL_PRIVS = """-- whalefall:dba_col_privs
 SELECT p.grantee, p.owner, p.table_name, p.column_name, p.privilege, p.grantable
 FROM dba_col_privs p
-WHERE p.grantee IN (SELECT u.username FROM dba_users u)
+WHERE p.grantee IN (SELECT u.username FROM dba_users u
+                    UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'N')
 ORDER BY p.grantee, p.owner, p.table_name, p.column_name, p.privilege"""
 
 # V$PWFILE_USERS — Oracle 8+: who holds SYSDBA/SYSOPER (password file).

@@ -112,24 +112,55 @@ class PostgreSQLAdapter(BaseAdapter):
         return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
-        """Set-based: 4 statements whatever the number of roles. Schema/table/column
-        privileges are those of the instance's database only (default 'postgres')."""
+        """Set-based: 5 statements on the instance's database (roles, memberships,
+        database privileges, the databases to read, its object privileges) plus one
+        connection and one statement per other database the monitor may connect to,
+        whatever the number of roles. Each database read is bounded by the connect
+        and statement timeouts; a database that cannot be read (no CONNECT,
+        connections not allowed, refused, too slow) is named in
+        ``databases_not_read`` and the others are still read."""
         with self.connect() as session:
-            return {
-                # object privileges are those of this database: part of what was read
+            features: PostgreSQLFeatures = session.features
+            memberships = sql.MEMBERSHIPS_16 if features.has_grant_inherit_set_options else sql.MEMBERSHIPS
+            rows: AccountRows = {
                 "connected_database": session.database,
                 "roles": session.rows(sql.ACCOUNTS, action="read pg_roles"),
-                "memberships": session.rows(sql.MEMBERSHIPS, action="read pg_auth_members"),
+                "memberships": session.rows(memberships, action="read pg_auth_members"),
                 "databases": session.rows(sql.DATABASE_PRIVILEGES, action="read database privileges"),
-                "objects": session.rows(sql.OBJECT_PRIVILEGES, action="read object privileges"),
+                "objects": {session.database: session.rows(sql.OBJECT_PRIVILEGES, action="read object privileges")},
+                "databases_not_read": [],
             }
+            others = [d for d in session.rows(sql.OBJECT_DATABASES, action="list databases")
+                      if d["datname"] != session.database]  # fmt: skip
+        for database in others:
+            reason = self._read_objects(database, rows["objects"])
+            if reason:
+                rows["databases_not_read"].append({"database": database["datname"], "reason": reason})
+        return rows
+
+    def _read_objects(self, database: dict, objects: dict) -> str:
+        """Object privileges of one more database into ``objects``; or why they could not be read."""
+        name = database["datname"]
+        if not database["datallowconn"]:
+            return "connections to it are not allowed (datallowconn is false)"
+        if not database["can_connect"]:
+            return "the monitoring login has no CONNECT privilege on it"
+        try:
+            with self.connect(name) as session:
+                objects[name] = session.rows(sql.OBJECT_PRIVILEGES, action=f"read object privileges of {name!r}")
+        except (TargetPermissionDenied, TargetAuthFailed, TargetTimeout) as exc:
+            return str(exc)
+        return ""
+
+    def account_read_details(self, rows: AccountRows) -> dict:
+        """The databases whose object privileges could not be read, for the sync record."""
+        return {"databases_not_read": rows["databases_not_read"]} if rows["databases_not_read"] else {}
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
-        """Login roles with roles (transitive) and privileges; see ``parse`` for definitions."""
+        """Login roles with roles (transitive) and effective privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
-            rows["roles"], rows["databases"], rows["objects"],
-            membership_rows=rows["memberships"], connected_database=rows["connected_database"],
-        )  # fmt: skip
+            rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"]
+        )
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User databases (templates and invalid databases excluded; 'postgres' included), by name."""

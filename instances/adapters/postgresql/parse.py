@@ -8,33 +8,77 @@ Definitions (also in docs/adapters.md):
   accounts; they appear in the ``roles`` of their members. ``ALTER ROLE …
   NOLOGIN`` therefore turns an account into a group role, and it leaves the list.
 - ``roles``: every role the account is a member of, directly or through other
-  roles (membership, whatever the INHERIT setting; ``snapshot["rolinherit"]``
-  says whether privileges are inherited).
+  roles (membership, whatever the INHERIT setting).
+- ``privileges``: effective privileges — the role's own grants and those of
+  every role it reaches, each with its path (``via``): database privileges on
+  every database, schema / table / column privileges and default privileges
+  (``DEFAULT <priv> ON TABLES FOR ROLE <creator>``) of every database read. A
+  membership passes privileges on when it inherits (PG 16+: the grant's
+  INHERIT option; before: the member's ``rolinherit``); one that does not is
+  reachable by ``SET ROLE`` (PG 16+: when the grant has the SET option):
+  listed with ``via_set_role``, not counted. Owners' implicit privileges are
+  not listed.
 - ``is_locked``: the password has expired (``rolvaliduntil`` in the past), so
   password logins are refused; ``can_login`` is its negation.
-- ``is_superuser``: ``rolsuper``.
-- ``can_grant``: ``rolsuper`` or ``rolcreaterole`` or any privilege held WITH
-  GRANT OPTION (database, or schema/table/column in the connected database)
-  or any role membership WITH ADMIN OPTION. Ownership is not counted.
-- ``privileges``: grants to the role itself (not those reached through
-  roles): database privileges on every database, and schema/table/column
-  privileges of the connected database only. Owners' implicit privileges are
-  not listed. Database grants to PUBLIC are never attributed to a user: they
-  form one pseudo-account ``PUBLIC`` (``can_login`` false) — see
+- ``is_superuser``: ``rolsuper`` (the attribute is not inherited).
+- ``can_grant``: ``rolsuper`` or ``rolcreaterole`` or any counted privilege
+  WITH GRANT OPTION (held through inherited roles too) or ADMIN OPTION on a
+  role, held by the login or by a role it inherits. Ownership is not counted.
+- Grants to PUBLIC (database and object level) are never attributed to a
+  user: they form one pseudo-account ``PUBLIC`` (``can_login`` false) — see
   ``public_pseudo_account``.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
-from instances.adapters.parsing import role_closure
+from instances.adapters.parsing import (
+    RoleEdge,
+    RoleGraph,
+    effective_privileges,
+    privilege_label,
+    reasons_dict,
+    sorted_privileges,
+)
 
 Row = Mapping[str, Any]
-_LEVEL_ORDER = {"database": 0, "schema": 1, "object": 2, "column": 3}
+PUBLIC = "PUBLIC"
+# pg_default_acl.defaclobjtype → the objects ALTER DEFAULT PRIVILEGES names
+_DEFAULT_OBJECTS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
+
+
+# aclitem privilege letters (PostgreSQL documentation, "Privileges": ACL privilege abbreviations)
+ACL_PRIVILEGES = {
+    "r": "SELECT", "w": "UPDATE", "a": "INSERT", "d": "DELETE", "D": "TRUNCATE", "x": "REFERENCES", "t": "TRIGGER",
+    "X": "EXECUTE", "U": "USAGE", "C": "CREATE", "c": "CONNECT", "T": "TEMPORARY", "s": "SET", "A": "ALTER SYSTEM",
+    "m": "MAINTAIN",
+}  # fmt: skip
+_ACL_ITEM = re.compile(r'((?:"(?:[^"]|"")*")|[^=]*)=([A-Za-z*]*)/')
+
+
+@functools.lru_cache(maxsize=65536)
+def acl_item(text: str) -> tuple[str | None, tuple[tuple[str, bool], ...]]:
+    """One aclitem as PostgreSQL prints it (``grantee=privs/grantor``) → (grantee, ((privilege,
+    grantable), …)). The grantee is None for PUBLIC (empty); a name PostgreSQL had to quote is
+    unquoted; ``*`` after a letter is the grant option."""
+    match = _ACL_ITEM.match(text)
+    if match is None:
+        raise ValueError(f"not an aclitem: {text!r}")
+    grantee, letters = match.groups()
+    if grantee.startswith('"'):
+        grantee = grantee[1:-1].replace('""', '"')
+    privileges = tuple(
+        (ACL_PRIVILEGES.get(letter, letter), letters[i + 1 : i + 2] == "*")
+        for i, letter in enumerate(letters)
+        if letter != "*"
+    )
+    return grantee or None, privileges
 
 
 def _target(row: Row, database: str) -> str:
@@ -43,101 +87,107 @@ def _target(row: Row, database: str) -> str:
     return ".".join(part for part in parts if part)
 
 
+def _object_privileges(row: Row, database: str) -> list[tuple[str | None, Privilege]]:
+    """(grantee or None for PUBLIC, privilege) of one ``OBJECT_PRIVILEGES`` row of ``database``,
+    the owner's own entries left out. Default privileges become ``DEFAULT <priv> ON <objects>
+    FOR ROLE <creator>`` on the schema (or the database when they apply to every schema)."""
+    target, level, default = _target(row, database), row["level"], row["level"] == "default"
+    if default:
+        objects = _DEFAULT_OBJECTS.get(str(row["objtype"]), str(row["objtype"]))
+        level = "schema" if row["schema_name"] else "database"
+    result = []
+    for item in row["acl"] or ():
+        grantee, privileges = acl_item(item)
+        if grantee == row["owner"]:
+            continue
+        for name, grantable in privileges:
+            if default:
+                name = f"DEFAULT {name} ON {objects} FOR ROLE {row['owner']}"
+            result.append((grantee, Privilege(level, name, target, grantable)))
+    return result
+
+
 def privileges_by_grantee(
-    database_rows: Iterable[Row], object_rows: Iterable[Row], connected_database: str
-) -> tuple[dict[str, list[Privilege]], list[dict[str, Any]]]:
-    """(role name → privileges, PUBLIC database privileges as JSON-ready dicts)."""
+    database_rows: Iterable[Row], objects_by_database: Mapping[str, Iterable[Row]]
+) -> tuple[dict[str, list[Privilege]], list[Privilege]]:
+    """(role name → its own privileges, privileges granted to PUBLIC)."""
     by_grantee: dict[str, list[Privilege]] = defaultdict(list)
-    public: list[dict[str, Any]] = []
+    public: list[Privilege] = []
     for row in database_rows:
-        if not row["grantee"]:  # grantee 0 is PUBLIC
-            public.append(
-                {"database": row["datname"], "privilege": row["privilege_type"], "grantable": row["is_grantable"]}
-            )
-            continue
-        by_grantee[row["grantee_name"]].append(
-            Privilege("database", row["privilege_type"], row["datname"], bool(row["is_grantable"]))
-        )
-    for row in object_rows:
-        if not row["grantee"]:  # PUBLIC grants on objects are not per-account facts
-            continue
-        by_grantee[row["grantee_name"]].append(
-            Privilege(row["level"], row["privilege_type"], _target(row, connected_database), bool(row["is_grantable"]))
-        )
+        privilege = Privilege("database", row["privilege_type"], row["datname"], bool(row["is_grantable"]))
+        (by_grantee[row["grantee_name"]] if row["grantee"] else public).append(privilege)  # grantee 0 = PUBLIC
+    for database, rows in sorted(objects_by_database.items()):
+        for row in rows:
+            for grantee, privilege in _object_privileges(row, database):
+                (public if grantee is None else by_grantee[grantee]).append(privilege)
     return by_grantee, public
 
 
-def _sorted(privileges: list[Privilege]) -> tuple[Privilege, ...]:
-    return tuple(sorted(set(privileges), key=lambda p: (_LEVEL_ORDER.get(p.level, 9), p.target, p.privilege)))
-
-
-def _json_list(value: Any) -> list:
-    """psycopg decodes json columns already; recorded fixtures may hold lists or None."""
-    return list(value or [])
-
-
-def memberships(rows: Iterable[Row]) -> tuple[dict[str, list[dict]], dict[str, set[str]]]:
-    """``MEMBERSHIPS`` edges → (member → direct grants ``[{role, admin_option}]``,
-    member → every role reached directly or through other roles)."""
-    direct: dict[str, list[dict]] = defaultdict(list)
+def membership_graph(rows: Iterable[Row], roles: Mapping[int, Row]) -> RoleGraph:
+    """``MEMBERSHIPS`` edges (member → role by oid) as a role graph; ``roles``: oid → ``ACCOUNTS``
+    row. Without PG 16's per-grant options, the member's ``rolinherit`` decides and SET ROLE is allowed."""
+    edges = []
     for row in rows:
-        grant = {"role": row["role"], "admin_option": bool(row["admin_option"])}
-        if grant not in direct[row["member"]]:
-            direct[row["member"]].append(grant)
-    closure = role_closure({member: [g["role"] for g in grants] for member, grants in direct.items()})
-    return direct, closure
+        member, role = roles.get(row["member"]), roles.get(row["roleid"])
+        if member is None or role is None:  # dropped between the two statements
+            continue
+        inherit = row["inherit_option"] if "inherit_option" in row else member["rolinherit"]
+        edges.append(RoleEdge(member["rolname"], role["rolname"], bool(inherit), bool(row.get("set_option", True)),
+                              bool(row["admin_option"])))  # fmt: skip
+    return RoleGraph(edges)
 
 
 def parse_accounts(
     role_rows: Iterable[Row],
     database_rows: Iterable[Row] = (),
-    object_rows: Iterable[Row] = (),
+    objects_by_database: Mapping[str, Iterable[Row]] | None = None,
     *,
-    membership_rows: Iterable[Row] | None = None,
-    connected_database: str = "",
+    membership_rows: Iterable[Row] = (),
 ) -> list[AccountFacts]:
-    """One ``AccountFacts`` per login role, sorted by name. See the module docstring.
-
-    Roles come from ``membership_rows`` (the adapter's MEMBERSHIPS query); rows
-    recorded before that query existed carry ``all_roles``/``direct_roles``
-    columns instead, which are used when ``membership_rows`` is None.
-    """
-    privileges, public = privileges_by_grantee(database_rows, object_rows, connected_database)
-    direct_by_member, closure = memberships(membership_rows) if membership_rows is not None else ({}, {})
-    accounts = []
-    for row in role_rows:
-        name = row["rolname"]
-        own = privileges.get(name, [])
-        if membership_rows is not None:
-            direct = sorted(direct_by_member.get(name, []), key=lambda d: d["role"])
-            all_roles = closure.get(name, set())
-        else:
-            direct, all_roles = _json_list(row["direct_roles"]), set(row["all_roles"] or ())
-        expired = bool(row["expired"])
-        accounts.append(
-            AccountFacts(
-                username=name,
-                host="",
-                is_superuser=bool(row["rolsuper"]),
-                can_grant=bool(row["rolsuper"] or row["rolcreaterole"])
-                or any(p.grantable for p in own)
-                or any(d.get("admin_option") for d in direct),
-                is_locked=expired,
-                can_login=bool(row["rolcanlogin"]) and not expired,
-                roles=tuple(sorted(all_roles)),
-                privileges=_sorted(own),
-                snapshot=_snapshot(row, direct, connected_database),
-            )
-        )
+    """One ``AccountFacts`` per login role, sorted by name, plus ``PUBLIC`` when it holds
+    grants. ``role_rows``: every role (``ACCOUNTS``). See the module docstring."""
+    role_rows = list(role_rows)
+    grants, public = privileges_by_grantee(database_rows, objects_by_database or {})
+    graph = membership_graph(membership_rows, {row["oid"]: row for row in role_rows})
+    memo: dict = {}
+    accounts = [_account(row, graph, grants, memo) for row in role_rows if row["rolcanlogin"]]
     if public:
         accounts.append(public_pseudo_account(public))
     return sorted(accounts, key=lambda a: a.username)
 
 
-PUBLIC = "PUBLIC"
+def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict) -> AccountFacts:
+    name = row["rolname"]
+    reach = graph.reach(name)
+    privileges = effective_privileges(name, graph, grants, reach, memo)
+    superuser, createrole, expired = bool(row["rolsuper"]), bool(row["rolcreaterole"]), bool(row["expired"])
+    grant_reasons = ["SUPERUSER"] if superuser else []
+    if createrole:
+        grant_reasons.append("CREATEROLE")
+    grant_reasons += [privilege_label(p) for p in privileges if p.grantable and not p.via_set_role]
+    grant_reasons += graph.admin_reasons(name, reach)
+    reasons = {}
+    if superuser or grant_reasons or expired:
+        reasons = reasons_dict(
+            is_superuser=["SUPERUSER"] * superuser,
+            can_grant=grant_reasons,
+            is_locked=[f"VALID UNTIL {row['rolvaliduntil']} has passed"] * expired,
+        )
+    return AccountFacts(
+        username=name,
+        host="",
+        is_superuser=superuser,
+        can_grant=bool(grant_reasons),
+        is_locked=expired,
+        can_login=not expired,
+        roles=tuple(sorted({r.role for r in reach})) if reach else (),
+        privileges=sorted_privileges(privileges),
+        snapshot=_snapshot(row, graph.direct(name)),
+        reasons=reasons,
+    )
 
 
-def public_pseudo_account(public: list[dict[str, Any]]) -> AccountFacts:
+def public_pseudo_account(public: list[Privilege]) -> AccountFacts:
     """Grants to PUBLIC (every role, present and future) as one pseudo-account
     named ``PUBLIC`` that cannot log in: reported once, separately from the
     users, and visible to the change log and to classification rules (e.g.
@@ -146,14 +196,12 @@ def public_pseudo_account(public: list[dict[str, Any]]) -> AccountFacts:
         username=PUBLIC,
         host="",
         can_login=False,
-        privileges=_sorted(
-            [Privilege("database", p["privilege"], p["database"], bool(p["grantable"])) for p in public]
-        ),
+        privileges=sorted_privileges(public),
         snapshot={"engine": "postgresql", "pseudo_role": PUBLIC},
     )
 
 
-def _snapshot(row: Row, direct: list, connected_database: str) -> dict[str, Any]:
+def _snapshot(row: Row, direct: list[RoleEdge]) -> dict[str, Any]:
     """Engine-native, JSON-serialisable detail (never the password hash, which pg_roles masks)."""
     return {
         "engine": "postgresql",
@@ -166,8 +214,10 @@ def _snapshot(row: Row, direct: list, connected_database: str) -> dict[str, Any]
         "rolbypassrls": bool(row["rolbypassrls"]),
         "rolconnlimit": int(row["rolconnlimit"]),
         "rolvaliduntil": row["rolvaliduntil"],
-        "direct_roles": direct,
-        "object_privileges_database": connected_database,
+        "direct_roles": [
+            {"role": e.role, "admin_option": e.admin, "inherit_option": e.inherit, "set_option": e.set_role}
+            for e in direct
+        ],
     }
 
 

@@ -23,28 +23,33 @@ _USER_SCHEMAS = (
 # Any version.
 VERSION = "SELECT current_setting('server_version') AS version"
 
-# pg_roles, any version. Login roles only. Memberships come from MEMBERSHIPS
-# and their transitive closure is computed in parse.py: a plain scan cannot get a
-# bad plan (with stale catalog statistics, per-role subqueries over the closure
-# degrade to roles × memberships and time out at 10,000 roles).
+# pg_roles, any version: every role (login roles are the accounts; group roles'
+# rolinherit decides, before PG 16, what their memberships pass on). Memberships
+# come from MEMBERSHIPS by oid and their closure is computed in parse.py: a plain
+# scan cannot get a bad plan (with stale catalog statistics, per-role subqueries
+# over the closure degrade to roles × memberships and time out at 10,000 roles).
 ACCOUNTS = """
 SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolinherit,
        r.rolreplication, r.rolbypassrls, r.rolconnlimit,
        to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS rolvaliduntil,
        (r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil <= now()) AS expired
 FROM pg_roles r
-WHERE r.rolcanlogin
 ORDER BY r.rolname
 """
 
-# pg_auth_members, any version: every direct membership edge (member → role).
-# PG 16+ may hold several grants of one role (one per grantor).
-MEMBERSHIPS = """
-SELECT r.rolname AS member, g.rolname AS role, m.admin_option
+# pg_auth_members: every direct membership edge (member → role, by oid) with what
+# it passes on. PG 16+: per grant (one per grantor) inherit_option / set_option;
+# before 16 a member inherits its roles' privileges when the MEMBER has
+# rolinherit (ACCOUNTS), and every membership allows SET ROLE.
+MEMBERSHIPS_16 = """
+SELECT m.member, m.roleid, m.admin_option, m.inherit_option, m.set_option
 FROM pg_auth_members m
-JOIN pg_roles r ON r.oid = m.member
-JOIN pg_roles g ON g.oid = m.roleid
-ORDER BY 1, 2
+ORDER BY 1, 2, 3, 4, 5
+"""
+MEMBERSHIPS = """
+SELECT m.member, m.roleid, m.admin_option
+FROM pg_auth_members m
+ORDER BY 1, 2, 3
 """
 
 # pg_database.datacl via aclexplode, 9.2+ (acldefault). A NULL ACL means the
@@ -59,24 +64,42 @@ WHERE {_USER_DATABASES} AND a.grantee <> d.datdba
 ORDER BY d.datname, grantee_name, a.privilege_type
 """
 
-# Schema, table (relkind r/v/m/f/p) and column ACLs of the CONNECTED database
-# only, 9.2+. Explicit grants only: NULL ACLs (defaults) and owners' entries are skipped.
+# pg_database, any version: the databases whose object privileges are read (one
+# connection each), with whether the monitoring login may connect at all
+# (datallowconn, has_database_privilege … CONNECT): one it may not is named in
+# the sync record, not tried.
+OBJECT_DATABASES = f"""
+SELECT d.datname, d.datallowconn, has_database_privilege(d.oid, 'CONNECT') AS can_connect
+FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
+"""
+
+# Schema, table (relkind r/v/m/f/p) and column ACLs and default privileges
+# (pg_default_acl, ALTER DEFAULT PRIVILEGES) of the CONNECTED database, 9.2+;
+# run once per database. The ACLs are read as they are stored (text of each
+# aclitem, decoded in parse.py): one row per object instead of one per grantee
+# and privilege, without a join per entry — at 10,000 grants a seventh of the
+# time of aclexplode. NULL ACLs (defaults) are skipped; ``owner`` (the object's
+# owner, the creator for default privileges) lets parse.py leave out the
+# owner's own entries. Default privileges: objtype r/S/f/T/n (tables,
+# sequences, functions, types, schemas), defaclnamespace 0 = every schema
+# (schema_name NULL).
 OBJECT_PRIVILEGES = f"""
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
-       a.grantee, g.rolname AS grantee_name, a.privilege_type, a.is_grantable
-FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
-WHERE {_USER_SCHEMAS} AND a.grantee <> n.nspowner
+       pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype
+FROM pg_namespace n
+WHERE n.nspacl IS NOT NULL AND {_USER_SCHEMAS}
 UNION ALL
-SELECT 'object', n.nspname, c.relname, NULL, a.grantee, g.rolname, a.privilege_type, a.is_grantable
+SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], NULL
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
-WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS} AND a.grantee <> c.relowner
+WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS}
 UNION ALL
-SELECT 'column', n.nspname, c.relname, at.attname, a.grantee, g.rolname, a.privilege_type, a.is_grantable
+SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL aclexplode(at.attacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
-WHERE at.attnum > 0 AND NOT at.attisdropped AND {_USER_SCHEMAS} AND a.grantee <> c.relowner
-ORDER BY 1, 2, 3, 4, 6, 7
+WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {_USER_SCHEMAS}
+UNION ALL
+SELECT 'default', n.nspname, NULL, NULL, pg_get_userbyid(d.defaclrole), d.defaclacl::text[], d.defaclobjtype
+FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+ORDER BY 1, 2, 3, 4, 5, 7
 """
 
 # pg_database, any version. The inventory.

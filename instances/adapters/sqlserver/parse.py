@@ -4,22 +4,37 @@ No driver and no ORM here, so every rule is testable from recorded rows.
 
 Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
 
+- ``privileges``: effective permissions — those granted or denied to the login,
+  to its server roles (nested roles included, and ``public``, which every login
+  holds), to its mapped database users (by SID) and to their database roles
+  (nested, and the database's ``public``), each with its path (``via``; database
+  roles as ``<database>.<role>``). Fixed roles carry the permissions their
+  documentation gives them: ``sysadmin`` CONTROL SERVER, ``securityadmin`` ALTER
+  ANY LOGIN, ``db_owner`` CONTROL on the database, ``db_datareader`` SELECT,
+  ``db_datawriter`` INSERT/UPDATE/DELETE, ``db_denydatareader`` /
+  ``db_denydatawriter`` the same as DENY. **DENY beats GRANT**: a GRANT is not
+  effective when the same permission is denied, through any path, on the same
+  securable or on one containing it (database ⊃ schema ⊃ object ⊃ column; an
+  object-level DENY does not beat a column-level GRANT, as documented); only
+  the DENY is listed. ``public``'s permissions on system objects (negative
+  object ids, granted in every database) are left out. SQL Server has no SET
+  ROLE for these roles: every path counts.
 - ``is_superuser``: member of ``sysadmin`` (directly or through nested server
-  roles), or CONTROL SERVER granted to the login, one of its server roles or
-  ``public`` and not denied to any of them.
+  roles), or an effective CONTROL SERVER (granted to the login, one of its
+  server roles or ``public`` and not denied to any of them).
 - ``can_grant``: superuser, member of ``securityadmin``, member of
-  ``db_owner``/``db_securityadmin`` in some database, or holding any
+  ``db_owner``/``db_securityadmin`` in some database, or any effective
   permission WITH GRANT OPTION.
 - ``is_locked``: ``is_disabled`` or LOGINPROPERTY ``IsLocked`` (lockout by
   password policy). ``can_login``: CONNECT SQL is not denied.
 - ``roles``: server roles (``sysadmin``) and database roles as
-  ``<database>.<role>``, both including roles inherited through nested roles.
-- ``privileges``: permissions granted or denied *directly* to the login and to
-  its mapped database users. Permissions held through roles are represented by
-  the role names, not copied onto every member.
+  ``<database>.<role>``, both including roles inherited through nested roles
+  (``public`` is implicit and not listed).
 
 Not covered: membership of Windows groups (resolved by Active Directory, not
-the catalog) and contained-database users without a login.
+the catalog), contained-database users without a login, and permissions
+implied by others (CONTROL on a database implies every permission in it;
+only the CONTROL itself is listed).
 """
 
 from __future__ import annotations
@@ -30,7 +45,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
-from instances.adapters.parsing import json_safe, role_closure
+from instances.adapters.parsing import (
+    RoleEdge,
+    RoleGraph,
+    effective_privileges,
+    json_safe,
+    privilege_label,
+    reasons_dict,
+    sorted_privileges,
+    via_label,
+)
 
 Row = Mapping[str, Any]
 
@@ -46,10 +70,6 @@ class DatabaseSecurityRows:
     principals: list[Row]
     role_members: list[Row]
     permissions: list[Row]
-
-
-
-
 
 
 def parse_version(row: Row) -> str:
@@ -129,11 +149,17 @@ def database_privilege(database: str, row: Row) -> Privilege | None:
     return Privilege(level=level, privilege=row["permission_name"], target=target, grantable=state[1], state=state[0])
 
 
-def _grouped(rows: Iterable[Row], key: str, value: str) -> dict[str, set[str]]:
-    grouped: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        grouped[row[key]].add(row[value])
-    return grouped
+# Permissions the fixed roles hold without a catalog row (Microsoft Learn: "Server-level
+# roles", "Database-level roles").
+FIXED_SERVER_ROLES = {"sysadmin": (("GRANT", "CONTROL SERVER"),), "securityadmin": (("GRANT", "ALTER ANY LOGIN"),)}
+FIXED_DATABASE_ROLES = {
+    "db_owner": (("GRANT", "CONTROL"),),
+    "db_datareader": (("GRANT", "SELECT"),),
+    "db_datawriter": (("GRANT", "INSERT"), ("GRANT", "UPDATE"), ("GRANT", "DELETE")),
+    "db_denydatareader": (("DENY", "SELECT"),),
+    "db_denydatawriter": (("DENY", "INSERT"), ("DENY", "UPDATE"), ("DENY", "DELETE")),
+}
+PUBLIC = "public"
 
 
 def _privilege_json(privilege: Privilege) -> dict[str, Any]:
@@ -146,15 +172,20 @@ def _privilege_json(privilege: Privilege) -> dict[str, Any]:
     }
 
 
+def _edges(role_members: Iterable[Row], members: Iterable[str]) -> RoleGraph:
+    """Role memberships (every one counts: no SET ROLE) plus the implicit ``public`` of each member."""
+    edges = [RoleEdge(row["member_name"], row["role_name"], True, False) for row in role_members]
+    return RoleGraph(edges + [RoleEdge(name, PUBLIC, True, False) for name in members])
+
+
 @dataclass(frozen=True)
 class _DatabaseView:
-    """One database's security catalog, indexed for mapping logins by SID."""
+    """One database's security catalog: users by SID, role graph, grants by principal."""
 
     name: str
     users_by_sid: dict[str, Row]
-    direct_roles: dict[str, set[str]]
-    roles: dict[str, set[str]]
-    privileges: dict[str, list[Privilege]]
+    graph: RoleGraph
+    grants: dict[str, list[Privilege]]
 
 
 def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
@@ -163,48 +194,38 @@ def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
         for row in rows.principals
         if row["type"] in _USER_TYPES and row.get("sid") and str(row["sid"]) != "00"
     }
-    direct = _grouped(rows.role_members, "member_name", "role_name")
-    privileges: dict[str, list[Privilege]] = defaultdict(list)
+    grants: dict[str, list[Privilege]] = defaultdict(list)
     for row in rows.permissions:
         privilege = database_privilege(name, row)
-        if privilege is not None:
-            privileges[row["grantee_name"]].append(privilege)
-    return _DatabaseView(name, users, direct, role_closure(direct), privileges)
+        # public's grants on system objects (negative ids) come with every database
+        if privilege is not None and not (row["grantee_name"] == PUBLIC and int(row["major_id"] or 0) < 0):
+            grants[row["grantee_name"]].append(privilege)
+    for role, implied in FIXED_DATABASE_ROLES.items():
+        grants[role] += [Privilege("database", permission, name, state=state) for state, permission in implied]
+    graph = _edges(rows.role_members, [row["name"] for row in users.values()])
+    return _DatabaseView(name, users, graph, grants)
 
 
-def _database_facts(sid: str, views: Iterable[_DatabaseView]) -> tuple[list[str], list[Privilege], dict, bool]:
-    """Roles (``db.role``), direct privileges, snapshot and 'can grant in a database' for one login."""
-    roles: list[str] = []
-    privileges: list[Privilege] = []
-    snapshot: dict[str, Any] = {}
-    grants = False
-    for view in views:
-        user = view.users_by_sid.get(sid)
-        if user is None:
-            continue
-        user_name = user["name"]
-        user_roles = view.roles.get(user_name, set())
-        user_privileges = view.privileges.get(user_name, [])
-        roles.extend(f"{view.name}.{role}" for role in sorted(user_roles))
-        privileges.extend(user_privileges)
-        grants = grants or bool(user_roles & _GRANTING_DB_ROLES)
-        snapshot[view.name] = {
-            "user": user_name,
-            "type": user["type"],
-            "default_schema": user.get("default_schema_name"),
-            "roles": sorted(view.direct_roles.get(user_name, set())),
-            "permissions": [_privilege_json(p) for p in user_privileges],
-        }
-    return roles, privileges, snapshot, grants
+def _covers(deny: Privilege, grant: Privilege) -> bool:
+    """Does ``deny`` (same permission) apply to ``grant``'s securable? Server permissions: the
+    same target; database ones: the same or a containing securable, except object → column."""
+    if "global" in (deny.level, grant.level) or "::" in deny.target + grant.target:  # not in the hierarchy
+        return deny.level == grant.level and deny.target == grant.target
+    if deny.level == "object" and grant.level == "column":
+        return False
+    return grant.target == deny.target or grant.target.startswith(deny.target + ".")
 
 
-def _has_effective(privileges: Iterable[Privilege], permission: str) -> bool:
-    """Granted to at least one of the principals and denied to none of them."""
-    states = {p.state for p in privileges if p.privilege == permission and p.level == "global"}
-    return "GRANT" in states and "DENY" not in states
+def deny_beats_grant(privileges: list[Privilege]) -> list[Privilege]:
+    """The privileges without the GRANTs that a DENY of the same permission covers."""
+    denies: dict[str, list[Privilege]] = defaultdict(list)
+    for p in privileges:
+        if p.state == "DENY":
+            denies[p.privilege].append(p)
+    return [p for p in privileges if p.state == "DENY" or not any(_covers(d, p) for d in denies[p.privilege])]
 
 
-def _server_snapshot(principal: Row, direct_roles: set[str], own: list[Privilege]) -> dict[str, Any]:
+def _server_snapshot(principal: Row, direct_roles: list[str], own: list[Privilege]) -> dict[str, Any]:
     keys = (
         "principal_id", "type", "type_desc", "sid", "is_disabled", "is_locked_out", "is_expired",
         "is_policy_checked", "is_expiration_checked", "default_database_name", "create_date", "modify_date",
@@ -215,6 +236,35 @@ def _server_snapshot(principal: Row, direct_roles: set[str], own: list[Privilege
     return snapshot
 
 
+def _database_facts(sid: str, views: Iterable[_DatabaseView]):
+    """Effective database privileges (via ``db.role``), roles (``db.role``), snapshot and the
+    granting roles held (``db.db_owner``) of one login over every database it is a user in."""
+    privileges: list[Privilege] = []
+    roles: list[str] = []
+    snapshot: dict[str, Any] = {}
+    granting: list[str] = []
+    for view in views:
+        user = view.users_by_sid.get(sid)
+        if user is None:
+            continue
+        reach = view.graph.reach(user["name"])
+        for p in effective_privileges(user["name"], view.graph, view.grants, reach):
+            via = tuple(f"{view.name}.{role}" for role in p.via)
+            privileges.append(Privilege(p.level, p.privilege, p.target, p.grantable, p.state, via))
+        user_roles = sorted(r.role for r in reach if r.role != PUBLIC)
+        roles += [f"{view.name}.{role}" for role in user_roles]
+        granting += [f"member of {view.name}.{r.role}{via_label([f'{view.name}.{x}' for x in r.via[:-1]])}"
+                     for r in reach if r.role in _GRANTING_DB_ROLES]  # fmt: skip
+        snapshot[view.name] = {
+            "user": user["name"],
+            "type": user["type"],
+            "default_schema": user.get("default_schema_name"),
+            "roles": sorted(str(e.role) for e in view.graph.direct(user["name"]) if e.role != PUBLIC),
+            "permissions": [_privilege_json(p) for p in view.grants.get(user["name"], [])],
+        }
+    return privileges, roles, snapshot, granting
+
+
 def build_accounts(
     principals: Iterable[Row],
     role_members: Iterable[Row],
@@ -222,41 +272,48 @@ def build_accounts(
     databases: Mapping[str, DatabaseSecurityRows],
 ) -> list[AccountFacts]:
     """One AccountFacts per login, combining server and per-database catalog rows (see module doc)."""
-    direct_server_roles = _grouped(role_members, "member_name", "role_name")
-    server_roles = role_closure(direct_server_roles)
-    server_privileges: dict[str, list[Privilege]] = defaultdict(list)
+    principals = list(principals)
+    graph = _edges(role_members, [p["name"] for p in principals])
+    grants: dict[str, list[Privilege]] = defaultdict(list)
     for row in server_permissions:
         privilege = server_privilege(row)
         if privilege is not None:
-            server_privileges[row["grantee_name"]].append(privilege)
+            grants[row["grantee_name"]].append(privilege)
+    for role, implied in FIXED_SERVER_ROLES.items():
+        grants[role] += [Privilege("global", permission, state=state) for state, permission in implied]
     views = [_database_view(name, rows) for name, rows in sorted(databases.items())]
+    return [_account(principal, graph, grants, views) for principal in principals]
 
-    accounts = []
-    for principal in principals:
-        name = principal["name"]
-        roles = server_roles.get(name, set())
-        effective = [p for grantee in {name, "public", *roles} for p in server_privileges.get(grantee, [])]
-        own = server_privileges.get(name, [])
-        db_roles, db_privileges, db_snapshot, grants_in_db = _database_facts(str(principal["sid"]).upper(), views)
-        privileges = tuple(own + db_privileges)
-        is_superuser = "sysadmin" in roles or _has_effective(effective, "CONTROL SERVER")
-        connect_denied = any(p.privilege == "CONNECT SQL" and p.state == "DENY" for p in effective)
-        snapshot = _server_snapshot(principal, direct_server_roles.get(name, set()), own)
-        snapshot["databases"] = db_snapshot
-        accounts.append(
-            AccountFacts(
-                username=name,
-                host="",
-                is_superuser=is_superuser,
-                can_grant=is_superuser
-                or "securityadmin" in roles
-                or grants_in_db
-                or any(p.grantable for p in privileges),
-                is_locked=bool(principal["is_disabled"]) or bool(principal.get("is_locked_out")),
-                can_login=not connect_denied,
-                roles=tuple(sorted(roles)) + tuple(db_roles),
-                privileges=privileges,
-                snapshot=snapshot,
-            )
-        )
-    return accounts
+
+def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView]) -> AccountFacts:
+    name = principal["name"]
+    reach = graph.reach(name)
+    db_privileges, db_roles, db_snapshot, granting = _database_facts(str(principal["sid"]).upper(), views)
+    privileges = deny_beats_grant(effective_privileges(name, graph, grants, reach) + db_privileges)
+    member_of = {r.role: r.via[:-1] for r in reach}
+    superuser = [f"member of sysadmin{via_label(member_of['sysadmin'])}"] if "sysadmin" in member_of else []
+    # sysadmin's own CONTROL SERVER is already named by its membership
+    superuser += [privilege_label(p) for p in privileges if p.privilege == "CONTROL SERVER"
+                  and p.state == "GRANT" and p.via[-1:] != ("sysadmin",)]  # fmt: skip
+    grant_reasons = list(superuser)
+    if "securityadmin" in member_of:
+        grant_reasons.append(f"member of securityadmin{via_label(member_of['securityadmin'])}")
+    grant_reasons += granting + [privilege_label(p) for p in privileges if p.grantable and p.state == "GRANT"]
+    locked = ["disabled"] * bool(principal["is_disabled"]) + ["locked out (password policy)"] * bool(
+        principal.get("is_locked_out")
+    )
+    snapshot = _server_snapshot(principal, [str(e.role) for e in graph.direct(name) if e.role != PUBLIC],
+                                grants.get(name, []))  # fmt: skip
+    snapshot["databases"] = db_snapshot
+    return AccountFacts(
+        username=name,
+        host="",
+        is_superuser=bool(superuser),
+        can_grant=bool(grant_reasons),
+        is_locked=bool(locked),
+        can_login=not any(p.privilege == "CONNECT SQL" and p.state == "DENY" for p in privileges),
+        roles=tuple(sorted(str(r.role) for r in reach if r.role != PUBLIC)) + tuple(db_roles),
+        privileges=sorted_privileges(privileges),
+        snapshot=snapshot,
+        reasons=reasons_dict(is_superuser=superuser, can_grant=grant_reasons, is_locked=locked),
+    )

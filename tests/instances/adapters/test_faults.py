@@ -113,7 +113,7 @@ def test_mysql_account_without_catalog_privileges(mysql_scratch):
     mysql_scratch.later(f"DROP USER IF EXISTS '{name}'@'%'")
     mysql_scratch.run(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")  # USAGE only
     adapter = MySQLAdapter(params("mysql", name, password))
-    with pytest.raises(TargetPermissionDenied, match="mysql.user") as info:
+    with pytest.raises(TargetPermissionDenied, match="mysql.global_priv") as info:
         adapter.fetch_accounts()
     assert_clean(info.value, "mysql-live")
     assert password not in str(info.value)

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.live
 
 P = RUN_PREFIX
 APP = f"{P}app"
+CRM = f"{P}crm"
 EMPTY = f"{P}empty"
 WEIRD = f'{P}we"ird; drop`x'
 
@@ -26,7 +27,7 @@ WEIRD = f'{P}we"ird; drop`x'
 def scenario(mysql_module_scratch):
     """Roles, users (locked, column grant, grant option, SUPER) and two databases; dropped after the module."""
     s = mysql_module_scratch
-    for db in (APP, EMPTY, WEIRD):
+    for db in (APP, CRM, EMPTY, WEIRD):
         s.later(f"DROP DATABASE IF EXISTS {mysql_ident(db)}")
         s.run(f"CREATE DATABASE {mysql_ident(db)}")
     s.run(f"CREATE TABLE {mysql_ident(APP)}.t (id INT PRIMARY KEY, note VARCHAR(20), secret VARCHAR(20))")
@@ -51,6 +52,20 @@ def scenario(mysql_module_scratch):
     s.run(f"ALTER USER '{P}bob'@'localhost' ACCOUNT LOCK")
     s.run(f"GRANT SUPER ON *.* TO '{P}carol'@'%'")
     s.run(f"GRANT PROCESS ON *.* TO '{P}carol'@'%' WITH GRANT OPTION")
+    # a role chain three deep: r1 → r2 → r3; r3 may DELETE in APP, r2 may SELECT in CRM (a second
+    # database) WITH GRANT OPTION. erin has r1 as her default role; frank was granted r1 only.
+    for name in ("r1", "r2", "r3"):
+        s.later(f"DROP ROLE IF EXISTS {P}{name}")
+        s.run(f"CREATE ROLE {P}{name}")
+    s.run(f"GRANT {P}r3 TO {P}r2")
+    s.run(f"GRANT {P}r2 TO {P}r1")
+    s.run(f"GRANT DELETE ON {mysql_ident(APP)}.* TO {P}r3")
+    s.run(f"GRANT SELECT ON {mysql_ident(CRM)}.* TO {P}r2 WITH GRANT OPTION")
+    for user in ("erin", "frank"):
+        s.later(f"DROP USER IF EXISTS '{P}{user}'@'%'")
+        s.run(f"CREATE USER '{P}{user}'@'%' IDENTIFIED BY '{secrets.token_urlsafe(12)}'")
+        s.run(f"GRANT {P}r1 TO '{P}{user}'@'%'")
+    s.run(f"SET DEFAULT ROLE {P}r1 FOR '{P}erin'@'%'")
     return s
 
 
@@ -72,7 +87,8 @@ def test_connection_reports_version_and_latency(adapter):
 
 def test_accounts_are_exactly_the_created_users(scenario, adapter, mysql_monitor):
     accounts = _ours(adapter.fetch_accounts(), mysql_monitor.username)
-    assert set(accounts) == {(f"{P}alice", "%"), (f"{P}bob", "localhost"), (f"{P}carol", "%")}
+    assert set(accounts) == {(f"{P}{u}", h) for u, h in (("alice", "%"), ("bob", "localhost"), ("carol", "%"),
+                                                         ("erin", "%"), ("frank", "%"))}  # fmt: skip
     for account in accounts.values():
         json.dumps(account.snapshot)  # JSON-serialisable
         assert "authentication_string" not in account.snapshot
@@ -81,12 +97,30 @@ def test_accounts_are_exactly_the_created_users(scenario, adapter, mysql_monitor
 def test_role_granted_to_user_includes_inherited_role(scenario, adapter, mysql_monitor):
     alice = _ours(adapter.fetch_accounts(), mysql_monitor.username)[(f"{P}alice", "%")]
     assert alice.roles == (f"{P}base", f"{P}reader")
-    assert alice.snapshot["direct_roles"] == [{"role": f"{P}reader", "admin_option": False}]
+    assert alice.snapshot["direct_roles"] == [{"role": f"{P}reader", "admin_option": False, "active_at_login": False}]
     assert Privilege("column", "SELECT", f"{APP}.t.note", False) in alice.privileges
     assert Privilege("object", "INSERT", f"{APP}.t2", True) in alice.privileges
     assert alice.can_grant and not alice.is_superuser and not alice.is_locked and alice.can_login
-    # the role's own database grant is reached through roles, not copied onto the user
-    assert all(p.level != "database" for p in alice.privileges)
+    # reader is not her default role: its grant is shown as reachable by SET ROLE only
+    assert Privilege("database", "SELECT", APP, via=(f"{P}reader",), via_set_role=True) in alice.privileges
+
+
+def test_a_role_chain_three_deep_through_the_default_role(scenario, adapter, mysql_monitor):
+    erin = _ours(adapter.fetch_accounts(), mysql_monitor.username)[(f"{P}erin", "%")]
+    assert erin.roles == (f"{P}r1", f"{P}r2", f"{P}r3")
+    assert Privilege("database", "DELETE", APP, via=(f"{P}r1", f"{P}r2", f"{P}r3")) in erin.privileges
+    # a grant option held through a role, in a second database
+    assert Privilege("database", "SELECT", CRM, True, via=(f"{P}r1", f"{P}r2")) in erin.privileges
+    assert erin.can_grant
+    assert erin.reasons["can_grant"] == (f"SELECT on {CRM}.* WITH GRANT OPTION via {P}r1 → {P}r2",)
+
+
+def test_a_granted_role_that_is_not_the_default_is_shown_not_counted(scenario, adapter, mysql_monitor):
+    frank = _ours(adapter.fetch_accounts(), mysql_monitor.username)[(f"{P}frank", "%")]
+    assert Privilege("database", "DELETE", APP, via=(f"{P}r1", f"{P}r2", f"{P}r3"), via_set_role=True) in (
+        frank.privileges
+    )
+    assert all(p.via_set_role for p in frank.privileges) and not frank.can_grant
 
 
 def test_locked_user_with_database_grants(scenario, adapter, mysql_monitor):
@@ -101,6 +135,7 @@ def test_superuser_and_global_grant_option(scenario, adapter, mysql_monitor):
     assert carol.is_superuser and carol.can_grant
     assert {p.privilege for p in carol.privileges} == {"SUPER", "PROCESS"}
     assert all(p.level == "global" and p.grantable for p in carol.privileges)
+    assert carol.reasons["is_superuser"] == ("SUPER on *.* WITH GRANT OPTION",)
 
 
 def test_inventory_excludes_system_schemas(scenario, adapter):

@@ -81,6 +81,7 @@ def test_admin_option_and_grantable(accounts):
 def test_object_and_column_privileges(accounts):
     report = accounts["REPORT_USER"]
     assert report.privileges == (
+        Privilege("global", "CREATE SESSION", via=("APP_READ", "APP_BASE", "CONNECT")),
         Privilege("object", "SELECT", "APP_OWNER.ORDERS"),
         Privilege("column", "UPDATE", "APP_OWNER.CUSTOMERS.EMAIL"),
     )

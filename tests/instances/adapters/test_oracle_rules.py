@@ -241,13 +241,60 @@ def test_roles_are_the_transitive_closure():
     ]
 
 
-def test_privileges_are_the_direct_grants():
-    database = with_role("APP")().plus(
-        sys_privs=system("APP", "CREATE VIEW"), tab_privs=on_table("INSERT", "YES"), col_privs=on_column()
-    )
+# --- effective privileges -----------------------------------------------------------
+
+
+def role_chain(default: str = "YES") -> Database:
+    """Baseline plus ALICE → APP_RW (default role or not) → APP_BASE."""
+    granted = _row("dba_role_privs", GRANTEE=USER, GRANTED_ROLE="APP_RW", ADMIN_OPTION="NO", DEFAULT_ROLE=default)
+    return baseline().plus(role_privs=granted).plus(role_privs=role("APP_RW", "APP_BASE"))
+
+
+def test_a_system_privilege_of_a_role_of_a_role_is_effective_with_its_path():
+    database = role_chain().plus(sys_privs=system("APP_BASE", "CREATE VIEW"), tab_privs=on_table("INSERT", "YES"))
     assert database.account().privileges == (
         Privilege("global", "CREATE SESSION"),
+        Privilege("global", "CREATE VIEW", via=("APP_RW", "APP_BASE")),
         Privilege("object", "INSERT", "APP.ORDERS", grantable=True),
-        Privilege("column", "UPDATE", "APP.CUSTOMERS.EMAIL"),
-    )  # CREATE VIEW through the role APP is represented by the role
-    assert "CREATE VIEW" in database.account().snapshot["effective_system_privileges"]
+    )
+
+
+def test_object_privileges_of_a_role_reach_the_user():
+    grant = _row("dba_tab_privs", GRANTEE="APP_BASE", OWNER="APP", TABLE_NAME="ORDERS", PRIVILEGE="DELETE",
+                 GRANTABLE="NO")  # fmt: skip
+    account = role_chain().plus(tab_privs=grant).account()
+    assert Privilege("object", "DELETE", "APP.ORDERS", via=("APP_RW", "APP_BASE")) in account.privileges
+
+
+def test_admin_option_held_through_a_role_lets_the_user_grant():
+    base = role_chain().plus(sys_privs=system("APP_BASE", "CREATE TABLE"))
+    _flips(base, role_chain().plus(sys_privs=system("APP_BASE", "CREATE TABLE", admin="YES")), "can_grant", False)
+    account = role_chain().plus(sys_privs=system("APP_BASE", "CREATE TABLE", admin="YES")).account()
+    assert account.reasons["can_grant"] == ("CREATE TABLE on *.* WITH GRANT OPTION via APP_RW → APP_BASE",)
+
+
+def test_admin_option_on_a_role_granted_to_a_held_role_lets_the_user_grant():
+    _flips(role_chain(), role_chain().plus(role_privs=role("APP_RW", "OPS", admin="YES")), "can_grant", False)
+
+
+def test_a_non_default_role_needs_set_role_and_is_not_counted():
+    database = role_chain(default="NO").plus(sys_privs=system("APP_BASE", "GRANT ANY ROLE"))
+    account = database.account()
+    assert Privilege("global", "GRANT ANY ROLE", via=("APP_RW", "APP_BASE"), via_set_role=True) in account.privileges
+    assert not account.can_grant
+    assert role_chain().plus(sys_privs=system("APP_BASE", "GRANT ANY ROLE")).account().can_grant
+    connect = _row("dba_role_privs", GRANTEE=USER, GRANTED_ROLE="CONNECT", ADMIN_OPTION="NO", DEFAULT_ROLE="NO")
+    no_session = Database([user()], [connect], [system("CONNECT", "CREATE SESSION")], [], [], [])
+    assert not no_session.account().can_login
+
+
+def test_privileges_granted_to_public_reach_every_user_via_public():
+    account = baseline().plus(sys_privs=system("PUBLIC", "CREATE SYNONYM")).account()
+    assert Privilege("global", "CREATE SYNONYM", via=("PUBLIC",)) in account.privileges
+    assert account.roles == ()
+
+
+def test_reasons_for_superuser_and_lock():
+    account = role_chain().plus(role_privs=role("APP_BASE", "DBA"), pwfile=pwfile(sysdba="TRUE")).account()
+    assert account.reasons["is_superuser"] == ("role DBA via APP_RW → APP_BASE", "SYSDBA (password file)")
+    assert baseline(ACCOUNT_STATUS="LOCKED").account().reasons == {"is_locked": ("ACCOUNT_STATUS LOCKED",)}

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.live
 P = RUN_PREFIX
 APP = f"{P}app"
 WEIRD = f'{P}we"ird; drop`x'
-LOGINS = ("alice", "bob", "carol", "dave")
+LOCKED = f"{P}locked"
+LOGINS = ("alice", "bob", "carol", "dave", "erin", "frank")
 
 
 def ident(name: str) -> pgsql.Identifier:
@@ -32,7 +33,7 @@ def ident(name: str) -> pgsql.Identifier:
 def scenario(pg_module_scratch):
     """Group roles, logins (expired, CREATEROLE, grant option, column grant), PUBLIC grant, two databases."""
     s = pg_module_scratch
-    for role in ("base", "reader", *LOGINS):  # roles first: teardown drops databases before roles
+    for role in ("base", "reader", "g1", "g2", "g3", *LOGINS):  # roles first: teardown drops databases first
         s.later(pg_drop_role(f"{P}{role}"))
     s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(f"{P}base")))
     s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(ident(f"{P}reader"), ident(f"{P}base")))
@@ -40,9 +41,10 @@ def scenario(pg_module_scratch):
     s.run(pgsql.SQL("CREATE ROLE {} LOGIN VALID UNTIL '2000-01-01'").format(ident(f"{P}bob")))
     s.run(pgsql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(ident(f"{P}carol")))
     s.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(f"{P}dave")))
-    for db in (APP, WEIRD):
+    for db in (APP, WEIRD, LOCKED):
         s.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(db)))
         s.run(pgsql.SQL("CREATE DATABASE {}").format(ident(db)))
+    s.run(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(ident(LOCKED)))
     s.run(pgsql.SQL("GRANT CREATE ON DATABASE {} TO PUBLIC").format(ident(APP)))
     s.run(pgsql.SQL("GRANT CREATE ON DATABASE {} TO {} WITH GRANT OPTION").format(ident(APP), ident(f"{P}dave")))
     s.run("CREATE TABLE t (id int PRIMARY KEY, note text, secret text)", database=APP)
@@ -52,6 +54,16 @@ def scenario(pg_module_scratch):
     s.run(pgsql.SQL("GRANT INSERT ON t TO {} WITH GRANT OPTION").format(ident(f"{P}alice")), database=APP)
     s.run('CREATE SCHEMA "odd""schema"; CREATE TABLE "odd""schema"."t;x" (id int)', database=WEIRD)
     s.run('INSERT INTO "odd""schema"."t;x" SELECT generate_series(1, 100)', database=WEIRD)
+    # a role chain three deep: g1 → g2 → g3; g3 holds CONNECT on APP WITH GRANT OPTION and SELECT on
+    # a table of WEIRD (another database). erin inherits, frank is NOINHERIT (SET ROLE only).
+    s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(f"{P}g3")))
+    s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(ident(f"{P}g2"), ident(f"{P}g3")))
+    s.run(pgsql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(ident(f"{P}g1"), ident(f"{P}g2")))
+    s.run(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {} WITH GRANT OPTION").format(ident(APP), ident(f"{P}g3")))
+    s.run(pgsql.SQL('GRANT USAGE ON SCHEMA "odd""schema" TO {}').format(ident(f"{P}g3")), database=WEIRD)
+    s.run(pgsql.SQL('GRANT SELECT ON "odd""schema"."t;x" TO {}').format(ident(f"{P}g3")), database=WEIRD)
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(ident(f"{P}erin"), ident(f"{P}g1")))
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN NOINHERIT IN ROLE {}").format(ident(f"{P}frank"), ident(f"{P}g1")))
     return s
 
 
@@ -86,10 +98,51 @@ def test_accounts_are_exactly_the_login_roles(scenario, adapter, pg_monitor):
 def test_inherited_roles_and_column_grant(scenario, app_adapter, pg_monitor):
     alice = _ours(app_adapter.fetch_accounts(), pg_monitor.username)[f"{P}alice"]
     assert alice.roles == (f"{P}base", f"{P}reader")
-    assert alice.snapshot["direct_roles"] == [{"role": f"{P}reader", "admin_option": False}]
+    assert alice.snapshot["direct_roles"] == [
+        {"role": f"{P}reader", "admin_option": False, "inherit_option": True, "set_option": True}
+    ]
     assert Privilege("column", "SELECT", f"{APP}.public.t.note", False) in alice.privileges
     assert Privilege("object", "INSERT", f"{APP}.public.t", True) in alice.privileges
     assert alice.can_grant and not alice.is_superuser and not alice.is_locked and alice.can_login
+
+
+G123 = (f"{P}g1", f"{P}g2", f"{P}g3")
+
+
+def has_database_privilege(scratch, role: str, database: str, privilege: str) -> bool:
+    return scratch.run("SELECT has_database_privilege(%s, %s, %s)", (role, database, privilege))[0][0]
+
+
+def test_a_grant_option_inherited_through_three_roles_is_effective(scenario, adapter, pg_monitor):
+    erin = _ours(adapter.fetch_accounts(), pg_monitor.username)[f"{P}erin"]
+    assert erin.roles == G123
+    assert Privilege("database", "CONNECT", APP, True, via=G123) in erin.privileges
+    assert erin.can_grant
+    assert erin.reasons["can_grant"] == (f"CONNECT on {APP}.* WITH GRANT OPTION via {' → '.join(G123)}",)
+    # the server agrees
+    assert has_database_privilege(scenario, f"{P}erin", APP, "CONNECT WITH GRANT OPTION")
+
+
+def test_a_privilege_in_another_database_is_read_through_its_own_connection(scenario, adapter, pg_monitor):
+    erin = _ours(adapter.fetch_accounts(), pg_monitor.username)[f"{P}erin"]
+    assert Privilege("object", "SELECT", f'{WEIRD}.odd"schema.t;x', via=G123) in erin.privileges
+    assert Privilege("schema", "USAGE", f'{WEIRD}.odd"schema', via=G123) in erin.privileges
+
+
+def test_a_noinherit_member_reaches_the_roles_by_set_role_only(scenario, adapter, pg_monitor):
+    frank = _ours(adapter.fetch_accounts(), pg_monitor.username)[f"{P}frank"]
+    assert frank.roles == G123
+    assert Privilege("database", "CONNECT", APP, True, via=G123, via_set_role=True) in frank.privileges
+    assert all(p.via_set_role for p in frank.privileges) and not frank.can_grant
+    assert not has_database_privilege(scenario, f"{P}frank", APP, "CONNECT WITH GRANT OPTION")
+
+
+def test_a_database_the_monitor_cannot_connect_to_is_named(scenario, adapter):
+    rows = adapter.read_account_rows()
+    skipped = {d["database"]: d["reason"] for d in rows["databases_not_read"]}
+    assert skipped[LOCKED] == "the monitoring login has no CONNECT privilege on it"
+    assert {APP, WEIRD} <= set(rows["objects"]) and LOCKED not in rows["objects"]
+    assert adapter.account_read_details(rows)["databases_not_read"] == rows["databases_not_read"]
 
 
 def test_expired_role_is_locked(scenario, adapter, pg_monitor):
@@ -114,7 +167,8 @@ def test_public_database_privileges_reported_separately(scenario, adapter, pg_mo
     assert Privilege("database", "CREATE", APP, False) in public[0].privileges
     assert Privilege("database", "CONNECT", APP, False) in public[0].privileges  # default ACL expanded
     users = [a for a in accounts if a.username != "PUBLIC"]
-    assert all(p.target != APP or p.privilege != "CONNECT" for a in users for p in a.privileges)
+    # PUBLIC's CONNECT is not copied into the users (erin holds one through her roles: g3's own grant)
+    assert all(p.target != APP or p.privilege != "CONNECT" or p.via == G123 for a in users for p in a.privileges)
 
 
 def test_superuser_postgres(adapter):

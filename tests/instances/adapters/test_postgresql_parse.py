@@ -1,75 +1,205 @@
-"""parse.py of the PostgreSQL adapter: recorded catalog rows → dataclasses, no database."""
+"""parse.py of the PostgreSQL adapter: recorded catalog rows → dataclasses, no database.
+
+Each rule of the module docstring decides at least one test."""
 
 from __future__ import annotations
 
 import json
+import zlib
 
-from instances.adapters.base import DatabaseSize, Privilege, TableSize
+import pytest
+
+from instances.adapters.base import AccountFacts, DatabaseSize, Privilege, TableSize
 from instances.adapters.postgresql import parse
+from instances.adapters.postgresql.features import PostgreSQLFeatures
+
+
+def oid(name: str) -> int:
+    return zlib.crc32(name.encode())
 
 
 def role(name: str, **overrides) -> dict:
     row = {
-        "oid": 16384, "rolname": name, "rolsuper": False, "rolcreaterole": False, "rolcreatedb": False,
+        "oid": oid(name), "rolname": name, "rolsuper": False, "rolcreaterole": False, "rolcreatedb": False,
         "rolcanlogin": True, "rolinherit": True, "rolreplication": False, "rolbypassrls": False,
-        "rolconnlimit": -1, "rolvaliduntil": None, "expired": False, "all_roles": [], "direct_roles": [],
+        "rolconnlimit": -1, "rolvaliduntil": None, "expired": False,
     }  # fmt: skip
     row.update(overrides)
     return row
 
 
-ROLES = [
-    role("alice", all_roles=["base", "reader"], direct_roles=[{"role": "reader", "admin_option": False}]),
-    role("bob", rolvaliduntil="2000-01-01T00:00:00Z", expired=True),
-    role("carol", rolcreaterole=True),
-    role("dave", direct_roles=[{"role": "ops", "admin_option": True}], all_roles=["ops"]),
-    role("postgres", rolsuper=True, rolcreaterole=True),
-]
-DATABASE_ROWS = [
-    {"datname": "app", "grantee": 0, "grantee_name": None, "privilege_type": "CONNECT", "is_grantable": False},
-    {"datname": "app", "grantee": 0, "grantee_name": None, "privilege_type": "CREATE", "is_grantable": False},
-    {"datname": "app", "grantee": 16390, "grantee_name": "alice", "privilege_type": "CONNECT", "is_grantable": True},
-]
-OBJECT_ROWS = [
-    {"level": "schema", "schema_name": "s", "table_name": None, "column_name": None, "grantee": 16390,
-     "grantee_name": "alice", "privilege_type": "USAGE", "is_grantable": False},
-    {"level": "object", "schema_name": "public", "table_name": "t", "column_name": None, "grantee": 0,
-     "grantee_name": None, "privilege_type": "SELECT", "is_grantable": False},
-    {"level": "column", "schema_name": "public", "table_name": "t", "column_name": "note", "grantee": 16390,
-     "grantee_name": "alice", "privilege_type": "SELECT", "is_grantable": False},
-]  # fmt: skip
+def member(login: str, group: str, admin=False, inherit=True, set_option=True) -> dict:
+    """A PG 16+ ``MEMBERSHIPS_16`` row (by oid, with the grant's options)."""
+    return {"member": oid(login), "roleid": oid(group), "admin_option": admin, "inherit_option": inherit,
+            "set_option": set_option}  # fmt: skip
 
 
-def accounts():
-    return {a.username: a for a in parse.parse_accounts(ROLES, DATABASE_ROWS, OBJECT_ROWS, connected_database="app")}
+def db_grant(database: str, grantee: str | None, privilege: str, grantable: bool = False) -> dict:
+    return {"datname": database, "grantee": 0 if grantee is None else 16390, "grantee_name": grantee,
+            "privilege_type": privilege, "is_grantable": grantable}  # fmt: skip
 
 
-def test_roles_privileges_and_public():
-    alice = accounts()["alice"]
-    assert alice.roles == ("base", "reader") and alice.host == ""
-    assert alice.privileges == (
-        Privilege("database", "CONNECT", "app", True),
-        Privilege("schema", "USAGE", "app.s", False),
-        Privilege("column", "SELECT", "app.public.t.note", False),
+def obj(level: str, *acl: str, schema="public", table=None, column=None, owner="owner", objtype=None) -> dict:
+    """An ``OBJECT_PRIVILEGES`` row: the ACL as PostgreSQL prints it (``grantee=privs/grantor``)."""
+    return {"level": level, "schema_name": schema, "table_name": table, "column_name": column, "owner": owner,
+            "acl": list(acl), "objtype": objtype}  # fmt: skip
+
+
+def accounts(roles=(), memberships=(), databases=(), objects=None) -> dict[str, AccountFacts]:
+    roles = list(roles) or [role("alice")]
+    known = {r["oid"] for r in roles}
+    groups = {name for m in memberships for name in ("r1", "r2", "r3", "ops", "g") if oid(name) in
+              (m["member"], m["roleid"])}  # fmt: skip
+    roles += [role(g, rolcanlogin=False) for g in sorted(groups) if oid(g) not in known]
+    parsed = parse.parse_accounts(roles, databases, objects or {}, membership_rows=memberships)
+    return {a.username: a for a in parsed}
+
+
+def chain(**options) -> AccountFacts:
+    """alice → r1 → r2 → r3 (NOLOGIN groups); r3 holds CONNECT on app WITH GRANT OPTION."""
+    edges = [member("alice", "r1", **options), member("r1", "r2"), member("r2", "r3")]
+    return accounts(memberships=edges, databases=[db_grant("app", "r3", "CONNECT", grantable=True)])["alice"]
+
+
+# --- effective privileges ---------------------------------------------------------
+
+
+def test_a_grant_option_inherited_through_roles_counts_for_can_grant():
+    account = chain()
+    assert account.privileges == (Privilege("database", "CONNECT", "app", True, via=("r1", "r2", "r3")),)
+    assert account.roles == ("r1", "r2", "r3") and account.can_grant
+    assert account.reasons["can_grant"] == ("CONNECT on app.* WITH GRANT OPTION via r1 → r2 → r3",)
+
+
+def test_a_noinherit_membership_is_reachable_by_set_role_only():
+    account = chain(inherit=False)  # PG < 16: the member's rolinherit; 16+: the grant's INHERIT option
+    assert account.privileges == (
+        Privilege("database", "CONNECT", "app", True, via=("r1", "r2", "r3"), via_set_role=True),
     )
-    assert alice.can_grant
-    public = accounts()["PUBLIC"]
-    assert public.privileges == (
-        Privilege("database", "CONNECT", "app", False),
-        Privilege("database", "CREATE", "app", False),
+    assert not account.can_grant and account.roles == ("r1", "r2", "r3")
+
+
+def test_pg16_a_membership_without_inherit_and_set_options_passes_nothing():
+    account = chain(inherit=False, set_option=False)
+    assert account.privileges == () and account.roles == ()
+
+
+def test_noinherit_further_down_the_chain_stops_inheritance_there():
+    edges = [member("alice", "r1"), member("r1", "r2", inherit=False), member("r2", "r3")]
+    grants = [db_grant("app", "r1", "TEMPORARY"), db_grant("app", "r3", "CREATE")]
+    account = accounts(memberships=edges, databases=grants)["alice"]
+    assert account.privileges == (
+        Privilege("database", "CREATE", "app", via=("r1", "r2", "r3"), via_set_role=True),
+        Privilege("database", "TEMPORARY", "app", via=("r1",)),
     )
-    assert not public.can_login and public.snapshot["pseudo_role"] == "PUBLIC"
-    assert "public_database_privileges" not in alice.snapshot
+
+
+def test_object_column_and_default_privileges_of_several_databases():
+    objects = {
+        "app": [obj("schema", "alice=U/owner", "owner=UC/owner", schema="s"),
+                obj("column", "alice=r/owner", table="t", column="c")],
+        "crm": [obj("object", "alice=d/owner", table="orders"),
+                obj("default", "alice=r/owner", schema="s", objtype="r"),
+                obj("default", "alice=X/owner", schema=None, objtype="f")],
+    }  # fmt: skip
+    assert accounts(objects=objects)["alice"].privileges == (
+        Privilege("database", "DEFAULT EXECUTE ON FUNCTIONS FOR ROLE owner", "crm"),
+        Privilege("schema", "USAGE", "app.s"),
+        Privilege("schema", "DEFAULT SELECT ON TABLES FOR ROLE owner", "crm.s"),
+        Privilege("object", "DELETE", "crm.public.orders"),
+        Privilege("column", "SELECT", "app.public.t.c"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("alice=arwdDxt/owner", ("alice", (("INSERT", False), ("SELECT", False), ("UPDATE", False), ("DELETE", False),
+                                           ("TRUNCATE", False), ("REFERENCES", False), ("TRIGGER", False)))),
+        ("alice=r*w/owner", ("alice", (("SELECT", True), ("UPDATE", False)))),
+        ("=Tc/owner", (None, (("TEMPORARY", False), ("CONNECT", False)))),
+        ('"we""ird role"=UC*/"own=er"', ('we"ird role', (("USAGE", False), ("CREATE", True)))),
+        ("alice=XsAm/owner", ("alice", (("EXECUTE", False), ("SET", False), ("ALTER SYSTEM", False),
+                                        ("MAINTAIN", False)))),
+    ],
+)  # fmt: skip
+def test_acl_items_are_decoded(item, expected):
+    assert parse.acl_item(item) == expected
+
+
+def test_a_malformed_acl_item_is_an_error():
+    with pytest.raises(ValueError, match="aclitem"):
+        parse.acl_item("no equals sign")
+
+
+def test_the_owners_own_acl_entries_are_left_out():
+    objects = {"app": [obj("object", "owner=arwdDxt/owner", "alice=r*/owner", table="t")]}
+    every = accounts(roles=[role("alice"), role("owner")], objects=objects)
+    assert every["owner"].privileges == () and every["alice"].privileges == (
+        Privilege("object", "SELECT", "app.public.t", True),)  # fmt: skip
+
+
+def test_pg15_memberships_pass_privileges_on_when_the_member_inherits():
+    pg15 = [{"member": oid("alice"), "roleid": oid("r1"), "admin_option": False}]
+    grant = [db_grant("app", "r1", "CREATE")]
+    assert accounts(memberships=pg15, databases=grant)["alice"].privileges == (
+        Privilege("database", "CREATE", "app", via=("r1",)),)  # fmt: skip
+    noinherit = accounts(roles=[role("alice", rolinherit=False)], memberships=pg15, databases=grant)["alice"]
+    assert noinherit.privileges == (Privilege("database", "CREATE", "app", via=("r1",), via_set_role=True),)
+
+
+def test_public_grants_form_one_pseudo_account():
+    everyone = accounts(databases=[db_grant("app", None, "CONNECT"), db_grant("app", "alice", "CREATE")],
+                        objects={"crm": [obj("object", "=r/owner", table="t")]})  # fmt: skip
+    assert everyone["PUBLIC"].privileges == (
+        Privilege("database", "CONNECT", "app"), Privilege("object", "SELECT", "crm.public.t"),
+    )  # fmt: skip
+    assert not everyone["PUBLIC"].can_login and everyone["PUBLIC"].snapshot["pseudo_role"] == "PUBLIC"
+    assert everyone["alice"].privileges == (Privilege("database", "CREATE", "app"),)
+    assert "PUBLIC" not in accounts()
+
+
+def test_group_roles_are_not_accounts():
+    assert list(accounts(memberships=[member("alice", "r1")])) == ["alice"]
+
+
+# --- flags and reasons -------------------------------------------------------------
+
+
+def test_superuser_and_createrole():
+    a = accounts(roles=[role("postgres", rolsuper=True), role("carol", rolcreaterole=True), role("dave")])
+    assert a["postgres"].is_superuser and a["postgres"].reasons["is_superuser"] == ("SUPERUSER",)
+    assert a["carol"].can_grant and not a["carol"].is_superuser and a["carol"].reasons["can_grant"] == ("CREATEROLE",)
+    assert not a["dave"].can_grant and a["dave"].reasons == {}
+
+
+def test_admin_option_directly_or_through_an_inherited_role():
+    direct = accounts(memberships=[member("alice", "ops", admin=True)])["alice"]
+    assert direct.reasons["can_grant"] == ("ADMIN OPTION on role ops",)
+    edges = [member("alice", "r1"), member("r1", "ops", admin=True)]
+    assert accounts(memberships=edges)["alice"].reasons["can_grant"] == ("ADMIN OPTION on role ops via r1",)
+    edges[0] = member("alice", "r1", inherit=False)
+    assert not accounts(memberships=edges)["alice"].can_grant
+
+
+def test_expired_password_locks():
+    bob = accounts(roles=[role("bob", rolvaliduntil="2000-01-01T00:00:00Z", expired=True)])["bob"]
+    assert bob.is_locked and not bob.can_login
+    assert bob.reasons == {"is_locked": ("VALID UNTIL 2000-01-01T00:00:00Z has passed",)}
+
+
+def test_snapshot_records_the_membership_options():
+    alice = accounts(memberships=[member("alice", "ops", admin=True, inherit=False)])["alice"]
+    assert alice.snapshot["direct_roles"] == [
+        {"role": "ops", "admin_option": True, "inherit_option": False, "set_option": True}
+    ]
+    assert "object_privileges_database" not in alice.snapshot
     json.dumps(alice.snapshot)
 
 
-def test_flags():
-    a = accounts()
-    assert a["bob"].is_locked and not a["bob"].can_login and not a["bob"].can_grant
-    assert a["carol"].can_grant and not a["carol"].is_superuser
-    assert a["dave"].can_grant  # admin option on a role
-    assert a["postgres"].is_superuser and a["postgres"].can_grant
-    assert list(a) == ["PUBLIC", "alice", "bob", "carol", "dave", "postgres"]
+def test_features():
+    assert PostgreSQLFeatures(160002).has_grant_inherit_set_options
+    assert not PostgreSQLFeatures(150019).has_grant_inherit_set_options
 
 
 def test_sizes():
@@ -84,19 +214,3 @@ def test_sizes():
         TableSize("public", "t", 245760, 131072, 65536, 2000),
         TableSize("public", "new", 8192, 8192, 0, None),
     ]
-
-
-def test_membership_edges_give_transitive_roles_and_direct_grants():
-    rows = [role("alice"), role("bob"), role("carol")]
-    edges = [
-        {"member": "alice", "role": "reader", "admin_option": False},
-        {"member": "reader", "role": "base", "admin_option": False},
-        {"member": "bob", "role": "ops", "admin_option": True},
-        {"member": "ops", "role": "reader", "admin_option": False},
-    ]
-    accounts = {a.username: a for a in parse.parse_accounts(rows, membership_rows=edges)}
-    assert accounts["alice"].roles == ("base", "reader")
-    assert accounts["bob"].roles == ("base", "ops", "reader")
-    assert accounts["bob"].can_grant is True  # admin option on a membership
-    assert accounts["alice"].snapshot["direct_roles"] == [{"role": "reader", "admin_option": False}]
-    assert accounts["carol"].roles == ()

@@ -296,9 +296,127 @@ def test_roles_include_inherited_server_and_database_roles():
     assert server.account().roles == ("sales.app", "sales.db_datareader")
 
 
-def test_permissions_of_a_role_are_represented_by_the_role():
-    server = in_db_role_app().plus(db_permissions=db_permission("app", "SELECT", klass=3, major_id=5,
-                                                                  schema_name="reports"))  # fmt: skip
-    account = server.account()
-    assert "sales.app" in account.roles
-    assert Privilege("schema", "SELECT", "sales.reports") not in account.privileges
+# --- effective permissions -------------------------------------------------------
+
+REPORTS = {"klass": 3, "major_id": 5, "schema_name": "reports"}
+ORDERS = {"klass": 1, "major_id": 581577110, "object_schema": "dbo", "object_name": "orders"}
+EMAIL = {"klass": 1, "major_id": 581577110, "minor_id": 3, "object_schema": "dbo", "object_name": "orders",
+         "column_name": "email"}  # fmt: skip
+
+
+def in_nested_db_roles() -> Server:
+    """Baseline plus user → app → reporting (database roles)."""
+    return in_db_role_app().plus(
+        db_principals=db_principal("reporting", None, kind="R", principal_id=10),
+        db_members=db_member("reporting", "app", "R"),
+    )
+
+
+def test_a_permission_of_a_nested_database_role_is_effective_with_its_path():
+    server = in_nested_db_roles().plus(db_permissions=db_permission("reporting", "SELECT", **REPORTS))
+    assert Privilege("schema", "SELECT", "sales.reports", via=("sales.app", "sales.reporting")) in (
+        server.account().privileges
+    )
+    assert "sales.reports" not in {p.target for p in in_nested_db_roles().account().privileges}
+
+
+def test_a_server_role_permission_is_effective_with_its_path():
+    server = in_role_ops().plus(permissions=server_permission("ops", "VIEW SERVER STATE"))
+    assert Privilege("global", "VIEW SERVER STATE", via=("ops",)) in server.account().privileges
+
+
+@pytest.mark.parametrize(
+    ("deny", "grant"),
+    [
+        pytest.param(db_permission(USER, "SELECT", "D", **ORDERS), db_permission("reporting", "SELECT", **ORDERS),
+                     id="deny-to-the-user-beats-a-roles-grant"),
+        pytest.param(db_permission("app", "SELECT", "D", **ORDERS), db_permission(USER, "SELECT", **ORDERS),
+                     id="deny-to-a-role-beats-the-users-grant"),
+        pytest.param(db_permission("app", "SELECT", "D", **REPORTS | {"major_id": 1, "schema_name": "dbo"}),
+                     db_permission(USER, "SELECT", **ORDERS), id="schema-deny-beats-object-grant"),
+        pytest.param(db_permission(USER, "SELECT", "D"), db_permission("reporting", "SELECT", **EMAIL),
+                     id="database-deny-beats-column-grant"),
+    ],
+)  # fmt: skip
+def test_deny_beats_grant(deny, grant):
+    granted = in_nested_db_roles().plus(db_permissions=grant)
+    target_of = database_privilege_target(grant)
+    assert any(p.state == "GRANT" and p.target == target_of for p in granted.account().privileges)
+    denied = granted.plus(db_permissions=deny).account()
+    assert not any(p.state == "GRANT" and p.privilege == "SELECT" and p.target == target_of for p in denied.privileges)
+    assert any(p.state == "DENY" and p.privilege == "SELECT" for p in denied.privileges)
+
+
+def database_privilege_target(row) -> str:
+    return parse.database_privilege(DATABASE, row).target
+
+
+def test_an_object_deny_does_not_beat_a_column_grant_nor_another_permission():
+    server = in_nested_db_roles().plus(db_permissions=db_permission("reporting", "SELECT", **EMAIL))
+    denied = server.plus(db_permissions=db_permission(USER, "SELECT", "D", **ORDERS)).plus(
+        db_permissions=db_permission(USER, "UPDATE", "D")
+    )
+    assert Privilege("column", "SELECT", "sales.dbo.orders.email", via=("sales.app", "sales.reporting")) in (
+        denied.account().privileges
+    )
+
+
+def test_a_server_deny_applies_to_the_same_securable_only():
+    server = in_role_ops().plus(permissions=server_permission("ops", "CONNECT", klass=105, major_id=4,
+                                                              endpoint_target="TSQL Default TCP"))  # fmt: skip
+    other = server.plus(permissions=server_permission(LOGIN, "CONNECT", "D", klass=105, major_id=5,
+                                                       endpoint_target="Mirroring"))  # fmt: skip
+    assert Privilege("object", "CONNECT", "ENDPOINT::TSQL Default TCP", via=("ops",)) in other.account().privileges
+    same = server.plus(permissions=server_permission(LOGIN, "CONNECT", "D", klass=105, major_id=4,
+                                                      endpoint_target="TSQL Default TCP"))  # fmt: skip
+    assert [p.state for p in same.account().privileges if p.target == "ENDPOINT::TSQL Default TCP"] == ["DENY"]
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("db_datareader", {("GRANT", "SELECT")}),
+        ("db_datawriter", {("GRANT", "INSERT"), ("GRANT", "UPDATE"), ("GRANT", "DELETE")}),
+        ("db_owner", {("GRANT", "CONTROL")}),
+        ("db_denydatareader", {("DENY", "SELECT")}),
+        ("db_denydatawriter", {("DENY", "INSERT"), ("DENY", "UPDATE"), ("DENY", "DELETE")}),
+    ],
+)
+def test_fixed_database_roles_carry_their_documented_permissions(role, expected):
+    account = baseline().plus(db_members=db_member(role, USER)).account()
+    held = {(p.state, p.privilege) for p in account.privileges if p.via == (f"{DATABASE}.{role}",)}
+    assert held == expected and all(p.target == DATABASE for p in account.privileges if p.via)
+
+
+def test_db_denydatawriter_beats_db_datawriter():
+    writer = baseline().plus(db_members=db_member("db_datawriter", USER))
+    assert any(p.privilege == "DELETE" and p.state == "GRANT" for p in writer.account().privileges)
+    account = writer.plus(db_members=db_member("db_denydatawriter", USER)).account()
+    assert {p.state for p in account.privileges if p.privilege == "DELETE"} == {"DENY"}
+
+
+def test_sysadmin_carries_control_server():
+    account = in_role_ops().plus(members=member("sysadmin", "ops", "R")).account()
+    assert Privilege("global", "CONTROL SERVER", via=("ops", "sysadmin")) in account.privileges
+    assert account.reasons["is_superuser"] == ("member of sysadmin via ops",)
+
+
+def test_public_is_held_by_every_login_and_user_but_not_its_system_object_grants():
+    server = baseline().plus(permissions=server_permission("public", "VIEW ANY DATABASE"),
+                             db_permissions=db_permission("public", "SELECT", **ORDERS))  # fmt: skip
+    privileges = server.account().privileges
+    assert Privilege("global", "VIEW ANY DATABASE", via=("public",)) in privileges
+    assert Privilege("object", "SELECT", "sales.dbo.orders", via=("sales.public",)) in privileges
+    system = baseline().plus(db_permissions=db_permission("public", "SELECT", klass=1, major_id=-1073624922,
+                                                          object_schema="sys", object_name="objects"))  # fmt: skip
+    assert system.account().privileges == baseline().account().privileges
+    assert "public" not in server.account().roles
+
+
+def test_reasons_name_the_path():
+    server = in_db_role_app().plus(db_members=db_member("db_owner", "app", "R"))
+    assert server.account().reasons["can_grant"] == ("member of sales.db_owner via sales.app",)
+    grantable = baseline().plus(db_permissions=db_permission(USER, "SELECT", "W", **REPORTS)).account()
+    assert grantable.reasons == {"can_grant": ("SELECT on schema sales.reports WITH GRANT OPTION",)}
+    locked = baseline(is_disabled=1).account()
+    assert locked.reasons == {"is_locked": ("disabled",)}
