@@ -10,23 +10,29 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
-from django.urls import reverse
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin import account_admin_extend
+from accounts.models import InstanceAccount
 from classification.models import (
+    ASSIGN_PERMISSION,
     AccountClassification,
     AccountClassificationAssignment,
     AccountClassificationHistory,
+    AssignmentSource,
     ClassificationDailyStat,
     ClassificationRule,
+    InstanceClassificationState,
 )
 from classification.selectors import accounts_with_classification, rule_preview
-from classification.services import rule_create, rule_update
+from classification.services import classification_assign, classification_unassign, rule_create, rule_update
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -217,13 +223,44 @@ class AccountClassificationAssignmentAdmin(BigTableAdmin):
     list_select_related = ("account__instance", "classification", "rule", "assigned_by")
     list_filter = ("classification", "source")
     search_fields = ("^account__username", "=account__instance__name")
-    fields = ("account", "classification", "source", "rule", "assigned_by", "assigned_at")
+    fields = ("account", "classification", "source", "rule", "why", "assigned_by", "assigned_at")
     readonly_fields = fields
     ordering = ("-assigned_at",)
 
     @admin.display(description="Instance", ordering="account__instance__name")
     def instance(self, obj: AccountClassificationAssignment):
         return obj.account.instance
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("assign/<int:account_id>/", wrap(self.assign_view), name="classification_assign"),
+            path("unassign/<int:account_id>/<int:classification_id>/", wrap(self.unassign_view),
+                 name="classification_unassign"),  # fmt: skip
+            *super().get_urls(),
+        ]
+
+    def _manual(self, request, account_id: int, classification_id, change_fn, verb: str):
+        """POST from the account page: assign/unassign by hand, then back to the account."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(ASSIGN_PERMISSION):
+            raise PermissionDenied
+        account = get_object_or_404(InstanceAccount, pk=account_id)
+        classification = AccountClassification.objects.filter(pk=classification_id or None).first()
+        if classification is None:
+            self.message_user(request, "Choose a classification.", messages.ERROR)
+        else:
+            result = change_fn(account_ids=[account.pk], classification=classification, user=request.user)
+            done = f"{verb}ed" if result.changed else f"not {verb}ed (nothing to change)"
+            self.message_user(request, f"{classification.name} {done} for {account.username}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:accounts_instanceaccount_change", args=[account.pk]))
+
+    def assign_view(self, request, account_id: int):
+        return self._manual(request, account_id, request.POST.get("classification"), classification_assign, "assign")
+
+    def unassign_view(self, request, account_id: int, classification_id: int):
+        return self._manual(request, account_id, classification_id, classification_unassign, "unassign")
 
 
 @admin.register(AccountClassificationHistory)
@@ -286,6 +323,18 @@ class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(InstanceClassificationState)
+class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The state digest each instance's last auto-classification left (see docs/classification.md)."""
+
+    list_display = ("instance", "classified_at", "fingerprint")
+    list_select_related = ("instance",)
+    search_fields = ("^instance__name",)
+    fields = ("instance", "classified_at", "fingerprint")
+    readonly_fields = fields
+    ordering = ("instance__name",)
+
+
 # --- on the account pages -------------------------------------------------------------
 
 
@@ -304,16 +353,84 @@ class ClassificationFilter(admin.SimpleListFilter):
 
 
 class ClassificationAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
-    """Current classifications of the account."""
+    """Current classifications of the account, why each holds, and (with the permission)
+    assign/unassign by hand."""
 
     model = AccountClassificationAssignment
     fk_name = "account"
-    fields = ("classification", "source", "rule", "assigned_by", "assigned_at")
+    fields = ("classification", "source", "reasons", "rule", "assigned_by", "assigned_at")
     readonly_fields = fields
     verbose_name_plural = "Classifications"
+    template = "admin/classification/assignment_inline.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("classification", "rule", "assigned_by")
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # what the template offers: assign/unassign forms for those who may
+        formset.can_assign = request.user.has_perm(ASSIGN_PERMISSION)
+        formset.account = obj
+        formset.classifications = AccountClassification.objects.filter(is_active=True).order_by("-priority", "name")
+        return formset
 
-account_admin_extend(list_filters=(ClassificationFilter,), inlines=(ClassificationAssignmentInline,))
+    @admin.display(description="Why")
+    def reasons(self, obj: AccountClassificationAssignment) -> str:
+        if obj.source == AssignmentSource.MANUAL:
+            return f"assigned by hand by {getattr(obj.assigned_by, 'username', None) or 'someone'}"
+        return "; ".join(obj.why or []) or "-"
+
+
+@admin.display(description="Primary classification")
+def primary_classification(account) -> str:
+    """The highest-priority current classification (from the prefetched assignments)."""
+    first = next(iter(account.classifications.all()), None)
+    if first is None:
+        return "-"
+    return format_html(
+        '<span style="border-left:0.8em solid {};padding-left:0.3em">{}</span>',
+        first.classification.color,
+        first.classification.name,
+    )
+
+
+class _ClassificationChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.name
+
+
+def _manual(change_fn, verb: str):
+    @admin.action(description=f"{verb.capitalize()} the classification chosen beside by hand", permissions=["assign"])
+    def action(modeladmin, request, queryset):
+        classification = AccountClassification.objects.filter(pk=request.POST.get("classification") or None).first()
+        if classification is None:
+            modeladmin.message_user(request, "Choose a classification beside the action.", messages.ERROR)
+            return
+        ids = list(queryset.values_list("pk", flat=True))
+        result = change_fn(account_ids=ids, classification=classification, user=request.user)
+        modeladmin.message_user(
+            request,
+            f"{classification.name}: {verb}ed {result.changed} account(s), {result.unchanged} left as they were.",
+            messages.SUCCESS,
+        )
+
+    action.__name__ = f"{verb}_classification_action"
+    return action
+
+
+def _has_assign_permission(self, request) -> bool:
+    return request.user.has_perm(ASSIGN_PERMISSION)
+
+
+account_admin_extend(
+    list_filters=(ClassificationFilter,),
+    inlines=(ClassificationAssignmentInline,),
+    list_display=(primary_classification,),
+    actions=(_manual(classification_assign, "assign"), _manual(classification_unassign, "unassign")),
+    permission_checks={"assign": _has_assign_permission},
+    action_form_fields={
+        "classification": _ClassificationChoice(
+            queryset=AccountClassification.objects.filter(is_active=True), required=False, label="Classification:"
+        )
+    },
+)

@@ -427,3 +427,12 @@ def classification_delete(*, classification: AccountClassification) -> None:
             f"{classification.name!r} is a system classification: deactivate it (is_active = false) instead."
         )
     classification.delete()
+
+
+def classification_after_account_sync(*, instance: Instance, session: SyncSession | None) -> dict:
+    """Registered with the accounts app: re-classify an instance whose accounts just changed,
+    as its own ``classification`` session (one record), handed to the task cluster so the
+    sync does not wait for it; the session's id goes on the sync record."""
+    scheduled = session is not None and session.sync_type == "scheduled"
+    classified = classification_auto_classify(instance_ids=[instance.pk], scheduled=scheduled, enqueue=True)
+    return {"classification_session": str(classified.session_id)}

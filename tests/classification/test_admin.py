@@ -98,6 +98,11 @@ def classified(admin_user):
             for inst in instances
         ]
     )
+    from classification.models import InstanceClassificationState
+
+    InstanceClassificationState.objects.bulk_create(
+        [InstanceClassificationState(instance=i, fingerprint="0" * 32, classified_at=timezone.now()) for i in instances]
+    )
     return classifications
 
 
@@ -223,3 +228,63 @@ def test_rule_saves_through_the_services_and_bumps_the_version(admin_client_logg
     admin_client_logged_in.post(_url(ClassificationRule, "change", rule.pk), same)
     rule.refresh_from_db()
     assert rule.version == 2  # nothing decisive changed
+
+
+# --- on the account pages: primary classification, bulk and single manual assignments -----------------------------
+@pytest.fixture
+def staff(client):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    def login(role: str):
+        user = get_user_model().objects.create_user(f"{role}-staff", password="pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        client.force_login(user)
+        return user
+
+    return login
+
+
+def test_account_list_shows_the_primary_classification_without_n_plus_one(
+    admin_client_logged_in, classified, django_assert_max_num_queries
+):
+    url = reverse("admin:accounts_instanceaccount_changelist") + "?all="
+    with django_assert_max_num_queries(12):
+        response = admin_client_logged_in.get(url)
+    body = response.content.decode()
+    assert "Primary classification" in body and "Superuser" in body and "Read only" in body
+
+
+def test_bulk_assign_and_unassign_from_the_account_list(client, staff, classified):
+    operator = staff("operator")
+    grant = classified[1]
+    accounts = list(InstanceAccount.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    url = reverse("admin:accounts_instanceaccount_changelist")
+    response = client.post(url, {"action": "assign_classification_action", "_selected_action": accounts, "index": 0,
+                                 "classification": grant.pk}, follow=True)  # fmt: skip
+    assert "Can grant: assigned 3 account(s), 0 left as they were." in response.content.decode()  # auto → manual
+    rows = AccountClassificationAssignment.objects.filter(account_id__in=accounts, classification=grant)
+    assert {(r.source, r.assigned_by_id) for r in rows if r.source == "manual"} == {("manual", operator.pk)}
+    response = client.post(url, {"action": "unassign_classification_action", "_selected_action": accounts, "index": 0,
+                                 "classification": grant.pk}, follow=True)  # fmt: skip
+    assert "unassigned 3 account(s)" in response.content.decode()
+
+
+def test_viewers_get_no_assign_actions(client, staff, classified):
+    staff("viewer")
+    response = client.get(reverse("admin:accounts_instanceaccount_changelist"))
+    form = response.context["action_form"]
+    assert form is None or "assign_classification_action" not in dict(form.fields["action"].choices)
+
+
+def test_assign_and_unassign_on_the_account_page(client, staff, classified):
+    staff("operator")
+    account = InstanceAccount.objects.order_by("pk").first()
+    page = client.get(reverse("admin:accounts_instanceaccount_change", args=[account.pk])).content.decode()
+    assert "Assign by hand:" in page
+    readonly = classified[2]
+    client.post(reverse("admin:classification_assign", args=[account.pk]), {"classification": readonly.pk})
+    assert AccountClassificationAssignment.objects.get(account=account, classification=readonly).source == "manual"
+    response = client.post(reverse("admin:classification_unassign", args=[account.pk, readonly.pk]), follow=True)
+    assert f"Read only unassigned for {account.username}." in response.content.decode()
+    assert not AccountClassificationAssignment.objects.filter(account=account, classification=readonly).exists()

@@ -27,6 +27,7 @@ from classification.services import (
     rule_update,
 )
 from instances.adapters.base import AccountFacts, Privilege
+from sync_sessions.models import SyncSession
 from tests.support.factories import make_fake_instance
 from tests.support.fake_adapter import FAKE_ACCOUNTS
 
@@ -109,12 +110,15 @@ def test_the_full_comparison_also_writes_nothing_when_nothing_changed(setup):
 
 
 @pytest.mark.parametrize("change", ["facts", "manual", "rule", "tag"])
-def test_any_change_a_run_depends_on_makes_it_look_again(setup, admin_user, change):
+def test_any_change_a_run_depends_on_makes_it_look_again(setup, admin_user, change, django_capture_on_commit_callbacks):
     instance, ids = setup["instance"], setup["ids"]
     classification_auto_classify(instance_ids=[instance.pk])
-    if change == "facts":
+    if change == "facts":  # the sync re-classifies by itself (its follow-up); a run after it has nothing to do
         FAKE_ACCOUNTS["shop"][2] = account("reader", ("database", "DELETE", "prod_x"))
-        accounts_sync_all(instance_ids=[instance.pk])
+        with django_capture_on_commit_callbacks(execute=True):
+            accounts_sync_all(instance_ids=[instance.pk])
+        assert ("reader", "del") in assigned()
+        InstanceClassificationState.objects.all().delete()
     elif change == "manual":  # removing an auto assignment by hand: the rule still matches, it comes back
         classification_unassign(account_ids=[ids["root"]], classification=setup["su"], user=admin_user)
     elif change == "rule":
@@ -134,6 +138,8 @@ def test_query_budget_does_not_depend_on_the_number_of_accounts(setup, django_as
     instance = setup["instance"]
     FAKE_ACCOUNTS["shop"] = [account(f"u{i}", ("database", "DELETE", "prod")) for i in range(300)]
     accounts_sync_all(instance_ids=[instance.pk])
+    AccountClassificationAssignment.objects.all().delete()  # undo the sync's own follow-up classification
+    InstanceClassificationState.objects.all().delete()
     # lock, rules, tags, state digest, stored state, accounts+facts, [savepoint], current auto, insert, history,
     # stats exist/delete/insert, state digest, store state, [release], unlock
     with django_assert_max_num_queries(16):
@@ -232,3 +238,20 @@ def test_rules_are_validated_on_save():
         rule_create(classification=classification, db_type="mysql", name="bad",
                     expression={"op": "or", "args": [{"fn": "nope"}]})  # fmt: skip
     assert caught.value.message_dict == {"expression": ["args/0/fn: unknown function 'nope'"]}
+
+
+def test_an_account_sync_that_changes_accounts_reclassifies_the_instance(setup, django_capture_on_commit_callbacks):
+    """Registered by ClassificationConfig: its own classification session (handed to the cluster),
+    named on the sync's record."""
+    instance = setup["instance"]
+    FAKE_ACCOUNTS["shop"].append(account("ops", superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        session = accounts_sync_all(instance_ids=[instance.pk])
+    details = session.records.get().sync_details
+    classified = SyncSession.objects.get(session_id=details["classification_session"])
+    assert (classified.sync_category, classified.sync_type, classified.status) == (
+        "classification", "manual_single", "completed",
+    )  # fmt: skip
+    assert ("ops", "su") in assigned()
+    unchanged = accounts_sync_all(instance_ids=[instance.pk]).records.get().sync_details
+    assert unchanged["unchanged_listing"] is True and "classification_session" not in unchanged

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.processes import database_url, free_port, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
