@@ -10,8 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.selectors import account_privileges, account_reasons
-
-MAX_ID = 2**63 - 1
+from sync_sessions.api.serializers import BatchRequestSerializer
 
 #: read-only fields apps above this one add to every account serializer: name → field factory
 _ACCOUNT_FIELDS: dict[str, Callable[[], serializers.Field]] = {}
@@ -160,13 +159,5 @@ class AccountChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AccountSyncRequestSerializer(serializers.Serializer):
+class AccountSyncRequestSerializer(BatchRequestSerializer):
     """Which instances to sync; omitted means every active instance."""
-
-    instance_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        required=False,
-        allow_empty=False,
-        max_length=10000,
-        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
-    )

@@ -23,6 +23,14 @@ from whalefall.admin_tools import ReadOnlyAdminMixin, format_bytes, recent_date_
 AGGREGATION_DEFAULT_WINDOW = "365"
 
 
+#: both aggregation admins: a recent window of period starts by default (partition pruning)
+AGGREGATION_FILTERS = (
+    recent_date_filter("period_start", default=AGGREGATION_DEFAULT_WINDOW, title="period start"),
+    "period_type",
+    "is_complete",
+)
+
+
 @admin.register(DatabaseSizeStat)
 class DatabaseSizeStatAdmin(SizeColumnsMixin, FactTableAdmin):
     """Daily size of every database (partitioned by collected date)."""
@@ -73,11 +81,7 @@ class DatabaseSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
         "sample_count",
         "is_complete",
     )
-    list_filter = (
-        recent_date_filter("period_start", default=AGGREGATION_DEFAULT_WINDOW, title="period start"),
-        "period_type",
-        "is_complete",
-    )
+    list_filter = AGGREGATION_FILTERS
     search_fields = ("=database_name", "=instance__name")
     fields = (
         "instance",
@@ -110,11 +114,7 @@ class InstanceSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
         "sample_count",
         "is_complete",
     )
-    list_filter = (
-        recent_date_filter("period_start", default=AGGREGATION_DEFAULT_WINDOW, title="period start"),
-        "period_type",
-        "is_complete",
-    )
+    list_filter = AGGREGATION_FILTERS
     search_fields = ("=instance__name",)
     fields = (
         "instance",

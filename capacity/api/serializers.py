@@ -15,6 +15,7 @@ from capacity.models import (
     InstanceSizeStat,
     PeriodType,
 )
+from sync_sessions.api.serializers import BatchRequestSerializer
 
 MIB = 1024 * 1024
 
@@ -191,20 +192,13 @@ class InstanceSizeAggregationSerializer(_AggregationSerializer):
         fields = (*_AGGREGATION_FIELDS[:8], "database_count", *_AGGREGATION_FIELDS[8:])
 
 
-class AggregateRequestSerializer(serializers.Serializer):
+class AggregateRequestSerializer(BatchRequestSerializer):
     """What to aggregate: a period type (or all) and an inclusive day range, or neither
     end for every period that contains yesterday or today."""
 
     period = serializers.ChoiceField(choices=[*PeriodType.values, "all"], default="all")
     date_from = serializers.DateField(required=False, help_text="First day (inclusive); give date_to too.")
     date_to = serializers.DateField(required=False, help_text="Last day (inclusive), not after today.")
-    instance_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-        required=False,
-        allow_empty=False,
-        max_length=10000,
-        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
-    )
 
     def validate(self, attrs):
         if ("date_from" in attrs) != ("date_to" in attrs):

@@ -13,8 +13,7 @@ from classification.models import (
     ClassificationRule,
 )
 from instances.models import DatabaseType
-
-MAX_ID = 2**63 - 1
+from sync_sessions.api.serializers import MAX_ID, BatchRequestSerializer
 
 
 class ClassificationSerializer(serializers.ModelSerializer):
@@ -124,11 +123,5 @@ class DailyStatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RunRequestSerializer(serializers.Serializer):
-    instance_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        required=False,
-        allow_empty=False,
-        max_length=10000,
-        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
-    )
+class RunRequestSerializer(BatchRequestSerializer):
+    """Which instances to classify; omitted means every active instance."""

@@ -88,3 +88,19 @@ def session_started_data(request, session) -> dict:
         "total_instances": session.total_instances,
         "status_url": request.build_absolute_uri(url),
     }
+
+
+#: the largest bigint id (PostgreSQL): a larger number is a 400, not a database error
+MAX_ID = 2**63 - 1
+
+
+class BatchRequestSerializer(serializers.Serializer):
+    """Which instances a batch runs over; omitted means every active instance."""
+
+    instance_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=10000,
+        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
+    )

@@ -6,12 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import InstanceAccount
@@ -19,24 +16,9 @@ from accounts.services import ACCOUNT_SYNC_UNIT
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.services import session_create, sessions_reap
 from tests.support.factories import make_fake_instance
+from tests.support.processes import database_url, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    host = urllib.parse.quote(s["HOST"] or "127.0.0.1", safe="")
-    password = f":{urllib.parse.quote(s['PASSWORD'], safe='')}" if s["PASSWORD"] else ""
-    return f"postgres://{s['USER']}{password}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -18,8 +18,3 @@ class PostgreSQLFeatures:
         """PostgreSQL 16+: ``pg_auth_members.inherit_option``/``set_option`` per membership
         (before: INHERIT is a property of the member role, every membership allows SET ROLE)."""
         return self.major >= 16
-
-    @property
-    def has_maintain_privilege(self) -> bool:
-        """PostgreSQL 17+: the MAINTAIN table privilege (``m`` in ACLs)."""
-        return self.major >= 17
