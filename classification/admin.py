@@ -7,6 +7,7 @@ stats are written by the classification services and are read-only.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django import forms
@@ -17,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.admin import account_admin_extend
@@ -31,8 +33,9 @@ from classification.models import (
     ClassificationRule,
     InstanceClassificationState,
 )
-from classification.selectors import accounts_with_classification, rule_preview
+from classification.selectors import accounts_with_classification, classification_count_series, rule_preview
 from classification.services import classification_assign, classification_unassign, rule_create, rule_update
+from instances.models import Instance
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -40,6 +43,7 @@ from whalefall.admin_tools import (
     count_subquery,
     recent_date_filter,
 )
+from whalefall.charts import line_chart
 
 
 @admin.register(AccountClassification)
@@ -321,6 +325,34 @@ class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = BigTableAdmin.paginator
     show_full_result_count = False
+
+    def changelist_view(self, request, extra_context=None):
+        # The chart follows the classification and instance filters, over a fixed window.
+        end = timezone.localdate()
+        start = end - dt.timedelta(days=COUNTS_CHART_DAYS - 1)
+        classification_id = _int_param(request, "classification__id__exact")
+        instance_id = _int_param(request, "instance__id__exact")
+        series = classification_count_series(
+            start=start, end=end, classification_id=classification_id, instance_id=instance_id
+        )
+        chart = line_chart(
+            [(c.name, counts) for c, counts in series],
+            start=start,
+            end=end,
+            colors=[c.color for c, _ in series] or None,
+        )
+        instance = Instance.objects.filter(pk=instance_id).first() if instance_id is not None else None
+        context = {"counts_chart": chart, "counts_instance": instance, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
+
+#: days the classification counts chart spans
+COUNTS_CHART_DAYS = 90
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 @admin.register(InstanceClassificationState)

@@ -288,3 +288,30 @@ def test_assign_and_unassign_on_the_account_page(client, staff, classified):
     response = client.post(reverse("admin:classification_unassign", args=[account.pk, readonly.pk]), follow=True)
     assert f"Read only unassigned for {account.username}." in response.content.decode()
     assert not AccountClassificationAssignment.objects.filter(account=account, classification=readonly).exists()
+
+
+def test_daily_stats_chart_of_counts_over_time(admin_client_logged_in, classified, django_assert_max_num_queries):
+    url = _url(ClassificationDailyStat, "changelist")
+    with django_assert_max_num_queries(12):
+        response = admin_client_logged_in.get(url)
+    chart = response.context["counts_chart"]
+    # one line per classification, priority order, each in the classification's colour,
+    # last value = 5 accounts on each of the fixture's instances
+    instances = len({s.instance_id for s in ClassificationDailyStat.objects.all()})
+    expected = [(c.name, c.color, str(5 * instances)) for c in AccountClassification.objects.all()]
+    assert [(s["name"], s["color"], s["last"]) for s in chart["series"]] == expected
+    assert all(len(s["points"].split()) == 10 for s in chart["series"])  # 10 days of stats
+    page = response.content.decode()
+    assert page.count("<polyline") == 3 and 'aria-label="Accounts per classification over time"' in page
+
+    one = classified[0]
+    some_instance = ClassificationDailyStat.objects.order_by("instance_id").first().instance
+    filtered = admin_client_logged_in.get(
+        url + f"?classification__id__exact={one.pk}&instance__id__exact={some_instance.pk}"
+    )
+    assert [(s["name"], s["last"]) for s in filtered.context["counts_chart"]["series"]] == [(one.name, "5")]
+    assert f"on {some_instance}" in filtered.content.decode()
+
+    ClassificationDailyStat.objects.all().delete()
+    empty = admin_client_logged_in.get(url).content.decode()
+    assert "No daily statistics in this window yet" in empty and "<polyline" not in empty
