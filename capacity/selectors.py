@@ -230,7 +230,7 @@ FROM (
 ) g
 JOIN instances i ON i.id = g.instance_id AND i.deleted_at IS NULL
 LEFT JOIN instance_databases d ON d.instance_id = g.instance_id AND d.name = g.database_name
-WHERE g.growth > 0
+WHERE g.growth > 0{limit_filter}
 ORDER BY g.growth DESC, i.name, g.database_name
 LIMIT %(limit)s
 """
@@ -242,14 +242,19 @@ def capacity_top_growers(
     limit: int = 20,
     forecast_days: int = DEFAULT_WINDOW_DAYS,
     instance_id: int | None = None,
+    limited_only: bool = False,
     today: dt.date | None = None,
 ) -> list[DatabaseGrowth]:
     """The ``limit`` databases (of instances not deleted; one instance with ``instance_id``)
     that grew most over the last ``days`` days (``Growth``; growing ones only), each with
-    its forecast over ``forecast_days`` and its inventory limit. One query."""
+    its forecast over ``forecast_days`` and its inventory limit; with ``limited_only``, only
+    databases that have a limit. One query."""
     today = today or timezone.localdate()
     fetch_from = today - dt.timedelta(days=max(days, forecast_days - 1))
-    sql = _TOP_GROWERS_SQL.format(instance_filter=" AND s.instance_id = %(instance_id)s" if instance_id else "")
+    sql = _TOP_GROWERS_SQL.format(
+        instance_filter=" AND s.instance_id = %(instance_id)s" if instance_id else "",
+        limit_filter=" AND d.size_limit_bytes IS NOT NULL" if limited_only else "",
+    )
     params = {
         "growth_from": today - dt.timedelta(days=days),
         "fetch_from": fetch_from,
@@ -360,3 +365,14 @@ def database_capacity(
         inventory=inventory,
         forecast=series_forecast(samples, today=end, window_days=forecast_days, limit_bytes=limit),
     )
+
+
+def capacity_soonest_limits(
+    *, limit: int = 5, candidates: int = 200, today: dt.date | None = None
+) -> list[DatabaseGrowth]:
+    """The ``limit`` databases whose forecast reaches their inventory limit soonest, among the
+    ``candidates`` fastest-growing databases that have a limit (one query; a shrinking or
+    flat database never reaches it)."""
+    growers = capacity_top_growers(limit=candidates, limited_only=True, today=today)
+    reaching = [g for g in growers if g.forecast.days_until_limit is not None]
+    return sorted(reaching, key=lambda g: (g.forecast.days_until_limit, g.instance_name, g.database_name))[:limit]

@@ -160,6 +160,7 @@ class AccountClassificationHistory(models.Model):
         indexes = [
             models.Index(fields=["account", "-changed_at"], name="classif_history_acct_idx"),
             models.Index(fields=["batch_id"], name="classif_history_batch_idx"),
+            models.Index(fields=["-changed_at"], name="classif_history_changed_idx"),  # recent changes
         ]
 
     def __str__(self) -> str:

@@ -8,15 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import InstanceAccount
 from classification import dsl
 from classification.models import (
     AccountClassification,
     AccountClassificationAssignment,
+    AccountClassificationHistory,
     ClassificationDailyStat,
     ClassificationRule,
+    RiskLevel,
 )
 
 # --- account lists (registered on the accounts app by classification/api/accounts.py) ------
@@ -226,3 +229,35 @@ def classification_count_series(
         by_classification.setdefault(row["classification_id"], {})[row["date"]] = row["accounts"]
     classifications = AccountClassification.objects.filter(pk__in=by_classification)
     return [(c, by_classification[c.pk]) for c in classifications]
+
+
+def classifications_with_counts() -> QuerySet[AccountClassification]:
+    """Active classifications, priority order, each with ``accounts``: its current assignments."""
+    assigned = (
+        AccountClassificationAssignment.objects.filter(classification=OuterRef("pk"))
+        .order_by()
+        .values("classification")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return AccountClassification.objects.filter(is_active=True).annotate(
+        accounts=Coalesce(Subquery(assigned), 0)
+    )
+
+
+#: risk levels whose additions the console calls out
+HIGH_RISK_LEVELS = (RiskLevel.HIGH, RiskLevel.CRITICAL)
+
+
+def high_risk_additions(*, since: dt.datetime) -> QuerySet[AccountClassificationHistory]:
+    """Assignments of a high or critical classification added since ``since`` (new
+    superusers, new grantors…), newest first, with account, instance and classification."""
+    return (
+        AccountClassificationHistory.objects.filter(
+            action=AccountClassificationHistory.Action.ADD,
+            changed_at__gte=since,
+            classification__risk_level__in=HIGH_RISK_LEVELS,
+        )
+        .select_related("account__instance", "classification")
+        .order_by("-changed_at", "-pk")
+    )

@@ -1,6 +1,6 @@
 """The three operator groups, the same in the admin and the API:
 
-- ``viewer``: reads everything except credentials;
+- ``viewer``: reads everything except credentials (django-q2's schedules and task results too);
 - ``operator``: what a viewer reads, plus every custom permission — running actions on
   instances (test connection, sync, collect, refresh, aggregate, classify) and assigning
   classifications by hand;
@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 
 WHALEFALL_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions")
+#: the scheduler's models (schedules, task results): read by every group, managed by admins
+SCHEDULER_APP = "django_q"
 #: what only the admin group reads
 SECRET_VIEWS = {("instances", "view_credential")}
 
@@ -22,11 +24,13 @@ def groups_ensure() -> dict[str, int]:
     ``operator`` gets the view permissions plus every custom (non-CRUD)
     permission, which is how actions such as "run sync" are guarded.
     """
-    perms = Permission.objects.filter(content_type__app_label__in=WHALEFALL_APPS).select_related("content_type")
+    perms = Permission.objects.filter(content_type__app_label__in=(*WHALEFALL_APPS, SCHEDULER_APP)).select_related(
+        "content_type"
+    )
     crud = ("add_", "change_", "delete_", "view_")
     view = [p for p in perms if p.codename.startswith("view_") and (p.content_type.app_label, p.codename)
             not in SECRET_VIEWS]  # fmt: skip
-    custom = [p for p in perms if not p.codename.startswith(crud)]
+    custom = [p for p in perms if not p.codename.startswith(crud) and p.content_type.app_label != SCHEDULER_APP]
     wanted = {"viewer": view, "operator": view + custom, "admin": list(perms)}
     counts = {}
     for name, group_perms in wanted.items():

@@ -11,7 +11,13 @@ from django.utils.html import format_html
 
 from instances.models import SYNC_INSTANCE_PERMISSION
 from sync_sessions.models import SyncInstanceRecord, SyncSession
-from whalefall.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, ReadOnlyInlineMixin, pretty_json
+from whalefall.admin_tools import (
+    BigTableAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    pretty_json,
+    recent_date_filter,
+)
 from whalefall.errors import WhalefallError
 
 _RECORD_FIELDS = (
@@ -118,7 +124,7 @@ class SyncInstanceRecordAdmin(BigTableAdmin):
         "items_synced",
         "error_code",
     )
-    list_filter = ("status", "sync_category")
+    list_filter = (recent_date_filter("completed_at", default="all", title="finished"), "status", "sync_category")
     search_fields = ("^instance_name", "=error_code")
     autocomplete_fields = ("instance",)
     fieldsets = (

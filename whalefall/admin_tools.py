@@ -8,8 +8,6 @@
   recent window *by default*, so partitions are pruned.
 * :class:`BigTableAdmin` — the combination of the above for big tables.
 * small display helpers (sizes, JSON, counts).
-
-Importing this module also sets the site header/title to "WhaleFall".
 """
 
 from __future__ import annotations
@@ -27,11 +25,6 @@ from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
-
-admin.site.site_header = "WhaleFall"
-admin.site.site_title = "WhaleFall"
-admin.site.index_title = "Operations console"
-
 
 # --- paginator ----------------------------------------------------------------
 

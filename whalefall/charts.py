@@ -20,17 +20,20 @@ def line_chart(
 ) -> dict:
     """One polyline per ``(name, {day: value})``, x = day within ``[start, end]``,
     y = value from 0 to the maximum; the first series is drawn thicker. ``label``
-    formats the axis ticks and each series' last value."""
+    formats the axis ticks, each series' last value and the value shown on hovering a point."""
     pad_left, pad_bottom, pad_top = 70, 24, 10
     plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
     span = max((end - start).days, 1)
     top = max([v for _, data in series for v in data.values()] or [0]) or 1
     colors = colors or CHART_COLORS
 
-    def xy(day: dt.date, value: int) -> str:
-        x = pad_left + plot_w * (day - start).days / span
-        y = pad_top + plot_h * (1 - value / top)
-        return f"{x:.1f},{y:.1f}"
+    def xy(day: dt.date, value: int) -> tuple[str, str]:
+        return f"{pad_left + plot_w * (day - start).days / span:.1f}", f"{pad_top + plot_h * (1 - value / top):.1f}"
+
+    def dots(name: str, data: dict[dt.date, int]) -> list[dict]:
+        # one marker per value, its exact figure on hover (and a lone value still shows)
+        return [{"x": x, "y": y, "title": f"{name}, {day}: {label(value)}"}
+                for day, value in sorted(data.items()) for x, y in [xy(day, value)]]  # fmt: skip
 
     return {
         "width": width,
@@ -43,7 +46,8 @@ def line_chart(
                 "name": name,
                 "color": colors[i % len(colors)],
                 "width": 2.5 if i == 0 else 1.5,
-                "points": " ".join(xy(day, value) for day, value in sorted(data.items())),
+                "points": " ".join(",".join(xy(day, value)) for day, value in sorted(data.items())),
+                "dots": dots(name, data),
                 "last": label(data[max(data)]) if data else "-",
             }
             for i, (name, data) in enumerate(series)

@@ -42,7 +42,7 @@ DEBUG = _env_bool("WHALEFALL_DEBUG", True)
 ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "console.sites.ConsoleAdminConfig",  # django.contrib.admin, its index is the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

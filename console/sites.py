@@ -1,0 +1,25 @@
+"""The console's admin site: Django's, with the dashboard on its index page."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+
+
+class ConsoleAdminSite(admin.AdminSite):
+    site_header = "WhaleFall"
+    site_title = "WhaleFall"
+    index_title = "Dashboard"
+
+    def index(self, request, extra_context=None):
+        from console.dashboard import dashboard_build
+
+        context = {"dashboard": dashboard_build(user=request.user), **(extra_context or {})}
+        return super().index(request, extra_context=context)
+
+
+class ConsoleAdminConfig(AdminConfig):
+    """``django.contrib.admin`` with :class:`ConsoleAdminSite` as ``admin.site`` (every app
+    registers on it as usual)."""
+
+    default_site = "console.sites.ConsoleAdminSite"

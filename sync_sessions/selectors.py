@@ -1,0 +1,81 @@
+"""Named reads of sessions and their instance records (the console's health figures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from sync_sessions.models import RecordStatus, SyncCategory, SyncInstanceRecord, SyncSession
+
+#: categories whose records mean "we reached the target" (the others work on stored data)
+CONTACT_CATEGORIES = (SyncCategory.ACCOUNT, SyncCategory.CAPACITY, SyncCategory.TABLE_SIZE)
+
+
+@dataclass(frozen=True)
+class InstanceHealth:
+    """An instance's latest finished contact record, and since when it has been failing:
+    the first failure after its last success (None when the latest one succeeded)."""
+
+    instance_id: int
+    last_status: str
+    last_at: dt.datetime
+    last_ok_at: dt.datetime | None
+    failing_since: dt.datetime | None
+    failures: int
+    error_code: str
+    error_message: str
+
+    @property
+    def failing(self) -> bool:
+        return self.last_status == RecordStatus.FAILED
+
+
+_HEALTH_SQL = """
+WITH r AS (
+    SELECT instance_id, status, started_at, error_code, error_message,
+           max(started_at) FILTER (WHERE status = 'completed') OVER (PARTITION BY instance_id) AS last_ok
+    FROM sync_instance_records
+    WHERE sync_category = ANY(%(categories)s) AND status IN ('completed', 'failed') AND started_at IS NOT NULL
+)
+SELECT instance_id,
+       (array_agg(status ORDER BY started_at DESC))[1],
+       max(started_at),
+       max(last_ok),
+       min(started_at) FILTER (WHERE status = 'failed' AND (last_ok IS NULL OR started_at > last_ok)),
+       count(*) FILTER (WHERE status = 'failed' AND (last_ok IS NULL OR started_at > last_ok)),
+       (array_agg(error_code ORDER BY started_at DESC))[1],
+       (array_agg(error_message ORDER BY started_at DESC))[1]
+FROM r
+GROUP BY instance_id
+"""
+
+
+def instance_health(*, categories: Sequence[str] = CONTACT_CATEGORIES) -> dict[int, InstanceHealth]:
+    """Every instance's health from its kept records of ``categories`` (one query; an
+    instance without such a record is absent: never contacted, or its records expired)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HEALTH_SQL, {"categories": list(categories)})
+        rows = cursor.fetchall()
+    return {
+        iid: InstanceHealth(iid, status, last_at, last_ok, since if status == RecordStatus.FAILED else None, *rest)
+        for iid, status, last_at, last_ok, since, *rest in rows
+    }
+
+
+def records_failed(*, since: dt.datetime) -> QuerySet[SyncInstanceRecord]:
+    """Failed instance records finished since ``since``, newest first (with their session)."""
+    return (
+        SyncInstanceRecord.objects.filter(status=RecordStatus.FAILED, completed_at__gte=since)
+        .select_related("session")
+        .order_by("-completed_at", "-pk")
+    )
+
+
+def sessions_latest_per_category() -> dict[str, SyncSession]:
+    """The most recent session of each category (one query, DISTINCT ON over the category index)."""
+    sessions = SyncSession.objects.order_by("sync_category", "-started_at").distinct("sync_category")
+    return {s.sync_category: s for s in sessions}
