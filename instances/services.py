@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from instances.adapters.base import ConnectionTest
@@ -83,6 +83,14 @@ def instance_update(*, instance: Instance, tags: Iterable[str] | None = None, **
     if tags is not None:
         instance.tags.set(tags_resolve(names=tags))
     return instance
+
+
+def instances_purge(*, instance_ids: Iterable[int]) -> int:
+    """Delete instances for good (not the soft delete of ``deleted_at``): one DELETE; every row
+    that refers to them goes by its foreign key's ON DELETE, in the database. Returns the count."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM instances WHERE id = ANY(%s)", [list(instance_ids)])
+        return cursor.rowcount
 
 
 def instance_contact_record(*, instance: Instance, at: dt.datetime, version: str = "") -> None:

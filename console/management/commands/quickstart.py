@@ -22,15 +22,24 @@ METADATA_INSTANCE = "whalefall-metadata"
 class Command(BaseCommand):
     help = (
         "Migrate, create partitions, schedules and groups, create the admin user and register the "
-        "metadata PostgreSQL itself as a monitored instance (reused when it exists, even renamed). Safe to run again."
+        "metadata PostgreSQL itself as a monitored instance (reused when it exists, even renamed); --demo adds the "
+        "demo set. Safe to run again."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
         parser.add_argument("--password", help="Admin password (default: generated and printed once).")
+        parser.add_argument(
+            "--demo",
+            choices=("yes", "no", "if-empty"),
+            default="no",
+            help="Add the labelled demo set (manage.py demo_data): always, never (default), or only when the "
+            "database had no instance before this run (what bin/start passes).",
+        )
 
-    def handle(self, *args, username, password, **options):
+    def handle(self, *args, username, password, demo: str, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        was_empty = not Instance.objects.exists()
         plan = partitions_ensure()
         self.stdout.write(f"partitions: {len(plan.created)} created, {len(plan.kept)} present")
         schedules_setup()
@@ -38,6 +47,8 @@ class Command(BaseCommand):
         self._admin_user(username, password)
         instance = self._metadata_instance()
         self._first_data(instance)
+        if demo == "yes" or (demo == "if-empty" and was_empty):
+            call_command("demo_data", stdout=self.stdout, stderr=self.stderr)
 
     def _admin_user(self, username: str, password: str | None) -> None:
         User = get_user_model()
