@@ -8,10 +8,20 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.diff import diff_lines
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
-from accounts.selectors import account_list_steps_apply, account_privileges, account_reasons
+from accounts.selectors import (
+    account_list_steps_apply,
+    account_privileges,
+    account_reasons,
+    instance_account_counts,
+)
 from accounts.services import accounts_sync_all
-from instances.admin import instance_admin_action_register, instance_admin_link_register
+from instances.admin import (
+    instance_admin_action_register,
+    instance_admin_link_register,
+    instance_admin_summary_register,
+)
 from instances.models import Instance
 from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
@@ -65,6 +75,21 @@ class InstanceIdFilter(admin.SimpleListFilter):
         if value is None:
             return queryset
         return queryset.filter(instance_id=value) if value.isdigit() else queryset.none()
+
+
+#: lines of a change shown on a page (the rest: the collapsed JSON and the API)
+DIFF_LINES_LIMIT = 100
+_DIFF_STYLE = {"+": "color:#1a7f37", "-": "color:#cf222e", "~": "color:var(--body-quiet-color)"}
+
+
+def diff_html(diff: dict) -> str:
+    """A change as "+"/"-" lines (``accounts.diff.diff_lines``), the raw JSON collapsed under them."""
+    lines = diff_lines(diff)
+    rows = ((_DIFF_STYLE[sign], sign, text) for sign, text in lines[:DIFF_LINES_LIMIT])
+    shown = format_html_join("", '<div style="{}"><code>{}</code> {}</div>', rows)
+    hidden = len(lines) - DIFF_LINES_LIMIT
+    more = format_html("<div>… {} more line(s) in the JSON</div>", hidden) if hidden > 0 else ""
+    return format_html("{}{}<details><summary>JSON</summary>{}</details>", shown, more, pretty_json(diff))
 
 
 #: rows of the effective-privileges table on a page (the rest: the collapsed JSON and the API)
@@ -159,14 +184,14 @@ class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = AccountChangeLog
     fk_name = "instance_account"
     formset = limited_formset(CHANGE_HISTORY_LIMIT)
-    fields = ("changed_at", "change_type", "diff_json", "session_ref")
+    fields = ("changed_at", "change_type", "diff_display", "session_ref")
     readonly_fields = fields
     ordering = ("-changed_at",)
     verbose_name_plural = f"Change history (newest {CHANGE_HISTORY_LIMIT})"
 
-    @admin.display(description="Diff")
-    def diff_json(self, obj: AccountChangeLog) -> str:
-        return pretty_json(obj.diff)
+    @admin.display(description="Change")
+    def diff_display(self, obj: AccountChangeLog) -> str:
+        return diff_html(obj.diff)
 
     @admin.display(description="Session")
     def session_ref(self, obj: AccountChangeLog) -> str:
@@ -284,7 +309,7 @@ class AccountChangeLogAdmin(BigTableAdmin):
         "host",
         "change_type",
         "session_ref",
-        "diff_json",
+        "diff_display",
     )
     readonly_fields = fields
     ordering = ("-changed_at",)
@@ -293,9 +318,9 @@ class AccountChangeLogAdmin(BigTableAdmin):
     def session_ref(self, obj: AccountChangeLog) -> str:
         return session_link(obj.session_id)
 
-    @admin.display(description="Diff")
-    def diff_json(self, obj: AccountChangeLog) -> str:
-        return pretty_json(obj.diff)
+    @admin.display(description="Change")
+    def diff_display(self, obj: AccountChangeLog) -> str:
+        return diff_html(obj.diff)
 
 
 @admin.register(AccountListing)
@@ -346,6 +371,19 @@ instance_admin_action_register(sync_accounts_action)
 instance_admin_link_register(
     "Accounts", lambda instance: reverse("admin:accounts_instanceaccount_changelist") + f"?instance={instance.pk}"
 )
+
+
+def _accounts_overview(instance: Instance) -> str:
+    counts = instance_account_counts(instance_id=instance.pk)
+    accounts = reverse("admin:accounts_instanceaccount_changelist") + f"?instance={instance.pk}"
+    changes = reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}"
+    return format_html(
+        '<a href="{}">{} active</a>, {} inactive · <a href="{}">{} change(s)</a> in the last {} days',
+        accounts, counts.active, counts.inactive, changes, counts.changes_recent, counts.days,
+    )  # fmt: skip
+
+
+instance_admin_summary_register("Accounts", _accounts_overview)
 instance_admin_link_register(
     "Account changes",
     lambda instance: reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}",

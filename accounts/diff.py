@@ -86,3 +86,27 @@ def facts_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     if old_privs != new_privs:
         diff["privileges"] = {"added": sorted(new_privs - old_privs), "removed": sorted(old_privs - new_privs)}
     return diff
+
+
+def diff_lines(diff: dict[str, Any]) -> list[tuple[str, str]]:
+    """A change-log diff as signed lines for people: ``("+", "DELETE on app.* via reporting")``
+    for what was gained, ``("-", …)`` for what was lost, ``("~", …)`` for a change with no
+    direction. An added account lists what it holds; a removed one what it held."""
+    facts, sign = diff.get("facts"), "+"
+    if facts is None and "last_facts" in diff:
+        facts, sign = diff["last_facts"], "-"
+    if facts is not None:
+        flags = ("is_superuser", "can_grant", "is_locked")
+        lines = [(sign, name.replace("_", " ")) for name in flags if facts.get(name)]
+        if facts.get("can_login") is False:
+            lines.append((sign, "cannot log in"))
+        lines += [(sign, f"role {role}") for role in facts.get("roles", [])]
+        return lines + [(sign, privilege_label(p)) for p in facts.get("privileges", [])]
+    lines = [("+" if diff[name]["new"] else "-", name.replace("_", " ")) for name in SCALAR_FIELDS if name in diff]
+    for key, prefix in (("roles", "role "), ("privileges", "")):
+        part = diff.get(key) or {}
+        lines += [("-", prefix + item) for item in part.get("removed", [])]
+        lines += [("+", prefix + item) for item in part.get("added", [])]
+    if diff.get("snapshot"):
+        lines.append(("~", "engine-native detail changed (the privileges did not)"))
+    return lines

@@ -8,10 +8,13 @@ one (classification) add their own prefetches to account lists with
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import AccountChangeLog, InstanceAccount
 
@@ -69,3 +72,21 @@ def account_reasons(*, facts: dict[str, Any]) -> dict[str, list[str]]:
     """Why each derived flag in stored ``facts`` is set: ``{flag: [reason, …]}``."""
     reasons = facts.get("reasons")
     return {str(flag): [str(r) for r in items] for flag, items in reasons.items()} if isinstance(reasons, dict) else {}
+
+
+@dataclass(frozen=True)
+class InstanceAccountCounts:
+    active: int
+    inactive: int
+    changes_recent: int  # change-log rows of the last ``days`` days
+    days: int
+
+
+def instance_account_counts(*, instance_id: int, days: int = 7) -> InstanceAccountCounts:
+    """An instance's active and inactive accounts and its recent changes (two queries)."""
+    counts = InstanceAccount.objects.filter(instance_id=instance_id).aggregate(
+        active=Count("pk", filter=Q(is_active=True)), inactive=Count("pk", filter=Q(is_active=False))
+    )
+    since = timezone.now() - dt.timedelta(days=days)
+    changes = AccountChangeLog.objects.filter(instance_id=instance_id, changed_at__gte=since).count()
+    return InstanceAccountCounts(counts["active"], counts["inactive"], changes, days)

@@ -301,7 +301,8 @@ def capacity_summary(
     *, instance: Instance, forecast_days: int = DEFAULT_WINDOW_DAYS, top: int = 5, today: dt.date | None = None
 ) -> CapacitySummary:
     """Summary of one instance from the last max(90, forecast_days) days of daily totals
-    (one query) and the top ``top`` growers over ``forecast_days`` (one query). The cost
+    (one query) and the top ``top`` growers over ``forecast_days`` (one query; none with
+    ``top=0``). The cost
     depends on that window, not on how much history is stored."""
     today = today or timezone.localdate()
     start = today - dt.timedelta(days=max(max(GROWTH_WINDOWS), forecast_days - 1))
@@ -324,7 +325,9 @@ def capacity_summary(
         ),
         top_databases=capacity_top_growers(
             days=forecast_days, limit=top, forecast_days=forecast_days, instance_id=instance.pk, today=today
-        ),
+        )
+        if top
+        else [],
     )
 
 

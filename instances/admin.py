@@ -203,7 +203,7 @@ class InstanceAdmin(admin.ModelAdmin):
     list_filter = ("db_type", "environment", "is_active", "tags", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
-    readonly_fields = ("version", "last_connected_at", "created_at", "updated_at", "related_links")
+    readonly_fields = ("overview", "version", "last_connected_at", "created_at", "updated_at", "related_links")
     ordering = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "db_type", "environment", "is_active", "tag_choices", "description")}),
@@ -212,15 +212,18 @@ class InstanceAdmin(admin.ModelAdmin):
         ("Limits", {"fields": ("size_limit_bytes",)}),
         (
             "Status",
-            {"fields": ("version", "last_connected_at", "created_at", "updated_at", "deleted_at", "related_links")},
+            {"fields": ("overview", "version", "last_connected_at", "created_at", "updated_at", "deleted_at",
+                        "related_links")},
         ),
-    )
+    )  # fmt: skip
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user. Other apps add theirs with
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
     actions = ("test_connection_action",)
     #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
     related_link_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
+    #: (label, html_for(instance)) rows other apps add to the instance's overview (``instance_admin_summary_register``)
+    summary_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
 
     def get_queryset(self, request):
         return (
@@ -242,6 +245,14 @@ class InstanceAdmin(admin.ModelAdmin):
     @admin.display(description="Tags")
     def tag_list(self, obj: Instance) -> str:
         return ", ".join(tag.name for tag in obj.tags.all())
+
+    @admin.display(description="Overview")
+    def overview(self, obj: Instance) -> str:
+        if obj.pk is None or not self.summary_makers:
+            return "-"
+        rows = ((label, html_for(obj)) for label, html_for in self.summary_makers)
+        body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows)
+        return format_html('<table class="wf-overview">{}</table>', body)
 
     @admin.display(description="Related")
     def related_links(self, obj: Instance) -> str:
@@ -282,6 +293,13 @@ def instance_admin_action_register(action) -> None:
     which the admin imports after this one (INSTALLED_APPS order)."""
     if action not in InstanceAdmin.actions:
         InstanceAdmin.actions = (*InstanceAdmin.actions, action)
+
+
+def instance_admin_summary_register(label: str, html_for: Callable[[Instance], str]) -> None:
+    """Add a row (``html_for(instance)``, safe HTML; a few queries at most) to the instance
+    page's overview: accounts, capacity, last runs… from the apps that own them."""
+    if all(existing != label for existing, _ in InstanceAdmin.summary_makers):
+        InstanceAdmin.summary_makers = (*InstanceAdmin.summary_makers, (label, html_for))
 
 
 def instance_admin_link_register(label: str, url_for: Callable[[Instance], str]) -> None:

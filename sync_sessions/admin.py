@@ -7,10 +7,14 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html, format_html_join
 
+from instances.admin import instance_admin_summary_register
 from instances.models import SYNC_INSTANCE_PERMISSION
 from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.selectors import records_latest_per_category
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -46,9 +50,13 @@ class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
     """What the session did on each instance."""
 
     model = SyncInstanceRecord
-    fields = (*_RECORD_FIELDS, "record_link")
+    fields = (*_RECORD_FIELDS[:5], "took", *_RECORD_FIELDS[5:], "record_link")
     readonly_fields = fields
     ordering = ("instance_name",)
+
+    @admin.display(description="Took")
+    def took(self, obj: SyncInstanceRecord) -> str:
+        return _duration(obj.started_at, obj.completed_at)
 
     @admin.display(description="Details")
     def record_link(self, obj: SyncInstanceRecord) -> str:
@@ -201,3 +209,26 @@ def batch_admin_action(*, name: str, description: str, label: str, start: Callab
 
     action.__name__ = action.__qualname__ = name
     return action
+
+
+def _last_runs_overview(instance) -> str:
+    records = records_latest_per_category(instance_id=instance.pk)
+    if not records:
+        return "no runs recorded"
+    rows = (
+        (
+            reverse("admin:sync_sessions_syncinstancerecord_change", args=(r.pk,)),
+            r.get_sync_category_display(),
+            r.status,
+            f" ({r.error_code})" if r.error_code else "",
+            date_format(timezone.localtime(r.started_at or r.created_at), "Y-m-d H:i"),
+            _duration(r.started_at, r.completed_at),
+        )
+        for r in records
+    )
+    items = format_html_join(" · ", '<a href="{}">{}</a>: {}{} at {} ({})', rows)
+    url = reverse("admin:sync_sessions_syncinstancerecord_changelist") + f"?instance__id__exact={instance.pk}"
+    return format_html('{} · <a href="{}">all runs</a>', items, url)
+
+
+instance_admin_summary_register("Last runs", _last_runs_overview)

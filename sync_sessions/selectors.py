@@ -79,3 +79,13 @@ def sessions_latest_per_category() -> dict[str, SyncSession]:
     """The most recent session of each category (one query, DISTINCT ON over the category index)."""
     sessions = SyncSession.objects.order_by("sync_category", "-started_at").distinct("sync_category")
     return {s.sync_category: s for s in sessions}
+
+
+def records_latest_per_category(*, instance_id: int) -> list[SyncInstanceRecord]:
+    """The latest record of each category for one instance (one query, DISTINCT ON)."""
+    records = (
+        SyncInstanceRecord.objects.filter(instance_id=instance_id)
+        .order_by("sync_category", "-created_at", "-pk")
+        .distinct("sync_category")
+    )
+    return sorted(records, key=lambda r: r.created_at, reverse=True)

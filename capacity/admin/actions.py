@@ -1,12 +1,22 @@
-"""Admin actions on instances (collect, aggregate) and the instance page's link to its capacity page."""
+"""Admin actions on instances (collect, aggregate), the instance page's link to its capacity page
+and its capacity row in the instance overview."""
 
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.html import format_html
 
+from capacity.forecast import OK
+from capacity.selectors import capacity_summary
 from capacity.services import capacity_aggregate_all, capacity_collect_all
-from instances.admin import instance_admin_action_register, instance_admin_link_register
+from instances.admin import (
+    instance_admin_action_register,
+    instance_admin_link_register,
+    instance_admin_summary_register,
+)
+from instances.models import Instance
 from sync_sessions.admin import batch_admin_action
+from whalefall.admin_tools import format_bytes
 
 collect_capacity_action = batch_admin_action(
     name="collect_capacity_action",
@@ -26,3 +36,28 @@ instance_admin_action_register(aggregate_capacity_action)
 instance_admin_link_register(
     "Capacity", lambda instance: reverse("admin:capacity_instance_capacity", args=[instance.pk])
 )
+
+
+def _capacity_overview(instance: Instance) -> str:
+    summary = capacity_summary(instance=instance, top=0)
+    url = reverse("admin:capacity_instance_capacity", args=[instance.pk])
+    if summary.total_bytes is None:
+        return format_html('<a href="{}">no size collected in the last 90 days</a>', url)
+    growth = next(g for g in summary.growth if g.days == 30)
+    grew = f"{'+' if growth.bytes >= 0 else '-'}{format_bytes(abs(growth.bytes))}" if growth.bytes is not None else "-"
+    forecast = summary.forecast
+    if forecast.status != OK:
+        outlook = "forecast: collecting samples"
+    elif forecast.limit_bytes is None:
+        outlook = "no size limit set"
+    elif forecast.days_until_limit is None:
+        outlook = f"not forecast to reach its limit of {format_bytes(forecast.limit_bytes)}"
+    else:
+        outlook = f"reaches its limit of {format_bytes(forecast.limit_bytes)} in {forecast.days_until_limit} days"
+    return format_html(
+        '<a href="{}">{}</a> in {} database(s) on {} · {} in 30 days · {}',
+        url, format_bytes(summary.total_bytes), summary.database_count, summary.as_of, grew, outlook,
+    )  # fmt: skip
+
+
+instance_admin_summary_register("Capacity", _capacity_overview)

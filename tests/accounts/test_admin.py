@@ -134,7 +134,8 @@ def test_account_change_view_shows_permissions_and_history(
                 instance_account=account,
                 username=account.username,
                 change_type=ChangeType.MODIFY,
-                diff={"n": i},
+                diff={"privileges": {"added": [f"SELECT on app{i}.*"], "removed": []},
+                      "is_locked": {"old": False, "new": True}},  # fmt: skip
             )
             for i in range(80)
         ]
@@ -148,6 +149,9 @@ def test_account_change_view_shows_permissions_and_history(
     history = next(f for f in response.context["inline_admin_formsets"] if f.opts.model is AccountChangeLog)
     assert len(history.formset.forms) == 50  # newest 50 of 81
     assert "All changes of this account" in body
+    # each change as +/- lines, its JSON collapsed below them
+    assert re.search(r"<code>\+</code> SELECT on app\d+\.\*</div>", body) and "<code>+</code> is locked</div>" in body
+    assert body.count("<details><summary>JSON</summary>") >= 50
 
 
 def test_account_admins_are_read_only(admin_client_logged_in, accounts_200):

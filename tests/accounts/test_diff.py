@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from accounts.diff import facts_diff, facts_json, permission_facts
+from accounts.diff import diff_lines, facts_diff, facts_json, permission_facts
 from instances.adapters.base import AccountFacts, Privilege
 
 DIRECT = Privilege("database", "SELECT", "app")
@@ -67,3 +67,27 @@ def test_facts_stored_before_paths_were_recorded_compare_as_direct_grants():
         "is_superuser": {"old": None, "new": False}, "can_grant": {"old": None, "new": False},
         "is_locked": {"old": None, "new": False}, "can_login": {"old": None, "new": True},
     }  # fmt: skip
+
+
+# --- diff_lines: the change as "+"/"-" lines for the account pages ---------------------------------------------------
+def test_an_added_account_lists_what_it_holds_and_a_removed_one_what_it_held():
+    facts = permission_facts(account(VIA, is_superuser=True, can_login=False, roles=("reporting",)))
+    added = diff_lines({"facts": facts})
+    assert added == [("+", "is superuser"), ("+", "cannot log in"), ("+", "role reporting"),
+                     ("+", "DELETE on app.* WITH GRANT OPTION via reporting → base")]  # fmt: skip
+    assert diff_lines({"last_facts": facts}) == [("-", text) for _sign, text in added]
+
+
+def test_a_modification_shows_gains_and_losses_with_their_paths():
+    old = permission_facts(account(DIRECT, VIA, is_locked=True, roles=("reporting",)))
+    new = permission_facts(account(DIRECT, can_grant=True))
+    assert diff_lines(facts_diff(old, new)) == [
+        ("+", "can grant"), ("-", "is locked"), ("-", "role reporting"),
+        ("-", "DELETE on app.* WITH GRANT OPTION via reporting → base"),
+    ]  # fmt: skip
+    assert diff_lines(facts_diff(new, old))[-1] == ("+", "DELETE on app.* WITH GRANT OPTION via reporting → base")
+
+
+def test_a_snapshot_only_change_says_so():
+    lines = diff_lines({"snapshot": {"changed": True}})
+    assert lines == [("~", "engine-native detail changed (the privileges did not)")]

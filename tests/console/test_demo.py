@@ -5,6 +5,7 @@ classifications and a failed run — added once, and removed completely."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -107,3 +108,20 @@ def test_quickstart_adds_the_demo_set_only_on_an_empty_database():
     call_command("demo_data", "--remove", stdout=io.StringIO())
     call_command("quickstart", "--demo", "if-empty", stdout=io.StringIO())  # the metadata instance exists now
     assert not demo_instances().exists()
+
+
+def test_instance_page_overview_of_a_demo_instance(admin_client_logged_in, django_assert_max_num_queries):
+    demo_data_load()
+    oracle = Instance.objects.get(name="demo-oracle-hr")
+    Instance.objects.filter(pk=oracle.pk).update(size_limit_bytes=6 * 1024**3)
+    with django_assert_max_num_queries(20):
+        response = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=[oracle.pk]))
+    body = response.content.decode()
+    overview = body[body.index('<table class="wf-overview">'):]
+    overview = overview[: overview.index("</table>")]
+    assert "2 active</a>, 0 inactive" in overview
+    assert "in 1 database(s) on" in overview and "reaches its limit of 6.0\xa0GB in " in overview
+    assert "Capacity</a>: failed (target_timeout)" in overview  # the demo's failed run
+    assert "Classification</a>: completed" in overview
+    for url in re.findall(r'href="([^"]+)"', overview):
+        assert admin_client_logged_in.get(url.replace("&amp;", "&")).status_code == 200, url

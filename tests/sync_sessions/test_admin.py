@@ -57,6 +57,8 @@ def sessions_200(admin_user):
                 sync_category="account",
                 status="failed" if i % 10 == 0 else "completed",
                 items_synced=i,
+                started_at=now,
+                completed_at=now + timezone.timedelta(seconds=i / 10),
                 error_code="TargetTimeout" if i % 10 == 0 else "",
                 sync_details={"accounts": i},
             )
@@ -97,6 +99,7 @@ def test_session_change_view_lists_records(admin_client_logged_in, sessions_200,
     assert response.status_code == 200
     body = response.content.decode()
     assert "sync-inst-199" in body and "TargetTimeout" in body
+    assert "19.9 s" in body  # how long each instance took
     inline = response.context["inline_admin_formsets"][0]
     assert len(inline.formset.forms) == 200
 

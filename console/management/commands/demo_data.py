@@ -20,7 +20,6 @@ class Command(BaseCommand):
             count = demo_data_remove()
             self.stdout.write(f"demo data: {count} demo instance(s) and everything recorded about them deleted")
             return
-        self.stdout.write(f"demo data: writing {HISTORY_DAYS} days of history …")
         load = demo_data_load()
         names = ", ".join(i.name for i in load.instances)
         if load.created:

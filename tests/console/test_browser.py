@@ -1,0 +1,117 @@
+"""The console in a real browser (Playwright driving Debian's chromium, headless): log in, read
+the dashboard, open an instance and its capacity chart, an account's effective privileges,
+and run "Test connection" against the live MariaDB. Screenshots go to a temporary directory,
+or to ``WHALEFALL_SCREENSHOTS`` (``docs/screenshots`` for the ones the README shows).
+
+chromium is found on PATH or at ``WHALEFALL_CHROMIUM``; ``bin/test`` installs Debian's package
+when it is missing. Without it the tests fail under ``CI`` and are skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from accounts.models import InstanceAccount
+from accounts.services import accounts_sync_all
+from console.demo import demo_data_load
+from instances.models import Instance
+from instances.services import credential_create, instance_create
+from tests.live_targets import unavailable
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+PASSWORD = "pw-browser-1"
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = os.environ.get("WHALEFALL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        unavailable("chromium is not installed (bin/test installs Debian's package)")
+    return path
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    target = Path(os.environ.get("WHALEFALL_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@pytest.fixture
+def console_data(mysql_monitor):
+    get_user_model().objects.create_superuser("admin", "admin@localhost", PASSWORD)
+    demo_data_load()
+    credential = credential_create(name="browser-mon", username=mysql_monitor.username, password=mysql_monitor.password)
+    live = instance_create(
+        name="live-mariadb", db_type="mysql", host=mysql_monitor.host, port=mysql_monitor.port, credential=credential
+    )
+    assert accounts_sync_all(instance_ids=[live.pk]).records.get().status == "completed"
+    return {
+        "live": live.pk,
+        "orders": Instance.objects.get(name="demo-mysql-orders").pk,
+        "monitor": InstanceAccount.objects.get(instance=live, username=mysql_monitor.username).pk,
+    }
+
+
+@pytest.fixture
+def page(console_data, chromium, live_server):
+    # Every ORM read happens in console_data, before the browser starts: Playwright's sync API
+    # runs an event loop in this thread, in which Django refuses (and would leak) connections.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+def test_console_in_a_browser(page, live_server, console_data, screenshots):
+    base = live_server.url
+    page.goto(base + reverse("admin:index"))
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+    # the dashboard: the failing demo instance, the jobs, the growers, the classification chart
+    page.wait_for_selector("#dashboard")
+    assert page.title().startswith("Dashboard")
+    failing = page.locator("#wf-instances").inner_text()
+    assert "demo-oracle-hr" in failing and "target_timeout" in failing
+    assert "whalefall.accounts" in page.locator("#wf-jobs").inner_text()
+    assert "demo-pg-billing / billing" in page.locator("#wf-capacity").inner_text()
+    assert page.locator("#wf-classification svg.wf-chart polyline").count() >= 1
+    page.screenshot(path=screenshots / "dashboard.png", full_page=True)
+
+    # an instance, then its capacity page from the instance's related links
+    page.goto(base + reverse("admin:instances_instance_change", args=[console_data["orders"]]))
+    assert "demo-mysql-orders" in page.locator("#content").inner_text()
+    page.locator("#instance_form").get_by_role("link", name="Capacity", exact=True).click()
+    page.wait_for_selector("svg.wf-chart")
+    assert page.locator("svg.wf-chart polyline").count() >= 2  # instance total and its databases
+    assert "Forecast of the instance total" in page.inner_text("#content")
+    hover = page.locator("svg.wf-chart circle title").first.text_content()
+    assert hover.startswith("Instance total, ") and "GB" in hover  # the value under the pointer
+    page.screenshot(path=screenshots / "instance_capacity.png", full_page=True)
+
+    # an account synced from the live MariaDB: its effective privileges as a table
+    page.goto(base + reverse("admin:accounts_instanceaccount_change", args=[console_data["monitor"]]))
+    table = page.locator("table.effective-privileges").inner_text()
+    assert "SHOW DATABASES" in table and "mysql.user" in table  # the documented monitoring grants
+    page.screenshot(path=screenshots / "account_privileges.png", full_page=True)
+
+    # "Test connection" on the live instance: the admin action, its message
+    page.goto(base + reverse("admin:instances_instance_changelist") + "?q=live-mariadb")
+    page.check(f"input[name=_selected_action][value='{console_data['live']}']")
+    page.select_option("select[name=action]", "test_connection_action")
+    page.click("button[name=index]")
+    message = page.locator("ul.messagelist").inner_text()
+    assert message.lower().startswith("live-mariadb: ok — ") and "MariaDB" in message  # the admin capitalises
+
