@@ -93,7 +93,9 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     # an instance, then its capacity page from the instance's related links
     page.goto(base + reverse("admin:instances_instance_change", args=[console_data["orders"]]))
     assert "demo-mysql-orders" in page.locator("#content").inner_text()
-    page.locator("#instance_form").get_by_role("link", name="Capacity", exact=True).click()
+    overview = page.locator(".field-overview").inner_text()
+    assert "active" in overview and "in 30 days" in overview and "Last runs" in page.inner_text("#content")
+    page.locator(".field-related_links").get_by_role("link", name="Capacity", exact=True).click()
     page.wait_for_selector("svg.wf-chart")
     assert page.locator("svg.wf-chart polyline").count() >= 2  # instance total and its databases
     assert "Forecast of the instance total" in page.inner_text("#content")
