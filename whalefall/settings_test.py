@@ -23,3 +23,8 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 # a deterministic engine for tests and benchmarks (see tests/support/fake_adapter.py)
 WHALEFALL_TEST_ADAPTERS = {"fake": "tests.support.fake_adapter.FakeAdapter"}
+
+# WhiteNoise serves STATIC_ROOT (collectstatic's output, which bin/serve makes): tests use the
+# app finders instead, from an empty directory, so a fresh clone warns about nothing.
+STATIC_ROOT = Path(tempfile.gettempdir()) / "whalefall-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)

@@ -71,6 +71,7 @@ def test_bin_serve_answers_pages_static_files_and_health(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server.stderr.close()
 
 
 def _get_or_none(url: str) -> int | None:
