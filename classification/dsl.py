@@ -204,7 +204,8 @@ class RuleInvalid(ValueError):
 
 
 def _string(value: Any) -> bool:
-    return isinstance(value, str) and value.strip() != ""
+    # jsonb cannot store NUL: a rule holding one could not be saved
+    return isinstance(value, str) and value.strip() != "" and "\x00" not in value
 
 
 def _strings(value: Any) -> bool:
@@ -216,13 +217,21 @@ def _boolean(value: Any) -> bool:
 
 
 def _level(value: Any) -> bool:
-    return value in _RANK
+    return isinstance(value, str) and value in _RANK  # a dict or list is unhashable
+
+
+# JSON Schema of the same checks (json_schema below): some non-space character, no NUL
+_STRING_SCHEMA = {"type": "string", "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}
+_STRINGS_SCHEMA = {"type": "array", "minItems": 1, "items": _STRING_SCHEMA}
+_BOOLEAN_SCHEMA = {"type": "boolean"}
+_LEVEL_SCHEMA = {"type": "string", "enum": list(LEVELS)}
 
 
 @dataclass(frozen=True)
 class _Param:
     check: Callable[[Any], bool]
     expected: str
+    schema: dict
     required: bool = True
 
 
@@ -231,20 +240,54 @@ _FUNCTIONS: dict[str, dict[str, _Param]] = {
     "can_grant": {},
     "is_locked": {},
     "can_login": {},
-    "has_role": {"role": _Param(_string, "a role name (non-empty string)")},
+    "has_role": {"role": _Param(_string, "a role name (non-empty string)", _STRING_SCHEMA)},
     "has_privilege": {
-        "privilege": _Param(_string, "a privilege name (non-empty string)"),
-        "level": _Param(_level, f"one of {', '.join(LEVELS)}", required=False),
-        "target": _Param(_string, "a glob (non-empty string)", required=False),
-        "grantable": _Param(_boolean, "true or false", required=False),
-        "include_set_role": _Param(_boolean, "true or false", required=False),
+        "privilege": _Param(_string, "a privilege name (non-empty string)", _STRING_SCHEMA),
+        "level": _Param(_level, f"one of {', '.join(LEVELS)}", _LEVEL_SCHEMA, required=False),
+        "target": _Param(_string, "a glob (non-empty string)", _STRING_SCHEMA, required=False),
+        "grantable": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA, required=False),
+        "include_set_role": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA, required=False),
     },
-    "db_type_in": {"values": _Param(_strings, "a non-empty list of database type names")},
-    "environment_in": {"values": _Param(_strings, "a non-empty list of environments")},
-    "instance_tag": {"tag": _Param(_string, "a tag name (non-empty string)")},
-    "username_matches": {"pattern": _Param(_string, "a glob (non-empty string)")},
+    "db_type_in": {"values": _Param(_strings, "a non-empty list of database type names", _STRINGS_SCHEMA)},
+    "environment_in": {"values": _Param(_strings, "a non-empty list of environments", _STRINGS_SCHEMA)},
+    "instance_tag": {"tag": _Param(_string, "a tag name (non-empty string)", _STRING_SCHEMA)},
+    "username_matches": {"pattern": _Param(_string, "a glob (non-empty string)", _STRING_SCHEMA)},
 }
 FUNCTIONS = tuple(_FUNCTIONS)
+
+
+def json_schema(ref: str) -> dict:
+    """The grammar as a JSON Schema (OpenAPI 3.0 dialect), built from the same table the
+    validator uses; ``ref`` is where this schema itself is referenced (rules nest). Not
+    expressible there: the MAX_DEPTH and MAX_NODES bounds."""
+    nested = {"$ref": ref}
+    variants = [
+        {
+            "type": "object",
+            "required": ["op", "args"],
+            "additionalProperties": False,
+            "properties": {"op": {"type": "string", "enum": ["and", "or"]},
+                           "args": {"type": "array", "minItems": 1, "items": nested}},
+        },
+        {
+            "type": "object",
+            "required": ["op", "args"],
+            "additionalProperties": False,
+            "properties": {"op": {"type": "string", "enum": ["not"]},
+                           "args": {"type": "array", "minItems": 1, "maxItems": 1, "items": nested}},
+        },
+    ]  # fmt: skip
+    for name, params in _FUNCTIONS.items():
+        variants.append(
+            {
+                "type": "object",
+                "required": ["fn", *(key for key, param in params.items() if param.required)],
+                "additionalProperties": False,
+                "properties": {"fn": {"type": "string", "enum": [name]}}
+                | {key: param.schema for key, param in params.items()},
+            }
+        )
+    return {"oneOf": variants, "description": "A classification rule (DESIGN.md § Classification)."}
 
 
 def _join(path: str, key: str | int) -> str:

@@ -10,9 +10,17 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.parsers import FormParser
 from rest_framework.throttling import ScopedRateThrottle
 
+from whalefall.api import StrictJSONParser
 from whalefall.errors import LoginLocked
+from whalefall.serializers import RejectUnknownFields
+
+
+class TokenRequestSerializer(RejectUnknownFields, AuthTokenSerializer):
+    """DRF's username/password serializer, refusing unknown fields like every API body."""
 
 
 class TokenView(ObtainAuthToken):
@@ -24,25 +32,36 @@ class TokenView(ObtainAuthToken):
 
     throttle_scope = "auth"
     throttle_classes = [ScopedRateThrottle]  # ObtainAuthToken has none
-    serializer_class = AuthTokenSerializer
+    parser_classes = [StrictJSONParser, FormParser]  # JSON like the rest of the API; a form for curl -d
+    serializer_class = TokenRequestSerializer
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=TokenRequestSerializer,
         responses={
             200: inline_serializer("Token", {"token": serializers.CharField()}),
-            400: OpenApiResponse(description="Wrong or missing credentials: {code, message, instance_id, errors}."),
+            400: OpenApiResponse(description="Missing or malformed fields: {code, message, instance_id, errors}."),
+            401: OpenApiResponse(description="Wrong username or password, or an inactive user."),
             429: OpenApiResponse(description="Locked out after failed logins, or throttled: {code, message}."),
         },
         auth=[],
     )
     def post(self, request, *args, **kwargs):
         username = request.data.get("username") if hasattr(request.data, "get") else None
-        if getattr(settings, "AXES_ENABLED", True) and AxesProxyHandler.is_locked(
-            request._request, {"username": username}
+        # a malformed username (not text, or holding NUL) cannot be locked: the serializer refuses it
+        if (
+            isinstance(username, str)
+            and "\x00" not in username
+            and getattr(settings, "AXES_ENABLED", True)
+            and AxesProxyHandler.is_locked(request._request, {"username": username})
         ):
             minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
             raise LoginLocked(f"Too many failed logins for {username!r}: try again in {minutes} minutes.")
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError as exc:
+            if exc.get_codes() == {"non_field_errors": ["authorization"]}:
+                raise AuthenticationFailed("Unable to log in with the provided credentials.") from None
+            raise
 
 
 def healthz(request):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
-
 from instances.models import Instance
+from whalefall.errors import unprocessable
 
 
 def instances_for_batch(*, instance_ids: Sequence[int] | None) -> list[Instance]:
@@ -19,5 +18,5 @@ def instances_for_batch(*, instance_ids: Sequence[int] | None) -> list[Instance]
     found = list(instances.filter(pk__in=instance_ids, deleted_at__isnull=True))
     missing = sorted(set(instance_ids) - {i.pk for i in found})
     if missing:
-        raise ValidationError({"instance_ids": [f"Unknown or deleted instance id(s): {missing}"]})
+        raise unprocessable("instance_ids", f"Unknown or deleted instance id(s): {missing}", code="does_not_exist")
     return found

@@ -49,7 +49,10 @@ def tags_resolve(*, names: Iterable[str]) -> list[Tag]:
         try:
             validate_name(name)
         except ValidationError as exc:
-            raise ValidationError({"tags": [f"{name!r}: {message}" for message in exc.messages]}) from exc
+            raise ValidationError(
+                {"tags": [ValidationError(f"{name!r}: {error.message % (error.params or {})}", code=error.code)
+                          for error in exc.error_list]}
+            ) from exc  # fmt: skip
     Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
     return list(Tag.objects.filter(name__in=wanted))
 

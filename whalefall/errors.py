@@ -9,6 +9,18 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ValidationError
+
+#: ValidationError codes of input that matches the API schema but breaks a rule the schema cannot
+#: state (a range ending in the future, an id nothing has, a name with a control character): the
+#: API answers 422 instead of 400; "unique" alone is a 409 (whalefall.api.exception_handler)
+UNPROCESSABLE_CODES = frozenset({"unprocessable", "does_not_exist", "untrimmed", "unprintable", "unique"})
+
+
+def unprocessable(field: str, message: str, *, code: str = "unprocessable") -> ValidationError:
+    """A ValidationError on ``field`` the API answers 422 (see UNPROCESSABLE_CODES)."""
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
 
 class WhalefallError(Exception):
     """Base class: ``code`` and ``http_status`` drive every error mapping."""

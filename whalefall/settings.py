@@ -162,9 +162,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["whalefall.api.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "whalefall.filters.FilterBackend",
+        "whalefall.api.StrictOrderingFilter",
     ],
+    "DEFAULT_PARSER_CLASSES": ["whalefall.api.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "whalefall.api.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "whalefall.api.exception_handler",
@@ -179,7 +180,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("WHALEFALL_API_RATE_USER", "1200/min"),
         "auth": os.environ.get("WHALEFALL_API_RATE_AUTH", "10/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "whalefall.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "WhaleFall API",
@@ -187,6 +188,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # every shared error status is added per operation by whalefall.openapi.AutoSchema
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "whalefall.openapi.request_schemas_strict",
+        "whalefall.openapi.components_add",
+    ],
     # several models have a "status"/"source" choice field with different values
     "ENUM_NAME_OVERRIDES": {
         "SyncSessionStatusEnum": "sync_sessions.models.SessionStatus",

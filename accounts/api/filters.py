@@ -5,23 +5,24 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 
 from accounts.models import AccountChangeLog, ChangeType, InstanceAccount
+from whalefall import filters as wf
 
 
-class AccountFilterSet(filters.FilterSet):
-    instance = filters.NumberFilter(field_name="instance_id", label="Instance id")
-    db_type = filters.CharFilter(field_name="instance__db_type", label="Database type name")
-    is_active = filters.BooleanFilter()
-    is_superuser = filters.BooleanFilter(field_name="permission__is_superuser")
-    can_grant = filters.BooleanFilter(field_name="permission__can_grant")
-    is_locked = filters.BooleanFilter(field_name="permission__is_locked")
-    username = filters.CharFilter(label="Username (exact)")
-    search = filters.CharFilter(field_name="username", lookup_expr="icontains", label="Username contains")
+class AccountFilterSet(wf.FilterSet):
+    instance = wf.IdFilter(field_name="instance_id", label="Instance id")
+    db_type = wf.TextFilter(field_name="instance__db_type", label="Database type name")
+    is_active = wf.BooleanFilter()
+    is_superuser = wf.BooleanFilter(field_name="permission__is_superuser")
+    can_grant = wf.BooleanFilter(field_name="permission__can_grant")
+    is_locked = wf.BooleanFilter(field_name="permission__is_locked")
+    username = wf.TextFilter(label="Username (exact)")
+    search = wf.TextFilter(field_name="username", lookup_expr="icontains", label="Username contains")
     # one effective privilege must match all three (applied together in filter_queryset)
-    has_privilege = filters.CharFilter(
+    has_privilege = wf.TextFilter(
         method="_effective", label="Holds this effective privilege (e.g. DELETE, granted), directly or via roles"
     )
-    via_role = filters.CharFilter(method="_effective", label="Holds an effective privilege through this role")
-    include_set_role = filters.BooleanFilter(
+    via_role = wf.TextFilter(method="_effective", label="Holds an effective privilege through this role")
+    include_set_role = wf.BooleanFilter(
         method="_effective", label="has_privilege/via_role also match privileges reachable only by SET ROLE"
     )
 
@@ -68,14 +69,14 @@ def account_filter_register(name: str, account_filter: filters.Filter) -> None:
     AccountFilterSet.base_filters[name] = account_filter
 
 
-class AccountChangeFilterSet(filters.FilterSet):
-    instance = filters.NumberFilter(field_name="instance_id", label="Instance id")
-    account = filters.NumberFilter(field_name="instance_account_id", label="Account id")
+class AccountChangeFilterSet(wf.FilterSet):
+    instance = wf.IdFilter(field_name="instance_id", label="Instance id")
+    account = wf.IdFilter(field_name="instance_account_id", label="Account id")
     change_type = filters.MultipleChoiceFilter(choices=ChangeType.choices)
-    username = filters.CharFilter(label="Username (exact)")
-    session = filters.UUIDFilter(field_name="session_id", label="Session id (UUID)")
-    changed_after = filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="gte", label="Changed at or after")
-    changed_before = filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="lt", label="Changed before")
+    username = wf.TextFilter(label="Username (exact)")
+    session = wf.UUIDFilter(field_name="session_id", label="Session id (UUID)")
+    changed_after = wf.DateTimeFilter(field_name="changed_at", lookup_expr="gte", label="Changed at or after")
+    changed_before = wf.DateTimeFilter(field_name="changed_at", lookup_expr="lt", label="Changed before")
 
     class Meta:
         model = AccountChangeLog

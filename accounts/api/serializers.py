@@ -11,6 +11,7 @@ from rest_framework import serializers
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.selectors import account_privileges, account_reasons
 from sync_sessions.api.serializers import BatchRequestSerializer
+from whalefall import serializers as strict
 
 #: read-only fields apps above this one add to every account serializer: name → field factory
 _ACCOUNT_FIELDS: dict[str, Callable[[], serializers.Field]] = {}
@@ -22,7 +23,7 @@ def account_field_register(name: str, field_factory: Callable[[], serializers.Fi
     _ACCOUNT_FIELDS[name] = field_factory
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(strict.ModelSerializer):
     """One login on one instance with its permission flags (and what other apps add:
     classifications).
 
@@ -88,7 +89,7 @@ class EffectivePrivilegeSerializer(serializers.Serializer):
     direct = serializers.BooleanField()
 
 
-class AccountPermissionSerializer(serializers.ModelSerializer):
+class AccountPermissionSerializer(strict.ModelSerializer):
     """Current permissions of one account: flags, roles (inherited included), the
     effective privileges with their paths, the engine-native ``snapshot`` and, with
     ``?explain=1``, the ``reasons`` for each flag that is set."""
@@ -97,7 +98,7 @@ class AccountPermissionSerializer(serializers.ModelSerializer):
     can_login = serializers.SerializerMethodField()
     privileges = serializers.SerializerMethodField()
     reasons = serializers.SerializerMethodField(
-        help_text="Only with ?explain=1: {flag: [reason, …]} for each of is_superuser, can_grant, is_locked set."
+        help_text="With ?explain=1: {flag: [reason, …]} for each of is_superuser, can_grant, is_locked set; else null."
     )
 
     class Meta:
@@ -113,24 +114,20 @@ class AccountPermissionSerializer(serializers.ModelSerializer):
     def get_privileges(self, obj: AccountPermission) -> list[dict]:
         return account_privileges(facts=obj.facts)
 
-    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
-    def get_reasons(self, obj: AccountPermission) -> dict[str, list[str]]:
-        return account_reasons(facts=obj.facts)
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not self.context.get("explain"):
-            data.pop("reasons")
-        return data
+    @extend_schema_field(
+        serializers.DictField(child=serializers.ListField(child=serializers.CharField()), allow_null=True)
+    )
+    def get_reasons(self, obj: AccountPermission) -> dict[str, list[str]] | None:
+        return account_reasons(facts=obj.facts) if self.context.get("explain") else None
 
 
 class PermissionsQuerySerializer(serializers.Serializer):
     """Query parameters of /accounts/<id>/permissions."""
 
-    explain = serializers.BooleanField(required=False, default=False, help_text="Add the reasons for each flag.")
+    explain = strict.QueryFlagField(required=False, default=False, help_text="Add the reasons for each flag.")
 
 
-class AccountChangeSerializer(serializers.ModelSerializer):
+class AccountChangeSerializer(strict.ModelSerializer):
     """One add/modify/remove/reactivate of an account found by a sync."""
 
     instance = serializers.IntegerField(source="instance_id", read_only=True, help_text="Instance id.")

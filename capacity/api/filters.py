@@ -9,9 +9,6 @@ whole partitioned history.
 
 from __future__ import annotations
 
-import django_filters
-from django.core.exceptions import ValidationError
-
 from capacity.models import (
     DatabaseSizeAggregation,
     DatabaseSizeStat,
@@ -21,14 +18,15 @@ from capacity.models import (
     PeriodType,
 )
 from capacity.selectors import DEFAULT_HISTORY_DAYS, date_window
+from whalefall import filters as wf
 
 
-class _HistoryFilterSet(django_filters.FilterSet):
-    instance = django_filters.NumberFilter(field_name="instance_id", help_text="Instance id.")
-    date_from = django_filters.DateFilter(
+class _HistoryFilterSet(wf.FilterSet):
+    instance = wf.IdFilter(field_name="instance_id", help_text="Instance id.")
+    date_from = wf.DateFilter(
         field_name="collected_date", lookup_expr="gte", help_text="First day (inclusive); default: date_to - 30 days."
     )
-    date_to = django_filters.DateFilter(
+    date_to = wf.DateFilter(
         field_name="collected_date", lookup_expr="lte", help_text="Last day (inclusive); default: today."
     )
 
@@ -38,14 +36,14 @@ class _HistoryFilterSet(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         if start and end and start > end:
-            raise ValidationError({"date_from": ["date_from must not be after date_to."]})
+            return queryset.none()  # an empty range: nothing in it
         start, end = date_window(start=start, end=end, default_days=self.default_days)
         self.form.cleaned_data["date_from"], self.form.cleaned_data["date_to"] = start, end
         return super().filter_queryset(queryset)
 
 
 class DatabaseSizeStatFilterSet(_HistoryFilterSet):
-    database = django_filters.CharFilter(field_name="database_name", help_text="Exact database name.")
+    database = wf.TextFilter(field_name="database_name", help_text="Exact database name.")
 
     class Meta:
         model = DatabaseSizeStat
@@ -64,19 +62,19 @@ AGGREGATION_DEFAULT_DAYS = 365
 
 class _AggregationFilterSet(_HistoryFilterSet):
     default_days = AGGREGATION_DEFAULT_DAYS
-    date_from = django_filters.DateFilter(
+    date_from = wf.DateFilter(
         field_name="period_start", lookup_expr="gte",
         help_text="Earliest period_start (inclusive); default: date_to - 365 days.",
     )  # fmt: skip
-    date_to = django_filters.DateFilter(
+    date_to = wf.DateFilter(
         field_name="period_start", lookup_expr="lte", help_text="Latest period_start (inclusive); default: today."
     )
-    period_type = django_filters.ChoiceFilter(choices=PeriodType.choices, help_text="Period type.")
-    is_complete = django_filters.BooleanFilter(help_text="false: periods still running (rewritten by every run).")
+    period_type = wf.ChoiceFilter(choices=PeriodType.choices, help_text="Period type.")
+    is_complete = wf.BooleanFilter(help_text="false: periods still running (rewritten by every run).")
 
 
 class DatabaseSizeAggregationFilterSet(_AggregationFilterSet):
-    database = django_filters.CharFilter(field_name="database_name", help_text="Exact database name.")
+    database = wf.TextFilter(field_name="database_name", help_text="Exact database name.")
 
     class Meta:
         model = DatabaseSizeAggregation
@@ -89,9 +87,10 @@ class InstanceSizeAggregationFilterSet(_AggregationFilterSet):
         fields = ("instance", "period_type", "is_complete", "date_from", "date_to")
 
 
-class InstanceDatabaseFilterSet(django_filters.FilterSet):
-    instance = django_filters.NumberFilter(field_name="instance_id", help_text="Instance id.")
-    name = django_filters.CharFilter(help_text="Exact database name.")
+class InstanceDatabaseFilterSet(wf.FilterSet):
+    instance = wf.IdFilter(field_name="instance_id", help_text="Instance id.")
+    name = wf.TextFilter(help_text="Exact database name.")
+    is_active = wf.BooleanFilter(help_text="Still present on the instance.")
 
     class Meta:
         model = InstanceDatabase

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from capacity.forecast import DEFAULT_WINDOW_DAYS, MIN_SAMPLES
 from capacity.models import (
@@ -16,6 +17,7 @@ from capacity.models import (
     PeriodType,
 )
 from sync_sessions.api.serializers import BatchRequestSerializer
+from whalefall import serializers as strict
 
 MIB = 1024 * 1024
 
@@ -25,7 +27,7 @@ def to_mb(value: int | None) -> float | None:
     return None if value is None else round(value / MIB, 2)
 
 
-class _SizeSerializer(serializers.ModelSerializer):
+class _SizeSerializer(strict.ModelSerializer):
     size_mb = serializers.SerializerMethodField()
     data_mb = serializers.SerializerMethodField()
     log_mb = serializers.SerializerMethodField()
@@ -80,7 +82,7 @@ class DatabaseSizeStatSerializer(_SizeSerializer):
         )
 
 
-class InstanceSizeStatSerializer(serializers.ModelSerializer):
+class InstanceSizeStatSerializer(strict.ModelSerializer):
     """One instance's total on one day."""
 
     total_size_mb = serializers.SerializerMethodField()
@@ -94,7 +96,7 @@ class InstanceSizeStatSerializer(serializers.ModelSerializer):
         return to_mb(obj.total_size_bytes)
 
 
-class TableSizeSerializer(serializers.ModelSerializer):
+class TableSizeSerializer(strict.ModelSerializer):
     """One table of the stored snapshot."""
 
     size_mb = serializers.SerializerMethodField()
@@ -159,7 +161,7 @@ _AGGREGATION_FIELDS = (
 )
 
 
-class _AggregationSerializer(serializers.ModelSerializer):
+class _AggregationSerializer(strict.ModelSerializer):
     avg_size_mb = serializers.SerializerMethodField()
     size_change_percent = serializers.DecimalField(
         max_digits=25, decimal_places=4, coerce_to_string=False, read_only=True, allow_null=True,
@@ -196,13 +198,15 @@ class AggregateRequestSerializer(BatchRequestSerializer):
     """What to aggregate: a period type (or all) and an inclusive day range, or neither
     end for every period that contains yesterday or today."""
 
-    period = serializers.ChoiceField(choices=[*PeriodType.values, "all"], default="all")
+    period = strict.StrictChoiceField(choices=[*PeriodType.values, "all"], default="all")
     date_from = serializers.DateField(required=False, help_text="First day (inclusive); give date_to too.")
     date_to = serializers.DateField(required=False, help_text="Last day (inclusive), not after today.")
 
     def validate(self, attrs):
         if ("date_from" in attrs) != ("date_to" in attrs):
-            raise serializers.ValidationError({"date_from": "Give both date_from and date_to, or neither."})
+            raise serializers.ValidationError(
+                {"date_from": ErrorDetail("Give both date_from and date_to, or neither.", code="unprocessable")}
+            )
         return attrs
 
 
@@ -249,7 +253,7 @@ class DatabaseGrowthSerializer(serializers.Serializer):
     size_bytes = serializers.IntegerField(help_text="Latest sample in the window.")
     size_mb = serializers.FloatField()
     growth = GrowthSerializer()
-    size_limit_bytes = serializers.IntegerField(allow_null=True)
+    size_limit_bytes = strict.StrictIntegerField(allow_null=True)
     forecast = ForecastSerializer()
 
 
@@ -262,7 +266,7 @@ class CapacitySummarySerializer(serializers.Serializer):
     total_size_bytes = serializers.IntegerField(allow_null=True)
     total_size_mb = serializers.FloatField(allow_null=True)
     database_count = serializers.IntegerField(allow_null=True)
-    size_limit_bytes = serializers.IntegerField(allow_null=True)
+    size_limit_bytes = strict.StrictIntegerField(allow_null=True)
     growth = GrowthSerializer(many=True, help_text="Over the last 7, 30 and 90 days.")
     forecast = ForecastSerializer()
     top_growing_databases = DatabaseGrowthSerializer(many=True)
@@ -302,23 +306,23 @@ def capacity_summary_data(summary) -> dict:
 
 
 class SummaryQuerySerializer(serializers.Serializer):
-    forecast_days = serializers.IntegerField(
+    forecast_days = strict.QueryIntegerField(
         min_value=MIN_SAMPLES, max_value=365, default=DEFAULT_WINDOW_DAYS, help_text="Forecast window (days)."
     )
 
 
 class TopGrowersQuerySerializer(SummaryQuerySerializer):
-    days = serializers.IntegerField(min_value=1, max_value=730, default=30, help_text="Growth window (days).")
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    days = strict.QueryIntegerField(min_value=1, max_value=730, default=30, help_text="Growth window (days).")
+    limit = strict.QueryIntegerField(min_value=1, max_value=100, default=20)
 
 
 # --- inventory ------------------------------------------------------------------------------
 
 
-class InstanceDatabaseSerializer(serializers.ModelSerializer):
+class InstanceDatabaseSerializer(strict.ModelSerializer):
     """A database of an instance's inventory; only ``size_limit_bytes`` can be changed."""
 
-    size_limit_bytes = serializers.IntegerField(
+    size_limit_bytes = strict.StrictIntegerField(
         min_value=1, max_value=2**63 - 1, allow_null=True, required=False,
         help_text="Bytes this database may hold; the forecast counts the days until it is reached. null: no limit.",
     )  # fmt: skip

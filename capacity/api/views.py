@@ -9,10 +9,8 @@ typed (``whalefall.errors``) and mapped by ``whalefall.api.exception_handler``
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from capacity import selectors
@@ -60,7 +58,8 @@ from capacity.services import (
 from instances.api.permissions import CanSyncInstances
 from instances.models import Instance
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
-from whalefall.api import HistoryCursorPagination
+from whalefall.api import HistoryCursorPagination, StrictOrderingFilter
+from whalefall.filters import FilterBackend
 
 _INSTANCE_PARAM = OpenApiParameter("instance_id", int, OpenApiParameter.PATH, description="Instance id.")
 _DATABASE_PARAM = OpenApiParameter("database", str, OpenApiParameter.PATH, description="Database name (URL-encoded).")
@@ -86,7 +85,7 @@ class InstanceDatabaseSizesView(generics.ListAPIView):
 
     queryset = DatabaseSizeCurrent.objects.all()
     serializer_class = DatabaseSizeCurrentSerializer
-    filter_backends = [OrderingFilter]
+    filter_backends = [StrictOrderingFilter]
     ordering_fields = ("database_name", "size_bytes", "collected_at")
     ordering = ("database_name",)
 
@@ -104,7 +103,7 @@ class DatabaseSizeStatViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = DatabaseSizeStat.objects.all()
     serializer_class = DatabaseSizeStatSerializer
     filterset_class = DatabaseSizeStatFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     pagination_class = StatsCursorPagination
 
 
@@ -117,14 +116,14 @@ class InstanceSizeStatViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = InstanceSizeStat.objects.all()
     serializer_class = InstanceSizeStatSerializer
     filterset_class = InstanceSizeStatFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     pagination_class = StatsCursorPagination
 
 
 class _TableSizesMixin:
     queryset = DatabaseTableSizeStat.objects.all()
     serializer_class = TableSizeSerializer
-    filter_backends = [OrderingFilter]
+    filter_backends = [StrictOrderingFilter]
     ordering_fields = ("size_bytes", "table_name", "schema_name", "row_count", "data_bytes", "index_bytes")
     ordering = ("-size_bytes", "schema_name", "table_name")
 
@@ -203,9 +202,7 @@ class CollectCapacityView(generics.GenericAPIView):
     @extend_schema(request=None, responses={202: SessionStartedSerializer})
     def post(self, request, instance_id: int):
         instance = _instance(instance_id)
-        session = capacity_collect_all(
-            instance_ids=[instance.pk], created_by=request.user, enqueue=True
-        )
+        session = capacity_collect_all(instance_ids=[instance.pk], created_by=request.user, enqueue=True)
         return Response(session_started_data(request, session), status=status.HTTP_202_ACCEPTED)
 
 
@@ -229,7 +226,7 @@ class DatabaseSizeAggregationViewSet(mixins.ListModelMixin, viewsets.GenericView
     queryset = DatabaseSizeAggregation.objects.all()
     serializer_class = DatabaseSizeAggregationSerializer
     filterset_class = DatabaseSizeAggregationFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     pagination_class = AggregationCursorPagination
 
 
@@ -243,7 +240,7 @@ class InstanceSizeAggregationViewSet(mixins.ListModelMixin, viewsets.GenericView
     queryset = InstanceSizeAggregation.objects.all()
     serializer_class = InstanceSizeAggregationSerializer
     filterset_class = InstanceSizeAggregationFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     pagination_class = AggregationCursorPagination
 
 
@@ -359,7 +356,7 @@ class InstanceDatabaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     queryset = InstanceDatabase.objects.order_by("instance_id", "name")
     serializer_class = InstanceDatabaseSerializer
     filterset_class = InstanceDatabaseFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     http_method_names = ["get", "patch", "head", "options"]
 
     def perform_update(self, serializer):

@@ -37,7 +37,7 @@ from sync_sessions.models import SyncCategory, SyncInstanceRecord, SyncSession
 from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
 from whalefall.db.locks import advisory_lock
-from whalefall.errors import NotFound
+from whalefall.errors import NotFound, unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -185,12 +185,12 @@ def aggregation_validate(*, period_types: Sequence[str], start: dt.date, end: dt
         raise ValidationError({"period_types": [f"Choose from {choices} (got {unknown or 'none'})."]})
     today, kept_from = timezone.localdate(), retention_start()
     if start > end:
-        raise ValidationError({"date_from": [f"The range starts ({start}) after it ends ({end})."]})
+        raise unprocessable("date_from", f"The range starts ({start}) after it ends ({end}).")
     if end > today:
-        raise ValidationError({"date_to": [f"{end} is in the future (today is {today}): there are no sizes yet."]})
+        raise unprocessable("date_to", f"{end} is in the future (today is {today}): there are no sizes yet.")
     if start < kept_from:
-        raise ValidationError(
-            {"date_from": [f"{start} is before the retention start {kept_from}: older partitions are dropped."]}
+        raise unprocessable(
+            "date_from", f"{start} is before the retention start {kept_from}: older partitions are dropped."
         )
     return [p for p in PeriodType.values if p in period_types]
 
@@ -340,7 +340,7 @@ def aggregation_window(*, start: dt.date | None, end: dt.date | None) -> tuple[d
     every period containing yesterday or today is computed (a period that ended
     yesterday is finalized by the next morning's run)."""
     if (start is None) != (end is None):
-        raise ValidationError({"date_from": ["Give both ends of the range (from and to), or neither."]})
+        raise unprocessable("date_from", "Give both ends of the range (from and to), or neither.")
     if start is None:
         today = timezone.localdate()
         return today - dt.timedelta(days=1), today

@@ -4,7 +4,6 @@ priority one) and a ``?classification=`` filter (any of the codes)."""
 
 from __future__ import annotations
 
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,6 +11,7 @@ from accounts.api.filters import account_filter_register
 from accounts.api.serializers import account_field_register
 from accounts.selectors import account_list_step_register
 from classification.selectors import accounts_prefetch_classifications, accounts_with_classification
+from whalefall import filters as wf
 
 
 class ClassificationCodesField(serializers.ListField):
@@ -56,7 +56,5 @@ def register_account_extensions() -> None:
     account_field_register("primary_classification", _primary_field)
     account_filter_register(
         "classification",
-        filters.CharFilter(
-            method=_filter_classification, label="Classification code (comma-separated: any of them)"
-        ),
+        wf.TextFilter(method=_filter_classification, label="Classification code (comma-separated: any of them)"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from classification import dsl
@@ -14,9 +15,19 @@ from classification.models import (
 )
 from instances.models import DatabaseType
 from sync_sessions.api.serializers import MAX_ID, BatchRequestSerializer
+from whalefall import serializers as strict
+from whalefall.openapi import openapi_component_register
+
+RULE_EXPRESSION_REF = "#/components/schemas/RuleExpression"
+openapi_component_register("RuleExpression", dsl.json_schema(RULE_EXPRESSION_REF))
 
 
-class ClassificationSerializer(serializers.ModelSerializer):
+@extend_schema_field({"$ref": RULE_EXPRESSION_REF})
+class RuleExpressionField(serializers.JSONField):
+    """A rule of the DSL; its schema is the grammar (``dsl.json_schema``), checked by ``dsl.validate``."""
+
+
+class ClassificationSerializer(strict.ModelSerializer):
     """A risk classification; ``priority`` picks an account's primary one (highest wins)."""
 
     rule_count = serializers.IntegerField(read_only=True)
@@ -29,12 +40,14 @@ class ClassificationSerializer(serializers.ModelSerializer):
         read_only_fields = ("is_system", "created_at", "updated_at")
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(strict.ModelSerializer):
     """A rule (JSON DSL, see DESIGN.md § Classification) for one engine; validated on save."""
 
-    classification = serializers.PrimaryKeyRelatedField(queryset=AccountClassification.objects.all())
-    db_type = serializers.PrimaryKeyRelatedField(queryset=DatabaseType.objects.all(), help_text="Database type name.")
-    expression = serializers.JSONField(help_text='e.g. {"op": "or", "args": [{"fn": "is_superuser"}]}')
+    classification = strict.StrictPrimaryKeyRelatedField(queryset=AccountClassification.objects.all())
+    db_type = strict.StrictPrimaryKeyRelatedField(
+        pk_type=str, queryset=DatabaseType.objects.all(), help_text="Database type name."
+    )
+    expression = RuleExpressionField(help_text='e.g. {"op": "or", "args": [{"fn": "is_superuser"}]}')
     description = serializers.SerializerMethodField(help_text="The rule in words.")
 
     class Meta:
@@ -47,8 +60,8 @@ class RuleSerializer(serializers.ModelSerializer):
         return dsl.describe(rule.expression) if not dsl.validate(rule.expression) else "(invalid)"
 
 
-class RuleValidateSerializer(serializers.Serializer):
-    expression = serializers.JSONField()
+class RuleValidateSerializer(strict.Serializer):
+    expression = RuleExpressionField()
 
 
 class RuleValidSerializer(serializers.Serializer):
@@ -56,11 +69,11 @@ class RuleValidSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
-class RulePreviewRequestSerializer(serializers.Serializer):
-    classification = serializers.PrimaryKeyRelatedField(queryset=AccountClassification.objects.all())
-    db_type = serializers.PrimaryKeyRelatedField(queryset=DatabaseType.objects.all())
-    expression = serializers.JSONField()
-    rule = serializers.IntegerField(
+class RulePreviewRequestSerializer(strict.Serializer):
+    classification = strict.StrictPrimaryKeyRelatedField(queryset=AccountClassification.objects.all())
+    db_type = strict.StrictPrimaryKeyRelatedField(pk_type=str, queryset=DatabaseType.objects.all())
+    expression = RuleExpressionField()
+    rule = strict.StrictIntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="The rule the draft replaces (when editing)."
     )
 
@@ -81,7 +94,7 @@ class RulePreviewSerializer(serializers.Serializer):
     removes = PreviewAccountSerializer(many=True, help_text="Up to 200 auto assignments it would remove.")
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(strict.ModelSerializer):
     """A current assignment: ``source`` auto (a rule matched; ``why`` says which clauses) or manual."""
 
     account_username = serializers.CharField(source="account.username", read_only=True)
@@ -96,12 +109,12 @@ class AssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ManualAssignSerializer(serializers.Serializer):
-    account = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    classification = serializers.PrimaryKeyRelatedField(queryset=AccountClassification.objects.all())
+class ManualAssignSerializer(strict.Serializer):
+    account = strict.StrictIntegerField(min_value=1, max_value=MAX_ID)
+    classification = strict.StrictPrimaryKeyRelatedField(queryset=AccountClassification.objects.all())
 
 
-class HistorySerializer(serializers.ModelSerializer):
+class HistorySerializer(strict.ModelSerializer):
     account_username = serializers.CharField(source="account.username", read_only=True)
     classification_code = serializers.CharField(source="classification.code", read_only=True)
     changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -114,7 +127,7 @@ class HistorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DailyStatSerializer(serializers.ModelSerializer):
+class DailyStatSerializer(strict.ModelSerializer):
     classification_code = serializers.CharField(source="classification.code", read_only=True)
 
     class Meta:

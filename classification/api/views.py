@@ -49,6 +49,7 @@ from classification.services import (
 from instances.api.permissions import CanSyncInstances
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination, required_permission
+from whalefall.errors import unprocessable
 
 CanAssign = required_permission(
     ASSIGN_PERMISSION, "You need the 'Can assign and unassign classifications by hand' permission."
@@ -180,7 +181,7 @@ class AssignmentViewSet(
         serializer.is_valid(raise_exception=True)
         account = InstanceAccount.objects.filter(pk=serializer.validated_data["account"]).first()
         if account is None:
-            raise ValidationError({"account": ["No such account."]})
+            raise unprocessable("account", "No such account.", code="does_not_exist")
         classification = serializer.validated_data["classification"]
         classification_assign(account_ids=[account.pk], classification=classification, user=request.user)
         assignment = self.get_queryset().get(account=account, classification=classification)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
-from instances.models import Credential, DatabaseType, Instance, Tag
+from instances.models import Credential, Instance
+from whalefall import filters as wf
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class TagFilter(filters.ModelMultipleChoiceFilter):
-    """Tag names; repeated values must all match (AND)."""
-
-
-class CredentialFilterSet(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", label="Name or username contains")
+class CredentialFilterSet(wf.FilterSet):
+    name = wf.TextFilter(label="Name (exact)")
+    username = wf.TextFilter(label="Username (exact)")
+    search = wf.TextFilter(method="filter_search", label="Name or username contains")
 
     class Meta:
         model = Credential
@@ -26,20 +21,14 @@ class CredentialFilterSet(filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(username__icontains=value))
 
 
-class InstanceFilterSet(filters.FilterSet):
-    db_type = filters.ModelChoiceFilter(queryset=DatabaseType.objects.all(), label="Database type name")
-    environment = filters.ChoiceFilter(choices=Instance.Environment.choices)
-    is_active = filters.BooleanFilter()
-    credential = filters.NumberFilter(field_name="credential_id", label="Credential id")
-    tag = TagFilter(
-        field_name="tags__name",
-        to_field_name="name",
-        queryset=Tag.objects.all(),
-        conjoined=True,
-        label="Tag name (repeat for instances having all of them)",
-    )
-    is_deleted = filters.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
-    search = filters.CharFilter(method="filter_search", label="Name or host contains")
+class InstanceFilterSet(wf.FilterSet):
+    db_type = wf.TextFilter(field_name="db_type_id", label="Database type name")
+    environment = wf.ChoiceFilter(choices=Instance.Environment.choices)
+    is_active = wf.BooleanFilter()
+    credential = wf.IdFilter(field_name="credential_id", label="Credential id")
+    tag = wf.AllOfTextFilter(field_name="tags__name", label="Tag name (repeat for instances having all of them)")
+    is_deleted = wf.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+    search = wf.TextFilter(method="filter_search", label="Name or host contains")
 
     class Meta:
         model = Instance

@@ -9,18 +9,19 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from instances.models import Credential, DatabaseType, Instance
+from whalefall import serializers as strict
 
 
-class DatabaseTypeSerializer(serializers.ModelSerializer):
+class DatabaseTypeSerializer(strict.ModelSerializer):
     class Meta:
         model = DatabaseType
         fields = ("name", "display_name", "default_port", "enabled")
 
 
-class CredentialSerializer(serializers.ModelSerializer):
+class CredentialSerializer(strict.ModelSerializer):
     """A login used to reach instances; ``password`` is accepted but never returned."""
 
-    password = serializers.CharField(
+    password = strict.StrictCharField(
         write_only=True,
         trim_whitespace=False,
         max_length=1024,
@@ -38,7 +39,7 @@ class CredentialSerializer(serializers.ModelSerializer):
 class CredentialUpdateSerializer(CredentialSerializer):
     """Like CredentialSerializer, but ``password`` may be omitted to keep the stored one."""
 
-    password = serializers.CharField(
+    password = strict.StrictCharField(
         write_only=True,
         required=False,
         trim_whitespace=False,
@@ -54,22 +55,23 @@ class CredentialUpdateSerializer(CredentialSerializer):
 class TagNamesField(serializers.ListField):
     """Tags as a list of names; reads the (prefetched) ``tags`` relation."""
 
-    child = serializers.CharField(max_length=64)
+    child = strict.StrictCharField(max_length=64)
 
     def to_representation(self, data):
         return [tag.name for tag in data.all()]
 
 
-class InstanceSerializer(serializers.ModelSerializer):
+class InstanceSerializer(strict.ModelSerializer):
     """A monitored database server; ``db_type`` is the database type name, ``credential`` its id."""
 
-    db_type = serializers.PrimaryKeyRelatedField(
+    db_type = strict.StrictPrimaryKeyRelatedField(
+        pk_type=str,
         queryset=DatabaseType.objects.all(),
         help_text="Database type name (see /api/v1/database-types).",
         error_messages={"does_not_exist": 'Unknown database type "{pk_value}".'},
     )
-    port = serializers.IntegerField(min_value=1, max_value=65535)
-    credential = serializers.PrimaryKeyRelatedField(
+    port = strict.StrictIntegerField(min_value=1, max_value=65535)
+    credential = strict.StrictPrimaryKeyRelatedField(
         queryset=Credential.objects.all(), allow_null=True, required=False, help_text="Credential id."
     )
     credential_name = serializers.CharField(source="credential.name", read_only=True, allow_null=True)

@@ -6,9 +6,10 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from sync_sessions.models import SyncInstanceRecord, SyncSession
+from whalefall import serializers as strict
 
 
-class SyncInstanceRecordSerializer(serializers.ModelSerializer):
+class SyncInstanceRecordSerializer(strict.ModelSerializer):
     """What one session did on one instance."""
 
     session = serializers.UUIDField(source="session_id", read_only=True, help_text="The session's session_id.")
@@ -37,7 +38,7 @@ class SyncInstanceRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SyncSessionSerializer(serializers.ModelSerializer):
+class SyncSessionSerializer(strict.ModelSerializer):
     """One run over one or more instances; identified by ``session_id``."""
 
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -94,13 +95,14 @@ def session_started_data(request, session) -> dict:
 MAX_ID = 2**63 - 1
 
 
-class BatchRequestSerializer(serializers.Serializer):
+class BatchRequestSerializer(strict.Serializer):
     """Which instances a batch runs over; omitted means every active instance."""
 
     instance_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        child=strict.StrictIntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         allow_empty=False,
+        min_length=1,  # the schema's minItems (allow_empty alone does not show there)
         max_length=10000,
-        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 400.",
+        help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 422.",
     )

@@ -153,7 +153,7 @@ def test_account_permissions(api_client, data):
     assert body == {
         "account": account.pk, "is_superuser": True, "can_grant": True, "is_locked": False, "can_login": True,
         "roles": ["r1"], "privileges": body["privileges"], "snapshot": {"global": ["SELECT"]},
-        "updated_at": body["updated_at"],
+        "updated_at": body["updated_at"], "reasons": None,
     }  # fmt: skip
     assert [(p["privilege"], p["direct"], p["via"], p["via_set_role"]) for p in body["privileges"]] == [
         ("SELECT", True, [], False), ("DELETE", False, ["reporting", "base"], False), ("DROP", False, ["ops"], True),

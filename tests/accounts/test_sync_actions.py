@@ -97,21 +97,23 @@ def test_sync_one_id_is_a_single_session(api_client, django_capture_on_commit_ca
         {"instance_ids": [0]},
         {"instance_ids": [2**70]},
         {"instance_ids": "1"},
-        {"instance_ids": [424242]},
+        {"instance_ids": ["1"]},
+        {"instance_ids": [424242]},  # a well-formed id nothing has: 422
     ],
 )
-def test_sync_bad_input_is_400_and_creates_nothing(api_client, body, django_capture_on_commit_callbacks):
+def test_sync_bad_input_is_refused_and_creates_nothing(api_client, body, django_capture_on_commit_callbacks):
     make_fake_instance(name="exists")
     response, callbacks = post_and_run(api_client, SYNC_URL, body, django_capture_on_commit_callbacks)
-    assert response.status_code == 400, response.content
-    assert response.json()["code"] == "invalid" and "instance_ids" in response.json()["errors"]
+    expected = (422, "unprocessable") if body["instance_ids"] == [424242] else (400, "invalid")
+    assert (response.status_code, response.json()["code"]) == expected, response.content
+    assert "instance_ids" in response.json()["errors"]
     assert callbacks == [] and not SyncSession.objects.exists()
 
 
-def test_sync_deleted_instance_is_400(api_client, django_capture_on_commit_callbacks):
+def test_sync_deleted_instance_is_422(api_client, django_capture_on_commit_callbacks):
     gone = make_fake_instance(name="gone", deleted_at=timezone.now())
     response, _ = post_and_run(api_client, SYNC_URL, {"instance_ids": [gone.pk]}, django_capture_on_commit_callbacks)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert str(gone.pk) in str(response.json()["errors"]["instance_ids"])
 
 

@@ -91,9 +91,11 @@ def test_instance_aggregations_and_bad_filters(api_client, aggregated):
     assert {r["instance"] for r in body["results"]} == {other.pk}
     assert body["results"][0]["period_start"] == TODAY.replace(day=1).isoformat()
     assert "database_count" in body["results"][0] and "database_name" not in body["results"][0]
-    for bad in ({"period_type": "yearly"}, {"date_from": "2026-02-01", "date_to": "2026-01-01"}, {"date_to": "x"}):
+    for bad in ({"period_type": "yearly"}, {"period_type": ""}, {"is_complete": "maybe"}, {"date_to": "x"}):
         response = api_client.get(url, bad)
         assert response.status_code == 400 and response.json()["code"] == "invalid", bad
+    inverted = api_client.get(url, {"date_from": "2026-02-01", "date_to": "2026-01-01"})
+    assert (inverted.status_code, inverted.json()["results"]) == (200, [])
 
 
 # --- summary and top growers -------------------------------------------------------------------
@@ -189,21 +191,25 @@ def test_aggregate_action_returns_202_and_runs(api_client, aggregated, django_ca
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {"period": "yearly"},
-        {"date_from": "2026-01-01"},
-        {"date_from": day(-1).isoformat(), "date_to": day(-2).isoformat()},  # the future
-        {"date_from": TODAY.isoformat(), "date_to": day(1).isoformat()},
-        {"date_from": "2001-01-01", "date_to": "2001-01-02"},
-        {"instance_ids": [999999]},
-        {"instance_ids": []},
+        # not what the schema allows: 400
+        ({"period": "yearly"}, 400, "invalid"),
+        ({"instance_ids": []}, 400, "invalid"),
+        ({"instance_ids": ["1"]}, 400, "invalid"),
+        ({"date_from": "2026/01/01", "date_to": "2026-01-02"}, 400, "invalid"),
+        # what the schema allows, but a rule it cannot state forbids: 422
+        ({"date_from": "2026-01-01"}, 422, "unprocessable"),
+        ({"date_from": day(-1).isoformat(), "date_to": day(-2).isoformat()}, 422, "unprocessable"),  # inverted
+        ({"date_from": TODAY.isoformat(), "date_to": day(1).isoformat()}, 422, "unprocessable"),  # the future
+        ({"date_from": "2001-01-01", "date_to": "2001-01-02"}, 422, "unprocessable"),  # before the retention
+        ({"instance_ids": [999999]}, 422, "unprocessable"),
     ],
 )
-def test_aggregate_action_rejects_bad_input_with_400(api_client, body):
+def test_aggregate_action_rejects_bad_input(api_client, body, status, code):
     response = api_client.post("/api/v1/capacity/actions/aggregate", body, format="json")
-    assert response.status_code == 400, response.content
-    assert response.json()["code"] == "invalid"
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
     assert not SyncSession.objects.exists()
 
 

@@ -81,7 +81,7 @@ def test_manual_assign_and_unassign(api_client, shop, admin_user):
     assert response.status_code == 201, response.content
     assert (response.json()["source"], response.json()["assigned_by"]) == ("manual", "admin")
     assert api_client.post(f"{API}/assignments/", {"account": 999999, "classification": shop["del"].pk},
-                           format="json").status_code == 400  # fmt: skip
+                           format="json").status_code == 422  # fmt: skip
     assignment_id = response.json()["id"]
     assert api_client.delete(f"{API}/assignments/{assignment_id}/").status_code == 204
     history = list(AccountClassificationHistory.objects.order_by("id").values_list("action", "changed_by_id"))
@@ -94,7 +94,7 @@ def test_run_action_history_stats_and_primary_classification(api_client, shop, d
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(f"{API}/actions/run/", {"instance_ids": [shop["instance"].pk]}, format="json")
     assert response.status_code == 202
-    assert api_client.post(f"{API}/actions/run/", {"instance_ids": [999999]}, format="json").status_code == 400
+    assert api_client.post(f"{API}/actions/run/", {"instance_ids": [999999]}, format="json").status_code == 422
     stats = api_client.get(f"{API}/stats/", {"classification": "su"}).json()["results"]
     assert [(s["classification_code"], s["account_count"]) for s in stats] == [("su", 1)]
     accounts = {a["username"]: a for a in api_client.get("/api/v1/accounts/").json()["results"]}

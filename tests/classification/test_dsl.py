@@ -3,6 +3,7 @@ the JSON path, and properties (hypothesis) hold for any valid rule and any facts
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,6 +61,9 @@ def match(rule, account):
         ({}, ["rule: needs 'op' (and, or, not) or 'fn'"]),
         ([{"fn": "is_locked"}], ['rule: must be an object: {"op": …, "args": […]} or {"fn": …}']),
         ({"op": "or", "args": [{"fn": ["x"]}]}, ["args/0/fn: unknown function ['x']"]),
+        ({"fn": "has_privilege", "privilege": "DELETE", "level": {}},  # unhashable: an error, not a TypeError
+         ["level: must be one of global, database, schema, object, column, not {}"]),
+        ({"fn": "has_role", "role": "r\x00"}, ["role: must be a role name (non-empty string), not 'r\\x00'"]),
         ({"op": "and", "args": [{"fn": "x"}, {"fn": "has_role", "role": 1, "bogus": 2}]},
          ["args/0/fn: unknown function 'x'", "args/1/bogus: unknown key 'bogus' for has_role (role)",
           "args/1/role: must be a role name (non-empty string), not 1"]),
@@ -288,3 +292,38 @@ def test_a_broken_leaf_is_reported_at_its_path(rule, index):
     """Wrapping any valid rule with a bad sibling: exactly that sibling's path is reported."""
     args = [rule] * index + [{"fn": "nope"}]
     assert [str(e) for e in validate({"op": "or", "args": args})] == [f"args/{index}/fn: unknown function 'nope'"]
+
+
+# --- the published JSON Schema of the grammar (OpenAPI component RuleExpression) agrees with validate()
+
+_SCHEMA_REF = "#/components/schemas/RuleExpression"
+_SCHEMA_VALIDATOR = jsonschema.Draft7Validator(
+    {"$ref": _SCHEMA_REF, "components": {"schemas": {"RuleExpression": dsl.json_schema(_SCHEMA_REF)}}}
+)
+_WORDS = st.sampled_from(["op", "args", "fn", "and", "or", "not", "role", "privilege", "level", "values", "tag",
+                          "pattern", "target", "grantable", "is_locked", "has_role", "has_privilege", "db_type_in",
+                          "database", " ", "", "x\x00"])  # fmt: skip
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 2), _WORDS),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_WORDS, inner, max_size=4)),
+    max_leaves=10,
+)
+
+
+# valid leaves with keys added, dropped or replaced: the near misses a schema most easily gets wrong
+_MUTATED = st.builds(
+    lambda leaf, drop, extra: {**{k: v for k, v in leaf.items() if k not in drop}, **extra},
+    LEAVES, st.sets(_WORDS, max_size=2), st.dictionaries(_WORDS, _JSON, max_size=2),
+)  # fmt: skip
+_NEAR_RULES = st.recursive(
+    st.one_of(LEAVES, _MUTATED),
+    lambda inner: st.builds(lambda op, args: {"op": op, "args": args}, st.sampled_from(["and", "or", "not", "xor"]),
+                            st.lists(inner, max_size=3)),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@PROPERTIES
+@given(st.one_of(RULES, _JSON, _NEAR_RULES))
+def test_the_json_schema_accepts_exactly_the_valid_rules(value):
+    assert _SCHEMA_VALIDATOR.is_valid(value) == (validate(value) == [])

@@ -27,7 +27,10 @@ def test_token_endpoint_gives_a_working_token(ops_user):
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/instances/").status_code == 403  # authenticated, but in no group
     bad = APIClient().post(TOKEN, {"username": "ops", "password": "nope"}, format="json")
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    assert bad.status_code == 401 and bad.json()["code"] == "authentication_failed"
+    assert bad.headers["WWW-Authenticate"] == "Token"
+    malformed = APIClient().post(TOKEN, {"username": "ops\x00", "password": 5}, format="json")
+    assert malformed.status_code == 400 and malformed.json()["code"] == "invalid"
     assert "right-password" not in bad.content.decode()
 
 
@@ -35,7 +38,7 @@ def test_token_endpoint_gives_a_working_token(ops_user):
 def test_failed_token_logins_lock_out_the_username_and_also_the_admin(client, ops_user):
     api = APIClient()
     for _ in range(3):
-        assert api.post(TOKEN, {"username": "ops", "password": "wrong"}, format="json").status_code == 400
+        assert api.post(TOKEN, {"username": "ops", "password": "wrong"}, format="json").status_code == 401
     locked = api.post(TOKEN, {"username": "ops", "password": "right-password"}, format="json")
     assert locked.status_code == 429 and locked.json()["code"] == "login_locked"
     assert "try again in 15 minutes" in locked.json()["message"]
@@ -43,7 +46,7 @@ def test_failed_token_logins_lock_out_the_username_and_also_the_admin(client, op
     response = client.post("/admin/login/", {"username": "ops", "password": "right-password"})
     assert response.status_code == 429
     other = api.post(TOKEN, {"username": "someone-else", "password": "x"}, format="json")
-    assert other.status_code == 400  # only that username is locked
+    assert other.status_code == 401  # only that username is locked
 
 
 @override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=2)
@@ -63,4 +66,4 @@ def test_the_api_is_throttled(monkeypatch, admin_user):
     assert body["code"] == "throttled"
     anonymous = [APIClient().post(TOKEN, {"username": "x", "password": "y"}, format="json").status_code
                  for _ in range(2)]  # fmt: skip
-    assert anonymous == [400, 429]
+    assert anonymous == [401, 429]

@@ -82,7 +82,7 @@ def test_credential_secret_absent_from_every_response(api_client):
         api_client.put(
             f"/api/v1/credentials/{pk}/", {"name": "monitor", "username": "x", "password": SECRET}, format="json"
         ),
-        # 400s that echo other input: duplicate name, blank username, over-long password, wrong types
+        # errors that echo other input: duplicate name (409), blank username, over-long password, wrong types
         api_client.post(
             "/api/v1/credentials/", {"name": "monitor", "username": "mon", "password": SECRET}, format="json"
         ),
@@ -94,7 +94,7 @@ def test_credential_secret_absent_from_every_response(api_client):
         api_client.patch(f"/api/v1/credentials/{pk}/", {"name": "", "password": SECRET}, format="json"),
         api_client.options("/api/v1/credentials/"),
     ]
-    assert [r.status_code for r in responses] == [201, 200, 200, 200, 200, 400, 400, 400, 400, 400, 200]
+    assert [r.status_code for r in responses] == [201, 200, 200, 200, 200, 409, 400, 400, 400, 400, 200]
     for response in responses:
         assert SECRET not in response.content.decode()
         payload = response.json()
@@ -216,7 +216,7 @@ def test_instance_read_only_fields_are_ignored(api_client):
 
 def test_instance_unknown_db_type(api_client):
     response = api_client.post("/api/v1/instances/", instance_payload(db_type="db2"), format="json")
-    body = assert_error(response, 400, "invalid")
+    body = assert_error(response, 422, "unprocessable")
     assert set(body["errors"]) == {"db_type"}
     assert body["instance_id"] is None
 
@@ -232,7 +232,6 @@ def test_instance_bad_port(api_client, port):
     ("field", "value"),
     [
         ("environment", "moon"),
-        ("credential", 999999),
         ("credential", "x"),
         ("tags", "prod"),
         ("tags", ["x" * 65]),
@@ -247,9 +246,27 @@ def test_instance_bad_fields(api_client, field, value):
     assert field in body["errors"]
 
 
+def test_instance_unknown_credential(api_client):
+    response = api_client.post("/api/v1/instances/", instance_payload(credential=999999), format="json")
+    assert "credential" in assert_error(response, 422, "unprocessable")["errors"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("port", "5432"), ("is_active", 0), ("tags", [0]), ("name", 7)])
+def test_instance_fields_take_exactly_their_json_type(api_client, field, value):
+    response = api_client.post("/api/v1/instances/", instance_payload(**{field: value}), format="json")
+    assert field in assert_error(response, 400, "invalid")["errors"]
+
+
+def test_unknown_body_fields_are_refused_not_ignored(api_client, instance):
+    response = api_client.patch(f"/api/v1/instances/{instance.pk}/", {"size_limt_bytes": 5}, format="json")
+    assert assert_error(response, 400, "invalid")["errors"] == {"size_limt_bytes": ["Unknown field."]}
+    response = api_client.post("/api/v1/accounts/actions/sync", {"instance_id": [instance.pk]}, format="json")
+    assert set(assert_error(response, 400, "invalid")["errors"]) == {"instance_id"}
+
+
 def test_instance_duplicate_name(api_client, instance):
     response = api_client.post("/api/v1/instances/", instance_payload(name=instance.name), format="json")
-    body = assert_error(response, 400, "invalid")
+    body = assert_error(response, 409, "conflict")
     assert "name" in body["errors"]
 
 
@@ -329,10 +346,10 @@ def test_instance_filters(api_client):
     assert names(ordering="-name") == ["gamma", "beta", "alpha"]
     assert names(is_deleted="false") == ["alpha", "beta", "gamma"]
 
-    response = api_client.get("/api/v1/instances/", {"db_type": "db2"})
-    assert "db_type" in assert_error(response, 400, "invalid")["errors"]
-    response = api_client.get("/api/v1/instances/", {"environment": "moon"})
-    assert_error(response, 400, "invalid")
+    assert names(db_type="db2") == []  # a name nothing has matches nothing
+    for bad in ({"environment": "moon"}, {"is_active": "yes"}, {"credential": "0"}, {"ordering": "password"},
+                {"page_size": "0"}, {"page": "x"}, {"search": "x" * 201}):  # fmt: skip
+        assert set(bad) == set(assert_error(api_client.get("/api/v1/instances/", bad), 400, "invalid")["errors"]), bad
 
 
 def test_instance_list_query_count(api_client, django_assert_max_num_queries):
@@ -421,16 +438,17 @@ def test_actions_reject_get(api_client, instance):
 
 # --- names are printable, trimmed and bounded -----------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "name",
-    ["\x14\U00056b40", "db\x00x", "db\u200bname", "tab\tname", "x" * 129],
+    ("name", "status"),
+    [("\x14\U00056b40", 422), ("db\x00x", 400), ("db\u200bname", 422), ("tab\tname", 422), ("x" * 129, 400)],
     ids=["control+unassigned", "nul", "zero-width", "tab", "too-long"],
 )
-def test_instance_and_credential_names_must_be_printable(api_client, instance, name):
+def test_instance_and_credential_names_must_be_printable(api_client, instance, name, status):
+    """NUL and the length are in the schema (400); "printable" only in its prose (422)."""
     url = f"/api/v1/instances/{instance.pk}/"
     response = api_client.put(url, instance_payload(name=name), format="json")
-    assert response.status_code == 400 and "name" in response.json()["errors"], response.content
+    assert response.status_code == status and "name" in response.json()["errors"], response.content
     response = api_client.post("/api/v1/credentials/", {"name": name, "username": "u", "password": "p"}, format="json")
-    assert response.status_code == 400 and "name" in response.json()["errors"], response.content
+    assert response.status_code == status and "name" in response.json()["errors"], response.content
     instance.refresh_from_db()
     assert instance.name.startswith("inst-")
 
@@ -442,7 +460,9 @@ def test_names_are_trimmed_and_any_script_is_fine(api_client):
     response = api_client.post("/api/v1/credentials/", credential, format="json")
     assert response.status_code == 201 and response.json()["name"] == "ops"
     response = api_client.post("/api/v1/instances/", instance_payload(name="t", tags=["ok", "bad\x07"]), format="json")
-    assert response.status_code == 400 and "tags" in response.json()["errors"]
+    assert response.status_code == 422 and "tags" in response.json()["errors"]
+    response = api_client.post("/api/v1/instances/", instance_payload(name="\u00a0 "), format="json")
+    assert response.status_code == 422 and "name" in response.json()["errors"]
 
 
 def test_service_rejects_untrimmed_or_control_names_from_scripts():
