@@ -38,5 +38,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler400 = "whalefall.api.bad_request"
 handler404 = "whalefall.api.not_found"
 handler500 = "whalefall.api.server_error"

@@ -233,6 +233,21 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+def bad_request(request, exception=None):
+    """400 raised before a view (Django's SuspiciousOperation): JSON under /api/, with 413 for a
+    body over DATA_UPLOAD_MAX_MEMORY_SIZE; Django's page elsewhere."""
+    from django.core.exceptions import RequestDataTooBig
+    from django.http import JsonResponse
+    from django.views.defaults import bad_request as django_bad_request
+
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse(_body("too_large", f"The request body is larger than {limit} bytes."), status=413)
+    return JsonResponse(_body("invalid", "Malformed request."), status=400)
+
+
 def server_error(request):
     """500: JSON under /api/ (no detail: it is logged), Django's page elsewhere."""
     from django.http import JsonResponse
