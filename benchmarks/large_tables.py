@@ -124,7 +124,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     ids = seed(databases)
-    print(f"seeded {INSTANCES} instances × {databases} databases × {DAYS} days in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    print(f"seeded {INSTANCES} instances × {databases} databases × {DAYS} days in {seconds:.0f} s")
     user = get_user_model().objects.create_superuser("bench-large", "bench@example.com", "bench-pass")
     client = Client()
     client.force_login(user)

@@ -96,6 +96,9 @@ class DatabaseSizeStat(models.Model):
         indexes = [
             # history of one instance over a date range
             models.Index(fields=["instance", "collected_date"], name="database_size_stats_inst_date"),
+            # the admin's order (newest day first, then instance): a page of "All" is the first rows of a
+            # merge of the partitions' indexes, not a sort of the whole history (benchmarks/large_tables.py)
+            models.Index(fields=["-collected_date", "instance"], name="database_size_stats_date_inst"),
         ]
 
     def __str__(self) -> str:
