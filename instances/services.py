@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
+from cryptography.fernet import InvalidToken
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from instances.adapters.base import ConnectionTest
 from instances.adapters.registry import get_adapter
+from instances.crypto import encrypted_with_primary, reencrypt
 from instances.models import Credential, Instance, Tag, validate_name
 
 
@@ -38,6 +41,45 @@ def credential_update(
     credential.full_clean()
     credential.save()
     return credential
+
+
+@dataclass
+class KeyRotation:
+    """What ``credentials_rotate_key`` did: names per outcome."""
+
+    rotated: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)  # already encrypted with the primary key
+    failed: list[str] = field(default_factory=list)  # no configured key opens them: set them again
+
+
+def credentials_rotate_key(*, progress: Callable[[str, str], None] | None = None) -> KeyRotation:
+    """Re-encrypt every stored password with the primary key (settings.CREDENTIAL_KEY).
+
+    One transaction per credential, its row locked (``SELECT … FOR UPDATE``) so a concurrent
+    password change is neither lost nor overwritten; passwords already on the primary key are
+    skipped, so an interrupted run is finished by running it again. A password no configured
+    key opens is reported, not fatal. ``progress(name, outcome)`` is called per credential."""
+    result = KeyRotation()
+    for pk in Credential.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            credential = Credential.objects.select_for_update().filter(pk=pk).first()
+            if credential is None:  # deleted meanwhile
+                continue
+            token = credential.password_encrypted
+            if encrypted_with_primary(token):
+                outcome = "current"
+            else:
+                try:
+                    new_token = reencrypt(token)
+                except InvalidToken:
+                    outcome = "failed"
+                else:
+                    Credential.objects.filter(pk=pk).update(password_encrypted=new_token, updated_at=timezone.now())
+                    outcome = "rotated"
+        getattr(result, outcome).append(credential.name)
+        if progress:
+            progress(credential.name, outcome)
+    return result
 
 
 def tags_resolve(*, names: Iterable[str]) -> list[Tag]:

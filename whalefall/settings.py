@@ -38,6 +38,9 @@ SECRET_KEY = _secret_key()
 # Fernet key material for credential passwords; derived from SECRET_KEY unless
 # WHALEFALL_CREDENTIAL_KEY is set (so the Django key can rotate separately).
 CREDENTIAL_KEY = os.environ.get("WHALEFALL_CREDENTIAL_KEY", SECRET_KEY)
+# previous keys, comma-separated: they still decrypt until `manage.py rotate_credentials_key` has
+# re-encrypted every password with CREDENTIAL_KEY (then remove them)
+CREDENTIAL_OLD_KEYS = [k for k in os.environ.get("WHALEFALL_CREDENTIAL_OLD_KEYS", "").split(",") if k]
 DEBUG = _env_bool("WHALEFALL_DEBUG", True)
 ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
