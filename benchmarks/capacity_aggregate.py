@@ -42,8 +42,8 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from benchmarks.support import history_partitions_create  # noqa: E402
 from capacity.forecast import size_forecast  # noqa: E402
-from capacity.partitions import add_months, month_start, partition_name  # noqa: E402
 from capacity.periods import TRUNC_UNIT  # noqa: E402
 from capacity.selectors import forecast_options  # noqa: E402
 from instances.models import Instance  # noqa: E402
@@ -121,23 +121,12 @@ FROM database_size_stats WHERE collected_date BETWEEN %(first)s AND %(today)s{fi
 """
 
 
-def create_partitions(start: dt.date, end: dt.date) -> None:
-    with connection.cursor() as cursor:
-        for table in ("database_size_stats", "instance_size_stats"):
-            month = month_start(start)
-            while month <= end:
-                cursor.execute(
-                    f'CREATE TABLE IF NOT EXISTS "{partition_name(table, month)}" PARTITION OF "{table}" '
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [month, add_months(month, 1)],
-                )
-                month = add_months(month, 1)
 
 
 def seed(names: list[str], *, databases: int, start: dt.date, end: dt.date) -> list[int]:
     Instance.objects.filter(name__in=names).delete()
     ids = [Instance.objects.create(name=n, db_type_id="postgresql", host="h", port=5432).pk for n in names]
-    create_partitions(start, end)
+    history_partitions_create(start, end)
     with connection.cursor() as cursor:
         params = {"ids": ids, "dbs": databases, "s": start, "e": end}
         cursor.execute(SEED_STATS, params)

@@ -34,7 +34,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from capacity.partitions import add_months, month_start, partition_name  # noqa: E402
+from benchmarks.support import history_partitions_create  # noqa: E402
 from instances.models import Instance  # noqa: E402
 
 DATABASES, RUNS = 500, 30
@@ -57,16 +57,8 @@ def seed(name: str, days: int) -> Instance:
     inst = Instance.objects.create(name=name, db_type_id="postgresql", host="h", port=5432)
     today = timezone.localdate()
     start = today - dt.timedelta(days=days - 1)
+    history_partitions_create(start, today)
     with connection.cursor() as cursor:
-        for table in ("database_size_stats", "instance_size_stats"):
-            month = month_start(start)
-            while month <= today:
-                cursor.execute(
-                    f'CREATE TABLE IF NOT EXISTS "{partition_name(table, month)}" PARTITION OF "{table}" '
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [month, add_months(month, 1)],
-                )
-                month = add_months(month, 1)
         cursor.execute(SEED_SQL, {"i": inst.pk, "s": start, "e": today, "dbs": DATABASES})
     return inst
 

@@ -42,7 +42,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from capacity.partitions import add_months, month_start, partition_name  # noqa: E402
+from benchmarks.support import history_partitions_create  # noqa: E402
 from instances.models import Instance  # noqa: E402
 
 INSTANCES, DAYS, RUNS = 200, 500, 7
@@ -69,16 +69,8 @@ def seed(databases: int) -> list[int]:
              for n in range(INSTANCES)]  # fmt: skip
         )
     )
+    history_partitions_create(start, today)
     with connection.cursor() as cursor:
-        for table in ("database_size_stats", "instance_size_stats"):
-            month = month_start(start)
-            while month <= today:
-                cursor.execute(
-                    f'CREATE TABLE IF NOT EXISTS "{partition_name(table, month)}" PARTITION OF "{table}" '
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [month, add_months(month, 1)],
-                )
-                month = add_months(month, 1)
         cursor.execute(SEED_SQL, {"s": start, "e": today, "dbs": databases})
         cursor.execute("ANALYZE database_size_stats; ANALYZE instance_size_stats; ANALYZE database_size_current")
         cursor.execute("SELECT count(*) FROM database_size_stats")
