@@ -26,6 +26,7 @@ from instances.models import Instance
 from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
     BigTableAdmin,
+    CsvExportMixin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
     limited_formset,
@@ -199,7 +200,7 @@ class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(InstanceAccount)
-class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Logins found on instances, with permissions and change history (apps above add
     theirs with ``account_admin_extend``: classifications)."""
 
@@ -242,7 +243,12 @@ class InstanceAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("instance__name", "username", "host")
     inlines = (AccountPermissionInline, AccountChangeInline)
     show_facets = admin.ShowFacets.NEVER
-    actions = ()  # apps above add theirs (account_admin_extend)
+    actions = ("export_csv",)  # apps above add theirs (account_admin_extend)
+    csv_columns = (
+        ("id", "id"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
+        ("active", "is_active"), ("superuser", "permission__is_superuser"), ("can_grant", "permission__can_grant"),
+        ("locked", "permission__is_locked"), ("first_seen_at", "first_seen_at"), ("last_seen_at", "last_seen_at"),
+    )  # fmt: skip
 
     def get_queryset(self, request):
         # what the registered account-list steps add (classification: the assignments, prefetched)
@@ -288,8 +294,14 @@ class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, admin.M
 
 
 @admin.register(AccountChangeLog)
-class AccountChangeLogAdmin(BigTableAdmin):
+class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     """Append-only log of account changes (adds, modifications, removals, reactivations)."""
+
+    actions = ("export_csv",)
+    csv_columns = (
+        ("changed_at", "changed_at"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
+        ("change_type", "change_type"), ("session", "session_id"), ("diff", "diff"),
+    )  # fmt: skip
 
     list_display = ("changed_at", "instance", "username", "host", "change_type", "session_ref")
     list_select_related = ("instance",)

@@ -19,7 +19,7 @@ from instances.services import (
     instance_test_connection,
     instance_update,
 )
-from whalefall.admin_tools import count_subquery
+from whalefall.admin_tools import CsvExportMixin, count_subquery
 from whalefall.errors import WhalefallError
 
 #: connection tests run one after another inside the request (each bounded by its connect timeout)
@@ -183,7 +183,7 @@ class InstanceAdminForm(forms.ModelForm):
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     """Monitored database servers; saves go through ``instance_create``/``instance_update``."""
 
     form = InstanceAdminForm
@@ -219,7 +219,13 @@ class InstanceAdmin(admin.ModelAdmin):
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user. Other apps add theirs with
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
-    actions = ("test_connection_action",)
+    actions = ("test_connection_action", "export_csv")
+    csv_columns = (
+        ("id", "id"), ("name", "name"), ("db_type", "db_type_id"), ("host", "host"), ("port", "port"),
+        ("database", "database_name"), ("environment", "environment"), ("active", "is_active"),
+        ("credential", "credential__name"), ("version", "version"), ("last_connected_at", "last_connected_at"),
+        ("size_limit_bytes", "size_limit_bytes"), ("deleted_at", "deleted_at"),
+    )  # fmt: skip
     #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
     related_link_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
     #: (label, html_for(instance)) rows other apps add to the instance's overview (``instance_admin_summary_register``)

@@ -17,6 +17,7 @@ from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.selectors import records_latest_per_category
 from whalefall.admin_tools import (
     BigTableAdmin,
+    CsvExportMixin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
     pretty_json,
@@ -65,8 +66,15 @@ class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(SyncSession)
-class SyncSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
+
+    actions = ("export_csv",)
+    csv_columns = (
+        ("session_id", "session_id"), ("category", "sync_category"), ("type", "sync_type"), ("status", "status"),
+        ("started_at", "started_at"), ("completed_at", "completed_at"), ("instances", "total_instances"),
+        ("successful", "successful_instances"), ("failed", "failed_instances"), ("error", "error_message"),
+    )  # fmt: skip
 
     list_display = (
         "short_id",
@@ -119,8 +127,16 @@ class SyncSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SyncInstanceRecord)
-class SyncInstanceRecordAdmin(BigTableAdmin):
+class SyncInstanceRecordAdmin(CsvExportMixin, BigTableAdmin):
     """Every per-instance record of every session."""
+
+    actions = ("export_csv",)
+    csv_columns = (
+        ("session_id", "session_id"), ("instance", "instance_name"), ("category", "sync_category"),
+        ("status", "status"), ("started_at", "started_at"), ("completed_at", "completed_at"),
+        ("synced", "items_synced"), ("created", "items_created"), ("updated", "items_updated"),
+        ("deleted", "items_deleted"), ("error_code", "error_code"), ("error", "error_message"),
+    )  # fmt: skip
 
     list_display = (
         "instance_name",

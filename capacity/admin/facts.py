@@ -17,7 +17,7 @@ from capacity.models import (
     InstanceSizeAggregation,
     InstanceSizeStat,
 )
-from whalefall.admin_tools import ReadOnlyAdminMixin, format_bytes, recent_date_filter
+from whalefall.admin_tools import CsvExportMixin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
 AGGREGATION_DEFAULT_WINDOW = "365"
@@ -32,8 +32,15 @@ AGGREGATION_FILTERS = (
 
 
 @admin.register(DatabaseSizeStat)
-class DatabaseSizeStatAdmin(SizeColumnsMixin, FactTableAdmin):
+class DatabaseSizeStatAdmin(CsvExportMixin, SizeColumnsMixin, FactTableAdmin):
     """Daily size of every database (partitioned by collected date)."""
+
+    actions = ("export_csv",)
+    csv_columns = (
+        ("collected_date", "collected_date"), ("instance", "instance__name"), ("database", "database_name"),
+        ("size_bytes", "size_bytes"), ("data_bytes", "data_bytes"), ("log_bytes", "log_bytes"),
+        ("complete", "complete"), ("collected_at", "collected_at"),
+    )  # fmt: skip
 
     list_display = (
         "collected_date", "instance", "database_name", "size", "data_size", "log_size", "complete", "collected_at"

@@ -81,9 +81,10 @@ def _offered_actions(client) -> set[str]:
 @pytest.mark.parametrize(
     ("role", "actions"),
     [
-        ("viewer", set()),
-        ("operator", {"test_connection_action", "sync_accounts_action", "collect_capacity_action"}),
-        ("admin", {"test_connection_action", "sync_accounts_action", "collect_capacity_action", "delete_selected"}),
+        ("viewer", {"export_csv"}),  # reading includes exporting what the list shows
+        ("operator", {"export_csv", "test_connection_action", "sync_accounts_action", "collect_capacity_action"}),
+        ("admin", {"export_csv", "test_connection_action", "sync_accounts_action", "collect_capacity_action",
+                   "delete_selected"}),
     ],
 )
 def test_instance_admin_actions_by_role(client, role, actions):
