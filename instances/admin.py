@@ -18,6 +18,7 @@ from instances.services import (
     instance_create,
     instance_test_connection,
     instance_update,
+    instances_resume,
 )
 from whalefall.admin_tools import CsvExportMixin, count_subquery
 from whalefall.errors import WhalefallError
@@ -198,12 +199,17 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
         "tag_list",
         "version",
         "last_connected_at",
+        "suspended",
     )
     list_select_related = ("db_type", "credential")
-    list_filter = ("db_type", "environment", "is_active", "tags", ("deleted_at", admin.EmptyFieldListFilter))
+    list_filter = (
+        "db_type", "environment", "is_active", "tags", ("deleted_at", admin.EmptyFieldListFilter),
+        ("suspended_at", admin.EmptyFieldListFilter),
+    )  # fmt: skip
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
-    readonly_fields = ("overview", "version", "last_connected_at", "created_at", "updated_at", "related_links")
+    readonly_fields = ("overview", "version", "last_connected_at", "consecutive_failures", "suspended_at",
+                       "created_at", "updated_at", "related_links")  # fmt: skip
     ordering = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "db_type", "environment", "is_active", "tag_choices", "description")}),
@@ -212,14 +218,14 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
         ("Limits", {"fields": ("size_limit_bytes",)}),
         (
             "Status",
-            {"fields": ("overview", "version", "last_connected_at", "created_at", "updated_at", "deleted_at",
-                        "related_links")},
+            {"fields": ("overview", "version", "last_connected_at", "consecutive_failures", "suspended_at",
+                        "created_at", "updated_at", "deleted_at", "related_links")},
         ),
     )  # fmt: skip
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user. Other apps add theirs with
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
-    actions = ("test_connection_action", "export_csv")
+    actions = ("test_connection_action", "resume_action", "export_csv")
     csv_columns = (
         ("id", "id"), ("name", "name"), ("db_type", "db_type_id"), ("host", "host"), ("port", "port"),
         ("database", "database_name"), ("environment", "environment"), ("active", "is_active"),
@@ -291,6 +297,15 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
                 self.message_user(
                     request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
                 )
+
+    @admin.action(description="Resume scheduled runs (lift the circuit breaker)", permissions=["sync"])
+    def resume_action(self, request, queryset):
+        resumed = instances_resume(instance_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{resumed} suspended instance(s) resumed.", messages.SUCCESS)
+
+    @admin.display(description="Suspended", boolean=True, ordering="suspended_at")
+    def suspended(self, obj: Instance) -> bool:
+        return obj.suspended_at is not None
 
 
 def instance_admin_action_register(action) -> None:

@@ -144,6 +144,10 @@ class Instance(models.Model):
     )
     last_connected_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    # the circuit breaker: failed contacts are counted by the batch runner one layer up; scheduled
+    # contacts skip a suspended instance until an operator resumes it or a connection test succeeds
+    consecutive_failures = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.fernet import InvalidToken
@@ -153,11 +153,22 @@ def instance_contact_record(*, instance: Instance, at: dt.datetime, version: str
 def instance_test_connection(*, instance: Instance) -> ConnectionTest:
     """Connect to ``instance``, read its server version and measure the latency (ms).
 
-    On success stores ``version`` and ``last_connected_at`` and returns the
-    adapter's ``ConnectionTest``. Failures raise the adapter's typed error
-    (TargetUnreachable, TargetAuthFailed, TargetTimeout, CredentialError, …)
-    and change nothing. Not a health check of accounts or sizes: connect + version only.
+    On success stores ``version`` and ``last_connected_at``, resumes the instance if the
+    circuit breaker had suspended it, and returns the adapter's ``ConnectionTest``.
+    Failures raise the adapter's typed error (TargetUnreachable, TargetAuthFailed,
+    TargetTimeout, CredentialError, …) and change nothing. Not a health check of
+    accounts or sizes: connect + version only.
     """
     result = get_adapter(instance).test_connection()
     instance_contact_record(instance=instance, at=timezone.now(), version=result.version)
+    instances_resume(instance_ids=[instance.pk])
+    instance.suspended_at, instance.consecutive_failures = None, 0
     return result
+
+
+def instances_resume(*, instance_ids: Sequence[int]) -> int:
+    """Lift the circuit breaker's suspension of these instances (scheduled runs contact them
+    again) and start their failure count from zero; returns how many were suspended."""
+    suspended = Instance.objects.filter(pk__in=instance_ids, suspended_at__isnull=False).count()
+    Instance.objects.filter(pk__in=instance_ids).update(suspended_at=None, consecutive_failures=0)
+    return suspended

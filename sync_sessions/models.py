@@ -27,6 +27,10 @@ class SyncCategory(models.TextChoices):
     OTHER = "other", "Other"
 
 
+#: the categories whose runs contact the target (its health, and the circuit breaker, count these)
+CONTACT_CATEGORIES = (SyncCategory.ACCOUNT, SyncCategory.CAPACITY, SyncCategory.TABLE_SIZE)
+
+
 class SessionStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
@@ -39,6 +43,7 @@ class RecordStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"  # a scheduled contact of a suspended instance (circuit breaker)
 
 
 def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -63,6 +68,7 @@ class SyncSession(models.Model):
     total_instances = models.PositiveIntegerField(default=0, db_default=0)
     successful_instances = models.PositiveIntegerField(default=0, db_default=0)
     failed_instances = models.PositiveIntegerField(default=0, db_default=0)
+    skipped_instances = models.PositiveIntegerField(default=0, db_default=0)  # suspended: not contacted
     error_message = models.TextField(blank=True, default="", db_default="")
     # The unit of work of a batch (sync_sessions.runner.Unit), stored the way django-q2
     # stores a task's func: dotted path + retry policy. Empty for sessions run by hand.

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from instances.selectors import instances_for_batch
-from sync_sessions.models import RecordStatus, SyncInstanceRecord, SyncSession, SyncType
+from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord, SyncSession, SyncType
 from sync_sessions.services import RecordOutcome, record_running, session_create
 from whalefall.errors import TargetTimeout, TargetUnreachable, UnitUnavailable
 
@@ -73,16 +73,26 @@ def batch_start(
     unknown ids are a ValidationError) and run ``unit`` once per instance: inline,
     one after another (``progress`` is called after each), or enqueued as one
     task per record once the session is committed. Returns the session
-    (finished when inline)."""
+    (finished when inline).
+
+    The circuit breaker: a scheduled run of a category that contacts the target
+    skips suspended instances (each gets a ``skipped`` record saying why); manual
+    runs still try them."""
     instances = instances_for_batch(instance_ids=instance_ids)
+    skipped = []
+    if scheduled and sync_category in CONTACT_CATEGORIES:
+        skipped = [inst for inst in instances if inst.suspended_at is not None]
+        instances = [inst for inst in instances if inst.suspended_at is None]
     session = session_create(
         sync_type=sync_type_for(instance_ids=instance_ids, scheduled=scheduled),
         sync_category=sync_category,
         instances=instances,
         created_by=created_by,
         unit=unit,
+        skipped=skipped,
     )
-    record_ids = list(session.records.order_by("instance_name").values_list("pk", flat=True))
+    records = session.records.filter(status=RecordStatus.PENDING).order_by("instance_name")
+    record_ids = list(records.values_list("pk", flat=True))
     if enqueue:
         transaction.on_commit(lambda: records_enqueue(record_ids=record_ids, session=session))
         return session

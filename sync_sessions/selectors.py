@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
-from sync_sessions.models import RecordStatus, SyncCategory, SyncInstanceRecord, SyncSession
-
-#: categories whose records mean "we reached the target" (the others work on stored data)
-CONTACT_CATEGORIES = (SyncCategory.ACCOUNT, SyncCategory.CAPACITY, SyncCategory.TABLE_SIZE)
+from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord, SyncSession
 
 
 @dataclass(frozen=True)

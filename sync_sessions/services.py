@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from instances.models import Instance
-from sync_sessions.models import RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession
+from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession
 from whalefall.errors import describe
 
 if TYPE_CHECKING:
@@ -49,18 +49,22 @@ def session_create(
     instances: Sequence[Instance],
     created_by=None,
     unit: Unit | None = None,
+    skipped: Sequence[Instance] = (),
 ) -> SyncSession:
     """Create a ``running`` session with one ``pending`` record per instance;
     ``unit`` (path and retry policy) is stored for the workers that run them.
+    ``skipped`` instances (suspended by the circuit breaker) get a finished
+    ``skipped`` record saying why, and are counted as such.
 
-    A session over zero instances is completed at once (nothing to do is an
+    A session with nothing to run is completed at once (nothing to do is an
     honest, finished outcome).
     """
     now = timezone.now()
     session = SyncSession.objects.create(
         sync_type=sync_type,
         sync_category=sync_category,
-        total_instances=len(instances),
+        total_instances=len(instances) + len(skipped),
+        skipped_instances=len(skipped),
         created_by=created_by,
         status=SessionStatus.RUNNING if instances else SessionStatus.COMPLETED,
         completed_at=None if instances else now,
@@ -77,7 +81,17 @@ def session_create(
             )
             for inst in instances
         ]
-    )
+        + [
+            SyncInstanceRecord(
+                session=session, instance=inst, instance_name=inst.name, sync_category=sync_category,
+                status=RecordStatus.SKIPPED, started_at=now, completed_at=now, error_code="suspended",
+                error_message=f"Suspended since {inst.suspended_at:%Y-%m-%d %H:%M} UTC after "
+                f"{inst.consecutive_failures} consecutive failures; resume it, or a successful "
+                "connection test does.",
+            )
+            for inst in skipped
+        ]
+    )  # fmt: skip
     return session
 
 
@@ -106,19 +120,32 @@ WITH finished AS (
         error_code = %(code)s,
         error_message = %(message)s
     WHERE id = %(record_id)s AND status IN ('pending', 'running')
-    RETURNING session_id
+    RETURNING session_id, instance_id, sync_category
+), breaker AS (
+    -- contact records count towards the instance's circuit breaker: a failure adds one (and
+    -- suspends at the limit), a success starts again from zero
+    UPDATE instances i SET
+        consecutive_failures = CASE WHEN %(failed)s = 1 THEN i.consecutive_failures + 1 ELSE 0 END,
+        suspended_at = CASE
+            WHEN %(failed)s = 1 AND %(suspend_after)s > 0 AND i.suspended_at IS NULL
+                 AND i.consecutive_failures + 1 >= %(suspend_after)s THEN %(now)s
+            ELSE i.suspended_at END
+    FROM finished
+    WHERE i.id = finished.instance_id AND finished.sync_category = ANY(%(contact_categories)s)
 )
 UPDATE sync_sessions s SET
     successful_instances = s.successful_instances + %(ok)s,
     failed_instances = s.failed_instances + %(failed)s,
     status = CASE
         WHEN s.status = 'running'
-             AND s.successful_instances + s.failed_instances + %(ok)s + %(failed)s >= s.total_instances
+             AND s.successful_instances + s.failed_instances + s.skipped_instances + %(ok)s + %(failed)s
+                 >= s.total_instances
         THEN CASE WHEN s.failed_instances + %(failed)s > 0 THEN 'failed' ELSE 'completed' END
         ELSE s.status END,
     completed_at = CASE
         WHEN s.completed_at IS NULL
-             AND s.successful_instances + s.failed_instances + %(ok)s + %(failed)s >= s.total_instances
+             AND s.successful_instances + s.failed_instances + s.skipped_instances + %(ok)s + %(failed)s
+                 >= s.total_instances
         THEN now() ELSE s.completed_at END,
     updated_at = now()
 FROM finished
@@ -158,6 +185,8 @@ def record_finish(
                 "message": message,
                 "ok": 0 if error is not None else 1,
                 "failed": 1 if error is not None else 0,
+                "suspend_after": settings.WHALEFALL["SUSPEND_AFTER_FAILURES"],
+                "contact_categories": list(CONTACT_CATEGORIES),
             },
         )
         row = cursor.fetchone()

@@ -233,6 +233,9 @@ WHALEFALL = {
     # sync sessions
     "SESSION_RETENTION_DAYS": int(os.environ.get("WHALEFALL_SESSION_RETENTION_DAYS", "30")),
     "SESSION_REAP_AFTER_MINUTES": int(os.environ.get("WHALEFALL_SESSION_REAP_AFTER_MINUTES", "120")),
+    # circuit breaker: after this many consecutive failed contacts (account sync, capacity, table sizes)
+    # scheduled contacts skip the instance until it is resumed or a connection test succeeds; 0: never
+    "SUSPEND_AFTER_FAILURES": int(os.environ.get("WHALEFALL_SUSPEND_AFTER_FAILURES", "5")),
 }
 
 # job name → cron string (local time), e.g.

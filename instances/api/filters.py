@@ -28,11 +28,14 @@ class InstanceFilterSet(wf.FilterSet):
     credential = wf.IdFilter(field_name="credential_id", label="Credential id")
     tag = wf.AllOfTextFilter(field_name="tags__name", label="Tag name (repeat for instances having all of them)")
     is_deleted = wf.BooleanFilter(field_name="deleted_at", lookup_expr="isnull", exclude=True)
+    is_suspended = wf.BooleanFilter(
+        field_name="suspended_at", lookup_expr="isnull", exclude=True, label="Suspended by the circuit breaker"
+    )
     search = wf.TextFilter(method="filter_search", label="Name or host contains")
 
     class Meta:
         model = Instance
-        fields = ("db_type", "environment", "is_active", "credential", "tag", "is_deleted", "search")
+        fields = ("db_type", "environment", "is_active", "credential", "tag", "is_deleted", "is_suspended", "search")
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(host__icontains=value))

@@ -97,11 +97,14 @@ class InstanceSerializer(strict.ModelSerializer):
             "size_limit_bytes",
             "version",
             "last_connected_at",
+            "consecutive_failures",
+            "suspended_at",
             "created_at",
             "updated_at",
             "deleted_at",
         )
-        read_only_fields = ("version", "last_connected_at", "created_at", "updated_at", "deleted_at")
+        read_only_fields = ("version", "last_connected_at", "consecutive_failures", "suspended_at", "created_at",
+                            "updated_at", "deleted_at")  # fmt: skip
 
 
 class ConnectionTestSerializer(serializers.Serializer):

@@ -29,6 +29,7 @@ from instances.services import (
     instance_create,
     instance_test_connection,
     instance_update,
+    instances_resume,
 )
 
 ERROR_RESPONSES = {
@@ -127,6 +128,23 @@ class InstanceViewSet(viewsets.ModelViewSet):
         result = instance_test_connection(instance=instance)
         data = {"instance_id": instance.pk, "version": result.version, "latency_ms": round(result.latency_ms, 1)}
         return Response(ConnectionTestSerializer(data).data)
+
+    @extend_schema(request=None, responses={200: InstanceSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="actions/resume",
+        permission_classes=[CanSyncInstances],
+        filter_backends=[],
+    )
+    def resume(self, request, pk=None):
+        """Lift the circuit breaker's suspension: scheduled runs contact the instance again and its
+        failure count starts from zero (a successful connection test does the same). Answers the
+        instance; resuming one that is not suspended changes nothing."""
+        instance = self.get_object()
+        instances_resume(instance_ids=[instance.pk])
+        instance.refresh_from_db()
+        return Response(InstanceSerializer(instance, context=self.get_serializer_context()).data)
 
     def perform_update(self, serializer):
         serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)

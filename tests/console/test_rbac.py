@@ -82,9 +82,10 @@ def _offered_actions(client) -> set[str]:
     ("role", "actions"),
     [
         ("viewer", {"export_csv"}),  # reading includes exporting what the list shows
-        ("operator", {"export_csv", "test_connection_action", "sync_accounts_action", "collect_capacity_action"}),
-        ("admin", {"export_csv", "test_connection_action", "sync_accounts_action", "collect_capacity_action",
-                   "delete_selected"}),
+        ("operator", {"export_csv", "test_connection_action", "resume_action", "sync_accounts_action",
+                      "collect_capacity_action"}),
+        ("admin", {"export_csv", "test_connection_action", "resume_action", "sync_accounts_action",
+                   "collect_capacity_action", "delete_selected"}),
     ],
 )
 def test_instance_admin_actions_by_role(client, role, actions):
