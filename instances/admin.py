@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -18,7 +20,9 @@ from instances.services import (
     instance_create,
     instance_test_connection,
     instance_update,
+    instances_deactivate,
     instances_resume,
+    instances_tag,
 )
 from whalefall.admin_tools import CsvExportMixin, count_subquery
 from whalefall.errors import WhalefallError
@@ -183,6 +187,12 @@ class InstanceAdminForm(forms.ModelForm):
             self.fields["tag_choices"].initial = list(self.instance.tags.all())
 
 
+class InstanceActionForm(helpers.ActionForm):
+    """The action bar of the instance list, with the tag name "Add the tag" uses."""
+
+    tag = forms.CharField(required=False, max_length=64, label="Tag")
+
+
 @admin.register(Instance)
 class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     """Monitored database servers; saves go through ``instance_create``/``instance_update``."""
@@ -225,7 +235,8 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user. Other apps add theirs with
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
-    actions = ("test_connection_action", "resume_action", "export_csv")
+    actions = ("test_connection_action", "resume_action", "add_tag_action", "deactivate_action", "export_csv")
+    action_form = InstanceActionForm
     csv_columns = (
         ("id", "id"), ("name", "name"), ("db_type", "db_type_id"), ("host", "host"), ("port", "port"),
         ("database", "database_name"), ("environment", "environment"), ("active", "is_active"),
@@ -297,6 +308,21 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
                 self.message_user(
                     request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
                 )
+
+    @admin.action(description="Add the tag typed beside the action", permissions=["change"])
+    def add_tag_action(self, request, queryset):
+        try:
+            added = instances_tag(instance_ids=list(queryset.values_list("pk", flat=True)),
+                                  tag=request.POST.get("tag", ""))  # fmt: skip
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, f"Tag added to {added} instance(s).", messages.SUCCESS)
+
+    @admin.action(description="Deactivate (no run contacts them; history kept)", permissions=["change"])
+    def deactivate_action(self, request, queryset):
+        count = instances_deactivate(instance_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} instance(s) deactivated.", messages.SUCCESS)
 
     @admin.action(description="Resume scheduled runs (lift the circuit breaker)", permissions=["sync"])
     def resume_action(self, request, queryset):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from instances.adapters.base import ConnectionTest
 from instances.adapters.registry import get_adapter
 from instances.crypto import encrypted_with_primary, reencrypt
-from instances.models import Credential, Instance, Tag, validate_name
+from instances.models import Credential, Instance, InstanceTag, Tag, validate_name
 
 
 @transaction.atomic
@@ -164,6 +164,27 @@ def instance_test_connection(*, instance: Instance) -> ConnectionTest:
     instances_resume(instance_ids=[instance.pk])
     instance.suspended_at, instance.consecutive_failures = None, 0
     return result
+
+
+def instances_tag(*, instance_ids: Sequence[int], tag: str) -> int:
+    """Add the tag ``tag`` (created when new; a printable, trimmed name) to these instances in one
+    statement; returns how many did not have it yet."""
+    tags = tags_resolve(names=[tag])
+    if not tags:
+        raise ValidationError({"tags": ["Give the name of the tag to add."]})
+    (resolved,) = tags
+    had = InstanceTag.objects.filter(instance_id__in=instance_ids, tag=resolved).count()
+    InstanceTag.objects.bulk_create(
+        [InstanceTag(instance_id=pk, tag=resolved) for pk in instance_ids], ignore_conflicts=True
+    )
+    return len(set(instance_ids)) - had
+
+
+def instances_deactivate(*, instance_ids: Sequence[int]) -> int:
+    """Stop every run from contacting these instances (``is_active`` false; history kept); one
+    UPDATE, returns how many were active."""
+    active = Instance.objects.filter(pk__in=instance_ids, is_active=True)
+    return active.update(is_active=False, updated_at=timezone.now())
 
 
 def instances_resume(*, instance_ids: Sequence[int]) -> int:

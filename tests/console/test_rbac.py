@@ -85,7 +85,7 @@ def _offered_actions(client) -> set[str]:
         ("operator", {"export_csv", "test_connection_action", "resume_action", "sync_accounts_action",
                       "collect_capacity_action"}),
         ("admin", {"export_csv", "test_connection_action", "resume_action", "sync_accounts_action",
-                   "collect_capacity_action", "delete_selected"}),
+                   "collect_capacity_action", "add_tag_action", "deactivate_action", "delete_selected"}),
     ],
 )
 def test_instance_admin_actions_by_role(client, role, actions):

@@ -1,5 +1,6 @@
-"""The admin's "Export as CSV" action (whalefall.admin_tools.CsvExportMixin): the filtered list,
-streamed from one server-side cursor in constant memory."""
+"""Bulk admin actions: "Export as CSV" (whalefall.admin_tools.CsvExportMixin: the filtered list,
+streamed from one server-side cursor in constant memory), and tagging and deactivating the
+selected instances."""
 
 from __future__ import annotations
 
@@ -77,3 +78,23 @@ def test_viewers_may_export_what_they_may_read(client, django_user_model):
     seen = make_instance(name="seen")
     response = export(client, "/admin/instances/instance/", selected=[seen.pk], select_across=True)
     assert b"seen" in b"".join(response.streaming_content)
+
+
+def test_bulk_tag_and_deactivate_act_on_the_filtered_selection(admin_client):
+    from instances.models import Instance
+
+    make_instance(name="keep")
+    chosen = [make_instance(name=f"pick-{n}") for n in range(3)]
+    ids = [str(i.pk) for i in chosen]
+    data = {"action": "add_tag_action", "index": "0", "tag": "  eu-west ", "_selected_action": ids}
+    response = admin_client.post("/admin/instances/instance/", data)
+    assert response.status_code == 302
+    tagged = Instance.objects.filter(tags__name="eu-west").values_list("name", flat=True)
+    assert sorted(tagged) == ["pick-0", "pick-1", "pick-2"]
+    admin_client.post("/admin/instances/instance/", {"action": "add_tag_action", "index": "0", "tag": "",
+                                                     "_selected_action": ids})  # fmt: skip
+    assert not Instance.objects.filter(tags__name="").exists()  # refused: no tag named
+    admin_client.post("/admin/instances/instance/", {"action": "deactivate_action", "index": "0",
+                                                     "_selected_action": ids})  # fmt: skip
+    assert dict(Instance.objects.values_list("name", "is_active")) == {
+        "keep": True, "pick-0": False, "pick-1": False, "pick-2": False}  # fmt: skip
