@@ -56,6 +56,7 @@ class FailingInstance:
     instance_id: int
     name: str
     health: session_selectors.InstanceHealth
+    suspended_at: dt.datetime | None = None  # the circuit breaker stopped its scheduled contacts
 
     @property
     def url(self) -> str:
@@ -127,8 +128,10 @@ class Dashboard:
 def _engines(health: dict[int, session_selectors.InstanceHealth]) -> tuple[list[EngineHealth], list[FailingInstance]]:
     engines = {t.pk: EngineHealth(t) for t in DatabaseType.objects.all()}
     failing = []
-    instances = Instance.objects.filter(deleted_at__isnull=True).values_list("pk", "name", "db_type_id", "is_active")
-    for pk, name, db_type, is_active in instances:
+    instances = Instance.objects.filter(deleted_at__isnull=True).values_list(
+        "pk", "name", "db_type_id", "is_active", "suspended_at"
+    )
+    for pk, name, db_type, is_active, suspended_at in instances:
         engine = engines[db_type]
         engine.total += 1
         engine.inactive += not is_active
@@ -137,7 +140,7 @@ def _engines(health: dict[int, session_selectors.InstanceHealth]) -> tuple[list[
             engine.never += 1
         elif state.failing:
             engine.failing += 1
-            failing.append(FailingInstance(pk, name, state))
+            failing.append(FailingInstance(pk, name, state, suspended_at))
         else:
             engine.healthy += 1
     failing.sort(key=lambda f: (f.health.failing_since or f.health.last_at, f.name))

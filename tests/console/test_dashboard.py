@@ -24,6 +24,7 @@ from classification.models import (
 )
 from console.dashboard import dashboard_build
 from console.schedules import schedules_setup
+from instances.models import Instance
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from tests.capacity.conftest import ensure_partitions, in_inventory
 from tests.support.factories import make_instance
@@ -156,6 +157,9 @@ def test_dashboard_page_links_and_bounded_queries(admin_client_logged_in, board_
     ):
         assert f'href="{url}"' in page, url
     assert "(1 of 5 failed)" in page and "auth_failed" in page
+    assert ">suspended</span>" not in page
+    Instance.objects.filter(pk=failing.pk).update(suspended_at=timezone.now())  # the circuit breaker tripped
+    assert ">suspended</span>" in admin_client_logged_in.get(reverse("admin:index")).content.decode()
     assert 'aria-label="Accounts per classification, last 30 days"' in page
     # every link the dashboard builds opens (no admin filter rejects its parameters)
     board = response.context["dashboard"]
