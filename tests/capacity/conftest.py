@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -60,3 +61,8 @@ def ensure_partitions(table: str, start: dt.date, end: dt.date) -> list[str]:
         names.append(partition_name(table, month))
         month = add_months(month, 1)
     return names
+
+
+def partitions_in_plan(plan: str, table: str) -> set[str]:
+    """The partitions of ``table`` an EXPLAIN text names: those the planner kept after pruning."""
+    return set(re.findall(rf"\b({table}_p\d{{6}})\b", plan))

@@ -6,7 +6,6 @@ the whole history."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import pytest
@@ -15,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, InstanceSizeStat
-from tests.capacity.conftest import ensure_partitions
+from tests.capacity.conftest import ensure_partitions, partitions_in_plan
 from tests.support.factories import make_instance
 
 pytestmark = pytest.mark.django_db
@@ -52,20 +51,12 @@ def history():
     return instances
 
 
-def _relations(plan: dict) -> set[str]:
-    found = {plan["Relation Name"]} if "Relation Name" in plan else set()
-    for child in plan.get("Plans", ()):
-        found |= _relations(child)
-    return found
-
-
 def partitions_read(sql: str, table: str) -> set[str]:
     """The partitions of ``table`` the planner keeps for ``sql`` (after plan-time pruning)."""
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        (plan,) = cursor.fetchone()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return {name for name in _relations(plan[0]["Plan"]) if name.startswith(f"{table}_")}
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    return partitions_in_plan(plan, table)
 
 
 def fact_queries(queries, table: str) -> list[str]:

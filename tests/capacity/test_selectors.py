@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.utils import timezone
@@ -11,7 +10,7 @@ from django.utils import timezone
 from capacity import selectors
 from capacity.models import DatabaseSizeCurrent, DatabaseSizeStat, InstanceSizeStat
 from capacity.partitions import add_months, month_start, partition_name
-from tests.capacity.conftest import ensure_partitions
+from tests.capacity.conftest import ensure_partitions, partitions_in_plan
 from tests.support.factories import make_instance
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +26,7 @@ def history_partitions(db):
 
 
 def scanned_partitions(queryset, table: str) -> set[str]:
-    plan = queryset.explain()
-    return set(re.findall(rf"\b({table}_p\d{{6}})\b", plan))
+    return partitions_in_plan(queryset.explain(), table)
 
 
 def months(start: dt.date, end: dt.date, table: str) -> set[str]:
