@@ -127,6 +127,12 @@ def test_malformed_query_parameters_are_400_naming_the_parameter(api_client, par
         assert list(response.json()["errors"]) == [field]
 
 
+@pytest.mark.parametrize("days", ["٣", "²", "3.0", "+3", "", "true"])
+def test_query_integers_of_serializer_fields_are_ascii_digits_only(api_client, days):
+    response = api_client.get("/api/v1/capacity/top-growers/", {"days": days})
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["days"]), response.content
+
+
 def test_a_page_past_the_last_is_404(api_client):
     make_instance()
     response = api_client.get("/api/v1/instances/", {"page": "2"})

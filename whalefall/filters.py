@@ -30,7 +30,10 @@ NO_NUL_PATTERN = r"^[^\u0000]*$"
 ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": INT64_MAX}
 TEXT_SCHEMA = {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH, "pattern": NO_NUL_PATTERN}
 
-_INTEGER = re.compile(r"-?[0-9]+")
+#: the query-string forms of an integer (ASCII digits: str.isdigit() would take "٣" and "²") and
+#: of a boolean, shared by these filters and the query fields of whalefall.serializers
+QUERY_INTEGER = re.compile(r"-?[0-9]+")
+QUERY_BOOLEANS = {"true": True, "false": False}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -46,7 +49,7 @@ def _present(value) -> bool:
 
 def parse_strict_integer(value: str, *, minimum: int, maximum: int) -> int:
     """Digits only (no ``1.0``, no spaces), within [minimum, maximum]; else ValidationError."""
-    if not _INTEGER.fullmatch(value):
+    if not QUERY_INTEGER.fullmatch(value):
         raise ValidationError("Enter a whole number.", code="invalid")
     number = int(value)
     if not minimum <= number <= maximum:
@@ -63,9 +66,9 @@ class StrictBooleanField(forms.Field):
     def to_python(self, value):
         if not _present(value):
             return None
-        if value not in ("true", "false"):
+        if value not in QUERY_BOOLEANS:
             raise ValidationError("Enter true or false.", code="invalid")
-        return value == "true"
+        return QUERY_BOOLEANS[value]
 
 
 class StrictTextField(forms.CharField):

@@ -16,6 +16,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
+from whalefall.filters import QUERY_BOOLEANS, QUERY_INTEGER
+
 
 class StrictCharField(serializers.CharField):
     """A JSON string. Surrounding whitespace is trimmed (DRF's default; passwords opt out), and a
@@ -76,9 +78,9 @@ class QueryBooleanField(_QueryValue, serializers.BooleanField):
     """A query parameter: exactly ``true`` or ``false``."""
 
     def to_internal_value(self, data):
-        if data not in ("true", "false"):
+        if data not in QUERY_BOOLEANS:
             self.fail("invalid")
-        return data == "true"
+        return QUERY_BOOLEANS[data]
 
 
 @extend_schema_field({"type": "string", "enum": ["true", "false", "1", "0"]})
@@ -93,7 +95,7 @@ class QueryIntegerField(_QueryValue, serializers.IntegerField):
     """A query parameter: digits only (with an optional minus), within the field's bounds."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not data.lstrip("-").isdigit() or data.count("-") > 1:
+        if not isinstance(data, str) or not QUERY_INTEGER.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
 
