@@ -161,8 +161,9 @@ def instance_test_connection(*, instance: Instance) -> ConnectionTest:
     """
     result = get_adapter(instance).test_connection()
     instance_contact_record(instance=instance, at=timezone.now(), version=result.version)
-    instances_resume(instance_ids=[instance.pk])
-    instance.suspended_at, instance.consecutive_failures = None, 0
+    if instance.suspended_at is not None or instance.consecutive_failures:
+        instances_resume(instance_ids=[instance.pk])
+        instance.suspended_at, instance.consecutive_failures = None, 0
     return result
 
 
