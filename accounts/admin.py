@@ -11,6 +11,8 @@ from django.utils.html import format_html, format_html_join
 from accounts.diff import diff_lines
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
 from accounts.selectors import (
+    ACCOUNT_CHANGE_CSV_COLUMNS,
+    ACCOUNT_CSV_COLUMNS,
     account_list_steps_apply,
     account_privileges,
     account_reasons,
@@ -244,11 +246,7 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     inlines = (AccountPermissionInline, AccountChangeInline)
     show_facets = admin.ShowFacets.NEVER
     actions = ("export_csv",)  # apps above add theirs (account_admin_extend)
-    csv_columns = (
-        ("id", "id"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
-        ("active", "is_active"), ("superuser", "permission__is_superuser"), ("can_grant", "permission__can_grant"),
-        ("locked", "permission__is_locked"), ("first_seen_at", "first_seen_at"), ("last_seen_at", "last_seen_at"),
-    )  # fmt: skip
+    csv_columns = ACCOUNT_CSV_COLUMNS
 
     def get_queryset(self, request):
         # what the registered account-list steps add (classification: the assignments, prefetched)
@@ -298,10 +296,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     """Append-only log of account changes (adds, modifications, removals, reactivations)."""
 
     actions = ("export_csv",)
-    csv_columns = (
-        ("changed_at", "changed_at"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
-        ("change_type", "change_type"), ("session", "session_id"), ("diff", "diff"),
-    )  # fmt: skip
+    csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
 
     list_display = ("changed_at", "instance", "username", "host", "change_type", "session_ref")
     list_select_related = ("instance",)

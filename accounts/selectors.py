@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import AccountChangeLog, InstanceAccount
+from whalefall.csv_export import CsvColumns
 
 AccountListStep = Callable[[QuerySet[InstanceAccount]], QuerySet[InstanceAccount]]
 _ACCOUNT_LIST_STEPS: list[AccountListStep] = []
@@ -90,3 +91,17 @@ def instance_account_counts(*, instance_id: int, days: int = 7) -> InstanceAccou
     since = timezone.now() - dt.timedelta(days=days)
     changes = AccountChangeLog.objects.filter(instance_id=instance_id, changed_at__gte=since).count()
     return InstanceAccountCounts(counts["active"], counts["inactive"], changes, days)
+
+
+#: the list's columns in a CSV export (admin "Export as CSV" and the API's ?format=csv)
+ACCOUNT_CSV_COLUMNS: CsvColumns = (
+    ("id", "id"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
+    ("active", "is_active"), ("superuser", "permission__is_superuser"), ("can_grant", "permission__can_grant"),
+    ("locked", "permission__is_locked"), ("first_seen_at", "first_seen_at"), ("last_seen_at", "last_seen_at"),
+)  # fmt: skip
+
+
+ACCOUNT_CHANGE_CSV_COLUMNS: CsvColumns = (
+    ("changed_at", "changed_at"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
+    ("change_type", "change_type"), ("session", "session_id"), ("diff", "diff"),
+)  # fmt: skip

@@ -30,6 +30,7 @@ from capacity.models import (
 )
 from capacity.periods import period_floor, period_shift
 from instances.models import Instance
+from whalefall.csv_export import CsvColumns
 
 #: window of the history endpoints when no date is given (days, ending today)
 DEFAULT_HISTORY_DAYS = 30
@@ -379,3 +380,16 @@ def capacity_soonest_limits(
     growers = capacity_top_growers(limit=candidates, limited_only=True, today=today)
     reaching = [g for g in growers if g.forecast.days_until_limit is not None]
     return sorted(reaching, key=lambda g: (g.forecast.days_until_limit, g.instance_name, g.database_name))[:limit]
+
+
+#: the list's columns in a CSV export (admin "Export as CSV" and the API's ?format=csv)
+DATABASE_SIZE_CSV_COLUMNS: CsvColumns = (
+    ("collected_date", "collected_date"), ("instance", "instance__name"), ("database", "database_name"),
+    ("size_bytes", "size_bytes"), ("data_bytes", "data_bytes"), ("log_bytes", "log_bytes"),
+    ("complete", "complete"), ("collected_at", "collected_at"),
+)  # fmt: skip
+
+INSTANCE_SIZE_CSV_COLUMNS: CsvColumns = (
+    ("collected_date", "collected_date"), ("instance", "instance__name"), ("total_size_bytes", "total_size_bytes"),
+    ("databases", "database_count"), ("complete", "complete"), ("collected_at", "collected_at"),
+)  # fmt: skip

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from instances.models import SYNC_INSTANCE_PERMISSION, Credential, DatabaseType, Instance, Tag
+from instances.selectors import INSTANCE_CSV_COLUMNS
 from instances.services import (
     credential_create,
     credential_update,
@@ -237,12 +238,7 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
     actions = ("test_connection_action", "resume_action", "add_tag_action", "deactivate_action", "export_csv")
     action_form = InstanceActionForm
-    csv_columns = (
-        ("id", "id"), ("name", "name"), ("db_type", "db_type_id"), ("host", "host"), ("port", "port"),
-        ("database", "database_name"), ("environment", "environment"), ("active", "is_active"),
-        ("credential", "credential__name"), ("version", "version"), ("last_connected_at", "last_connected_at"),
-        ("size_limit_bytes", "size_limit_bytes"), ("deleted_at", "deleted_at"),
-    )  # fmt: skip
+    csv_columns = INSTANCE_CSV_COLUMNS
     #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
     related_link_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
     #: (label, html_for(instance)) rows other apps add to the instance's overview (``instance_admin_summary_register``)

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from instances.admin import instance_admin_summary_register
 from instances.models import SYNC_INSTANCE_PERMISSION
 from sync_sessions.models import SyncInstanceRecord, SyncSession
-from sync_sessions.selectors import records_latest_per_category
+from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, records_latest_per_category
 from whalefall.admin_tools import (
     BigTableAdmin,
     CsvExportMixin,
@@ -70,11 +70,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
 
     actions = ("export_csv",)
-    csv_columns = (
-        ("session_id", "session_id"), ("category", "sync_category"), ("type", "sync_type"), ("status", "status"),
-        ("started_at", "started_at"), ("completed_at", "completed_at"), ("instances", "total_instances"),
-        ("successful", "successful_instances"), ("failed", "failed_instances"), ("error", "error_message"),
-    )  # fmt: skip
+    csv_columns = SESSION_CSV_COLUMNS
 
     list_display = (
         "short_id",
@@ -131,12 +127,7 @@ class SyncInstanceRecordAdmin(CsvExportMixin, BigTableAdmin):
     """Every per-instance record of every session."""
 
     actions = ("export_csv",)
-    csv_columns = (
-        ("session_id", "session_id"), ("instance", "instance_name"), ("category", "sync_category"),
-        ("status", "status"), ("started_at", "started_at"), ("completed_at", "completed_at"),
-        ("synced", "items_synced"), ("created", "items_created"), ("updated", "items_updated"),
-        ("deleted", "items_deleted"), ("error_code", "error_code"), ("error", "error_message"),
-    )  # fmt: skip
+    csv_columns = RECORD_CSV_COLUMNS
 
     list_display = (
         "instance_name",

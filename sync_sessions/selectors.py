@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord, SyncSession
+from whalefall.csv_export import CsvColumns
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,19 @@ def records_latest_per_category(*, instance_id: int) -> list[SyncInstanceRecord]
         .distinct("sync_category")
     )
     return sorted(records, key=lambda r: r.created_at, reverse=True)
+
+
+#: the list's columns in a CSV export (admin "Export as CSV" and the API's ?format=csv)
+SESSION_CSV_COLUMNS: CsvColumns = (
+    ("session_id", "session_id"), ("category", "sync_category"), ("type", "sync_type"), ("status", "status"),
+    ("started_at", "started_at"), ("completed_at", "completed_at"), ("instances", "total_instances"),
+    ("successful", "successful_instances"), ("failed", "failed_instances"), ("error", "error_message"),
+)  # fmt: skip
+
+
+RECORD_CSV_COLUMNS: CsvColumns = (
+    ("session_id", "session_id"), ("instance", "instance_name"), ("category", "sync_category"),
+    ("status", "status"), ("started_at", "started_at"), ("completed_at", "completed_at"),
+    ("synced", "items_synced"), ("created", "items_created"), ("updated", "items_updated"),
+    ("deleted", "items_deleted"), ("error_code", "error_code"), ("error", "error_message"),
+)  # fmt: skip

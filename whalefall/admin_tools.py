@@ -12,10 +12,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
 from functools import cached_property
 
 from django.contrib import admin
@@ -24,10 +22,11 @@ from django.db import connections, models
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import StreamingHttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
+
+from whalefall.csv_export import CsvColumns, csv_response
 
 # --- paginator ----------------------------------------------------------------
 
@@ -226,45 +225,17 @@ class BigTableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # --- CSV export ---------------------------------------------------------------
 
-#: a cell starting with one of these is a formula to a spreadsheet: it is exported with a leading '
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value):
-    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
-
-
-def csv_lines(queryset, columns: tuple[tuple[str, str], ...], *, chunk_size: int = 2000) -> Iterator[str]:
-    """The header, then one CSV line per row of ``queryset`` with the ``(header, field path)``
-    columns: one query, read from a server-side cursor ``chunk_size`` rows at a time, so memory
-    stays constant whatever the row count."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([header for header, _path in columns])
-    rows = queryset.prefetch_related(None).values_list(*(path for _header, path in columns))
-    for row in rows.iterator(chunk_size=chunk_size):
-        yield writer.writerow([_cell(value) for value in row])
-
 
 class CsvExportMixin:
     """The admin action "Export as CSV": the selected rows or, with "Select all", every row of the
-    filtered list, streamed as ``csv_columns`` (``(header, field path)`` pairs). Needs only the
+    filtered list, streamed as ``csv_columns`` (whalefall.csv_export). Needs only the
     view permission: it shows what the list shows. Add ``"export_csv"`` to ``actions``."""
 
-    csv_columns: tuple[tuple[str, str], ...] = ()
+    csv_columns: CsvColumns = ()
 
     @admin.action(description="Export as CSV (selected, or all that match with “Select all”)", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = StreamingHttpResponse(csv_lines(queryset, self.csv_columns), content_type="text/csv; charset=utf-8")
-        filename = f"{self.model._meta.db_table}-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(queryset, self.csv_columns, name=self.model._meta.db_table)
 
 
 # --- display helpers ----------------------------------------------------------

@@ -52,6 +52,11 @@ class _StrictPageSize:
     """``page_size`` from 1 to ``max_page_size``: anything else is a 400, not silently the default
     (DRF's behaviour); the schema states the bounds."""
 
+    def query_validate(self, request) -> None:
+        """The pagination parameters' checks without reading a page (a CSV list, which streams
+        every row, still refuses a malformed ``page_size``, like the schema)."""
+        self.get_page_size(request)
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -81,10 +86,14 @@ class StandardPagination(_StrictPageSize, PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def query_validate(self, request) -> None:
+        super().query_validate(request)
         raw = request.query_params.get(self.page_query_param)
         if raw is not None:
             _query_integer(self.page_query_param, raw, minimum=1, maximum=INT64_MAX)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.query_validate(request)
         return super().paginate_queryset(queryset, request, view)
 
     def get_schema_operation_parameters(self, view):
@@ -103,6 +112,10 @@ class HistoryCursorPagination(_StrictPageSize, CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def query_validate(self, request) -> None:
+        super().query_validate(request)
+        self.decode_cursor(request)  # a cursor this API did not hand out: 404
 
 
 class StrictOrderingFilter(OrderingFilter):

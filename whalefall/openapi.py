@@ -33,7 +33,8 @@ SHARED_ERRORS = {
     "401": "Not authenticated (no, wrong or expired token or session).",
     "403": "Authenticated, but the role lacks the permission for this operation.",
     "404": "No such object, or a page or cursor past the end.",
-    "406": "No acceptable media type in the Accept header (this API answers application/json).",
+    "406": "No acceptable media type in the Accept header (this API answers application/json; lists also "
+    "text/csv).",
     "413": "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.",
     "414": "The request line is longer than 8190 bytes: refused by the HTTP server (gunicorn), not JSON.",
     "409": "Conflicts with an existing object (a unique value is taken): errors names the field.",
@@ -43,6 +44,13 @@ SHARED_ERRORS = {
     "429": "Throttled, or locked out after failed logins; Retry-After says when to try again.",
 }
 
+
+#: a list as CSV (``?format=csv`` or ``Accept: text/csv``): every row the filters select, unpaginated
+CSV_SCHEMA = {
+    "type": "string",
+    "description": "CSV (RFC 4180, UTF-8): a header row, then one row per object that the filters and "
+    "ordering select, not paginated; a cell starting with = + - @ is prefixed with '.",
+}
 
 #: answered by the HTTP server before Django, so without the Error body
 SERVER_ANSWERED = {"414"}
@@ -55,9 +63,14 @@ class AutoSchema(openapi.AutoSchema):
             return None
         error = self.resolve_serializer(ErrorSerializer, "response").ref
         responses = operation.setdefault("responses", {})
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter["name"] == "format":  # CsvListMixin's lists
+                parameter["description"] = "json (the default) or csv: every row the filters select, unpaginated."
         for status in self._shared_error_statuses(operation):
             responses.setdefault(status, {"description": SHARED_ERRORS[status]})
         for status, response in responses.items():
+            if "text/csv" in response.get("content", {}):  # whalefall.csv_export.CsvListMixin
+                response["content"]["text/csv"] = {"schema": CSV_SCHEMA}
             if int(status) >= 400 and status not in SERVER_ANSWERED and "content" not in response:
                 response["content"] = {"application/json": {"schema": error}}
         operation["responses"] = dict(sorted(responses.items()))

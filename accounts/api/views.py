@@ -24,13 +24,14 @@ from accounts.api.serializers import (
     PermissionsQuerySerializer,
 )
 from accounts.models import AccountPermission, InstanceAccount
-from accounts.selectors import account_changes_list, accounts_list
+from accounts.selectors import ACCOUNT_CHANGE_CSV_COLUMNS, ACCOUNT_CSV_COLUMNS, account_changes_list, accounts_list
 from accounts.services import accounts_sync_all
 from instances.api.permissions import CanSyncInstances
 from instances.api.views import ERROR_RESPONSES, instance_action_register
 from instances.models import Instance
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination
+from whalefall.csv_export import CsvListMixin
 
 ACCOUNT_ORDERING_FIELDS = ("id", "username", "instance__name", "first_seen_at", "last_seen_at")
 ACCOUNT_ORDERING = ("instance__name", "username", "host", "id")
@@ -42,7 +43,7 @@ class ChangeLogPagination(HistoryCursorPagination):
     ordering = ("-changed_at", "-id")
 
 
-class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+class AccountViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """Logins found on instances, with db_type, instance name, permission flags
     (null until the first permission row) and current classification codes
     (added by the classification app).
@@ -51,6 +52,7 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     """
 
     queryset = InstanceAccount.objects.all()  # for the model permission check; the list is accounts_list()
+    csv_columns = ACCOUNT_CSV_COLUMNS
     serializer_class = AccountSerializer
     filterset_class = AccountFilterSet
     ordering_fields = ACCOUNT_ORDERING_FIELDS
@@ -143,10 +145,11 @@ class InstanceAccountListView(generics.ListAPIView):
         return accounts_list(instance_id=self._instance.pk)
 
 
-class AccountChangeViewSet(viewsets.ReadOnlyModelViewSet):
+class AccountChangeViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """The account change log of all instances, newest first (cursor-paginated)."""
 
     queryset = account_changes_list()
+    csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
     serializer_class = AccountChangeSerializer
     filterset_class = AccountChangeFilterSet
     pagination_class = ChangeLogPagination

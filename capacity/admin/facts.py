@@ -17,6 +17,7 @@ from capacity.models import (
     InstanceSizeAggregation,
     InstanceSizeStat,
 )
+from capacity.selectors import DATABASE_SIZE_CSV_COLUMNS
 from whalefall.admin_tools import CsvExportMixin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
@@ -36,11 +37,7 @@ class DatabaseSizeStatAdmin(CsvExportMixin, SizeColumnsMixin, FactTableAdmin):
     """Daily size of every database (partitioned by collected date)."""
 
     actions = ("export_csv",)
-    csv_columns = (
-        ("collected_date", "collected_date"), ("instance", "instance__name"), ("database", "database_name"),
-        ("size_bytes", "size_bytes"), ("data_bytes", "data_bytes"), ("log_bytes", "log_bytes"),
-        ("complete", "complete"), ("collected_at", "collected_at"),
-    )  # fmt: skip
+    csv_columns = DATABASE_SIZE_CSV_COLUMNS
 
     list_display = (
         "collected_date", "instance", "database_name", "size", "data_size", "log_size", "complete", "collected_at"

@@ -59,6 +59,7 @@ from instances.api.permissions import CanSyncInstances
 from instances.models import Instance
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination, StrictOrderingFilter
+from whalefall.csv_export import CsvListMixin
 from whalefall.filters import FilterBackend
 
 _INSTANCE_PARAM = OpenApiParameter("instance_id", int, OpenApiParameter.PATH, description="Instance id.")
@@ -93,7 +94,7 @@ class InstanceDatabaseSizesView(generics.ListAPIView):
         return selectors.database_sizes_current(instance_id=_instance(self.kwargs["instance_id"]).pk)
 
 
-class DatabaseSizeStatViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class DatabaseSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily database sizes (partitioned history), newest first, cursor-paginated.
 
     Filters: ``instance``, ``database``, ``date_from``/``date_to`` (default: the
@@ -101,19 +102,21 @@ class DatabaseSizeStatViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """
 
     queryset = DatabaseSizeStat.objects.all()
+    csv_columns = selectors.DATABASE_SIZE_CSV_COLUMNS
     serializer_class = DatabaseSizeStatSerializer
     filterset_class = DatabaseSizeStatFilterSet
     filter_backends = [FilterBackend]
     pagination_class = StatsCursorPagination
 
 
-class InstanceSizeStatViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class InstanceSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily instance totals (partitioned history), newest first, cursor-paginated.
 
     Filters: ``instance``, ``date_from``/``date_to`` (default: the last 30 days).
     """
 
     queryset = InstanceSizeStat.objects.all()
+    csv_columns = selectors.INSTANCE_SIZE_CSV_COLUMNS
     serializer_class = InstanceSizeStatSerializer
     filterset_class = InstanceSizeStatFilterSet
     filter_backends = [FilterBackend]

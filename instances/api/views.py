@@ -23,6 +23,7 @@ from instances.api.serializers import (
     InstanceSerializer,
 )
 from instances.models import Credential, DatabaseType, Instance
+from instances.selectors import INSTANCE_CSV_COLUMNS
 from instances.services import (
     credential_create,
     credential_update,
@@ -31,6 +32,7 @@ from instances.services import (
     instance_update,
     instances_resume,
 )
+from whalefall.csv_export import CsvListMixin
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
@@ -82,7 +84,7 @@ class CredentialViewSet(viewsets.ModelViewSet):
         serializer.instance = credential_update(credential=serializer.instance, **serializer.validated_data)
 
 
-class InstanceViewSet(viewsets.ModelViewSet):
+class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
     """Monitored database servers.
 
     ``db_type`` is a database type name, ``credential`` a credential id and
@@ -92,6 +94,7 @@ class InstanceViewSet(viewsets.ModelViewSet):
 
     queryset = Instance.objects.select_related("credential").prefetch_related("tags")
     serializer_class = InstanceSerializer
+    csv_columns = INSTANCE_CSV_COLUMNS
     filterset_class = InstanceFilterSet
     ordering_fields = (
         "id",

@@ -14,9 +14,11 @@ from sync_sessions.api.serializers import (
     SyncSessionSerializer,
 )
 from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS
+from whalefall.csv_export import CsvListMixin
 
 
-class SyncSessionViewSet(viewsets.ReadOnlyModelViewSet):
+class SyncSessionViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """Sync sessions (one run of one category over one or more instances), newest first.
 
     Looked up by ``session_id`` (UUID). The detail includes every per-instance
@@ -25,6 +27,7 @@ class SyncSessionViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = SyncSession.objects.select_related("created_by")
     serializer_class = SyncSessionSerializer
+    csv_columns = SESSION_CSV_COLUMNS
     filterset_class = SyncSessionFilterSet
     lookup_field = "session_id"
     ordering_fields = ("started_at", "completed_at", "status", "sync_category", "failed_instances")
@@ -52,10 +55,11 @@ class SyncSessionViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class SyncInstanceRecordViewSet(viewsets.ReadOnlyModelViewSet):
+class SyncInstanceRecordViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """Per-instance records of all sync sessions, newest first."""
 
     queryset = SyncInstanceRecord.objects.all()
+    csv_columns = RECORD_CSV_COLUMNS
     serializer_class = SyncInstanceRecordSerializer
     filterset_class = SyncInstanceRecordFilterSet
     ordering_fields = ("id", "created_at", "started_at", "completed_at", "instance_name", "status")
