@@ -10,6 +10,8 @@ class ConsoleConfig(AppConfig):
     verbose_name = "Console"
 
     def ready(self) -> None:
+        from audit.middleware import audit_view_register
         from console.roles import groups_after_migrate
 
+        audit_view_register("api-token", records_itself=True)  # console.views.TokenView audits its logins
         post_migrate.connect(groups_after_migrate)

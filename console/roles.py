@@ -1,21 +1,23 @@
 """The three operator groups, the same in the admin and the API:
 
-- ``viewer``: reads everything except credentials (django-q2's schedules and task results too);
+- ``viewer``: reads everything except credentials and the audit trail (django-q2's schedules and
+  task results too);
 - ``operator``: what a viewer reads, plus every custom permission — running actions on
   instances (test connection, sync, collect, refresh, aggregate, classify) and assigning
   classifications by hand;
-- ``admin``: everything: configuration (instances, credentials, tags), rules and classifications.
+- ``admin``: everything: configuration (instances, credentials, tags), rules and classifications,
+  and the audit trail (read-only for everyone: nobody edits or deletes an event by hand).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 
-WHALEFALL_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions")
+WHALEFALL_APPS = ("audit", "instances", "accounts", "capacity", "classification", "sync_sessions")
 #: the scheduler's models (schedules, task results): read by every group, managed by admins
 SCHEDULER_APP = "django_q"
 #: what only the admin group reads
-SECRET_VIEWS = {("instances", "view_credential")}
+SECRET_VIEWS = {("instances", "view_credential"), ("audit", "view_auditevent")}
 
 
 def groups_ensure() -> dict[str, int]:

@@ -56,6 +56,10 @@ SCHEDULES: list[ScheduledJob] = [
         "whalefall.sessions", "sync_sessions.tasks.sessions_maintenance", "0 5 * * *",
         "reap stuck sessions, delete old ones",
     ),
+    ScheduledJob(
+        "whalefall.audit", "audit.tasks.audit_purge_scheduled", "30 5 * * *",
+        "delete audit events older than WHALEFALL_AUDIT_RETENTION_DAYS",
+    ),
 ]  # fmt: skip
 JOBS = {job.name: job for job in SCHEDULES}
 

@@ -8,12 +8,16 @@ from django.db import connection
 from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.parsers import FormParser
+from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from audit.models import Outcome
+from audit.services import audit_record
 from whalefall.api import StrictJSONParser
 from whalefall.errors import LoginLocked
 from whalefall.serializers import RejectUnknownFields
@@ -55,13 +59,20 @@ class TokenView(ObtainAuthToken):
             and AxesProxyHandler.is_locked(request._request, {"username": username})
         ):
             minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+            audit_record(action="login", outcome=Outcome.DENIED, username=username, detail={"reason": "locked out"})
             raise LoginLocked(f"Too many failed logins for {username!r}: try again in {minutes} minutes.")
+        serializer = self.get_serializer(data=request.data)
         try:
-            return super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except ValidationError as exc:
+            # a wrong password is audited by the user_login_failed signal (audit.signals)
             if exc.get_codes() == {"non_field_errors": ["authorization"]}:
                 raise AuthenticationFailed("Unable to log in with the provided credentials.") from None
             raise
+        user = serializer.validated_data["user"]
+        token, _created = Token.objects.get_or_create(user=user)
+        audit_record(action="login", outcome=Outcome.SUCCESS, user=user, detail={"token": True})
+        return Response({"token": token.key})
 
 
 def healthz(request):

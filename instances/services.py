@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from instances.adapters.base import ConnectionTest
 from instances.adapters.registry import get_adapter
 from instances.crypto import encrypted_with_primary, reencrypt
@@ -24,6 +25,7 @@ def credential_create(*, name: str, username: str, password: str) -> Credential:
     credential.set_password(password)
     credential.full_clean()
     credential.save()
+    audit_record(action="instances.credential.created", obj=credential, detail={"name": credential.name})
     return credential
 
 
@@ -32,15 +34,27 @@ def credential_update(
     *, credential: Credential, name: str | None = None, username: str | None = None, password: str | None = None
 ) -> Credential:
     """Update fields given; ``password=None`` keeps the stored password."""
+    # what is stored, not what the caller's object holds (a ModelForm has assigned its values already)
+    stored = Credential.objects.filter(pk=credential.pk).values("name", "username").first() or {}
     if name is not None:
         credential.name = name.strip()
     if username is not None:
         credential.username = username
+    changed = [field for field in ("name", "username") if stored.get(field) != getattr(credential, field)]
     if password is not None:
         credential.set_password(password)
+        changed.append("password")  # the fact, never the value
     credential.full_clean()
     credential.save()
+    audit_record(
+        action="instances.credential.updated", obj=credential, detail={"name": credential.name, "changed": changed}
+    )
     return credential
+
+
+def credential_deleted_audit(*, instance: Credential, **_signal) -> None:
+    """post_delete receiver: a credential deleted by any path (admin, API, cascade) is audited."""
+    audit_record(action="instances.credential.deleted", obj=instance, detail={"name": instance.name})
 
 
 @dataclass
@@ -76,6 +90,12 @@ def credentials_rotate_key(*, progress: Callable[[str, str], None] | None = None
                 else:
                     Credential.objects.filter(pk=pk).update(password_encrypted=new_token, updated_at=timezone.now())
                     outcome = "rotated"
+            if outcome != "current":
+                audit_record(
+                    action="instances.credential.key_rotated", obj=credential,
+                    outcome="success" if outcome == "rotated" else "failure",
+                    detail={"name": credential.name, "result": outcome},
+                )  # fmt: skip
         getattr(result, outcome).append(credential.name)
         if progress:
             progress(credential.name, outcome)

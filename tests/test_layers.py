@@ -17,7 +17,8 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parents[1]
 # lowest first; packages on one floor ("accounts", "capacity") may not name each other either
 LAYERS = [
-    ("whalefall",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",), ("console",)
+    ("whalefall",), ("audit",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",),
+    ("console",),
 ]  # fmt: skip
 # Configuration is the one place that lists every app: INSTALLED_APPS, ROOT_URLCONF, test adapters.
 CONFIG_FILES = {"whalefall/settings.py", "whalefall/settings_test.py"}
@@ -60,7 +61,13 @@ def _violations(package: str) -> list[str]:
             (re.compile(rf"admin:{higher}_"), "admin URL name"),
             (re.compile(rf"[\"']{higher}[\"']"), "app label"),
         ]
-        patterns += [(re.compile(rf"\b{table}\b"), f"table of {higher}") for table in sorted(_tables(higher))]
+        # a table in SQL (after FROM, JOIN, …) or as a quoted name; some tables are plain words
+        # ("credentials", "tags") that prose and Django's own argument names use too
+        patterns += [
+            (re.compile(rf"(?i:\b(?:from|join|into|update|table|references)\s+)\"?{table}\b|[\"']{table}[\"']"),
+             f"table of {higher}")
+            for table in sorted(_tables(higher))
+        ]  # fmt: skip
         for name, text in _sources(package):
             if name in CONFIG_FILES:
                 continue
@@ -87,5 +94,6 @@ def test_the_check_finds_a_violation(tmp_path, monkeypatch):
     finally:
         probe.unlink()
     assert [v.split(": ", 1)[1] for v in found if "_layer_probe" in v] == [
-        "dotted path 'accounts.services'", "table of accounts 'account_change_log'", "admin URL name 'admin:capacity_'",
+        "dotted path 'accounts.services'", "table of accounts 'UPDATE account_change_log'",
+        "admin URL name 'admin:capacity_'",
     ]  # fmt: skip

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_q",
+    "audit",  # the console's own audit trail, below every app that records into it
     "instances",
     "sync_sessions",
     "accounts",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "audit.middleware.AuditMiddleware",  # who did what from the admin or the API (audit/middleware.py)
 ]
 
 # --- authentication ---------------------------------------------------------
@@ -236,6 +238,8 @@ WHALEFALL = {
     # circuit breaker: after this many consecutive failed contacts (account sync, capacity, table sizes)
     # scheduled contacts skip the instance until it is resumed or a connection test succeeds; 0: never
     "SUSPEND_AFTER_FAILURES": int(os.environ.get("WHALEFALL_SUSPEND_AFTER_FAILURES", "5")),
+    # audit trail: events older than this are deleted daily (whalefall.audit); 0: kept forever
+    "AUDIT_RETENTION_DAYS": int(os.environ.get("WHALEFALL_AUDIT_RETENTION_DAYS", "365")),
 }
 
 # job name → cron string (local time), e.g.

@@ -339,7 +339,7 @@ def test_p2_every_db_type_column_references_database_types():
 
 
 # --- foreign keys: the database does what the model says on delete --------------------------------------------------
-WHALEFALL_APPS = ("instances", "sync_sessions", "accounts", "capacity", "classification")
+WHALEFALL_APPS = ("audit", "instances", "sync_sessions", "accounts", "capacity", "classification")
 # pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d set default
 EXPECTED_ON_DELETE = {"CASCADE": "c", "SET_NULL": "n", "PROTECT": "a", "DO_NOTHING": "c"}
 

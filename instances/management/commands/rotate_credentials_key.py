@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.context import audit_actor
 from instances.services import credentials_rotate_key
 
 
@@ -25,7 +26,8 @@ class Command(BaseCommand):
         def progress(name: str, outcome: str) -> None:
             self.stdout.write(f"{outcome:<8} {name}")
 
-        result = credentials_rotate_key(progress=progress)
+        with audit_actor():  # each credential's outcome is audited, attributed to the OS user
+            result = credentials_rotate_key(progress=progress)
         self.stdout.write(
             f"{len(result.rotated)} re-encrypted, {len(result.current)} already on the current key, "
             f"{len(result.failed)} unreadable"
