@@ -111,6 +111,12 @@ def test_pagination_does_not_apply_but_is_still_checked(api_client):
     assert api_client.get("/api/v1/account-changes/?format=csv&cursor=bogus").status_code == 404
 
 
+def test_an_undeclared_method_is_still_a_405(api_client):
+    response = api_client.generic("TRACE", "/api/v1/sync-sessions/?format=csv")
+    assert response.status_code == 405 and response["Content-Type"] == "application/json"
+    assert api_client.options("/api/v1/instances/?format=csv")["Content-Type"] == "application/json"
+
+
 def test_csv_is_offered_by_lists_only(api_client):
     instance = make_instance(name="one")
     assert api_client.get(f"/api/v1/instances/{instance.pk}/?format=csv").status_code == 404

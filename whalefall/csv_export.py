@@ -73,7 +73,9 @@ class CsvListMixin:
     csv_columns: CsvColumns = ()
 
     def _lists(self) -> bool:
-        return getattr(self, "action", "list") == "list"
+        # also for OPTIONS ("metadata") and a method the view lacks (None): with ?format=csv those
+        # still answer what they answer without it (the metadata, 405), as JSON
+        return getattr(self, "action", "list") in ("list", "metadata", None)
 
     def get_renderers(self):
         renderers = super().get_renderers()
@@ -90,7 +92,7 @@ class CsvListMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response) and isinstance(getattr(response, "accepted_renderer", None), CsvRenderer):
-            # an error (401, 400 for a filter, 429, ...) of a CSV request: the Error body, as JSON
+            # not the streamed rows: an error (401, 400 for a filter, 405, 429, ...) or OPTIONS, as JSON
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSONRenderer.media_type
         return response
