@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 #: what the check covers, in report order: account sync catalog reads, database sizes,
 #: per-table sizes, and (PostgreSQL, SQL Server) each database the collectors connect to
-COLLECTORS = ("accounts", "database_sizes", "table_sizes", "database")
+COLLECTORS = ("account_sync", "database_sizes", "table_sizes", "database")
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,10 @@ def decide(
     checks = []
     for table in tables:
         if table in denied:
-            checks.append(failed("accounts", f"account sync reads {table}: {denied[table]}",
+            checks.append(failed("account_sync", f"account sync reads {table}: {denied[table]}",
                                  f"GRANT SELECT ON {table} TO {account};", target=table))  # fmt: skip
         else:
-            checks.append(passed("accounts", f"SELECT on {table}", target=table))
+            checks.append(passed("account_sync", f"SELECT on {table}", target=table))
     held = {privilege.upper() for privilege in global_privileges}
     for collector, needed in NEEDED_GLOBAL.items():
         missing = [privilege for privilege in needed if privilege not in held]

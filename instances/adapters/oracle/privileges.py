@@ -19,7 +19,7 @@ from instances.adapters.privileges import PrivilegeCheck, failed, passed
 ROLE = "SELECT_CATALOG_ROLE"
 PRIVILEGE = "SELECT ANY DICTIONARY"
 _WHY = {
-    "accounts": "the account sync reads DBA_USERS, DBA_ROLE_PRIVS, DBA_SYS_PRIVS, DBA_TAB_PRIVS, DBA_COL_PRIVS, "
+    "account_sync": "the account sync reads DBA_USERS, DBA_ROLE_PRIVS, DBA_SYS_PRIVS, DBA_TAB_PRIVS, DBA_COL_PRIVS, "
     "DBA_ROLES and V$PWFILE_USERS (no fallback)",
     "database_sizes": "without DBA_DATA_FILES and DBA_SEGMENTS sizes fall back to USER_SEGMENTS: only the "
     "login's own segments, stored as incomplete",

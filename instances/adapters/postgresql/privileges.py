@@ -28,9 +28,10 @@ def decide(
     unreadable = [row["name"] for row in catalogs if not row["readable"]]
     if unreadable:
         fix = " ".join(f"GRANT SELECT ON {name} TO {login};" for name in unreadable)
-        checks.append(failed("accounts", f"account sync reads {', '.join(unreadable)}: SELECT was revoked", fix))
+        checks.append(failed("account_sync", f"account sync reads {', '.join(unreadable)}: SELECT was revoked", fix))
     else:
-        checks.append(passed("accounts", "pg_roles, pg_auth_members, pg_database and the object catalogs are readable"))
+        checks.append(passed("account_sync", "pg_roles, pg_auth_members, pg_database and the object catalogs "
+                             "are readable"))  # fmt: skip
     unconnectable = [row["datname"] for row in databases if not row["can_connect"]]
     stats_fix = f"GRANT pg_read_all_stats TO {login};"
     if size_error:

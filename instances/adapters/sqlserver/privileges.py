@@ -18,7 +18,7 @@ from instances.adapters.privileges import PrivilegeCheck, failed, passed
 from instances.adapters.sqlserver.sql import quote_name
 
 NEEDED = {
-    "accounts": ("VIEW ANY DEFINITION",),
+    "account_sync": ("VIEW ANY DEFINITION",),
     "database_sizes": ("VIEW ANY DEFINITION", "VIEW ANY DATABASE"),
     "table_sizes": ("VIEW ANY DEFINITION",),
 }

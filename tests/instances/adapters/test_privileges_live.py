@@ -47,11 +47,11 @@ def test_mariadb_names_the_missing_grants_and_they_are_enough(mysql_scratch, mys
     checks = adapter.check_privileges()
     account = f"'{name}'@'%'"
     tables = mysql_sql.account_tables(MySQLFeatures(adapter.server_version_seen))
-    assert [(c.collector, c.target) for c in checks] == [*(("accounts", t) for t in tables),
+    assert [(c.collector, c.target) for c in checks] == [*(("account_sync", t) for t in tables),
                                                          ("database_sizes", ""), ("table_sizes", "")]  # fmt: skip
     failing = {(c.collector, c.target): c.fix for c in checks if not c.ok}
     assert failing == {
-        **{("accounts", t): f"GRANT SELECT ON {t} TO {account};" for t in tables if t != "mysql.db"},
+        **{("account_sync", t): f"GRANT SELECT ON {t} TO {account};" for t in tables if t != "mysql.db"},
         ("database_sizes", ""): f"GRANT SHOW DATABASES, SHOW VIEW ON *.* TO {account};",
         ("table_sizes", ""): f"GRANT SHOW VIEW ON *.* TO {account};",
     }
@@ -100,7 +100,7 @@ def test_postgresql_names_the_missing_grants_and_they_are_enough(pg_scratch, pg_
     name, database, login = pg_restricted
     adapter = PostgreSQLAdapter(login)
     checks = adapter.check_privileges()
-    assert [c.collector for c in checks][:2] == ["accounts", "database_sizes"]
+    assert [c.collector for c in checks][:2] == ["account_sync", "database_sizes"]
     assert {c.target for c in checks if c.collector == "database"} >= {"postgres", database}
     failing = {(c.collector, c.target): c.fix for c in _ours(checks, database) if not c.ok}
     assert failing == {

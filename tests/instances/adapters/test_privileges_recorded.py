@@ -66,7 +66,7 @@ def test_sqlserver_recorded_rows():
     adapter = sqlserver({})
     checks = adapter.check_privileges()
     assert summary(checks) == [
-        ("accounts", "", True, None),
+        ("account_sync", "", True, None),
         ("database_sizes", "", True, None),
         ("table_sizes", "", True, None),
         ("database", "hr", False, "GRANT CONNECT ANY DATABASE TO [whalefall_monitor];"),
@@ -81,7 +81,7 @@ def test_sqlserver_missing_server_permissions_name_the_documented_grants():
     checks = sqlserver({"server_permission_check": [row]}, username="dom\\mon]itor").check_privileges()
     failing = {c.collector: c.fix for c in checks if not c.ok and not c.target}
     assert failing == {
-        "accounts": "GRANT VIEW ANY DEFINITION TO [dom\\mon]]itor];",
+        "account_sync": "GRANT VIEW ANY DEFINITION TO [dom\\mon]]itor];",
         "database_sizes": "GRANT VIEW ANY DEFINITION TO [dom\\mon]]itor]; GRANT VIEW ANY DATABASE TO [dom\\mon]]itor];",
         "table_sizes": "GRANT VIEW ANY DEFINITION TO [dom\\mon]]itor];",
     }
@@ -114,7 +114,7 @@ def oracle(responses: dict, **overrides) -> OracleAdapter:
 def test_oracle_recorded_rows_with_select_catalog_role():
     adapter = oracle({})
     assert summary(adapter.check_privileges()) == [
-        ("accounts", "", True, None), ("database_sizes", "", True, None), ("table_sizes", "", True, None),
+        ("account_sync", "", True, None), ("database_sizes", "", True, None), ("table_sizes", "", True, None),
     ]  # fmt: skip
     assert adapter.statements_executed == 3  # version, roles, privileges
 
@@ -147,8 +147,8 @@ def test_mariadb_decisions():
     checks = mysql_privileges.decide(user="mon", host="10.0.%", global_privileges={"SHOW VIEW"},
                                      tables=("mysql.global_priv", "mysql.db"), denied={"mysql.db": "denied"})
     assert summary(checks) == [
-        ("accounts", "mysql.global_priv", True, None),
-        ("accounts", "mysql.db", False, "GRANT SELECT ON mysql.db TO 'mon'@'10.0.%';"),
+        ("account_sync", "mysql.global_priv", True, None),
+        ("account_sync", "mysql.db", False, "GRANT SELECT ON mysql.db TO 'mon'@'10.0.%';"),
         ("database_sizes", "", False, "GRANT SHOW DATABASES ON *.* TO 'mon'@'10.0.%';"),
         ("table_sizes", "", True, None),
     ]  # fmt: skip
@@ -165,7 +165,7 @@ def test_postgresql_decisions():
     catalogs = [{"name": "pg_catalog.pg_roles", "readable": True}]
     checks = pg_privileges.decide(login="mon", read_all_stats=False, catalogs=catalogs, databases=databases)
     assert summary(checks) == [
-        ("accounts", "", True, None),
+        ("account_sync", "", True, None),
         ("database_sizes", "", False, "GRANT pg_read_all_stats TO mon;"),
         ("database", "app", False, "GRANT CONNECT ON DATABASE app TO mon;"),
         ("database", "closed", False, None),  # no GRANT can help: datallowconn
@@ -177,9 +177,9 @@ def test_postgresql_decisions():
 
 
 def test_report_orders_by_collector_and_says_ok():
-    checks = [PrivilegeCheck("database", "x", True, ""), PrivilegeCheck("accounts", "", False, "", "GRANT …;")]
+    checks = [PrivilegeCheck("database", "x", True, ""), PrivilegeCheck("account_sync", "", False, "", "GRANT …;")]
     report = PrivilegeReport(1, "i", ordered(checks))
-    assert [c.collector for c in report.checks] == ["accounts", "database"]
+    assert [c.collector for c in report.checks] == ["account_sync", "database"]
     assert not report.ok and report.failures == (checks[1],)
 
 
