@@ -37,6 +37,7 @@ from whalefall.errors import (
     TargetQueryFailed,
     TargetTimeout,
     TargetUnreachable,
+    redact,
 )
 
 # Seconds the client waits beyond the server-side statement limit, so the server's
@@ -198,7 +199,9 @@ class MySQLAdapter(BaseAdapter):
             for table in tables:
                 try:
                     session.rows(sql.table_probe_sql(table), action=f"read {table}")
-                except TargetPermissionDenied as exc:
-                    denied[table] = exc.message.split(f"read {table}: ", 1)[-1]
+                except TargetPermissionDenied as exc:  # the server's own words, e.g. "SELECT command denied …"
+                    cause = exc.__cause__.args if exc.__cause__ is not None else ()
+                    reason = str(cause[1]) if len(cause) > 1 else exc.message
+                    denied[table] = redact(reason, self.params.password)
         return privileges.decide(user=user, host=host, global_privileges={r["privilege"] for r in granted},
                                  tables=tables, denied=denied)  # fmt: skip
