@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from instances.models import SYNC_INSTANCE_PERMISSION, Credential, DatabaseType, Instance, Tag
-from instances.selectors import INSTANCE_CSV_COLUMNS
+from instances.selectors import INSTANCE_CSV_COLUMNS, instances_check_privileges
 from instances.services import (
     credential_create,
     credential_update,
@@ -236,7 +236,8 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user. Other apps add theirs with
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
-    actions = ("test_connection_action", "resume_action", "add_tag_action", "deactivate_action", "export_csv")
+    actions = ("test_connection_action", "check_privileges_action", "resume_action", "add_tag_action",
+               "deactivate_action", "export_csv")
     action_form = InstanceActionForm
     csv_columns = INSTANCE_CSV_COLUMNS
     #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
@@ -304,6 +305,27 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
                 self.message_user(
                     request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
                 )
+
+    @admin.action(description="Check monitoring privileges", permissions=["sync"])
+    def check_privileges_action(self, request, queryset):
+        """Per selected instance: all checks ok, or one message per failing check with its GRANT."""
+        if queryset.count() > TEST_CONNECTION_MAX_INSTANCES:
+            self.message_user(request, f"Select at most {TEST_CONNECTION_MAX_INSTANCES} instances to check here; "
+                              "use `manage.py check_target_privileges` for more.", messages.WARNING)  # fmt: skip
+            return
+        for instance in Instance.objects.filter(pk__in=queryset.values("pk")).select_related("credential"):
+            try:
+                report = instances_check_privileges(instance=instance)
+            except WhalefallError as exc:
+                self.message_user(request, f"{instance.name}: FAILED ({exc.code}) {exc.message}", messages.ERROR)
+                continue
+            if report.ok:
+                self.message_user(request, f"{instance.name}: all {len(report.checks)} privilege checks ok",
+                                  messages.SUCCESS)  # fmt: skip
+            for check in report.failures:
+                where = f"{check.collector} {check.target}".strip()
+                fix = f" — fix: {check.fix}" if check.fix else ""
+                self.message_user(request, f"{instance.name}: {where}: {check.detail}{fix}", messages.ERROR)
 
     @admin.action(description="Add the tag typed beside the action", permissions=["change"])
     def add_tag_action(self, request, queryset):

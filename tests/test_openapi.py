@@ -20,6 +20,7 @@ PATHS = [
     "/api/v1/sync-records/",
     "/api/v1/sync-records/{id}/",
     "/api/v1/instances/{id}/actions/test-connection/",
+    "/api/v1/instances/{id}/privilege-check/",
     "/api/v1/instances/{id}/actions/sync-accounts/",
     "/api/v1/accounts/",
     "/api/v1/accounts/{id}/",

@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from instances.adapters.common import DeadlineExceeded, Stopwatch, call_with_deadline
-from whalefall.errors import TargetError, TargetTimeout, redact
+from whalefall.errors import AdapterUnavailable, TargetError, TargetTimeout, redact
 
 if TYPE_CHECKING:
+    from instances.adapters.privileges import PrivilegeCheck
     from instances.models import Instance
 
 logger = logging.getLogger(__name__)
@@ -397,3 +398,9 @@ class BaseAdapter(abc.ABC):
     @abc.abstractmethod
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
         """Per-table sizes of one database, in bytes."""
+
+    def check_privileges(self) -> list[PrivilegeCheck]:
+        """Whether the monitoring login can run each collector, with the GRANT that fixes
+        what it cannot (``instances/adapters/privileges.py``); reads only. Connection
+        failures raise typed errors, never an empty list."""
+        raise AdapterUnavailable(f"No privilege check for database type {self.db_type!r}.")

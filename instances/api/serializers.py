@@ -113,3 +113,29 @@ class ConnectionTestSerializer(serializers.Serializer):
     instance_id = serializers.IntegerField()
     version = serializers.CharField(help_text="Server version string.")
     latency_ms = serializers.FloatField(help_text="Wall time of connect + one query, in milliseconds.")
+
+
+class PrivilegeCheckSerializer(serializers.Serializer):
+    """One collector's check (instances/adapters/privileges.py)."""
+
+    collector = serializers.ChoiceField(
+        choices=["account_sync", "database_sizes", "table_sizes", "database"],
+        help_text="account_sync (its catalog reads), database_sizes, table_sizes, or database "
+        "(PostgreSQL, SQL Server: CONNECT on the database named by target).",
+    )
+    target = serializers.CharField(
+        allow_blank=True, help_text="What is checked within the collector: a table, a database, or '' for all of it."
+    )
+    ok = serializers.BooleanField(help_text="Whether the monitoring login can run it.")
+    detail = serializers.CharField(help_text="Why.")
+    fix = serializers.CharField(
+        allow_null=True, help_text="The GRANT statement(s) that fix a failing check; null when ok or no GRANT can."
+    )
+
+
+class PrivilegeReportSerializer(serializers.Serializer):
+    """The monitoring-account self-check of one instance."""
+
+    instance_id = serializers.IntegerField()
+    checks = PrivilegeCheckSerializer(many=True)
+    ok = serializers.BooleanField(help_text="True when every check is ok.")

@@ -7,6 +7,8 @@ Apps above this one add their actions on instances (``POST
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -21,9 +23,10 @@ from instances.api.serializers import (
     CredentialUpdateSerializer,
     DatabaseTypeSerializer,
     InstanceSerializer,
+    PrivilegeReportSerializer,
 )
 from instances.models import Credential, DatabaseType, Instance
-from instances.selectors import INSTANCE_CSV_COLUMNS
+from instances.selectors import INSTANCE_CSV_COLUMNS, instances_check_privileges
 from instances.services import (
     credential_create,
     credential_update,
@@ -131,6 +134,29 @@ class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
         result = instance_test_connection(instance=instance)
         data = {"instance_id": instance.pk, "version": result.version, "latency_ms": round(result.latency_ms, 1)}
         return Response(ConnectionTestSerializer(data).data)
+
+    @extend_schema(
+        responses={200: PrivilegeReportSerializer, **{k: v for k, v in ERROR_RESPONSES.items() if k != 400}},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="privilege-check",
+        permission_classes=[CanSyncInstances],
+        filter_backends=[],
+        pagination_class=None,
+        queryset=Instance.objects.select_related("credential"),
+    )
+    def privilege_check(self, request, pk=None):
+        """Check now whether the monitoring login can run each collector (account sync, database sizes,
+        table sizes; PostgreSQL and SQL Server: CONNECT per database), each failing check with the GRANT
+        that fixes it. Reads only (synchronous, bounded by the instance's connect/statement timeouts);
+        ``ok`` false is still a 200. Errors reaching the target: 502/504/409 with ``{code, message,
+        instance_id}``. Needs the same permission as a connection test."""
+        instance = self.get_object()
+        report = instances_check_privileges(instance=instance)
+        data = {"instance_id": instance.pk, "ok": report.ok, "checks": [asdict(check) for check in report.checks]}
+        return Response(PrivilegeReportSerializer(data).data)
 
     @extend_schema(request=None, responses={200: InstanceSerializer})
     @action(

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.django_db
 ROLES = ("viewer", "operator", "admin")
 OPERATOR_WRITES = re.compile(r"/actions/|^/api/v1/classification/assignments/")
 ADMIN_ONLY_READS = re.compile(r"^/api/v1/credentials/")
+# reads that contact the target (a privilege check opens connections): like running an action
+OPERATOR_READS = re.compile(r"/privilege-check/$")
 PUBLIC = {"/api/v1/auth/token/"}
 
 
@@ -30,6 +32,8 @@ def operations() -> list[tuple[str, str]]:
 def expected_allowed(role: str, path: str, method: str) -> bool:
     if path in PUBLIC or role == "admin":
         return True
+    if method == "GET" and OPERATOR_READS.search(path):
+        return role == "operator"
     if method == "GET":
         return not ADMIN_ONLY_READS.match(path)
     return role == "operator" and bool(OPERATOR_WRITES.search(path))
@@ -82,10 +86,11 @@ def _offered_actions(client) -> set[str]:
     ("role", "actions"),
     [
         ("viewer", {"export_csv"}),  # reading includes exporting what the list shows
-        ("operator", {"export_csv", "test_connection_action", "resume_action", "sync_accounts_action",
-                      "collect_capacity_action"}),
-        ("admin", {"export_csv", "test_connection_action", "resume_action", "sync_accounts_action",
-                   "collect_capacity_action", "add_tag_action", "deactivate_action", "delete_selected"}),
+        ("operator", {"export_csv", "test_connection_action", "check_privileges_action", "resume_action",
+                      "sync_accounts_action", "collect_capacity_action"}),
+        ("admin", {"export_csv", "test_connection_action", "check_privileges_action", "resume_action",
+                   "sync_accounts_action", "collect_capacity_action", "add_tag_action", "deactivate_action",
+                   "delete_selected"}),
     ],
 )
 def test_instance_admin_actions_by_role(client, role, actions):

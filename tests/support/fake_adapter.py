@@ -8,7 +8,8 @@ in every process (qcluster workers included)::
 ``accounts=N`` returns N logins ``user0000…`` (every 7th a superuser, every
 5th with role ``app_rw``); ``delay_ms`` sleeps before answering (a slow
 target); ``fail=<error code>`` raises that typed error; ``databases=N``
-returns N databases of 1 MiB × (i+1). ``FAKE_ACCOUNTS[instance name]``
+returns N databases of 1 MiB × (i+1); ``missing=account_sync+table_sizes`` makes those
+collectors fail the privilege check (with a made-up GRANT). ``FAKE_ACCOUNTS[instance name]``
 overrides the generated account list in-process.
 """
 
@@ -27,6 +28,7 @@ from instances.adapters.base import (
     Privilege,
     TableSize,
 )
+from instances.adapters.privileges import PrivilegeCheck
 from whalefall import errors
 
 FAKE_VERSION = "fake 1.0"
@@ -109,11 +111,11 @@ class FakeAdapter(FakeEngineAdapter):
     def read_account_rows(self) -> AccountRows:
         with self.connect():
             if self.params.instance_name in FAKE_ACCOUNTS:
-                return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name])}
-            return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
+                return {"account_sync": list(FAKE_ACCOUNTS[self.params.instance_name])}
+            return {"account_sync": generated_accounts(int(self.options.get("account_sync", "3")))}
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
-        return rows["accounts"]
+        return rows["account_sync"]
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         with self.connect():
@@ -129,3 +131,13 @@ class FakeAdapter(FakeEngineAdapter):
     def fetch_table_sizes(self, database: str) -> list[TableSize]:
         with self.connect():
             return [TableSize("public", "t1", size_bytes=8192, data_bytes=8192, index_bytes=0, row_count=1)]
+
+    def check_privileges(self) -> list[PrivilegeCheck]:
+        with self.connect():
+            missing = set(filter(None, self.options.get("missing", "").split("+")))
+            return [
+                PrivilegeCheck(collector, "", False, f"{collector}: not granted", f"GRANT FAKE {collector.upper()} "
+                               f"TO {self.params.username};") if collector in missing
+                else PrivilegeCheck(collector, "", True, f"{collector}: granted")
+                for collector in ("account_sync", "database_sizes", "table_sizes")
+            ]  # fmt: skip

@@ -27,8 +27,9 @@ from instances.adapters.base import (
     TableSize,
     target_error,
 )
-from instances.adapters.mysql import parse, sql
+from instances.adapters.mysql import parse, privileges, sql
 from instances.adapters.mysql.features import MySQLFeatures
+from instances.adapters.privileges import PrivilegeCheck
 from whalefall.errors import (
     TargetAuthFailed,
     TargetError,
@@ -36,6 +37,7 @@ from whalefall.errors import (
     TargetQueryFailed,
     TargetTimeout,
     TargetUnreachable,
+    redact,
 )
 
 # Seconds the client waits beyond the server-side statement limit, so the server's
@@ -183,3 +185,23 @@ class MySQLAdapter(BaseAdapter):
                 )
             rows = session.rows(sql.TABLE_SIZES, (database,), action=f"read table sizes of {database!r}")
         return parse.parse_table_sizes(rows)
+
+    def check_privileges(self) -> list[PrivilegeCheck]:
+        """One session: the account the login matched, its global privileges, and each privilege
+        table the account sync reads, read with ``LIMIT 0`` (denied → a failing check with its
+        GRANT). Only reads; other errors raise as in every read."""
+        with self.connect() as session:
+            (row,) = session.rows(sql.CURRENT_ACCOUNT, action="read the current account")
+            user, host = privileges.split_account(row["account"])
+            granted = session.rows(sql.GLOBAL_PRIVILEGES, (privileges.grantee(user, host),),
+                                   action="read global privileges")  # fmt: skip
+            tables, denied = sql.account_tables(session.features), {}
+            for table in tables:
+                try:
+                    session.rows(sql.table_probe_sql(table), action=f"read {table}")
+                except TargetPermissionDenied as exc:  # the server's own words, e.g. "SELECT command denied …"
+                    cause = exc.__cause__.args if exc.__cause__ is not None else ()
+                    reason = str(cause[1]) if len(cause) > 1 else exc.message
+                    denied[table] = redact(reason, self.params.password)
+        return privileges.decide(user=user, host=host, global_privileges={r["privilege"] for r in granted},
+                                 tables=tables, denied=denied)  # fmt: skip

@@ -154,3 +154,39 @@ TABLE_SIZES = (
     "FROM information_schema.TABLES "
     "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE NOT IN ('VIEW', 'SYSTEM VIEW') ORDER BY TABLE_NAME"
 )
+
+# --- privilege self-check (instances/adapters/privileges.py), any version ------------------
+# The account the server matched the login to, as 'user@host' (its host part may be a pattern).
+CURRENT_ACCOUNT = "SELECT CURRENT_USER() AS account"
+
+# Global privileges of that account, held directly (GRANTEE is spelled 'user'@'host').
+GLOBAL_PRIVILEGES = (
+    "SELECT PRIVILEGE_TYPE AS privilege FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = %s "
+    "ORDER BY PRIVILEGE_TYPE"
+)
+
+
+def account_tables(features: MySQLFeatures) -> tuple[str, ...]:
+    """The privilege tables ``read_account_rows`` reads on this server, in the order it reads them."""
+    tables = [accounts_table(features), "mysql.db", "mysql.tables_priv", "mysql.columns_priv"]
+    if features.has_roles_mapping:
+        tables.append("mysql.roles_mapping")
+    if features.has_role_edges:
+        tables += ["mysql.role_edges", "mysql.default_roles"]
+    if features.has_dynamic_privileges:
+        tables.append("mysql.global_grants")
+    return tuple(tables)
+
+
+def table_probe_sql(table: str) -> str:
+    """The read of ``table`` without its rows: fails exactly when the account's read would.
+    ``table`` is one of ``account_tables`` (fixed names, never from a server or a user)."""
+    if table not in _PROBED_TABLES:
+        raise ValueError(f"Not a privilege table the adapter reads: {table!r}")
+    return f"SELECT 1 FROM {table} LIMIT 0"
+
+
+_PROBED_TABLES = frozenset({
+    "mysql.user", "mysql.global_priv", "mysql.db", "mysql.tables_priv", "mysql.columns_priv",
+    "mysql.roles_mapping", "mysql.role_edges", "mysql.default_roles", "mysql.global_grants",
+})  # fmt: skip

@@ -33,8 +33,9 @@ from instances.adapters.base import (
     TableSize,
 )
 from instances.adapters.common import DeadlineExceeded, call_with_deadline
-from instances.adapters.oracle import parse, sql
+from instances.adapters.oracle import parse, privileges, sql
 from instances.adapters.oracle.features import OracleFeatures
+from instances.adapters.privileges import PrivilegeCheck
 from whalefall.errors import (
     AdapterUnavailable,
     TargetAuthFailed,
@@ -223,3 +224,11 @@ class OracleAdapter(BaseAdapter):
                 rows = session.rows(sql.USER_TABLE_SIZES, binds, action="read USER_SEGMENTS")
                 return list(parse.parse_table_sizes(rows, source="user_segments"))
         return list(parse.parse_table_sizes(rows))
+
+    def check_privileges(self) -> list[PrivilegeCheck]:
+        """One session: the roles and system privileges enabled in it (``SESSION_ROLES``,
+        ``SESSION_PRIVS``), which decide whether the DBA_ views are readable. Only reads."""
+        with self.connect() as session:
+            roles = session.rows(sql.SESSION_ROLES, action="read SESSION_ROLES")
+            granted = session.rows(sql.SESSION_PRIVS, action="read SESSION_PRIVS")
+        return privileges.decide(login=self.params.username, roles=roles, privileges=granted)

@@ -115,3 +115,12 @@ TABLE_SIZES = _TABLE_SIZES.format(tag="dba_segments_tables", owner="owner", segm
 # Fallback: USER_SEGMENTS has no OWNER column (it is USER); ALL_INDEXES,
 # ALL_LOBS and ALL_TABLES are readable by every user.
 USER_TABLE_SIZES = _TABLE_SIZES.format(tag="user_segments_tables", owner="USER", segments="user_segments", prefix="all")
+
+# --- privilege self-check (instances/adapters/privileges.py) ---------------------------------
+# SESSION_ROLES / SESSION_PRIVS — any release: the roles enabled in this session (also those
+# granted through other roles) and the system privileges available to it.
+SESSION_ROLES = """-- whalefall:session_roles
+SELECT role FROM session_roles ORDER BY role"""
+
+SESSION_PRIVS = """-- whalefall:session_privs
+SELECT privilege FROM session_privs ORDER BY privilege"""

@@ -21,8 +21,9 @@ from instances.adapters.base import (
     DatabaseSize,
     TableSize,
 )
-from instances.adapters.postgresql import parse, sql
+from instances.adapters.postgresql import parse, privileges, sql
 from instances.adapters.postgresql.features import PostgreSQLFeatures
+from instances.adapters.privileges import PrivilegeCheck
 from whalefall.errors import (
     TargetAuthFailed,
     TargetError,
@@ -181,3 +182,20 @@ class PostgreSQLAdapter(BaseAdapter):
         with self.connect(database) as session:
             rows = session.rows(sql.TABLE_SIZES, action=f"read table sizes of {database!r}")
         return parse.parse_table_sizes(rows)
+
+    def check_privileges(self) -> list[PrivilegeCheck]:
+        """One session on the instance's database: the login, its pg_read_all_stats membership,
+        the catalogs it reads and CONNECT on every database (``has_database_privilege``); then,
+        when those say database sizes should work, ``pg_database_size`` is tried. Only reads."""
+        with self.connect() as session:
+            (login,) = session.rows(sql.PRIVILEGE_LOGIN, action="read the login's roles")
+            catalogs = session.rows(sql.CATALOG_PRIVILEGES, action="read catalog privileges")
+            databases = session.rows(sql.DATABASE_CONNECT_PRIVILEGES, action="read database privileges")
+            size_error = None
+            if login["read_all_stats"] or all(row["can_connect"] for row in databases):
+                try:
+                    session.rows(sql.DATABASE_SIZES, action="read database sizes")
+                except TargetPermissionDenied as exc:
+                    size_error = exc.message.split("read database sizes: ", 1)[-1]
+        return privileges.decide(login=login["login"], read_all_stats=login["read_all_stats"], catalogs=catalogs,
+                                 databases=databases, size_error=size_error)  # fmt: skip

@@ -124,3 +124,27 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS}
 ORDER BY n.nspname, c.relname
 """
+
+# --- privilege self-check (instances/adapters/privileges.py), 10+ (pg_read_all_stats) ---------
+# The login as a GRANT names it (quote_ident), and whether it uses pg_read_all_stats' privileges
+# without SET ROLE (pg_has_role … USAGE: true for superusers too).
+PRIVILEGE_LOGIN = """
+SELECT quote_ident(current_user) AS login,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats
+"""
+
+# The catalogs the account sync and the inventory read (readable by PUBLIC unless revoked).
+CATALOG_PRIVILEGES = """
+SELECT c.name, has_table_privilege(c.name, 'SELECT') AS readable
+FROM unnest(ARRAY['pg_catalog.pg_roles', 'pg_catalog.pg_auth_members', 'pg_catalog.pg_database',
+                  'pg_catalog.pg_namespace', 'pg_catalog.pg_class', 'pg_catalog.pg_attribute',
+                  'pg_catalog.pg_default_acl']) WITH ORDINALITY AS c(name, n)
+ORDER BY c.n
+"""
+
+# Every user database (as the inventory lists them) with whether the login may connect.
+DATABASE_CONNECT_PRIVILEGES = f"""
+SELECT d.datname, quote_ident(d.datname) AS quoted, d.datallowconn,
+       has_database_privilege(d.oid, 'CONNECT') AS can_connect
+FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
+"""

@@ -29,7 +29,8 @@ from instances.adapters.base import (
     DatabaseSize,
     TableSize,
 )
-from instances.adapters.sqlserver import parse, sql
+from instances.adapters.privileges import PrivilegeCheck
+from instances.adapters.sqlserver import parse, privileges, sql
 from instances.adapters.sqlserver.features import SQLServerFeatures
 from whalefall.errors import (
     TargetAuthFailed,
@@ -189,3 +190,12 @@ class SQLServerAdapter(BaseAdapter):
         with self.connect(database) as session:
             rows = session.rows(sql.TABLE_SIZES, action=f"read table sizes in database {database!r}")
         return parse.parse_table_sizes(rows)
+
+    def check_privileges(self) -> list[PrivilegeCheck]:
+        """One session (on master): the server permissions and CONNECT on every ONLINE user
+        database, as ``HAS_PERMS_BY_NAME`` evaluates them for the login. Only reads."""
+        with self.connect() as session:
+            (server,) = session.rows(sql.SERVER_PERMISSION_CHECK, action="read server permissions")
+            databases = session.rows(sql.DATABASE_CONNECT_CHECK, action="read database permissions")
+            major = session.features.version[0]
+        return privileges.decide(login=self.params.username, major_version=major, server=server, databases=databases)

@@ -146,3 +146,19 @@ ORDER BY s.name, t.name"""
 def per_database(template: str, database: str) -> str:
     """A per-database template with ``{db}`` replaced by the bracket-quoted name."""
     return template.replace("{db}", quote_name(database))
+
+# --- privilege self-check (instances/adapters/privileges.py) ---------------------------------
+# HAS_PERMS_BY_NAME — SQL Server 2005+: 1 when the login holds the permission effectively
+# (granted, implied by a higher one, or through a role or group, and not denied), 0 when not,
+# NULL for an unknown permission name. Server-level: securable and class NULL.
+SERVER_PERMISSION_CHECK = """-- whalefall:server_permission_check
+SELECT CAST(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DEFINITION') AS int) AS view_any_definition,
+       CAST(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DATABASE') AS int) AS view_any_database"""
+
+# CONNECT on each ONLINE user database (what the account sync and table sizes read), as
+# CONNECT ANY DATABASE (2014+) or a user in the database grants it.
+DATABASE_CONNECT_CHECK = f"""-- whalefall:database_connect_check
+SELECT d.name, CAST(HAS_PERMS_BY_NAME(d.name, 'DATABASE', 'CONNECT') AS int) AS can_connect
+FROM sys.databases AS d
+WHERE {_USER_DATABASE_FILTER} AND d.state = 0
+ORDER BY d.name"""
