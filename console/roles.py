@@ -4,18 +4,20 @@
 - ``operator``: what a viewer reads, plus every custom permission — running actions on
   instances (test connection, sync, collect, refresh, aggregate, classify) and assigning
   classifications by hand;
-- ``admin``: everything: configuration (instances, credentials, tags), rules and classifications.
+- ``admin``: everything: configuration (instances, credentials, tags), rules and classifications,
+  alert channels (only admins see them: webhook URLs may hold tokens; everyone reads the alerts).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 
-WHALEFALL_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions")
+WHALEFALL_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions", "alerts")
 #: the scheduler's models (schedules, task results): read by every group, managed by admins
 SCHEDULER_APP = "django_q"
 #: what only the admin group reads
-SECRET_VIEWS = {("instances", "view_credential")}
+# (alert channels: webhook URLs may hold tokens)
+SECRET_VIEWS = {("instances", "view_credential"), ("alerts", "view_alertchannel")}
 
 
 def groups_ensure() -> dict[str, int]:

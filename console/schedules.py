@@ -56,6 +56,14 @@ SCHEDULES: list[ScheduledJob] = [
         "whalefall.sessions", "sync_sessions.tasks.sessions_maintenance", "0 5 * * *",
         "reap stuck sessions, delete old ones",
     ),
+    ScheduledJob(
+        "whalefall.alerts", "alerts.tasks.alerts_run_scheduled", "*/5 * * * *",
+        "detect alert conditions, send the immediate channels' alerts",
+    ),
+    ScheduledJob(
+        "whalefall.alerts_digest", "alerts.tasks.alerts_digest_scheduled", "0 7 * * *",
+        "send each digest channel its alerts of the last day",
+    ),
 ]  # fmt: skip
 JOBS = {job.name: job for job in SCHEDULES}
 

@@ -17,7 +17,8 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parents[1]
 # lowest first; packages on one floor ("accounts", "capacity") may not name each other either
 LAYERS = [
-    ("whalefall",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",), ("console",)
+    ("whalefall",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",), ("alerts",),
+    ("console",),
 ]  # fmt: skip
 # Configuration is the one place that lists every app: INSTALLED_APPS, ROOT_URLCONF, test adapters.
 CONFIG_FILES = {"whalefall/settings.py", "whalefall/settings_test.py"}
