@@ -126,4 +126,17 @@ class Migration(migrations.Migration):
         ForeignKeyOnDelete('alertevent', 'account', 'SET NULL'),
         ForeignKeyOnDelete('alertdelivery', 'event', 'CASCADE'),
         ForeignKeyOnDelete('alertdelivery', 'channel', 'CASCADE'),
+            # Django adds a varchar_pattern_ops twin to a CharField primary key; nothing runs LIKE on
+        # alert_watermarks.name, so the twin is a duplicate index (as for database_types)
+        migrations.RunSQL(
+            sql="""
+            DO $$ DECLARE r record; BEGIN
+              FOR r IN SELECT indexrelid::regclass::text AS name FROM pg_index
+                       WHERE indrelid = 'alert_watermarks'::regclass
+                         AND pg_get_indexdef(indexrelid) LIKE '%varchar_pattern_ops%'
+              LOOP EXECUTE 'DROP INDEX ' || r.name; END LOOP;
+            END $$;
+            """,
+            reverse_sql="CREATE INDEX alert_watermarks_name_like ON alert_watermarks (name varchar_pattern_ops)",
+        ),
     ]
