@@ -41,6 +41,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "target", "kinds", "min_severity", "delivery_mode", "limit_days", "is_active",
                     "unsent", "last_digest_at")  # fmt: skip
     list_filter = ("kind", "delivery_mode", "is_active")
+    list_select_related = ()
     search_fields = ("name",)
     readonly_fields = ("last_digest_at", "created_at", "updated_at")
     fieldsets = (

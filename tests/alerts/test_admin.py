@@ -75,3 +75,16 @@ def test_event_lists_read_only_with_filters(admin_client_logged_in, receiver, dj
     assert admin_client_logged_in.post(change, {}).status_code == 403  # read-only
     deliveries = admin_client_logged_in.get(reverse("admin:alerts_alertdelivery_changelist") + "?status=sent")
     assert deliveries.status_code == 200
+
+
+@pytest.mark.parametrize("model", ["alertchannel", "alertevent", "alertdelivery"])
+def test_changelist_search_and_add_views(admin_client_logged_in, receiver, model):
+    webhook(receiver.url())
+    synced_instance(AccountFacts("root", is_superuser=True))
+    alerts_detect()
+    changelist = reverse(f"admin:alerts_{model}_changelist")
+    assert admin_client_logged_in.get(changelist).status_code == 200
+    assert admin_client_logged_in.get(changelist + "?q=x").status_code == 200
+    # channels are configured here; events and deliveries only by detection and delivery
+    expected = 200 if model == "alertchannel" else 403
+    assert admin_client_logged_in.get(reverse(f"admin:alerts_{model}_add")).status_code == expected
