@@ -6,6 +6,7 @@
   instances (test connection, sync, collect, refresh, aggregate, classify) and assigning
   classifications by hand;
 - ``admin``: everything: configuration (instances, credentials, tags), rules and classifications,
+  alert channels (only admins see them: webhook URLs may hold tokens; everyone reads the alerts),
   and the audit trail (read-only for everyone: nobody edits or deletes an event by hand).
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 
-WHALEFALL_APPS = ("audit", "instances", "accounts", "capacity", "classification", "sync_sessions")
+WHALEFALL_APPS = ("audit", "instances", "accounts", "capacity", "classification", "sync_sessions", "alerts")
 #: the scheduler's models (schedules, task results): read by every group, managed by admins
 SCHEDULER_APP = "django_q"
 #: what only the admin group reads
-SECRET_VIEWS = {("instances", "view_credential"), ("audit", "view_auditevent")}
+# (alert channels: webhook URLs may hold tokens)
+SECRET_VIEWS = {("instances", "view_credential"), ("audit", "view_auditevent"), ("alerts", "view_alertchannel")}
 
 
 def groups_ensure() -> dict[str, int]:

@@ -60,6 +60,14 @@ SCHEDULES: list[ScheduledJob] = [
         "whalefall.audit", "audit.tasks.audit_purge_scheduled", "30 5 * * *",
         "delete audit events older than WHALEFALL_AUDIT_RETENTION_DAYS",
     ),
+    ScheduledJob(
+        "whalefall.alerts", "alerts.tasks.alerts_run_scheduled", "*/5 * * * *",
+        "detect alert conditions, send the immediate channels' alerts",
+    ),
+    ScheduledJob(
+        "whalefall.alerts_digest", "alerts.tasks.alerts_digest_scheduled", "0 7 * * *",
+        "send each digest channel its alerts of the last day",
+    ),
 ]  # fmt: skip
 JOBS = {job.name: job for job in SCHEDULES}
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # lowest first; packages on one floor ("accounts", "capacity") may not name each other either
 LAYERS = [
     ("whalefall",), ("audit",), ("instances",), ("sync_sessions",), ("accounts", "capacity"), ("classification",),
+    ("alerts",),
     ("console",),
 ]  # fmt: skip
 # Configuration is the one place that lists every app: INSTALLED_APPS, ROOT_URLCONF, test adapters.

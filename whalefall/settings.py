@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "accounts",
     "capacity",
     "classification",
+    "alerts",  # reads every app below; only the console floor is above it
     "console",  # the top floor: root URLs, admin index, quickstart, schedules, groups
 ]
 
@@ -240,7 +241,23 @@ WHALEFALL = {
     "SUSPEND_AFTER_FAILURES": int(os.environ.get("WHALEFALL_SUSPEND_AFTER_FAILURES", "5")),
     # audit trail: events older than this are deleted daily (whalefall.audit); 0: kept forever
     "AUDIT_RETENTION_DAYS": int(os.environ.get("WHALEFALL_AUDIT_RETENTION_DAYS", "365")),
+    # alerts (docs/alerts.md): webhook deadline (s), detection overlap (minutes re-read before the
+    # last run, for rows committed late), attempts per delivery, default days-until-limit threshold
+    "ALERTS_WEBHOOK_TIMEOUT": float(os.environ.get("WHALEFALL_ALERTS_WEBHOOK_TIMEOUT", "5")),
+    "ALERTS_LOOKBACK_MINUTES": int(os.environ.get("WHALEFALL_ALERTS_LOOKBACK_MINUTES", "60")),
+    "ALERTS_MAX_ATTEMPTS": int(os.environ.get("WHALEFALL_ALERTS_MAX_ATTEMPTS", "50")),
+    "ALERTS_LIMIT_DAYS": int(os.environ.get("WHALEFALL_ALERTS_LIMIT_DAYS", "30")),
 }
+
+# --- e-mail (alerts): any Django mail backend; SMTP by default --------------------------------
+EMAIL_BACKEND = os.environ.get("WHALEFALL_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("WHALEFALL_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("WHALEFALL_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("WHALEFALL_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("WHALEFALL_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("WHALEFALL_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("WHALEFALL_EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("WHALEFALL_EMAIL_FROM", "whalefall@localhost")
 
 # job name → cron string (local time), e.g.
 # WHALEFALL_SCHEDULES="whalefall.accounts=0 1 * * *;whalefall.capacity=30 2 * * *"

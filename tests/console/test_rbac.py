@@ -115,3 +115,20 @@ def test_only_admins_see_credentials_in_the_admin(client, role, sees):
     client.force_login(user)
     status = client.get(reverse("admin:instances_credential_changelist")).status_code
     assert (status == 200) == sees and (status == 403) != sees
+
+
+@pytest.mark.parametrize(("role", "sees_channels"), [("viewer", False), ("operator", False), ("admin", True)])
+def test_alerts_in_the_admin_by_role(client, role, sees_channels):
+    """Everyone reads the alerts and their deliveries; only admins see and edit the channels
+    (a webhook URL may hold a token) and send test alerts."""
+    user = get_user_model().objects.create_user(f"{role}-staff", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+    assert client.get(reverse("admin:alerts_alertevent_changelist")).status_code == 200
+    assert client.get(reverse("admin:alerts_alertdelivery_changelist")).status_code == 200
+    response = client.get(reverse("admin:alerts_alertchannel_changelist"))
+    assert response.status_code == (200 if sees_channels else 403)
+    if sees_channels:
+        actions = {name for name, _ in response.context["action_form"].fields["action"].choices if name}
+        assert actions == {"send_test_action", "delete_selected"}
+    assert client.get(reverse("admin:alerts_alertchannel_add")).status_code == (200 if sees_channels else 403)

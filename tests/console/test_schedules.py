@@ -22,6 +22,7 @@ DEFAULTS = {
     "whalefall.partitions": "30 0 * * *", "whalefall.accounts": "0 1 * * *", "whalefall.classification": "0 2 * * *",
     "whalefall.capacity": "0 3 * * *", "whalefall.aggregation": "0 4 * * *", "whalefall.sessions": "0 5 * * *",
     "whalefall.audit": "30 5 * * *",
+    "whalefall.alerts": "*/5 * * * *", "whalefall.alerts_digest": "0 7 * * *",
 }  # fmt: skip
 
 

@@ -8,12 +8,13 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from alerts.models import AlertWatermark
 from instances.models import Credential, Instance, InstanceTag, Tag
 from tests.support.factories import make_credential
 
-PROJECT_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions")
-# link tables edited through their parent's admin
-NOT_REGISTERED = {InstanceTag}
+PROJECT_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions", "alerts")
+# link tables edited through their parent's admin; the alert detection's bookkeeping row
+NOT_REGISTERED = {InstanceTag, AlertWatermark}
 
 pytestmark = pytest.mark.django_db
 

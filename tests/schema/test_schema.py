@@ -14,7 +14,11 @@ pytestmark = [pytest.mark.schema, pytest.mark.django_db]
 
 WHALEFALL_TABLES_PREFIXES = (
     "database_types", "credentials", "tags", "instance", "account", "sync_", "database_", "classification",
+    "alert_",
 )
+
+
+WHALEFALL_APPS = ("audit", "instances", "sync_sessions", "accounts", "capacity", "classification", "alerts")
 
 
 def rows(sql, params=None):
@@ -176,7 +180,7 @@ def test_p0_choice_checks_match_orm_choices_everywhere():
 
     checked = 0
     for model in apps.get_models():
-        if model._meta.app_label not in ("instances", "accounts", "capacity", "classification", "sync_sessions"):
+        if model._meta.app_label not in WHALEFALL_APPS:
             continue
         defs = [d for (d,) in rows(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'c'",
@@ -198,7 +202,7 @@ def test_p0_orm_defaults_equal_database_defaults():
 
     compared = 0
     for model in apps.get_models():
-        if model._meta.app_label not in ("instances", "accounts", "capacity", "classification", "sync_sessions"):
+        if model._meta.app_label not in WHALEFALL_APPS:
             continue
         db_defaults = dict(rows(
             "SELECT column_name, column_default FROM information_schema.columns WHERE table_name = %s",
@@ -339,7 +343,6 @@ def test_p2_every_db_type_column_references_database_types():
 
 
 # --- foreign keys: the database does what the model says on delete --------------------------------------------------
-WHALEFALL_APPS = ("audit", "instances", "sync_sessions", "accounts", "capacity", "classification")
 # pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d set default
 EXPECTED_ON_DELETE = {"CASCADE": "c", "SET_NULL": "n", "PROTECT": "a", "DO_NOTHING": "c"}
 
@@ -376,7 +379,7 @@ def test_every_foreign_key_has_its_on_delete_in_the_database():
                 assert target == field.related_model._meta.db_table, key
                 assert deltype == EXPECTED_ON_DELETE[rule], f"{key}: on_delete {rule} but confdeltype {deltype!r}"
                 checked += 1
-    assert checked >= 30  # every FK of the five apps, not a vacuous pass
+    assert checked >= 30  # every FK of the six apps, not a vacuous pass
 
 
 def test_session_cleanup_is_one_delete_the_foreign_keys_finish(instance):

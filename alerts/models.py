@@ -1,0 +1,226 @@
+"""Alert channels (where and what to send), alert events (what happened, once per
+condition: a unique dedup key) and their per-channel deliveries.
+
+Dedup keys (docs/alerts.md):
+
+- ``account_superuser:<account_id>:<change_log_id>`` / ``account_can_grant:<account_id>:<change_log_id>``:
+  one change-log row that turned the flag on; turned off and on again is a new row, a new alert;
+- ``classification_high_risk:<account_id>:<classification_id>:<history_id>``: one "add" of a high or
+  critical classification (removed and added again: a new history row);
+- ``capacity_limit:<instance_id>:<database>:<threshold>d:#<n>``: the n-th time a database's forecast
+  came to reach its limit within ``threshold`` days; open (``cleared_at`` NULL) while that holds,
+  cleared when it no longer does, so the next onset is number n+1 and alerts again;
+- ``job_failed:session:<session_uuid>``: a scheduled batch that finished failed (partly or wholly);
+- ``job_failed:task:<task_id>``: a scheduled django-q2 task that failed (the job itself raised).
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models.functions import Now
+
+
+class EventKind(models.TextChoices):
+    ACCOUNT_SUPERUSER = "account_superuser", "Account became superuser"
+    ACCOUNT_CAN_GRANT = "account_can_grant", "Account became able to grant"
+    CLASSIFICATION_HIGH_RISK = "classification_high_risk", "High-risk classification added"
+    CAPACITY_LIMIT = "capacity_limit", "Database near its size limit"
+    JOB_FAILED = "job_failed", "Scheduled job failed"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_RANK = {value: rank for rank, value in enumerate(Severity.values)}
+
+
+class ChannelKind(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook (HTTP POST, JSON)"
+    EMAIL = "email", "E-mail"
+
+
+class DeliveryMode(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediately (every few minutes)"
+    DIGEST = "digest", "Daily digest"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (retried on the next run)"
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class AlertChannel(models.Model):
+    """One destination: a webhook URL or a list of e-mail recipients, the event kinds it
+    wants (none ticked: all), the lowest severity it wants, and whether events go out at
+    once or in one daily digest. ``url`` may hold a token: it is never logged in full."""
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    url = models.CharField(
+        max_length=2000, blank=True, default="", db_default="", help_text="Webhook: the http(s) URL to POST to."
+    )
+    recipients = ArrayField(
+        models.EmailField(max_length=254),
+        blank=True,
+        default=list,
+        db_default=[],
+        help_text="E-mail: addresses, separated by commas.",
+    )
+    event_kinds = ArrayField(
+        models.CharField(max_length=32, choices=EventKind.choices),
+        blank=True,
+        default=list,
+        db_default=[],
+        help_text="Which kinds of event; empty: every kind.",
+    )
+    min_severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.MEDIUM, db_default="medium"
+    )
+    delivery_mode = models.CharField(
+        max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE, db_default="immediate"
+    )
+    limit_days = models.PositiveIntegerField(
+        default=30,
+        db_default=30,
+        help_text="Capacity: alert when a database's forecast reaches its size limit within this many days.",
+    )
+    is_active = models.BooleanField(default=True, db_default=True)
+    last_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "alert_channels"
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="alert_channels_name_uniq"),
+            _choices_check("kind", ChannelKind, "alert_channels_kind_valid"),
+            _choices_check("min_severity", Severity, "alert_channels_min_severity_valid"),
+            _choices_check("delivery_mode", DeliveryMode, "alert_channels_delivery_mode_valid"),
+            models.CheckConstraint(
+                condition=models.Q(event_kinds__contained_by=EventKind.values), name="alert_channels_event_kinds_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="webhook", url__gt="")
+                | models.Q(kind="email", recipients__len__gt=0),
+                name="alert_channels_target_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """A webhook needs an http(s) URL, an e-mail channel at least one recipient."""
+        if self.kind == ChannelKind.WEBHOOK:
+            try:
+                URLValidator(schemes=["http", "https"])(self.url)
+            except ValidationError:
+                raise ValidationError({"url": "Enter an http:// or https:// URL."}) from None
+        elif self.kind == ChannelKind.EMAIL and not self.recipients:
+            raise ValidationError({"recipients": "Enter at least one e-mail address."})
+
+    def wants(self, *, kind: str, severity: str, threshold_days: int | None = None) -> bool:
+        """Whether an event of ``kind``/``severity`` is for this channel (capacity events:
+        only those of this channel's ``limit_days`` threshold)."""
+        if self.event_kinds and kind not in self.event_kinds:
+            return False
+        if kind == EventKind.CAPACITY_LIMIT and threshold_days != self.limit_days:
+            return False
+        return SEVERITY_RANK[severity] >= SEVERITY_RANK[self.min_severity]
+
+
+class AlertEvent(models.Model):
+    """Something that happened, recorded once: ``dedup_key`` is unique in the database, so
+    a condition seen by two detection runs (or two at once) is one event. ``payload`` holds
+    the details a receiver gets; instance/account stay as names there when the rows go."""
+
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    dedup_key = models.CharField(max_length=600)
+    title = models.CharField(max_length=500)
+    instance = models.ForeignKey(
+        "instances.Instance", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    account = models.ForeignKey(
+        "accounts.InstanceAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    database_name = models.CharField(max_length=255, blank=True, default="", db_default="")
+    payload = models.JSONField(default=dict, db_default={}, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    # capacity conditions: when the condition stopped holding (NULL: still open)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "alert_events"
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=["dedup_key"], name="alert_events_dedup_key_uniq"),
+            _choices_check("kind", EventKind, "alert_events_kind_valid"),
+            _choices_check("severity", Severity, "alert_events_severity_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="alert_events_created_idx"),
+            # detection reads the open capacity conditions
+            models.Index(fields=["kind"], name="alert_events_open_idx", condition=models.Q(cleared_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AlertDelivery(models.Model):
+    """One event for one channel: pending until sent; a failure keeps the error and the
+    attempt count and is retried by the next run."""
+
+    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_default="pending"
+    )
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    last_error = models.TextField(blank=True, default="", db_default="")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "alert_deliveries"
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=["event", "channel"], name="alert_deliveries_event_channel_uniq"),
+            _choices_check("status", DeliveryStatus, "alert_deliveries_status_valid"),
+        ]
+        indexes = [
+            # what a run sends: a channel's unsent deliveries
+            models.Index(fields=["channel"], name="alert_deliveries_unsent_idx", condition=~models.Q(status="sent")),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} → {self.channel_id}: {self.status}"
+
+
+class AlertWatermark(models.Model):
+    """Up to when detection has read (one row, ``name='detect'``): the next run reads from
+    there minus an overlap (late commits), the dedup keys absorb what it reads twice."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    detected_until = models.DateTimeField()
+
+    class Meta:
+        db_table = "alert_watermarks"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.detected_until}"

@@ -1,0 +1,127 @@
+"""How one message reaches one channel: the JSON a webhook receives, the e-mail text, and
+the two senders. A sender raises ``DeliveryError`` with a message safe to store and show
+(the webhook URL, which may hold a token, is never in it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from alerts.models import AlertChannel, AlertEvent, ChannelKind
+
+USER_AGENT = "WhaleFall-alerts/1"
+
+
+class DeliveryError(Exception):
+    """A channel did not take the message (the text is safe to store: no URL secrets)."""
+
+
+def url_masked(url: str) -> str:
+    """``scheme://host[:port]/…``: what logs and errors may show of a webhook URL (its
+    path and query often hold a token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/…" if parts.netloc else "…"
+
+
+def _masked_text(text: str, url: str) -> str:
+    parts = urlsplit(url)
+    for secret in (url, parts.path + ("?" + parts.query if parts.query else ""), parts.query, parts.path):
+        if secret and secret != "/":
+            text = text.replace(secret, "/…")
+    return text
+
+
+def event_json(event: AlertEvent) -> dict:
+    """One event as a webhook receives it."""
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "severity": event.severity,
+        "title": event.title,
+        "dedup_key": event.dedup_key,
+        "created_at": event.created_at.isoformat(),
+        "instance_id": event.instance_id,
+        "account_id": event.account_id,
+        "database": event.database_name or None,
+        "details": event.payload,
+    }
+
+
+def message_json(*, channel: AlertChannel, events: Sequence[AlertEvent], mode: str, now: dt.datetime) -> dict:
+    """The webhook body: every event of this message (one run, or one digest)."""
+    return {
+        "source": "whalefall",
+        "channel": channel.name,
+        "mode": mode,
+        "sent_at": now.isoformat(),
+        "count": len(events),
+        "events": [event_json(e) for e in events],
+    }
+
+
+def message_subject(*, events: Sequence[AlertEvent], mode: str) -> str:
+    if mode == "test":
+        return "[WhaleFall] test alert"
+    if mode == "digest":
+        return f"[WhaleFall] daily digest: {len(events)} alert{'s' if len(events) != 1 else ''}"
+    if len(events) == 1:
+        return f"[WhaleFall] {events[0].severity}: {events[0].title}"[:200]
+    return f"[WhaleFall] {len(events)} alerts"
+
+
+def message_text(*, events: Sequence[AlertEvent], mode: str) -> str:
+    """The e-mail body: one block per event, newest last."""
+    if mode == "test":
+        return "This is a test alert from WhaleFall: this channel is configured correctly.\n"
+    lines = []
+    for e in events:
+        lines.append(f"[{e.severity.upper()}] {e.title}")
+        lines.append(f"  kind: {e.kind}   at: {e.created_at:%Y-%m-%d %H:%M %Z}   key: {e.dedup_key}")
+        for key, value in sorted(e.payload.items()):
+            if value not in (None, "", [], {}):
+                lines.append(f"  {key}: {value}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def webhook_post(*, url: str, body: dict, timeout: float | None = None) -> None:
+    """POST ``body`` as JSON; any answer but 2xx, a connection error or no answer within
+    ``timeout`` seconds (connect, and each read; default ALERTS_WEBHOOK_TIMEOUT) raises
+    DeliveryError. Redirects are not followed (a POST is not replayed elsewhere)."""
+    timeout = settings.WHALEFALL["ALERTS_WEBHOOK_TIMEOUT"] if timeout is None else timeout
+    try:
+        response = requests.post(
+            url, json=body, timeout=(timeout, timeout), allow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
+    except requests.Timeout:
+        raise DeliveryError(f"no answer from {url_masked(url)} within {timeout:g} s") from None
+    except requests.RequestException as exc:
+        raise DeliveryError(_masked_text(f"{url_masked(url)}: {type(exc).__name__}: {exc}", url)) from None
+    if not 200 <= response.status_code < 300:
+        raise DeliveryError(f"{url_masked(url)} answered HTTP {response.status_code}: {response.text[:200]}")
+
+
+def email_send(*, recipients: Sequence[str], subject: str, text: str) -> None:
+    """Send through Django's configured mail backend (SMTP, console, locmem, …); a backend
+    error raises DeliveryError."""
+    try:
+        EmailMessage(subject, text, settings.DEFAULT_FROM_EMAIL, list(recipients)).send(fail_silently=False)
+    except Exception as exc:  # any backend: SMTP, socket, third-party API errors
+        raise DeliveryError(f"e-mail to {len(recipients)} recipient(s) failed: {type(exc).__name__}: {exc}") from None
+
+
+def channel_send(*, channel: AlertChannel, events: Sequence[AlertEvent], mode: str, now: dt.datetime) -> None:
+    """Send one message with ``events`` to ``channel`` (raises DeliveryError)."""
+    if channel.kind == ChannelKind.WEBHOOK:
+        webhook_post(url=channel.url, body=message_json(channel=channel, events=events, mode=mode, now=now))
+    else:
+        email_send(
+            recipients=channel.recipients,
+            subject=message_subject(events=events, mode=mode),
+            text=message_text(events=events, mode=mode),
+        )
