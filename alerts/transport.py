@@ -5,6 +5,7 @@ the two senders. A sender raises ``DeliveryError`` with a message safe to store 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -90,18 +91,36 @@ def message_text(*, events: Sequence[AlertEvent], mode: str) -> str:
 
 
 def webhook_post(*, url: str, body: dict, timeout: float | None = None) -> None:
-    """POST ``body`` as JSON; any answer but 2xx, a connection error or no answer within
-    ``timeout`` seconds (connect, and each read; default ALERTS_WEBHOOK_TIMEOUT) raises
-    DeliveryError. Redirects are not followed (a POST is not replayed elsewhere)."""
+    """POST ``body`` as JSON; any answer but 2xx, a connection error or no complete answer within
+    ``timeout`` seconds in all (default ALERTS_WEBHOOK_TIMEOUT) raises DeliveryError. Redirects
+    are not followed (a POST is not replayed elsewhere).
+
+    requests' timeouts bound each connect and each read, so a receiver that trickles its answer
+    a byte at a time could hold it far longer; the request therefore runs in a daemon thread
+    that the caller waits for at most ``timeout`` seconds. A thread given up on ends at its
+    next read timeout or with the process."""
     timeout = settings.WHALEFALL["ALERTS_WEBHOOK_TIMEOUT"] if timeout is None else timeout
-    try:
-        response = requests.post(
-            url, json=body, timeout=(timeout, timeout), allow_redirects=False, headers={"User-Agent": USER_AGENT}
-        )
-    except requests.Timeout:
-        raise DeliveryError(f"no answer from {url_masked(url)} within {timeout:g} s") from None
-    except requests.RequestException as exc:
-        raise DeliveryError(_masked_text(f"{url_masked(url)}: {type(exc).__name__}: {exc}", url)) from None
+    outcome: dict = {}
+
+    def post() -> None:
+        try:
+            outcome["response"] = requests.post(
+                url, json=body, timeout=(timeout, timeout), allow_redirects=False, headers={"User-Agent": USER_AGENT}
+            )
+        except Exception as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=post, name="whalefall-webhook", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    error = outcome.get("error")
+    if worker.is_alive() or isinstance(error, requests.Timeout):
+        raise DeliveryError(f"no answer from {url_masked(url)} within {timeout:g} s")
+    if isinstance(error, requests.RequestException):
+        raise DeliveryError(_masked_text(f"{url_masked(url)}: {type(error).__name__}: {error}", url))
+    if error is not None:
+        raise error
+    response = outcome["response"]
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"{url_masked(url)} answered HTTP {response.status_code}: {response.text[:200]}")
 

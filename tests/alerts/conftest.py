@@ -21,12 +21,15 @@ from tests.support.fake_adapter import FAKE_ACCOUNTS
 
 class Receiver:
     """A webhook receiver on 127.0.0.1 (port 0): records every POST's path and JSON body;
-    ``status`` is what it answers, ``delay`` how long it sleeps first (a slow receiver)."""
+    ``status`` is what it answers, ``delay`` how long it sleeps first (a slow receiver),
+    ``trickle`` the seconds between the bytes of its answer (a receiver that keeps each read
+    alive but never finishes in time)."""
 
     def __init__(self):
         self.requests: list[tuple[str, dict]] = []
         self.status = 200
         self.delay = 0.0
+        self.trickle = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +38,15 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 receiver.requests.append((self.path, json.loads(body)))
+                if receiver.trickle:
+                    try:
+                        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(receiver.trickle)
+                    except OSError:  # the client gave up
+                        pass
+                    return
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()

@@ -109,6 +109,16 @@ def test_the_webhook_deadline_holds(receiver, settings, outbox):
     assert delivery.status == "failed" and "no answer" in delivery.last_error and "0.5 s" in delivery.last_error
 
 
+def test_the_webhook_deadline_holds_against_a_trickling_answer(receiver, settings):
+    from alerts.transport import DeliveryError, webhook_post
+
+    receiver.trickle = 0.2  # each read succeeds within 0.5 s; the whole answer takes ~9 s
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="within 0.5 s"):
+        webhook_post(url=receiver.url("/trickle"), body={"probe": 1}, timeout=0.5)
+    assert time.monotonic() - started < 1.0
+
+
 def test_daily_digest_is_one_message_with_every_event_since_the_last(receiver, outbox):
     digest_hook = webhook(receiver.url("/digest"), delivery_mode="digest")
     email("dba@example.com", delivery_mode="digest")
