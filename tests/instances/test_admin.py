@@ -12,7 +12,7 @@ from alerts.models import AlertWatermark
 from instances.models import Credential, Instance, InstanceTag, Tag
 from tests.support.factories import make_credential
 
-PROJECT_APPS = ("instances", "accounts", "capacity", "classification", "sync_sessions", "alerts")
+PROJECT_APPS = ("audit", "instances", "accounts", "capacity", "classification", "sync_sessions", "alerts")
 # link tables edited through their parent's admin; the alert detection's bookkeeping row
 NOT_REGISTERED = {InstanceTag, AlertWatermark}
 

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.schema, pytest.mark.django_db]
 
 WHALEFALL_TABLES_PREFIXES = (
     "database_types", "credentials", "tags", "instance", "account", "sync_", "database_", "classification",
-    "alert_",
+    "alert_", "audit_",
 )
 
 

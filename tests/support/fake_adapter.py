@@ -111,11 +111,11 @@ class FakeAdapter(FakeEngineAdapter):
     def read_account_rows(self) -> AccountRows:
         with self.connect():
             if self.params.instance_name in FAKE_ACCOUNTS:
-                return {"account_sync": list(FAKE_ACCOUNTS[self.params.instance_name])}
-            return {"account_sync": generated_accounts(int(self.options.get("account_sync", "3")))}
+                return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name])}
+            return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
-        return rows["account_sync"]
+        return rows["accounts"]
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         with self.connect():
