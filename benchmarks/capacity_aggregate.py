@@ -11,7 +11,9 @@ instance), on empty aggregation tables ("first run": every row inserted) and aga
 stored rows ("re-run": every row rewritten). The baseline is what a minimal script would do
 instead: for each period type and level one ``SELECT key, date_trunc(…), round(avg), max, min,
 count(*) … GROUP BY`` over the same year, its rows fetched by psycopg — no window function, no
-write, no session. Runs are interleaved; each figure is the median of ``--runs``. Metadata DB:
+write, no session. Beside it, the write floor: the same groups inserted server-side into the
+empty aggregation tables in one transaction, what storing them costs at least. Runs are
+interleaved; each figure is the median of ``--runs``. Metadata DB:
 a throwaway embedded PostgreSQL (whalefall.settings_test) unless DATABASE_URL is set; its
 settings are PostgreSQL's defaults (work_mem 4 MB, shared_buffers 128 MB).
 """
@@ -44,8 +46,10 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from benchmarks.support import history_partitions_create  # noqa: E402
 from capacity.forecast import size_forecast  # noqa: E402
-from capacity.periods import TRUNC_UNIT  # noqa: E402
+from capacity.partitions import partitions_cover  # noqa: E402
+from capacity.periods import INTERVAL, TRUNC_UNIT  # noqa: E402
 from capacity.selectors import forecast_options  # noqa: E402
+from capacity.services.aggregation import AGGREGATION_TABLES, aggregation_plan  # noqa: E402
 from instances.models import Instance  # noqa: E402
 
 PREFIX = "bench-agg-"
@@ -72,6 +76,27 @@ BASELINE = {
     "instance": """SELECT instance_id, date_trunc(%(unit)s, collected_date::timestamp)::date,
                           round(avg(total_size_bytes)), max(total_size_bytes), min(total_size_bytes), count(*)
                    FROM instance_size_stats WHERE collected_date BETWEEN %(s)s AND %(e)s GROUP BY 1, 2""",
+}
+
+# The write floor: what any implementation that stores the roll-ups must at least do, server-side
+# alone — per period type and level one INSERT … SELECT … GROUP BY of the required columns into the
+# (empty) aggregation tables, with their primary key and unique business key; no LAG, no slope, no
+# comparison with stored rows, no session, one transaction.
+FLOOR = {
+    "database": """INSERT INTO database_size_aggregations (instance_id, database_name, period_type, period_start,
+                          period_end, avg_size_bytes, max_size_bytes, min_size_bytes, sample_count)
+                   SELECT instance_id, database_name, %(ptype)s, p, (p + %(step)s::interval)::date - 1,
+                          round(avg(size_bytes)), max(size_bytes), min(size_bytes), count(*)
+                   FROM (SELECT *, date_trunc(%(unit)s, collected_date::timestamp)::date AS p
+                         FROM database_size_stats WHERE collected_date BETWEEN %(s)s AND %(e)s) x
+                   GROUP BY instance_id, database_name, p""",
+    "instance": """INSERT INTO instance_size_aggregations (instance_id, period_type, period_start, period_end,
+                          avg_size_bytes, max_size_bytes, min_size_bytes, database_count, sample_count)
+                   SELECT instance_id, %(ptype)s, p, (p + %(step)s::interval)::date - 1, round(avg(total_size_bytes)),
+                          max(total_size_bytes), min(total_size_bytes), max(database_count), count(*)
+                   FROM (SELECT *, date_trunc(%(unit)s, collected_date::timestamp)::date AS p
+                         FROM instance_size_stats WHERE collected_date BETWEEN %(s)s AND %(e)s) x
+                   GROUP BY instance_id, p""",
 }
 
 # The forecast in SQL, for the comparison: last ramp (LAG), regr_* over it, the 95 % band at the horizon
@@ -162,6 +187,20 @@ def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
                 rows += len(raw.execute(sql, {"unit": unit, "s": start, "e": end}).fetchall())
         return rows
 
+    def write_floor():
+        truncate_aggregations()
+        # the partitions the rows go to, as the command creates them first (not timed here)
+        plans = aggregation_plan(period_types=list(TRUNC_UNIT), start=start, end=end)
+        partitions_cover(tables=AGGREGATION_TABLES, start=min(p.first for p in plans), end=max(p.last for p in plans))
+        started = time.perf_counter()
+        with raw.transaction():
+            for sql in FLOOR.values():
+                for ptype, unit in TRUNC_UNIT.items():
+                    raw.execute(sql, {"ptype": ptype, "unit": unit, "step": INTERVAL[ptype], "s": start, "e": end})
+        elapsed = time.perf_counter() - started
+        truncate_aggregations()
+        return elapsed
+
     def command():
         call_command("aggregate_capacity", "--from", start.isoformat(), "--to", end.isoformat(), stdout=io.StringIO())
 
@@ -169,10 +208,11 @@ def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
         call_command("aggregate_capacity", stdout=io.StringIO())
 
     baseline()  # warm-up: the year in the buffer cache
-    samples = {"baseline": [], "first run": [], "re-run": [], "nightly run (default window)": []}
+    samples = {"baseline": [], "write floor (server-side)": [], "first run": [], "re-run": [],
+               "nightly run (default window)": []}  # fmt: skip
     for _ in range(args.runs):
         samples["baseline"].append(timed(baseline))
-        truncate_aggregations()
+        samples["write floor (server-side)"].append(write_floor())
         samples["first run"].append(timed(command))
         samples["re-run"].append(timed(command))
         samples["nightly run (default window)"].append(timed(nightly))
