@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from instances.models import Instance
+from instances.selectors import instances_for_batch
 
 DEFAULT_ALL_HELP = "Every active instance (the default without --instance)."
 
@@ -34,3 +35,14 @@ def resolve_instance_ids(values: list[str]) -> list[int] | None:
 
 def validation_message(exc: ValidationError) -> str:
     return "; ".join(" ".join(m) for m in exc.message_dict.values()) if hasattr(exc, "error_dict") else str(exc)
+
+
+def instances_from_arguments(*, instance: list[str], all: bool) -> list[Instance]:
+    """The instances ``--instance``/``--all`` select (every active one by default), by name;
+    a conflict, an unknown name or id is a CommandError."""
+    if instance and all:
+        raise CommandError("Use either --instance or --all.")
+    try:
+        return instances_for_batch(instance_ids=resolve_instance_ids(instance))
+    except ValidationError as exc:
+        raise CommandError(validation_message(exc)) from exc

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import tracemalloc
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.support.factories import make_credential, make_instance
+from tests.support.streaming import stream_consume
 
 pytestmark = pytest.mark.django_db
 
@@ -43,17 +42,11 @@ def test_every_row_of_the_filtered_list_streams_in_constant_memory(admin_client)
     url = "/admin/capacity/databasesizestat/?collected_date__recent=all"
     response = export(admin_client, url, selected=[one_id], select_across=True)
     assert response.streaming
-    lines = 0
-    tracemalloc.start()
-    with CaptureQueriesContext(connection) as captured:
-        for chunk in response.streaming_content:
-            lines += chunk.count(b"\n")
-    _size, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert lines == ROWS + 1  # the header and every row, not a page
-    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB while streaming {ROWS} rows"
+    streamed = stream_consume(response)
+    assert streamed.lines == ROWS + 1  # the header and every row, not a page
+    assert streamed.peak_bytes < 8 * 1024 * 1024, f"peak {streamed.peak_bytes / 1e6:.1f} MB while streaming {ROWS} rows"
     # one query, read in chunks from a server-side cursor (FETCH … FROM the cursor is not logged)
-    selects = [q["sql"] for q in captured.captured_queries if "database_size_stats" in q["sql"]]
+    selects = [sql for sql in streamed.queries if "database_size_stats" in sql]
     assert len(selects) == 1, selects
 
 

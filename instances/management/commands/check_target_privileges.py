@@ -1,10 +1,9 @@
 """Check that the monitoring login of one, several or all active instances can run every collector."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from instances.commands import add_instance_arguments, resolve_instance_ids, validation_message
-from instances.selectors import instances_check_privileges, instances_for_batch
+from instances.commands import add_instance_arguments, instances_from_arguments
+from instances.selectors import instances_check_privileges
 from whalefall.errors import describe
 
 
@@ -20,12 +19,7 @@ class Command(BaseCommand):
         add_instance_arguments(parser, help_all="Every active instance (the default).")
 
     def handle(self, *args, instance, all, **options):
-        if instance and all:
-            raise CommandError("Use either --instance or --all.")
-        try:
-            instances = instances_for_batch(instance_ids=resolve_instance_ids(instance))
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from exc
+        instances = instances_from_arguments(instance=instance, all=all)
         if not instances:
             self.stdout.write("No active instances to check.")
             return

@@ -1,10 +1,8 @@
 """Test the connection to one, several or all active instances."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from instances.commands import add_instance_arguments, resolve_instance_ids, validation_message
-from instances.selectors import instances_for_batch
+from instances.commands import add_instance_arguments, instances_from_arguments
 from instances.services import instance_test_connection
 from whalefall.errors import describe
 
@@ -19,12 +17,7 @@ class Command(BaseCommand):
         add_instance_arguments(parser, help_all="Every active instance (the default).")
 
     def handle(self, *args, instance, all, **options):
-        if instance and all:
-            raise CommandError("Use either --instance or --all.")
-        try:
-            instances = instances_for_batch(instance_ids=resolve_instance_ids(instance))
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from exc
+        instances = instances_from_arguments(instance=instance, all=all)
         if not instances:
             self.stdout.write("No active instances to test.")
             return
