@@ -64,6 +64,18 @@ def test_an_action_another_app_adds_to_instances_is_named_after_it(api_client):
     assert (event.object_id, event.outcome, event.status_code) == (str(instance.pk), "success", 202)
 
 
+def test_a_token_authenticated_request_is_attributed_to_the_token_user():
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create_superuser("tokenuser", "t@example.com", "pw")
+    instance = make_instance(name="orders")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert client.post(f"/api/v1/instances/{instance.pk}/actions/resume/", {}, format="json").status_code == 200
+    [event] = events(action="instances.instance.resume")
+    assert (event.user_id, event.username, event.channel) == (user.pk, "tokenuser", "api")
+
+
 def test_denied_and_invalid_requests_are_recorded_as_such():
     client = APIClient()
     client.force_authenticate(user_in("viewer"))
