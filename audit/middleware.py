@@ -13,6 +13,7 @@ import logging
 
 from django.contrib.messages import ERROR
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from audit.context import request_served
 from audit.models import Outcome
@@ -43,6 +44,8 @@ def _outcome(request, response) -> str:
     status = response.status_code
     if status in (401, 403, 429):
         return Outcome.DENIED
+    if status == 302 and response.get("Location", "").startswith(reverse("admin:login")):
+        return Outcome.DENIED  # the admin sends a visitor who is not logged in to its login page
     if status >= 400:
         return Outcome.FAILURE
     queued = getattr(getattr(request, "_messages", None), "_queued_messages", [])

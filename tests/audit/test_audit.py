@@ -127,6 +127,15 @@ def test_an_admin_action_is_recorded_with_how_many_rows_it_was_given(admin_clien
     assert event.detail["query"] == "environment__exact=production"
 
 
+def test_an_admin_post_without_login_is_denied(client):
+    pk = make_instance(name="a").pk
+    response = client.post("/admin/instances/instance/", {"action": "deactivate_action", "_selected_action": [pk]})
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    [event] = events(action="instances.instance.deactivate_action")
+    assert (event.outcome, event.user_id, event.username) == ("denied", None, "")
+    assert Instance.objects.get(pk=pk).is_active
+
+
 def test_an_admin_form_shown_again_with_errors_is_a_failure(admin_client_logged_in):
     response = admin_client_logged_in.post("/admin/instances/tag/add/", {"name": ""})
     assert response.status_code == 200
