@@ -16,11 +16,9 @@ from django_q.models import Schedule, Task
 from accounts.models import AccountChangeLog, ChangeType
 from alerts.models import AlertChannel, AlertDelivery, AlertEvent, AlertWatermark, DeliveryStatus, EventKind
 from capacity.selectors import capacity_top_growers
-from classification.models import AccountClassificationHistory, RiskLevel
+from classification.selectors import high_risk_additions
 from sync_sessions.models import SessionStatus, SyncSession, SyncType
 
-#: classification risk levels that alert
-HIGH_RISK_LEVELS = (RiskLevel.HIGH, RiskLevel.CRITICAL)
 #: how many limited, growing databases the capacity check forecasts (the fastest-growing first)
 LIMIT_CANDIDATES = 5000
 
@@ -64,13 +62,10 @@ def flag_changes_since(*, since: dt.datetime) -> list[dict]:
 
 
 def high_risk_additions_since(*, since: dt.datetime) -> QuerySet:
-    """Classification history "add" rows since ``since`` of a high or critical classification."""
+    """Classification history "add" rows since ``since`` of a high or critical classification
+    (classification.selectors.high_risk_additions), oldest first, as the values detection needs."""
     return (
-        AccountClassificationHistory.objects.filter(
-            action=AccountClassificationHistory.Action.ADD,
-            classification__risk_level__in=HIGH_RISK_LEVELS,
-            changed_at__gte=since,
-        )
+        high_risk_additions(since=since)
         .order_by("changed_at", "pk")
         .values("pk", "account_id", "account__username", "account__host", "account__instance_id",
                 "account__instance__name", "classification_id", "classification__code", "classification__name",

@@ -287,16 +287,7 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
     @admin.action(description="Test connection", permissions=["sync"])
     def test_connection_action(self, request, queryset):
         """Connect to each selected instance now; report version + latency or the typed error."""
-        if queryset.count() > TEST_CONNECTION_MAX_INSTANCES:
-            self.message_user(
-                request,
-                f"Select at most {TEST_CONNECTION_MAX_INSTANCES} instances to test here; "
-                "use `manage.py test_connection` for more.",
-                messages.WARNING,
-            )
-            return
-        # a fresh queryset: the changelist's one defers the encrypted password the adapter needs
-        for instance in Instance.objects.filter(pk__in=queryset.values("pk")).select_related("credential"):
+        for instance in self._instances_to_contact(request, queryset, verb="test", command="test_connection"):
             try:
                 result = instance_test_connection(instance=instance)
             except WhalefallError as exc:
@@ -306,14 +297,20 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
                     request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
                 )
 
+    def _instances_to_contact(self, request, queryset, *, verb: str, command: str):
+        """The selected instances with their credentials, for an action that contacts each one in
+        the request; none (with a warning naming the command to use) past TEST_CONNECTION_MAX_INSTANCES."""
+        if queryset.count() > TEST_CONNECTION_MAX_INSTANCES:
+            self.message_user(request, f"Select at most {TEST_CONNECTION_MAX_INSTANCES} instances to {verb} here; "
+                              f"use `manage.py {command}` for more.", messages.WARNING)  # fmt: skip
+            return []
+        # a fresh queryset: the changelist's one defers the encrypted password the adapter needs
+        return Instance.objects.filter(pk__in=queryset.values("pk")).select_related("credential")
+
     @admin.action(description="Check monitoring privileges", permissions=["sync"])
     def check_privileges_action(self, request, queryset):
         """Per selected instance: all checks ok, or one message per failing check with its GRANT."""
-        if queryset.count() > TEST_CONNECTION_MAX_INSTANCES:
-            self.message_user(request, f"Select at most {TEST_CONNECTION_MAX_INSTANCES} instances to check here; "
-                              "use `manage.py check_target_privileges` for more.", messages.WARNING)  # fmt: skip
-            return
-        for instance in Instance.objects.filter(pk__in=queryset.values("pk")).select_related("credential"):
+        for instance in self._instances_to_contact(request, queryset, verb="check", command="check_target_privileges"):
             try:
                 report = instances_check_privileges(instance=instance)
             except WhalefallError as exc:
