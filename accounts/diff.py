@@ -8,7 +8,8 @@ to the change log.
 The facts (DESIGN.md § accounts): ``is_superuser``, ``can_grant``,
 ``is_locked``, ``can_login``, ``roles`` (inherited included), ``privileges``
 — the effective privileges, each ``{privilege, level, target, grantable,
-state, via, via_set_role}`` (``via`` = [] for a direct grant) — and
+state, via, via_set_role}`` (``via`` = [] for a direct grant) plus ``implied_by``
+for what the engine allows without a grant (superuser, owner, …) — and
 ``reasons`` (``{flag: [why, …]}`` for each flag that is set).
 """
 
@@ -37,10 +38,11 @@ def _privilege_json(p: Privilege) -> str:
     if text is None:
         if len(_PRIVILEGE_JSON) >= _PRIVILEGE_JSON_LIMIT:
             _PRIVILEGE_JSON.clear()
-        text = _PRIVILEGE_JSON[p] = _encode(
-            {"privilege": p.privilege, "level": p.level, "target": p.target, "grantable": p.grantable,
-             "state": p.state, "via": list(p.via), "via_set_role": p.via_set_role}
-        )  # fmt: skip
+        entry = {"privilege": p.privilege, "level": p.level, "target": p.target, "grantable": p.grantable,
+                 "state": p.state, "via": list(p.via), "via_set_role": p.via_set_role}  # fmt: skip
+        if p.implied_by is not None:  # only when set: the stored facts of grants keep their text
+            entry["implied_by"] = p.implied_by
+        text = _PRIVILEGE_JSON[p] = _encode(entry)
     return text
 
 

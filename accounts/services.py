@@ -66,7 +66,7 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
                 )  # fmt: skip
         outcome.details.update(read_details)
     if not outcome.details.get("unchanged_listing"):
-        outcome.details.update(_followups(instance=instance, session=session))
+        _followups(instance=instance, session=session, outcome=outcome)
     return outcome
 
 
@@ -79,20 +79,21 @@ def account_sync_followup_register(followup) -> None:
     """Run ``followup(instance=…, session=…)`` after each account sync of an instance whose
     listing changed (outside the sync's lock and transaction; an unchanged listing changes
     no facts). Its returned dict goes into the sync record's details; an exception it
-    raises is logged and named there, it does not fail the sync."""
+    raises is logged with its traceback and makes the sync's record ``partial`` naming
+    it (the accounts themselves were synced)."""
     if followup not in _FOLLOWUPS:
         _FOLLOWUPS.append(followup)
 
 
-def _followups(*, instance: Instance, session: SyncSession | None) -> dict:
-    details: dict = {}
+def _followups(*, instance: Instance, session: SyncSession | None, outcome: RecordOutcome) -> None:
     for followup in _FOLLOWUPS:
         try:
-            details.update(followup(instance=instance, session=session) or {})
-        except Exception as exc:  # the sync itself succeeded; the failure is named on its record
-            logger.warning("follow-up %s of %s failed: %s", followup.__qualname__, instance.name, exc)
-            details.setdefault("followup_errors", []).append(f"{followup.__qualname__}: {type(exc).__name__}: {exc}")
-    return details
+            outcome.details.update(followup(instance=instance, session=session) or {})
+        except Exception as exc:  # the sync itself succeeded: its record says what failed after it
+            logger.exception("follow-up %s of the account sync of %s failed", followup.__qualname__, instance.name)
+            failure = f"{followup.__qualname__}: {type(exc).__name__}: {exc}"
+            outcome.details.setdefault("followup_errors", []).append(failure)
+            outcome.incomplete.append(f"The accounts were synced, but a follow-up failed ({failure}).")
 
 
 @contextmanager

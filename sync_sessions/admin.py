@@ -81,6 +81,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "duration",
         "total_instances",
         "successful_instances",
+        "partial_instances",
         "failed_instances",
         "created_by",
     )
@@ -91,7 +92,8 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("session_id", "sync_category", "sync_type", "status", "created_by")}),
         ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at", "updated_at")}),
-        ("Outcome", {"fields": ("total_instances", "successful_instances", "failed_instances", "error_message")}),
+        ("Outcome", {"fields": ("total_instances", "successful_instances", "partial_instances", "failed_instances",
+                                "skipped_instances", "error_message")}),
     )
     readonly_fields = (
         "session_id",
@@ -106,7 +108,9 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
         "total_instances",
         "successful_instances",
+        "partial_instances",
         "failed_instances",
+        "skipped_instances",
         "error_message",
     )
     ordering = ("-started_at",)

@@ -32,18 +32,32 @@ CONTACT_CATEGORIES = (SyncCategory.ACCOUNT, SyncCategory.CAPACITY, SyncCategory.
 
 
 class SessionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # handed to the task cluster; no worker has started a record yet
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
 
+#: a session whose records are not all finished
+SESSION_UNFINISHED = (SessionStatus.QUEUED, SessionStatus.RUNNING)
+
+
 class RecordStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
+    QUEUED = "queued", "Queued"  # waits for a worker (or for the inline run to reach it)
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
+    # finished, but a named scope was not read or a follow-up failed (error_message says which)
+    PARTIAL = "partial", "Partial"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"  # cancelled before a worker started it
     SKIPPED = "skipped", "Skipped"  # a scheduled contact of a suspended instance (circuit breaker)
+
+
+#: records that have not finished
+RECORD_UNFINISHED = (RecordStatus.QUEUED, RecordStatus.RUNNING)
+#: records whose unit of work ran to its end (a partial one read what it could)
+RECORD_SUCCEEDED = (RecordStatus.COMPLETED, RecordStatus.PARTIAL)
 
 
 def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -53,21 +67,25 @@ def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> 
 class SyncSession(models.Model):
     """One run over one or more instances.
 
-    ``status`` defaults to ``running`` in the ORM *and* in the database, and
+    ``status`` defaults to ``queued`` in the ORM *and* in the database, and
     the CHECK constraints are generated from the same choices (seed 000 P0).
+    ``started_at`` is when it was created, then when a worker first started one of
+    its records (``queued`` → ``running``).
     """
 
     session_id = models.UUIDField(unique=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     sync_type = models.CharField(max_length=20, choices=SyncType.choices)
     sync_category = models.CharField(max_length=20, choices=SyncCategory.choices)
     status = models.CharField(
-        max_length=20, choices=SessionStatus.choices, default=SessionStatus.RUNNING, db_default="running"
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.QUEUED, db_default="queued"
     )
     started_at = models.DateTimeField(db_default=Now())
     completed_at = models.DateTimeField(null=True, blank=True)
     total_instances = models.PositiveIntegerField(default=0, db_default=0)
     successful_instances = models.PositiveIntegerField(default=0, db_default=0)
     failed_instances = models.PositiveIntegerField(default=0, db_default=0)
+    # finished, but not everything was read (also counted in successful_instances)
+    partial_instances = models.PositiveIntegerField(default=0, db_default=0)
     skipped_instances = models.PositiveIntegerField(default=0, db_default=0)  # suspended: not contacted
     error_message = models.TextField(blank=True, default="", db_default="")
     # The unit of work of a batch (sync_sessions.runner.Unit), stored the way django-q2
@@ -97,11 +115,11 @@ class SyncSession(models.Model):
             # list pages: newest first, optionally by category
             models.Index(fields=["-started_at"], name="sync_sessions_started_idx"),
             models.Index(fields=["sync_category", "-started_at"], name="sync_sessions_cat_started_idx"),
-            # the reaper looks only at running sessions
+            # the reaper looks only at unfinished sessions
             models.Index(
                 fields=["started_at"],
-                name="sync_sessions_running_idx",
-                condition=models.Q(status="running"),
+                name="sync_sessions_unfinished_idx",
+                condition=models.Q(status__in=["queued", "running"]),
             ),
         ]
 
@@ -124,7 +142,7 @@ class SyncInstanceRecord(models.Model):
     instance_name = models.CharField(max_length=128)
     sync_category = models.CharField(max_length=20, choices=SyncCategory.choices)
     status = models.CharField(
-        max_length=20, choices=RecordStatus.choices, default=RecordStatus.PENDING, db_default="pending"
+        max_length=20, choices=RecordStatus.choices, default=RecordStatus.QUEUED, db_default="queued"
     )
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -148,7 +166,3 @@ class SyncInstanceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instance_name}: {self.status}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (RecordStatus.COMPLETED, RecordStatus.FAILED)

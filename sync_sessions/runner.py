@@ -90,8 +90,9 @@ def batch_start(
         created_by=created_by,
         unit=unit,
         skipped=skipped,
+        queued=enqueue,
     )
-    records = session.records.filter(status=RecordStatus.PENDING).order_by("instance_name")
+    records = session.records.filter(status=RecordStatus.QUEUED).order_by("instance_name")
     record_ids = list(records.values_list("pk", flat=True))
     if enqueue:
         transaction.on_commit(lambda: records_enqueue(record_ids=record_ids, session=session))
@@ -129,23 +130,23 @@ def session_unit(session: SyncSession) -> Unit:
 
 
 def record_execute(*, record_id: int) -> SyncInstanceRecord:
-    """Run the unit of work of one pending record and finish the record.
+    """Run the unit of work of one queued record and finish the record.
 
     Transient failures are retried up to the unit's ``attempts`` with
     exponential backoff. Any failure is recorded on the record (typed code
     and message) and does not propagate: one instance never stops the others.
-    A record that is no longer pending (cancelled, taken by another worker)
+    A record that is no longer queued (cancelled, taken by another worker)
     is left alone.
     """
     record = SyncInstanceRecord.objects.select_related("instance__credential", "session").get(pk=record_id)
-    if record.status != RecordStatus.PENDING:
+    if record.status != RecordStatus.QUEUED:
         return record
     try:
         with record_running(record=record) as outcome:
             result = _attempt(session_unit(record.session), record)
             outcome.synced, outcome.created = result.synced, result.created
             outcome.updated, outcome.deleted = result.updated, result.deleted
-            outcome.details = result.details
+            outcome.details, outcome.incomplete = result.details, result.incomplete
     except Exception as exc:  # already recorded on the record by record_running
         logger.warning("record %s (%s) failed: %s", record.pk, record.instance_name, type(exc).__name__)
     return record

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
-from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord, SyncSession
+from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord
 from whalefall.csv_export import CsvColumns
 
 
@@ -35,9 +35,10 @@ class InstanceHealth:
 _HEALTH_SQL = """
 WITH r AS (
     SELECT instance_id, status, started_at, error_code, error_message,
-           max(started_at) FILTER (WHERE status = 'completed') OVER (PARTITION BY instance_id) AS last_ok
+           max(started_at) FILTER (WHERE status IN ('completed', 'partial')) OVER (PARTITION BY instance_id) AS last_ok
     FROM sync_instance_records
-    WHERE sync_category = ANY(%(categories)s) AND status IN ('completed', 'failed') AND started_at IS NOT NULL
+    WHERE sync_category = ANY(%(categories)s) AND status IN ('completed', 'partial', 'failed')
+      AND started_at IS NOT NULL
 )
 SELECT instance_id,
        (array_agg(status ORDER BY started_at DESC))[1],
@@ -73,12 +74,6 @@ def records_failed(*, since: dt.datetime) -> QuerySet[SyncInstanceRecord]:
     )
 
 
-def sessions_latest_per_category() -> dict[str, SyncSession]:
-    """The most recent session of each category (one query, DISTINCT ON over the category index)."""
-    sessions = SyncSession.objects.order_by("sync_category", "-started_at").distinct("sync_category")
-    return {s.sync_category: s for s in sessions}
-
-
 def records_latest_per_category(*, instance_id: int) -> list[SyncInstanceRecord]:
     """The latest record of each category for one instance (one query, DISTINCT ON)."""
     records = (
@@ -93,7 +88,8 @@ def records_latest_per_category(*, instance_id: int) -> list[SyncInstanceRecord]
 SESSION_CSV_COLUMNS: CsvColumns = (
     ("session_id", "session_id"), ("category", "sync_category"), ("type", "sync_type"), ("status", "status"),
     ("started_at", "started_at"), ("completed_at", "completed_at"), ("instances", "total_instances"),
-    ("successful", "successful_instances"), ("failed", "failed_instances"), ("error", "error_message"),
+    ("successful", "successful_instances"), ("partial", "partial_instances"), ("failed", "failed_instances"),
+    ("skipped", "skipped_instances"), ("error", "error_message"),
 )  # fmt: skip
 
 

@@ -32,13 +32,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RecordOutcome:
-    """Counts and details a unit of work reports for its record."""
+    """Counts and details a unit of work reports for its record.
+
+    ``incomplete``: what the run could not do although it finished — a scope it could
+    not read, a follow-up that failed —, one sentence each. A record with any is
+    ``partial`` and says them in its error message."""
 
     synced: int = 0
     created: int = 0
     updated: int = 0
     deleted: int = 0
     details: dict = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -50,9 +55,12 @@ def session_create(
     created_by=None,
     unit: Unit | None = None,
     skipped: Sequence[Instance] = (),
+    queued: bool = False,
 ) -> SyncSession:
-    """Create a ``running`` session with one ``pending`` record per instance;
-    ``unit`` (path and retry policy) is stored for the workers that run them.
+    """Create a session with one ``queued`` record per instance: ``queued`` itself when its
+    records are handed to the task cluster (``queued=True``; the first worker that starts a
+    record makes it ``running``), else ``running`` (the caller runs them now). ``unit``
+    (path and retry policy) is stored for the workers that run them.
     ``skipped`` instances (suspended by the circuit breaker) get a finished
     ``skipped`` record saying why, and are counted as such.
 
@@ -66,7 +74,7 @@ def session_create(
         total_instances=len(instances) + len(skipped),
         skipped_instances=len(skipped),
         created_by=created_by,
-        status=SessionStatus.RUNNING if instances else SessionStatus.COMPLETED,
+        status=(SessionStatus.QUEUED if queued else SessionStatus.RUNNING) if instances else SessionStatus.COMPLETED,
         completed_at=None if instances else now,
         **(
             {"unit_func": unit.path, "unit_attempts": unit.attempts, "unit_backoff_seconds": unit.backoff_seconds}
@@ -95,12 +103,29 @@ def session_create(
     return session
 
 
+# A queued record becomes running, and so does its session when it was still queued (its
+# started_at becomes the time a worker first took it up: the reaper measures from there).
+# Data-modifying CTEs run once whether or not the outer query reads them.
+_START_RECORD_SQL = """
+WITH started AS (
+    UPDATE sync_instance_records SET status = 'running', started_at = %(now)s
+    WHERE id = %(record_id)s AND status = 'queued'
+    RETURNING session_id
+), session AS (
+    UPDATE sync_sessions s SET status = 'running', started_at = %(now)s, updated_at = %(now)s
+    FROM started WHERE s.session_id = started.session_id AND s.status = 'queued'
+)
+SELECT count(*) FROM started
+"""
+
+
 def record_start(*, record: SyncInstanceRecord) -> bool:
-    """Mark a pending record running; False if it was already taken or finished."""
+    """Mark a queued record running (and its session, if still queued); False if it was
+    already taken, cancelled or finished."""
     now = timezone.now()
-    updated = SyncInstanceRecord.objects.filter(pk=record.pk, status=RecordStatus.PENDING).update(
-        status=RecordStatus.RUNNING, started_at=now
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_START_RECORD_SQL, {"record_id": record.pk, "now": now})
+        (updated,) = cursor.fetchone()
     if updated:
         record.status, record.started_at = RecordStatus.RUNNING, now
     return bool(updated)
@@ -119,7 +144,7 @@ WITH finished AS (
         sync_details = %(details)s::jsonb,
         error_code = %(code)s,
         error_message = %(message)s
-    WHERE id = %(record_id)s AND status IN ('pending', 'running')
+    WHERE id = %(record_id)s AND status IN ('queued', 'running')
     RETURNING session_id, instance_id, sync_category
 ), breaker AS (
     -- contact records count towards the instance's circuit breaker: a failure adds one (and
@@ -136,8 +161,9 @@ WITH finished AS (
 UPDATE sync_sessions s SET
     successful_instances = s.successful_instances + %(ok)s,
     failed_instances = s.failed_instances + %(failed)s,
+    partial_instances = s.partial_instances + %(partial)s,
     status = CASE
-        WHEN s.status = 'running'
+        WHEN s.status IN ('queued', 'running')
              AND s.successful_instances + s.failed_instances + s.skipped_instances + %(ok)s + %(failed)s
                  >= s.total_instances
         THEN CASE WHEN s.failed_instances + %(failed)s > 0 THEN 'failed' ELSE 'completed' END
@@ -160,14 +186,19 @@ def record_finish(
     outcome: RecordOutcome | None = None,
     error: BaseException | None = None,
 ) -> str | None:
-    """Finish a record as completed (``outcome``) or failed (``error``) and
-    count it on its session, in one statement (the session row lock orders
-    concurrent finishers; the one that reaches the total finalizes).
+    """Finish a record as completed or partial (``outcome``; partial when it names
+    something ``incomplete``) or failed (``error``) and count it on its session, in one
+    statement (the session row lock orders concurrent finishers; the one that reaches the
+    total finalizes). A partial record counts as successful and as partial.
     Returns the session's status afterwards, or None when the record was
     already finished (counted once only)."""
     outcome = outcome or RecordOutcome()
-    status = RecordStatus.FAILED if error is not None else RecordStatus.COMPLETED
-    code, message = describe(error) if error is not None else ("", "")
+    if error is not None:
+        status, (code, message) = RecordStatus.FAILED, describe(error)
+    elif outcome.incomplete:
+        status, code, message = RecordStatus.PARTIAL, "partial", " ".join(outcome.incomplete)
+    else:
+        status, code, message = RecordStatus.COMPLETED, "", ""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -185,6 +216,7 @@ def record_finish(
                 "message": message,
                 "ok": 0 if error is not None else 1,
                 "failed": 1 if error is not None else 0,
+                "partial": 1 if status == RecordStatus.PARTIAL else 0,
                 "suspend_after": settings.WHALEFALL["SUSPEND_AFTER_FAILURES"],
                 "contact_categories": list(CONTACT_CATEGORIES),
             },
@@ -222,19 +254,20 @@ def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
 
 @transaction.atomic
 def session_cancel(*, session: SyncSession, reason: str = "Cancelled by user.") -> SyncSession:
-    """Cancel a running session: pending records fail as cancelled; records
-    already running finish normally but the session stays ``cancelled``."""
+    """Cancel a queued or running session: its queued records become ``cancelled`` (no
+    worker starts them); records already running finish normally but the session stays
+    ``cancelled``."""
     now = timezone.now()
-    pending = SyncInstanceRecord.objects.filter(session=session, status=RecordStatus.PENDING)
-    n_cancelled = pending.update(
-        status=RecordStatus.FAILED, completed_at=now, error_code="cancelled", error_message=reason
+    queued = SyncInstanceRecord.objects.filter(session=session, status=RecordStatus.QUEUED)
+    n_cancelled = queued.update(
+        status=RecordStatus.CANCELLED, completed_at=now, error_code="cancelled", error_message=reason
     )
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE sync_sessions SET status = 'cancelled', completed_at = COALESCE(completed_at, now()),
                    failed_instances = failed_instances + %s, error_message = %s, updated_at = now()
-            WHERE session_id = %s AND status = 'running'
+            WHERE session_id = %s AND status IN ('queued', 'running')
             """,
             [n_cancelled, reason, session.session_id],
         )
@@ -245,25 +278,28 @@ def session_cancel(*, session: SyncSession, reason: str = "Cancelled by user.") 
 _REAP_SQL = """
 WITH stale AS (
     SELECT session_id FROM sync_sessions
-    WHERE status = 'running' AND started_at < %(cutoff)s
+    WHERE status IN ('queued', 'running') AND started_at < %(cutoff)s
     FOR UPDATE SKIP LOCKED
 ), reaped_records AS (
     UPDATE sync_instance_records r
     SET status = 'failed', completed_at = now(), error_code = 'reaped', error_message = %(message)s
-    WHERE r.session_id IN (SELECT session_id FROM stale) AND r.status IN ('pending', 'running')
+    WHERE r.session_id IN (SELECT session_id FROM stale) AND r.status IN ('queued', 'running')
     RETURNING r.session_id
 )
 UPDATE sync_sessions s SET
     status = 'failed',
     completed_at = now(),
     error_message = %(message)s,
-    successful_instances = done.completed,
-    failed_instances = s.total_instances - done.completed,
+    successful_instances = done.succeeded,
+    partial_instances = done.partial,
+    failed_instances = s.total_instances - s.skipped_instances - done.succeeded,
     updated_at = now()
 FROM (
     SELECT st.session_id,
            (SELECT count(*) FROM sync_instance_records r
-            WHERE r.session_id = st.session_id AND r.status = 'completed') AS completed
+            WHERE r.session_id = st.session_id AND r.status IN ('completed', 'partial')) AS succeeded,
+           (SELECT count(*) FROM sync_instance_records r
+            WHERE r.session_id = st.session_id AND r.status = 'partial') AS partial
     FROM stale st
 ) AS done
 WHERE s.session_id = done.session_id
@@ -272,13 +308,17 @@ RETURNING s.session_id
 
 
 def sessions_reap(*, older_than: dt.timedelta | None = None) -> int:
-    """Fail sessions still ``running`` after ``older_than`` (default
-    WHALEFALL['SESSION_REAP_AFTER_MINUTES']): their unfinished records become
-    failed ("reaped") and counts are recomputed. Returns sessions reaped."""
+    """Fail sessions still ``queued`` or ``running`` ``older_than`` (default
+    WHALEFALL['SESSION_REAP_AFTER_MINUTES']) after they were created or a worker started
+    them: their unfinished records become failed ("reaped") and counts are recomputed.
+    Returns sessions reaped."""
     if older_than is None:
         older_than = dt.timedelta(minutes=settings.WHALEFALL["SESSION_REAP_AFTER_MINUTES"])
     minutes = int(older_than.total_seconds() // 60)
-    message = f"Marked failed by the reaper: still running after {minutes} minutes (worker killed or lost?)."
+    message = (
+        f"Marked failed by the reaper: unfinished after {minutes} minutes "
+        "(worker killed or lost, or no qcluster running to take queued work?)."
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_REAP_SQL, {"cutoff": timezone.now() - older_than, "message": message})
         reaped = cursor.fetchall()
@@ -298,7 +338,8 @@ def sessions_cleanup(*, older_than_days: int | None = None) -> int:
     cutoff = timezone.now() - dt.timedelta(days=days)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM sync_sessions WHERE status <> 'running' AND COALESCE(completed_at, started_at) < %s",
+            "DELETE FROM sync_sessions WHERE status NOT IN ('queued', 'running') "
+            "AND COALESCE(completed_at, started_at) < %s",
             [cutoff],
         )
         return cursor.rowcount

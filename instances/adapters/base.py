@@ -101,7 +101,11 @@ class Privilege:
     global). ``state``: GRANT or DENY (SQL Server). ``via``: the roles through
     which the account holds it, the one holding the grant last (``()`` = direct).
     ``via_set_role``: only after ``SET ROLE`` (PostgreSQL NOINHERIT, roles that
-    are not default roles): shown, not counted by the derived flags."""
+    are not default roles): shown, not counted by the derived flags.
+    ``implied_by``: what the engine grants it for without an ACL entry (``superuser``,
+    ``owner``, ``sysadmin``, ``db_owner``, ``any_privilege``, …); None for a grant. An
+    implied privilege is stored once at the widest level it covers (``ALL`` on global for
+    a superuser), never once per object."""
 
     level: str
     privilege: str
@@ -110,6 +114,7 @@ class Privilege:
     state: str = "GRANT"
     via: tuple[str, ...] = ()
     via_set_role: bool = False
+    implied_by: str | None = None
 
 
 @dataclass(frozen=True)

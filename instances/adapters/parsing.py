@@ -172,8 +172,8 @@ def effective_privileges(
             continue
         held = memo.get(reach) if memo is not None else None
         if held is None:
-            held = [Privilege(p.level, p.privilege, p.target, p.grantable, p.state, reach.via, reach.set_role)
-                    for p in own]  # fmt: skip
+            held = [Privilege(p.level, p.privilege, p.target, p.grantable, p.state, reach.via, reach.set_role,
+                              p.implied_by) for p in own]  # fmt: skip
             if memo is not None:
                 memo[reach] = held
         result += held
@@ -184,9 +184,10 @@ _LEVEL_ORDER = {"global": 0, "database": 1, "schema": 2, "object": 3, "column": 
 
 
 def privilege_order(p: Privilege) -> tuple:
-    """Sort key: level (global first), target, privilege, state, direct before via, held before SET ROLE."""
+    """Sort key: level (global first), target, privilege, state, direct before via, held before SET ROLE,
+    granted before implied."""
     return (_LEVEL_ORDER.get(p.level, 9), p.target, p.privilege, p.state, p.via_set_role, len(p.via), p.via,
-            not p.grantable)  # fmt: skip
+            not p.grantable, p.implied_by or "")  # fmt: skip
 
 
 def sorted_privileges(privileges: Iterable[Privilege]) -> tuple[Privilege, ...]:
@@ -209,7 +210,8 @@ def where_label(level: str, target: str) -> str:
 def privilege_label(p: Privilege | Mapping[str, Any]) -> str:
     """One line for a privilege: ``DELETE on app.* via reporting``,
     ``SELECT on object app.t WITH GRANT OPTION``, ``DENY UPDATE on …``,
-    ``… via a → b (after SET ROLE)``. Accepts a Privilege or its facts dict."""
+    ``… via a → b (after SET ROLE)``, ``ALL on *.* (implied by superuser)``.
+    Accepts a Privilege or its facts dict."""
     get = p.get if isinstance(p, Mapping) else lambda name, default=None: getattr(p, name, default)
     label = f"{get('privilege')} on {where_label(get('level'), get('target') or '')}"
     if get("state", "GRANT") == "DENY":
@@ -221,6 +223,9 @@ def privilege_label(p: Privilege | Mapping[str, Any]) -> str:
         label += " via " + " → ".join(via)
     if get("via_set_role"):
         label += " (after SET ROLE)"
+    implied_by = get("implied_by")
+    if implied_by:
+        label += f" (implied by {implied_by})"
     return label
 
 

@@ -260,3 +260,25 @@ def test_copy_streams_keep_escapes_in_names_and_json():
     assert (account.username, account.host, account.permission.snapshot) == (username, host, snapshot)
     assert AccountChangeLog.objects.get(instance=instance).username == username
     assert accounts_sync_instance(instance=instance).details["unchanged_listing"] is True
+
+
+def test_a_failing_follow_up_makes_the_sync_record_partial_with_its_traceback_logged(monkeypatch, caplog):
+    from accounts import services
+
+    def broken_followup(*, instance, session):
+        raise KeyError("privileges")
+
+    monkeypatch.setattr(services, "_FOLLOWUPS", [broken_followup])
+    instance = make_fake_instance("accounts=3")
+    with caplog.at_level("ERROR", logger="accounts.services"):
+        session = accounts_sync_all(instance_ids=[instance.pk])
+    record = session.records.get()
+    assert (record.status, record.items_synced, record.error_code) == ("partial", 3, "partial")
+    assert "a follow-up failed" in record.error_message and "KeyError" in record.error_message
+    (followup_error,) = record.sync_details["followup_errors"]
+    assert followup_error.endswith("broken_followup: KeyError: 'privileges'")
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances, session.partial_instances) == ("completed", 1, 1)
+    assert InstanceAccount.objects.filter(instance=instance).count() == 3  # the accounts were synced
+    (logged,) = [r for r in caplog.records if "follow-up" in r.getMessage()]
+    assert logged.exc_info is not None and logged.exc_info[0] is KeyError

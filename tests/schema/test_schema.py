@@ -152,18 +152,18 @@ def test_p0_account_permissions_rejects_second_row_for_account(instance):
         AccountPermission.objects.create(instance_account=account)
 
 
-def test_p0_sync_sessions_insert_without_status_gets_running_and_passes_check():
+def test_p0_sync_sessions_insert_without_status_gets_queued_and_passes_check():
     from sync_sessions.models import SessionStatus, SyncSession
 
     (status,) = rows(
         "INSERT INTO sync_sessions (sync_type, sync_category) VALUES ('scheduled', 'account') RETURNING status"
     )[0]
-    assert status == "running"
+    assert status == "queued"
     (column_default,) = rows(
         """SELECT column_default FROM information_schema.columns
            WHERE table_name = 'sync_sessions' AND column_name = 'status'"""
     )[0]
-    assert column_default.startswith("'running'")
+    assert column_default.startswith("'queued'")
     # the ORM default is the same value, and the CHECK allows exactly the ORM choices
     assert SyncSession(sync_type="scheduled", sync_category="account").status == status
     (check,) = rows(

@@ -42,7 +42,7 @@ def sessions(db):
     a, b = make_instance(name="alpha"), make_instance(name="beta")
     s1 = make_session(0, sync_category="account", sync_type="scheduled", status="completed")
     s2 = make_session(10, sync_category="capacity", sync_type="manual_batch", status="failed")
-    s3 = make_session(20, sync_category="account", sync_type="manual_single")
+    s3 = make_session(20, sync_category="account", sync_type="manual_single", status="running")
     make_record(s1, b, status="completed", items_synced=3)
     make_record(s1, a, status="completed", items_synced=5)
     make_record(s2, a, status="failed", error_code="target_timeout", error_message="timed out")

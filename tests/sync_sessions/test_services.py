@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import AccountChangeLog
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.services import (
+    RecordOutcome,
     record_finish,
     record_running,
     record_start,
@@ -31,12 +32,49 @@ def new_session(instances, **kw):
     return session_create(sync_type="manual_batch", sync_category="account", instances=instances, **kw)
 
 
-def test_create_makes_running_session_with_pending_records(three_instances):
+def test_create_makes_running_session_with_queued_records(three_instances):
     session = new_session(three_instances)
     assert session.status == "running" and session.total_instances == 3
     records = SyncInstanceRecord.objects.filter(session=session)
-    assert sorted(r.status for r in records) == ["pending"] * 3
+    assert sorted(r.status for r in records) == ["queued"] * 3
     assert {r.instance_name for r in records} == {i.name for i in three_instances}
+
+
+def test_a_session_for_the_cluster_is_queued_until_a_worker_starts_a_record(three_instances):
+    session = new_session(three_instances, queued=True)
+    session.refresh_from_db()
+    assert session.status == "queued"
+    created_at = session.started_at
+    first, *others = session.records.order_by("pk")
+    assert record_start(record=first) is True
+    session.refresh_from_db()
+    # running from the moment a worker took it up: the reaper measures from there
+    assert session.status == "running" and session.started_at >= created_at
+    assert record_start(record=first) is False  # a record is started once
+    for record in (first, *others):
+        if record is not first:
+            record_start(record=record)
+        record_finish(record=record, outcome=RecordOutcome(synced=1))
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances) == ("completed", 3)
+
+
+def test_an_incomplete_outcome_finishes_the_record_partial_and_counts_it(three_instances):
+    session = new_session(three_instances)
+    first, second, third = session.records.order_by("pk")
+    for record in (first, second):
+        with record_running(record=record) as outcome:
+            outcome.synced = 4
+            if record is first:
+                outcome.incomplete = ["Database 'app' was not read: no CONNECT privilege."]
+    with pytest.raises(TargetUnreachable), record_running(record=third):
+        raise TargetUnreachable("gone")
+    first.refresh_from_db()
+    assert (first.status, first.items_synced, first.error_code) == ("partial", 4, "partial")
+    assert first.error_message == "Database 'app' was not read: no CONNECT privilege."
+    session.refresh_from_db()
+    assert (session.status, session.successful_instances, session.partial_instances,
+            session.failed_instances) == ("failed", 2, 1, 1)  # fmt: skip
 
 
 def test_session_without_instances_is_completed_at_once():
@@ -86,18 +124,19 @@ def test_finishing_a_record_twice_counts_once(three_instances):
     assert (session.successful_instances, session.failed_instances, session.status) == (1, 0, "completed")
 
 
-def test_record_start_only_from_pending(three_instances):
+def test_record_start_only_from_queued(three_instances):
     record = new_session(three_instances[:1]).records.get()
     assert record_start(record=record) is True
     assert record_start(record=record) is False
 
 
-def test_cancel_fails_pending_records_and_keeps_session_cancelled(three_instances):
+def test_cancel_cancels_queued_records_and_keeps_session_cancelled(three_instances):
     session = new_session(three_instances)
     running = session.records.first()
     record_start(record=running)
     session = session_cancel(session=session)
     assert session.status == "cancelled" and session.failed_instances == 2
+    assert sorted(session.records.values_list("status", flat=True)) == ["cancelled", "cancelled", "running"]
     record_finish(record=running)  # the running one finishes later
     session.refresh_from_db()
     assert session.status == "cancelled"
@@ -121,6 +160,19 @@ def test_reaper_fails_stuck_sessions_and_their_unfinished_records(three_instance
     fresh.refresh_from_db()
     assert fresh.status == "running"
     assert sessions_reap(older_than=dt.timedelta(hours=2)) == 0
+
+
+def test_reaper_fails_a_queued_session_no_worker_took_and_does_not_count_skipped_as_failed(three_instances):
+    three_instances[2].suspended_at = timezone.now()
+    queued = session_create(sync_type="scheduled", sync_category="account", instances=three_instances[:2],
+                            skipped=three_instances[2:], queued=True)  # fmt: skip
+    SyncSession.objects.filter(pk=queued.pk).update(started_at=timezone.now() - dt.timedelta(hours=3))
+    assert sessions_reap(older_than=dt.timedelta(hours=2)) == 1
+    queued.refresh_from_db()
+    assert (queued.status, queued.successful_instances, queued.failed_instances, queued.skipped_instances) == (
+        "failed", 0, 2, 1)  # fmt: skip
+    assert "no qcluster" in queued.error_message
+    assert sorted(queued.records.values_list("status", flat=True)) == ["failed", "failed", "skipped"]
 
 
 def test_cleanup_deletes_old_finished_sessions_and_keeps_change_log(three_instances):

@@ -2,6 +2,7 @@
 
 from accounts.services import accounts_sync_all
 from sync_sessions.commands import BatchCommand
+from sync_sessions.models import RECORD_SUCCEEDED
 
 
 class Command(BatchCommand):
@@ -11,5 +12,5 @@ class Command(BatchCommand):
         return accounts_sync_all(**kwargs)
 
     def progress_note(self, record) -> str:
-        unchanged = record.status == "completed" and (record.sync_details or {}).get("unchanged_listing")
+        unchanged = record.status in RECORD_SUCCEEDED and (record.sync_details or {}).get("unchanged_listing")
         return "  (catalog unchanged since the last sync)" if unchanged else ""

@@ -8,6 +8,7 @@ from capacity.models import PeriodType
 from capacity.services import capacity_aggregate_all
 from capacity.services.aggregation import LEVELS
 from sync_sessions.commands import BatchCommand
+from sync_sessions.models import RECORD_SUCCEEDED
 
 
 def _day(value: str) -> dt.date:
@@ -41,7 +42,7 @@ class Command(BatchCommand):
         return capacity_aggregate_all(**self.request, **kwargs)
 
     def progress_note(self, record) -> str:
-        details = (record.sync_details or {}) if record.status == "completed" else {}
+        details = (record.sync_details or {}) if record.status in RECORD_SUCCEEDED else {}
         if details.get("no_samples"):
             return "  (no samples in these periods)"
         rows = {level: sum(c["computed"] for c in details.get(level, {}).values()) for level in LEVELS}

@@ -2,6 +2,7 @@
 
 from capacity.services import capacity_collect_all
 from sync_sessions.commands import BatchCommand
+from sync_sessions.models import RECORD_SUCCEEDED
 
 
 class Command(BatchCommand):
@@ -11,7 +12,7 @@ class Command(BatchCommand):
         return capacity_collect_all(**kwargs)
 
     def progress_note(self, record) -> str:
-        details = (record.sync_details or {}) if record.status == "completed" else {}
+        details = (record.sync_details or {}) if record.status in RECORD_SUCCEEDED else {}
         notes = []
         if details.get("zero_databases"):
             notes.append("zero databases")

@@ -15,6 +15,7 @@ from console.roles import groups_ensure
 from console.schedules import schedules_setup
 from instances.models import Credential, Instance
 from instances.services import credential_create, credential_update, instance_create, instance_update
+from sync_sessions.models import RECORD_SUCCEEDED
 
 METADATA_INSTANCE = "whalefall-metadata"
 
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         reported (the console still starts); the sessions record it."""
         for label, run in (("account sync", accounts_sync_all), ("capacity collection", capacity_collect_all)):
             record = run(instance_ids=[instance.pk]).records.get()
-            if record.status == "completed":
+            if record.status in RECORD_SUCCEEDED:
                 self.stdout.write(f"{label} of {instance.name}: {record.items_synced} item(s)")
             else:
                 self.stderr.write(f"{label} of {instance.name} failed: {record.error_code}: {record.error_message}")

@@ -128,3 +128,18 @@ def test_labels_and_reasons():
     direct, via = Privilege("database", "SELECT", "app"), Privilege("database", "SELECT", "app", via=("r",))
     assert sorted_privileges([via, direct, Privilege("global", "SUPER"), direct]) == (
         Privilege("global", "SUPER"), direct, via)  # fmt: skip
+
+
+def test_an_implied_privilege_is_labelled_and_encoded_with_what_implies_it_and_a_grant_is_unchanged():
+    from accounts.diff import facts_json
+    from instances.adapters.base import AccountFacts, Privilege
+    from instances.adapters.parsing import privilege_label
+
+    implied = Privilege("global", "ALL", "", implied_by="superuser")
+    granted = Privilege("database", "CONNECT", "app")
+    assert privilege_label(implied) == "ALL on *.* (implied by superuser)"
+    assert privilege_label(granted) == "CONNECT on app.*"
+    text = facts_json(AccountFacts(username="postgres", privileges=(granted, implied)))
+    assert '"implied_by":"superuser"' in text
+    # a grant's JSON has no implied_by key: facts stored before implied privileges existed stay equal
+    assert text.count("implied_by") == 1
