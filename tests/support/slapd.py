@@ -102,7 +102,8 @@ def _seed(slapd: Slapd) -> None:
     for group in ("dba-viewers", "dba-operators", "dba-admins", "team-billing"):
         # groupOfNames needs a member: each group also holds the service account, so a test may
         # remove every person from one
-        entries.append((group_dn(group), ["groupOfNames"], {"cn": group, "member": [SERVICE_DN, *members.get(group, [])]}))
+        members_of_group = [SERVICE_DN, *members.get(group, [])]
+        entries.append((group_dn(group), ["groupOfNames"], {"cn": group, "member": members_of_group}))
     with slapd.admin() as conn:
         for dn, classes, attributes in entries:
             conn.add(dn, classes, attributes)
