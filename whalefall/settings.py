@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -306,6 +307,16 @@ WHALEFALL = {
     "ALERTS_LOOKBACK_MINUTES": int(os.environ.get("WHALEFALL_ALERTS_LOOKBACK_MINUTES", "60")),
     "ALERTS_MAX_ATTEMPTS": int(os.environ.get("WHALEFALL_ALERTS_MAX_ATTEMPTS", "50")),
     "ALERTS_LIMIT_DAYS": int(os.environ.get("WHALEFALL_ALERTS_LIMIT_DAYS", "30")),
+    # GET /metrics (console/metrics.py, docs/metrics.md): a bearer token, and/or the addresses that
+    # may scrape without one (CIDRs, comma-separated); per instance, the largest N databases are
+    # exported one by one and the rest summed
+    "METRICS_TOKEN": os.environ.get("WHALEFALL_METRICS_TOKEN", ""),
+    "METRICS_ALLOW": [
+        ipaddress.ip_network(cidr.strip(), strict=False)
+        for cidr in os.environ.get("WHALEFALL_METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",")
+        if cidr.strip()
+    ],
+    "METRICS_TOP_DATABASES": int(os.environ.get("WHALEFALL_METRICS_TOP_DATABASES", "10")),
 }
 
 # --- e-mail (alerts): any Django mail backend; SMTP by default --------------------------------
