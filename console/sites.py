@@ -11,6 +11,14 @@ class ConsoleAdminSite(admin.AdminSite):
     site_title = "WhaleFall"
     index_title = "Dashboard"
 
+    @property
+    def login_form(self):
+        """The login form that says when the directory did not answer (imported late: this site
+        is built while the apps are still loading)."""
+        from console.directory import ConsoleLoginForm
+
+        return ConsoleLoginForm
+
     def index(self, request, extra_context=None):
         from console.dashboard import dashboard_build
 
