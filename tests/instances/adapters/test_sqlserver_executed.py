@@ -404,6 +404,12 @@ def test_privilege_check_without_grants_names_the_documented_fixes():
         ("database", "hr", False, f"GRANT CONNECT ANY DATABASE TO {grantee};"),
         ("database", "sales", True, None),
     ]
+    server.grant("VIEW ANY DEFINITION", MONITOR)  # now only VIEW ANY DATABASE is missing
+    assert summary(adapter(server).check_privileges())[:3] == [
+        ("account_sync", "", True, None),
+        ("database_sizes", "", False, f"GRANT VIEW ANY DATABASE TO {grantee};"),
+        ("table_sizes", "", True, None),
+    ]
 
 
 def test_privilege_check_on_2012_asks_for_a_user_and_sees_role_grants():
