@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from tests.instances.adapters import sqlcheck
-from tests.instances.adapters.fake_dbapi import output_columns
+from tests.instances.adapters.fake_dbapi import output_columns, tag_of
 
 # Documented type (as printed in catalog/*.json) → DuckDB type of the emulated column.
 _SQLSERVER_TYPES = {
@@ -133,6 +133,9 @@ class EmulatedCursor:
         if connection.closed:
             raise EmulatorError("execute on a closed connection")
         connection.executed.append((statement, params))
+        injected = connection.server.failures.get(tag_of(statement))
+        if injected is not None:  # a driver or server failure that executing catalog SQL cannot produce
+            raise injected
         connection.server.before_statement(connection, statement)  # may raise the driver's error
         engine = connection.server.engine
         binds = self._binds(statement, params)

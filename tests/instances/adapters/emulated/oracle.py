@@ -90,6 +90,9 @@ class Oracle:
         self.version = version
         self.major = int(version.split(".")[0])
         self.duck = duckdb.connect()
+        # statement tag → exception raised instead of running it: timeouts, lost connections and other
+        # failures that executing catalog SQL cannot produce (the error-mapping tests inject them)
+        self.failures: dict[str, BaseException] = {}
         self._ids = iter(range(100, 1_000_000))
         self._build()
 

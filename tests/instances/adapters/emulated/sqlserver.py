@@ -301,6 +301,9 @@ class SQLServer:
         self.version = version
         self.major = int(version.split(".")[0])
         self.duck = duckdb.connect()
+        # statement tag → exception raised instead of running it: timeouts, lost connections and other
+        # failures that executing catalog SQL cannot produce (the error-mapping tests inject them)
+        self.failures: dict[str, BaseException] = {}
         self.duck.execute("SET default_collation = 'nocase'")  # the default server collation is case-insensitive
         self._ids = itertools.count(72057594037927936, 65536)
         self._principal_ids = itertools.count(256)
