@@ -170,9 +170,11 @@ def test_query_errors_are_typed_and_redacted(server, exc, expected):
 
 
 def test_errors_the_emulated_server_raises_are_typed(server):
-    """Real failures of the emulated server: the login fails (18456)."""
+    """Real failures of the emulated server: the login fails (18456), a database cannot be opened (4060)."""
     with pytest.raises(errors.TargetAuthFailed):
         emulated(server, username="nobody").fetch_accounts()
+    with pytest.raises(errors.TargetPermissionDenied, match="Cannot open database"):
+        emulated(server, username="app_sales").fetch_table_sizes("hr")
 
 
 def test_pymssql_error_shapes():
