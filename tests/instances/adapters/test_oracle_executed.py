@@ -7,6 +7,7 @@ Database 19c Reference / SQL Language Reference / Security Guide).
 
 from __future__ import annotations
 
+import oracledb
 import pytest
 
 from instances.adapters.base import ConnectionParams
@@ -339,6 +340,14 @@ def test_privilege_check_reads_the_session():
     without.grant_role("DICT", MONITOR)
     without.grant_system("SELECT ANY DICTIONARY", "DICT")
     assert all(check.ok for check in adapter(without).check_privileges())
+
+
+def test_privilege_check_failures_are_typed_not_an_empty_report():
+    database = monitored()
+    # Injected: the emulated SESSION_PRIVS is always readable, as on a real server.
+    database.failures["session_privs"] = oracledb.DatabaseError("ORA-01031: insufficient privileges")
+    with pytest.raises(errors.TargetPermissionDenied):
+        adapter(database).check_privileges()
 
 
 def test_login_failures_are_typed():

@@ -7,6 +7,7 @@ cites its documentation page (learn.microsoft.com, SQL Server docs).
 
 from __future__ import annotations
 
+import pymssql
 import pytest
 
 from instances.adapters.base import ConnectionParams
@@ -424,6 +425,15 @@ def test_privilege_check_on_2012_asks_for_a_user_and_sees_role_grants():
     assert checks[:3] == [("account_sync", "", True, None), ("database_sizes", "", True, None),
                           ("table_sizes", "", True, None)]  # fmt: skip
     assert checks[3] == ("database", "hr", False, f"USE [hr]; CREATE USER [{MONITOR}] FOR LOGIN [{MONITOR}];")
+
+
+def test_privilege_check_failures_are_typed_not_an_empty_report():
+    server = monitored()
+    # Injected: executing catalog SQL cannot make the server time out.
+    server.failures["database_connect_check"] = pymssql.OperationalError(
+        (20003, b"DB-Lib error message 20003, severity 6: TDS server connection timed out"))  # fmt: skip
+    with pytest.raises(errors.TargetTimeout):
+        adapter(server).check_privileges()
 
 
 def test_sql_text_runs_as_written():
