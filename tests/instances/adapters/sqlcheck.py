@@ -29,7 +29,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from instances.adapters.oracle import sql as oracle_sql
 from instances.adapters.sqlserver import sql as sqlserver_sql
-from tests.instances.adapters.fake_dbapi import output_columns, parse_statement, tag_of
+from tests.instances.adapters.statements import output_columns, parse_statement, tag_of
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 STATEMENT_PREFIX = "-- whalefall:"

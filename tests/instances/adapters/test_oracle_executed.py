@@ -7,6 +7,8 @@ Database 19c Reference / SQL Language Reference / Security Guide).
 
 from __future__ import annotations
 
+import json
+
 import oracledb
 import pytest
 
@@ -175,6 +177,21 @@ def test_dba_role_and_sysdba_make_superusers():
     assert found["ED"].is_superuser and found["ED"].reasons["is_superuser"] == ("SYSDBA (password file)",)
     assert found["ED"].snapshot["sysoper"] is False and found["FAY"].snapshot["sysoper"] is True
     assert not found[MONITOR].is_superuser
+    for account in found.values():
+        json.dumps(account.snapshot)
+
+
+def test_any_privileges_alone_do_not_make_a_superuser():
+    """"… ANY …" system privileges are listed, they do not make a superuser (docs/adapters_sqlserver_oracle.md)."""
+    database = monitored()
+    database.user("DEPLOYER")
+    database.grant_system("CREATE SESSION", "DEPLOYER")
+    database.grant_system("CREATE ANY TABLE", "DEPLOYER", admin=True)
+    database.grant_system("UNLIMITED TABLESPACE", "DEPLOYER")
+    deployer = accounts(database)["DEPLOYER"]
+    assert not deployer.is_superuser and deployer.can_grant
+    assert {("global", "CREATE ANY TABLE", "", True, (), False),
+            ("global", "UNLIMITED TABLESPACE", "", False, (), False)} <= grants(deployer)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ cites its documentation page (learn.microsoft.com, SQL Server docs).
 
 from __future__ import annotations
 
+import json
+
 import pymssql
 import pytest
 
@@ -83,6 +85,30 @@ def test_nested_server_role_makes_sysadmin():
     assert carol.reasons["is_superuser"] == ("member of sysadmin via ops_admins",)
     assert ("global", "CONTROL SERVER", "", "GRANT", False, ("ops_admins", "sysadmin")) in grants(carol)
     assert accounts(server)["sa"].roles == ("sysadmin",)  # from setup
+
+
+def test_securityadmin_through_a_role_and_db_securityadmin_let_the_login_grant():
+    """securityadmin "can GRANT, DENY, and REVOKE server-level permissions"; db_securityadmin "can modify role
+    membership … and manage permissions" ({DOCS}/relational-databases/security/authentication-access/
+    server-level-roles, …/database-level-roles)."""
+    server = monitored()
+    server.login("CORP\\dba_team", kind="G")
+    server.server_role("ops_admins")
+    server.add_member("ops_admins", "CORP\\dba_team")
+    server.add_member("securityadmin", "ops_admins")
+    server.add_member("processadmin", "ops_admins")
+    server.login("auditor")
+    server.database("hr").user("auditor")
+    server.databases["hr"].add_member("db_securityadmin", "auditor")
+    found = accounts(server)
+    team = found["CORP\\dba_team"]
+    assert team.roles == ("ops_admins", "processadmin", "securityadmin")
+    assert team.can_grant and not team.is_superuser
+    assert team.reasons["can_grant"] == ("member of securityadmin via ops_admins",)
+    assert team.snapshot["server_roles"] == ["ops_admins"]  # direct memberships only in the snapshot
+    assert found["auditor"].can_grant and found["auditor"].roles == ("hr.db_securityadmin",)
+    for account in found.values():
+        json.dumps(account.snapshot)
 
 
 def test_server_permission_classes_name_their_targets():

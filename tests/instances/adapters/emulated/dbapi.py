@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from tests.instances.adapters import sqlcheck
-from tests.instances.adapters.fake_dbapi import output_columns, tag_of
+from tests.instances.adapters.statements import bind_names, output_columns, tag_of
 
 # Documented type (as printed in catalog/*.json) → DuckDB type of the emulated column.
 _SQLSERVER_TYPES = {
@@ -152,8 +152,7 @@ class EmulatedCursor:
         self.rowcount = len(rows)
 
     def _binds(self, statement: str, params: Any) -> dict[str, Any] | None:
-        placeholders = {p.name for p in sqlglot.parse_one(statement, read=self.connection.server.engine.dialect)
-                        .find_all(exp.Placeholder)}  # fmt: skip
+        placeholders = bind_names(statement, self.connection.server.engine.dialect)
         if self.connection.server.engine.dialect == "oracle":
             given = dict(params or {})
             if set(given) != placeholders:
