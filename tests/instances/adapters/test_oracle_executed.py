@@ -325,6 +325,18 @@ def test_table_sizes_attribute_index_and_lob_segments_to_their_table():
     assert binds == {"tablespace": "APP_DATA"} and statement == sql.TABLE_SIZES
 
 
+def test_an_index_in_another_schema_counts_for_its_table():
+    """CREATE INDEX in another schema (CREATE ANY INDEX): the segment and DBA_INDEXES.OWNER are the index's
+    owner, DBA_INDEXES.TABLE_OWNER/TABLE_NAME its table ({REF}/DBA_INDEXES.html, {SQLRF}/CREATE-INDEX.html)."""
+    database = monitored()
+    database.tablespace("APP_DATA")
+    database.table("APP", "ORDERS", "APP_DATA", 8 << 20, num_rows=40)
+    database.index("TUNER", "ORDERS_BY_CUSTOMER", "ORDERS", "APP_DATA", 2 << 20, table_owner="APP")
+    (orders,) = adapter(database).fetch_table_sizes("APP_DATA")
+    assert (orders.schema, orders.table, orders.index_bytes, orders.size_bytes, orders.row_count) == (
+        "APP", "ORDERS", 2 << 20, 10 << 20, 40)  # fmt: skip
+
+
 def test_table_sizes_fall_back_to_own_segments():
     """USER_SEGMENTS + ALL_INDEXES/ALL_LOBS/ALL_TABLES when the DBA_ views are denied ({REF}/ALL_TABLES.html)."""
     database = monitored(catalog_role=False)

@@ -221,9 +221,12 @@ class Oracle:
         if not partitions:
             self.segment(owner, name, "TABLE", tablespace, size)
 
-    def index(self, owner: str, name: str, table: str, tablespace: str, size: int) -> None:
-        """CREATE INDEX … TABLESPACE (DBA_INDEXES and its INDEX segment)."""
-        self.insert("DBA_INDEXES", OWNER=owner, INDEX_NAME=name, INDEX_TYPE="NORMAL", TABLE_OWNER=owner,
+    def index(self, owner: str, name: str, table: str, tablespace: str, size: int, *,
+              table_owner: str | None = None) -> None:  # fmt: skip
+        """CREATE INDEX <owner>.<name> ON <table_owner>.<table> … TABLESPACE (DBA_INDEXES: OWNER is the index's
+        owner, TABLE_OWNER the table's — another schema's with CREATE ANY INDEX; and its INDEX segment, owned
+        by the index's owner)."""
+        self.insert("DBA_INDEXES", OWNER=owner, INDEX_NAME=name, INDEX_TYPE="NORMAL", TABLE_OWNER=table_owner or owner,
                     TABLE_NAME=table, TABLE_TYPE="TABLE", UNIQUENESS="NONUNIQUE",
                     TABLESPACE_NAME=tablespace)  # fmt: skip
         self.segment(owner, name, "INDEX", tablespace, size)
