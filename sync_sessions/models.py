@@ -88,6 +88,9 @@ class SyncSession(models.Model):
     partial_instances = models.PositiveIntegerField(default=0, db_default=0)
     skipped_instances = models.PositiveIntegerField(default=0, db_default=0)  # suspended: not contacted
     error_message = models.TextField(blank=True, default="", db_default="")
+    # handed to the task cluster (one django-q2 task per record), not run by the command or request
+    # that started it: what such a run starts after a record (a follow-up) goes to the cluster too
+    enqueued = models.BooleanField(default=False, db_default=False)
     # The unit of work of a batch (sync_sessions.runner.Unit), stored the way django-q2
     # stores a task's func: dotted path + retry policy. Empty for sessions run by hand.
     unit_func = models.CharField(max_length=255, blank=True, default="", db_default="")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from instances.models import Instance
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession
-from whalefall.errors import describe
+from whalefall.errors import INTERNAL_ERROR, TARGET_FAILURES, describe
 
 if TYPE_CHECKING:
     from sync_sessions.runner import Unit
@@ -59,7 +60,8 @@ def session_create(
 ) -> SyncSession:
     """Create a session with one ``queued`` record per instance: ``queued`` itself when its
     records are handed to the task cluster (``queued=True``; the first worker that starts a
-    record makes it ``running``), else ``running`` (the caller runs them now). ``unit``
+    record makes it ``running``; ``enqueued`` says so for good), else ``running`` (the caller
+    runs them now). ``unit``
     (path and retry policy) is stored for the workers that run them.
     ``skipped`` instances (suspended by the circuit breaker) get a finished
     ``skipped`` record saying why, and are counted as such.
@@ -75,6 +77,7 @@ def session_create(
         skipped_instances=len(skipped),
         created_by=created_by,
         status=(SessionStatus.QUEUED if queued else SessionStatus.RUNNING) if instances else SessionStatus.COMPLETED,
+        enqueued=queued,
         completed_at=None if instances else now,
         **(
             {"unit_func": unit.path, "unit_attempts": unit.attempts, "unit_backoff_seconds": unit.backoff_seconds}
@@ -147,16 +150,18 @@ WITH finished AS (
     WHERE id = %(record_id)s AND status IN ('queued', 'running')
     RETURNING session_id, instance_id, sync_category
 ), breaker AS (
-    -- contact records count towards the instance's circuit breaker: a failure adds one (and
-    -- suspends at the limit), a success starts again from zero
+    -- contact records count towards the instance's circuit breaker: a failure of the target adds
+    -- one (and suspends at the limit), a success starts again from zero; any other failure (a bug,
+    -- a refusal of ours) leaves the count as it is
     UPDATE instances i SET
-        consecutive_failures = CASE WHEN %(failed)s = 1 THEN i.consecutive_failures + 1 ELSE 0 END,
+        consecutive_failures = CASE WHEN %(breaker)s = 'fail' THEN i.consecutive_failures + 1 ELSE 0 END,
         suspended_at = CASE
-            WHEN %(failed)s = 1 AND %(suspend_after)s > 0 AND i.suspended_at IS NULL
+            WHEN %(breaker)s = 'fail' AND %(suspend_after)s > 0 AND i.suspended_at IS NULL
                  AND i.consecutive_failures + 1 >= %(suspend_after)s THEN %(now)s
             ELSE i.suspended_at END
     FROM finished
     WHERE i.id = finished.instance_id AND finished.sync_category = ANY(%(contact_categories)s)
+      AND %(breaker)s <> 'none'
 )
 UPDATE sync_sessions s SET
     successful_instances = s.successful_instances + %(ok)s,
@@ -193,8 +198,10 @@ def record_finish(
     Returns the session's status afterwards, or None when the record was
     already finished (counted once only)."""
     outcome = outcome or RecordOutcome()
+    breaker = "ok"
     if error is not None:
-        status, (code, message) = RecordStatus.FAILED, describe(error)
+        status, (code, message) = RecordStatus.FAILED, _failure(record, error)
+        breaker = "fail" if isinstance(error, TARGET_FAILURES) else "none"
     elif outcome.incomplete:
         status, code, message = RecordStatus.PARTIAL, "partial", " ".join(outcome.incomplete)
     else:
@@ -217,6 +224,7 @@ def record_finish(
                 "ok": 0 if error is not None else 1,
                 "failed": 1 if error is not None else 0,
                 "partial": 1 if status == RecordStatus.PARTIAL else 0,
+                "breaker": breaker,
                 "suspend_after": settings.WHALEFALL["SUSPEND_AFTER_FAILURES"],
                 "contact_categories": list(CONTACT_CATEGORIES),
             },
@@ -232,6 +240,21 @@ def record_finish(
     return row[0]
 
 
+def _failure(record: SyncInstanceRecord, error: BaseException) -> tuple[str, str]:
+    """The record's ``(code, message)`` for ``error``. An error that is not a WhalefallError is a
+    bug: logged here with its traceback under a short error id, which the message ends with, so
+    an operator can find the trace in the log from the record."""
+    code, message = describe(error)
+    if code == INTERNAL_ERROR:
+        error_id = uuid.uuid4().hex[:12]
+        logger.error(
+            "internal error %s in %s record %s (%s): %s",
+            error_id, record.sync_category, record.pk, record.instance_name, message, exc_info=error,
+        )  # fmt: skip
+        message = f"{message} (error id {error_id})"
+    return code, message
+
+
 @contextmanager
 def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
     """Run one unit of work for a record::
@@ -240,7 +263,10 @@ def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
             outcome.synced = ...
 
     Completed on normal exit; failed (with the typed error's code/message) on
-    any exception, which is then re-raised for the caller to decide.
+    any exception, which is then re-raised for the caller to decide. A failure of
+    the target (``errors.TARGET_FAILURES``) counts towards the instance's circuit
+    breaker; any other error does not, and one that is not a WhalefallError (a bug)
+    is logged with its traceback and an error id the record's message names.
     """
     record_start(record=record)
     outcome = RecordOutcome()

@@ -124,6 +124,22 @@ class TargetTimeout(TargetError):
     http_status = 504
 
 
+#: Failures of the monitored instance itself: it does not answer, refuses the login, times out or
+#: denies the monitoring login a read. Only these count towards its circuit breaker
+#: (sync_sessions.services.record_finish). Not TargetQueryFailed: the server accepted the
+#: connection and the login and answered, so it is alive and cheap to contact, and the statement
+#: that failed is usually ours (a catalog query a version or flavour does not support, a listing
+#: we cannot key) — counting it would let one bad deploy suspend every instance of a version.
+#: Nor our own refusals (ConcurrentOperation, PartitionMissing, CredentialError,
+#: AdapterUnavailable, UnitUnavailable) or bugs (any other exception).
+TARGET_FAILURES: tuple[type[TargetError], ...] = (
+    TargetUnreachable,
+    TargetAuthFailed,
+    TargetPermissionDenied,
+    TargetTimeout,
+)
+
+
 _SECRET_PATTERNS = [
     re.compile(r"(password\s*[=:]\s*)('[^']*'|\"[^\"]*\"|\S+)", re.IGNORECASE),
     re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)"),
@@ -139,9 +155,13 @@ def redact(text: str, *secrets: str | None) -> str:
     return _SECRET_PATTERNS[1].sub(r"\1***\3", text)
 
 
+#: the code of a failure that is not a WhalefallError: a bug (or an error nobody typed yet)
+INTERNAL_ERROR = "internal_error"
+
+
 def describe(exc: BaseException) -> tuple[str, str]:
     """``(code, message)`` for any exception: how sessions, commands and admin
     messages record a failure. Unexpected errors keep their type name."""
     if isinstance(exc, WhalefallError):
         return exc.code, exc.message
-    return "internal_error", f"{type(exc).__name__}: {redact(str(exc))}"
+    return INTERNAL_ERROR, f"{type(exc).__name__}: {redact(str(exc))}"
