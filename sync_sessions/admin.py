@@ -15,6 +15,7 @@ from instances.admin import instance_admin_summary_register
 from instances.models import SYNC_INSTANCE_PERMISSION
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, records_latest_per_category
+from sync_sessions.services import session_cancel
 from whalefall.admin_tools import (
     BigTableAdmin,
     CsvExportMixin,
@@ -23,7 +24,7 @@ from whalefall.admin_tools import (
     pretty_json,
     recent_date_filter,
 )
-from whalefall.errors import WhalefallError
+from whalefall.errors import AlreadyFinished, WhalefallError
 
 _RECORD_FIELDS = (
     "instance_name",
@@ -69,7 +70,7 @@ class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
 
-    actions = ("export_csv",)
+    actions = ("cancel_action", "export_csv")
     csv_columns = SESSION_CSV_COLUMNS
 
     list_display = (
@@ -83,6 +84,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "successful_instances",
         "partial_instances",
         "failed_instances",
+        "cancelled_instances",
         "created_by",
     )
     list_display_links = ("short_id",)
@@ -93,7 +95,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("session_id", "sync_category", "sync_type", "status", "created_by")}),
         ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at", "updated_at")}),
         ("Outcome", {"fields": ("total_instances", "successful_instances", "partial_instances", "failed_instances",
-                                "skipped_instances", "error_message")}),
+                                "skipped_instances", "cancelled_instances", "enqueued", "error_message")}),
     )
     readonly_fields = (
         "session_id",
@@ -111,6 +113,8 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "partial_instances",
         "failed_instances",
         "skipped_instances",
+        "cancelled_instances",
+        "enqueued",
         "error_message",
     )
     ordering = ("-started_at",)
@@ -124,6 +128,27 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj: SyncSession) -> str:
         return _duration(obj.started_at, obj.completed_at)
+
+    def has_sync_permission(self, request) -> bool:
+        return request.user.has_perm(SYNC_INSTANCE_PERMISSION)
+
+    @admin.action(description="Cancel (their queued instances are not run)", permissions=["sync"])
+    def cancel_action(self, request, queryset):
+        """``session_cancel`` per selected session; finished ones are left as they are (and named)."""
+        cancelled, finished = [], []
+        for session in queryset.order_by("started_at"):
+            try:
+                session_cancel(session=session, user=request.user)
+            except AlreadyFinished:
+                finished.append(str(session.session_id)[:8])
+            else:
+                cancelled.append(session)
+        if cancelled:
+            records = sum(session.cancelled_instances for session in cancelled)
+            self.message_user(request, f"{len(cancelled)} session(s) cancelled: {records} queued instance run(s) "
+                              "will not start; those already running finish.", messages.SUCCESS)  # fmt: skip
+        if finished:
+            self.message_user(request, f"Already finished, not cancelled: {', '.join(finished)}.", messages.WARNING)
 
 
 @admin.register(SyncInstanceRecord)

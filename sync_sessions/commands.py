@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from instances.commands import add_instance_arguments, resolve_instance_ids, validation_message
-from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.models import SessionStatus, SyncInstanceRecord, SyncSession
 from sync_sessions.reporting import progress_line, summary_table
 
 
@@ -48,7 +48,10 @@ class BatchCommand(BaseCommand):
             self.stdout.write(enqueued_message(session))
             return
         self.stdout.write(summary_table(session))
-        if session.status != "completed":
+        if session.status == SessionStatus.CANCELLED:
+            raise CommandError(f"cancelled: {session.cancelled_instances} of {session.total_instances} instance(s) "
+                               "not run")  # fmt: skip
+        if session.status != SessionStatus.COMPLETED:
             raise CommandError(f"{session.failed_instances} of {session.total_instances} instance(s) failed")
 
 

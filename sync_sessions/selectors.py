@@ -89,7 +89,7 @@ SESSION_CSV_COLUMNS: CsvColumns = (
     ("session_id", "session_id"), ("category", "sync_category"), ("type", "sync_type"), ("status", "status"),
     ("started_at", "started_at"), ("completed_at", "completed_at"), ("instances", "total_instances"),
     ("successful", "successful_instances"), ("partial", "partial_instances"), ("failed", "failed_instances"),
-    ("skipped", "skipped_instances"), ("error", "error_message"),
+    ("skipped", "skipped_instances"), ("cancelled", "cancelled_instances"), ("error", "error_message"),
 )  # fmt: skip
 
 

@@ -74,6 +74,13 @@ class UnitUnavailable(WhalefallError):
     http_status = 409
 
 
+class AlreadyFinished(WhalefallError):
+    """The run (a sync session) has already finished: there is nothing left to cancel."""
+
+    code = "already_finished"
+    http_status = 409
+
+
 class Protected(WhalefallError):
     """The object may not be changed this way (e.g. deleting a system classification)."""
 

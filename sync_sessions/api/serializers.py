@@ -57,6 +57,8 @@ class SyncSessionSerializer(strict.ModelSerializer):
             "partial_instances",
             "failed_instances",
             "skipped_instances",
+            "cancelled_instances",
+            "enqueued",
             "error_message",
             "created_by",
             "created_at",

@@ -1,12 +1,14 @@
-"""Read-only viewsets for sync sessions and their per-instance records."""
+"""Viewsets for sync sessions and their per-instance records (read-only, but for cancelling a session)."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from instances.api.permissions import CanSyncInstances
 from sync_sessions.api.filters import SyncInstanceRecordFilterSet, SyncSessionFilterSet
 from sync_sessions.api.serializers import (
     SyncInstanceRecordSerializer,
@@ -15,6 +17,7 @@ from sync_sessions.api.serializers import (
 )
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS
+from sync_sessions.services import session_cancel
 from whalefall.csv_export import CsvListMixin
 
 
@@ -53,6 +56,22 @@ class SyncSessionViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
         session = self.get_object()
         page = self.paginate_queryset(session.records.order_by("instance_name", "id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: SyncSessionSerializer,
+            409: OpenApiResponse(description="The session has already finished: {code: already_finished, message}."),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[CanSyncInstances], filter_backends=[])
+    def cancel(self, request, session_id=None):
+        """Cancel a queued or running session (operators): its queued records become ``cancelled``
+        and are not run (a worker that picks up their task does nothing); records already running
+        finish and are counted as usual. Answers the session, now ``cancelled``; 409 when it had
+        already finished."""
+        session = session_cancel(session=self.get_object(), user=request.user)
+        return Response(SyncSessionSerializer(session, context=self.get_serializer_context()).data)
 
 
 class SyncInstanceRecordViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
