@@ -132,8 +132,8 @@ class TargetTimeout(TargetError):
 
 
 #: Failures of the monitored instance itself: it does not answer, refuses the login, times out or
-#: denies the monitoring login a read. Only these count towards its circuit breaker
-#: (sync_sessions.services.record_finish). Not TargetQueryFailed: the server accepted the
+#: denies the monitoring login a read. Only these count towards its circuit breaker (where a
+#: run's record is finished). Not TargetQueryFailed: the server accepted the
 #: connection and the login and answered, so it is alive and cheap to contact, and the statement
 #: that failed is usually ours (a catalog query a version or flavour does not support, a listing
 #: we cannot key) — counting it would let one bad deploy suspend every instance of a version.
