@@ -320,7 +320,7 @@ def _instances_of(account_ids: Sequence[int]) -> list[int]:
     return sorted(set(InstanceAccount.objects.filter(pk__in=account_ids).values_list("instance_id", flat=True)))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_assign(
     *, account_ids: Sequence[int], classification: AccountClassification, user=None
 ) -> ManualChange:
@@ -345,7 +345,7 @@ def classification_assign(
     return ManualChange(changed=len(changed), unchanged=len(ids) - len(changed), batch_id=batch)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_unassign(
     *, account_ids: Sequence[int], classification: AccountClassification, user=None
 ) -> ManualChange:
@@ -401,7 +401,7 @@ def rule_update(*, rule: ClassificationRule, **fields) -> ClassificationRule:
 # --- classifications ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_create(**fields) -> AccountClassification:
     classification = AccountClassification(**fields)
     classification.full_clean()
@@ -409,7 +409,7 @@ def classification_create(**fields) -> AccountClassification:
     return classification
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_update(*, classification: AccountClassification, **fields) -> AccountClassification:
     for key, value in fields.items():
         setattr(classification, key, value)
@@ -418,7 +418,7 @@ def classification_update(*, classification: AccountClassification, **fields) ->
     return classification
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_delete(*, classification: AccountClassification) -> None:
     """Delete a classification with its rules, assignments and history; a system one can
     only be deactivated (``Protected``)."""
