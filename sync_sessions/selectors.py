@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord
 from whalefall.csv_export import CsvColumns
@@ -71,6 +71,17 @@ def records_failed(*, since: dt.datetime) -> QuerySet[SyncInstanceRecord]:
         SyncInstanceRecord.objects.filter(status=RecordStatus.FAILED, completed_at__gte=since)
         .select_related("session")
         .order_by("-completed_at", "-pk")
+    )
+
+
+def records_finished_counts(*, since: dt.datetime) -> dict[str, int]:
+    """How many instance records finished ``failed`` and how many ``partial`` (finished, not all
+    read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
+    return SyncInstanceRecord.objects.filter(
+        status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since
+    ).aggregate(
+        failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),
+        partial=Count("pk", filter=Q(status=RecordStatus.PARTIAL)),
     )
 
 
