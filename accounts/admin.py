@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin import helpers
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -27,10 +26,14 @@ from instances.admin import (
 from instances.models import Instance
 from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
+    ActionForm,
     BigTableAdmin,
     CsvExportMixin,
+    ModelAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    StackedInline,
+    TabularInline,
     limited_formset,
     pretty_json,
     recent_date_filter,
@@ -172,7 +175,7 @@ class PermissionDisplayMixin:
         return pretty_json(obj.snapshot)
 
 
-class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, admin.StackedInline):
+class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, StackedInline):
     """Current permissions of the account (one row)."""
 
     model = AccountPermission
@@ -181,7 +184,7 @@ class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, admin
     verbose_name_plural = "Permissions"
 
 
-class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
+class AccountChangeInline(ReadOnlyInlineMixin, TabularInline):
     """The newest changes of the account (the full log is in "Account change log")."""
 
     model = AccountChangeLog
@@ -202,7 +205,7 @@ class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(InstanceAccount)
-class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Logins found on instances, with permissions and change history (apps above add
     theirs with ``account_admin_extend``: classifications)."""
 
@@ -274,7 +277,7 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(AccountPermission)
-class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Current permissions, one row per account."""
 
     list_display = ("instance_account", "instance", "is_superuser", "can_grant", "is_locked", "updated_at")
@@ -331,7 +334,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
 
 
 @admin.register(AccountListing)
-class AccountListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountListingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The last applied account listing per instance (see docs/architecture.md § Account sync)."""
 
     list_display = ("instance", "account_count", "changed_at")
@@ -368,7 +371,7 @@ def account_admin_extend(
     admin_class.actions = _extended(admin_class.actions, actions)
     if action_form_fields:
         fields = {**getattr(admin_class.action_form, "extra_fields", {}), **action_form_fields}
-        admin_class.action_form = type("AccountActionForm", (helpers.ActionForm,), {**fields, "extra_fields": fields})
+        admin_class.action_form = type("AccountActionForm", (ActionForm,), {**fields, "extra_fields": fields})
 
 
 sync_accounts_action = batch_admin_action(

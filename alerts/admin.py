@@ -7,33 +7,39 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.postgres.forms import SimpleArrayField
 from django.db.models import Count, Q
+from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultipleWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldAdminURLInputWidget,
+)
 
 from alerts.models import AlertChannel, AlertDelivery, AlertEvent, DeliveryStatus, EventKind
 from alerts.services import alerts_send_test
 from alerts.transport import url_masked
-from whalefall.admin_tools import ReadOnlyAdminMixin, ReadOnlyInlineMixin, pretty_json
+from whalefall.admin_tools import ModelAdmin, ReadOnlyAdminMixin, ReadOnlyInlineMixin, TabularInline, pretty_json
 
 
 class AlertChannelForm(forms.ModelForm):
     """Event kinds as checkboxes; recipients comma-separated, each checked as an e-mail address."""
 
     event_kinds = forms.MultipleChoiceField(
-        choices=EventKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=EventKind.choices, required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget,
         help_text="None ticked: every kind.",
     )  # fmt: skip
     recipients = SimpleArrayField(
-        forms.EmailField(), required=False, help_text="E-mail: addresses separated by commas."
+        forms.EmailField(), required=False, help_text="E-mail: addresses separated by commas.",
+        widget=UnfoldAdminTextInputWidget,
     )
 
     class Meta:
         model = AlertChannel
         fields = ("name", "kind", "url", "recipients", "event_kinds", "min_severity", "delivery_mode",
                   "limit_days", "is_active")  # fmt: skip
-        widgets = {"url": forms.URLInput(attrs={"size": 80})}
+        widgets = {"url": UnfoldAdminURLInputWidget}
 
 
 @admin.register(AlertChannel)
-class AlertChannelAdmin(admin.ModelAdmin):
+class AlertChannelAdmin(ModelAdmin):
     """Where alerts go. Only admins see this list: a webhook URL may hold a token."""
 
     form = AlertChannelForm
@@ -76,7 +82,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{outcome.channel}: test alert sent.", messages.SUCCESS)
 
 
-class AlertDeliveryInline(ReadOnlyInlineMixin, admin.TabularInline):
+class AlertDeliveryInline(ReadOnlyInlineMixin, TabularInline):
     model = AlertDelivery
     fields = ("channel", "status", "attempts", "last_attempt_at", "sent_at", "last_error")
     readonly_fields = fields
@@ -102,7 +108,7 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(AlertEvent)
-class AlertEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What detection recorded, once per condition, with where it was sent."""
 
     list_display = ("created_at", "severity", "kind", "title", "instance", "delivery_summary", "cleared_at")
@@ -130,7 +136,7 @@ class AlertEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertDeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Every event × channel: pending, sent or failed (with the error; retried by the next run)."""
 
     list_display = ("created_at", "event", "channel", "status", "attempts", "last_attempt_at", "sent_at",

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from accounts.admin import account_admin_extend
 from accounts.models import InstanceAccount
@@ -38,8 +39,10 @@ from classification.services import classification_assign, classification_unassi
 from instances.models import Instance
 from whalefall.admin_tools import (
     BigTableAdmin,
+    ModelAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    TabularInline,
     count_subquery,
     recent_date_filter,
 )
@@ -47,7 +50,7 @@ from whalefall.charts import line_chart
 
 
 @admin.register(AccountClassification)
-class AccountClassificationAdmin(admin.ModelAdmin):
+class AccountClassificationAdmin(ModelAdmin):
     """Risk classifications; system classifications cannot be deleted."""
 
     list_select_related = ()
@@ -130,7 +133,7 @@ class ClassificationRuleAdminForm(forms.ModelForm):
     """Rule form; the expression is edited as indented JSON (validated by the model)."""
 
     expression = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 16, "cols": 100, "style": "font-family:monospace"}),
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 16, "class": "font-mono"}),
         help_text='JSON DSL, e.g. {"op": "or", "args": [{"fn": "is_superuser"}, {"fn": "can_grant"}]}',
     )
 
@@ -140,7 +143,7 @@ class ClassificationRuleAdminForm(forms.ModelForm):
 
 
 @admin.register(ClassificationRule)
-class ClassificationRuleAdmin(admin.ModelAdmin):
+class ClassificationRuleAdmin(ModelAdmin):
     """Rules (boolean JSON expressions over account facts), one engine each."""
 
     form = ClassificationRuleAdminForm
@@ -311,7 +314,7 @@ class AccountClassificationHistoryAdmin(BigTableAdmin):
 
 
 @admin.register(ClassificationDailyStat)
-class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Accounts per classification per instance per day."""
 
     list_display = ("date", "classification", "db_type", "instance", "account_count")
@@ -356,7 +359,7 @@ def _int_param(request, name: str) -> int | None:
 
 
 @admin.register(InstanceClassificationState)
-class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The state digest each instance's last auto-classification left (see docs/classification.md)."""
 
     list_display = ("instance", "classified_at", "fingerprint")
@@ -384,7 +387,7 @@ class ClassificationFilter(admin.SimpleListFilter):
         return accounts_with_classification(queryset, codes=[value]) if value else queryset
 
 
-class ClassificationAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+class ClassificationAssignmentInline(ReadOnlyInlineMixin, TabularInline):
     """Current classifications of the account, why each holds, and (with the permission)
     assign/unassign by hand."""
 
@@ -462,7 +465,8 @@ account_admin_extend(
     permission_checks={"assign": _has_assign_permission},
     action_form_fields={
         "classification": _ClassificationChoice(
-            queryset=AccountClassification.objects.filter(is_active=True), required=False, label="Classification:"
+            queryset=AccountClassification.objects.filter(is_active=True), required=False, label="",
+            empty_label="Classification…", widget=UnfoldAdminSelectWidget,
         )
     },
 )

@@ -1,14 +1,22 @@
-"""What the console adds to django-q2's schedule admin: "Run now" (through ``console.jobs.job_run``,
-so a run already going is not doubled). django-q2's list shows each schedule's cron, next run
-and last run with its outcome."""
+"""What the console does to the admins other packages register: each is put on the console's
+unfold base (so every page, users and django-q2 included, shares one look), and django-q2's
+schedule list gets readable columns and "Run now" (through ``console.jobs.job_run``, so a run
+already going is not doubled)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
+from django.utils.html import format_html
+from django_q.admin import ScheduleAdmin as DjangoQScheduleAdmin
 from django_q.models import Schedule
 from django_q.tasks import async_task
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from console.schedules import JOBS
+from whalefall.admin_tools import ModelAdmin
 
 
 @admin.action(description="Run now (in the task cluster)", permissions=["change"])
@@ -22,6 +30,59 @@ def run_now(modeladmin, request, queryset):
         modeladmin.message_user(request, f"{others} schedule(s) are not WhaleFall jobs; not started.", messages.WARNING)
 
 
-schedule_admin = admin.site._registry.get(Schedule)
-if schedule_admin is not None:
-    schedule_admin.actions = (*(schedule_admin.actions or ()), run_now)
+def _on_console_base(model) -> None:
+    """Re-register ``model``'s admin as a subclass of its own class and the console's base."""
+    registered = admin.site._registry.get(model)
+    if registered is None:
+        return
+    base = type(registered)
+    admin.site.unregister(model)
+    admin.site.register(model, type(base.__name__, (base, ModelAdmin), {"__module__": __name__}))
+
+
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+for _model, _admin in ((User, UserAdmin), (Group, GroupAdmin)):
+    if _model in admin.site._registry:
+        admin.site.unregister(_model)
+    admin.site.register(_model, _admin)
+
+
+class ScheduleAdmin(DjangoQScheduleAdmin, ModelAdmin):
+    """django-q2's schedules: what runs when, and how its last run went."""
+
+    list_display = ("name", "when", "next_run", "last_run", "last_success")
+    list_display_links = ("name",)
+    actions = (run_now,)
+
+    @admin.display(description="When", ordering="cron")
+    def when(self, schedule: Schedule) -> str:
+        if schedule.cron:
+            return format_html("<code>{}</code>", schedule.cron)
+        return schedule.get_schedule_type_display()
+
+    @admin.display(description="Last run")
+    def last_run(self, schedule: Schedule) -> str:
+        return self.get_last_run(schedule) or "-"
+
+    @admin.display(description="Last run succeeded", boolean=True)
+    def last_success(self, schedule: Schedule) -> bool | None:
+        return schedule.task_success
+
+
+if Schedule in admin.site._registry:
+    admin.site.unregister(Schedule)
+admin.site.register(Schedule, ScheduleAdmin)
+for _label in ("django_q.Success", "django_q.Failure", "django_q.OrmQ", "authtoken.TokenProxy",
+               "axes.AccessAttempt", "axes.AccessLog", "axes.AccessFailureLog"):  # fmt: skip
+    _model = next((m for m in admin.site._registry if m._meta.label == _label), None)
+    if _model is not None:
+        _on_console_base(_model)

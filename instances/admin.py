@@ -6,12 +6,15 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from unfold.widgets import (
+    UnfoldAdminPasswordWidget,
+    UnfoldAdminSelect2MultipleWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from instances.models import SYNC_INSTANCE_PERMISSION, Credential, DatabaseType, Instance, Tag
 from instances.selectors import INSTANCE_CSV_COLUMNS, instances_check_privileges
@@ -25,7 +28,7 @@ from instances.services import (
     instances_resume,
     instances_tag,
 )
-from whalefall.admin_tools import CsvExportMixin, count_subquery
+from whalefall.admin_tools import ActionForm, CsvExportMixin, ModelAdmin, count_subquery
 from whalefall.errors import WhalefallError
 
 #: connection tests run one after another inside the request (each bounded by its connect timeout)
@@ -41,7 +44,7 @@ def _adopt(target, saved) -> None:
 
 
 @admin.register(DatabaseType)
-class DatabaseTypeAdmin(admin.ModelAdmin):
+class DatabaseTypeAdmin(ModelAdmin):
     """Supported engines (seeded); only display name, default port and enabled are edited."""
 
     list_select_related = ()
@@ -71,7 +74,7 @@ class CredentialAdminForm(forms.ModelForm):
     """
 
     password = forms.CharField(
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"}),
         required=False,
         strip=False,
         help_text="Write-only. Leave empty to keep the stored password.",
@@ -83,7 +86,7 @@ class CredentialAdminForm(forms.ModelForm):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(ModelAdmin):
     """Credentials; saves go through ``credential_create``/``credential_update``."""
 
     list_select_related = ()
@@ -137,7 +140,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     """Free-form instance tags."""
 
     list_select_related = ()
@@ -161,7 +164,7 @@ class InstanceAdminForm(forms.ModelForm):
         queryset=Tag.objects.all(),
         required=False,
         label="Tags",
-        widget=FilteredSelectMultiple("tags", is_stacked=False),
+        widget=UnfoldAdminSelect2MultipleWidget,
     )
 
     class Meta:
@@ -188,14 +191,14 @@ class InstanceAdminForm(forms.ModelForm):
             self.fields["tag_choices"].initial = list(self.instance.tags.all())
 
 
-class InstanceActionForm(helpers.ActionForm):
+class InstanceActionForm(ActionForm):
     """The action bar of the instance list, with the tag name "Add the tag" uses."""
 
-    tag = forms.CharField(required=False, max_length=64, label="Tag")
+    tag = forms.CharField(required=False, max_length=64, label="Tag", widget=UnfoldAdminTextInputWidget)
 
 
 @admin.register(Instance)
-class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
+class InstanceAdmin(CsvExportMixin, ModelAdmin):
     """Monitored database servers; saves go through ``instance_create``/``instance_update``."""
 
     form = InstanceAdminForm

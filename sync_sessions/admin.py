@@ -18,8 +18,10 @@ from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, rec
 from whalefall.admin_tools import (
     BigTableAdmin,
     CsvExportMixin,
+    ModelAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    TabularInline,
     pretty_json,
     recent_date_filter,
 )
@@ -47,7 +49,7 @@ def _duration(started, completed) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+class SyncInstanceRecordInline(ReadOnlyInlineMixin, TabularInline):
     """What the session did on each instance."""
 
     model = SyncInstanceRecord
@@ -66,7 +68,7 @@ class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(SyncSession)
-class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
 
     actions = ("export_csv",)

@@ -1,5 +1,7 @@
 """Shared building blocks for the admin (our main UI).
 
+* :class:`ModelAdmin`, :class:`TabularInline`, :class:`StackedInline`, :class:`ActionForm` —
+  django-unfold's, which every admin of the console uses (styled widgets, responsive lists).
 * :class:`EstimatedCountPaginator` — no ``COUNT(*)`` over big/partitioned tables
   when the changelist is unfiltered.
 * :class:`ReadOnlyAdminMixin` / :class:`ReadOnlyInlineMixin` — view-only admins
@@ -16,7 +18,9 @@ import datetime as dt
 import json
 from functools import cached_property
 
+import unfold.forms
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Count, OuterRef, Subquery, Value
@@ -25,8 +29,67 @@ from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.admin import StackedInline as UnfoldStackedInline
+from unfold.admin import TabularInline as UnfoldTabularInline
+from unfold.fields import UnfoldAdminReadonlyField
+from unfold.forms import ActionForm as UnfoldActionForm
 
 from whalefall.csv_export import CsvColumns, csv_response
+
+# --- the console's admin classes ---------------------------------------------------------------
+
+
+class ModelAdmin(UnfoldModelAdmin):
+    """The base of every admin in the console: unfold's, its list across the whole width; the
+    site-wide "Delete selected" comes after the model's own actions, not first."""
+
+    list_fullwidth = True
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        delete = actions.pop("delete_selected", None)
+        if delete is not None:
+            actions["delete_selected"] = delete
+        return actions
+
+
+class ReadonlyField(UnfoldAdminReadonlyField):
+    """unfold's read-only field, evaluated once per page. unfold's templates read
+    ``field.contents`` up to three times and its constructor looks the value up once more, so a
+    display method (an overview, a privileges table) would run its queries four or five times."""
+
+    def _resolve_field(self):
+        # only the model field matters here (is_json/is_file/is_image); the value is read once, by contents()
+        name = self.field["field"]
+        if not isinstance(name, str):
+            return False
+        try:
+            return self.form.instance._meta.get_field(name), None, None
+        except FieldDoesNotExist:
+            return False
+
+    def contents(self):
+        if not hasattr(self, "_contents"):
+            self._contents = super().contents()
+        return self._contents
+
+
+# unfold's Fieldline builds its read-only fields from this module global: use the caching one
+unfold.forms.UnfoldAdminReadonlyField = ReadonlyField
+
+
+class TabularInline(UnfoldTabularInline):
+    """A tabular inline in unfold's look."""
+
+
+class StackedInline(UnfoldStackedInline):
+    """A stacked inline in unfold's look."""
+
+
+class ActionForm(UnfoldActionForm):
+    """The action bar of a changelist (extra fields an action reads go on subclasses)."""
+
 
 # --- paginator ----------------------------------------------------------------
 
@@ -212,7 +275,7 @@ def recent_date_filter(field_name: str, *, default: str = "7", title: str | None
 # --- big tables ---------------------------------------------------------------
 
 
-class BigTableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BigTableAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Read-only admin for big tables: estimated counts, no full result count, no facets."""
 
     paginator = EstimatedCountPaginator

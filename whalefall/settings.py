@@ -45,7 +45,8 @@ DEBUG = _env_bool("WHALEFALL_DEBUG", True)
 ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
-    "console.sites.ConsoleAdminConfig",  # django.contrib.admin, its index is the dashboard
+    "unfold.apps.BasicAppConfig",  # the admin theme (its templates before Django's); the site is ours
+    "console.sites.ConsoleAdminConfig",  # django.contrib.admin on unfold's site, its index is the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -204,6 +205,41 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SyncSessionStatusEnum": "sync_sessions.models.SessionStatus",
         "SyncRecordStatusEnum": "sync_sessions.models.RecordStatus",
+    },
+}
+
+# --- the admin theme (django-unfold); the console's own look is console/static/console/console.css ---
+UNFOLD = {
+    "SITE_TITLE": "WhaleFall",
+    "SITE_HEADER": "WhaleFall",
+    "SITE_SUBHEADER": "Database operations console",
+    "SITE_SYMBOL": "database",
+    "SITE_URL": "/admin/",
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_BACK_BUTTON": False,
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "STYLES": ["console.navigation.stylesheet"],
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "console.navigation.favicon"}],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "console.navigation.sidebar_navigation",
+    },
+    "COLORS": {
+        # a blue-teal primary (unfold's default is violet)
+        "primary": {
+            "50": "oklch(97.7% .013 236.62)",
+            "100": "oklch(95.1% .026 236.824)",
+            "200": "oklch(90.1% .058 230.902)",
+            "300": "oklch(82.8% .111 230.318)",
+            "400": "oklch(74.6% .16 232.661)",
+            "500": "oklch(68.5% .169 237.323)",
+            "600": "oklch(58.8% .158 241.966)",
+            "700": "oklch(50% .134 242.749)",
+            "800": "oklch(44.3% .11 240.79)",
+            "900": "oklch(39.1% .09 240.876)",
+            "950": "oklch(29.3% .066 243.157)",
+        },
     },
 }
 

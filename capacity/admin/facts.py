@@ -18,7 +18,7 @@ from capacity.models import (
     InstanceSizeStat,
 )
 from capacity.selectors import DATABASE_SIZE_CSV_COLUMNS
-from whalefall.admin_tools import CsvExportMixin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
+from whalefall.admin_tools import CsvExportMixin, ModelAdmin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
 AGGREGATION_DEFAULT_WINDOW = "365"
@@ -137,7 +137,7 @@ class InstanceSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
 
 
 @admin.register(AggregationRequest)
-class AggregationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AggregationRequestAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What each aggregation session was asked for (period types, inclusive day range)."""
 
     list_select_related = ("session",)

@@ -11,11 +11,11 @@ from capacity.admin import pages
 from capacity.admin.base import SizeColumnsMixin
 from capacity.models import DatabaseSizeCurrent, InstanceDatabase
 from capacity.services import instance_database_limit_set
-from whalefall.admin_tools import ReadOnlyAdminMixin, format_bytes
+from whalefall.admin_tools import ModelAdmin, ReadOnlyAdminMixin, format_bytes
 
 
 @admin.register(InstanceDatabase)
-class InstanceDatabaseAdmin(admin.ModelAdmin):
+class InstanceDatabaseAdmin(ModelAdmin):
     """Database inventory per instance; a vanished database turns inactive. Only the byte
     limit (what the forecast counts the days to) is edited here; the collection writes the rest."""
 
@@ -43,7 +43,7 @@ class InstanceDatabaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(DatabaseSizeCurrent)
-class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Latest size of every database (one row per database); links to the capacity pages."""
 
     list_display = (

@@ -245,7 +245,8 @@ def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admi
     ]
     assert "<dt>can_grant</dt>" in body and "DELETE on app.* WITH GRANT OPTION via reporting → base" in body
     # the JSON is collapsed
-    assert re.search(r"<details><summary>\s*<h4[^>]*>JSON</h4>\s*</summary>(?:(?!</details>).)*Facts", body, re.S)
+    collapsed = r"<details><summary>\s*<h[24][^>]*>\s*JSON\s*</h[24]>\s*</summary>(?:(?!</details>).)*Facts"
+    assert re.search(collapsed, body, re.S)
 
 
 def test_privileges_table_is_capped(accounts_200):
