@@ -7,7 +7,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.diff import diff_lines
+from accounts.diff import diff_lines, diff_summary
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
@@ -34,8 +34,10 @@ from whalefall.admin_tools import (
     ReadOnlyInlineMixin,
     StackedInline,
     TabularInline,
+    badge,
     limited_formset,
     pretty_json,
+    prose,
     recent_date_filter,
 )
 
@@ -209,16 +211,8 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Logins found on instances, with permissions and change history (apps above add
     theirs with ``account_admin_extend``: classifications)."""
 
-    list_display = (
-        "username",
-        "host",
-        "instance",
-        "is_active",
-        "is_superuser",
-        "can_grant",
-        "is_locked",
-        "last_seen_at",
-    )
+    # flags as one column of labels; each has its own filter, and the account page says why
+    list_display = ("account", "instance", "flags", "last_seen_at")
     list_select_related = ("instance", "permission")
     list_filter = (
         InstanceIdFilter,
@@ -255,20 +249,25 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
         # what the registered account-list steps add (classification: the assignments, prefetched)
         return account_list_steps_apply(super().get_queryset(request))
 
-    @admin.display(description="Superuser", boolean=True, ordering="permission__is_superuser")
-    def is_superuser(self, obj: InstanceAccount) -> bool | None:
-        permission = _permission(obj)
-        return permission.is_superuser if permission else None
+    @admin.display(description="Account", ordering="username")
+    def account(self, obj: InstanceAccount) -> str:
+        return str(obj)
 
-    @admin.display(description="Can grant", boolean=True, ordering="permission__can_grant")
-    def can_grant(self, obj: InstanceAccount) -> bool | None:
+    @admin.display(description="Flags")
+    def flags(self, obj: InstanceAccount) -> str:
+        """superuser, can grant, locked, removed (not found by the last sync)."""
         permission = _permission(obj)
-        return permission.can_grant if permission else None
-
-    @admin.display(description="Locked", boolean=True, ordering="permission__is_locked")
-    def is_locked(self, obj: InstanceAccount) -> bool | None:
-        permission = _permission(obj)
-        return permission.is_locked if permission else None
+        labels = [
+            badge(text, tone)
+            for text, tone, shown in (
+                ("superuser", "bad", permission is not None and permission.is_superuser),
+                ("can grant", "warn", permission is not None and permission.can_grant),
+                ("locked", "quiet", permission is not None and permission.is_locked),
+                ("removed", "quiet", not obj.is_active),
+            )
+            if shown
+        ]
+        return format_html_join(" ", "{}", ((label,) for label in labels)) or "-"
 
     @admin.display(description="Change log")
     def all_changes(self, obj: InstanceAccount) -> str:
@@ -301,7 +300,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     actions = ("export_csv",)
     csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
 
-    list_display = ("changed_at", "instance", "username", "host", "change_type", "session_ref")
+    list_display = ("changed_at", "instance", "account", "change_type", "summary")
     list_select_related = ("instance",)
     list_filter = (
         recent_date_filter("changed_at", default="all", title="changed"),
@@ -323,6 +322,14 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     )
     readonly_fields = fields
     ordering = ("-changed_at",)
+
+    @admin.display(description="Account", ordering="username")
+    def account(self, obj: AccountChangeLog) -> str:
+        return f"{obj.username}@{obj.host}" if obj.host else obj.username
+
+    @admin.display(description="What changed")
+    def summary(self, obj: AccountChangeLog) -> str:
+        return prose(diff_summary(obj.diff), limit=140)
 
     @admin.display(description="Session")
     def session_ref(self, obj: AccountChangeLog) -> str:

@@ -226,7 +226,7 @@ class ClassificationRuleAdmin(ModelAdmin):
 class AccountClassificationAssignmentAdmin(BigTableAdmin):
     """Current assignments (one row per account and classification)."""
 
-    list_display = ("account", "instance", "classification", "source", "rule", "assigned_by", "assigned_at")
+    list_display = ("account", "instance", "classification", "source", "assigned_by", "assigned_at")
     list_select_related = ("account__instance", "classification", "rule", "assigned_by")
     list_filter = ("classification", "source")
     search_fields = ("^account__username", "=account__instance__name")
@@ -274,17 +274,8 @@ class AccountClassificationAssignmentAdmin(BigTableAdmin):
 class AccountClassificationHistoryAdmin(BigTableAdmin):
     """Every add/remove of an assignment, grouped by batch."""
 
-    list_display = (
-        "changed_at",
-        "account",
-        "instance",
-        "classification",
-        "action",
-        "source",
-        "rule",
-        "short_batch",
-        "changed_by",
-    )
+    # the rule and the batch are on the row's page (the batch links to its other rows)
+    list_display = ("changed_at", "account", "instance", "classification", "action", "source", "changed_by")
     list_select_related = ("account__instance", "classification", "rule", "changed_by")
     list_filter = (recent_date_filter("changed_at", default="all", title="changed"), "action", "source")
     search_fields = ("^account__username", "=account__instance__name")

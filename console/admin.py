@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from console.schedules import JOBS
-from whalefall.admin_tools import ModelAdmin
+from whalefall.admin_tools import ModelAdmin, prose
 
 
 @admin.action(description="Run now (in the task cluster)", permissions=["change"])
@@ -30,14 +30,20 @@ def run_now(modeladmin, request, queryset):
         modeladmin.message_user(request, f"{others} schedule(s) are not WhaleFall jobs; not started.", messages.WARNING)
 
 
-def _on_console_base(model) -> None:
-    """Re-register ``model``'s admin as a subclass of its own class and the console's base."""
+def _on_console_base(model, **attrs) -> None:
+    """Re-register ``model``'s admin as a subclass of its own class and the console's base,
+    with ``attrs`` (a shorter ``list_display``) on top."""
     registered = admin.site._registry.get(model)
     if registered is None:
         return
     base = type(registered)
     admin.site.unregister(model)
-    admin.site.register(model, type(base.__name__, (base, ModelAdmin), {"__module__": __name__}))
+    admin.site.register(model, type(base.__name__, (base, ModelAdmin), {"__module__": __name__, **attrs}))
+
+
+@admin.display(description="Result")
+def _task_result(task) -> str:
+    return prose(str(task.result), limit=120)
 
 
 class UserAdmin(BaseUserAdmin, ModelAdmin):
@@ -81,8 +87,16 @@ class ScheduleAdmin(DjangoQScheduleAdmin, ModelAdmin):
 if Schedule in admin.site._registry:
     admin.site.unregister(Schedule)
 admin.site.register(Schedule, ScheduleAdmin)
-for _label in ("django_q.Success", "django_q.Failure", "django_q.OrmQ", "authtoken.TokenProxy",
-               "axes.AccessAttempt", "axes.AccessLog", "axes.AccessFailureLog"):  # fmt: skip
-    _model = next((m for m in admin.site._registry if m._meta.label == _label), None)
-    if _model is not None:
-        _on_console_base(_model)
+# the columns that fit a list; the rest (user agents, task ids, arguments) are on each row's page
+_LIST_DISPLAY = {
+    "django_q.Success": ("name", "func", "started", "time_taken"),
+    "django_q.Failure": ("name", "func", "started", _task_result),
+    "django_q.OrmQ": ("name", "func", "lock"),
+    "authtoken.TokenProxy": None,
+    "axes.AccessAttempt": ("attempt_time", "username", "ip_address", "path_info", "failures_since_start"),
+    "axes.AccessLog": ("attempt_time", "logout_time", "username", "ip_address", "path_info"),
+    "axes.AccessFailureLog": ("attempt_time", "username", "ip_address", "path_info", "locked_out"),
+}
+for _model in [m for m in admin.site._registry if m._meta.label in _LIST_DISPLAY]:
+    _columns = _LIST_DISPLAY[_model._meta.label]
+    _on_console_base(_model, **({"list_display": _columns} if _columns else {}))

@@ -28,7 +28,7 @@ from instances.services import (
     instances_resume,
     instances_tag,
 )
-from whalefall.admin_tools import ActionForm, CsvExportMixin, ModelAdmin, count_subquery
+from whalefall.admin_tools import ActionForm, CsvExportMixin, ModelAdmin, badge, count_subquery, is_set_filter
 from whalefall.errors import WhalefallError
 
 #: connection tests run one after another inside the request (each bounded by its connect timeout)
@@ -202,23 +202,12 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     """Monitored database servers; saves go through ``instance_create``/``instance_update``."""
 
     form = InstanceAdminForm
-    list_display = (
-        "name",
-        "db_type",
-        "host",
-        "port",
-        "environment",
-        "is_active",
-        "credential",
-        "tag_list",
-        "version",
-        "last_connected_at",
-        "suspended",
-    )
+    # what a DBA scans for; credential, version, timeouts and limits are on the instance page
+    list_display = ("name", "engine", "address", "environment", "tag_list", "state", "last_contact")
     list_select_related = ("db_type", "credential")
     list_filter = (
-        "db_type", "environment", "is_active", "tags", ("deleted_at", admin.EmptyFieldListFilter),
-        ("suspended_at", admin.EmptyFieldListFilter),
+        "db_type", "environment", "is_active", "tags", is_set_filter("suspended_at", "suspended"),
+        is_set_filter("deleted_at", "deleted"),
     )  # fmt: skip
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
@@ -267,7 +256,30 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
 
     @admin.display(description="Tags")
     def tag_list(self, obj: Instance) -> str:
-        return ", ".join(tag.name for tag in obj.tags.all())
+        return ", ".join(tag.name for tag in obj.tags.all()) or "-"
+
+    @admin.display(description="Engine", ordering="db_type__display_name")
+    def engine(self, obj: Instance) -> str:
+        return obj.db_type.display_name
+
+    @admin.display(description="Address", ordering="host")
+    def address(self, obj: Instance) -> str:
+        return f"{obj.host}:{obj.port}"
+
+    @admin.display(description="Last contact", ordering="last_connected_at")
+    def last_contact(self, obj: Instance):
+        return obj.last_connected_at
+
+    @admin.display(description="State")
+    def state(self, obj: Instance) -> str:
+        """deleted, inactive, suspended (the circuit breaker) or active."""
+        if obj.deleted_at is not None:
+            return badge("deleted", "bad")
+        if not obj.is_active:
+            return badge("inactive", "quiet")
+        if obj.suspended_at is not None:
+            return badge("suspended", "bad")
+        return badge("active", "ok")
 
     @admin.display(description="Overview")
     def overview(self, obj: Instance) -> str:
@@ -346,10 +358,6 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     def resume_action(self, request, queryset):
         resumed = instances_resume(instance_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{resumed} suspended instance(s) resumed.", messages.SUCCESS)
-
-    @admin.display(description="Suspended", boolean=True, ordering="suspended_at")
-    def suspended(self, obj: Instance) -> bool:
-        return obj.suspended_at is not None
 
 
 def instance_admin_action_register(action) -> None:

@@ -74,18 +74,8 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     actions = ("export_csv",)
     csv_columns = SESSION_CSV_COLUMNS
 
-    list_display = (
-        "short_id",
-        "sync_category",
-        "sync_type",
-        "status",
-        "started_at",
-        "duration",
-        "total_instances",
-        "successful_instances",
-        "failed_instances",
-        "created_by",
-    )
+    list_display = ("short_id", "sync_category", "sync_type", "status", "started_at", "duration", "instances",
+                    "created_by")  # fmt: skip
     list_display_links = ("short_id",)
     list_select_related = ("created_by",)
     list_filter = ("status", "sync_category", "sync_type")
@@ -122,6 +112,13 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj: SyncSession) -> str:
         return _duration(obj.started_at, obj.completed_at)
+
+    @admin.display(description="Instances", ordering="total_instances")
+    def instances(self, obj: SyncSession) -> str:
+        """"5" when all went well, else "5: 4 ok, 1 failed"."""
+        if not obj.failed_instances and obj.successful_instances == obj.total_instances:
+            return str(obj.total_instances)
+        return f"{obj.total_instances}: {obj.successful_instances} ok, {obj.failed_instances} failed"
 
 
 @admin.register(SyncInstanceRecord)

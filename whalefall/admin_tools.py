@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import cached_property
 
 import unfold.forms
@@ -26,9 +27,8 @@ from django.db import connections, models
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.admin import StackedInline as UnfoldStackedInline
 from unfold.admin import TabularInline as UnfoldTabularInline
@@ -36,6 +36,7 @@ from unfold.fields import UnfoldAdminReadonlyField
 from unfold.forms import ActionForm as UnfoldActionForm
 
 from whalefall.csv_export import CsvColumns, csv_response
+from whalefall.units import size_format
 
 # --- the console's admin classes ---------------------------------------------------------------
 
@@ -305,10 +306,55 @@ class CsvExportMixin:
 
 
 def format_bytes(value: int | None) -> str:
-    """Human size ("1.5 GB") of a byte count; "-" for unknown."""
-    if value is None:
+    """Human size ("1.5 GB") of a byte count; "-" for unknown (``whalefall.units.size_format``)."""
+    return size_format(value)
+
+
+def badge(text: str, tone: str = "quiet") -> str:
+    """A small coloured label for a state in a list or on a page; ``tone`` is ok, warn, bad or quiet."""
+    return format_html('<span class="wf-badge {}">{}</span>', tone, text)
+
+
+def prose(text: str | None, limit: int = 160) -> str:
+    """Free text in a list column (a title, an error): it wraps between words inside the
+    column, never inside a word ("demo-mysql-orders" would break at its hyphens: such words are
+    kept whole), cut at ``limit`` characters (the object page shows it all)."""
+    if not text:
         return "-"
-    return filesizeformat(value)
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    words = format_html_join(
+        " ",
+        "{}",
+        ((format_html('<span class="wf-nowrap">{}</span>', word) if _BREAKABLE.search(word) else word,)
+         for word in shown.split()),
+    )  # fmt: skip
+    return format_html('<span class="wf-prose" title="{}">{}</span>', text[:1000], words)
+
+
+# characters after which a browser may break a line inside a word
+_BREAKABLE = re.compile(r"[-/?!%&|}\])]")
+
+
+class IsSetFilter(admin.SimpleListFilter):
+    """"<title>: yes / no" for a nullable column (a timestamp that marks a state); build
+    subclasses with :func:`is_set_filter`."""
+
+    field_name = ""
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in ("yes", "no"):
+            return queryset.filter(**{f"{self.field_name}__isnull": value == "no"})
+        return queryset
+
+
+def is_set_filter(field_name: str, title: str) -> type[IsSetFilter]:
+    """A yes/no filter on whether ``field_name`` is set ("Suspended: yes/no" for ``suspended_at``)."""
+    attrs = {"field_name": field_name, "title": title, "parameter_name": field_name.removesuffix("_at")}
+    return type(f"{field_name.title().replace('_', '')}SetFilter", (IsSetFilter,), attrs)
 
 
 def pretty_json(value) -> str:

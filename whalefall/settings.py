@@ -107,6 +107,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% load units %}: sizes and rates in the console's one format (whalefall/units.py)
+            "libraries": {"units": "whalefall.template_units"},
         },
     },
 ]
@@ -135,6 +137,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("WHALEFALL_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True  # every timestamp is timestamptz, written in UTC
+# one date-time format everywhere in the console, with the time zone shown: "2026-03-01 14:05 UTC"
+FORMAT_MODULE_PATH = ["whalefall.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by collectstatic (bin/serve runs it)

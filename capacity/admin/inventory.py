@@ -19,7 +19,7 @@ class InstanceDatabaseAdmin(ModelAdmin):
     """Database inventory per instance; a vanished database turns inactive. Only the byte
     limit (what the forecast counts the days to) is edited here; the collection writes the rest."""
 
-    list_display = ("name", "instance", "is_active", "size_limit", "first_seen_at", "last_seen_at", "deleted_at")
+    list_display = ("name", "instance", "is_active", "size_limit", "last_seen_at", "deleted_at")
     list_select_related = ("instance",)
     list_filter = ("is_active",)
     search_fields = ("^name", "^instance__name")

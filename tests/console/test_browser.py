@@ -1,7 +1,16 @@
-"""The console in a real browser (Playwright driving Debian's chromium, headless): log in, read
-the dashboard, open an instance and its capacity chart, an account's effective privileges,
-and run "Test connection" against the live MariaDB. Screenshots go to a temporary directory,
-or to ``WHALEFALL_SCREENSHOTS`` (``docs/screenshots`` for the ones the README shows).
+"""The console in a real browser (Playwright driving Debian's chromium, headless).
+
+* every list of the admin, the dashboard and the capacity pages fit at 1280, 1440 and 1920 px:
+  no page or box scrolls sideways at 1440 and 1920, no table spills out of its card, no table
+  cell breaks a word over two lines (``layout_check.js``);
+* no page asks for anything from another host than the test server (every request is checked,
+  and anything else is refused);
+* a walk through the pages a DBA uses: log in, read the dashboard, open an instance and its
+  capacity chart, an account's effective privileges, and run "Test connection" against the live
+  MariaDB.
+
+Screenshots go to a temporary directory, or to ``WHALEFALL_SCREENSHOTS`` (``docs/screenshots``
+for the ones the README shows).
 
 chromium is found on PATH or at ``WHALEFALL_CHROMIUM``; ``bin/test`` installs Debian's package
 when it is missing. Without it the tests fail under ``CI`` and are skipped elsewhere.
@@ -12,13 +21,17 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from accounts.models import InstanceAccount
 from accounts.services import accounts_sync_all
+from alerts.models import AlertChannel
+from alerts.services import alerts_run
 from console.demo import demo_data_load
 from instances.models import Instance
 from instances.services import credential_create, instance_create
@@ -26,6 +39,11 @@ from tests.live_targets import unavailable
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PASSWORD = "pw-browser-1"
+LAYOUT_CHECK = (Path(__file__).parent / "layout_check.js").read_text()
+WIDTHS = (1280, 1440, 1920)
+#: from this width on nothing scrolls sideways (below it a wide list may scroll inside its box)
+NO_SCROLL_FROM = 1440
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 
 
 @pytest.fixture
@@ -52,9 +70,16 @@ def console_data(mysql_monitor):
         name="live-mariadb", db_type="mysql", host=mysql_monitor.host, port=mysql_monitor.port, credential=credential
     )
     assert accounts_sync_all(instance_ids=[live.pk]).records.get().status == "completed"
+    # alerts of the demo's risky accounts, and their failed deliveries (a closed local port, an
+    # unreachable mail server): the alert lists show long titles and errors
+    AlertChannel.objects.create(name="ops-webhook", kind="webhook", url="http://127.0.0.1:9/hook?token=t0ken")
+    AlertChannel.objects.create(name="dba-mail", kind="email", recipients=["dba@example.com", "oncall@example.com"])
+    alerts_run()
+    orders = Instance.objects.get(name="demo-mysql-orders")
     return {
         "live": live.pk,
-        "orders": Instance.objects.get(name="demo-mysql-orders").pk,
+        "orders": orders.pk,
+        "orders_database": orders.databases.order_by("-name").values_list("name", flat=True).first(),
         "monitor": InstanceAccount.objects.get(instance=live, username=mysql_monitor.username).pk,
     }
 
@@ -65,23 +90,77 @@ def page(console_data, chromium, live_server):
     # runs an event loop in this thread, in which Django refuses (and would leak) connections.
     from playwright.sync_api import sync_playwright
 
+    outside: list[str] = []
+
+    def only_local(route):
+        url = route.request.url
+        if urlsplit(url).hostname in LOCAL_HOSTS or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:  # recorded and refused: an operations network has no internet
+            outside.append(url)
+            route.abort()
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.set_default_timeout(15_000)
+        page.route("**/*", only_local)
+        page.requests_outside = outside
         yield page
         browser.close()
+    assert outside == [], f"requests left the host: {outside[:5]}"
 
 
-def test_console_in_a_browser(page, live_server, console_data, screenshots):
-    base = live_server.url
+def _log_in(page, base: str) -> None:
     page.goto(base + reverse("admin:index"))
     page.fill("#id_username", "admin")
     page.fill("#id_password", PASSWORD)
     page.click("form button[type=submit]")
+    page.wait_for_selector("#dashboard")
+
+
+def _pages(data: dict) -> list[str]:
+    """The dashboard, every registered list, the capacity pages and the instance and account pages."""
+    changelists = sorted(
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist") for model in admin.site._registry
+    )
+    return [
+        reverse("admin:index"),
+        *changelists,
+        reverse("admin:capacity_top_growers"),
+        reverse("admin:capacity_instance_capacity", args=[data["orders"]]),
+        reverse("admin:capacity_database_capacity", args=[data["orders"], data["orders_database"]]),
+        reverse("admin:instances_instance_change", args=[data["orders"]]),
+        reverse("admin:accounts_instanceaccount_change", args=[data["monitor"]]),
+    ]
+
+
+def test_every_list_and_page_fits_at_common_widths(page, live_server, console_data):
+    _log_in(page, live_server.url)
+    pages = _pages(console_data)
+    assert len(pages) > 40
+    problems = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for url in pages:
+            response = page.goto(live_server.url + url)
+            assert response.status == 200, url
+            found = page.evaluate(LAYOUT_CHECK, width >= NO_SCROLL_FROM)
+            if found:
+                problems[f"{url} at {width} px"] = found[:5]
+    assert problems == {}
+    # chart labels are readable: at least 11 px as drawn
+    page.goto(live_server.url + reverse("admin:index"))
+    heights = page.eval_on_selector_all("svg.wf-chart text", "els => els.map(e => e.getBoundingClientRect().height)")
+    assert heights and min(heights) >= 11, heights
+    assert page.requests_outside == []
+
+
+def test_console_in_a_browser(page, live_server, console_data, screenshots):
+    base = live_server.url
+    _log_in(page, base)
 
     # the dashboard: the failing demo instance, the jobs, the growers, the classification chart
-    page.wait_for_selector("#dashboard")
     assert page.title().startswith("Dashboard")
     failing = page.locator("#wf-instances").inner_text()
     assert "demo-oracle-hr" in failing and "target_timeout" in failing
@@ -95,7 +174,7 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     assert page.input_value("#id_name") == "demo-mysql-orders"
     content = page.inner_text("#content")
     assert "active" in content and "in 30 days" in content and "Last runs" in content
-    page.locator("#content a[href*=\"/databasesizecurrent/instance/\"]").first.click()
+    page.locator('#content a[href*="/databasesizecurrent/instance/"]').first.click()
     page.wait_for_selector("svg.wf-chart")
     assert page.locator("svg.wf-chart polyline").count() >= 2  # instance total and its databases
     assert "Forecast of the instance total" in page.inner_text("#content")
@@ -114,6 +193,6 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     page.check(f"input[name=_selected_action][value='{console_data['live']}']")
     page.select_option("select[name=action]", "test_connection_action")
     page.click("button[name=index]")
-    message = page.locator("ul.messagelist").inner_text()
+    message = page.locator("ul.messagelist").inner_text().strip()
     assert message.lower().startswith("live-mariadb: ok — ") and "MariaDB" in message  # the admin capitalises
-
+    assert page.requests_outside == []
