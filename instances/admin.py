@@ -28,8 +28,17 @@ from instances.services import (
     instances_resume,
     instances_tag,
 )
-from whalefall.admin_tools import ActionForm, CsvExportMixin, ModelAdmin, badge, count_subquery, is_set_filter
+from whalefall.admin_tools import (
+    ActionForm,
+    CsvExportMixin,
+    ModelAdmin,
+    SizeField,
+    badge,
+    count_subquery,
+    is_set_filter,
+)
 from whalefall.errors import WhalefallError
+from whalefall.units import SIZE_INPUT_HELP
 
 #: connection tests run one after another inside the request (each bounded by its connect timeout)
 TEST_CONNECTION_MAX_INSTANCES = 20
@@ -160,6 +169,12 @@ class TagAdmin(ModelAdmin):
 class InstanceAdminForm(forms.ModelForm):
     """Instance form; tags (an M2M through ``InstanceTag``) are handed to the services by name."""
 
+    size_limit_bytes = SizeField(
+        required=False,
+        label="Size limit",
+        help_text=f"What the instance may hold (disk or quota), {SIZE_INPUT_HELP}; size forecasts count the days "
+        "until it is reached. Empty: no limit.",
+    )
     tag_choices = forms.ModelMultipleChoiceField(
         queryset=Tag.objects.all(),
         required=False,

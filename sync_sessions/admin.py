@@ -7,8 +7,6 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 
 from instances.admin import instance_admin_summary_register
@@ -26,6 +24,7 @@ from whalefall.admin_tools import (
     recent_date_filter,
 )
 from whalefall.errors import WhalefallError
+from whalefall.units import datetime_html
 
 _RECORD_FIELDS = (
     "instance_name",
@@ -227,7 +226,7 @@ def _last_runs_overview(instance) -> str:
             r.get_sync_category_display(),
             r.status,
             f" ({r.error_code})" if r.error_code else "",
-            date_format(timezone.localtime(r.started_at or r.created_at), "Y-m-d H:i"),
+            datetime_html(r.started_at or r.created_at),
             _duration(r.started_at, r.completed_at),
         )
         for r in records

@@ -20,8 +20,9 @@ import re
 from functools import cached_property
 
 import unfold.forms
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Count, OuterRef, Subquery, Value
@@ -34,9 +35,10 @@ from unfold.admin import StackedInline as UnfoldStackedInline
 from unfold.admin import TabularInline as UnfoldTabularInline
 from unfold.fields import UnfoldAdminReadonlyField
 from unfold.forms import ActionForm as UnfoldActionForm
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from whalefall.csv_export import CsvColumns, csv_response
-from whalefall.units import size_format
+from whalefall.units import size_exact, size_format, size_parse
 
 # --- the console's admin classes ---------------------------------------------------------------
 
@@ -300,6 +302,41 @@ class CsvExportMixin:
     @admin.action(description="Export as CSV (selected, or all that match with “Select all”)", permissions=["view"])
     def export_csv(self, request, queryset):
         return csv_response(queryset, self.csv_columns, name=self.model._meta.db_table)
+
+
+# --- size inputs --------------------------------------------------------------
+
+
+class SizeInput(UnfoldAdminTextInputWidget):
+    """A text input showing a byte count the way it can be typed back exactly ("25 GB")."""
+
+    def format_value(self, value):
+        if isinstance(value, int):
+            return size_exact(value)
+        return super().format_value(value)
+
+
+class SizeField(forms.Field):
+    """A size in bytes typed as "25 GB", "500 MiB", "1.5TB" or plain bytes (``whalefall.units``);
+    the error ("Enter a size, e.g. …") shows beside the field. At least ``min_value`` bytes."""
+
+    widget = SizeInput
+
+    def __init__(self, *, min_value: int = 1, **kwargs):
+        self.min_value = min_value
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> int | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int):
+            return value
+        return size_parse(str(value))
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value is not None and value < self.min_value:
+            raise ValidationError(f"Enter at least {size_format(self.min_value)}.", code="min_value")
 
 
 # --- display helpers ----------------------------------------------------------

@@ -10,7 +10,7 @@ Size inputs accept what people type: "25 GB", "25gb", "500 MiB", "1.5TB", "1024 
 bytes ("26843545600"); KB and KiB (MB and MiB, …) mean the same 1024-based unit here.
 
 Every date-time is shown in one format with its time zone (``whalefall/formats``):
-:func:`datetime_format` for text built in Python.
+:func:`datetime_format` for text built in Python, :func:`datetime_html` for HTML.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format
+from django.utils.html import format_html
 
 UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
 NBSP = "\u00a0"
@@ -105,3 +106,17 @@ def datetime_format(value: dt.datetime | None) -> str:
     if value is None:
         return "-"
     return date_format(timezone.localtime(value), get_format("DATETIME_FORMAT"))
+
+
+def datetime_html(value: dt.datetime | None) -> str:
+    """:func:`datetime_format` for HTML: it may wrap between the date and the time, never
+    inside either (a browser would break "2026-03-01" at a hyphen)."""
+    if value is None:
+        return "-"
+    local = timezone.localtime(value)
+    day, _, time = get_format("DATETIME_FORMAT").partition(" ")  # "Y-m-d" and "H:i T"
+    return format_html(
+        '<span class="wf-nowrap">{}</span> <span class="wf-nowrap">{}</span>',
+        date_format(local, day),
+        date_format(local, time),
+    )

@@ -17,6 +17,7 @@ from instances.admin import (
 from instances.models import Instance
 from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import format_bytes
+from whalefall.units import size_delta_format
 
 collect_capacity_action = batch_admin_action(
     name="collect_capacity_action",
@@ -44,7 +45,7 @@ def _capacity_overview(instance: Instance) -> str:
     if summary.total_bytes is None:
         return format_html('<a href="{}">no size collected in the last 90 days</a>', url)
     growth = next(g for g in summary.growth if g.days == 30)
-    grew = f"{'+' if growth.bytes >= 0 else '-'}{format_bytes(abs(growth.bytes))}" if growth.bytes is not None else "-"
+    grew = size_delta_format(growth.bytes)
     forecast = summary.forecast
     if forecast.status != OK:
         outlook = "forecast: collecting samples"

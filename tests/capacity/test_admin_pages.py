@@ -106,6 +106,10 @@ def test_top_growers_page(admin_client_logged_in, sized, django_assert_max_num_q
     rows = [item["row"] for item in response.context["rows"]]
     assert [r.database_name for r in rows] == [DB]  # "flat" did not grow
     assert rows[0].growth.bytes == 7 * 100 * MB and rows[0].forecast.days_until_limit == 63
+    # the growth (two samples apart) and the trend (the forecast's slope) are named, in human units
+    body = response.content.decode()
+    assert "Growth in 7 days" in body and "Trend (last ramp)" in body
+    assert "+700.0\xa0MB" in body and "+100.0\xa0MB/day" in body
     assert admin_client_logged_in.get(url, {"days": "bogus"}).context["days"] == 30
     assert url in admin_client_logged_in.get(reverse("admin:capacity_databasesizecurrent_changelist")).content.decode()
 
@@ -120,6 +124,9 @@ def test_limits_are_edited_in_the_admin(admin_client_logged_in, sized):
     assert admin_client_logged_in.post(url, {"size_limit_bytes": "0"}).status_code == 200  # the form's error
     row.refresh_from_db()
     assert row.size_limit_bytes == 5 * GB
+    assert admin_client_logged_in.post(url, {"size_limit_bytes": "500 MiB"}).status_code == 302  # human units
+    row.refresh_from_db()
+    assert row.size_limit_bytes == 500 * 1024**2
     instance_form = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=[sized.pk]))
     assert b'name="size_limit_bytes"' in instance_form.content
 
