@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our static files (no CDN)
     "django_q",
     "audit",  # the console's own audit trail, below every app that records into it
     "instances",
@@ -194,6 +195,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "whalefall.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
+    # the docs page (/api/docs/, Swagger UI) loads its JavaScript and CSS from our static files
+    # (drf-spectacular-sidecar, pinned): an operations network has no internet. (No Redoc: it fetches
+    # its "powered by" logo from cdn.redoc.ly.)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # no online validator badge (Swagger UI would send the schema to validator.swagger.io)
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "TITLE": "WhaleFall API",
     "DESCRIPTION": "Accounts, capacity and sync sessions of monitored database instances.",
     "VERSION": "1.0.0",
