@@ -12,6 +12,7 @@ from accounts.models import AccountChangeLog, AccountListing, AccountPermission,
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
     ACCOUNT_CSV_COLUMNS,
+    account_changes_list,
     account_list_steps_apply,
     account_privileges,
     account_reasons,
@@ -20,7 +21,9 @@ from accounts.selectors import (
 from accounts.services import accounts_sync_all
 from instances.admin import (
     instance_admin_action_register,
+    instance_admin_button_register,
     instance_admin_link_register,
+    instance_admin_section_register,
     instance_admin_summary_register,
 )
 from instances.models import Instance
@@ -40,6 +43,7 @@ from whalefall.admin_tools import (
     prose,
     recent_date_filter,
 )
+from whalefall.units import datetime_html
 
 CHANGE_HISTORY_LIMIT = 50
 
@@ -400,7 +404,33 @@ def _accounts_overview(instance: Instance) -> str:
     )  # fmt: skip
 
 
+#: rows of the instance page's "Recent account changes" card (the change log has them all)
+RECENT_CHANGES = 10
+
+
+def _recent_changes(instance: Instance) -> str:
+    changes = list(account_changes_list(instance_id=instance.pk).select_related(None)[:RECENT_CHANGES])
+    url = reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}"
+    if not changes:
+        return format_html('<p class="wf-quiet">No account change recorded. <a href="{}">Change log</a></p>', url)
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (datetime_html(c.changed_at),
+         format_html('<a href="{}">{}</a>', reverse("admin:accounts_accountchangelog_change", args=[c.pk]),
+                     f"{c.username}@{c.host}" if c.host else c.username),
+         c.get_change_type_display(), prose(diff_summary(c.diff), limit=200))
+        for c in changes
+    ))  # fmt: skip
+    return format_html(
+        '<table class="wf-table"><thead><tr><th>When</th><th>Account</th><th>Change</th><th>What changed</th></tr>'
+        '</thead><tbody>{}</tbody></table><p class="wf-links"><a class="wf-link" href="{}">All changes of this '
+        "instance</a></p>",
+        rows, url,
+    )  # fmt: skip
+
+
 instance_admin_summary_register("Accounts", _accounts_overview)
+instance_admin_button_register("sync_accounts_action", "Sync accounts", hint="queued: a session reads its accounts")
+instance_admin_section_register("Recent account changes", _recent_changes, order=30)
 instance_admin_link_register(
     "Account changes",
     lambda instance: reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}",

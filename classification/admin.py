@@ -19,7 +19,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from accounts.admin import account_admin_extend
@@ -34,9 +34,26 @@ from classification.models import (
     ClassificationRule,
     InstanceClassificationState,
 )
-from classification.selectors import accounts_with_classification, classification_count_series, rule_preview
-from classification.services import classification_assign, classification_unassign, rule_create, rule_update
+from classification.selectors import (
+    accounts_with_classification,
+    classification_count_series,
+    instance_risky_assignments,
+    rule_preview,
+)
+from classification.services import (
+    classification_assign,
+    classification_auto_classify,
+    classification_unassign,
+    rule_create,
+    rule_update,
+)
+from instances.admin import (
+    instance_admin_action_register,
+    instance_admin_button_register,
+    instance_admin_section_register,
+)
 from instances.models import Instance
+from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
     BigTableAdmin,
     ModelAdmin,
@@ -44,6 +61,7 @@ from whalefall.admin_tools import (
     ReadOnlyInlineMixin,
     TabularInline,
     count_subquery,
+    prose,
     recent_date_filter,
 )
 from whalefall.charts import line_chart
@@ -402,9 +420,14 @@ class ClassificationAssignmentInline(ReadOnlyInlineMixin, TabularInline):
 
     @admin.display(description="Why")
     def reasons(self, obj: AccountClassificationAssignment) -> str:
-        if obj.source == AssignmentSource.MANUAL:
-            return f"assigned by hand by {getattr(obj.assigned_by, 'username', None) or 'someone'}"
-        return "; ".join(obj.why or []) or "-"
+        return reasons_text(obj)
+
+
+def reasons_text(assignment: AccountClassificationAssignment) -> str:
+    """Why an account holds a classification: the rule's reasons, or who assigned it by hand."""
+    if assignment.source == AssignmentSource.MANUAL:
+        return f"assigned by hand by {getattr(assignment.assigned_by, 'username', None) or 'someone'}"
+    return "; ".join(assignment.why or []) or "-"
 
 
 @admin.display(description="Primary classification")
@@ -461,3 +484,45 @@ account_admin_extend(
         )
     },
 )
+
+
+# --- on the instance pages ------------------------------------------------------------
+
+classify_accounts_action = batch_admin_action(
+    name="classify_accounts_action", description="Classify accounts", label="Classification",
+    start=classification_auto_classify,
+)  # fmt: skip
+instance_admin_action_register(classify_accounts_action)
+instance_admin_button_register("classify_accounts_action", "Classify",
+                               hint="queued: a session applies the rules to its accounts")  # fmt: skip
+
+#: rows of the instance page's "Risky accounts" card (the account list has them all)
+RISKY_ROWS = 10
+
+
+def _risky_accounts(instance: Instance) -> str:
+    assignments = instance_risky_assignments(instance_id=instance.pk)
+    shown = list(assignments[: RISKY_ROWS + 1])
+    accounts_url = reverse("admin:accounts_instanceaccount_changelist") + f"?instance={instance.pk}"
+    if not shown:
+        return format_html('<p class="wf-ok">No active account holds a high or critical classification. '
+                           '<a href="{}">Accounts</a></p>', accounts_url)  # fmt: skip
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (format_html('<a href="{}">{}</a>', reverse("admin:accounts_instanceaccount_change", args=[a.account_id]),
+                     a.account),
+         format_html('<i class="wf-swatch" style="background:{}"></i>{}', a.classification.color,
+                     a.classification.name),
+         a.classification.get_risk_level_display(),
+         prose(reasons_text(a), limit=160))
+        for a in shown[:RISKY_ROWS]
+    ))  # fmt: skip
+    more = f" (more than {RISKY_ROWS} — see the list)" if len(shown) > RISKY_ROWS else ""
+    return format_html(
+        '<table class="wf-table"><thead><tr><th>Account</th><th>Classification</th><th>Risk</th><th>Why</th></tr>'
+        '</thead><tbody>{}</tbody></table><p class="wf-links"><a class="wf-link" href="{}">All accounts of this '
+        "instance</a>{}</p>",
+        rows, accounts_url, more,
+    )  # fmt: skip
+
+
+instance_admin_section_register("Risky accounts", _risky_accounts, order=20)

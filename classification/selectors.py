@@ -261,3 +261,17 @@ def high_risk_additions(*, since: dt.datetime) -> QuerySet[AccountClassification
         .select_related("account__instance", "classification")
         .order_by("-changed_at", "-pk")
     )
+
+
+def instance_risky_assignments(*, instance_id: int) -> QuerySet[AccountClassificationAssignment]:
+    """The current high or critical classifications of an instance's active accounts, riskiest
+    first, with account and classification (one join over the instance's accounts)."""
+    return (
+        AccountClassificationAssignment.objects.filter(
+            account__instance_id=instance_id,
+            account__is_active=True,
+            classification__risk_level__in=HIGH_RISK_LEVELS,
+        )
+        .select_related("account", "classification")
+        .order_by("-classification__priority", "account__username", "account__host")
+    )

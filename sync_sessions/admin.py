@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from instances.admin import instance_admin_summary_register
+from instances.admin import instance_admin_problem_register, instance_admin_summary_register
 from instances.models import SYNC_INSTANCE_PERMISSION
-from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.models import RecordStatus, SyncInstanceRecord, SyncSession
 from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, records_latest_per_category
 from whalefall.admin_tools import (
     BigTableAdmin,
@@ -216,8 +216,15 @@ def batch_admin_action(*, name: str, description: str, label: str, start: Callab
     return action
 
 
+def _latest_records(instance) -> list[SyncInstanceRecord]:
+    """The instance's latest record per kind of run, read once per page (status row and problems)."""
+    if not hasattr(instance, "_latest_records"):
+        instance._latest_records = records_latest_per_category(instance_id=instance.pk)
+    return instance._latest_records
+
+
 def _last_runs_overview(instance) -> str:
-    records = records_latest_per_category(instance_id=instance.pk)
+    records = _latest_records(instance)
     if not records:
         return "no runs recorded"
     rows = (
@@ -236,4 +243,21 @@ def _last_runs_overview(instance) -> str:
     return format_html('{} · <a href="{}">all runs</a>', items, url)
 
 
+def _failed_runs(instance) -> list[str]:
+    """A problem line per kind of run whose latest record failed: when, the error code and message."""
+    return [
+        format_html(
+            '<a href="{}">{}</a> failed at {}: <code>{}</code> {}',
+            reverse("admin:sync_sessions_syncinstancerecord_change", args=(r.pk,)),
+            r.get_sync_category_display(),
+            datetime_html(r.completed_at or r.started_at or r.created_at),
+            r.error_code or "error",
+            r.error_message[:300],
+        )
+        for r in _latest_records(instance)
+        if r.status == RecordStatus.FAILED
+    ]
+
+
 instance_admin_summary_register("Last runs", _last_runs_overview)
+instance_admin_problem_register(_failed_runs)

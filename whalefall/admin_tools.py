@@ -163,6 +163,15 @@ class EstimatedCountPaginator(Paginator):
         return max(estimate, capped)
 
 
+def adopt_saved(target: models.Model, saved: models.Model) -> None:
+    """Make the admin's unsaved ``target`` the row a service just created as ``saved`` (a
+    ``save_model`` that saves through a service)."""
+    for field in target._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
 # --- read-only admins ---------------------------------------------------------
 
 

@@ -180,11 +180,13 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     assert page.locator("#wf-classification svg.wf-chart polyline").count() >= 1
     page.screenshot(path=screenshots / "dashboard.png", full_page=True)
 
-    # an instance, then its capacity page from the instance's related links
+    # an instance: its status, buttons and cards first, then its capacity page from the card
     page.goto(base + reverse("admin:instances_instance_change", args=[console_data["orders"]]))
     assert page.input_value("#id_name") == "demo-mysql-orders"
-    content = page.inner_text("#content")
-    assert "active" in content and "in 30 days" in content and "Last runs" in content
+    status = page.inner_text("#instance-status")
+    assert "active" in status and "Last runs" in status
+    assert "in 30 days" in page.inner_text("#instance-lead")
+    page.screenshot(path=screenshots / "instance.png", full_page=True)
     page.locator('#content a[href*="/databasesizecurrent/instance/"]').first.click()
     page.wait_for_selector("svg.wf-chart")
     assert page.locator("svg.wf-chart polyline").count() >= 2  # instance total and its databases
@@ -199,11 +201,10 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     assert "SHOW DATABASES" in table and "mysql.user" in table  # the documented monitoring grants
     page.screenshot(path=screenshots / "account_privileges.png", full_page=True)
 
-    # "Test connection" on the live instance: the admin action, its message
-    page.goto(base + reverse("admin:instances_instance_changelist") + "?q=live-mariadb")
-    page.check(f"input[name=_selected_action][value='{console_data['live']}']")
-    page.select_option("select[name=action]", "test_connection_action")
-    page.click("button[name=index]")
+    # "Test connection" on the live instance's page: a POST button, run here, its message
+    page.goto(base + reverse("admin:instances_instance_change", args=[console_data["live"]]))
+    page.click("#instance-buttons button[value=test_connection_action]")
     message = page.locator("ul.messagelist").inner_text().strip()
     assert message.lower().startswith("live-mariadb: ok — ") and "MariaDB" in message  # the admin capitalises
+    assert page.url.endswith(reverse("admin:instances_instance_change", args=[console_data["live"]]))
     assert page.requests_outside == []

@@ -1,26 +1,22 @@
-"""Admin for database types, credentials, tags and instances."""
+"""The instance admin: its list, its form, its actions and the instance page (``page.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from unfold.widgets import (
-    UnfoldAdminPasswordWidget,
     UnfoldAdminSelect2MultipleWidget,
     UnfoldAdminTextInputWidget,
 )
 
-from instances.models import SYNC_INSTANCE_PERMISSION, Credential, DatabaseType, Instance, Tag
+from instances.admin.page import instance_admin_button_register, instance_page_context, instance_state
+from instances.models import SYNC_INSTANCE_PERMISSION, Instance, Tag
 from instances.selectors import INSTANCE_CSV_COLUMNS, instances_check_privileges
 from instances.services import (
-    credential_create,
-    credential_update,
     instance_create,
     instance_test_connection,
     instance_update,
@@ -33,8 +29,7 @@ from whalefall.admin_tools import (
     CsvExportMixin,
     ModelAdmin,
     SizeField,
-    badge,
-    count_subquery,
+    adopt_saved,
     is_set_filter,
 )
 from whalefall.errors import WhalefallError
@@ -42,128 +37,6 @@ from whalefall.units import SIZE_INPUT_HELP
 
 #: connection tests run one after another inside the request (each bounded by its connect timeout)
 TEST_CONNECTION_MAX_INSTANCES = 20
-
-
-def _adopt(target, saved) -> None:
-    """Make the admin's unsaved ``target`` the row a service just created as ``saved``."""
-    for field in target._meta.concrete_fields:
-        setattr(target, field.attname, getattr(saved, field.attname))
-    target._state.adding = False
-    target._state.db = saved._state.db
-
-
-@admin.register(DatabaseType)
-class DatabaseTypeAdmin(ModelAdmin):
-    """Supported engines (seeded); only display name, default port and enabled are edited."""
-
-    list_select_related = ()
-    list_display = ("name", "display_name", "default_port", "enabled", "instance_count")
-    list_filter = ("enabled",)
-    search_fields = ("name", "display_name")
-    ordering = ("name",)
-    fieldsets = ((None, {"fields": ("name", "display_name", "default_port", "enabled")}),)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_instance_count=count_subquery(Instance, "db_type"))
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("name",) if obj is not None else ()
-
-    @admin.display(description="Instances", ordering="_instance_count")
-    def instance_count(self, obj: DatabaseType) -> int:
-        return obj._instance_count
-
-
-class CredentialAdminForm(forms.ModelForm):
-    """Credential form with a write-only password.
-
-    The password is never rendered back (``render_value=False``); it is
-    required when adding and optional when changing (empty keeps the stored
-    one). The ciphertext is not a form field at all.
-    """
-
-    password = forms.CharField(
-        widget=UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"}),
-        required=False,
-        strip=False,
-        help_text="Write-only. Leave empty to keep the stored password.",
-    )
-
-    class Meta:
-        model = Credential
-        fields = ("name", "username")
-
-
-@admin.register(Credential)
-class CredentialAdmin(ModelAdmin):
-    """Credentials; saves go through ``credential_create``/``credential_update``."""
-
-    list_select_related = ()
-    form = CredentialAdminForm
-    list_display = ("name", "username", "instance_count", "updated_at")
-    search_fields = ("name", "username")
-    readonly_fields = ("instance_links", "created_at", "updated_at")
-    ordering = ("name",)
-    fieldsets = (
-        (None, {"fields": ("name", "username", "password")}),
-        ("Usage", {"fields": ("instance_links", "created_at", "updated_at")}),
-    )
-    add_fieldsets = ((None, {"fields": ("name", "username", "password")}),)
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .defer("password_encrypted")
-            .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True)))
-        )
-
-    def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.base_fields["password"].required = obj is None
-        if obj is None:
-            form.base_fields["password"].help_text = "Write-only: stored encrypted, never shown again."
-        return form
-
-    def save_model(self, request, obj, form, change):
-        password = form.cleaned_data.get("password") or None
-        if change:
-            credential_update(credential=obj, name=obj.name, username=obj.username, password=password)
-        else:
-            created = credential_create(name=obj.name, username=obj.username, password=password)
-            _adopt(obj, created)
-
-    @admin.display(description="Instances", ordering="_instance_count")
-    def instance_count(self, obj: Credential) -> int:
-        return obj._instance_count
-
-    @admin.display(description="Used by")
-    def instance_links(self, obj: Credential) -> str:
-        if obj.pk is None:
-            return "-"
-        url = reverse("admin:instances_instance_changelist") + f"?credential__id__exact={obj.pk}"
-        return format_html('<a href="{}">{} instance(s)</a>', url, obj._instance_count)
-
-
-@admin.register(Tag)
-class TagAdmin(ModelAdmin):
-    """Free-form instance tags."""
-
-    list_select_related = ()
-    list_display = ("name", "instance_count")
-    search_fields = ("name",)
-    ordering = ("name",)
-    fieldsets = ((None, {"fields": ("name",)}),)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_instance_count=Count("instances"))
-
-    @admin.display(description="Instances", ordering="_instance_count")
-    def instance_count(self, obj: Tag) -> int:
-        return obj._instance_count
 
 
 class InstanceAdminForm(forms.ModelForm):
@@ -197,7 +70,6 @@ class InstanceAdminForm(forms.ModelForm):
             "connect_timeout",
             "statement_timeout",
             "size_limit_bytes",
-            "deleted_at",
         )
 
     def __init__(self, *args, **kwargs):
@@ -226,19 +98,19 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     )  # fmt: skip
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
-    readonly_fields = ("overview", "version", "last_connected_at", "consecutive_failures", "suspended_at",
-                       "created_at", "updated_at", "related_links")  # fmt: skip
+    readonly_fields = ("version", "last_connected_at", "consecutive_failures", "suspended_at", "created_at",
+                       "updated_at", "deleted_at")  # fmt: skip
     ordering = ("name",)
+    # the page leads with its state, problems, buttons and what the apps above add (page.py),
+    # rendered above the form; the form edits the settings
+    change_form_outer_before_template = "admin/instances/instance/lead.html"
     fieldsets = (
         (None, {"fields": ("name", "db_type", "environment", "is_active", "tag_choices", "description")}),
         ("Connection", {"fields": ("host", "port", "database_name", "credential")}),
         ("Timeouts", {"fields": ("connect_timeout", "statement_timeout"), "classes": ("collapse",)}),
         ("Limits", {"fields": ("size_limit_bytes",)}),
-        (
-            "Status",
-            {"fields": ("overview", "version", "last_connected_at", "consecutive_failures", "suspended_at",
-                        "created_at", "updated_at", "deleted_at", "related_links")},
-        ),
+        ("Record", {"fields": ("version", "last_connected_at", "consecutive_failures", "suspended_at", "created_at",
+                               "updated_at", "deleted_at"), "classes": ("collapse",)}),
     )  # fmt: skip
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
     # each calls one service and reports with message_user. Other apps add theirs with
@@ -247,10 +119,6 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
                "deactivate_action", "export_csv")
     action_form = InstanceActionForm
     csv_columns = INSTANCE_CSV_COLUMNS
-    #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
-    related_link_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
-    #: (label, html_for(instance)) rows other apps add to the instance's overview (``instance_admin_summary_register``)
-    summary_makers: tuple[tuple[str, Callable[[Instance], str]], ...] = ()
 
     def get_queryset(self, request):
         return (
@@ -267,7 +135,7 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
         if change:
             instance_update(instance=obj, tags=tags, **fields)
         else:
-            _adopt(obj, instance_create(tags=tags, **fields))
+            adopt_saved(obj, instance_create(tags=tags, **fields))
 
     @admin.display(description="Tags")
     def tag_list(self, obj: Instance) -> str:
@@ -287,29 +155,35 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
 
     @admin.display(description="State")
     def state(self, obj: Instance) -> str:
-        """deleted, inactive, suspended (the circuit breaker) or active."""
-        if obj.deleted_at is not None:
-            return badge("deleted", "bad")
-        if not obj.is_active:
-            return badge("inactive", "quiet")
-        if obj.suspended_at is not None:
-            return badge("suspended", "bad")
-        return badge("active", "ok")
+        return instance_state(obj)
 
-    @admin.display(description="Overview")
-    def overview(self, obj: Instance) -> str:
-        if obj.pk is None or not self.summary_makers:
-            return "-"
-        rows = ((label, html_for(obj)) for label, html_for in self.summary_makers)
-        body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows)
-        return format_html('<table class="wf-overview">{}</table>', body)
+    # --- the instance page -------------------------------------------------------------------
 
-    @admin.display(description="Related")
-    def related_links(self, obj: Instance) -> str:
-        if obj.pk is None or not self.related_link_makers:
-            return "-"
-        links = [format_html('<a href="{}">{}</a>', url_for(obj), label) for label, url_for in self.related_link_makers]
-        return format_html_join(" · ", "{}", ((link,) for link in links))
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["lead"] = instance_page_context(self, request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        run = self.admin_site.admin_view(self.run_view)
+        return [path("<path:object_id>/run/<str:action>/", run, name="instances_instance_run"), *super().get_urls()]
+
+    def run_view(self, request, object_id: str, action: str):
+        """POST from a button of the instance page: the admin action ``action`` on this one instance
+        (its own permission check, its messages), then back to the page. A test or a privilege
+        check runs here, within the instance's deadlines; a sync, collection or classification is
+        queued and its message links to the session."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        actions = self.get_actions(request)  # only those the user may run
+        if action not in actions:
+            raise PermissionDenied
+        func, _name, _description = actions[action]
+        response = func(self, request, Instance.objects.filter(pk=obj.pk))
+        return response or HttpResponseRedirect(reverse("admin:instances_instance_change", args=[obj.pk]))
 
     def has_sync_permission(self, request) -> bool:
         return request.user.has_perm(SYNC_INSTANCE_PERMISSION)
@@ -383,14 +257,7 @@ def instance_admin_action_register(action) -> None:
         InstanceAdmin.actions = (*InstanceAdmin.actions, action)
 
 
-def instance_admin_summary_register(label: str, html_for: Callable[[Instance], str]) -> None:
-    """Add a row (``html_for(instance)``, safe HTML; a few queries at most) to the instance
-    page's overview: accounts, capacity, last runs… from the apps that own them."""
-    if all(existing != label for existing, _ in InstanceAdmin.summary_makers):
-        InstanceAdmin.summary_makers = (*InstanceAdmin.summary_makers, (label, html_for))
-
-
-def instance_admin_link_register(label: str, url_for: Callable[[Instance], str]) -> None:
-    """Add a link (``url_for(instance)``) to the "Related" row of the instance page."""
-    if all(existing != label for existing, _ in InstanceAdmin.related_link_makers):
-        InstanceAdmin.related_link_makers = (*InstanceAdmin.related_link_makers, (label, url_for))
+instance_admin_button_register("test_connection_action", "Test connection", hint="now, within its connect timeout",
+                               primary=True)  # fmt: skip
+instance_admin_button_register("check_privileges_action", "Check privileges", hint="now: what the monitoring login "
+                               "may read, and the GRANT for what it may not")  # fmt: skip
