@@ -28,6 +28,8 @@ from django.db import connections, models
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
@@ -313,6 +315,55 @@ class CsvExportMixin:
         return csv_response(queryset, self.csv_columns, name=self.model._meta.db_table)
 
 
+# --- actions that ask first ----------------------------------------------------
+
+
+def action_confirmed(request) -> bool:
+    """True on the POST of an action's confirmation page (``action_confirmation``)."""
+    return request.POST.get("post") == "yes"
+
+
+def action_confirmation(
+    modeladmin,
+    request,
+    queryset,
+    *,
+    action: str,
+    title: str,
+    question: str,
+    button: str,
+    danger: bool = False,
+    typed_names: bool = False,
+    error: str = "",
+    post_url: str = "",
+) -> TemplateResponse:
+    """The page an action shows before it acts: what it will do to which rows, and a button that
+    posts the action again with ``post=yes`` (``action_confirmed``); with ``typed_names`` the
+    user must type every selected row's name (field ``confirm_names``, one per line or comma
+    separated). ``post_url``: the changelist URL that sees these rows (default: the plain one)."""
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": opts,
+        "objects": list(queryset),
+        "action": action,
+        "question": question,
+        "button": button,
+        "danger": danger,
+        "typed_names": typed_names,
+        "error": error,
+        "post_url": post_url or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    return TemplateResponse(request, "admin/action_confirmation.html", context)
+
+
+def typed_names_match(request, objects) -> bool:
+    """Whether the names typed on a confirmation page are exactly those of ``objects``."""
+    typed = {name.strip() for name in re.split(r"[,\n]", request.POST.get("confirm_names", "")) if name.strip()}
+    return typed == {str(obj) for obj in objects}
+
+
 # --- size inputs --------------------------------------------------------------
 
 
@@ -383,12 +434,29 @@ _BREAKABLE = re.compile(r"[-/?!%&|}\])]")
 
 class IsSetFilter(admin.SimpleListFilter):
     """"<title>: yes / no" for a nullable column (a timestamp that marks a state); build
-    subclasses with :func:`is_set_filter`."""
+    subclasses with :func:`is_set_filter`. With a ``default`` ("no"), an unqualified list shows
+    only those rows and the filter offers "All"."""
 
     field_name = ""
+    default = ""
 
     def lookups(self, request, model_admin):
-        return (("yes", "Yes"), ("no", "No"))
+        choices = (("yes", "Yes"), ("no", "No"))
+        return (*choices, ("all", "All")) if self.default else choices
+
+    def value(self):
+        return super().value() or self.default or None
+
+    def choices(self, changelist):
+        if not self.default:
+            yield from super().choices(changelist)
+            return
+        for key, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == key,
+                "query_string": changelist.get_query_string({self.parameter_name: key}),
+                "display": label,
+            }
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -397,9 +465,11 @@ class IsSetFilter(admin.SimpleListFilter):
         return queryset
 
 
-def is_set_filter(field_name: str, title: str) -> type[IsSetFilter]:
-    """A yes/no filter on whether ``field_name`` is set ("Suspended: yes/no" for ``suspended_at``)."""
-    attrs = {"field_name": field_name, "title": title, "parameter_name": field_name.removesuffix("_at")}
+def is_set_filter(field_name: str, title: str, *, default: str = "") -> type[IsSetFilter]:
+    """A yes/no filter on whether ``field_name`` is set ("Suspended: yes/no" for ``suspended_at``);
+    ``default="no"`` hides the rows where it is set until the user picks "Yes" or "All"."""
+    attrs = {"field_name": field_name, "title": title, "parameter_name": field_name.removesuffix("_at"),
+             "default": default}  # fmt: skip
     return type(f"{field_name.title().replace('_', '')}SetFilter", (IsSetFilter,), attrs)
 
 

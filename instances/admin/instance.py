@@ -21,6 +21,9 @@ from instances.services import (
     instance_test_connection,
     instance_update,
     instances_deactivate,
+    instances_delete,
+    instances_purge,
+    instances_restore,
     instances_resume,
     instances_tag,
 )
@@ -29,8 +32,11 @@ from whalefall.admin_tools import (
     CsvExportMixin,
     ModelAdmin,
     SizeField,
+    action_confirmation,
+    action_confirmed,
     adopt_saved,
     is_set_filter,
+    typed_names_match,
 )
 from whalefall.errors import WhalefallError
 from whalefall.units import SIZE_INPUT_HELP
@@ -94,7 +100,7 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     list_select_related = ("db_type", "credential")
     list_filter = (
         "db_type", "environment", "is_active", "tags", is_set_filter("suspended_at", "suspended"),
-        is_set_filter("deleted_at", "deleted"),
+        is_set_filter("deleted_at", "deleted", default="no"),  # deleted instances are listed on request
     )  # fmt: skip
     search_fields = ("name", "host")
     autocomplete_fields = ("credential",)
@@ -116,7 +122,10 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     # each calls one service and reports with message_user. Other apps add theirs with
     # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
     actions = ("test_connection_action", "check_privileges_action", "resume_action", "add_tag_action",
-               "deactivate_action", "export_csv")
+               "deactivate_action", "restore_action", "export_csv", "purge_action")
+    # delete = soft delete (instances_delete): the instance, not its history, so nothing else is listed
+    delete_confirmation_template = "admin/instances/instance/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/instances/instance/delete_confirmation.html"
     action_form = InstanceActionForm
     csv_columns = INSTANCE_CSV_COLUMNS
 
@@ -240,13 +249,74 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
 
     @admin.action(description="Deactivate (no run contacts them; history kept)", permissions=["change"])
     def deactivate_action(self, request, queryset):
+        if not action_confirmed(request):
+            return action_confirmation(
+                self, request, queryset, action="deactivate_action", title="Deactivate instances",
+                question="No run (scheduled or started here) will contact these instances until they are made active "
+                "again; their accounts, sizes and runs are kept.",
+                button=f"Deactivate {queryset.count()} instance(s)", post_url=_list_with_deleted(),
+            )  # fmt: skip
         count = instances_deactivate(instance_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} instance(s) deactivated.", messages.SUCCESS)
+
+    # --- delete: soft, restorable; purge: for good, admins only, with typed names -------------
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.deleted_at is not None:
+            return False  # deleted already: "Restore" or "Purge"
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        instances_delete(instance_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        instances_delete(instance_ids=list(queryset.values_list("pk", flat=True)))
+
+    def get_deleted_objects(self, objs, request):
+        """What "delete" touches: the instances themselves (their history stays), so the page
+        lists no related rows and never refuses for lack of permission on them."""
+        objs = list(objs)
+        return [str(obj) for obj in objs], {Instance._meta.verbose_name_plural: len(objs)}, set(), []
+
+    def response_delete(self, request, obj_display, obj_id):
+        self.message_user(request, f"{obj_display} deleted: no run contacts it, its history is kept; "
+                          "“Restore” brings it back (list filter Deleted: yes).", messages.SUCCESS)  # fmt: skip
+        return HttpResponseRedirect(reverse("admin:instances_instance_changelist"))
+
+    @admin.action(description="Restore (undo delete: active again, history as it was)", permissions=["delete"])
+    def restore_action(self, request, queryset):
+        restored = instances_restore(instance_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{restored} deleted instance(s) restored.", messages.SUCCESS)
+
+    def has_purge_permission(self, request) -> bool:
+        """Purging removes history for good: who may delete instances (the admin role, superusers)."""
+        return request.user.has_perm("instances.delete_instance")
+
+    @admin.action(description="Purge: delete for good with all their history (admins)", permissions=["purge"])
+    def purge_action(self, request, queryset):
+        objects = list(queryset.order_by("name"))
+        confirmed = action_confirmed(request)
+        if not confirmed or not typed_names_match(request, objects):
+            return action_confirmation(
+                self, request, objects, action="purge_action", title="Purge instances", danger=True, typed_names=True,
+                question="This deletes these instances and everything recorded about them: accounts and their change "
+                "log, capacity history and roll-ups, table sizes, classifications, runs and alerts. It cannot be "
+                "undone (“Delete” keeps the history and can be restored).",
+                button=f"Purge {len(objects)} instance(s)", post_url=_list_with_deleted(),
+                error="The names typed do not match the instances selected." if confirmed else "",
+            )  # fmt: skip
+        purged = instances_purge(instance_ids=[obj.pk for obj in objects])
+        self.message_user(request, f"{purged} instance(s) purged with their history.", messages.SUCCESS)
 
     @admin.action(description="Resume scheduled runs (lift the circuit breaker)", permissions=["sync"])
     def resume_action(self, request, queryset):
         resumed = instances_resume(instance_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{resumed} suspended instance(s) resumed.", messages.SUCCESS)
+
+
+def _list_with_deleted() -> str:
+    """The instance list with deleted instances too: where confirmation pages post back."""
+    return reverse("admin:instances_instance_changelist") + "?deleted=all"
 
 
 def instance_admin_action_register(action) -> None:

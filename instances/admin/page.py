@@ -28,6 +28,7 @@ class Button:
     label: str
     hint: str = ""
     primary: bool = False
+    danger: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,10 @@ def instance_page_context(model_admin, request, instance: Instance) -> dict:
     buttons = [b for b in PAGE.buttons if b.action in actions]
     if instance.suspended_at is not None and "resume_action" in actions:
         buttons.append(Button("resume_action", "Resume scheduled runs"))
-    if instance.deleted_at is not None and "restore_action" in actions:
-        buttons = [Button("restore_action", "Restore", "active again, history kept", primary=True)]
+    if instance.deleted_at is not None:  # only what applies to a deleted instance
+        buttons = [b for b in (Button("restore_action", "Restore", "active again, its history as it was", primary=True),
+                               Button("purge_action", "Purge…", "delete it for good with its history", danger=True))
+                   if b.action in actions]  # fmt: skip
     problems = _own_problems(instance)
     for problems_for in PAGE.problem_makers:
         problems += problems_for(instance)
