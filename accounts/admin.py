@@ -27,7 +27,7 @@ from instances.admin import (
     instance_admin_summary_register,
 )
 from instances.models import Instance
-from sync_sessions.admin import batch_admin_action
+from sync_sessions.admin import SessionFilter, batch_admin_action, session_admin_link_register
 from whalefall.admin_tools import (
     ActionForm,
     BigTableAdmin,
@@ -131,7 +131,7 @@ def privileges_table(permission: AccountPermission) -> str:
     more = len(privileges) - PRIVILEGE_TABLE_LIMIT
     note = format_html("<p>… {} more: see the facts JSON or the API.</p>", more) if more > 0 else ""
     return format_html(
-        '<table class="effective-privileges"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
+        '<table class="effective-privileges wf-table"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
         "<th>Grantable</th><th>Via</th></tr></thead><tbody>{}</tbody></table>{}",
         rows,
         note,
@@ -144,7 +144,7 @@ def reasons_list(permission: AccountPermission) -> str:
     if not reasons:
         return "-"
     return format_html(
-        "<dl>{}</dl>",
+        '<dl class="wf-reasons">{}</dl>',
         format_html_join(
             "",
             "<dt>{}</dt><dd><ul>{}</ul></dd>",
@@ -154,8 +154,7 @@ def reasons_list(permission: AccountPermission) -> str:
 
 
 PERMISSION_FIELDSETS = (
-    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at")}),
-    ("Why", {"fields": ("flag_reasons",)}),
+    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at", "flag_reasons")}),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
 )
@@ -164,11 +163,11 @@ PERMISSION_FIELDSETS = (
 class PermissionDisplayMixin:
     """The read-only displays shared by the permission inline and the permission admin."""
 
-    @admin.display(description="Effective privileges (direct and through roles)")
+    @admin.display(description="Direct and through roles")
     def effective_privileges(self, obj: AccountPermission) -> str:
         return privileges_table(obj)
 
-    @admin.display(description="Reasons for the flags")
+    @admin.display(description="Why these flags")
     def flag_reasons(self, obj: AccountPermission) -> str:
         return reasons_list(obj)
 
@@ -309,6 +308,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     list_filter = (
         recent_date_filter("changed_at", default="all", title="changed"),
         InstanceIdFilter,
+        SessionFilter,
         "instance__db_type",
         "change_type",
     )
@@ -434,4 +434,8 @@ instance_admin_section_register("Recent account changes", _recent_changes, order
 instance_admin_link_register(
     "Account changes",
     lambda instance: reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}",
+)
+session_admin_link_register(
+    "Account changes",
+    lambda session: reverse("admin:accounts_accountchangelog_changelist") + f"?session={session.session_id}",
 )

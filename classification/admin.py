@@ -20,7 +20,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
+from django.utils.text import slugify
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from accounts.admin import account_admin_extend
 from accounts.models import InstanceAccount
@@ -53,7 +60,7 @@ from instances.admin import (
     instance_admin_section_register,
 )
 from instances.models import Instance
-from sync_sessions.admin import batch_admin_action
+from sync_sessions.admin import SessionFilter, batch_admin_action, session_admin_link_register
 from whalefall.admin_tools import (
     BigTableAdmin,
     ModelAdmin,
@@ -64,12 +71,64 @@ from whalefall.admin_tools import (
     prose,
     recent_date_filter,
 )
-from whalefall.charts import line_chart
+from whalefall.charts import PALETTE, line_chart
+
+
+def _swatch(color: str, name: str) -> str:
+    return format_html('<i class="wf-swatch" style="background:{}"></i>{}', color, name)
+
+
+class AccountClassificationForm(forms.ModelForm):
+    """A classification: its code in the built-in codes' shape (made from the name when left
+    empty), its priority on a stated scale, its colour from a palette people tell apart."""
+
+    code = forms.RegexField(
+        regex=r"^[a-z][a-z0-9_]*$", max_length=64, required=False, widget=UnfoldAdminTextInputWidget,
+        help_text="Lowercase letters, digits and underscores, like the built-in codes (can_grant); "
+        "empty: made from the name.",
+        error_messages={"invalid": "Use lowercase letters, digits and underscores, starting with a letter "
+                        "(write_on_prod)."},
+    )  # fmt: skip
+    priority = forms.IntegerField(
+        min_value=0, max_value=100, initial=50, widget=UnfoldAdminIntegerFieldWidget,
+        help_text="0–100, higher wins: an account's primary classification (first in the account list, on "
+        "the dashboard) is its highest-priority one. The built-in ones use 20 (locked) to 100 (superuser).",
+    )  # fmt: skip
+    color = forms.ChoiceField(
+        label="Colour",
+        widget=UnfoldAdminRadioSelectWidget(),
+        help_text="Its colour on the charts and labels: a palette whose colours stay distinct, also for "
+        "colour-blind readers.",
+    )  # fmt: skip
+
+    class Meta:
+        model = AccountClassification
+        fields = ("name", "code", "description", "risk_level", "color", "priority", "is_active", "is_system")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(color, _swatch(color, name)) for color, name in PALETTE]
+        current = self.instance.color if self.instance.pk else None
+        if current and current.lower() not in {color.lower() for color, _ in PALETTE}:
+            choices.append((current, _swatch(current, f"{current} (chosen before the palette)")))
+        self.fields["color"].choices = choices
+        if self.instance.pk is None:
+            self.fields["color"].initial = PALETTE[0][0]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("code") and data.get("name"):
+            data["code"] = slugify(data["name"]).replace("-", "_")[:64] or None
+            if not data["code"] or not data["code"][0].isalpha():
+                self.add_error("code", "Give a code: the name gives none that starts with a letter.")
+        return data
 
 
 @admin.register(AccountClassification)
 class AccountClassificationAdmin(ModelAdmin):
     """Risk classifications; system classifications cannot be deleted."""
+
+    form = AccountClassificationForm
 
     list_select_related = ()
     list_display = (
@@ -77,7 +136,7 @@ class AccountClassificationAdmin(ModelAdmin):
         "code",
         "risk_level",
         "color_swatch",
-        "priority",
+        "priority_shown",
         "is_system",
         "is_active",
         "rule_count",
@@ -85,7 +144,6 @@ class AccountClassificationAdmin(ModelAdmin):
     )
     list_filter = ("risk_level", "is_active", "is_system")
     search_fields = ("name", "code")
-    prepopulated_fields = {"code": ("name",)}
     readonly_fields = ("rule_link", "created_at", "updated_at")
     ordering = ("-priority", "name")
     fieldsets = (
@@ -109,14 +167,13 @@ class AccountClassificationAdmin(ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    @admin.display(description="Color")
+    @admin.display(description="Colour")
     def color_swatch(self, obj: AccountClassification) -> str:
-        return format_html(
-            '<span style="display:inline-block;width:1em;height:1em;background:{};'
-            'border:1px solid #999;vertical-align:middle"></span> {}',
-            obj.color,
-            obj.color,
-        )
+        return _swatch(obj.color, dict((c.lower(), n) for c, n in PALETTE).get(obj.color.lower(), obj.color))
+
+    @admin.display(description="Priority (of 100)", ordering="priority")
+    def priority_shown(self, obj: AccountClassification) -> int:
+        return obj.priority
 
     @admin.display(description="Rules", ordering="_rule_count")
     def rule_count(self, obj: AccountClassification) -> int:
@@ -295,7 +352,7 @@ class AccountClassificationHistoryAdmin(BigTableAdmin):
     # the rule and the batch are on the row's page (the batch links to its other rows)
     list_display = ("changed_at", "account", "instance", "classification", "action", "source", "changed_by")
     list_select_related = ("account__instance", "classification", "rule", "changed_by")
-    list_filter = (recent_date_filter("changed_at", default="all", title="changed"), "action", "source")
+    list_filter = (recent_date_filter("changed_at", default="all", title="changed"), SessionFilter, "action", "source")
     search_fields = ("^account__username", "=account__instance__name")
     fields = (
         "changed_at",
@@ -526,3 +583,8 @@ def _risky_accounts(instance: Instance) -> str:
 
 
 instance_admin_section_register("Risky accounts", _risky_accounts, order=20)
+session_admin_link_register(
+    "Classification changes",
+    lambda session: reverse("admin:classification_accountclassificationhistory_changelist")
+    + f"?session={session.session_id}",
+)

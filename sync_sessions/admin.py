@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.contrib import admin, messages
@@ -39,6 +40,37 @@ _RECORD_FIELDS = (
     "error_code",
     "error_message",
 )
+
+
+class SessionFilter(admin.SimpleListFilter):
+    """The rows one sync session wrote (``?session=<uuid>``): hidden until used (the session page
+    links here), then it names the session and offers "All". For the lists of apps above whose
+    rows carry a ``session`` foreign key (account changes, classification history)."""
+
+    title = "session"
+    parameter_name = "session"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return ()  # a filter with no choices would not be applied at all: list the chosen one only
+        return ((value, f"session {value[:8]}"),)
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        try:
+            return queryset.filter(session_id=uuid.UUID(value))
+        except ValueError:
+            return queryset.none()
+
+
+def session_admin_link_register(label: str, url_for: Callable[[SyncSession], str]) -> None:
+    """Add a link (``url_for(session)``: the rows it wrote, e.g. its account changes) to the
+    "What it changed" row of a session's page; apps above call it from their ``admin`` module."""
+    if all(existing != label for existing, _ in SyncSessionAdmin.change_link_makers):
+        SyncSessionAdmin.change_link_makers = (*SyncSessionAdmin.change_link_makers, (label, url_for))
 
 
 def _duration(started, completed) -> str:
@@ -82,8 +114,11 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     fieldsets = (
         (None, {"fields": ("session_id", "sync_category", "sync_type", "status", "created_by")}),
         ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at", "updated_at")}),
-        ("Outcome", {"fields": ("total_instances", "successful_instances", "failed_instances", "error_message")}),
-    )
+        ("Outcome", {"fields": ("total_instances", "successful_instances", "failed_instances", "error_message",
+                                "changes")}),
+    )  # fmt: skip
+    #: (label, url_for(session)) what a session wrote, from the apps that own it (``session_admin_link_register``)
+    change_link_makers: tuple[tuple[str, Callable[[SyncSession], str]], ...] = ()
     readonly_fields = (
         "session_id",
         "sync_category",
@@ -99,6 +134,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
         "successful_instances",
         "failed_instances",
         "error_message",
+        "changes",
     )
     ordering = ("-started_at",)
     inlines = (SyncInstanceRecordInline,)
@@ -111,6 +147,11 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj: SyncSession) -> str:
         return _duration(obj.started_at, obj.completed_at)
+
+    @admin.display(description="What it changed")
+    def changes(self, obj: SyncSession) -> str:
+        links = [format_html('<a href="{}">{}</a>', url_for(obj), label) for label, url_for in self.change_link_makers]
+        return format_html_join(" · ", "{}", ((link,) for link in links)) or "-"
 
     @admin.display(description="Instances", ordering="total_instances")
     def instances(self, obj: SyncSession) -> str:

@@ -45,11 +45,36 @@ from whalefall.units import size_exact, size_format, size_parse
 # --- the console's admin classes ---------------------------------------------------------------
 
 
+def _database_fills_in(model: type[models.Model], name: str) -> bool:
+    """Whether a new row gets ``name``'s value from the database only (``db_default`` without a
+    Python default): before the row is saved there is nothing to show."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return field.db_default is not models.NOT_PROVIDED and not field.has_default()
+
+
 class ModelAdmin(UnfoldModelAdmin):
     """The base of every admin in the console: unfold's, its list across the whole width; the
-    site-wide "Delete selected" comes after the model's own actions, not first."""
+    site-wide "Delete selected" comes after the model's own actions, not first; an add form
+    leaves out the read-only fields the database fills in (created at, updated at)."""
 
     list_fullwidth = True
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        hidden = {name for name in self.get_readonly_fields(request, obj) if _database_fills_in(self.model, name)}
+        if not hidden:
+            return fieldsets
+        kept = []
+        for title, options in fieldsets:
+            fields = [f for f in options.get("fields", ()) if f not in hidden]
+            if fields:
+                kept.append((title, {**options, "fields": fields}))
+        return kept
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -191,8 +216,9 @@ class ReadOnlyAdminMixin:
 
 
 class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
-    """View-only inline (no extra blank forms, no delete boxes)."""
+    """View-only inline (no extra blank forms, no delete boxes, no per-row title: its columns say it all)."""
 
+    hide_title = True
     extra = 0
     max_num = 0
     can_delete = False

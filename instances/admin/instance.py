@@ -80,8 +80,20 @@ class InstanceAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        labels = {"is_active": ("Active", "Inactive: no run contacts it (its history is kept)."),
+                  "db_type": ("Engine", "")}  # fmt: skip
+        for name, (label, help_text) in labels.items():
+            if name in self.fields:  # a viewer's form has none: every field is read-only
+                self.fields[name].label, self.fields[name].help_text = label, help_text or self.fields[name].help_text
         if self.instance.pk is not None:
             self.fields["tag_choices"].initial = list(self.instance.tags.all())
+        elif "environment" in self.fields:
+            # no environment is assumed: production by mistake would set off production-only rules and
+            # alerts, development by mistake would hide them; whoever adds an instance says which
+            environment = self.fields["environment"]
+            environment.choices = [("", "Choose the environment"), *Instance.Environment.choices]
+            environment.initial = ""
+            environment.help_text = "Classification rules can depend on it (environment_in)."
 
 
 class InstanceActionForm(ActionForm):
@@ -128,6 +140,10 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     delete_selected_confirmation_template = "admin/instances/instance/delete_confirmation.html"
     action_form = InstanceActionForm
     csv_columns = INSTANCE_CSV_COLUMNS
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else [f for f in fieldsets if f[0] != "Record"]  # nothing recorded yet
 
     def get_queryset(self, request):
         return (

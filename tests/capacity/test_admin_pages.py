@@ -93,8 +93,12 @@ def test_database_page_shows_its_forecast_and_roll_ups(admin_client_logged_in, s
     assert reverse("admin:capacity_instancedatabase_change", args=[row.pk]) in response.content.decode()
     flat = admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[sized.pk, "flat"]))
     assert flat.context["forecast"].days_until_limit is None and "none set" in flat.content.decode()
-    missing = admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[sized.pk, "nope"]))
-    assert missing.status_code == 200 and "No sizes in this window yet." in missing.content.decode()
+    # a database the instance never had: 404; one it had, without sizes in the window: the page says so
+    never = reverse("admin:capacity_database_capacity", args=[sized.pk, "nope"])
+    assert admin_client_logged_in.get(never).status_code == 404
+    InstanceDatabase.objects.create(instance=sized, name="quiet")
+    quiet = admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[sized.pk, "quiet"]))
+    assert quiet.status_code == 200 and "No sizes in this window yet." in quiet.content.decode()
     assert admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[999999, DB])).status_code == 404
 
 
