@@ -16,6 +16,7 @@ GB = 1024**3
 @pytest.mark.parametrize(
     ("peak", "binary", "ticks"),
     [(5, False, [0, 2, 4, 6]), (1, False, [0, 1]), (0, False, [0, 1]), (14, False, [0, 5, 10, 15]),
+     (9, False, [0, 5, 10]), (90, False, [0, 25, 50, 75, 100]),
      (87.2 * GB, True, [0, 25 * GB, 50 * GB, 75 * GB, 100 * GB]),
      (3 * 1024**2, True, [0, 1024**2, 2 * 1024**2, 3 * 1024**2])],
 )  # fmt: skip

@@ -28,9 +28,9 @@ def axis_scale(peak: float, *, binary: bool = False, count: int = 4) -> tuple[fl
     raw = max(peak, 1) / count
     base, multipliers = (1024, (1, 2, 2.5, 5, 10, 20, 25, 50, 100, 200, 250, 500)) if binary else (10, (1, 2, 2.5, 5))
     power = max(0, math.floor(math.log(raw, base)))
-    step = next(m * base**p for p in (power, power + 1) for m in multipliers if m * base**p >= raw)
-    if not binary and step < 1:
-        step = 1
+    steps = (m * base**p for p in (power, power + 1) for m in multipliers)
+    # counts step by whole numbers (2.5 only from 25 up)
+    step = next(step for step in steps if step >= raw and (binary or step == int(step)))
     top = math.ceil(peak / step) * step if peak > 0 else step
     return top, [i * step for i in range(round(top / step) + 1)]
 

@@ -6,11 +6,10 @@
 * no page asks for anything from another host than the test server (every request is checked,
   and anything else is refused);
 * a walk through the pages a DBA uses: log in, read the dashboard, open an instance and its
-  capacity chart, an account's effective privileges, and run "Test connection" against the live
-  MariaDB.
-
-Screenshots go to a temporary directory, or to ``WHALEFALL_SCREENSHOTS`` (``docs/screenshots``
-for the ones the README shows).
+  capacity chart, an account's effective privileges, and run "Test connection" from the live
+  MariaDB instance's page;
+* the README's screenshots (``SCREENSHOTS``): to a temporary directory, or to
+  ``WHALEFALL_SCREENSHOTS`` (``docs/screenshots`` to refresh the README's).
 
 chromium is found on PATH or at ``WHALEFALL_CHROMIUM``; ``bin/test`` installs Debian's package
 when it is missing. Without it the tests fail under ``CI`` and are skipped elsewhere.
@@ -20,6 +19,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +45,29 @@ WIDTHS = (1280, 1440, 1920)
 #: from this width on nothing scrolls sideways (below it a wide list may scroll inside its box)
 NO_SCROLL_FROM = 1440
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """A page the README shows: ``docs/screenshots/<file>``, taken at 1440×900 (full page) once
+    ``ready`` (a CSS selector) is on it. ``url(data)`` builds its address from ``console_data``."""
+
+    file: str
+    url: Callable[[dict], str]
+    ready: str
+
+
+#: the README's screenshots; a new page is one more line (``WHALEFALL_SCREENSHOTS=docs/screenshots``)
+SCREENSHOTS = [
+    Screenshot("dashboard.png", lambda data: reverse("admin:index"), "#dashboard"),
+    Screenshot("instance.png", lambda data: reverse("admin:instances_instance_change", args=[data["orders"]]),
+               "#instance-lead svg.wf-chart"),
+    Screenshot("instance_capacity.png", lambda data: reverse("admin:capacity_instance_capacity", args=[data["orders"]]),
+               "svg.wf-chart .wf-fitted"),
+    Screenshot("account_privileges.png",
+               lambda data: reverse("admin:accounts_instanceaccount_change", args=[data["monitor"]]),
+               "table.effective-privileges"),
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -167,7 +191,7 @@ def test_api_docs_render_from_local_files(page, live_server):
     assert page.requests_outside == []
 
 
-def test_console_in_a_browser(page, live_server, console_data, screenshots):
+def test_console_in_a_browser(page, live_server, console_data):
     base = live_server.url
     _log_in(page, base)
 
@@ -178,7 +202,6 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     assert "whalefall.accounts" in page.locator("#wf-jobs").inner_text()
     assert "demo-pg-billing / billing" in page.locator("#wf-capacity").inner_text()
     assert page.locator("#wf-classification svg.wf-chart polyline").count() >= 1
-    page.screenshot(path=screenshots / "dashboard.png", full_page=True)
 
     # an instance: its status, buttons and cards first, then its capacity page from the card
     page.goto(base + reverse("admin:instances_instance_change", args=[console_data["orders"]]))
@@ -186,20 +209,17 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     status = page.inner_text("#instance-status")
     assert "active" in status and "Last runs" in status
     assert "in 30 days" in page.inner_text("#instance-lead")
-    page.screenshot(path=screenshots / "instance.png", full_page=True)
     page.locator('#content a[href*="/databasesizecurrent/instance/"]').first.click()
     page.wait_for_selector("svg.wf-chart")
     assert page.locator("svg.wf-chart polyline").count() >= 2  # instance total and its databases
     assert "Forecast of the instance total" in page.inner_text("#content")
     hover = page.locator("svg.wf-chart circle title").first.text_content()
     assert hover.startswith("Instance total, ") and "GB" in hover  # the value under the pointer
-    page.screenshot(path=screenshots / "instance_capacity.png", full_page=True)
 
     # an account synced from the live MariaDB: its effective privileges as a table
     page.goto(base + reverse("admin:accounts_instanceaccount_change", args=[console_data["monitor"]]))
     table = page.locator("table.effective-privileges").inner_text()
     assert "SHOW DATABASES" in table and "mysql.user" in table  # the documented monitoring grants
-    page.screenshot(path=screenshots / "account_privileges.png", full_page=True)
 
     # "Test connection" on the live instance's page: a POST button, run here, its message
     page.goto(base + reverse("admin:instances_instance_change", args=[console_data["live"]]))
@@ -207,4 +227,17 @@ def test_console_in_a_browser(page, live_server, console_data, screenshots):
     message = page.locator("ul.messagelist").inner_text().strip()
     assert message.lower().startswith("live-mariadb: ok — ") and "MariaDB" in message  # the admin capitalises
     assert page.url.endswith(reverse("admin:instances_instance_change", args=[console_data["live"]]))
+    assert page.requests_outside == []
+
+
+def test_screenshots_for_the_readme(page, live_server, console_data, screenshots):
+    _log_in(page, live_server.url)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    for shot in SCREENSHOTS:
+        page.goto(live_server.url + shot.url(console_data))
+        page.wait_for_selector(shot.ready)
+        # the Save bar sticks to the window's bottom: on a full-page picture it would cover the middle
+        page.add_style_tag(content="#submit-row { position: static !important; }")
+        page.screenshot(path=screenshots / shot.file, full_page=True)
+        assert (screenshots / shot.file).stat().st_size > 10_000, shot.file
     assert page.requests_outside == []
