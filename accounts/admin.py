@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin import helpers
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.diff import diff_lines
+from accounts.diff import diff_lines, diff_summary
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
     ACCOUNT_CSV_COLUMNS,
+    account_changes_list,
     account_list_steps_apply,
     account_privileges,
     account_reasons,
@@ -21,20 +21,29 @@ from accounts.selectors import (
 from accounts.services import accounts_sync_all
 from instances.admin import (
     instance_admin_action_register,
+    instance_admin_button_register,
     instance_admin_link_register,
+    instance_admin_section_register,
     instance_admin_summary_register,
 )
 from instances.models import Instance
-from sync_sessions.admin import batch_admin_action
+from sync_sessions.admin import SessionFilter, batch_admin_action, session_admin_link_register
 from whalefall.admin_tools import (
+    ActionForm,
     BigTableAdmin,
     CsvExportMixin,
+    ModelAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    StackedInline,
+    TabularInline,
+    badge,
     limited_formset,
     pretty_json,
+    prose,
     recent_date_filter,
 )
+from whalefall.units import datetime_html
 
 CHANGE_HISTORY_LIMIT = 50
 
@@ -122,7 +131,7 @@ def privileges_table(permission: AccountPermission) -> str:
     more = len(privileges) - PRIVILEGE_TABLE_LIMIT
     note = format_html("<p>… {} more: see the facts JSON or the API.</p>", more) if more > 0 else ""
     return format_html(
-        '<table class="effective-privileges"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
+        '<table class="effective-privileges wf-table"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
         "<th>Grantable</th><th>Via</th></tr></thead><tbody>{}</tbody></table>{}",
         rows,
         note,
@@ -135,7 +144,7 @@ def reasons_list(permission: AccountPermission) -> str:
     if not reasons:
         return "-"
     return format_html(
-        "<dl>{}</dl>",
+        '<dl class="wf-reasons">{}</dl>',
         format_html_join(
             "",
             "<dt>{}</dt><dd><ul>{}</ul></dd>",
@@ -145,8 +154,7 @@ def reasons_list(permission: AccountPermission) -> str:
 
 
 PERMISSION_FIELDSETS = (
-    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at")}),
-    ("Why", {"fields": ("flag_reasons",)}),
+    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at", "flag_reasons")}),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
 )
@@ -155,11 +163,11 @@ PERMISSION_FIELDSETS = (
 class PermissionDisplayMixin:
     """The read-only displays shared by the permission inline and the permission admin."""
 
-    @admin.display(description="Effective privileges (direct and through roles)")
+    @admin.display(description="Direct and through roles")
     def effective_privileges(self, obj: AccountPermission) -> str:
         return privileges_table(obj)
 
-    @admin.display(description="Reasons for the flags")
+    @admin.display(description="Why these flags")
     def flag_reasons(self, obj: AccountPermission) -> str:
         return reasons_list(obj)
 
@@ -172,7 +180,7 @@ class PermissionDisplayMixin:
         return pretty_json(obj.snapshot)
 
 
-class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, admin.StackedInline):
+class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, StackedInline):
     """Current permissions of the account (one row)."""
 
     model = AccountPermission
@@ -181,7 +189,7 @@ class AccountPermissionInline(PermissionDisplayMixin, ReadOnlyInlineMixin, admin
     verbose_name_plural = "Permissions"
 
 
-class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
+class AccountChangeInline(ReadOnlyInlineMixin, TabularInline):
     """The newest changes of the account (the full log is in "Account change log")."""
 
     model = AccountChangeLog
@@ -202,20 +210,12 @@ class AccountChangeInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(InstanceAccount)
-class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Logins found on instances, with permissions and change history (apps above add
     theirs with ``account_admin_extend``: classifications)."""
 
-    list_display = (
-        "username",
-        "host",
-        "instance",
-        "is_active",
-        "is_superuser",
-        "can_grant",
-        "is_locked",
-        "last_seen_at",
-    )
+    # flags as one column of labels; each has its own filter, and the account page says why
+    list_display = ("account", "instance", "flags", "last_seen_at")
     list_select_related = ("instance", "permission")
     list_filter = (
         InstanceIdFilter,
@@ -252,20 +252,25 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         # what the registered account-list steps add (classification: the assignments, prefetched)
         return account_list_steps_apply(super().get_queryset(request))
 
-    @admin.display(description="Superuser", boolean=True, ordering="permission__is_superuser")
-    def is_superuser(self, obj: InstanceAccount) -> bool | None:
-        permission = _permission(obj)
-        return permission.is_superuser if permission else None
+    @admin.display(description="Account", ordering="username")
+    def account(self, obj: InstanceAccount) -> str:
+        return str(obj)
 
-    @admin.display(description="Can grant", boolean=True, ordering="permission__can_grant")
-    def can_grant(self, obj: InstanceAccount) -> bool | None:
+    @admin.display(description="Flags")
+    def flags(self, obj: InstanceAccount) -> str:
+        """superuser, can grant, locked, removed (not found by the last sync)."""
         permission = _permission(obj)
-        return permission.can_grant if permission else None
-
-    @admin.display(description="Locked", boolean=True, ordering="permission__is_locked")
-    def is_locked(self, obj: InstanceAccount) -> bool | None:
-        permission = _permission(obj)
-        return permission.is_locked if permission else None
+        labels = [
+            badge(text, tone)
+            for text, tone, shown in (
+                ("superuser", "bad", permission is not None and permission.is_superuser),
+                ("can grant", "warn", permission is not None and permission.can_grant),
+                ("locked", "quiet", permission is not None and permission.is_locked),
+                ("removed", "quiet", not obj.is_active),
+            )
+            if shown
+        ]
+        return format_html_join(" ", "{}", ((label,) for label in labels)) or "-"
 
     @admin.display(description="Change log")
     def all_changes(self, obj: InstanceAccount) -> str:
@@ -274,7 +279,7 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(AccountPermission)
-class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Current permissions, one row per account."""
 
     list_display = ("instance_account", "instance", "is_superuser", "can_grant", "is_locked", "updated_at")
@@ -298,11 +303,12 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     actions = ("export_csv",)
     csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
 
-    list_display = ("changed_at", "instance", "username", "host", "change_type", "session_ref")
+    list_display = ("changed_at", "instance", "account", "change_type", "summary")
     list_select_related = ("instance",)
     list_filter = (
         recent_date_filter("changed_at", default="all", title="changed"),
         InstanceIdFilter,
+        SessionFilter,
         "instance__db_type",
         "change_type",
     )
@@ -321,6 +327,14 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     readonly_fields = fields
     ordering = ("-changed_at",)
 
+    @admin.display(description="Account", ordering="username")
+    def account(self, obj: AccountChangeLog) -> str:
+        return f"{obj.username}@{obj.host}" if obj.host else obj.username
+
+    @admin.display(description="What changed")
+    def summary(self, obj: AccountChangeLog) -> str:
+        return prose(diff_summary(obj.diff), limit=140)
+
     @admin.display(description="Session")
     def session_ref(self, obj: AccountChangeLog) -> str:
         return session_link(obj.session_id)
@@ -331,7 +345,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
 
 
 @admin.register(AccountListing)
-class AccountListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountListingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The last applied account listing per instance (see docs/architecture.md § Account sync)."""
 
     list_display = ("instance", "account_count", "changed_at")
@@ -368,7 +382,7 @@ def account_admin_extend(
     admin_class.actions = _extended(admin_class.actions, actions)
     if action_form_fields:
         fields = {**getattr(admin_class.action_form, "extra_fields", {}), **action_form_fields}
-        admin_class.action_form = type("AccountActionForm", (helpers.ActionForm,), {**fields, "extra_fields": fields})
+        admin_class.action_form = type("AccountActionForm", (ActionForm,), {**fields, "extra_fields": fields})
 
 
 sync_accounts_action = batch_admin_action(
@@ -390,8 +404,38 @@ def _accounts_overview(instance: Instance) -> str:
     )  # fmt: skip
 
 
+#: rows of the instance page's "Recent account changes" card (the change log has them all)
+RECENT_CHANGES = 10
+
+
+def _recent_changes(instance: Instance) -> str:
+    changes = list(account_changes_list(instance_id=instance.pk).select_related(None)[:RECENT_CHANGES])
+    url = reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}"
+    if not changes:
+        return format_html('<p class="wf-quiet">No account change recorded. <a href="{}">Change log</a></p>', url)
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (datetime_html(c.changed_at),
+         format_html('<a href="{}">{}</a>', reverse("admin:accounts_accountchangelog_change", args=[c.pk]),
+                     f"{c.username}@{c.host}" if c.host else c.username),
+         c.get_change_type_display(), prose(diff_summary(c.diff), limit=200))
+        for c in changes
+    ))  # fmt: skip
+    return format_html(
+        '<table class="wf-table"><thead><tr><th>When</th><th>Account</th><th>Change</th><th>What changed</th></tr>'
+        '</thead><tbody>{}</tbody></table><p class="wf-links"><a class="wf-link" href="{}">All changes of this '
+        "instance</a></p>",
+        rows, url,
+    )  # fmt: skip
+
+
 instance_admin_summary_register("Accounts", _accounts_overview)
+instance_admin_button_register("sync_accounts_action", "Sync accounts", hint="queued: a session reads its accounts")
+instance_admin_section_register("Recent account changes", _recent_changes, order=30)
 instance_admin_link_register(
     "Account changes",
     lambda instance: reverse("admin:accounts_accountchangelog_changelist") + f"?instance={instance.pk}",
+)
+session_admin_link_register(
+    "Account changes",
+    lambda session: reverse("admin:accounts_accountchangelog_changelist") + f"?session={session.session_id}",
 )

@@ -112,3 +112,16 @@ def diff_lines(diff: dict[str, Any]) -> list[tuple[str, str]]:
     if diff.get("snapshot"):
         lines.append(("~", "engine-native detail changed (the privileges did not)"))
     return lines
+
+
+def diff_summary(diff: dict[str, Any], *, shown: int = 3) -> str:
+    """A change-log diff on one line, for the change-log list: its first ``shown`` signed lines
+    (``diff_lines``) and how many more ("+superuser; +role reporting; −SELECT on app.* (and 4
+    more)"); "no visible change" when there are none."""
+    lines = diff_lines(diff)
+    if not lines:
+        return "no visible change"
+    signs = {"+": "+", "-": "\u2212", "~": ""}
+    text = "; ".join(f"{signs[sign]}{item}" for sign, item in lines[:shown])
+    more = len(lines) - shown
+    return f"{text} (and {more} more)" if more > 0 else text

@@ -25,6 +25,8 @@ class InstanceAccount(models.Model):
 
     class Meta:
         db_table = "instance_accounts"
+        verbose_name = "account"
+        verbose_name_plural = "accounts"
         ordering = ("instance", "username", "host")
         constraints = [
             models.UniqueConstraint(fields=["instance", "username", "host"], name="instance_accounts_identity_uniq"),
@@ -59,6 +61,9 @@ class AccountPermission(models.Model):
         db_table = "account_permissions"
 
     def __str__(self) -> str:
+        # the account's name when it is loaded (pages select it), never a query per row
+        if AccountPermission._meta.get_field("instance_account").is_cached(self):
+            return f"permissions of {self.instance_account}"
         return f"permissions of account {self.instance_account_id}"
 
 
@@ -120,6 +125,8 @@ class AccountChangeLog(models.Model):
 
     class Meta:
         db_table = "account_change_log"
+        verbose_name = "account change"
+        verbose_name_plural = "account changes"
         ordering = ("-changed_at",)
         constraints = [
             models.CheckConstraint(

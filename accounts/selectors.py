@@ -47,12 +47,17 @@ def accounts_list(*, instance_id: int | None = None) -> QuerySet[InstanceAccount
     return queryset
 
 
-def account_changes_list(*, account_id: int | None = None) -> QuerySet[AccountChangeLog]:
+def account_changes_list(
+    *, account_id: int | None = None, instance_id: int | None = None
+) -> QuerySet[AccountChangeLog]:
     """Change-log rows with their instance joined, newest first (``-changed_at, -id``);
-    ``account_id`` limits to one account (served by the account/time index)."""
+    ``account_id`` limits to one account, ``instance_id`` to one instance (each served by its
+    own (…, changed_at) index)."""
     queryset = AccountChangeLog.objects.select_related("instance").order_by("-changed_at", "-id")
     if account_id is not None:
         queryset = queryset.filter(instance_account_id=account_id)
+    if instance_id is not None:
+        queryset = queryset.filter(instance_id=instance_id)
     return queryset
 
 

@@ -7,39 +7,52 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.postgres.forms import SimpleArrayField
 from django.db.models import Count, Q
+from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultipleWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldAdminURLInputWidget,
+)
 
 from alerts.models import URL_KINDS, AlertChannel, AlertDelivery, AlertEvent, DeliveryStatus, EventKind
 from alerts.services import alerts_send_test
 from alerts.transport import url_masked
-from whalefall.admin_tools import ReadOnlyAdminMixin, ReadOnlyInlineMixin, pretty_json
+from whalefall.admin_tools import (
+    ModelAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    TabularInline,
+    badge,
+    pretty_json,
+    prose,
+)
 
 
 class AlertChannelForm(forms.ModelForm):
     """Event kinds as checkboxes; recipients comma-separated, each checked as an e-mail address."""
 
     event_kinds = forms.MultipleChoiceField(
-        choices=EventKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=EventKind.choices, required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget,
         help_text="None ticked: every kind.",
     )  # fmt: skip
     recipients = SimpleArrayField(
-        forms.EmailField(), required=False, help_text="E-mail: addresses separated by commas."
+        forms.EmailField(), required=False, help_text="E-mail: addresses separated by commas.",
+        widget=UnfoldAdminTextInputWidget,
     )
 
     class Meta:
         model = AlertChannel
         fields = ("name", "kind", "url", "recipients", "event_kinds", "min_severity", "delivery_mode",
                   "limit_days", "is_active")  # fmt: skip
-        widgets = {"url": forms.URLInput(attrs={"size": 80})}
+        widgets = {"url": UnfoldAdminURLInputWidget}
 
 
 @admin.register(AlertChannel)
-class AlertChannelAdmin(admin.ModelAdmin):
+class AlertChannelAdmin(ModelAdmin):
     """Where alerts go. Only admins see this list: a webhook URL may hold a token."""
 
     form = AlertChannelForm
     actions = ("send_test_action",)
-    list_display = ("name", "kind", "target", "kinds", "min_severity", "delivery_mode", "limit_days", "is_active",
-                    "unsent", "last_digest_at")  # fmt: skip
+    list_display = ("name", "kind", "target", "kinds", "min_severity", "delivery_mode", "is_active", "unsent")
     list_filter = ("kind", "delivery_mode", "is_active")
     list_select_related = ()
     search_fields = ("name",)
@@ -57,11 +70,11 @@ class AlertChannelAdmin(admin.ModelAdmin):
 
     @admin.display(description="Destination")
     def target(self, obj: AlertChannel) -> str:
-        return url_masked(obj.url) if obj.kind in URL_KINDS else ", ".join(obj.recipients)
+        return prose(url_masked(obj.url) if obj.kind in URL_KINDS else ", ".join(obj.recipients), limit=60)
 
     @admin.display(description="Event kinds")
     def kinds(self, obj: AlertChannel) -> str:
-        return ", ".join(obj.event_kinds) if obj.event_kinds else "all"
+        return prose(", ".join(obj.event_kinds), limit=80) if obj.event_kinds else "all"
 
     @admin.display(description="Unsent", ordering="unsent_count")
     def unsent(self, obj: AlertChannel) -> int:
@@ -76,7 +89,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{outcome.channel}: test alert sent.", messages.SUCCESS)
 
 
-class AlertDeliveryInline(ReadOnlyInlineMixin, admin.TabularInline):
+class AlertDeliveryInline(ReadOnlyInlineMixin, TabularInline):
     model = AlertDelivery
     fields = ("channel", "status", "attempts", "last_attempt_at", "sent_at", "last_error")
     readonly_fields = fields
@@ -102,10 +115,10 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(AlertEvent)
-class AlertEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What detection recorded, once per condition, with where it was sent."""
 
-    list_display = ("created_at", "severity", "kind", "title", "instance", "delivery_summary", "cleared_at")
+    list_display = ("created_at", "severity", "kind", "summary", "instance", "delivery_summary", "cleared_at")
     list_filter = ("kind", "severity", DeliveryStatusFilter, "created_at")
     list_select_related = ("instance",)
     search_fields = ("title", "=dedup_key")
@@ -119,6 +132,10 @@ class AlertEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         counts = {status: Count("deliveries", filter=Q(deliveries__status=status)) for status in DeliveryStatus.values}
         return super().get_queryset(request).annotate(**{f"n_{k}": v for k, v in counts.items()})
 
+    @admin.display(description="Title", ordering="title")
+    def summary(self, obj: AlertEvent) -> str:
+        return prose(obj.title, limit=120)
+
     @admin.display(description="Deliveries")
     def delivery_summary(self, obj: AlertEvent) -> str:
         parts = [f"{getattr(obj, f'n_{s}')} {s}" for s in DeliveryStatus.values if getattr(obj, f"n_{s}")]
@@ -130,11 +147,24 @@ class AlertEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlertDeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Every event × channel: pending, sent or failed (with the error; retried by the next run)."""
 
-    list_display = ("created_at", "event", "channel", "status", "attempts", "last_attempt_at", "sent_at",
-                    "last_error")  # fmt: skip
+    # what the page is for: where each alert went, whether it got there, and why not
+    list_display = ("event_title", "channel", "state", "attempts", "last_attempt_at", "error")
     list_filter = ("status", "channel", "created_at")
     list_select_related = ("event", "channel")
     search_fields = ("event__title",)
+
+    @admin.display(description="Event", ordering="event__created_at")
+    def event_title(self, obj: AlertDelivery) -> str:
+        return prose(obj.event.title, limit=90)
+
+    @admin.display(description="Status", ordering="status")
+    def state(self, obj: AlertDelivery) -> str:
+        tone = {DeliveryStatus.SENT: "ok", DeliveryStatus.FAILED: "bad"}.get(obj.status, "warn")
+        return badge(obj.status, tone)
+
+    @admin.display(description="Last error")
+    def error(self, obj: AlertDelivery) -> str:
+        return prose(obj.last_error, limit=120)

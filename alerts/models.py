@@ -206,6 +206,8 @@ class AlertDelivery(models.Model):
 
     class Meta:
         db_table = "alert_deliveries"
+        verbose_name = "alert delivery"
+        verbose_name_plural = "alert deliveries"
         ordering = ("-created_at",)
         constraints = [
             models.UniqueConstraint(fields=["event", "channel"], name="alert_deliveries_event_channel_uniq"),

@@ -11,8 +11,7 @@ from whalefall.admin_tools import BigTableAdmin, CsvExportMixin, pretty_json, re
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(CsvExportMixin, BigTableAdmin):
-    list_display = ("occurred_at", "username", "channel", "action", "object_type", "object_id", "outcome",
-                    "status_code", "remote_addr")  # fmt: skip
+    list_display = ("occurred_at", "outcome", "username", "channel", "action", "object", "remote_addr")
     list_filter = (recent_date_filter("occurred_at", default="30", title="when"), "channel", "outcome")
     search_fields = ("=username", "action", "=object_id")
     date_hierarchy = None
@@ -21,6 +20,10 @@ class AuditEventAdmin(CsvExportMixin, BigTableAdmin):
     fields = ("occurred_at", "user", "username", "channel", "action", "object_type", "object_id", "outcome",
               "status_code", "remote_addr", "detail_json")  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description="Object", ordering="object_type")
+    def object(self, obj: AuditEvent) -> str:
+        return f"{obj.object_type} {obj.object_id}".strip() or "-"
 
     @admin.display(description="Detail")
     def detail_json(self, obj: AuditEvent) -> str:

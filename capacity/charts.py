@@ -7,14 +7,16 @@ import datetime as dt
 from capacity import selectors
 from capacity.forecast import OK, Forecast
 from whalefall.admin_tools import format_bytes
-from whalefall.charts import line_chart
+from whalefall.charts import axis_scale, line_chart
 
 
 def trend_chart(trend: selectors.CapacityTrend, *, width: int = 900, height: int = 280) -> dict:
     """SVG geometry for the capacity chart: one polyline per series (instance
     total first), y = bytes from 0 to the maximum."""
     series = [("Instance total", trend.instance_total), *trend.databases.items()]
-    return line_chart(series, start=trend.start, end=trend.end, label=format_bytes, width=width, height=height)
+    return line_chart(
+        series, start=trend.start, end=trend.end, label=format_bytes, binary=True, width=width, height=height
+    )
 
 
 #: how far past the last sample the forecast is drawn at most (days)
@@ -44,7 +46,7 @@ def forecast_chart(
     # the limit line when the drawing reaches it, or when it is close above the data
     reached = ok and forecast.days_until_limit is not None and forecast.days_until_limit <= FORECAST_DRAWN_DAYS_MAX
     limit_drawn = limit is not None and (reached or limit <= 1.2 * max(values or [0]))
-    top = max([*values, limit if limit_drawn else 0]) or 1
+    top, ticks = axis_scale(max([*values, limit if limit_drawn else 0]), binary=True)
 
     def x(day: dt.date) -> float:
         return pad_left + plot_w * (day - start).days / span
@@ -65,7 +67,7 @@ def forecast_chart(
         "end": x_end,
         "empty": not sizes,
         "points": " ".join(point(day, value) for day, value in sorted(sizes.items())),
-        "ticks": [{"y": y(top * f), "label": format_bytes(int(top * f))} for f in (0, 0.25, 0.5, 0.75, 1)],
+        "ticks": [{"y": y(tick), "label": format_bytes(tick)} for tick in ticks],
         "fitted": "",
         "band": "",
         "limit_y": f"{y(limit):.1f}" if limit_drawn else None,

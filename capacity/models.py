@@ -62,6 +62,8 @@ class InstanceDatabase(models.Model):
 
     class Meta:
         db_table = "instance_databases"
+        verbose_name = "database"
+        verbose_name_plural = "databases"
         ordering = ("instance", "name")
         constraints = [
             models.UniqueConstraint(fields=["instance", "name"], name="instance_databases_uniq"),
@@ -86,6 +88,8 @@ class DatabaseSizeStat(models.Model):
 
     class Meta:
         db_table = "database_size_stats"
+        verbose_name = "daily database size"
+        verbose_name_plural = "daily database sizes"
         ordering = ("-collected_date", "instance", "database_name")
         constraints = [
             models.UniqueConstraint(
@@ -118,6 +122,8 @@ class InstanceSizeStat(models.Model):
 
     class Meta:
         db_table = "instance_size_stats"
+        verbose_name = "daily instance size"
+        verbose_name_plural = "daily instance sizes"
         ordering = ("-collected_date", "instance")
         constraints = [
             models.UniqueConstraint(fields=["instance", "collected_date"], name="instance_size_stats_uniq"),
@@ -164,6 +170,8 @@ class DatabaseSizeAggregation(_AggregationColumns):
 
     class Meta:
         db_table = "database_size_aggregations"
+        verbose_name = "database size roll-up"
+        verbose_name_plural = "database size roll-ups"
         ordering = ("-period_start", "instance", "database_name")
         constraints = [
             models.UniqueConstraint(
@@ -187,6 +195,8 @@ class InstanceSizeAggregation(_AggregationColumns):
 
     class Meta:
         db_table = "instance_size_aggregations"
+        verbose_name = "instance size roll-up"
+        verbose_name_plural = "instance size roll-ups"
         ordering = ("-period_start", "instance")
         constraints = [
             models.UniqueConstraint(
@@ -221,6 +231,8 @@ class DatabaseSizeCurrent(models.Model):
 
     class Meta:
         db_table = "database_size_current"
+        verbose_name = "current database size"
+        verbose_name_plural = "current database sizes"
         ordering = ("instance", "database_name")
         constraints = [
             models.UniqueConstraint(fields=["instance", "database_name"], name="database_size_current_uniq"),
@@ -246,6 +258,8 @@ class DatabaseTableSizeStat(models.Model):
 
     class Meta:
         db_table = "database_table_size_stats"
+        verbose_name = "table size"
+        verbose_name_plural = "table sizes"
         ordering = ("instance", "database_name", "-size_bytes")
         constraints = [
             models.UniqueConstraint(

@@ -19,7 +19,15 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import slugify
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from accounts.admin import account_admin_extend
 from accounts.models import InstanceAccount
@@ -33,7 +41,12 @@ from classification.models import (
     ClassificationRule,
     InstanceClassificationState,
 )
-from classification.selectors import accounts_with_classification, classification_count_series, rule_preview
+from classification.selectors import (
+    accounts_with_classification,
+    classification_count_series,
+    instance_risky_assignments,
+    rule_preview,
+)
 from classification.services import (
     classification_assign,
     classification_auto_classify,
@@ -41,22 +54,81 @@ from classification.services import (
     rule_create,
     rule_update,
 )
-from instances.admin import instance_admin_action_register
+from instances.admin import (
+    instance_admin_action_register,
+    instance_admin_button_register,
+    instance_admin_section_register,
+)
 from instances.models import Instance
-from sync_sessions.admin import batch_admin_action
+from sync_sessions.admin import SessionFilter, batch_admin_action, session_admin_link_register
 from whalefall.admin_tools import (
     BigTableAdmin,
+    ModelAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    TabularInline,
     count_subquery,
+    prose,
     recent_date_filter,
 )
-from whalefall.charts import line_chart
+from whalefall.charts import PALETTE, line_chart
+
+
+def _swatch(color: str, name: str) -> str:
+    return format_html('<i class="wf-swatch" style="background:{}"></i>{}', color, name)
+
+
+class AccountClassificationForm(forms.ModelForm):
+    """A classification: its code in the built-in codes' shape (made from the name when left
+    empty), its priority on a stated scale, its colour from a palette people tell apart."""
+
+    code = forms.RegexField(
+        regex=r"^[a-z][a-z0-9_]*$", max_length=64, required=False, widget=UnfoldAdminTextInputWidget,
+        help_text="Lowercase letters, digits and underscores, like the built-in codes (can_grant); "
+        "empty: made from the name.",
+        error_messages={"invalid": "Use lowercase letters, digits and underscores, starting with a letter "
+                        "(write_on_prod)."},
+    )  # fmt: skip
+    priority = forms.IntegerField(
+        min_value=0, max_value=100, initial=50, widget=UnfoldAdminIntegerFieldWidget,
+        help_text="0–100, higher wins: an account's primary classification (first in the account list, on "
+        "the dashboard) is its highest-priority one. The built-in ones use 20 (locked) to 100 (superuser).",
+    )  # fmt: skip
+    color = forms.ChoiceField(
+        label="Colour",
+        widget=UnfoldAdminRadioSelectWidget(),
+        help_text="Its colour on the charts and labels: a palette whose colours stay distinct, also for "
+        "colour-blind readers.",
+    )  # fmt: skip
+
+    class Meta:
+        model = AccountClassification
+        fields = ("name", "code", "description", "risk_level", "color", "priority", "is_active", "is_system")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(color, _swatch(color, name)) for color, name in PALETTE]
+        current = self.instance.color if self.instance.pk else None
+        if current and current.lower() not in {color.lower() for color, _ in PALETTE}:
+            choices.append((current, _swatch(current, f"{current} (chosen before the palette)")))
+        self.fields["color"].choices = choices
+        if self.instance.pk is None:
+            self.fields["color"].initial = PALETTE[0][0]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("code") and data.get("name"):
+            data["code"] = slugify(data["name"]).replace("-", "_")[:64] or None
+            if not data["code"] or not data["code"][0].isalpha():
+                self.add_error("code", "Give a code: the name gives none that starts with a letter.")
+        return data
 
 
 @admin.register(AccountClassification)
-class AccountClassificationAdmin(admin.ModelAdmin):
+class AccountClassificationAdmin(ModelAdmin):
     """Risk classifications; system classifications cannot be deleted."""
+
+    form = AccountClassificationForm
 
     list_select_related = ()
     list_display = (
@@ -64,7 +136,7 @@ class AccountClassificationAdmin(admin.ModelAdmin):
         "code",
         "risk_level",
         "color_swatch",
-        "priority",
+        "priority_shown",
         "is_system",
         "is_active",
         "rule_count",
@@ -72,7 +144,6 @@ class AccountClassificationAdmin(admin.ModelAdmin):
     )
     list_filter = ("risk_level", "is_active", "is_system")
     search_fields = ("name", "code")
-    prepopulated_fields = {"code": ("name",)}
     readonly_fields = ("rule_link", "created_at", "updated_at")
     ordering = ("-priority", "name")
     fieldsets = (
@@ -96,14 +167,13 @@ class AccountClassificationAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    @admin.display(description="Color")
+    @admin.display(description="Colour")
     def color_swatch(self, obj: AccountClassification) -> str:
-        return format_html(
-            '<span style="display:inline-block;width:1em;height:1em;background:{};'
-            'border:1px solid #999;vertical-align:middle"></span> {}',
-            obj.color,
-            obj.color,
-        )
+        return _swatch(obj.color, dict((c.lower(), n) for c, n in PALETTE).get(obj.color.lower(), obj.color))
+
+    @admin.display(description="Priority (of 100)", ordering="priority")
+    def priority_shown(self, obj: AccountClassification) -> int:
+        return obj.priority
 
     @admin.display(description="Rules", ordering="_rule_count")
     def rule_count(self, obj: AccountClassification) -> int:
@@ -138,7 +208,7 @@ class ClassificationRuleAdminForm(forms.ModelForm):
     """Rule form; the expression is edited as indented JSON (validated by the model)."""
 
     expression = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 16, "cols": 100, "style": "font-family:monospace"}),
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 16, "class": "font-mono"}),
         help_text='JSON DSL, e.g. {"op": "or", "args": [{"fn": "is_superuser"}, {"fn": "can_grant"}]}',
     )
 
@@ -148,7 +218,7 @@ class ClassificationRuleAdminForm(forms.ModelForm):
 
 
 @admin.register(ClassificationRule)
-class ClassificationRuleAdmin(admin.ModelAdmin):
+class ClassificationRuleAdmin(ModelAdmin):
     """Rules (boolean JSON expressions over account facts), one engine each."""
 
     form = ClassificationRuleAdminForm
@@ -231,7 +301,7 @@ class ClassificationRuleAdmin(admin.ModelAdmin):
 class AccountClassificationAssignmentAdmin(BigTableAdmin):
     """Current assignments (one row per account and classification)."""
 
-    list_display = ("account", "instance", "classification", "source", "rule", "assigned_by", "assigned_at")
+    list_display = ("account", "instance", "classification", "source", "assigned_by", "assigned_at")
     list_select_related = ("account__instance", "classification", "rule", "assigned_by")
     list_filter = ("classification", "source")
     search_fields = ("^account__username", "=account__instance__name")
@@ -279,19 +349,10 @@ class AccountClassificationAssignmentAdmin(BigTableAdmin):
 class AccountClassificationHistoryAdmin(BigTableAdmin):
     """Every add/remove of an assignment, grouped by batch."""
 
-    list_display = (
-        "changed_at",
-        "account",
-        "instance",
-        "classification",
-        "action",
-        "source",
-        "rule",
-        "short_batch",
-        "changed_by",
-    )
+    # the rule and the batch are on the row's page (the batch links to its other rows)
+    list_display = ("changed_at", "account", "instance", "classification", "action", "source", "changed_by")
     list_select_related = ("account__instance", "classification", "rule", "changed_by")
-    list_filter = (recent_date_filter("changed_at", default="all", title="changed"), "action", "source")
+    list_filter = (recent_date_filter("changed_at", default="all", title="changed"), SessionFilter, "action", "source")
     search_fields = ("^account__username", "=account__instance__name")
     fields = (
         "changed_at",
@@ -319,7 +380,7 @@ class AccountClassificationHistoryAdmin(BigTableAdmin):
 
 
 @admin.register(ClassificationDailyStat)
-class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Accounts per classification per instance per day."""
 
     list_display = ("date", "classification", "db_type", "instance", "account_count")
@@ -364,7 +425,7 @@ def _int_param(request, name: str) -> int | None:
 
 
 @admin.register(InstanceClassificationState)
-class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The state digest each instance's last auto-classification left (see docs/classification.md)."""
 
     list_display = ("instance", "classified_at", "fingerprint")
@@ -392,7 +453,7 @@ class ClassificationFilter(admin.SimpleListFilter):
         return accounts_with_classification(queryset, codes=[value]) if value else queryset
 
 
-class ClassificationAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+class ClassificationAssignmentInline(ReadOnlyInlineMixin, TabularInline):
     """Current classifications of the account, why each holds, and (with the permission)
     assign/unassign by hand."""
 
@@ -416,9 +477,14 @@ class ClassificationAssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     @admin.display(description="Why")
     def reasons(self, obj: AccountClassificationAssignment) -> str:
-        if obj.source == AssignmentSource.MANUAL:
-            return f"assigned by hand by {getattr(obj.assigned_by, 'username', None) or 'someone'}"
-        return "; ".join(obj.why or []) or "-"
+        return reasons_text(obj)
+
+
+def reasons_text(assignment: AccountClassificationAssignment) -> str:
+    """Why an account holds a classification: the rule's reasons, or who assigned it by hand."""
+    if assignment.source == AssignmentSource.MANUAL:
+        return f"assigned by hand by {getattr(assignment.assigned_by, 'username', None) or 'someone'}"
+    return "; ".join(assignment.why or []) or "-"
 
 
 @admin.display(description="Primary classification")
@@ -470,14 +536,55 @@ account_admin_extend(
     permission_checks={"assign": _has_assign_permission},
     action_form_fields={
         "classification": _ClassificationChoice(
-            queryset=AccountClassification.objects.filter(is_active=True), required=False, label="Classification:"
+            queryset=AccountClassification.objects.filter(is_active=True), required=False, label="",
+            empty_label="Classification…", widget=UnfoldAdminSelectWidget,
         )
     },
 )
 
 
+# --- on the instance pages ------------------------------------------------------------
+
 classify_accounts_action = batch_admin_action(
-    name="classify_accounts_action", description="Classify accounts (run the rules)", label="Classification",
+    name="classify_accounts_action", description="Classify accounts", label="Classification",
     start=classification_auto_classify,
 )  # fmt: skip
 instance_admin_action_register(classify_accounts_action)
+instance_admin_button_register("classify_accounts_action", "Classify",
+                               hint="queued: a session applies the rules to its accounts")  # fmt: skip
+
+#: rows of the instance page's "Risky accounts" card (the account list has them all)
+RISKY_ROWS = 10
+
+
+def _risky_accounts(instance: Instance) -> str:
+    assignments = instance_risky_assignments(instance_id=instance.pk)
+    shown = list(assignments[: RISKY_ROWS + 1])
+    accounts_url = reverse("admin:accounts_instanceaccount_changelist") + f"?instance={instance.pk}"
+    if not shown:
+        return format_html('<p class="wf-ok">No active account holds a high or critical classification. '
+                           '<a href="{}">Accounts</a></p>', accounts_url)  # fmt: skip
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (format_html('<a href="{}">{}</a>', reverse("admin:accounts_instanceaccount_change", args=[a.account_id]),
+                     a.account),
+         format_html('<i class="wf-swatch" style="background:{}"></i>{}', a.classification.color,
+                     a.classification.name),
+         a.classification.get_risk_level_display(),
+         prose(reasons_text(a), limit=160))
+        for a in shown[:RISKY_ROWS]
+    ))  # fmt: skip
+    more = f" (more than {RISKY_ROWS} — see the list)" if len(shown) > RISKY_ROWS else ""
+    return format_html(
+        '<table class="wf-table"><thead><tr><th>Account</th><th>Classification</th><th>Risk</th><th>Why</th></tr>'
+        '</thead><tbody>{}</tbody></table><p class="wf-links"><a class="wf-link" href="{}">All accounts of this '
+        "instance</a>{}</p>",
+        rows, accounts_url, more,
+    )  # fmt: skip
+
+
+instance_admin_section_register("Risky accounts", _risky_accounts, order=20)
+session_admin_link_register(
+    "Classification changes",
+    lambda session: reverse("admin:classification_accountclassificationhistory_changelist")
+    + f"?session={session.session_id}",
+)

@@ -12,21 +12,22 @@ def _any_privilege(*names: str) -> dict:
 _LOCKED_OR_NO_LOGIN = {"op": "or", "args": [{"fn": "is_locked"}, {"op": "not", "args": [{"fn": "can_login"}]}]}
 _NOT_PUBLIC = {"op": "not", "args": [{"fn": "username_matches", "pattern": "PUBLIC"}]}
 
-#: code → (name, risk level, colour, priority, description, {db_type: rule})
+#: code → (name, risk level, colour (whalefall.charts.PALETTE: told apart on the charts), priority,
+#: description, {db_type: rule})
 CLASSIFICATIONS: dict[str, tuple[str, str, str, int, str, dict[str, dict]]] = {
     "superuser": (
-        "Superuser", "critical", "#b02a37", 100,
+        "Superuser", "critical", "#D55E00", 100,
         "Bypasses every permission check (MySQL SUPER/ALL on *.*, PostgreSQL rolsuper, SQL Server sysadmin "
         "or CONTROL SERVER, Oracle DBA or SYSDBA).",
         {db: {"fn": "is_superuser"} for db in ("mysql", "postgresql", "sqlserver", "oracle")},
     ),
     "can_grant": (
-        "Can grant", "high", "#dc3545", 90,
+        "Can grant", "high", "#E69F00", 90,
         "Can give privileges or roles to others (grant/admin option, CREATEROLE, securityadmin, GRANT ANY …).",
         {db: {"fn": "can_grant"} for db in ("mysql", "postgresql", "sqlserver", "oracle")},
     ),
     "ddl_anywhere": (
-        "DDL anywhere", "high", "#fd7e14", 80,
+        "DDL anywhere", "high", "#CC79A7", 80,
         "Can create, alter or drop objects (at any level).",
         {
             "mysql": _any_privilege("CREATE", "ALTER", "DROP"),
@@ -40,7 +41,7 @@ CLASSIFICATIONS: dict[str, tuple[str, str, str, int, str, dict[str, dict]]] = {
         },
     ),
     "write_delete": (
-        "Write or delete data", "medium", "#ffc107", 70,
+        "Write or delete data", "medium", "#0072B2", 70,
         "Can insert, update or delete rows in some database.",
         {
             "mysql": _any_privilege("INSERT", "UPDATE", "DELETE"),
@@ -52,7 +53,7 @@ CLASSIFICATIONS: dict[str, tuple[str, str, str, int, str, dict[str, dict]]] = {
         },
     ),
     "public_grants": (
-        "Granted to PUBLIC", "medium", "#6f42c1", 60,
+        "Granted to PUBLIC", "medium", "#56B4E9", 60,
         "Privileges every role holds through PUBLIC beyond PostgreSQL's defaults (CONNECT, TEMPORARY): "
         "the PUBLIC pseudo-account may create or write.",
         {

@@ -26,6 +26,14 @@ class AssignmentSource(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+def _loaded(obj: models.Model, name: str) -> str:
+    """The related object ``name`` of ``obj`` as text when it is loaded (pages select it), else
+    "<name> <id>": a label never costs a query per row."""
+    if obj._meta.get_field(name).is_cached(obj):
+        return str(getattr(obj, name))
+    return f"{name} {getattr(obj, f'{name}_id')}"
+
+
 class AccountClassification(models.Model):
     """A tag such as "superuser" or "write on prod"; priority picks the primary one."""
 
@@ -103,6 +111,8 @@ class AccountClassificationAssignment(models.Model):
 
     class Meta:
         db_table = "account_classification_assignments"
+        verbose_name = "classification assignment"
+        verbose_name_plural = "classification assignments"
         # manual assign/unassign (admin and API); the console's operator group has it
         permissions = [("assign_classification", "Can assign and unassign classifications by hand")]
         constraints = [
@@ -113,7 +123,7 @@ class AccountClassificationAssignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account_id} → {self.classification_id}"
+        return f"{_loaded(self, 'classification')} of {_loaded(self, 'account')}"
 
 
 class AccountClassificationHistory(models.Model):
@@ -148,6 +158,8 @@ class AccountClassificationHistory(models.Model):
 
     class Meta:
         db_table = "account_classification_history"
+        verbose_name = "account classification change"
+        verbose_name_plural = "account classification history"
         ordering = ("-changed_at",)
         constraints = [
             models.CheckConstraint(
@@ -164,7 +176,7 @@ class AccountClassificationHistory(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.classification_id} on account {self.account_id}"
+        return f"{self.get_action_display()}: {_loaded(self, 'classification')} of {_loaded(self, 'account')}"
 
 
 class ClassificationDailyStat(models.Model):
@@ -180,6 +192,8 @@ class ClassificationDailyStat(models.Model):
 
     class Meta:
         db_table = "classification_daily_stats"
+        verbose_name = "daily classification count"
+        verbose_name_plural = "daily classification counts"
         ordering = ("-date",)
         constraints = [
             models.UniqueConstraint(

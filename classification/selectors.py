@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
@@ -151,6 +151,13 @@ class PreviewAccount:
     instance_id: int
     username: str
     why: list[str]
+    host: str = ""
+    instance_name: str = ""
+
+    @property
+    def account(self) -> str:
+        """user@host as the engine names it (the user alone where there is no host)."""
+        return f"{self.username}@{self.host}" if self.host else self.username
 
 
 @dataclass
@@ -200,7 +207,20 @@ def rule_preview(
         PreviewAccount(a, by_id[a].instance_id, by_id[a].subject.username, [])
         for a, source in sorted(current.items()) if source == "auto" and a not in matched and a in by_id
     ]  # fmt: skip
-    return RulePreview(len(subjects), len(matched), adds[:limit], removes[:limit], len(adds), len(removes))
+    return RulePreview(
+        len(subjects), len(matched), _named(adds[:limit]), _named(removes[:limit]), len(adds), len(removes)
+    )
+
+
+def _named(rows: list[PreviewAccount]) -> list[PreviewAccount]:
+    """``rows`` with each account's host and instance name (one query for the rows listed)."""
+    names = {
+        pk: (host, instance)
+        for pk, host, instance in InstanceAccount.objects.filter(pk__in=[r.account_id for r in rows]).values_list(
+            "pk", "host", "instance__name"
+        )
+    }
+    return [replace(r, host=names[r.account_id][0], instance_name=names[r.account_id][1]) for r in rows]
 
 
 # --- stats ---------------------------------------------------------------------------------------
@@ -260,4 +280,18 @@ def high_risk_additions(*, since: dt.datetime) -> QuerySet[AccountClassification
         )
         .select_related("account__instance", "classification")
         .order_by("-changed_at", "-pk")
+    )
+
+
+def instance_risky_assignments(*, instance_id: int) -> QuerySet[AccountClassificationAssignment]:
+    """The current high or critical classifications of an instance's active accounts, riskiest
+    first, with account and classification (one join over the instance's accounts)."""
+    return (
+        AccountClassificationAssignment.objects.filter(
+            account__instance_id=instance_id,
+            account__is_active=True,
+            classification__risk_level__in=HIGH_RISK_LEVELS,
+        )
+        .select_related("account", "classification")
+        .order_by("-classification__priority", "account__username", "account__host")
     )

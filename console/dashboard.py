@@ -196,6 +196,11 @@ def _classification_chart(today: dt.date) -> dict:
     )
 
 
+def dashboard_callback(request, context: dict) -> dict:
+    """``UNFOLD["DASHBOARD_CALLBACK"]``: the admin index's context with the dashboard."""
+    return {**context, "dashboard": dashboard_build(user=request.user)}
+
+
 def dashboard_build(*, user, now: dt.datetime | None = None) -> Dashboard:
     """The dashboard's figures for ``user``: each section only when the user may view what it
     counts (a viewer sees all of them)."""

@@ -30,7 +30,6 @@ from contextlib import contextmanager
 
 import ldap3
 from django.conf import settings
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -39,6 +38,7 @@ from django_python3_ldap.auth import LDAPBackend
 from django_python3_ldap.utils import clean_ldap_name, format_username_openldap
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
+from unfold.forms import AuthenticationForm
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,9 @@ class DirectoryBackend(LDAPBackend):
         return user
 
 
-class ConsoleLoginForm(AdminAuthenticationForm):
-    """The admin login form, saying why a directory login failed when it was not the password."""
+class ConsoleLoginForm(AuthenticationForm):
+    """The admin (unfold) login form, saying why a directory login failed when it was not the
+    password (``UNFOLD["LOGIN"]["form"]``)."""
 
     def get_invalid_login_error(self) -> ValidationError:
         message = getattr(self.request, REQUEST_ERROR, None)

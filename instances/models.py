@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 
@@ -112,7 +112,9 @@ class Instance(models.Model):
         db_index=False,  # Meta index below: no useless varchar_pattern_ops twin
     )
     host = models.CharField(max_length=255, help_text="Host name, IP address or Unix socket directory.")
-    port = models.PositiveIntegerField()
+    # the validators report a bad port beside the field; the CHECK below guards every other path
+    port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)],
+                                       help_text="1–65535.")  # fmt: skip
     database_name = models.CharField(
         max_length=128,
         blank=True,
@@ -130,10 +132,14 @@ class Instance(models.Model):
     description = models.TextField(blank=True, default="", db_default="")
     tags = models.ManyToManyField(Tag, blank=True, related_name="instances", through="InstanceTag")
     connect_timeout = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seconds; empty uses WHALEFALL['CONNECT_TIMEOUT'] (10)."
+        null=True,
+        blank=True,
+        help_text="Seconds; empty: the WHALEFALL_CONNECT_TIMEOUT environment variable (10 by default).",
     )
     statement_timeout = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seconds; empty uses WHALEFALL['STATEMENT_TIMEOUT'] (60)."
+        null=True,
+        blank=True,
+        help_text="Seconds; empty: the WHALEFALL_STATEMENT_TIMEOUT environment variable (60 by default).",
     )
     size_limit_bytes = models.PositiveBigIntegerField(
         null=True,

@@ -150,12 +150,38 @@ def instance_update(*, instance: Instance, tags: Iterable[str] | None = None, **
     return instance
 
 
+def instances_delete(*, instance_ids: Sequence[int]) -> int:
+    """Delete instances the way the admin and the API do: softly. Each stops being contacted
+    (``is_active`` false) and is marked ``deleted_at``; its accounts, capacity history, runs and
+    classifications are kept, and ``instances_restore`` brings it back. One UPDATE; returns how
+    many were not deleted yet. ``instances_purge`` is the one that removes rows."""
+    now = timezone.now()
+    return Instance.objects.filter(pk__in=instance_ids, deleted_at__isnull=True).update(
+        deleted_at=now, is_active=False, updated_at=now
+    )
+
+
+def instances_restore(*, instance_ids: Sequence[int]) -> int:
+    """Undo ``instances_delete``: active again, ``deleted_at`` cleared, its history as it was.
+    One UPDATE; returns how many were deleted."""
+    return Instance.objects.filter(pk__in=instance_ids, deleted_at__isnull=False).update(
+        deleted_at=None, is_active=True, updated_at=timezone.now()
+    )
+
+
 def instances_purge(*, instance_ids: Iterable[int]) -> int:
-    """Delete instances for good (not the soft delete of ``deleted_at``): one DELETE; every row
-    that refers to them goes by its foreign key's ON DELETE, in the database. Returns the count."""
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM instances WHERE id = ANY(%s)", [list(instance_ids)])
-        return cursor.rowcount
+    """Delete instances for good, with everything recorded about them (not the soft delete of
+    ``instances_delete``): one DELETE; every row that refers to them goes by its foreign key's
+    ON DELETE, in the database. Returns the count. Callers confirm first (the admin's typed
+    names, ``manage.py purge_instance``'s prompt or ``--yes``). Each purge is audited with the
+    instance's name (the row is gone)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM instances WHERE id = ANY(%s) RETURNING id, name", [list(instance_ids)])
+        purged = cursor.fetchall()
+        for pk, name in purged:
+            audit_record(action="instances.instance.purged", object_type="instances.instance", object_id=str(pk),
+                         detail={"name": name})  # fmt: skip
+    return len(purged)
 
 
 def instance_contact_record(*, instance: Instance, at: dt.datetime, version: str = "") -> None:

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 
-from instances.admin import instance_admin_action_register, instance_admin_summary_register
+from instances.admin import (
+    instance_admin_action_register,
+    instance_admin_problem_register,
+    instance_admin_summary_register,
+)
 from instances.models import SYNC_INSTANCE_PERMISSION, Instance
 from instances.selectors import instances_check_privileges
 from instances.services import instance_test_connection
 from sync_sessions.contact import instances_check_privileges_batch, instances_test_connection_batch
-from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.models import RecordStatus, SyncInstanceRecord, SyncSession
 from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, records_latest_per_category
 from sync_sessions.services import session_cancel
 from whalefall.admin_tools import (
     BigTableAdmin,
     CsvExportMixin,
+    ModelAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    TabularInline,
     pretty_json,
     recent_date_filter,
 )
 from whalefall.errors import AlreadyFinished, WhalefallError
+from whalefall.units import datetime_html
 
 _RECORD_FIELDS = (
     "instance_name",
@@ -45,6 +51,37 @@ _RECORD_FIELDS = (
 )
 
 
+class SessionFilter(admin.SimpleListFilter):
+    """The rows one sync session wrote (``?session=<uuid>``): hidden until used (the session page
+    links here), then it names the session and offers "All". For the lists of apps above whose
+    rows carry a ``session`` foreign key (account changes, classification history)."""
+
+    title = "session"
+    parameter_name = "session"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return ()  # a filter with no choices would not be applied at all: list the chosen one only
+        return ((value, f"session {value[:8]}"),)
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        try:
+            return queryset.filter(session_id=uuid.UUID(value))
+        except ValueError:
+            return queryset.none()
+
+
+def session_admin_link_register(label: str, url_for: Callable[[SyncSession], str]) -> None:
+    """Add a link (``url_for(session)``: the rows it wrote, e.g. its account changes) to the
+    "What it changed" row of a session's page; apps above call it from their ``admin`` module."""
+    if all(existing != label for existing, _ in SyncSessionAdmin.change_link_makers):
+        SyncSessionAdmin.change_link_makers = (*SyncSessionAdmin.change_link_makers, (label, url_for))
+
+
 def _duration(started, completed) -> str:
     if started is None or completed is None:
         return "-"
@@ -52,7 +89,7 @@ def _duration(started, completed) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+class SyncInstanceRecordInline(ReadOnlyInlineMixin, TabularInline):
     """What the session did on each instance."""
 
     model = SyncInstanceRecord
@@ -71,26 +108,14 @@ class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(SyncSession)
-class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
 
     actions = ("cancel_action", "export_csv")
     csv_columns = SESSION_CSV_COLUMNS
 
-    list_display = (
-        "short_id",
-        "sync_category",
-        "sync_type",
-        "status",
-        "started_at",
-        "duration",
-        "total_instances",
-        "successful_instances",
-        "partial_instances",
-        "failed_instances",
-        "cancelled_instances",
-        "created_by",
-    )
+    list_display = ("short_id", "sync_category", "sync_type", "status", "started_at", "duration", "instances",
+                    "created_by")  # fmt: skip
     list_display_links = ("short_id",)
     list_select_related = ("created_by",)
     list_filter = ("status", "sync_category", "sync_type")
@@ -99,8 +124,10 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("session_id", "sync_category", "sync_type", "status", "created_by")}),
         ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at", "updated_at")}),
         ("Outcome", {"fields": ("total_instances", "successful_instances", "partial_instances", "failed_instances",
-                                "skipped_instances", "cancelled_instances", "enqueued", "error_message")}),
-    )
+                                "skipped_instances", "cancelled_instances", "enqueued", "error_message", "changes")}),
+    )  # fmt: skip
+    #: (label, url_for(session)) what a session wrote, from the apps that own it (``session_admin_link_register``)
+    change_link_makers: tuple[tuple[str, Callable[[SyncSession], str]], ...] = ()
     readonly_fields = (
         "session_id",
         "sync_category",
@@ -120,6 +147,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "cancelled_instances",
         "enqueued",
         "error_message",
+        "changes",
     )
     ordering = ("-started_at",)
     inlines = (SyncInstanceRecordInline,)
@@ -153,6 +181,26 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                               "will not start; those already running finish.", messages.SUCCESS)  # fmt: skip
         if finished:
             self.message_user(request, f"Already finished, not cancelled: {', '.join(finished)}.", messages.WARNING)
+
+    @admin.display(description="What it changed")
+    def changes(self, obj: SyncSession) -> str:
+        links = [format_html('<a href="{}">{}</a>', url_for(obj), label) for label, url_for in self.change_link_makers]
+        return format_html_join(" · ", "{}", ((link,) for link in links)) or "-"
+
+    @admin.display(description="Instances", ordering="total_instances")
+    def instances(self, obj: SyncSession) -> str:
+        """"5" when all went well, else "5: 3 ok (1 partial), 1 failed, 1 cancelled" (what is not 0)."""
+        if obj.successful_instances == obj.total_instances and not obj.partial_instances:
+            return str(obj.total_instances)
+        parts = [f"{obj.successful_instances} ok" + (f" ({obj.partial_instances} partial)" if obj.partial_instances
+                                                      else "")]  # fmt: skip
+        parts += [f"{count} {label}" for count, label in ((obj.failed_instances, "failed"),
+                  (obj.skipped_instances, "skipped"), (obj.cancelled_instances, "cancelled")) if count]  # fmt: skip
+        unfinished = obj.total_instances - obj.successful_instances - obj.failed_instances - obj.skipped_instances \
+            - obj.cancelled_instances  # fmt: skip
+        if unfinished > 0:
+            parts.append(f"{unfinished} to go")
+        return f"{obj.total_instances}: " + ", ".join(parts)
 
 
 @admin.register(SyncInstanceRecord)
@@ -304,8 +352,15 @@ instance_admin_action_register(test_connection_action)
 instance_admin_action_register(check_privileges_action)
 
 
+def _latest_records(instance) -> list[SyncInstanceRecord]:
+    """The instance's latest record per kind of run, read once per page (status row and problems)."""
+    if not hasattr(instance, "_latest_records"):
+        instance._latest_records = records_latest_per_category(instance_id=instance.pk)
+    return instance._latest_records
+
+
 def _last_runs_overview(instance) -> str:
-    records = records_latest_per_category(instance_id=instance.pk)
+    records = _latest_records(instance)
     if not records:
         return "no runs recorded"
     rows = (
@@ -314,7 +369,7 @@ def _last_runs_overview(instance) -> str:
             r.get_sync_category_display(),
             r.status,
             f" ({r.error_code})" if r.error_code else "",
-            date_format(timezone.localtime(r.started_at or r.created_at), "Y-m-d H:i"),
+            datetime_html(r.started_at or r.created_at),
             _duration(r.started_at, r.completed_at),
         )
         for r in records
@@ -324,4 +379,23 @@ def _last_runs_overview(instance) -> str:
     return format_html('{} · <a href="{}">all runs</a>', items, url)
 
 
+def _failed_runs(instance) -> list[str]:
+    """A problem line per kind of run whose latest record failed or was partial (something was
+    not read): when, the error code and message."""
+    return [
+        format_html(
+            '<a href="{}">{}</a> {} at {}: <code>{}</code> {}',
+            reverse("admin:sync_sessions_syncinstancerecord_change", args=(r.pk,)),
+            r.get_sync_category_display(),
+            "failed" if r.status == RecordStatus.FAILED else "was partial",
+            datetime_html(r.completed_at or r.started_at or r.created_at),
+            r.error_code or "error",
+            r.error_message[:300],
+        )
+        for r in _latest_records(instance)
+        if r.status in (RecordStatus.FAILED, RecordStatus.PARTIAL)
+    ]
+
+
 instance_admin_summary_register("Last runs", _last_runs_overview)
+instance_admin_problem_register(_failed_runs)

@@ -162,6 +162,8 @@ class SyncInstanceRecord(models.Model):
 
     class Meta:
         db_table = "sync_instance_records"
+        verbose_name = "instance run"
+        verbose_name_plural = "instance runs"
         ordering = ("session", "instance_name")
         constraints = [
             models.UniqueConstraint(fields=["session", "instance"], name="sync_records_session_instance_uniq"),

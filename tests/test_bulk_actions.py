@@ -87,7 +87,9 @@ def test_bulk_tag_and_deactivate_act_on_the_filtered_selection(admin_client):
     admin_client.post("/admin/instances/instance/", {"action": "add_tag_action", "index": "0", "tag": "",
                                                      "_selected_action": ids})  # fmt: skip
     assert not Instance.objects.filter(tags__name="").exists()  # refused: no tag named
-    admin_client.post("/admin/instances/instance/", {"action": "deactivate_action", "index": "0",
-                                                     "_selected_action": ids})  # fmt: skip
+    deactivate = {"action": "deactivate_action", "index": "0", "_selected_action": ids}
+    page = admin_client.post("/admin/instances/instance/", deactivate).content.decode()
+    assert "Deactivate 3 instance(s)" in page and Instance.objects.filter(is_active=False).count() == 0  # asks first
+    admin_client.post("/admin/instances/instance/", {**deactivate, "post": "yes"})
     assert dict(Instance.objects.values_list("name", "is_active")) == {
         "keep": True, "pick-0": False, "pick-1": False, "pick-2": False}  # fmt: skip

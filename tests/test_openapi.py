@@ -51,7 +51,15 @@ def test_schema_endpoint(api_client):
     assert response.status_code == 200
     schema = response.json()
     assert set(PATHS) <= set(schema["paths"])
-    assert api_client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_docs_page_loads_its_assets_from_our_static_files(api_client):
+    """An operations network has no internet: the docs page names no other host (the browser test
+    also watches every request it makes)."""
+    body = api_client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in body
+    assert "http://" not in body and "https://" not in body, [w for w in body.split() if "//" in w][:5]
 
 
 def test_schema_generates_without_warnings_and_validates():

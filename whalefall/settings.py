@@ -50,7 +50,8 @@ DEBUG = _env_bool("WHALEFALL_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
-    "console.sites.ConsoleAdminConfig",  # django.contrib.admin, its index is the dashboard
+    "unfold.apps.BasicAppConfig",  # the admin theme (its templates before Django's); the site is ours
+    "console.sites.ConsoleAdminConfig",  # django.contrib.admin on unfold's site, its index is the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our static files (no CDN)
     "django_q",
     "audit",  # the console's own audit trail, below every app that records into it
     "instances",
@@ -170,6 +172,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% load units %}: sizes and rates in the console's one format (whalefall/units.py)
+            "libraries": {"units": "whalefall.template_units"},
         },
     },
 ]
@@ -198,6 +202,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("WHALEFALL_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True  # every timestamp is timestamptz, written in UTC
+# one date-time format everywhere in the console, with the time zone shown: "2026-03-01 14:05 UTC"
+FORMAT_MODULE_PATH = ["whalefall.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by collectstatic (bin/serve runs it)
@@ -253,6 +259,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "whalefall.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
+    # the docs page (/api/docs/, Swagger UI) loads its JavaScript and CSS from our static files
+    # (drf-spectacular-sidecar, pinned): an operations network has no internet. (No Redoc: it fetches
+    # its "powered by" logo from cdn.redoc.ly.)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # no online validator badge (Swagger UI would send the schema to validator.swagger.io)
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "TITLE": "WhaleFall API",
     "DESCRIPTION": "Accounts, capacity and sync sessions of monitored database instances.",
     "VERSION": "1.0.0",
@@ -268,6 +281,43 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SyncSessionStatusEnum": "sync_sessions.models.SessionStatus",
         "SyncRecordStatusEnum": "sync_sessions.models.RecordStatus",
+    },
+}
+
+# --- the admin theme (django-unfold); the console's own look is console/static/console/console.css ---
+UNFOLD = {
+    # unfold's login form, saying when the directory did not answer (console/directory.py)
+    "LOGIN": {"form": "console.directory.ConsoleLoginForm"},
+    "SITE_TITLE": "WhaleFall",
+    "SITE_HEADER": "WhaleFall",
+    "SITE_SUBHEADER": "Database operations console",
+    "SITE_SYMBOL": "database",
+    "SITE_URL": "/admin/",
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_BACK_BUTTON": False,
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "STYLES": ["console.navigation.stylesheet"],
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "console.navigation.favicon"}],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "console.navigation.sidebar_navigation",
+    },
+    "COLORS": {
+        # a blue-teal primary (unfold's default is violet)
+        "primary": {
+            "50": "oklch(97.7% .013 236.62)",
+            "100": "oklch(95.1% .026 236.824)",
+            "200": "oklch(90.1% .058 230.902)",
+            "300": "oklch(82.8% .111 230.318)",
+            "400": "oklch(74.6% .16 232.661)",
+            "500": "oklch(68.5% .169 237.323)",
+            "600": "oklch(58.8% .158 241.966)",
+            "700": "oklch(50% .134 242.749)",
+            "800": "oklch(44.3% .11 240.79)",
+            "900": "oklch(39.1% .09 240.876)",
+            "950": "oklch(29.3% .066 243.157)",
+        },
     },
 }
 

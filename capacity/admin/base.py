@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from whalefall.admin_tools import BigTableAdmin, format_bytes
+from whalefall.units import MINUS, rate_format, size_delta_format
 
 
 class FactTableAdmin(BigTableAdmin):
@@ -30,11 +31,12 @@ class SizeColumnsMixin:
         return format_bytes(obj.log_bytes)
 
 
-def signed_bytes(value: int | None) -> str:
-    """"+1.5 GB" / "-2.0 KB"; "-" for unknown."""
-    if value is None:
+def change_text(change_bytes, change_percent) -> str:
+    """A roll-up's change against the previous period: "+66.6 MB (+3.0 %)"; "-" when unknown."""
+    if change_bytes is None:
         return "-"
-    return f"{'-' if value < 0 else '+'}{format_bytes(abs(value))}"
+    percent = f" ({change_percent:+.1f} %)".replace("-", MINUS) if change_percent is not None else ""
+    return size_delta_format(change_bytes) + percent
 
 
 class AggregationColumnsMixin:
@@ -52,15 +54,15 @@ class AggregationColumnsMixin:
     def min_size(self, obj) -> str:
         return format_bytes(obj.min_size_bytes)
 
-    @admin.display(description="Change", ordering="size_change_bytes")
-    def size_change(self, obj) -> str:
-        return signed_bytes(obj.size_change_bytes)
+    list_before_template = "admin/capacity/_rollup_note.html"  # what "change" and "trend" mean
 
-    @admin.display(description="Change %", ordering="size_change_percent")
-    def size_change_pct(self, obj) -> str:
-        if obj.size_change_percent is None:
-            return "-"
-        return f"{obj.size_change_percent:+.2f} %"
+    @admin.display(description="Change vs previous period", ordering="size_change_bytes")
+    def size_change(self, obj) -> str:
+        return change_text(obj.size_change_bytes, obj.size_change_percent)
+
+    @admin.display(description="Trend within period", ordering="growth_rate_bytes_per_day")
+    def growth_rate(self, obj) -> str:
+        return rate_format(obj.growth_rate_bytes_per_day)
 
 
 AGGREGATION_FIGURES = (

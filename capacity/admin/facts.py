@@ -18,7 +18,7 @@ from capacity.models import (
     InstanceSizeStat,
 )
 from capacity.selectors import DATABASE_SIZE_CSV_COLUMNS
-from whalefall.admin_tools import CsvExportMixin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
+from whalefall.admin_tools import CsvExportMixin, ModelAdmin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
 AGGREGATION_DEFAULT_WINDOW = "365"
@@ -39,9 +39,7 @@ class DatabaseSizeStatAdmin(CsvExportMixin, SizeColumnsMixin, FactTableAdmin):
     actions = ("export_csv",)
     csv_columns = DATABASE_SIZE_CSV_COLUMNS
 
-    list_display = (
-        "collected_date", "instance", "database_name", "size", "data_size", "log_size", "complete", "collected_at"
-    )  # fmt: skip
+    list_display = ("collected_date", "instance", "database_name", "size", "data_size", "log_size", "complete")
     list_filter = (recent_date_filter("collected_date", title="collected"),)
     search_fields = ("=database_name", "=instance__name")
     fields = (
@@ -72,19 +70,11 @@ class InstanceSizeStatAdmin(FactTableAdmin):
 class DatabaseSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
     """Per-database roll-ups per day/week/month/quarter (partitioned by period start)."""
 
+    # max, min and the sample count are on the row's page
     list_display = (
-        "period_start",
-        "period_type",
-        "instance",
-        "database_name",
-        "avg_size",
-        "max_size",
-        "min_size",
-        "size_change",
-        "size_change_pct",
-        "sample_count",
+        "period_start", "period_type", "instance", "database_name", "avg_size", "size_change", "growth_rate",
         "is_complete",
-    )
+    )  # fmt: skip
     list_filter = AGGREGATION_FILTERS
     search_fields = ("=database_name", "=instance__name")
     fields = (
@@ -106,18 +96,9 @@ class InstanceSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
     """Per-instance roll-ups per day/week/month/quarter (partitioned by period start)."""
 
     list_display = (
-        "period_start",
-        "period_type",
-        "instance",
-        "avg_size",
-        "max_size",
-        "min_size",
-        "size_change",
-        "size_change_pct",
-        "database_count",
-        "sample_count",
+        "period_start", "period_type", "instance", "avg_size", "size_change", "growth_rate", "database_count",
         "is_complete",
-    )
+    )  # fmt: skip
     list_filter = AGGREGATION_FILTERS
     search_fields = ("=instance__name",)
     fields = (
@@ -137,7 +118,7 @@ class InstanceSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
 
 
 @admin.register(AggregationRequest)
-class AggregationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AggregationRequestAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What each aggregation session was asked for (period types, inclusive day range)."""
 
     list_select_related = ("session",)

@@ -3,6 +3,7 @@ which also hosts the capacity pages (instance, database, top growers)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -11,19 +12,34 @@ from capacity.admin import pages
 from capacity.admin.base import SizeColumnsMixin
 from capacity.models import DatabaseSizeCurrent, InstanceDatabase
 from capacity.services import instance_database_limit_set
-from whalefall.admin_tools import ReadOnlyAdminMixin, format_bytes
+from whalefall.admin_tools import ModelAdmin, ReadOnlyAdminMixin, SizeField, format_bytes
+from whalefall.units import SIZE_INPUT_HELP
+
+
+class InstanceDatabaseForm(forms.ModelForm):
+    size_limit_bytes = SizeField(
+        required=False,
+        label="Size limit",
+        help_text=f"What this database may hold, {SIZE_INPUT_HELP}; its forecast counts the days until it is "
+        "reached. Empty: no limit.",
+    )
+
+    class Meta:
+        model = InstanceDatabase
+        fields = ("size_limit_bytes",)
 
 
 @admin.register(InstanceDatabase)
-class InstanceDatabaseAdmin(admin.ModelAdmin):
+class InstanceDatabaseAdmin(ModelAdmin):
     """Database inventory per instance; a vanished database turns inactive. Only the byte
     limit (what the forecast counts the days to) is edited here; the collection writes the rest."""
 
-    list_display = ("name", "instance", "is_active", "size_limit", "first_seen_at", "last_seen_at", "deleted_at")
+    list_display = ("name", "instance", "is_active", "size_limit", "last_seen_at", "deleted_at")
     list_select_related = ("instance",)
     list_filter = ("is_active",)
     search_fields = ("^name", "^instance__name")
     autocomplete_fields = ("instance",)
+    form = InstanceDatabaseForm
     fields = ("instance", "name", "is_active", "size_limit_bytes", "first_seen_at", "last_seen_at", "deleted_at")
     readonly_fields = ("instance", "name", "is_active", "first_seen_at", "last_seen_at", "deleted_at")
     ordering = ("instance__name", "name")
@@ -43,7 +59,7 @@ class InstanceDatabaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(DatabaseSizeCurrent)
-class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Latest size of every database (one row per database); links to the capacity pages."""
 
     list_display = (

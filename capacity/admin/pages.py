@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -111,6 +111,8 @@ def database_capacity_page(model_admin, request, instance_id: int, database: str
         instance_id=instance.pk, database=database, start=end - dt.timedelta(days=days), end=end
     )
     inventory = capacity.inventory
+    if inventory is None and not capacity.sizes and not capacity.forecast.samples:
+        raise Http404(f"No database {database!r} on {instance.name}.")  # never collected, never inventoried
     context = _context(
         model_admin,
         request,

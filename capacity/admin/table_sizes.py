@@ -20,18 +20,7 @@ from whalefall.errors import WhalefallError, describe
 class DatabaseTableSizeStatAdmin(BigTableAdmin):
     """Latest per-table sizes (refreshed per database on demand)."""
 
-    list_display = (
-        "table_name",
-        "schema_name",
-        "database_name",
-        "instance",
-        "size",
-        "data_size",
-        "index_size",
-        "row_count",
-        "complete",
-        "collected_at",
-    )
+    list_display = ("table", "database_name", "instance", "size", "data_size", "index_size", "row_count")
     list_select_related = ("instance",)
     search_fields = ("^table_name", "=database_name", "=instance__name")
     autocomplete_fields = ("instance",)
@@ -91,6 +80,10 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
             )
         query = urlencode({"instance__id__exact": instance_id, "database_name": database})
         return HttpResponseRedirect(f"{reverse('admin:capacity_databasetablesizestat_changelist')}?{query}")
+
+    @admin.display(description="Table", ordering="table_name")
+    def table(self, obj: DatabaseTableSizeStat) -> str:
+        return f"{obj.schema_name}.{obj.table_name}" if obj.schema_name else obj.table_name
 
     @admin.display(description="Size", ordering="size_bytes")
     def size(self, obj: DatabaseTableSizeStat) -> str:

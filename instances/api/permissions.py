@@ -14,3 +14,6 @@ from whalefall.api import required_permission
 CanSyncInstances = required_permission(
     SYNC_INSTANCE_PERMISSION, "You need the 'Can run syncs and connection tests on instances' permission."
 )
+
+#: authenticated and holding ``instances.delete_instance`` (restoring undoes a delete)
+DeleteInstances = required_permission("instances.delete_instance", "You need the permission to delete instances.")

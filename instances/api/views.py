@@ -16,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from instances.api.filters import CredentialFilterSet, InstanceFilterSet
-from instances.api.permissions import CanSyncInstances
+from instances.api.permissions import CanSyncInstances, DeleteInstances
 from instances.api.serializers import (
     ConnectionTestSerializer,
     CredentialSerializer,
@@ -33,6 +33,8 @@ from instances.services import (
     instance_create,
     instance_test_connection,
     instance_update,
+    instances_delete,
+    instances_restore,
     instances_resume,
 )
 from whalefall.csv_export import CsvListMixin
@@ -87,12 +89,25 @@ class CredentialViewSet(viewsets.ModelViewSet):
         serializer.instance = credential_update(credential=serializer.instance, **serializer.validated_data)
 
 
+@extend_schema_view(
+    destroy=extend_schema(
+        description="Soft delete, the same as the admin's: the instance stops being contacted (`is_active` false) and "
+        "gets `deleted_at`; its accounts, change log, capacity history, classifications and runs are kept, it "
+        "stays readable here (`?is_deleted=true` lists the deleted ones) and `POST …/actions/restore/` brings it "
+        "back. Deleting a deleted instance changes nothing. Removing an instance with its history for good is "
+        "`manage.py purge_instance` (or the admin's Purge action), never the API.",
+        responses={
+            204: OpenApiResponse(description="Deleted (softly), or already deleted."),
+            404: OpenApiResponse(description="No such instance."),
+        },
+    )
+)
 class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
     """Monitored database servers.
 
     ``db_type`` is a database type name, ``credential`` a credential id and
-    ``tags`` a list of tag names (missing tags are created). DELETE removes the
-    instance and, by cascade, its accounts, capacity history and sync records.
+    ``tags`` a list of tag names (missing tags are created). DELETE is a soft delete
+    (``deleted_at`` set, history kept, ``actions/restore`` undoes it).
     """
 
     queryset = Instance.objects.select_related("credential").prefetch_related("tags")
@@ -175,8 +190,27 @@ class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
         instance.refresh_from_db()
         return Response(InstanceSerializer(instance, context=self.get_serializer_context()).data)
 
+    @extend_schema(request=None, responses={200: InstanceSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="actions/restore",
+        permission_classes=[DeleteInstances],
+        filter_backends=[],
+    )
+    def restore(self, request, pk=None):
+        """Undo a DELETE: the instance is active again, `deleted_at` cleared, its history as it was.
+        Needs the permission to delete instances. Restoring one that is not deleted changes nothing."""
+        instance = self.get_object()
+        instances_restore(instance_ids=[instance.pk])
+        instance.refresh_from_db()
+        return Response(InstanceSerializer(instance, context=self.get_serializer_context()).data)
+
     def perform_update(self, serializer):
         serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        instances_delete(instance_ids=[instance.pk])
 
 
 def instance_action_register(action_method):

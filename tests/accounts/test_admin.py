@@ -152,6 +152,26 @@ def test_account_change_view_shows_permissions_and_history(
     # each change as +/- lines, its JSON collapsed below them
     assert re.search(r"<code>\+</code> SELECT on app\d+\.\*</div>", body) and "<code>+</code> is locked</div>" in body
     assert body.count("<details><summary>JSON</summary>") >= 50
+    # people's labels, never internal ones: no "permissions of account 32", "32 → 4", "modify user000"
+    assert f"account {account.pk}" not in body and f"{account.pk} → " not in body and "modify user000" not in body
+    # "Assign by hand" starts on no classification
+    manual = body[body.index('id="wf-classification"') :]
+    assert re.search(r'<option value="" selected>Choose a classification…</option>', manual)
+
+
+def test_change_log_says_what_changed_and_filters_by_session(admin_client_logged_in, accounts_200):
+    session = AccountChangeLog.objects.first().session
+    AccountChangeLog.objects.update(diff={"privileges": {"added": ["SELECT on app.*"], "removed": []}})
+    url = _url(AccountChangeLog, "changelist")
+    response = admin_client_logged_in.get(url, {"session": str(session.session_id)})
+    assert response.context["cl"].result_count == 200  # the rows this session wrote
+    assert "+SELECT on app.*" in response.content.decode()  # a one-line summary of each change
+    other = SyncSession.objects.create(sync_type="manual_batch", sync_category="account")
+    assert admin_client_logged_in.get(url, {"session": str(other.session_id)}).context["cl"].result_count == 0
+    assert admin_client_logged_in.get(url, {"session": "not-a-uuid"}).context["cl"].result_count == 0
+    # the session's page links to them
+    page = admin_client_logged_in.get(reverse("admin:sync_sessions_syncsession_change", args=[session.pk]))
+    assert f"{url}?session={session.session_id}" in page.content.decode()
 
 
 def test_account_admins_are_read_only(admin_client_logged_in, accounts_200):
@@ -236,7 +256,7 @@ def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admi
     }  # fmt: skip
     AccountPermission.objects.filter(instance_account=account).update(facts=facts)
     body = admin_client_logged_in.get(_url(InstanceAccount, "change", account.pk)).content.decode()
-    table = body.split('class="effective-privileges"')[1].split("</table>")[0]
+    table = body.split('class="effective-privileges')[1].split("</table>")[0]
     rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
     assert rows == [
         ("SELECT", "database", "app", "", "direct"),
@@ -245,7 +265,8 @@ def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admi
     ]
     assert "<dt>can_grant</dt>" in body and "DELETE on app.* WITH GRANT OPTION via reporting → base" in body
     # the JSON is collapsed
-    assert re.search(r"<details><summary>\s*<h4[^>]*>JSON</h4>\s*</summary>(?:(?!</details>).)*Facts", body, re.S)
+    collapsed = r"<details><summary>\s*<h[24][^>]*>\s*JSON\s*</h[24]>\s*</summary>(?:(?!</details>).)*Facts"
+    assert re.search(collapsed, body, re.S)
 
 
 def test_privileges_table_is_capped(accounts_200):

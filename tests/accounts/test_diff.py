@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from accounts.diff import diff_lines, facts_diff, facts_json, permission_facts
+from accounts.diff import diff_lines, diff_summary, facts_diff, facts_json, permission_facts
 from instances.adapters.base import AccountFacts, Privilege
 
 DIRECT = Privilege("database", "SELECT", "app")
@@ -91,3 +91,11 @@ def test_a_modification_shows_gains_and_losses_with_their_paths():
 def test_a_snapshot_only_change_says_so():
     lines = diff_lines({"snapshot": {"changed": True}})
     assert lines == [("~", "engine-native detail changed (the privileges did not)")]
+
+
+def test_diff_summary_is_one_line_with_the_first_changes():
+    privileges = {"added": ["SELECT on a.*", "INSERT on a.*", "DELETE on a.*"], "removed": ["UPDATE on b.*"]}
+    diff = {"is_superuser": {"old": False, "new": True}, "privileges": privileges}
+    assert diff_summary(diff) == "+is superuser; \u2212UPDATE on b.*; +SELECT on a.* (and 2 more)"
+    assert diff_summary({"facts": {"is_superuser": True, "roles": ["dba"]}}) == "+is superuser; +role dba"
+    assert diff_summary({}) == "no visible change"

@@ -171,7 +171,7 @@ def test_admin_sync_accounts_action_reports_bad_selection(admin_client_logged_in
     gone = make_fake_instance(name="gone", deleted_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client_logged_in.post(
-            reverse("admin:instances_instance_changelist"),
+            reverse("admin:instances_instance_changelist") + "?deleted=yes",  # deleted ones are listed on request
             {"action": "sync_accounts_action", "_selected_action": [gone.pk]},
             follow=True,
         )

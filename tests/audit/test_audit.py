@@ -118,7 +118,7 @@ def test_an_admin_action_is_recorded_with_how_many_rows_it_was_given(admin_clien
     chosen = [make_instance(name="a").pk, make_instance(name="b").pk]
     response = admin_client_logged_in.post(
         "/admin/instances/instance/?environment__exact=production",
-        {"action": "deactivate_action", "index": "0", "_selected_action": [str(pk) for pk in chosen]},
+        {"action": "deactivate_action", "index": "0", "post": "yes", "_selected_action": [str(pk) for pk in chosen]},
     )
     assert response.status_code == 302
     [event] = events(action="instances.instance.deactivate_action")

@@ -276,7 +276,7 @@ def test_size_columns_are_human_readable(admin_client_logged_in, facts):
     body = admin_client_logged_in.get(_url(DatabaseSizeStat, "changelist")).content.decode()
     assert "GB" in body or "MB" in body
     body = admin_client_logged_in.get(_url(DatabaseSizeAggregation, "changelist")).content.decode()
-    assert "-2.0\xa0KB" in body or "-2.0 KB" in body
+    assert "\u22122.0\xa0KB" in body  # a real minus sign, 1024-based units (whalefall.units)
 
 
 # --- instance capacity page, collect action, table-size refresh -------------------------------
@@ -384,7 +384,7 @@ def test_table_sizes_refresh_button(admin_client_logged_in, fake_instance, fake_
     filtered = f"{changelist}?{urlencode({'instance__id__exact': inst.pk, 'database_name': 'shop db'})}"
     body = admin_client_logged_in.get(filtered).content.decode()
     assert "Refresh shop db" in body
-    assert "Refresh" not in admin_client_logged_in.get(changelist).content.decode().split("object-tools")[1][:300]
+    assert "/refresh/" not in admin_client_logged_in.get(changelist).content.decode()  # no database chosen
 
     refresh = reverse("admin:capacity_table_sizes_refresh", args=[inst.pk, "shop db"])
     response = admin_client_logged_in.post(refresh, follow=True)

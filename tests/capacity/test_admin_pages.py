@@ -93,8 +93,12 @@ def test_database_page_shows_its_forecast_and_roll_ups(admin_client_logged_in, s
     assert reverse("admin:capacity_instancedatabase_change", args=[row.pk]) in response.content.decode()
     flat = admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[sized.pk, "flat"]))
     assert flat.context["forecast"].days_until_limit is None and "none set" in flat.content.decode()
-    missing = admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[sized.pk, "nope"]))
-    assert missing.status_code == 200 and "No sizes in this window yet." in missing.content.decode()
+    # a database the instance never had: 404; one it had, without sizes in the window: the page says so
+    never = reverse("admin:capacity_database_capacity", args=[sized.pk, "nope"])
+    assert admin_client_logged_in.get(never).status_code == 404
+    InstanceDatabase.objects.create(instance=sized, name="quiet")
+    quiet = admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[sized.pk, "quiet"]))
+    assert quiet.status_code == 200 and "No sizes in this window yet." in quiet.content.decode()
     assert admin_client_logged_in.get(reverse("admin:capacity_database_capacity", args=[999999, DB])).status_code == 404
 
 
@@ -106,6 +110,10 @@ def test_top_growers_page(admin_client_logged_in, sized, django_assert_max_num_q
     rows = [item["row"] for item in response.context["rows"]]
     assert [r.database_name for r in rows] == [DB]  # "flat" did not grow
     assert rows[0].growth.bytes == 7 * 100 * MB and rows[0].forecast.days_until_limit == 63
+    # the growth (two samples apart) and the trend (the forecast's slope) are named, in human units
+    body = response.content.decode()
+    assert "Growth in 7 days" in body and "Trend (last ramp)" in body
+    assert "+700.0\xa0MB" in body and "+100.0\xa0MB/day" in body
     assert admin_client_logged_in.get(url, {"days": "bogus"}).context["days"] == 30
     assert url in admin_client_logged_in.get(reverse("admin:capacity_databasesizecurrent_changelist")).content.decode()
 
@@ -120,6 +128,9 @@ def test_limits_are_edited_in_the_admin(admin_client_logged_in, sized):
     assert admin_client_logged_in.post(url, {"size_limit_bytes": "0"}).status_code == 200  # the form's error
     row.refresh_from_db()
     assert row.size_limit_bytes == 5 * GB
+    assert admin_client_logged_in.post(url, {"size_limit_bytes": "500 MiB"}).status_code == 302  # human units
+    row.refresh_from_db()
+    assert row.size_limit_bytes == 500 * 1024**2
     instance_form = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=[sized.pk]))
     assert b'name="size_limit_bytes"' in instance_form.content
 

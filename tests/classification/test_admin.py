@@ -210,7 +210,35 @@ def test_rule_preview_lists_adds_with_why_and_saves_nothing(admin_client_logged_
     assert [(a.username, a.why) for a in preview.adds] == [("writer", ["DELETE on prod (database) (direct)"])]
     body = response.content.decode()
     assert "Would add (1)" in body and "DELETE on prod (database) (direct)" in body
+    assert ">writer</a>" in body and ">shop</a>" in body  # the account and its instance, by name
+    # above the Save buttons (they sit in the page's footer, after the form)
+    assert body.index('id="rule-preview"') < body.index('name="_save"')
     assert not ClassificationRule.objects.filter(name="w-fake").exists()
+
+
+def test_classification_form_code_priority_and_palette(admin_client_logged_in):
+    from whalefall.charts import PALETTE
+
+    form = {"name": "Write on prod", "code": "", "description": "", "risk_level": "high", "color": PALETTE[1][0],
+            "priority": "85", "is_active": "on"}  # fmt: skip
+    assert admin_client_logged_in.post(_url(AccountClassification, "add"), form).status_code == 302
+    created = AccountClassification.objects.get(name="Write on prod")
+    assert created.code == "write_on_prod" and created.color == PALETTE[1][0]  # underscores, like the built-in codes
+    for field, value, message in (("code", "write-on-prod", "underscores"), ("priority", "101", "100"),
+                                  ("color", "#123456", "valid choice")):  # fmt: skip
+        response = admin_client_logged_in.post(_url(AccountClassification, "add"), {**form, "name": "x", field: value})
+        assert message in response.context["adminform"].form.errors[field][0], field
+    page = admin_client_logged_in.get(_url(AccountClassification, "add")).content.decode()
+    assert "higher wins" in page and 'name="color"' in page and "DatabaseDefault" not in page
+
+
+def test_built_in_classifications_have_distinct_colours_and_readable_rule_names():
+    from whalefall.charts import PALETTE
+
+    colours = dict(AccountClassification.objects.filter(is_system=True).values_list("code", "color"))
+    assert len(set(colours.values())) == len(colours) and set(colours.values()) <= {c for c, _ in PALETTE}
+    names = set(ClassificationRule.objects.filter(classification__code="superuser").values_list("name", flat=True))
+    assert "Superuser (MySQL / MariaDB)" in names and not any(name.endswith("(mysql)") for name in names)
 
 
 def test_rule_saves_through_the_services_and_bumps_the_version(admin_client_logged_in, engine_accounts):

@@ -16,7 +16,10 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 ROLES = ("viewer", "operator", "admin")
-OPERATOR_WRITES = re.compile(r"/actions/|^/api/v1/classification/assignments/|^/api/v1/sync-sessions/.*/cancel/$")
+# actions run work on instances (operators); restoring a deleted instance undoes a DELETE (admins)
+OPERATOR_WRITES = re.compile(
+    r"/actions/(?!restore/)|^/api/v1/classification/assignments/|^/api/v1/sync-sessions/.*/cancel/$"
+)
 ADMIN_ONLY_READS = re.compile(r"^/api/v1/credentials/")
 # reads that contact the target (a privilege check opens connections): like running an action
 OPERATOR_READS = re.compile(r"/privilege-check/$")
@@ -90,7 +93,7 @@ def _offered_actions(client) -> set[str]:
                       "sync_accounts_action", "collect_capacity_action"}),
         ("admin", {"export_csv", "test_connection_action", "check_privileges_action", "resume_action",
                    "sync_accounts_action", "collect_capacity_action", "add_tag_action", "deactivate_action",
-                   "delete_selected"}),
+                   "delete_selected", "restore_action", "purge_action"}),
     ],
 )
 def test_instance_admin_actions_by_role(client, role, actions):

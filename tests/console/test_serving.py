@@ -63,8 +63,8 @@ def test_bin_serve_answers_pages_static_files_and_health(tmp_path):
         assert wait_for(lambda: _get_or_none(f"{base}/healthz") == 200, timeout=90), server.stderr.read1().decode()
         status, body, _ = _get(f"{base}/admin/login/")
         assert status == 200 and b"WhaleFall" in body
-        css = body.decode().split('href="/static/admin/css/base.')[1].split('"')[0]  # the hashed name
-        status, _, headers = _get(f"{base}/static/admin/css/base.{css}")
+        css = body.decode().split('href="/static/unfold/css/styles.')[1].split('"')[0]  # the hashed name
+        status, _, headers = _get(f"{base}/static/unfold/css/styles.{css}")
         assert status == 200 and "max-age=315360000" in headers.get("Cache-Control", "")  # immutable, hashed
         status, body, _ = _get(f"{base}/api/v1/instances/")
         assert status == 401 and b'"code"' in body  # DEBUG off: JSON, no debug page

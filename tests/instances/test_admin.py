@@ -277,3 +277,75 @@ def test_instance_autocomplete_search(admin_client_logged_in, instance):
     response = admin_client_logged_in.get(url + instance.name[:4])
     assert response.status_code == 200
     assert instance.name in response.content.decode()
+
+
+def _instance_form(credential, **overrides) -> dict:
+    data = {
+        "name": "pg-sized", "db_type": "postgresql", "environment": "staging", "is_active": "on", "description": "",
+        "host": "db.example.com", "port": "5432", "database_name": "", "credential": credential.pk,
+        "connect_timeout": "", "statement_timeout": "", "size_limit_bytes": "",
+    }  # fmt: skip
+    return {**data, **overrides}
+
+
+def test_size_limit_is_typed_in_human_units(admin_client_logged_in, credential):
+    response = admin_client_logged_in.post(_url(Instance, "add"), _instance_form(credential, size_limit_bytes="25 GB"))
+    assert response.status_code == 302, response.content[:2000]
+    created = Instance.objects.get(name="pg-sized")
+    assert created.size_limit_bytes == 25 * 1024**3
+    # shown back the way it was typed, so saving unchanged keeps it exact
+    page = admin_client_logged_in.get(_url(Instance, "change", created.pk)).content.decode()
+    assert 'name="size_limit_bytes"' in page and 'value="25 GB"' in page
+    for typed, expected in (("500 MiB", 500 * 1024**2), ("1.5TB", int(1.5 * 1024**4)), ("26843545600", 25 * 1024**3)):
+        form = _instance_form(credential, size_limit_bytes=typed)
+        admin_client_logged_in.post(_url(Instance, "change", created.pk), form)
+        created.refresh_from_db()
+        assert created.size_limit_bytes == expected, typed
+
+
+@pytest.mark.parametrize(("typed", "message"), [("25 GX", "Enter a size"), ("0", "at least 1"), ("1.5 B", "whole")])
+def test_a_bad_size_limit_is_reported_beside_the_field(admin_client_logged_in, credential, typed, message):
+    response = admin_client_logged_in.post(_url(Instance, "add"), _instance_form(credential, size_limit_bytes=typed))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["size_limit_bytes"] and message in errors["size_limit_bytes"][0]
+    assert not Instance.objects.filter(name="pg-sized").exists()
+
+
+def test_no_add_form_shows_a_value_the_database_has_not_given_yet(admin_client_logged_in):
+    """created/updated at are filled in by the database: an add form leaves them out instead of
+    printing ``<DatabaseDefault object at 0x…>``."""
+    request = _request_for(admin_client_logged_in)
+    for model, model_admin in admin.site._registry.items():
+        if model_admin.has_add_permission(request):
+            body = admin_client_logged_in.get(_url(model, "add")).content.decode()
+            assert "DatabaseDefault" not in body, model._meta.label
+
+
+@pytest.mark.parametrize(("port", "message"), [("0", "greater than or equal to 1"),
+                                               ("65536", "less than or equal to 65535"),
+                                               ("99999", "less than or equal to 65535")])  # fmt: skip
+def test_a_bad_port_is_reported_beside_the_port_field(admin_client_logged_in, credential, port, message):
+    response = admin_client_logged_in.post(_url(Instance, "add"), _instance_form(credential, port=port))
+    form = response.context["adminform"].form
+    assert list(form.errors) == ["port"] and not form.non_field_errors()  # not "Constraint … is violated" on top
+    assert message in form.errors["port"][0]
+
+
+def test_the_database_refuses_port_zero_too(instance):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError, match="instances_port_range"), transaction.atomic():
+        Instance.objects.filter(pk=instance.pk).update(port=0)
+
+
+def test_a_new_instance_has_no_environment_until_chosen(admin_client_logged_in, credential):
+    form = admin_client_logged_in.get(_url(Instance, "add")).context["adminform"].form
+    assert form.fields["environment"].choices[0] == ("", "Choose the environment") and not form.initial.get(
+        "environment"
+    )
+    response = admin_client_logged_in.post(_url(Instance, "add"), _instance_form(credential, environment=""))
+    assert list(response.context["adminform"].form.errors) == ["environment"]
+    # the timeouts name the environment variables that set their defaults
+    body = admin_client_logged_in.get(_url(Instance, "add")).content.decode()
+    assert "WHALEFALL_CONNECT_TIMEOUT" in body and "WHALEFALL_STATEMENT_TIMEOUT" in body

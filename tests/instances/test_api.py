@@ -307,10 +307,30 @@ def test_instance_update_and_tags(api_client, instance):
     assert response.json()["description"] == "primary"  # PUT keeps omitted optional fields
 
 
-def test_instance_delete(api_client, instance):
+def test_instance_delete_is_soft_and_restorable(api_client, instance):
+    from accounts.models import InstanceAccount
+
+    InstanceAccount.objects.create(instance=instance, username="kept")
     response = api_client.delete(f"/api/v1/instances/{instance.pk}/")
     assert response.status_code == 204
-    assert not Instance.objects.filter(pk=instance.pk).exists()
+    instance.refresh_from_db()
+    assert instance.deleted_at is not None and instance.is_active is False  # the row and its history stay
+    assert InstanceAccount.objects.filter(instance=instance, username="kept").exists()
+    assert api_client.get(f"/api/v1/instances/{instance.pk}/").json()["deleted_at"] is not None
+    assert api_client.delete(f"/api/v1/instances/{instance.pk}/").status_code == 204  # again: nothing changes
+    body = api_client.post(f"/api/v1/instances/{instance.pk}/actions/restore/").json()
+    assert body["deleted_at"] is None and body["is_active"] is True
+    instance.refresh_from_db()
+    assert instance.deleted_at is None and instance.is_active
+
+
+def test_openapi_documents_what_delete_does():
+    from drf_spectacular.generators import SchemaGenerator
+
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"]["/api/v1/instances/{id}/"]["delete"]
+    assert "Soft delete" in operation["description"] and "history" in operation["description"]
+    assert {"204", "404"} <= set(operation["responses"])
+    assert "softly" in operation["responses"]["204"]["description"]
 
 
 def test_instance_not_found_shape(api_client):
@@ -401,6 +421,7 @@ def test_view_only_user_can_read_but_not_write(instance):
         client.patch(f"/api/v1/instances/{instance.pk}/", {"port": 1}, format="json"), 403, "permission_denied"
     )
     assert_error(client.delete(f"/api/v1/instances/{instance.pk}/"), 403, "permission_denied")
+    assert_error(client.post(f"/api/v1/instances/{instance.pk}/actions/restore/"), 403, "permission_denied")
     assert_error(
         client.post("/api/v1/credentials/", {"name": "n", "username": "u", "password": SECRET}, format="json"),
         403,

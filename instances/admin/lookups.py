@@ -1,0 +1,128 @@
+"""Admins of the engines, credentials and tags instances refer to."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
+from unfold.widgets import UnfoldAdminPasswordWidget
+
+from instances.models import Credential, DatabaseType, Instance, Tag
+from instances.services import credential_create, credential_update
+from whalefall.admin_tools import ModelAdmin, adopt_saved, count_subquery
+
+
+@admin.register(DatabaseType)
+class DatabaseTypeAdmin(ModelAdmin):
+    """Supported engines (seeded); only display name, default port and enabled are edited."""
+
+    list_select_related = ()
+    list_display = ("name", "display_name", "default_port", "enabled", "instance_count")
+    list_filter = ("enabled",)
+    search_fields = ("name", "display_name")
+    ordering = ("name",)
+    fieldsets = ((None, {"fields": ("name", "display_name", "default_port", "enabled")}),)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_instance_count=count_subquery(Instance, "db_type"))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("name",) if obj is not None else ()
+
+    @admin.display(description="Instances", ordering="_instance_count")
+    def instance_count(self, obj: DatabaseType) -> int:
+        return obj._instance_count
+
+
+class CredentialAdminForm(forms.ModelForm):
+    """Credential form with a write-only password.
+
+    The password is never rendered back (``render_value=False``); it is
+    required when adding and optional when changing (empty keeps the stored
+    one). The ciphertext is not a form field at all.
+    """
+
+    password = forms.CharField(
+        widget=UnfoldAdminPasswordWidget(render_value=False, attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+        help_text="Write-only. Leave empty to keep the stored password.",
+    )
+
+    class Meta:
+        model = Credential
+        fields = ("name", "username")
+
+
+@admin.register(Credential)
+class CredentialAdmin(ModelAdmin):
+    """Credentials; saves go through ``credential_create``/``credential_update``."""
+
+    list_select_related = ()
+    form = CredentialAdminForm
+    list_display = ("name", "username", "instance_count", "updated_at")
+    search_fields = ("name", "username")
+    readonly_fields = ("instance_links", "created_at", "updated_at")
+    ordering = ("name",)
+    fieldsets = (
+        (None, {"fields": ("name", "username", "password")}),
+        ("Usage", {"fields": ("instance_links", "created_at", "updated_at")}),
+    )
+    add_fieldsets = ((None, {"fields": ("name", "username", "password")}),)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .defer("password_encrypted")
+            .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True)))
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.base_fields["password"].required = obj is None
+        if obj is None:
+            form.base_fields["password"].help_text = "Write-only: stored encrypted, never shown again."
+        return form
+
+    def save_model(self, request, obj, form, change):
+        password = form.cleaned_data.get("password") or None
+        if change:
+            credential_update(credential=obj, name=obj.name, username=obj.username, password=password)
+        else:
+            created = credential_create(name=obj.name, username=obj.username, password=password)
+            adopt_saved(obj, created)
+
+    @admin.display(description="Instances", ordering="_instance_count")
+    def instance_count(self, obj: Credential) -> int:
+        return obj._instance_count
+
+    @admin.display(description="Used by")
+    def instance_links(self, obj: Credential) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:instances_instance_changelist") + f"?credential__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} instance(s)</a>', url, obj._instance_count)
+
+
+@admin.register(Tag)
+class TagAdmin(ModelAdmin):
+    """Free-form instance tags."""
+
+    list_select_related = ()
+    list_display = ("name", "instance_count")
+    search_fields = ("name",)
+    ordering = ("name",)
+    fieldsets = ((None, {"fields": ("name",)}),)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_instance_count=Count("instances"))
+
+    @admin.display(description="Instances", ordering="_instance_count")
+    def instance_count(self, obj: Tag) -> int:
+        return obj._instance_count
