@@ -42,9 +42,10 @@ SEVERITY_RANK = {value: rank for rank, value in enumerate(Severity.values)}
 
 
 class ChannelKind(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook (HTTP POST, generic JSON)"
-    SLACK = "slack", "Slack (incoming webhook, blocks)"
-    TEAMS = "teams", "Microsoft Teams (incoming webhook, message card)"
+    # the formats: alerts/transport.py (generic JSON, Slack Block Kit, Teams MessageCard)
+    WEBHOOK = "webhook", "Webhook (JSON)"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
     EMAIL = "email", "E-mail"
 
 
