@@ -70,7 +70,8 @@ class InstanceSizeStatAdmin(FactTableAdmin):
 
 @admin.register(DatabaseSizeAggregation)
 class DatabaseSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
-    """Per-database roll-ups per day/week/month/quarter (partitioned by period start)."""
+    """Per-database roll-ups per week/month/quarter (partitioned by period start; daily values are read from the
+    daily sizes, never stored)."""
 
     list_display = (
         "period_start",
@@ -103,7 +104,8 @@ class DatabaseSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
 
 @admin.register(InstanceSizeAggregation)
 class InstanceSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
-    """Per-instance roll-ups per day/week/month/quarter (partitioned by period start)."""
+    """Per-instance roll-ups per week/month/quarter (partitioned by period start; daily values are read from the
+    daily totals, never stored)."""
 
     list_display = (
         "period_start",
