@@ -397,3 +397,29 @@ def test_bad_requests_are_validation_errors(db, kwargs, field):
     with at(TODAY), pytest.raises(ValidationError) as excinfo:
         capacity_aggregate_all(**kwargs)
     assert field in excinfo.value.message_dict
+
+
+def test_a_request_stored_before_daily_was_read_runs_its_other_types(fixed_data):
+    """A record queued by an earlier release may find a request naming daily: the other types run."""
+    from capacity.services import AGGREGATION_UNIT
+    from sync_sessions.runner import record_execute
+    from sync_sessions.services import session_create
+
+    a, b = fixed_data
+    for table in ("database_size_aggregations", "instance_size_aggregations"):  # as the batch's start made them
+        ensure_partitions(table, TODAY, TODAY)
+    session = session_create(sync_type="manual_batch", sync_category="aggregation", instances=[a, b],
+                             unit=AGGREGATION_UNIT)  # fmt: skip
+    AggregationRequest.objects.create(session=session, period_types=["daily", "monthly"], start_date=TODAY,
+                                      end_date=TODAY)  # fmt: skip
+    with at(TODAY):
+        records = [record_execute(record_id=r.pk) for r in session.records.order_by("instance_name")]
+    assert [r.status for r in records] == ["completed", "completed"]
+    assert records[0].sync_details["period_types"] == ["monthly"] and "daily" not in records[0].sync_details["database"]
+    assert set(DatabaseSizeAggregation.objects.values_list("period_type", flat=True)) == {"monthly"}
+
+    only_daily = session_create(sync_type="manual_single", sync_category="aggregation", instances=[a],
+                                unit=AGGREGATION_UNIT)  # fmt: skip
+    AggregationRequest.objects.create(session=only_daily, period_types=["daily"], start_date=TODAY, end_date=TODAY)
+    record = record_execute(record_id=only_daily.records.get().pk)
+    assert record.status == "completed" and "read from the daily sizes" in record.sync_details["note"]
