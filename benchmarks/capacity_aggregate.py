@@ -14,7 +14,8 @@ the stored rows ("unchanged re-run": every row recomputed, none written — asse
 session's records), then ``manage.py aggregate_capacity`` without a range (the 04:00 nightly
 run). The baseline is what a minimal script would do instead: for each stored period type and
 level one ``SELECT key, date_trunc(…), round(avg), max, min, count(*) … GROUP BY`` over the same
-year, its rows fetched by psycopg — no slope, no change, no write, no session. Beside it, two
+year, its rows fetched by psycopg — no slope, no change, no write, no session (PostgreSQL runs
+each with 2 parallel workers; the same without them is shown too). Beside it, two
 floors: the write floor (the same groups inserted server-side into the empty aggregation
 tables in one transaction: what storing them costs at least) and the batch floor (the same
 batch of per-instance records over a week without samples: what 50 sessions records cost
@@ -208,6 +209,13 @@ def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
                 rows += len(raw.execute(sql, {"unit": TRUNC_UNIT[period_type], "s": start, "e": end}).fetchall())
         return rows
 
+    def baseline_one_process():  # the same, without PostgreSQL's parallel workers (the default plan uses 2)
+        raw.execute("SET max_parallel_workers_per_gather = 0")
+        try:
+            return baseline()
+        finally:
+            raw.execute("RESET max_parallel_workers_per_gather")
+
     def write_floor():
         truncate_aggregations()
         # the partitions the rows go to, as the command creates them first (not timed here)
@@ -236,11 +244,12 @@ def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
         command("--period", "weekly", "--from", empty_from.isoformat(), "--to", empty_to.isoformat())
 
     baseline()  # warm-up: the year in the buffer cache
-    samples = {"baseline": [], "write floor (server-side)": [], "full backfill": [], "unchanged re-run": [],
-               "nightly run (default window)": [], "batch floor (no samples)": []}  # fmt: skip
+    samples = {"baseline": [], "baseline, one process": [], "write floor (server-side)": [], "full backfill": [],
+               "unchanged re-run": [], "nightly run (default window)": [], "batch floor (no samples)": []}  # fmt: skip
     written = {"full backfill": [], "unchanged re-run": [], "nightly run (default window)": []}
     for _ in range(args.runs):
         samples["baseline"].append(timed(baseline))
+        samples["baseline, one process"].append(timed(baseline_one_process))
         samples["write floor (server-side)"].append(write_floor())
         for name, run in (("full backfill", backfill), ("unchanged re-run", backfill),
                           ("nightly run (default window)", command)):  # fmt: skip
