@@ -177,6 +177,8 @@ def capacity_aggregate(
         "read_to": max(p.read_to for p in plans),
         "stored_from": min(p.previous_start for p in plans),
         "stored_to": max(p.last for p in plans),
+        **{f"stored_from_{p.period_type}": p.previous_start for p in plans},
+        **{f"stored_to_{p.period_type}": p.last for p in plans},
     }
     with transaction.atomic(durable=True), connection.cursor() as cursor, partition_errors():
         cursor.execute("SET LOCAL work_mem = '64MB'")

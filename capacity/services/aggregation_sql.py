@@ -79,9 +79,8 @@ WITH plan AS (
     WHERE g.period_start BETWEEN t.first_start AND t.last_start
 ), stored AS (
     -- the stored rows of the computed periods and of the period before each type's first one
-    SELECT a.* FROM {table} a JOIN plan t ON t.period_type = a.period_type
-    WHERE a.period_type = ANY(%(types)s) AND a.period_start BETWEEN %(stored_from)s AND %(stored_to)s
-      AND a.period_start BETWEEN (t.first_start - t.step)::date AND t.last_start{instance_filter_a}
+    SELECT a.* FROM {table} a
+    WHERE a.period_start BETWEEN %(stored_from)s AND %(stored_to)s AND ({stored_ranges}){instance_filter_a}
 ), series AS (
     -- the computed periods, preceded by the stored row of the period before each type's first one
     SELECT p.*, true AS is_computed FROM periods p
@@ -143,7 +142,8 @@ _MONTH = "date_trunc('month', s.collected_date::timestamp)::date AS month_start"
 
 def aggregation_statement(level: str, *, period_types: Sequence[str], filtered: bool) -> str:
     """The statement of one level for ``period_types`` (stored types, canonical order); with
-    ``filtered`` it is limited to ``%(instance_ids)s``."""
+    ``filtered`` it is limited to ``%(instance_ids)s``. Parameters: see ``capacity_aggregate``
+    (``stored_from_<type>``/``stored_to_<type>``: the stored rows a type reads)."""
     parts = _LEVEL_SQL[level]
     keys = parts["keys"].split(", ")
     values = _VALUE_COLUMNS.format(extra_columns=parts["extra_columns"]).split(", ")
@@ -182,5 +182,10 @@ def aggregation_statement(level: str, *, period_types: Sequence[str], filtered: 
         + " END",
         grouping_sets=", ".join(f"({parts['keys']}, {column})" for column in starts.values()),
         instance_filter_s=" AND s.instance_id = ANY(%(instance_ids)s)" if filtered else "",
+        # per type, as constants: the planner reads (and prunes to) only those periods' partitions
+        stored_ranges=" OR ".join(
+            f"(a.period_type = '{t}' AND a.period_start BETWEEN %(stored_from_{t})s AND %(stored_to_{t})s)"
+            for t in period_types
+        ),
         instance_filter_a=" AND a.instance_id = ANY(%(instance_ids)s)" if filtered else "",
     )
