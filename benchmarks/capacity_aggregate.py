@@ -278,6 +278,46 @@ def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
     raw.close()
 
 
+def backend_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) the server process ``pid`` has used, from /proc (None: not on this host)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def bench_cpu_per_instance(ids: list[int], start: dt.date, end: dt.date, instances: int = 10) -> None:
+    """Server CPU per instance: an unchanged re-run of its roll-ups vs the three bare GROUP BYs of
+    the same instance (CPU, not wall time: a shared machine's load does not move it much)."""
+    from capacity.services import capacity_aggregate
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    if backend_cpu_ms(pid) is None:
+        print("server CPU per instance: the metadata database runs elsewhere, not measured")
+        return
+    bare = [sql.replace("GROUP BY", "AND instance_id = %(i)s GROUP BY") for sql in BASELINE.values()]
+    chosen = ids[:instances]
+    costs = {"its bare GROUP BYs (3 types, 2 levels)": [], "its unchanged re-run (both levels)": []}
+    for _ in range(3):
+        before = backend_cpu_ms(pid)
+        with connection.cursor() as cursor:
+            for iid in chosen:
+                for sql in bare:
+                    for period_type in STORED:
+                        cursor.execute(sql, {"unit": TRUNC_UNIT[period_type], "s": start, "e": end, "i": iid})
+                        cursor.fetchall()
+        costs["its bare GROUP BYs (3 types, 2 levels)"].append((backend_cpu_ms(pid) - before) / len(chosen))
+        before = backend_cpu_ms(pid)
+        for iid in chosen:
+            capacity_aggregate(period_types=STORED, start=start, end=end, instance_ids=[iid], partitions_ready=True)
+        costs["its unchanged re-run (both levels)"].append((backend_cpu_ms(pid) - before) / len(chosen))
+    print(", ".join(f"{name}: {statistics.median(v):.0f} ms" for name, v in costs.items()),
+          f"(server CPU per instance, {len(chosen)} instances, median of 3)")  # fmt: skip
+
+
 def bench_reads(args) -> None:
     """The daily roll-ups API (read from the daily sizes) and the summary API, 730 vs 30 days of history."""
     today = timezone.localdate()
@@ -380,6 +420,7 @@ def main() -> None:
     print(f"seeded {args.instances} instances × {args.databases} databases × {args.days} days = {rows:,} rows "
           f"in {time.perf_counter() - started:.0f}s")  # fmt: skip
     bench_aggregation(args, start, today)
+    bench_cpu_per_instance(ids, start, today)
     for series in (6, 20, args.instances * args.databases):
         bench_forecast(ids, series)
     bench_reads(args)
