@@ -3,8 +3,9 @@
 Daily values are not aggregated: they are read from the daily sizes themselves
 (``capacity.selectors.database_size_daily``).
 
-Per level, **one** statement for every period type asked for: one read of the daily
-rows of the periods (``GROUP BY GROUPING SETS``, one set per type), ``LAG`` over the
+Per level, **one** statement for every period type asked for (``aggregation_sql``): one
+read of the daily rows of the periods, each aggregated once into its week × month segment,
+the periods rolled up from the segments (``GROUP BY GROUPING SETS``, one set per type), ``LAG`` over the
 computed periods for the change (the period before a type's first one comes from its
 stored row), a full join with the stored rows of those periods so that only new or
 changed rows reach ``INSERT … ON CONFLICT DO UPDATE … WHERE (…) IS DISTINCT FROM (…)``,
