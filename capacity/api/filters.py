@@ -40,7 +40,7 @@ class _HistoryFilterSet(wf.FilterSet):
     def filter_queryset(self, queryset):
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         if start and end and start > end:
-            return queryset.none()  # an empty range: nothing in it
+            return self.window_queryset(queryset, start=start, end=end).none()  # an empty range: nothing in it
         start, end = date_window(start=start, end=end, default_days=self.default_days)
         self.form.cleaned_data["date_from"], self.form.cleaned_data["date_to"] = start, end
         return super().filter_queryset(self.window_queryset(queryset, start=start, end=end))

@@ -14,6 +14,7 @@ from capacity.models import (
     InstanceDatabase,
     InstanceSizeAggregation,
     InstanceSizeStat,
+    PeriodType,
     StoredPeriodType,
 )
 from sync_sessions.api.serializers import BatchRequestSerializer
@@ -162,6 +163,11 @@ _AGGREGATION_FIELDS = (
 
 
 class _AggregationSerializer(strict.ModelSerializer):
+    # every type a list can answer: the stored ones and daily (read from the daily sizes)
+    period_type = serializers.ChoiceField(
+        choices=PeriodType.choices, read_only=True,
+        help_text="daily rows are read from the daily sizes (never stored); the others are stored roll-ups.",
+    )  # fmt: skip
     avg_size_mb = serializers.SerializerMethodField()
     size_change_percent = serializers.DecimalField(
         max_digits=25, decimal_places=4, coerce_to_string=False, read_only=True, allow_null=True,

@@ -152,6 +152,7 @@ def test_api_daily_has_the_stored_periods_shape_filters_and_cursor(api_client, d
         window = api_client.get(url, {"instance": a.pk, "period_type": "daily", "database": "app",
                                       "date_from": "2026-01-02", "date_to": "2026-01-04"}).json()  # fmt: skip
         bad = api_client.get(url, {"period_type": "daily", "is_complete": "maybe"})
+        inverted = api_client.get(url, {"period_type": "daily", "date_from": "2026-01-05", "date_to": "2026-01-01"})
     assert first.status_code == 200 and "count" not in first.json()
     stored = weekly["results"][0]
     assert set(seen[0]) == set(stored)  # the same fields as a stored period
@@ -171,6 +172,7 @@ def test_api_daily_has_the_stored_periods_shape_filters_and_cursor(api_client, d
     assert running_rows == {("app", "2026-01-06"), ("fresh", "2026-01-06")}
     assert [r["period_start"] for r in window["results"]] == ["2026-01-04", "2026-01-02"]
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    assert (inverted.status_code, inverted.json()["results"]) == (200, [])  # an empty range, as for stored periods
 
 
 def test_api_instance_daily_and_the_default_is_the_stored_periods(api_client, daily_data):
@@ -317,3 +319,13 @@ def test_an_unchanged_rerun_writes_nothing_and_its_records_say_so(daily_data):
     assert after.sync_details["rows_written"] == 0
     assert sorted(DatabaseSizeAggregation.objects.values_list("id", "period_type", "period_start",
                                                               "calculated_at")) == stored  # fmt: skip
+
+
+def test_the_schema_says_a_roll_up_may_be_daily(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    for name in ("DatabaseSizeAggregation", "InstanceSizeAggregation"):
+        ref = components[name]["properties"]["period_type"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+        assert components[ref]["enum"] == ["daily", "weekly", "monthly", "quarterly"], name
+    aggregate = components["AggregateRequestRequest"]["properties"]["period"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+    assert "daily" not in components[aggregate]["enum"]
