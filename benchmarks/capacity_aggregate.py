@@ -1,21 +1,28 @@
-"""Benchmark: capacity aggregation of one year × 5,000 databases (1.8 M daily rows), all four
-period types at both levels, against a bare ``SELECT … GROUP BY`` over the same rows (target
-≤ 1.5×); the instance summary API with 30 vs 730 days of history (target ≤ 1.2×); and the
-forecast computed in Python over one query vs in SQL (regr_* aggregates).
+"""Benchmark: capacity aggregation of one year × 5,000 databases (1.8 M daily rows): the stored
+weekly, monthly and quarterly roll-ups at both levels against an independent bare ``SELECT …
+GROUP BY`` of the same periods over the same rows (targets: full backfill ≤ 1.5×, an unchanged
+re-run ≤ 1.2× writing 0 rows, the nightly run ≤ 0.1×); the daily roll-ups API (read from the
+daily sizes) and the instance summary API with 730 vs 30 days of history (target ≤ 1.2×); and
+the forecast computed in Python over one query vs in SQL (regr_* aggregates).
 
     .venv/bin/python benchmarks/capacity_aggregate.py [--instances 50] [--databases 100] [--runs 3]
 
 Aggregation is timed the way a user runs it: ``manage.py aggregate_capacity --from <a year
 ago> --to <today>`` (inline: one session, one record and one committed transaction per
-instance), on empty aggregation tables ("first run": every row inserted) and again over the
-stored rows ("re-run": every row rewritten). The baseline is what a minimal script would do
-instead: for each period type and level one ``SELECT key, date_trunc(…), round(avg), max, min,
-count(*) … GROUP BY`` over the same year, its rows fetched by psycopg — no window function, no
-write, no session. Beside it, the write floor: the same groups inserted server-side into the
-empty aggregation tables in one transaction, what storing them costs at least. Runs are
-interleaved; each figure is the median of ``--runs``. Metadata DB:
-a throwaway embedded PostgreSQL (whalefall.settings_test) unless DATABASE_URL is set; its
-settings are PostgreSQL's defaults (work_mem 4 MB, shared_buffers 128 MB).
+instance), on empty aggregation tables ("full backfill": every row inserted) and again over
+the stored rows ("unchanged re-run": every row recomputed, none written — asserted from the
+session's records), then ``manage.py aggregate_capacity`` without a range (the 04:00 nightly
+run). The baseline is what a minimal script would do instead: for each stored period type and
+level one ``SELECT key, date_trunc(…), round(avg), max, min, count(*) … GROUP BY`` over the same
+year, its rows fetched by psycopg — no slope, no change, no write, no session (PostgreSQL runs
+each with 2 parallel workers; the same without them is shown too). Beside it, two
+floors: the write floor (the same groups inserted server-side into the empty aggregation
+tables in one transaction: what storing them costs at least) and the batch floor (the same
+batch of per-instance records over a week without samples: what 50 sessions records cost
+whatever they compute). Runs are interleaved; each figure is the median of ``--runs``.
+Metadata DB: a throwaway embedded PostgreSQL (whalefall.settings_test) unless DATABASE_URL is
+set; its settings are PostgreSQL's defaults (work_mem 4 MB, shared_buffers 128 MB) — the
+aggregation transaction itself sets work_mem to 64 MB, as it does in production.
 """
 
 from __future__ import annotations
@@ -46,11 +53,16 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from benchmarks.support import history_partitions_create  # noqa: E402
 from capacity.forecast import size_forecast  # noqa: E402
+from capacity.models import StoredPeriodType  # noqa: E402
 from capacity.partitions import partitions_cover  # noqa: E402
 from capacity.periods import INTERVAL, TRUNC_UNIT  # noqa: E402
 from capacity.selectors import forecast_options  # noqa: E402
 from capacity.services.aggregation import AGGREGATION_TABLES, aggregation_plan  # noqa: E402
 from instances.models import Instance  # noqa: E402
+from sync_sessions.models import SyncInstanceRecord  # noqa: E402
+
+#: what the aggregation stores (daily values are read from the daily sizes, never stored)
+STORED = StoredPeriodType.values
 
 PREFIX = "bench-agg-"
 
@@ -177,61 +189,137 @@ def truncate_aggregations() -> None:
         cursor.execute("TRUNCATE database_size_aggregations, instance_size_aggregations")
 
 
+def rows_written(since_id: int) -> int:
+    """Rows the aggregation sessions after record ``since_id`` wrote (their records say so)."""
+    details = SyncInstanceRecord.objects.filter(id__gt=since_id, session__sync_category="aggregation")
+    return sum((d or {}).get("rows_written", 0) for d in details.values_list("sync_details", flat=True))
+
+
+def last_record_id() -> int:
+    return SyncInstanceRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def bench_aggregation(args, start: dt.date, end: dt.date) -> None:
     raw = raw_connection()
 
     def baseline():
         rows = 0
         for sql in BASELINE.values():
-            for unit in TRUNC_UNIT.values():
-                rows += len(raw.execute(sql, {"unit": unit, "s": start, "e": end}).fetchall())
+            for period_type in STORED:
+                rows += len(raw.execute(sql, {"unit": TRUNC_UNIT[period_type], "s": start, "e": end}).fetchall())
         return rows
+
+    def baseline_one_process():  # the same, without PostgreSQL's parallel workers (the default plan uses 2)
+        raw.execute("SET max_parallel_workers_per_gather = 0")
+        try:
+            return baseline()
+        finally:
+            raw.execute("RESET max_parallel_workers_per_gather")
 
     def write_floor():
         truncate_aggregations()
         # the partitions the rows go to, as the command creates them first (not timed here)
-        plans = aggregation_plan(period_types=list(TRUNC_UNIT), start=start, end=end)
+        plans = aggregation_plan(period_types=STORED, start=start, end=end)
         partitions_cover(tables=AGGREGATION_TABLES, start=min(p.first for p in plans), end=max(p.last for p in plans))
         started = time.perf_counter()
         with raw.transaction():
             for sql in FLOOR.values():
-                for ptype, unit in TRUNC_UNIT.items():
-                    raw.execute(sql, {"ptype": ptype, "unit": unit, "step": INTERVAL[ptype], "s": start, "e": end})
+                for ptype in STORED:
+                    raw.execute(sql, {"ptype": ptype, "unit": TRUNC_UNIT[ptype], "step": INTERVAL[ptype], "s": start,
+                                      "e": end})  # fmt: skip
         elapsed = time.perf_counter() - started
         truncate_aggregations()
         return elapsed
 
-    def command():
-        call_command("aggregate_capacity", "--from", start.isoformat(), "--to", end.isoformat(), stdout=io.StringIO())
+    def command(*extra):
+        call_command("aggregate_capacity", *extra, stdout=io.StringIO())
 
-    def nightly():  # no range: every period containing yesterday or today
-        call_command("aggregate_capacity", stdout=io.StringIO())
+    def backfill():
+        command("--from", start.isoformat(), "--to", end.isoformat())
+
+    # a week a month before the first sample: every record runs its statements and finds nothing
+    empty_from, empty_to = start - dt.timedelta(days=35), start - dt.timedelta(days=29)
+
+    def batch_floor():
+        command("--period", "weekly", "--from", empty_from.isoformat(), "--to", empty_to.isoformat())
 
     baseline()  # warm-up: the year in the buffer cache
-    samples = {"baseline": [], "write floor (server-side)": [], "first run": [], "re-run": [],
-               "nightly run (default window)": []}  # fmt: skip
+    samples = {"baseline": [], "baseline, one process": [], "write floor (server-side)": [], "full backfill": [],
+               "unchanged re-run": [], "nightly run (default window)": [], "batch floor (no samples)": []}  # fmt: skip
+    written = {"full backfill": [], "unchanged re-run": [], "nightly run (default window)": []}
     for _ in range(args.runs):
         samples["baseline"].append(timed(baseline))
+        samples["baseline, one process"].append(timed(baseline_one_process))
         samples["write floor (server-side)"].append(write_floor())
-        samples["first run"].append(timed(command))
-        samples["re-run"].append(timed(command))
-        samples["nightly run (default window)"].append(timed(nightly))
+        for name, run in (("full backfill", backfill), ("unchanged re-run", backfill),
+                          ("nightly run (default window)", command)):  # fmt: skip
+            since = last_record_id()
+            samples[name].append(timed(run))
+            written[name].append(rows_written(since))
+        samples["batch floor (no samples)"].append(timed(batch_floor))
     groups = baseline()
     with connection.cursor() as cursor:
         cursor.execute("SELECT (SELECT count(*) FROM database_size_aggregations), "
-                       "(SELECT count(*) FROM instance_size_aggregations)")  # fmt: skip
-        stored = cursor.fetchone()
-    assert sum(stored) == groups, (stored, groups)
+                       "(SELECT count(*) FROM instance_size_aggregations), "
+                       "(SELECT count(*) FROM database_size_aggregations WHERE period_type = 'daily')")  # fmt: skip
+        stored_database, stored_instance, daily = cursor.fetchone()
+    assert stored_database + stored_instance == groups and daily == 0, (stored_database, stored_instance, groups)
+    assert set(written["unchanged re-run"]) == {0}, written
     base = statistics.median(samples["baseline"])
-    print(f"aggregation rows: {stored[0]:,} database + {stored[1]:,} instance = {groups:,} groups of the baseline")
-    print(f"{'':28} {'median':>9} {'ratio':>7}")
+    floor = statistics.median(samples["write floor (server-side)"])
+    print(f"aggregation rows: {stored_database:,} database + {stored_instance:,} instance = {groups:,} groups of the "
+          f"baseline (weekly, monthly, quarterly); no daily row stored")  # fmt: skip
+    print(f"{'':30} {'median':>8} {'× base':>7} {'× floor':>8} {'rows written':>13}")
     for name, values in samples.items():
         median = statistics.median(values)
-        print(f"{name:28} {median:8.2f}s {median / base:6.2f}×   runs: {', '.join(f'{v:.2f}' for v in values)}")
+        rows = f"{statistics.median(written[name]):>13,.0f}" if name in written else ""
+        print(f"{name:30} {median:7.2f}s {median / base:6.2f}× {median / floor:7.2f}× {rows}   "
+              f"runs: {', '.join(f'{v:.2f}' for v in values)}")  # fmt: skip
     raw.close()
 
 
-def bench_summary(args) -> None:
+def backend_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) the server process ``pid`` has used, from /proc (None: not on this host)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def bench_cpu_per_instance(ids: list[int], start: dt.date, end: dt.date, instances: int = 10) -> None:
+    """Server CPU per instance: an unchanged re-run of its roll-ups vs the three bare GROUP BYs of
+    the same instance (CPU, not wall time: a shared machine's load does not move it much)."""
+    from capacity.services import capacity_aggregate
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    if backend_cpu_ms(pid) is None:
+        print("server CPU per instance: the metadata database runs elsewhere, not measured")
+        return
+    bare = [sql.replace("GROUP BY", "AND instance_id = %(i)s GROUP BY") for sql in BASELINE.values()]
+    chosen = ids[:instances]
+    costs = {"its bare GROUP BYs (3 types, 2 levels)": [], "its unchanged re-run (both levels)": []}
+    for _ in range(3):
+        before = backend_cpu_ms(pid)
+        with connection.cursor() as cursor:
+            for iid in chosen:
+                for sql in bare:
+                    for period_type in STORED:
+                        cursor.execute(sql, {"unit": TRUNC_UNIT[period_type], "s": start, "e": end, "i": iid})
+                        cursor.fetchall()
+        costs["its bare GROUP BYs (3 types, 2 levels)"].append((backend_cpu_ms(pid) - before) / len(chosen))
+        before = backend_cpu_ms(pid)
+        for iid in chosen:
+            capacity_aggregate(period_types=STORED, start=start, end=end, instance_ids=[iid], partitions_ready=True)
+        costs["its unchanged re-run (both levels)"].append((backend_cpu_ms(pid) - before) / len(chosen))
+    print(", ".join(f"{name}: {statistics.median(v):.0f} ms" for name, v in costs.items()),
+          f"(server CPU per instance, {len(chosen)} instances, median of 3)")  # fmt: skip
+
+
+def bench_reads(args) -> None:
+    """The daily roll-ups API (read from the daily sizes) and the summary API, 730 vs 30 days of history."""
     today = timezone.localdate()
     short = seed([f"{PREFIX}30d"], databases=args.summary_databases, start=today - dt.timedelta(days=29), end=today)
     long = seed([f"{PREFIX}730d"], databases=args.summary_databases, start=today - dt.timedelta(days=729), end=today)
@@ -240,8 +328,6 @@ def bench_summary(args) -> None:
     )
     api = APIClient()
     api.force_authenticate(user)
-    urls = {"30 days": f"/api/v1/instances/{short[0]}/capacity/summary",
-            "730 days": f"/api/v1/instances/{long[0]}/capacity/summary"}  # fmt: skip
 
     def median_ms(url: str, runs: int = 30) -> float:
         values = []
@@ -252,15 +338,32 @@ def bench_summary(args) -> None:
             assert response.status_code == 200, response.content[:300]
         return statistics.median(values) * 1000
 
-    for url in urls.values():
-        median_ms(url, 5)  # warm-up
-    results = {name: [] for name in urls}
-    for _ in range(3):
-        for name, url in urls.items():
-            results[name].append(median_ms(url))
-    t30, t730 = min(results["30 days"]), min(results["730 days"])
-    print(f"summary API ({args.summary_databases} databases): 30 days {t30:.1f} ms, 730 days {t730:.1f} ms, "
-          f"ratio {t730 / t30:.2f} (target <= 1.2)")  # fmt: skip
+    daily = "/api/v1/capacity/database-aggregations/?period_type=daily&instance={}"
+    # one database / the instance total: 30 rows a page, so both histories answer the same rows
+    endpoints = {
+        "daily roll-ups, one instance (a page of 100 of its databases' days)": daily,
+        "daily roll-ups, one database (30 days a page)": daily + "&database=db7&page_size=30",
+        "daily roll-ups of the instance total (30 days a page)": (
+            "/api/v1/capacity/instance-aggregations/?period_type=daily&instance={}&page_size=30"
+        ),
+        "summary": "/api/v1/instances/{}/capacity/summary",
+    }
+    for name, url in endpoints.items():
+        urls = {"30 days": url.format(short[0]), "730 days": url.format(long[0])}
+        for each in urls.values():
+            median_ms(each, 5)  # warm-up
+        results = {label: [] for label in urls}
+        for _ in range(3):
+            for label, each in urls.items():
+                results[label].append(median_ms(each))
+        t30, t730 = min(results["30 days"]), min(results["730 days"])
+        print(f"{name} ({args.summary_databases} databases): 30 days {t30:.1f} ms, 730 days {t730:.1f} ms, "
+              f"ratio {t730 / t30:.2f} (target <= 1.2)")  # fmt: skip
+    started = time.perf_counter()
+    response = api.get(daily.format(long[0]) + "&format=csv")
+    lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+    print(f"daily roll-ups CSV of the 730-day instance (default window, a year): {lines - 1:,} rows in "
+          f"{time.perf_counter() - started:.2f}s")  # fmt: skip
     top = median_ms("/api/v1/capacity/top-growers?days=30&limit=20", 10)
     print(f"top-growers API over every instance: median {top:.1f} ms")
 
@@ -317,9 +420,10 @@ def main() -> None:
     print(f"seeded {args.instances} instances × {args.databases} databases × {args.days} days = {rows:,} rows "
           f"in {time.perf_counter() - started:.0f}s")  # fmt: skip
     bench_aggregation(args, start, today)
+    bench_cpu_per_instance(ids, start, today)
     for series in (6, 20, args.instances * args.databases):
         bench_forecast(ids, series)
-    bench_summary(args)
+    bench_reads(args)
 
 
 if __name__ == "__main__":

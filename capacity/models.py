@@ -37,10 +37,22 @@ def _complete_field(what: str) -> models.BooleanField:
 
 
 class PeriodType(models.TextChoices):
+    """Every period type a roll-up can be asked for. ``daily`` is read from the daily sizes
+    themselves (``capacity.selectors.database_size_daily``), never stored: the aggregation
+    tables hold only ``StoredPeriodType``, which their CHECK enforces."""
+
     DAILY = "daily", "Daily"
     WEEKLY = "weekly", "Weekly"
     MONTHLY = "monthly", "Monthly"
     QUARTERLY = "quarterly", "Quarterly"
+
+
+class StoredPeriodType(models.TextChoices):
+    """The period types ``aggregate_capacity`` computes and stores (docs/capacity.md § Aggregation)."""
+
+    WEEKLY = PeriodType.WEEKLY.value, PeriodType.WEEKLY.label
+    MONTHLY = PeriodType.MONTHLY.value, PeriodType.MONTHLY.label
+    QUARTERLY = PeriodType.QUARTERLY.value, PeriodType.QUARTERLY.label
 
 
 class InstanceDatabase(models.Model):
@@ -142,7 +154,7 @@ class InstanceSizeStat(models.Model):
 
 class _AggregationColumns(models.Model):
     id = models.BigAutoField(primary_key=True)
-    period_type = models.CharField(max_length=10, choices=PeriodType.choices)
+    period_type = models.CharField(max_length=10, choices=StoredPeriodType.choices)
     period_start = models.DateField()
     period_end = models.DateField()
     avg_size_bytes = models.BigIntegerField()
@@ -163,7 +175,7 @@ class _AggregationColumns(models.Model):
 
 
 class DatabaseSizeAggregation(_AggregationColumns):
-    """Per-database roll-up per period (partitioned by ``period_start``)."""
+    """Per-database roll-up per stored period (weekly, monthly, quarterly; partitioned by ``period_start``)."""
 
     instance = _instance_fk("+")
     database_name = models.CharField(max_length=255)
@@ -179,7 +191,8 @@ class DatabaseSizeAggregation(_AggregationColumns):
                 name="database_size_aggregations_uniq",
             ),
             models.CheckConstraint(
-                condition=models.Q(period_type__in=PeriodType.values), name="database_size_aggregations_period_valid"
+                condition=models.Q(period_type__in=StoredPeriodType.values),
+                name="database_size_aggregations_period_valid",
             ),
         ]
 
@@ -188,7 +201,7 @@ class DatabaseSizeAggregation(_AggregationColumns):
 
 
 class InstanceSizeAggregation(_AggregationColumns):
-    """Per-instance roll-up per period (partitioned by ``period_start``)."""
+    """Per-instance roll-up per stored period (weekly, monthly, quarterly; partitioned by ``period_start``)."""
 
     instance = _instance_fk("+")
     database_count = models.PositiveIntegerField(default=0, db_default=0)
@@ -203,7 +216,8 @@ class InstanceSizeAggregation(_AggregationColumns):
                 fields=["instance", "period_type", "period_start"], name="instance_size_aggregations_uniq"
             ),
             models.CheckConstraint(
-                condition=models.Q(period_type__in=PeriodType.values), name="instance_size_aggregations_period_valid"
+                condition=models.Q(period_type__in=StoredPeriodType.values),
+                name="instance_size_aggregations_period_valid",
             ),
         ]
 
@@ -295,6 +309,8 @@ class AggregationRequest(models.Model):
     class Meta:
         db_table = "aggregation_requests"
         constraints = [
+            # every PeriodType, not only the stored ones: sessions from before daily was read from the daily
+            # sizes recorded requests for it (the services refuse it in new requests)
             models.CheckConstraint(
                 condition=models.Q(period_types__contained_by=PeriodType.values, period_types__len__gte=1),
                 name="aggregation_requests_period_types_valid",

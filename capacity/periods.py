@@ -1,4 +1,6 @@
-"""Aggregation periods (pure: no ORM): daily, weekly (ISO, Monday start), monthly, quarterly.
+"""Roll-up periods (pure: no ORM): daily, weekly (ISO, Monday start), monthly, quarterly.
+Weekly, monthly and quarterly are stored by the aggregation; daily values are read from the
+daily sizes (their one-day periods still use these functions for the pages' windows).
 
 ``period_start`` is a period's first day and ``period_end`` its last day
 (inclusive), both dates in ``WHALEFALL_TIME_ZONE`` (settings.TIME_ZONE), the

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import accounts_apply
-from capacity.models import DatabaseSizeStat, InstanceDatabase, InstanceSizeStat
+from capacity.models import DatabaseSizeStat, InstanceDatabase, InstanceSizeStat, StoredPeriodType
 from capacity.partitions import partitions_cover
 from capacity.services import capacity_aggregate, capacity_apply, instance_database_limit_set
 from classification.models import ClassificationDailyStat
@@ -206,8 +206,7 @@ def demo_data_load() -> DemoLoad:
         for spec in DEMO_INSTANCES:
             instances.append(_demo_instance(spec, today=today, now=now))
         ids = [i.pk for i in instances]
-        capacity_aggregate(period_types=["daily", "weekly", "monthly", "quarterly"], start=start, end=today,
-                           instance_ids=ids)  # fmt: skip
+        capacity_aggregate(period_types=StoredPeriodType.values, start=start, end=today, instance_ids=ids)
         classification_auto_classify(instance_ids=ids)
         _classification_history(ids, today)
         _failed_run(instances)

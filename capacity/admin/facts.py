@@ -68,7 +68,8 @@ class InstanceSizeStatAdmin(FactTableAdmin):
 
 @admin.register(DatabaseSizeAggregation)
 class DatabaseSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
-    """Per-database roll-ups per day/week/month/quarter (partitioned by period start)."""
+    """Per-database roll-ups per week/month/quarter (partitioned by period start; daily values are read from the
+    daily sizes, never stored)."""
 
     # max, min and the sample count are on the row's page
     list_display = (
@@ -93,7 +94,8 @@ class DatabaseSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
 
 @admin.register(InstanceSizeAggregation)
 class InstanceSizeAggregationAdmin(AggregationColumnsMixin, FactTableAdmin):
-    """Per-instance roll-ups per day/week/month/quarter (partitioned by period start)."""
+    """Per-instance roll-ups per week/month/quarter (partitioned by period start; daily values are read from the
+    daily totals, never stored)."""
 
     list_display = (
         "period_start", "period_type", "instance", "avg_size", "size_change", "growth_rate", "database_count",

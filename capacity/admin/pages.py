@@ -1,7 +1,8 @@
 """The capacity pages: one instance (size over time, forecast of the total, roll-ups per
 period type, current sizes), one database (the same for it) and the top growers across
 instances. Each is a handful of indexed queries over a bounded window: no COUNT, no
-window function over the whole history.
+window function over the whole history. The Daily tab reads the daily sizes themselves
+(``capacity.selectors.instance_size_daily`` / ``database_size_daily``), never stored rows.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def _changelist(model_name: str, **filters) -> str:
     return f"{reverse(f'admin:capacity_{model_name}_changelist')}?{urlencode(filters)}"
 
 
+def _rows_url(period: str, daily_model: str, stored_model: str, **filters) -> str:
+    """"Browse all rows" of a roll-up tab: the daily sizes themselves for daily (never stored),
+    else the stored roll-ups of that period type."""
+    if period == PeriodType.DAILY:
+        return _changelist(daily_model, collected_date__recent="90", **filters)
+    return _changelist(stored_model, period_type__exact=period, period_start__recent="all", **filters)
+
+
 def database_page_url(instance_id: int, database: str) -> str:
     return reverse("admin:capacity_database_capacity", args=[instance_id, database])
 
@@ -85,10 +94,9 @@ def instance_capacity_page(model_admin, request, instance_id: int):
         forecast=forecast,
         forecast_chart=forecast_chart(trend.instance_total, forecast, start=start, end=end),
         aggregations=list(selectors.instance_aggregations(instance_id=instance.pk, period_type=period)),
-        aggregations_url=_changelist(
-            "instancesizeaggregation", instance__id__exact=instance.pk, period_type__exact=period,
-            period_start__recent="all",
-        ),  # fmt: skip
+        aggregations_url=_rows_url(
+            period, "instancesizestat", "instancesizeaggregation", instance__id__exact=instance.pk
+        ),
         limit_url=reverse("admin:instances_instance_change", args=[instance.pk]),
         current=current,
         total_current=format_bytes(sum(r.size_bytes for r in current)),
@@ -128,9 +136,9 @@ def database_capacity_page(model_admin, request, instance_id: int, database: str
         aggregations=list(
             selectors.database_aggregations(instance_id=instance.pk, database=database, period_type=period)
         ),
-        aggregations_url=_changelist(
-            "databasesizeaggregation", instance__id__exact=instance.pk, database_name=database,
-            period_type__exact=period, period_start__recent="all",
+        aggregations_url=_rows_url(
+            period, "databasesizestat", "databasesizeaggregation", instance__id__exact=instance.pk,
+            database_name=database,
         ),  # fmt: skip
         inventory=inventory,
         limit_url=reverse("admin:capacity_instancedatabase_change", args=[inventory.pk]) if inventory else None,

@@ -5,6 +5,10 @@ daily stats, ``period_start`` of the aggregations); when both are missing the
 window is the last ``DEFAULT_HISTORY_DAYS`` days (stats) or
 ``AGGREGATION_DEFAULT_DAYS`` days (aggregations), so a request never reads the
 whole partitioned history.
+
+The aggregation endpoints answer ``period_type=daily`` from the daily sizes (never stored):
+their ``Daily…FilterSet`` takes the same parameters and reads the window's daily rows
+through ``capacity.selectors.database_size_daily`` / ``instance_size_daily``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from capacity.models import (
     InstanceSizeStat,
     PeriodType,
 )
-from capacity.selectors import DEFAULT_HISTORY_DAYS, date_window
+from capacity.selectors import DEFAULT_HISTORY_DAYS, database_size_daily, date_window, instance_size_daily
 from whalefall import filters as wf
 
 
@@ -36,10 +40,14 @@ class _HistoryFilterSet(wf.FilterSet):
     def filter_queryset(self, queryset):
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         if start and end and start > end:
-            return queryset.none()  # an empty range: nothing in it
+            return self.window_queryset(queryset, start=start, end=end).none()  # an empty range: nothing in it
         start, end = date_window(start=start, end=end, default_days=self.default_days)
         self.form.cleaned_data["date_from"], self.form.cleaned_data["date_to"] = start, end
-        return super().filter_queryset(queryset)
+        return super().filter_queryset(self.window_queryset(queryset, start=start, end=end))
+
+    def window_queryset(self, queryset, *, start, end):
+        """The rows the filters apply to, once the window is known (the daily roll-ups read theirs)."""
+        return queryset
 
 
 class DatabaseSizeStatFilterSet(_HistoryFilterSet):
@@ -69,7 +77,11 @@ class _AggregationFilterSet(_HistoryFilterSet):
     date_to = wf.DateFilter(
         field_name="period_start", lookup_expr="lte", help_text="Latest period_start (inclusive); default: today."
     )
-    period_type = wf.ChoiceFilter(choices=PeriodType.choices, help_text="Period type.")
+    period_type = wf.ChoiceFilter(
+        choices=PeriodType.choices,
+        help_text="Period type. daily: read from the daily sizes (one sample a day, never stored); without it, "
+        "the stored weekly, monthly and quarterly roll-ups.",
+    )
     is_complete = wf.BooleanFilter(help_text="false: periods still running (rewritten by every run).")
 
 
@@ -85,6 +97,37 @@ class InstanceSizeAggregationFilterSet(_AggregationFilterSet):
     class Meta:
         model = InstanceSizeAggregation
         fields = ("instance", "period_type", "is_complete", "date_from", "date_to")
+
+
+class _DailyFilterSet(_AggregationFilterSet):
+    """``period_type=daily`` on the aggregation endpoints: the same parameters, over the daily
+    roll-ups of the window read from the daily sizes (``period_start`` is the day)."""
+
+    def window_queryset(self, queryset, *, start, end):
+        return self.daily_rows(start=start, end=end)
+
+    def daily_rows(self, *, start, end):
+        raise NotImplementedError
+
+
+class DatabaseSizeDailyFilterSet(_DailyFilterSet):
+    database = wf.TextFilter(field_name="database_name", help_text="Exact database name.")
+
+    class Meta:
+        model = DatabaseSizeStat
+        fields = ("instance", "database", "period_type", "is_complete", "date_from", "date_to")
+
+    def daily_rows(self, *, start, end):
+        return database_size_daily(start=start, end=end)
+
+
+class InstanceSizeDailyFilterSet(_DailyFilterSet):
+    class Meta:
+        model = InstanceSizeStat
+        fields = ("instance", "period_type", "is_complete", "date_from", "date_to")
+
+    def daily_rows(self, *, start, end):
+        return instance_size_daily(start=start, end=end)
 
 
 class InstanceDatabaseFilterSet(wf.FilterSet):

@@ -15,6 +15,7 @@ from capacity.models import (
     InstanceSizeAggregation,
     InstanceSizeStat,
     PeriodType,
+    StoredPeriodType,
 )
 from sync_sessions.api.serializers import BatchRequestSerializer
 from whalefall import serializers as strict
@@ -162,11 +163,16 @@ _AGGREGATION_FIELDS = (
 
 
 class _AggregationSerializer(strict.ModelSerializer):
+    # every type a list can answer: the stored ones and daily (read from the daily sizes)
+    period_type = serializers.ChoiceField(
+        choices=PeriodType.choices, read_only=True,
+        help_text="daily rows are read from the daily sizes (never stored); the others are stored roll-ups.",
+    )  # fmt: skip
     avg_size_mb = serializers.SerializerMethodField()
     size_change_percent = serializers.DecimalField(
         max_digits=25, decimal_places=4, coerce_to_string=False, read_only=True, allow_null=True,
         help_text="size_change_bytes ÷ the preceding period's avg × 100; null without a preceding period "
-        "or when its avg is 0.",
+        "(daily: the day before) or when its avg is 0.",
     )  # fmt: skip
     growth_rate_bytes_per_day = serializers.DecimalField(
         max_digits=20, decimal_places=4, coerce_to_string=False, read_only=True, allow_null=True,
@@ -178,7 +184,8 @@ class _AggregationSerializer(strict.ModelSerializer):
 
 
 class DatabaseSizeAggregationSerializer(_AggregationSerializer):
-    """One database over one period (``is_complete`` false while the period is running)."""
+    """One database over one period (``is_complete`` false while the period is running). A daily
+    row is the day's sample itself (``id``: its daily size row)."""
 
     class Meta:
         model = DatabaseSizeAggregation
@@ -187,7 +194,8 @@ class DatabaseSizeAggregationSerializer(_AggregationSerializer):
 
 
 class InstanceSizeAggregationSerializer(_AggregationSerializer):
-    """One instance's total over one period; ``database_count`` is that of its last sampled day."""
+    """One instance's total over one period; ``database_count`` is that of its last sampled day.
+    A daily row is the day's total itself (``id``: its daily total row)."""
 
     class Meta:
         model = InstanceSizeAggregation
@@ -195,10 +203,20 @@ class InstanceSizeAggregationSerializer(_AggregationSerializer):
 
 
 class AggregateRequestSerializer(BatchRequestSerializer):
-    """What to aggregate: a period type (or all) and an inclusive day range, or neither
-    end for every period that contains yesterday or today."""
+    """What to aggregate: a stored period type (or all of them) and an inclusive day range, or
+    neither end for every period that contains yesterday or today. Daily values are read from
+    the daily sizes, never aggregated: ``daily`` is not a choice."""
 
-    period = strict.StrictChoiceField(choices=[*PeriodType.values, "all"], default="all")
+    period = strict.StrictChoiceField(
+        choices=[*StoredPeriodType.values, "all"],
+        default="all",
+        help_text="weekly, monthly, quarterly or all of them. Daily roll-ups are read from the daily sizes "
+        "(GET …/database-aggregations/?period_type=daily), never aggregated.",
+        error_messages={
+            "invalid_choice": '"{input}" is not a period to aggregate: choose weekly, monthly, quarterly or all '
+            "(daily roll-ups are read from the daily sizes, not aggregated)."
+        },
+    )
     date_from = serializers.DateField(required=False, help_text="First day (inclusive); give date_to too.")
     date_to = serializers.DateField(required=False, help_text="Last day (inclusive), not after today.")
 

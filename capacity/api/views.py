@@ -16,9 +16,11 @@ from rest_framework.response import Response
 from capacity import selectors
 from capacity.api.filters import (
     DatabaseSizeAggregationFilterSet,
+    DatabaseSizeDailyFilterSet,
     DatabaseSizeStatFilterSet,
     InstanceDatabaseFilterSet,
     InstanceSizeAggregationFilterSet,
+    InstanceSizeDailyFilterSet,
     InstanceSizeStatFilterSet,
 )
 from capacity.api.serializers import (
@@ -48,6 +50,7 @@ from capacity.models import (
     InstanceSizeAggregation,
     InstanceSizeStat,
     PeriodType,
+    StoredPeriodType,
 )
 from capacity.services import (
     capacity_aggregate_all,
@@ -218,33 +221,63 @@ class AggregationCursorPagination(HistoryCursorPagination):
     ordering = ("-period_start", "-id")
 
 
-class DatabaseSizeAggregationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Per-database roll-ups (daily, weekly, monthly, quarterly), newest period first, cursor-paginated.
+class _RollupViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Stored roll-ups (weekly, monthly, quarterly) from the aggregation table; with
+    ``period_type=daily`` the daily roll-ups read from the daily sizes (same fields, filters,
+    cursor and CSV; never stored)."""
+
+    filter_backends = [FilterBackend]
+    pagination_class = AggregationCursorPagination
+    stored_filterset_class = None
+    daily_filterset_class = None
+
+    def _daily(self) -> bool:
+        request = getattr(self, "request", None)
+        return request is not None and request.query_params.get("period_type") == PeriodType.DAILY
+
+    @property
+    def filterset_class(self):
+        return self.daily_filterset_class if self._daily() else self.stored_filterset_class
+
+    def get_queryset(self):
+        if self._daily():
+            return self.daily_filterset_class._meta.model.objects.all()  # the filterset reads the window's days
+        return super().get_queryset()
+
+
+class DatabaseSizeAggregationViewSet(_RollupViewSet):
+    """Per-database roll-ups, newest period first, cursor-paginated; ``?format=csv`` streams every row.
 
     Filters: ``instance``, ``database``, ``period_type``, ``is_complete``,
     ``date_from``/``date_to`` on ``period_start`` (default: the last 365 days).
-    A running period has ``is_complete`` false and is rewritten by every run.
+    Weekly, monthly and quarterly roll-ups are stored (without ``period_type``: those);
+    ``period_type=daily`` reads the daily sizes: one sample (avg = max = min, sample_count 1),
+    change vs the day before (null when that day has no sample or was 0), growth rate null,
+    ``is_complete`` = before today, ``id`` = the daily size row's. A running period has
+    ``is_complete`` false and is rewritten by every run.
     """
 
     queryset = DatabaseSizeAggregation.objects.all()
     serializer_class = DatabaseSizeAggregationSerializer
-    filterset_class = DatabaseSizeAggregationFilterSet
-    filter_backends = [FilterBackend]
-    pagination_class = AggregationCursorPagination
+    csv_columns = selectors.DATABASE_AGGREGATION_CSV_COLUMNS
+    stored_filterset_class = DatabaseSizeAggregationFilterSet
+    daily_filterset_class = DatabaseSizeDailyFilterSet
 
 
-class InstanceSizeAggregationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Per-instance roll-ups of the daily totals, newest period first, cursor-paginated.
+class InstanceSizeAggregationViewSet(_RollupViewSet):
+    """Per-instance roll-ups of the daily totals, newest period first, cursor-paginated;
+    ``?format=csv`` streams every row.
 
     Filters: ``instance``, ``period_type``, ``is_complete``, ``date_from``/``date_to``
-    on ``period_start`` (default: the last 365 days).
+    on ``period_start`` (default: the last 365 days). ``period_type=daily`` reads the
+    daily totals, like the database roll-ups.
     """
 
     queryset = InstanceSizeAggregation.objects.all()
     serializer_class = InstanceSizeAggregationSerializer
-    filterset_class = InstanceSizeAggregationFilterSet
-    filter_backends = [FilterBackend]
-    pagination_class = AggregationCursorPagination
+    csv_columns = selectors.INSTANCE_AGGREGATION_CSV_COLUMNS
+    stored_filterset_class = InstanceSizeAggregationFilterSet
+    daily_filterset_class = InstanceSizeDailyFilterSet
 
 
 def _query(serializer_class, request) -> dict:
@@ -302,7 +335,8 @@ class TopGrowersView(generics.GenericAPIView):
 class AggregateCapacityView(generics.GenericAPIView):
     """Start an aggregation (one session, one task per instance): 202 with the session id.
 
-    ``period``: daily, weekly, monthly, quarterly or all (default); ``date_from`` and
+    ``period``: weekly, monthly, quarterly or all (default; daily values are read from the
+    daily sizes, never aggregated); ``date_from`` and
     ``date_to`` (inclusive, both or neither): every period containing a day of the
     range; neither: every period containing yesterday or today. Past partitions the
     range needs are created first. Needs ``instances.sync_instance``.
@@ -325,7 +359,7 @@ class AggregateCapacityView(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         session = capacity_aggregate_all(
-            period_types=PeriodType.values if data["period"] == "all" else [data["period"]],
+            period_types=StoredPeriodType.values if data["period"] == "all" else [data["period"]],
             start=data.get("date_from"),
             end=data.get("date_to"),
             instance_ids=data.get("instance_ids"),

@@ -106,7 +106,7 @@ def facts(partitions):
         ]
     )
     figures = {
-        "period_type": "daily",
+        "period_type": "weekly",
         "avg_size_bytes": 10**9,
         "max_size_bytes": 10**9,
         "min_size_bytes": 10**9,

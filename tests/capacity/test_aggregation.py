@@ -30,8 +30,7 @@ from capacity.models import (
     InstanceSizeStat,
 )
 from capacity.partitions import partitions_list
-from capacity.services import aggregation as aggregation_module
-from capacity.services import capacity_aggregate, capacity_aggregate_all
+from capacity.services import aggregation_sql, capacity_aggregate, capacity_aggregate_all
 from tests.capacity.conftest import ensure_partitions
 from tests.support.factories import make_instance
 from whalefall.db.locks import _namespace_key
@@ -41,7 +40,7 @@ pytestmark = pytest.mark.django_db
 D = dt.date
 ORIGIN = D(2025, 12, 22)
 TODAY = D(2026, 1, 6)
-ALL = ["daily", "weekly", "monthly", "quarterly"]
+ALL = ["weekly", "monthly", "quarterly"]
 
 
 def at(day: dt.date, hour: int = 4):
@@ -153,19 +152,6 @@ def test_month_and_quarter_boundaries(fixed_data):
     assert (row.avg_data_bytes, row.avg_log_bytes) == (70, None)
 
 
-def test_daily_rows_a_missed_day_has_no_row_and_breaks_the_change(fixed_data):
-    a, _b = fixed_data
-    with at(TODAY):
-        aggregate(fixed_data)
-    daily = database_rows(a, "app", "daily")
-    assert D(2025, 12, 31) not in daily and len(daily) == 15  # 16 days, one missed: never a zero row
-    assert daily[D(2025, 12, 30)] == (D(2025, 12, 30), 180, 180, 180, 1, 10, pct("5.8824"), None, True)
-    # the immediately preceding day (12-31) has no row: NULL, not the change since 12-30
-    assert daily[D(2026, 1, 1)] == (D(2026, 1, 1), 200, 200, 200, 1, None, None, None, True)
-    assert daily[D(2026, 1, 2)][5:7] == (10, pct("5.0000"))
-    assert daily[TODAY][-1] is False and daily[D(2026, 1, 5)][-1] is True
-
-
 def test_database_that_appears_mid_period_and_one_that_vanishes(fixed_data):
     a, _b = fixed_data
     with at(TODAY):
@@ -233,7 +219,7 @@ def test_rerun_is_idempotent_same_rows_same_values(fixed_data):
 def test_running_period_is_partial_then_complete_after_it_ends(fixed_data):
     a, _b = fixed_data
     with at(TODAY):
-        capacity_aggregate(period_types=["weekly"], start=TODAY - dt.timedelta(days=1), end=TODAY, instance_ids=[a.pk])
+        capacity_aggregate(period_types=["weekly"], start=D(2025, 12, 29), end=TODAY, instance_ids=[a.pk])
     assert database_rows(a, "app", "weekly")[D(2026, 1, 5)][4:] == (2, 43, pct("21.2871"), Decimal("10.0000"), False)
     # the rest of the week is collected; the next Monday's run (default window) finalizes it
     put_stats(a, {"app": {d: app_size(d) for d in days(D(2026, 1, 7), D(2026, 1, 12))}})
@@ -242,9 +228,25 @@ def test_running_period_is_partial_then_complete_after_it_ends(fixed_data):
         session = capacity_aggregate_all(period_types=["weekly"], instance_ids=[a.pk])
     assert session.status == "completed"
     week = database_rows(a, "app", "weekly")
-    # offsets 14..20 -> 240..300, avg 270; change vs W01's 202
+    # offsets 14..20 -> 240..300, avg 270; change vs W01's stored 202
     assert week[D(2026, 1, 5)] == (D(2026, 1, 11), 270, 300, 240, 7, 68, pct("33.6634"), Decimal("10.0000"), True)
     assert week[D(2026, 1, 12)][4] == 1 and week[D(2026, 1, 12)][-1] is False  # the new running week
+
+
+def test_the_period_before_the_first_one_computed_is_its_stored_row(fixed_data):
+    a, _b = fixed_data
+    with at(TODAY):
+        # W02 alone, W01 never stored: no predecessor row, no change (not 0)
+        capacity_aggregate(period_types=["weekly"], start=TODAY, end=TODAY, instance_ids=[a.pk])
+        assert database_rows(a, "app", "weekly")[D(2026, 1, 5)][5:7] == (None, None)
+        # W01 stored (by a backfill of its own): the next run of W02 compares with its stored average
+        capacity_aggregate(period_types=["weekly"], start=D(2026, 1, 1), end=D(2026, 1, 1), instance_ids=[a.pk])
+        DatabaseSizeAggregation.objects.filter(instance=a, database_name="app", period_start=D(2025, 12, 29)).update(
+            avg_size_bytes=200
+        )  # the stored row is what the change is measured against, whatever the samples say now
+        result = capacity_aggregate(period_types=["weekly"], start=TODAY, end=TODAY, instance_ids=[a.pk])
+    assert database_rows(a, "app", "weekly")[D(2026, 1, 5)][5:7] == (45, pct("22.5000"))
+    assert result.counts["database"]["weekly"] == (2, 0, 2, 0)  # app and late rewritten, nothing else
 
 
 def test_change_is_null_when_the_preceding_average_is_zero(db):
@@ -261,12 +263,13 @@ def test_rows_whose_samples_are_gone_are_removed(fixed_data):
     a, _b = fixed_data
     with at(TODAY):
         aggregate(fixed_data)
-        # a collection re-run today found "late" gone and deleted today's row (capacity_apply)
-        DatabaseSizeStat.objects.filter(instance=a, database_name="late", collected_date=TODAY).delete()
-        result = capacity_aggregate(period_types=["daily", "weekly"], start=TODAY, end=TODAY, instance_ids=[a.pk])
-    assert TODAY not in database_rows(a, "late", "daily")
-    assert database_rows(a, "late", "weekly")[D(2026, 1, 5)][4] == 1  # 01-05 only
-    assert result.counts["database"]["daily"].deleted == 1
+        # collection re-runs found "late" gone and deleted its rows of this week (capacity_apply)
+        DatabaseSizeStat.objects.filter(instance=a, database_name="late", collected_date__gte=D(2026, 1, 5)).delete()
+        result = capacity_aggregate(period_types=["weekly", "monthly"], start=TODAY, end=TODAY, instance_ids=[a.pk])
+    assert D(2026, 1, 5) not in database_rows(a, "late", "weekly")
+    assert database_rows(a, "late", "monthly")[D(2026, 1, 1)][4] == 3  # 01-02 .. 01-04
+    assert result.counts["database"]["weekly"].deleted == 1 and result.counts["database"]["monthly"].updated == 1
+    assert result.total("written") == 2
 
 
 def test_backfill_creates_the_missing_past_partitions(db):
@@ -281,9 +284,7 @@ def test_backfill_creates_the_missing_past_partitions(db):
     for table in ("database_size_aggregations", "instance_size_aggregations"):
         assert months <= {p.start for p in partitions_list(table=table)}
     # 92 days, 14 ISO weeks touching the range (2025-02-24 .. 2025-05-26), 3 months, 2 quarters
-    assert {p: c.created for p, c in result.counts["database"].items()} == {
-        "daily": 92, "weekly": 14, "monthly": 3, "quarterly": 2
-    }  # fmt: skip
+    assert {p: c.created for p, c in result.counts["database"].items()} == {"weekly": 14, "monthly": 3, "quarterly": 2}
     march = database_rows(inst, "app", "monthly")[D(2025, 3, 1)]
     assert march[1:5] == (1016, 1031, 1001, 31) and march[-1] is True
     # April: 1001..1030, avg 1015.5 rounded half away from zero to 1016, the same as March's
@@ -314,17 +315,17 @@ def test_batch_records_each_instance_and_one_failure_does_not_stop_the_others(fi
     assert done.status == "completed"
     # default window: yesterday (01-05) and today; every period containing them
     assert done.sync_details["date_from"] == "2026-01-05" and done.sync_details["date_to"] == "2026-01-06"
-    # database level: daily 01-05 and 01-06, W02, January, Q1, each for app and late (10 rows; instance: 5)
-    assert done.sync_details["database"]["daily"] == {"computed": 4, "created": 4, "updated": 0, "deleted": 0}
+    # database level: W02, January, Q1, each for app and late (6 rows; instance: 3); nothing daily
+    assert done.sync_details["database"]["weekly"] == {"computed": 2, "created": 2, "updated": 0, "deleted": 0}
     assert done.sync_details["instance"]["quarterly"] == {"computed": 1, "created": 1, "updated": 0, "deleted": 0}
-    assert (done.items_synced, done.items_created) == (10 + 5, 10 + 5)
+    assert (done.items_synced, done.items_created, done.sync_details["rows_written"]) == (6 + 3, 6 + 3, 9)
     request = AggregationRequest.objects.get(session=session)
     assert (request.period_types, request.start_date, request.end_date) == (ALL, D(2026, 1, 5), TODAY)
 
 
 def test_an_instance_level_failure_rolls_back_that_instances_database_rows(fixed_data, monkeypatch):
     a, _b = fixed_data
-    monkeypatch.setitem(aggregation_module._LEVEL_SQL["instance"], "source", "no_such_table")
+    monkeypatch.setitem(aggregation_sql._LEVEL_SQL["instance"], "source", "no_such_table")
     with at(TODAY):
         session = capacity_aggregate_all(instance_ids=[a.pk])
     record = session.records.get()
@@ -350,9 +351,9 @@ def test_statements_do_not_grow_with_the_number_of_databases(db):
             with CaptureQueriesContext(connection) as ctx:
                 aggregate([inst], start=span[0])
             counts.append(len(ctx.captured_queries))
-    # 2 partition listings + 4 period types × 2 levels (+ savepoint), whatever the row count
-    assert counts[0] == counts[1] <= 12
-    assert DatabaseSizeAggregation.objects.filter(instance=big, period_type="daily").count() == 60 * len(span)
+    # 2 partition listings, the work_mem setting and one statement per level (+ savepoint), whatever the row count
+    assert counts[0] == counts[1] <= 7
+    assert DatabaseSizeAggregation.objects.filter(instance=big, period_type="monthly").count() == 60 * 2
 
 
 def test_enqueued_batch_workers_read_the_stored_request(fixed_data, django_capture_on_commit_callbacks):
@@ -396,3 +397,29 @@ def test_bad_requests_are_validation_errors(db, kwargs, field):
     with at(TODAY), pytest.raises(ValidationError) as excinfo:
         capacity_aggregate_all(**kwargs)
     assert field in excinfo.value.message_dict
+
+
+def test_a_request_stored_before_daily_was_read_runs_its_other_types(fixed_data):
+    """A record queued by an earlier release may find a request naming daily: the other types run."""
+    from capacity.services import AGGREGATION_UNIT
+    from sync_sessions.runner import record_execute
+    from sync_sessions.services import session_create
+
+    a, b = fixed_data
+    for table in ("database_size_aggregations", "instance_size_aggregations"):  # as the batch's start made them
+        ensure_partitions(table, TODAY, TODAY)
+    session = session_create(sync_type="manual_batch", sync_category="aggregation", instances=[a, b],
+                             unit=AGGREGATION_UNIT)  # fmt: skip
+    AggregationRequest.objects.create(session=session, period_types=["daily", "monthly"], start_date=TODAY,
+                                      end_date=TODAY)  # fmt: skip
+    with at(TODAY):
+        records = [record_execute(record_id=r.pk) for r in session.records.order_by("instance_name")]
+    assert [r.status for r in records] == ["completed", "completed"]
+    assert records[0].sync_details["period_types"] == ["monthly"] and "daily" not in records[0].sync_details["database"]
+    assert set(DatabaseSizeAggregation.objects.values_list("period_type", flat=True)) == {"monthly"}
+
+    only_daily = session_create(sync_type="manual_single", sync_category="aggregation", instances=[a],
+                                unit=AGGREGATION_UNIT)  # fmt: skip
+    AggregationRequest.objects.create(session=only_daily, period_types=["daily"], start_date=TODAY, end_date=TODAY)
+    record = record_execute(record_id=only_daily.records.get().pk)
+    assert record.status == "completed" and "read from the daily sizes" in record.sync_details["note"]

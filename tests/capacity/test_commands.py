@@ -81,18 +81,24 @@ def test_aggregate_capacity_default_window_backfill_and_period(db, capsys):
     with time_machine.travel(dt.datetime(2026, 1, 6, 4, tzinfo=timezone.get_current_timezone()), tick=False):
         call_command("aggregate_capacity")
         out = capsys.readouterr().out
-        assert "[1/2] sized: ok  synced=5" in out and "(rows: database 5, instance 0)" in out
+        # W02, January, Q1: one row each for "app" (no instance totals here)
+        assert "[1/2] sized: ok  synced=3 created=3" in out and "(rows: database 3, instance 0; written 3)" in out
         assert "[2/2] unsized: ok  synced=0" in out and "(no samples in these periods)" in out
         assert "completed — 2 succeeded, 0 failed of 2" in out
-        daily = DatabaseSizeAggregation.objects.filter(period_type="daily")
-        assert set(daily.values_list("period_start", flat=True)) == {today - dt.timedelta(days=1), today}
+        assert not DatabaseSizeAggregation.objects.filter(period_type="daily").exists()
 
-        call_command("aggregate_capacity", "--period", "daily", "--from", start.isoformat(), "--to", today.isoformat(),
+        call_command("aggregate_capacity", "--period", "weekly", "--from", start.isoformat(), "--to", today.isoformat(),
                      "--instance", "sized")  # fmt: skip
-        # the two days of the first run are computed again, unchanged: nothing written for them
-        assert "[1/1] sized: ok  synced=41 created=39 updated=0" in capsys.readouterr().out
+        # 7 ISO weeks touch the range; W02 was stored by the first run without a change (W01 was not stored):
+        # now W01 is computed in the same run, so W02 gets its change
+        assert "[1/1] sized: ok  synced=7 created=6 updated=1 deleted=0" in capsys.readouterr().out
         request = AggregationRequest.objects.latest("id")
-        assert (request.period_types, request.start_date, request.end_date) == (["daily"], start, today)
+        assert (request.period_types, request.start_date, request.end_date) == (["weekly"], start, today)
+
+        # daily values are read from the daily sizes: nothing to run, and that is not an error
+        call_command("aggregate_capacity", "--period", "daily")
+        assert "read from the daily sizes" in capsys.readouterr().out
+        assert AggregationRequest.objects.count() == 2
 
 
 def test_aggregate_capacity_bad_input_and_failure_exit_non_zero(db, capsys):

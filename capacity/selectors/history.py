@@ -1,4 +1,4 @@
-"""Named capacity reads (sizes in bytes): history, latest sizes, aggregations, growth and forecasts.
+"""Named capacity reads (sizes in bytes): history, latest sizes, growth and forecasts.
 
 Every read of a partitioned fact table filters its partition key with
 constant dates, so PostgreSQL prunes the partitions outside the window at
@@ -19,16 +19,12 @@ from django.utils import timezone
 
 from capacity.forecast import DEFAULT_WINDOW_DAYS, STEP_FRACTION, STEP_MIN_BYTES, Forecast, Sample, size_forecast
 from capacity.models import (
-    DatabaseSizeAggregation,
     DatabaseSizeCurrent,
     DatabaseSizeStat,
     DatabaseTableSizeStat,
     InstanceDatabase,
-    InstanceSizeAggregation,
     InstanceSizeStat,
-    PeriodType,
 )
-from capacity.periods import period_floor, period_shift
 from instances.models import Instance
 from whalefall.csv_export import CsvColumns
 
@@ -119,38 +115,6 @@ def capacity_trend(*, instance_id: int, start: dt.date, end: dt.date, top: int =
         ):
             trend.databases[name][day] = size
     return trend
-
-
-# --- aggregations ---------------------------------------------------------------------
-
-#: how many periods of each type the capacity pages list (about two years of weeks and months)
-PERIODS_SHOWN = {PeriodType.DAILY: 60, PeriodType.WEEKLY: 104, PeriodType.MONTHLY: 24, PeriodType.QUARTERLY: 8}
-
-
-def aggregation_window_start(*, period_type: str, today: dt.date | None = None) -> dt.date:
-    """First ``period_start`` of the ``PERIODS_SHOWN`` latest periods of a type (a constant
-    date, so the partitions before it are pruned)."""
-    today = today or timezone.localdate()
-    return period_shift(period_type, period_floor(period_type, today), 1 - PERIODS_SHOWN[period_type])
-
-
-def instance_aggregations(*, instance_id: int, period_type: str) -> QuerySet[InstanceSizeAggregation]:
-    """The latest ``PERIODS_SHOWN`` roll-ups of one type of an instance's total, newest first."""
-    return InstanceSizeAggregation.objects.filter(
-        instance_id=instance_id,
-        period_type=period_type,
-        period_start__gte=aggregation_window_start(period_type=period_type),
-    ).order_by("-period_start")
-
-
-def database_aggregations(*, instance_id: int, database: str, period_type: str) -> QuerySet[DatabaseSizeAggregation]:
-    """The latest ``PERIODS_SHOWN`` roll-ups of one type of one database, newest first."""
-    return DatabaseSizeAggregation.objects.filter(
-        instance_id=instance_id,
-        database_name=database,
-        period_type=period_type,
-        period_start__gte=aggregation_window_start(period_type=period_type),
-    ).order_by("-period_start")
 
 
 # --- growth and forecast ---------------------------------------------------------------
