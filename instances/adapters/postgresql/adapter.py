@@ -131,8 +131,9 @@ class PostgreSQLAdapter(BaseAdapter):
                 "objects": {session.database: session.rows(sql.OBJECT_PRIVILEGES, action="read object privileges")},
                 "databases_not_read": [],
             }
-            others = [d for d in session.rows(sql.OBJECT_DATABASES, action="list databases")
-                      if d["datname"] != session.database]  # fmt: skip
+            listed = session.rows(sql.OBJECT_DATABASES, action="list databases")
+            rows["database_owners"] = {d["datname"]: d["owner"] for d in listed}
+            others = [d for d in listed if d["datname"] != session.database]
         for database in others:
             reason = self._read_objects(database, rows["objects"])
             if reason:
@@ -160,8 +161,9 @@ class PostgreSQLAdapter(BaseAdapter):
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """Login roles with roles (transitive) and effective privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
-            rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"]
-        )
+            rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"],
+            database_owners=rows["database_owners"],
+        )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User databases (templates and invalid databases excluded; 'postgres' included), by name."""
