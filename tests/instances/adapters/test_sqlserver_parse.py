@@ -104,7 +104,8 @@ def test_database_user_roles_and_object_permissions(accounts):
         app.privileges
     )
     assert Privilege("database", "SELECT", "sales", via=("sales.reporting", "sales.sales_reader",
-                                                        "sales.db_datareader")) in app.privileges  # fmt: skip
+                                                        "sales.db_datareader"),
+                     implied_by="db_datareader") in app.privileges  # fmt: skip
     # public's grants on system objects (every database has them) are not the user's
     assert app.can_grant  # EXECUTE on schema WITH GRANT OPTION
     assert app.snapshot["databases"]["sales"]["user"] == "app_sales"
