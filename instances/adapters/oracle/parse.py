@@ -14,6 +14,12 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   privileges) make a privilege ``grantable``, through roles too. Object
   privileges of Oracle-maintained roles and of PUBLIC are not read (the role
   names show in ``roles``); their system privileges are.
+- Implied privileges: an "… ANY …" system privilege that acts as an object
+  privilege on every table or procedure (``ANY_PRIVILEGES``: DELETE ANY TABLE →
+  DELETE, …) adds that privilege globally, ``implied_by`` ``any_privilege``,
+  held like the system privilege (directly or through roles: the DBA role's
+  come through its own system privileges). ``instances.adapters.matching.holds``
+  keeps them off SYS's objects.
 - ``is_superuser``: holds the DBA role (directly or through nested roles,
   default roles) or SYSDBA in the password file (V$PWFILE_USERS). "… ANY …"
   system privileges alone do not make a superuser; they are listed.
@@ -57,6 +63,18 @@ Row = Mapping[str, Any]
 SYSTEM_TABLESPACES = frozenset({"SYSTEM", "SYSAUX"})
 _GRANT_ANY = {"GRANT ANY PRIVILEGE", "GRANT ANY ROLE", "GRANT ANY OBJECT PRIVILEGE"}
 PUBLIC = "PUBLIC"
+ANY_PRIVILEGE = "any_privilege"
+# Oracle Database SQL Language Reference, GRANT, "System Privileges": the ANY privileges that act as
+# an object privilege on every table, view or procedure of every schema (except SYS's, while
+# O7_DICTIONARY_ACCESSIBILITY is FALSE, the default: instances/adapters/matching.py). Targets carry
+# no object type, so the sequence and type variants (SELECT ANY SEQUENCE, EXECUTE ANY TYPE, …) are
+# not mapped: they would answer for tables and procedures too.
+ANY_PRIVILEGES = {
+    "SELECT ANY TABLE": "SELECT", "INSERT ANY TABLE": "INSERT", "UPDATE ANY TABLE": "UPDATE",
+    "DELETE ANY TABLE": "DELETE", "ALTER ANY TABLE": "ALTER", "READ ANY TABLE": "READ",
+    "FLASHBACK ANY TABLE": "FLASHBACK", "CREATE ANY INDEX": "INDEX", "EXECUTE ANY PROCEDURE": "EXECUTE",
+    "DEBUG ANY PROCEDURE": "DEBUG",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,10 +177,14 @@ def parse_table_sizes(rows: Iterable[Row], *, source: str = "dba_segments") -> l
 
 
 def grants_by_grantee(sys_privs: Iterable[Row], tab_privs: Iterable[Row], col_privs: Iterable[Row]):
-    """Grantee (user, role or PUBLIC) → the privileges granted to it directly."""
+    """Grantee (user, role or PUBLIC) → the privileges granted to it directly; an ``… ANY …``
+    system privilege also gives its object privilege on every object (``ANY_PRIVILEGES``)."""
     grants: dict[str, list[Privilege]] = defaultdict(list)
     for row in sys_privs:
         grants[row["GRANTEE"]].append(Privilege("global", row["PRIVILEGE"], grantable=_yes(row["ADMIN_OPTION"])))
+        implied = ANY_PRIVILEGES.get(row["PRIVILEGE"])
+        if implied:
+            grants[row["GRANTEE"]].append(Privilege("global", implied, implied_by=ANY_PRIVILEGE))
     for row in tab_privs:
         target = f"{row['OWNER']}.{row['TABLE_NAME']}"
         grants[row["GRANTEE"]].append(Privilege("object", row["PRIVILEGE"], target, _yes(row["GRANTABLE"])))

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.matching import holds
 from instances.adapters.oracle import parse
 from tests.instances.adapters import sqlcheck
 from tests.instances.adapters.sqlcheck import ORACLE
@@ -298,3 +299,39 @@ def test_reasons_for_superuser_and_lock():
     account = role_chain().plus(role_privs=role("APP_BASE", "DBA"), pwfile=pwfile(sysdba="TRUE")).account()
     assert account.reasons["is_superuser"] == ("role DBA via APP_RW → APP_BASE", "SYSDBA (password file)")
     assert baseline(ACCOUNT_STATUS="LOCKED").account().reasons == {"is_locked": ("ACCOUNT_STATUS LOCKED",)}
+
+
+# --- implied privileges, asked through holds() (instances/adapters/matching.py) -------------------
+# Oracle Database SQL Language Reference, GRANT, "System Privileges": DELETE ANY TABLE "Delete rows
+# from tables, table partitions, or views in any schema"; with O7_DICTIONARY_ACCESSIBILITY FALSE (the
+# default) the ANY privileges do not reach objects in the SYS schema.
+def delete_on(account: AccountFacts, target: str = "APP.ORDERS", **options: Any) -> list[Privilege]:
+    return holds(account.privileges, "DELETE", "object", target, db_type="oracle", **options)
+
+
+def test_delete_any_table_is_delete_on_every_table_but_sys_ones():
+    account = baseline().plus(sys_privs=system(USER, "DELETE ANY TABLE")).account()
+    assert Privilege("global", "DELETE", implied_by="any_privilege") in account.privileges
+    assert delete_on(account) == [Privilege("global", "DELETE", implied_by="any_privilege")]
+    assert delete_on(account, "SYS.AUD$") == []
+    assert not delete_on(baseline().account())
+    assert not account.can_grant  # an implied object privilege is not a grant option
+
+
+def test_the_dba_role_implies_through_its_own_system_privileges():
+    dba = baseline().plus(role_privs=role(USER, "DBA"), sys_privs=system("DBA", "DELETE ANY TABLE"))
+    assert delete_on(dba.account()) == [Privilege("global", "DELETE", via=("DBA",), implied_by="any_privilege")]
+    not_default = dataclasses.replace(dba, role_privs=[{**role(USER, "DBA"), "DEFAULT_ROLE": "NO"}])
+    assert delete_on(not_default.account()) == []  # only after SET ROLE
+    assert delete_on(not_default.account(), include_set_role=True)
+
+
+@pytest.mark.parametrize(
+    ("system_privilege", "object_privilege"),
+    [("SELECT ANY TABLE", "SELECT"), ("INSERT ANY TABLE", "INSERT"), ("UPDATE ANY TABLE", "UPDATE"),
+     ("ALTER ANY TABLE", "ALTER"), ("EXECUTE ANY PROCEDURE", "EXECUTE"), ("READ ANY TABLE", "READ")],
+)  # fmt: skip
+def test_any_privileges_imply_their_object_privilege(system_privilege, object_privilege):
+    account = baseline().plus(sys_privs=system(USER, system_privilege)).account()
+    assert holds(account.privileges, object_privilege, "column", "APP.ORDERS.ID", db_type="oracle")
+    assert not holds(account.privileges, "DELETE", "object", "APP.ORDERS", db_type="oracle")
