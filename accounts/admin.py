@@ -114,7 +114,8 @@ def privileges_table(permission: AccountPermission) -> str:
                 p["level"],
                 p["target"] or "*",
                 "yes" if p["grantable"] else "",
-                "direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""),
+                ("direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""))
+                + (f" (implied by {p['implied_by']})" if p["implied_by"] else ""),
             )
             for p in privileges[:PRIVILEGE_TABLE_LIMIT]
         ),

@@ -37,13 +37,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import Any, NamedTuple
 
-LEVELS = ("global", "database", "schema", "object", "column")
-_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+from instances.adapters import matching
+
+LEVELS = matching.LEVELS
+_RANK = matching.RANK
 OPERATORS = ("and", "or", "not")
-ALL_PRIVILEGES = ("ALL", "ALL PRIVILEGES")
 #: bounds that keep a stored rule cheap to validate and evaluate
 MAX_DEPTH = 32
 MAX_NODES = 500
@@ -76,7 +76,7 @@ class Subject:
         )  # fmt: skip
         self._roles: frozenset[str] | None = None
         self._index: dict[str, list[_Held]] | None = None
-        self._denials: bool | None = None
+        self._denials: list[_Held] | None = None
 
     def __repr__(self) -> str:
         return f"<Subject {self.username!r} {self.db_type}>"
@@ -104,46 +104,53 @@ class Subject:
             for entry in entries if isinstance(entries, list | tuple) else ():
                 held = _held(entry)
                 if held is not None:
-                    index.setdefault(held.name, []).append(held)
+                    index.setdefault(held.privilege, []).append(held)
             self._index = index
         return self._index
 
     @property
-    def has_denials(self) -> bool:
+    def denials(self) -> list[_Held]:
+        """The DENY entries (SQL Server), built once per account."""
         if self._denials is None:
-            self._denials = any(held.denied for entries in self.privileges_by_name.values() for held in entries)
+            self._denials = [held for entries in self.privileges_by_name.values() for held in entries if held.denied]
         return self._denials
+
+    @property
+    def has_denials(self) -> bool:
+        return bool(self.denials)
 
     def flag(self, name: str) -> bool:
         return self.facts.get(name) is True
 
 
 class _Held(NamedTuple):
-    """One effective privilege entry, normalised for matching (a tuple: built 100,000s of times)."""
+    """One effective privilege entry, normalised for matching (a tuple: built 100,000s of times).
+    Its attribute names are those ``instances.adapters.matching`` reads."""
 
-    name: str
+    privilege: str
     level: str
     target: str
     parts: tuple[str, ...]
     grantable: bool
-    denied: bool
+    state: str
     via: tuple[str, ...]
     via_set_role: bool
+    implied_by: str | None
 
-    def covers(self, other: _Held) -> bool:
-        """This entry's scope contains ``other``'s (global, or an ancestor-or-equal target)."""
-        if self.level == "global" or not self.parts:
-            return True
-        return len(self.parts) <= len(other.parts) and other.parts[: len(self.parts)] == self.parts
+    @property
+    def denied(self) -> bool:
+        return self.state == "DENY"
 
     def describe(self) -> str:
-        text = f"{self.name} on {self.target or '*'} ({self.level})"
+        text = f"{self.privilege} on {self.target or '*'} ({self.level})"
         if self.grantable:
             text += " WITH GRANT OPTION"
         if self.via:
             text += " via " + " → ".join(self.via) + (" (SET ROLE)" if self.via_set_role else "")
         else:
             text += " (direct)"
+        if self.implied_by:
+            text += f" (implied by {self.implied_by})"
         return text
 
 
@@ -163,21 +170,20 @@ def _held(entry: Any) -> _Held | None:
     via = entry.get("via")
     via = tuple(str(v) for v in via) if via and isinstance(via, list | tuple) else ()
     state = entry.get("state")
+    implied_by = entry.get("implied_by")
     return _Held(
-        _normal_name(name),
+        matching.normal_name(name),
         level,
         target,
         tuple(target.split(".")) if target else (),
         entry.get("grantable") is True,
-        state == "DENY" or (type(state) is str and state.upper() == "DENY"),
+        "DENY" if state == "DENY" or (type(state) is str and state.upper() == "DENY") else "GRANT",
         via,
         entry.get("via_set_role") is True,
+        implied_by if type(implied_by) is str else None,
     )
 
 
-@lru_cache(maxsize=4096)
-def _normal_name(name: str) -> str:
-    return " ".join(name.upper().split())
 
 
 # --- validation ----------------------------------------------------------------------
@@ -471,31 +477,44 @@ def _username_matches(rule: dict) -> Evaluator:
     return check
 
 
+#: index keys an entry giving a privilege can have (``matching.gives`` decides, per engine)
+_COVERING_NAMES = ("ALL", "ALL PRIVILEGES", "CONTROL", "CONTROL SERVER")
+
+
 def _has_privilege(rule: dict) -> Evaluator:
-    name = _normal_name(rule["privilege"])
-    names = (name, *(a for a in ALL_PRIVILEGES if a != name))
+    """Some effective entry gives the privilege (``instances.adapters.matching``: names, ``ALL``,
+    SQL Server CONTROL, PostgreSQL's ``ALL`` per kind of object, implied entries), within the
+    rule's level and target, and is not cancelled by a DENY at its own scope (``matching.holds``
+    asked about that entry's level and target returns it)."""
+    name = matching.normal_name(rule["privilege"])
+    names = (name, *(n for n in _COVERING_NAMES if n != name))
     max_rank = _RANK[rule.get("level", "column")]
     target = rule.get("target")
     glob_parts = tuple(target.split(".")) if target else ()
     grantable = rule.get("grantable") is True
     include_set_role = rule.get("include_set_role") is True
 
-    def in_scope(held: _Held) -> bool:
+    def in_scope(held: _Held, db_type: str) -> bool:
         if _RANK[held.level] > max_rank or (held.via_set_role and not include_set_role):
             return False
         if target is None or held.level == "global" or not held.parts:
             return True
         if len(held.parts) >= len(glob_parts):
             return fnmatchcase(held.target, target)
-        return all(fnmatchcase(part, glob) for part, glob in zip(held.parts, glob_parts, strict=False))
+        # a broader entry covers the glob's objects where the engine passes its level down
+        return matching.passes_down(db_type, held.level) and all(
+            fnmatchcase(part, glob) for part, glob in zip(held.parts, glob_parts, strict=False)
+        )
 
     def check(subject: Subject) -> Why | None:
-        index = subject.privileges_by_name
+        index, db_type = subject.privileges_by_name, subject.db_type
         for n in names:
             for held in index.get(n, ()):
-                if held.denied or (grantable and not held.grantable) or not in_scope(held):
+                if held.denied or (grantable and not held.grantable) or not in_scope(held, db_type):
                     continue
-                if subject.has_denials and _denied(index, names, held, include_set_role):
+                if not matching.gives(held, name, db_type):
+                    continue
+                if subject.has_denials and _denied(subject, name, held, include_set_role):
                     continue
                 return (held.describe(),)
         return None
@@ -503,12 +522,16 @@ def _has_privilege(rule: dict) -> Evaluator:
     return check
 
 
-def _denied(index: dict[str, list[_Held]], names: tuple[str, ...], held: _Held, include_set_role: bool) -> bool:
-    """A DENY of the privilege (or ALL) whose scope covers ``held`` cancels it."""
+def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool) -> bool:
+    """A counted DENY that gives the privilege and covers ``held``'s own scope cancels it
+    (``matching.cancels``: not a column GRANT by a table DENY, never sysadmin/dbo/superuser)."""
+    db_type = subject.db_type
     return any(
-        deny.denied and (include_set_role or not deny.via_set_role) and deny.covers(held)
-        for n in names
-        for deny in index.get(n, ())
+        (include_set_role or not deny.via_set_role)
+        and matching.gives(deny, name, db_type)
+        and matching.covers(deny, held.level, held.target, db_type)
+        and matching.cancels(deny, held)
+        for deny in subject.denials
     )
 
 

@@ -77,7 +77,8 @@ class AccountDetailSerializer(AccountSerializer):
 
 class EffectivePrivilegeSerializer(serializers.Serializer):
     """One effective privilege: held directly (``direct``) or through the roles in ``via``
-    (the role holding the grant last); ``via_set_role``: only after SET ROLE (not counted)."""
+    (the role holding the grant last); ``via_set_role``: only after SET ROLE (not counted);
+    ``implied_by``: what the engine grants it for (null for an ACL entry)."""
 
     privilege = serializers.CharField()
     level = serializers.ChoiceField(choices=["global", "database", "schema", "object", "column"])
@@ -86,6 +87,11 @@ class EffectivePrivilegeSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["GRANT", "DENY"])
     via = serializers.ListField(child=serializers.CharField())
     via_set_role = serializers.BooleanField()
+    implied_by = serializers.CharField(
+        allow_null=True,
+        help_text="What the engine grants it for without an ACL entry (superuser, owner, sysadmin, control_server, "
+        "dbo, db_owner and the other fixed roles, any_privilege, pg_read_all_data, …); null for a grant.",
+    )
     direct = serializers.BooleanField()
 
 

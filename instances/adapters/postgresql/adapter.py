@@ -162,7 +162,7 @@ class PostgreSQLAdapter(BaseAdapter):
         """Login roles with roles (transitive) and effective privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
             rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"],
-            database_owners=rows["database_owners"],
+            database_owners=rows.get("database_owners") or {},
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
