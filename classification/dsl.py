@@ -11,21 +11,26 @@ Pure: no ORM, no I/O. A rule is JSON, exactly this grammar (other tools write it
 - ``{"fn": "db_type_in", "values": […]}``, ``{"fn": "environment_in", "values": […]}``,
   ``{"fn": "instance_tag", "tag": "prod"}``, ``{"fn": "username_matches", "pattern": "app_*"}``
 
-``has_privilege`` semantics:
+``has_privilege`` semantics — the matching rules of ``instances.adapters.matching`` (the
+one answer to "does this account hold P on O"), over every effective entry including the
+implied ones (``implied_by``: superuser, owner, sysadmin, dbo, any_privilege, …):
 
 - the privilege name is compared case-insensitively; a held ``ALL`` / ``ALL PRIVILEGES``
-  counts as every privilege;
+  counts as every privilege (PostgreSQL below the global level: the privileges that kind
+  of object has), SQL Server ``CONTROL`` / ``CONTROL SERVER`` too;
 - ``level`` keeps privileges held at that level or a broader one (global ⊃ database ⊃
   schema ⊃ object ⊃ column): a global privilege satisfies any narrower level;
 - ``target`` is a glob (``fnmatch``: ``*`` matches any text, dots included) over the
   privilege's target (``db``, ``db.table``, ``db.schema.table.column``…); a broader
   privilege covers it when its own dotted parts match the glob's leading parts
-  (``DELETE`` on ``app`` covers ``app.orders``); global privileges cover every target;
+  (``DELETE`` on ``app`` covers ``app.orders``) where the engine passes that level down
+  (PostgreSQL: table → column only); global privileges cover every target;
 - ``grantable: true`` keeps only privileges held WITH GRANT/ADMIN OPTION (``false``, the
   default, does not filter);
 - privileges reachable only by ``SET ROLE`` (``via_set_role``) count only with
   ``include_set_role: true``;
-- a ``DENY`` of the same privilege (or ``ALL``) whose scope covers a granted one cancels it.
+- a ``DENY`` that gives the privilege and whose scope covers a granted entry's cancels it
+  (not a column GRANT by a table DENY; never what sysadmin, dbo or a superuser hold).
 
 Evaluation returns ``None`` (no match) or the reasons it matched ("why": the leaves
 that decided it, e.g. ``"DELETE on app (database) via reporting → app_rw"``) and
