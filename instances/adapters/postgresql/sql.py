@@ -89,18 +89,26 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 # Columns are listed only with an ACL. ``owner`` is the creator for default
 # privileges (its own entries there are left out). Default privileges: objtype
 # r/S/f/T/n (tables, sequences, functions, types, schemas), defaclnamespace 0
-# = every schema (schema_name NULL).
+# = every schema (schema_name NULL). Objects with the default ACL owned by a
+# superuser nobody is a member of (``quiet``, e.g. postgres) are not listed:
+# that superuser's ALL covers them (parse.py leaves their ownership out), so
+# they cost no rows and creating one does not change the listing.
 OBJECT_PRIVILEGES = f"""
+WITH quiet AS (
+    SELECT r.oid FROM pg_roles r
+    WHERE r.rolsuper AND NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid)
+)
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
        pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype,
        (n.nspacl IS NULL OR n.nspacl @> (acldefault('n', n.nspowner))[1]) AS owner_all
 FROM pg_namespace n
-WHERE {_USER_SCHEMAS}
+WHERE {_USER_SCHEMAS} AND (n.nspacl IS NOT NULL OR n.nspowner NOT IN (SELECT oid FROM quiet))
 UNION ALL
 SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], NULL,
        (c.relacl IS NULL OR c.relacl @> (acldefault('r', c.relowner))[1])
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS}
+  AND (c.relacl IS NOT NULL OR c.relowner NOT IN (SELECT oid FROM quiet))
 UNION ALL
 SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
