@@ -8,6 +8,8 @@ Pure: no ORM, no I/O. A rule is JSON, exactly this grammar (other tools write it
 - ``{"fn": "has_privilege", "privilege": "DELETE", "level"?: "global|database|schema|object|column",
   "target"?: "glob", "grantable"?: true, "include_set_role"?: true}`` — over the effective
   privileges (``facts.privileges``)
+- ``{"fn": "password_policy", "enforced": true|false}`` — the engine reported that value
+  (``facts.password_policy.enforced``; null — the engine cannot tell — never matches)
 - ``{"fn": "db_type_in", "values": […]}``, ``{"fn": "environment_in", "values": […]}``,
   ``{"fn": "instance_tag", "tag": "prod"}``, ``{"fn": "username_matches", "pattern": "app_*"}``
 
@@ -259,6 +261,7 @@ _FUNCTIONS: dict[str, dict[str, _Param]] = {
         "grantable": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA, required=False),
         "include_set_role": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA, required=False),
     },
+    "password_policy": {"enforced": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA)},
     "db_type_in": {"values": _Param(_strings, "a non-empty list of database type names", _STRINGS_SCHEMA)},
     "environment_in": {"values": _Param(_strings, "a non-empty list of environments", _STRINGS_SCHEMA)},
     "instance_tag": {"tag": _Param(_string, "a tag name (non-empty string)", _STRING_SCHEMA)},
@@ -448,6 +451,22 @@ def _flag(name: str) -> Callable[[dict], Evaluator]:
     return compile_flag
 
 
+def _password_policy(rule: dict) -> Evaluator:
+    """The engine reported exactly that value (``facts.password_policy.enforced``); ``null``
+    (the engine cannot tell) and a missing fact never match, whichever value is asked."""
+    enforced = rule["enforced"]
+    label = "password policy enforced" if enforced else "password policy not enforced"
+
+    def check(subject: Subject) -> Why | None:
+        policy = subject.facts.get("password_policy")
+        if type(policy) is not dict or policy.get("enforced") is not enforced:
+            return None
+        reason = policy.get("reason")
+        return (f"{label}: {reason}" if type(reason) is str and reason else label,)
+
+    return check
+
+
 def _has_role(rule: dict) -> Evaluator:
     role = rule["role"]
     why = (f"role {role}",)
@@ -547,6 +566,7 @@ _FUNCTION_COMPILERS: dict[str, Callable[[dict], Evaluator]] = {
     "can_login": _flag("can_login"),
     "has_role": _has_role,
     "has_privilege": _has_privilege,
+    "password_policy": _password_policy,
     "db_type_in": _in_values("db_type", "db type"),
     "environment_in": _in_values("environment", "environment"),
     "instance_tag": _instance_tag,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from accounts.diff import diff_lines, facts_diff, facts_json, permission_facts
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
 
 DIRECT = Privilege("database", "SELECT", "app")
 VIA = Privilege("database", "DELETE", "app", grantable=True, via=("reporting", "base"))
@@ -91,3 +91,18 @@ def test_a_modification_shows_gains_and_losses_with_their_paths():
 def test_a_snapshot_only_change_says_so():
     lines = diff_lines({"snapshot": {"changed": True}})
     assert lines == [("~", "engine-native detail changed (the privileges did not)")]
+
+
+def test_password_policy_is_in_the_facts_when_reported_and_its_first_appearance_is_no_change():
+    reported = account(password_policy=PasswordPolicy(None, "Windows login"))
+    facts = permission_facts(reported)
+    assert facts["password_policy"] == {"enforced": None, "reason": "Windows login"}
+    assert "password_policy" not in permission_facts(account())
+    assert facts_json(reported, omit=("password_policy",)) == facts_json(account())
+    assert facts_diff(permission_facts(account()), facts) == {}  # the field appears: not a change
+    off = permission_facts(account(password_policy=PasswordPolicy(False, "no plugin")))
+    diff = facts_diff(off, permission_facts(account(password_policy=PasswordPolicy(True, "simple_password_check"))))
+    assert diff == {"password_policy": {"old": {"enforced": False, "reason": "no plugin"},
+                                        "new": {"enforced": True, "reason": "simple_password_check"}}}
+    assert diff_lines(diff) == [
+        ("~", "password policy: not enforced (no plugin) → enforced (simple_password_check)")]  # fmt: skip

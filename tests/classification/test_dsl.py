@@ -202,6 +202,32 @@ def test_sqlserver_control_deny_and_bypass():
     assert match(rule, subject(dbo, deny, db_type="sqlserver"))
 
 
+def test_password_policy_matches_only_the_value_the_engine_reported():
+    off = subject(password_policy={"enforced": False, "reason": "CHECK_POLICY OFF"})
+    on = subject(password_policy={"enforced": True, "reason": "CHECK_POLICY ON"})
+    unknown = subject(password_policy={"enforced": None, "reason": "Windows login"})
+    not_enforced, enforced = {"fn": "password_policy", "enforced": False}, {"fn": "password_policy", "enforced": True}
+    assert match(not_enforced, off) == ("password policy not enforced: CHECK_POLICY OFF",)
+    assert match(enforced, on) == ("password policy enforced: CHECK_POLICY ON",)
+    assert match(not_enforced, on) is None and match(enforced, off) is None
+    for account in (unknown, subject(), subject(password_policy="off"), subject(password_policy={"enforced": 0})):
+        assert match(not_enforced, account) is None and match(enforced, account) is None  # null never matches
+    assert [str(e) for e in validate({"fn": "password_policy"})] == ["enforced: required: true or false"]
+    assert [str(e) for e in validate({"fn": "password_policy", "enforced": "no"})] == [
+        "enforced: must be true or false, not 'no'"]  # fmt: skip
+
+
+def test_the_default_rules_are_valid():
+    from classification.defaults import CLASSIFICATIONS
+
+    for code, (*_, rules) in CLASSIFICATIONS.items():
+        for db_type, rule in rules.items():
+            assert validate(rule) == [], (code, db_type)
+    rule = CLASSIFICATIONS["no_password_policy"][-1]["sqlserver"]
+    assert match(rule, subject(password_policy={"enforced": False, "reason": "CHECK_POLICY OFF"}))
+    assert match(rule, subject(password_policy={"enforced": False, "reason": "x"}, can_login=False)) is None
+
+
 @pytest.mark.parametrize(
     ("rule", "account", "why"),
     [
@@ -260,6 +286,7 @@ LEAVES = st.one_of(
                                                                         min_size=1)),
     st.builds(lambda t: {"fn": "instance_tag", "tag": t}, st.sampled_from(["prod", "eu"])),
     st.builds(lambda p: {"fn": "username_matches", "pattern": p}, st.sampled_from(["app_*", "*", "bob"])),
+    st.builds(lambda e: {"fn": "password_policy", "enforced": e}, st.booleans()),
 )  # fmt: skip
 RULES = st.recursive(
     LEAVES,

@@ -31,6 +31,10 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   ``in_grace``), it does not lock.
 - ``can_login``: CREATE SESSION counted and AUTHENTICATION_TYPE is not NONE
   (18c+ schema-only accounts).
+- ``password_policy``: enforced when the user's profile (DBA_PROFILES; a
+  ``DEFAULT`` limit is the DEFAULT profile's) has a PASSWORD_VERIFY_FUNCTION,
+  the reason naming it and the password limits; null for EXTERNAL, GLOBAL and
+  schema-only (NONE) users.
 - ``roles``: every role granted to the user directly or inherited through
   role→role grants (default or not; not the roles of PUBLIC).
 
@@ -44,7 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -234,6 +238,45 @@ def _by_grantee(rows: Iterable[Row]) -> dict[str, list[Row]]:
     return grouped
 
 
+# the password limits named in a policy's reason (DBA_PROFILES, RESOURCE_TYPE PASSWORD), in this order
+PASSWORD_LIMITS = (
+    "PASSWORD_LIFE_TIME", "PASSWORD_GRACE_TIME", "PASSWORD_REUSE_TIME", "PASSWORD_REUSE_MAX",
+    "FAILED_LOGIN_ATTEMPTS", "PASSWORD_LOCK_TIME", "INACTIVE_ACCOUNT_TIME", "PASSWORD_ROLLOVER_TIME",
+)  # fmt: skip
+
+
+def profile_limits(rows: Iterable[Row]) -> dict[str, dict[str, str]]:
+    """DBA_PROFILES rows → profile → {resource: limit}."""
+    profiles: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        profiles[row["PROFILE"]][row["RESOURCE_NAME"]] = str(row["LIMIT"]) if row["LIMIT"] is not None else "NULL"
+    return profiles
+
+
+def password_policy(user: Row, profiles: Mapping[str, Mapping[str, str]] | None) -> PasswordPolicy:
+    """The user's profile checks new passwords when it has a PASSWORD_VERIFY_FUNCTION (a value of
+    DEFAULT is the DEFAULT profile's); the reason names the function and the password limits.
+    Users without a password Oracle checks (EXTERNAL, GLOBAL, schema-only NONE): null."""
+    authentication = str(user.get("AUTHENTICATION_TYPE") or "PASSWORD")
+    if authentication == "NONE":
+        return PasswordPolicy(None, "schema-only account (AUTHENTICATION_TYPE NONE): no password")
+    if authentication != "PASSWORD":
+        return PasswordPolicy(None, f"authenticated {authentication}: the password is not Oracle's")
+    if not profiles:
+        return PasswordPolicy(None, "DBA_PROFILES was not read")
+    profile = str(user.get("PROFILE") or "DEFAULT")
+
+    def limit(resource: str) -> str | None:
+        value = profiles.get(profile, {}).get(resource)
+        return profiles.get("DEFAULT", {}).get(resource) if value in (None, "DEFAULT") else value
+
+    limits = ", ".join(f"{resource} {value}" for resource in PASSWORD_LIMITS if (value := limit(resource)))
+    verify = limit("PASSWORD_VERIFY_FUNCTION")
+    if verify and verify.upper() not in ("NULL", "DEFAULT"):
+        return PasswordPolicy(True, f"profile {profile}: PASSWORD_VERIFY_FUNCTION {verify}; {limits}")
+    return PasswordPolicy(False, f"profile {profile} has no PASSWORD_VERIFY_FUNCTION ({limits})")
+
+
 def build_accounts(
     users: Iterable[Row],
     role_privs: Iterable[Row],
@@ -241,18 +284,24 @@ def build_accounts(
     tab_privs: Iterable[Row],
     col_privs: Iterable[Row],
     pwfile_users: Iterable[Row],
+    *,
+    profiles: Iterable[Row] | None = None,
 ) -> list[AccountFacts]:
-    """One AccountFacts per non-Oracle-maintained user (see module doc for the rules)."""
+    """One AccountFacts per non-Oracle-maintained user (see module doc for the rules);
+    ``profiles``: DBA_PROFILES rows (None: not read, the password policy is null)."""
     users = [user for user in users if str(user.get("ORACLE_MAINTAINED") or "N") != "Y"]
     role_privs = list(role_privs)
     role_rows = _by_grantee(role_privs)
     graph = role_graph(role_privs, {user["USERNAME"] for user in users})
     grants = grants_by_grantee(sys_privs, tab_privs, col_privs)
     pwfile = {row["USERNAME"]: row for row in pwfile_users}
-    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile) for user in users]
+    limits = None if profiles is None else profile_limits(profiles)
+    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile, password_policy(user, limits))
+            for user in users]  # fmt: skip
 
 
-def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: Mapping[str, Row]) -> AccountFacts:
+def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: Mapping[str, Row],
+             policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
     name = user["USERNAME"]
     reach = graph.reach(name)
     privileges = effective_privileges(name, graph, grants, reach)
@@ -284,4 +333,5 @@ def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: 
             can_grant=grant_reasons,
             is_locked=[f"ACCOUNT_STATUS {user['ACCOUNT_STATUS']}"] * snapshot["locked"],
         ),
+        password_policy=policy,
     )

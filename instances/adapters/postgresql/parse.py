@@ -32,6 +32,12 @@ Definitions (also in docs/adapters.md):
 - ``is_locked``: the password has expired (``rolvaliduntil`` in the past), so
   password logins are refused; ``can_login`` is its negation.
 - ``is_superuser``: ``rolsuper`` (the attribute is not inherited).
+- ``password_policy``: enforced when the passwordcheck module is loaded
+  (``shared_preload_libraries``), not when it is not; null when the setting is
+  not visible to the monitoring login (it needs superuser or
+  pg_read_all_settings) or when pg_authid is readable and the role has no
+  password. Without pg_authid (the documented monitor) whether a role has a
+  password is unknown: the reason says so.
 - ``can_grant``: ``rolsuper`` or ``rolcreaterole`` or any counted privilege
   WITH GRANT OPTION (held through inherited roles too) or ADMIN OPTION on a
   role, held by the login or by a role it inherits. Implied entries are not
@@ -50,7 +56,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -210,6 +216,7 @@ def parse_accounts(
     *,
     membership_rows: Iterable[Row] = (),
     database_owners: Mapping[str, str] | None = None,
+    password_check: Mapping[str, Any] | None = None,
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per login role, sorted by name, plus ``PUBLIC`` when it holds
     grants. ``role_rows``: every role (``ACCOUNTS``); ``database_owners``: database → owner
@@ -224,10 +231,42 @@ def parse_accounts(
         if name in names:
             grants[name] += [Privilege("global", privilege, implied_by=name) for privilege in held]
     memo: dict = {}
-    accounts = [_account(row, graph, grants, memo, superusers) for row in role_rows if row["rolcanlogin"]]
+    names_with_password = (password_check or {}).get("with_password")
+    with_password = None if names_with_password is None else frozenset(names_with_password)
+    accounts = [_account(row, graph, grants, memo, superusers, password_policy(password_check, row["rolname"],
+                                                                               with_password))
+                for row in role_rows if row["rolcanlogin"]]  # fmt: skip
     if public:
         accounts.append(public_pseudo_account(public))
     return sorted(accounts, key=lambda a: a.username)
+
+
+def _libraries(setting: str) -> set[str]:
+    """The library names of a ``shared_preload_libraries`` value (``'$libdir/passwordcheck', x.so``)."""
+    names = set()
+    for item in setting.split(","):
+        name = item.strip().strip('"').rsplit("/", 1)[-1]
+        names.add(name.removesuffix(".so"))
+    return names
+
+
+def password_policy(check: Mapping[str, Any] | None, role: str, with_password: frozenset[str] | None) -> PasswordPolicy:
+    """Whether the server checks the role's new passwords: the passwordcheck module loaded
+    (``shared_preload_libraries``), for a role with a password (pg_authid, when readable)."""
+    if check is None:
+        return PasswordPolicy(None, "the password policy was not read")
+    if with_password is not None and role not in with_password:
+        return PasswordPolicy(None, "no password (pg_authid): it logs in by other means, if at all")
+    unknown = "" if with_password is not None else " (whether it has a password is not visible without pg_authid)"
+    libraries = check.get("shared_preload_libraries")
+    if libraries is None:
+        return PasswordPolicy(None, "shared_preload_libraries is not visible to the monitoring login (superuser or "
+                                    "pg_read_all_settings needed), so whether passwordcheck is loaded is unknown")
+    if "passwordcheck" in _libraries(libraries):
+        return PasswordPolicy(True, "passwordcheck is loaded (shared_preload_libraries): a password set in clear "
+                                    "text is checked, a pre-encrypted one is not" + unknown)
+    return PasswordPolicy(False, "passwordcheck is not loaded (shared_preload_libraries): passwords are not checked"
+                          + unknown)  # fmt: skip
 
 
 def _superuser(name: str, superuser: bool, graph: RoleGraph, reach, superusers: frozenset[str]) -> list[Privilege]:
@@ -244,7 +283,7 @@ def _superuser(name: str, superuser: bool, graph: RoleGraph, reach, superusers: 
 
 
 def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict,
-             superusers: frozenset[str]) -> AccountFacts:  # fmt: skip
+             superusers: frozenset[str], policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
     name = row["rolname"]
     reach = graph.reach(name)
     privileges = effective_privileges(name, graph, grants, reach, memo)
@@ -276,6 +315,7 @@ def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], 
         privileges=sorted_privileges(privileges),
         snapshot=_snapshot(row, graph.direct(name)),
         reasons=reasons,
+        password_policy=policy,
     )
 
 

@@ -119,6 +119,16 @@ FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 ORDER BY 1, 2, 3, 4, 5, 7
 """
 
+# Password policy, any version: shared_preload_libraries (does it load passwordcheck?) is visible
+# to superusers and pg_read_all_settings members only — pg_settings hides the row from others, NULL
+# here — and pg_authid (which roles have a password) is readable by superusers only unless granted.
+PASSWORD_CHECK = """
+SELECT (SELECT s.setting FROM pg_settings s WHERE s.name = 'shared_preload_libraries') AS shared_preload_libraries,
+       has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS authid_readable
+"""
+# The roles that have a password (whether, never the hash); read only when pg_authid is readable.
+ROLES_WITH_PASSWORD = "SELECT a.rolname FROM pg_authid a WHERE a.rolpassword IS NOT NULL ORDER BY a.rolname"
+
 # pg_database, any version. The inventory.
 DATABASES = f"SELECT d.datname AS name FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname"
 

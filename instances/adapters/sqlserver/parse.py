@@ -30,6 +30,9 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   permission WITH GRANT OPTION that was granted (not one a fixed role implies).
 - ``is_locked``: ``is_disabled`` or LOGINPROPERTY ``IsLocked`` (lockout by
   password policy). ``can_login``: CONNECT SQL is not denied.
+- ``password_policy``: SQL logins: ``sys.sql_logins.is_policy_checked``
+  (CHECK_POLICY), the reason naming CHECK_EXPIRATION too; Windows and Entra ID
+  logins: null (their passwords are not SQL Server's).
 - ``roles``: server roles (``sysadmin``) and database roles as
   ``<database>.<role>``, both including roles inherited through nested roles
   (``public`` is implicit and not listed).
@@ -49,7 +52,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.matching import BYPASS_DENY
 from instances.adapters.parsing import (
     RoleEdge,
@@ -339,6 +342,25 @@ def build_accounts(
     return [_account(principal, graph, grants, views) for principal in principals]
 
 
+def password_policy(principal: Row) -> PasswordPolicy:
+    """A SQL login's ``sys.sql_logins.is_policy_checked`` (CHECK_POLICY: the Windows password
+    policy of the host, applied by SQL Server) with ``is_expiration_checked``; other logins have no
+    password SQL Server checks: null."""
+    kind = str(principal.get("type") or "").strip()
+    if kind in ("U", "G"):
+        return PasswordPolicy(None, "Windows login: its password and policy are Windows' (Active Directory)")
+    if kind in ("E", "X"):
+        return PasswordPolicy(None, "Microsoft Entra ID login: its password and policy are Entra ID's")
+    checked = principal.get("is_policy_checked")
+    if kind != "S" or checked is None:
+        return PasswordPolicy(None, "sys.sql_logins reports no CHECK_POLICY for this login")
+    expiration = "ON" if principal.get("is_expiration_checked") else "OFF"
+    if checked:
+        return PasswordPolicy(True, f"CHECK_POLICY ON (the host's Windows password policy), "
+                                    f"CHECK_EXPIRATION {expiration}")  # fmt: skip
+    return PasswordPolicy(False, f"CHECK_POLICY OFF: the password is not checked (CHECK_EXPIRATION {expiration})")
+
+
 def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView]) -> AccountFacts:
     name = principal["name"]
     reach = graph.reach(name)
@@ -372,4 +394,5 @@ def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView
         privileges=sorted_privileges(privileges),
         snapshot=snapshot,
         reasons=reasons_dict(is_superuser=superuser, can_grant=grant_reasons, is_locked=locked),
+        password_policy=password_policy(principal),
     )

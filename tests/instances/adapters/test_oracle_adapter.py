@@ -35,8 +35,8 @@ def load(name: str):
 
 TAGS = (
     "server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs", "dba_col_privs",
-    "v$pwfile_users", "dba_tablespaces", "user_tablespaces", "dba_data_files", "dba_segments", "user_segments",
-    "dba_segments_tables", "user_segments_tables",
+    "v$pwfile_users", "dba_profiles", "dba_tablespaces", "user_tablespaces", "dba_data_files", "dba_segments",
+    "user_segments", "dba_segments_tables", "user_segments_tables",
 )  # fmt: skip
 
 
@@ -92,7 +92,7 @@ def test_fetch_accounts_flow_and_deadlines(fake):
     accounts = adapter.fetch_accounts()
     assert len(accounts) == 10
     assert tags(fake) == ["server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs",
-                          "dba_col_privs", "v$pwfile_users"]  # fmt: skip
+                          "dba_col_privs", "v$pwfile_users", "dba_profiles"]  # fmt: skip
     assert fake.call_timeout == 60_000 and fake.closed
     (kwargs,) = adapter.connect_calls
     assert kwargs["tcp_connect_timeout"] == 10 and kwargs["service_name"] == "ORCLPDB1"
@@ -153,7 +153,7 @@ def test_statement_count_does_not_depend_on_users(count):
     accounts = make_adapter(fake).fetch_accounts()
     assert len(accounts) == count
     assert all(account.can_login and "CONNECT" in account.roles for account in accounts)
-    assert len(fake.executed) == 1 + 6  # the version, then 6 reads: for 10 and for 1,000 users
+    assert len(fake.executed) == 1 + 7  # the version, then 7 reads: for 10 and for 1,000 users
 
 
 def test_sizes_from_dba_views(fake):

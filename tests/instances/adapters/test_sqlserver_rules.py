@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
 from instances.adapters.matching import holds
 from instances.adapters.sqlserver import parse
 from tests.instances.adapters import sqlcheck
@@ -513,3 +513,23 @@ def test_a_deny_on_the_schema_beats_a_grant_on_the_table_and_a_table_deny_not_a_
     privileges = column.account().privileges
     assert holds(privileges, "UPDATE", "column", "sales.dbo.orders.email", db_type="sqlserver")
     assert not holds(privileges, "UPDATE", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
+# --- password policy (sys.sql_logins.is_policy_checked / is_expiration_checked) -----------------
+@pytest.mark.parametrize(
+    ("changes", "enforced", "reason"),
+    [
+        ({}, True, "CHECK_POLICY ON (the host's Windows password policy), CHECK_EXPIRATION OFF"),
+        ({"is_policy_checked": False}, False, "CHECK_POLICY OFF: the password is not checked (CHECK_EXPIRATION OFF)"),
+        ({"is_expiration_checked": True}, True,
+         "CHECK_POLICY ON (the host's Windows password policy), CHECK_EXPIRATION ON"),
+        ({"type": "U", "type_desc": "WINDOWS_LOGIN", "is_policy_checked": None, "is_expiration_checked": None}, None,
+         "Windows login: its password and policy are Windows' (Active Directory)"),
+        ({"type": "G", "type_desc": "WINDOWS_GROUP", "is_policy_checked": None, "is_expiration_checked": None}, None,
+         "Windows login: its password and policy are Windows' (Active Directory)"),
+        ({"type": "E", "type_desc": "EXTERNAL_LOGIN", "is_policy_checked": None, "is_expiration_checked": None}, None,
+         "Microsoft Entra ID login: its password and policy are Entra ID's"),
+    ],
+)  # fmt: skip
+def test_password_policy_is_what_sys_sql_logins_reports(changes, enforced, reason):
+    assert baseline(**changes).account().password_policy == PasswordPolicy(enforced, reason)
