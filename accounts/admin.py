@@ -146,7 +146,7 @@ def reasons_list(permission: AccountPermission) -> str:
 
 
 PERMISSION_FIELDSETS = (
-    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at")}),
+    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "password_policy", "roles", "updated_at")}),
     ("Why", {"fields": ("flag_reasons",)}),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
@@ -159,6 +159,15 @@ class PermissionDisplayMixin:
     @admin.display(description="Effective privileges (direct and through roles)")
     def effective_privileges(self, obj: AccountPermission) -> str:
         return privileges_table(obj)
+
+    @admin.display(description="Password policy")
+    def password_policy(self, obj: AccountPermission) -> str:
+        """As the engine reports it: enforced / not enforced / unknown, with the reason."""
+        policy = obj.facts.get("password_policy")
+        if not isinstance(policy, dict):
+            return "-"
+        state = {True: "enforced", False: "not enforced"}.get(policy.get("enforced"), "unknown")
+        return f"{state}: {policy.get('reason') or ''}"
 
     @admin.display(description="Reasons for the flags")
     def flag_reasons(self, obj: AccountPermission) -> str:

@@ -268,6 +268,17 @@ _FUNCTIONS: dict[str, dict[str, _Param]] = {
     "username_matches": {"pattern": _Param(_string, "a glob (non-empty string)", _STRING_SCHEMA)},
 }
 FUNCTIONS = tuple(_FUNCTIONS)
+#: what the functions whose meaning is not in their name do (published in the JSON Schema)
+_FUNCTION_DOCS = {
+    "has_role": "The account holds the role, directly or inherited (exact name).",
+    "has_privilege": "Some effective privilege gives it — held directly, through roles, or implied by the engine "
+    "(superuser, owner, sysadmin, db_owner, dbo, ANY privileges); ALL counts as every privilege; level keeps that "
+    "level and broader ones; target is a glob; DENY (SQL Server) cancels what it covers; SET ROLE-only privileges "
+    "count with include_set_role (instances/adapters/matching.py has the exact rules).",
+    "password_policy": "The engine reported that value for facts.password_policy.enforced (SQL Server CHECK_POLICY, "
+    "an Oracle profile's PASSWORD_VERIFY_FUNCTION, MySQL validate_password, MariaDB password-check plugins, "
+    "PostgreSQL passwordcheck); null — the engine cannot tell — never matches, whichever value is asked.",
+}
 
 
 def json_schema(ref: str) -> dict:
@@ -300,6 +311,7 @@ def json_schema(ref: str) -> dict:
                 "properties": {"fn": {"type": "string", "enum": [name]}}
                 | {key: param.schema for key, param in params.items()},
             }
+            | ({"description": _FUNCTION_DOCS[name]} if name in _FUNCTION_DOCS else {})
         )
     return {"oneOf": variants, "description": "A classification rule (DESIGN.md § Classification)."}
 
