@@ -4,8 +4,8 @@
 from an account's effective privileges (``AccountFacts.privileges`` or the stored
 ``facts.privileges`` entries, which carry the same attribute names once read into
 ``Privilege``) with the entries that give it, after DENY rules: an empty list means "no".
-Classification's ``has_privilege`` uses the same rules (``classification/dsl.py``), and so
-must anything else that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
+The classification DSL's ``has_privilege`` uses the same rules, and so must anything else
+that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
 
 1. **Counted entries.** An entry reachable only by ``SET ROLE`` (``via_set_role``) counts only
    with ``include_set_role``; that applies to DENY entries too.

@@ -51,7 +51,11 @@ def test_mariadb_default_rules(mysql_scratch, mysql_monitor):
     mysql_scratch.run(f"SET DEFAULT ROLE {outer} FOR '{writer}'@'%'")
     got = classified(synced(mysql_monitor, "mysql"), prefix)
     assert (boss, "superuser") in got and (boss, "can_grant") in got
-    assert not [key for key in got if key[0] == plain]
+    # this MariaDB checks no passwords (no validation plugin): every password login matches that, and only that
+    assert [code for user, code in got if user == plain] == ["no_password_policy"]
+    assert got[(plain, "no_password_policy")] == [
+        "can_login", "password policy not enforced: no password validation plugin is active (simple_password_check, "
+        "cracklib_password_check)"]  # fmt: skip
     assert got[(writer, "write_delete")] == [f"DELETE on {db} (database) via {outer} → {inner}"]
     assert (writer, "superuser") not in got
 
