@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -70,30 +70,38 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
     return outcome
 
 
-#: what runs after an account sync that changed the stored listing: fn(*, instance, session) -> details
-#: (apps above this one register theirs: classification re-classifies the instance)
-_FOLLOWUPS: list = []
+#: what runs after an account sync that changed the stored listing (apps above this one register
+#: theirs: classification re-classifies the instance)
+_FOLLOWUPS: list[Callable[..., RecordOutcome | None]] = []
 
 
-def account_sync_followup_register(followup) -> None:
-    """Run ``followup(instance=…, session=…)`` after each account sync of an instance whose
-    listing changed (outside the sync's lock and transaction; an unchanged listing changes
-    no facts). Its returned dict goes into the sync record's details; an exception it
-    raises is logged with its traceback and makes the sync's record ``partial`` naming
-    it (the accounts themselves were synced)."""
+def account_sync_followup_register(followup: Callable[..., RecordOutcome | None]) -> None:
+    """Run ``followup(instance=…, session=…, inline=…)`` after each account sync of an instance
+    whose listing changed (outside the sync's lock and transaction; an unchanged listing changes
+    no facts). ``inline`` is true when the sync runs in the process that asked for it (a command,
+    a test: no worker may be running, so the follow-up runs there too) and false in a worker of
+    the task cluster (it may hand its work to the cluster). What it returns is merged into the
+    sync's outcome: its ``details`` into the record's details, its ``incomplete`` makes the record
+    ``partial``. An exception it raises is logged with its traceback and makes the record
+    ``partial`` naming it (the accounts themselves were synced)."""
     if followup not in _FOLLOWUPS:
         _FOLLOWUPS.append(followup)
 
 
 def _followups(*, instance: Instance, session: SyncSession | None, outcome: RecordOutcome) -> None:
+    inline = session is None or not session.enqueued
     for followup in _FOLLOWUPS:
         try:
-            outcome.details.update(followup(instance=instance, session=session) or {})
+            result = followup(instance=instance, session=session, inline=inline)
         except Exception as exc:  # the sync itself succeeded: its record says what failed after it
             logger.exception("follow-up %s of the account sync of %s failed", followup.__qualname__, instance.name)
             failure = f"{followup.__qualname__}: {type(exc).__name__}: {exc}"
             outcome.details.setdefault("followup_errors", []).append(failure)
             outcome.incomplete.append(f"The accounts were synced, but a follow-up failed ({failure}).")
+            continue
+        if result is not None:
+            outcome.details.update(result.details)
+            outcome.incomplete.extend(result.incomplete)
 
 
 @contextmanager

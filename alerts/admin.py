@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.postgres.forms import SimpleArrayField
 from django.db.models import Count, Q
 
-from alerts.models import AlertChannel, AlertDelivery, AlertEvent, DeliveryStatus, EventKind
+from alerts.models import URL_KINDS, AlertChannel, AlertDelivery, AlertEvent, DeliveryStatus, EventKind
 from alerts.services import alerts_send_test
 from alerts.transport import url_masked
 from whalefall.admin_tools import ReadOnlyAdminMixin, ReadOnlyInlineMixin, pretty_json
@@ -57,7 +57,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
 
     @admin.display(description="Destination")
     def target(self, obj: AlertChannel) -> str:
-        return url_masked(obj.url) if obj.kind == "webhook" else ", ".join(obj.recipients)
+        return url_masked(obj.url) if obj.kind in URL_KINDS else ", ".join(obj.recipients)
 
     @admin.display(description="Event kinds")
     def kinds(self, obj: AlertChannel) -> str:

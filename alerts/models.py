@@ -42,8 +42,14 @@ SEVERITY_RANK = {value: rank for rank, value in enumerate(Severity.values)}
 
 
 class ChannelKind(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook (HTTP POST, JSON)"
+    WEBHOOK = "webhook", "Webhook (HTTP POST, generic JSON)"
+    SLACK = "slack", "Slack (incoming webhook, blocks)"
+    TEAMS = "teams", "Microsoft Teams (incoming webhook, message card)"
     EMAIL = "email", "E-mail"
+
+
+#: channel kinds that POST to a URL (each in its own body format: alerts/transport.py)
+URL_KINDS = (ChannelKind.WEBHOOK, ChannelKind.SLACK, ChannelKind.TEAMS)
 
 
 class DeliveryMode(models.TextChoices):
@@ -69,8 +75,9 @@ class AlertChannel(models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     url = models.CharField(
-        max_length=2000, blank=True, default="", db_default="", help_text="Webhook: the http(s) URL to POST to."
-    )
+        max_length=2000, blank=True, default="", db_default="",
+        help_text="Webhook, Slack, Teams: the http(s) URL to POST to (the incoming webhook's URL).",
+    )  # fmt: skip
     recipients = ArrayField(
         models.EmailField(max_length=254),
         blank=True,
@@ -113,7 +120,7 @@ class AlertChannel(models.Model):
                 condition=models.Q(event_kinds__contained_by=EventKind.values), name="alert_channels_event_kinds_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind="webhook", url__gt="")
+                condition=models.Q(kind__in=[kind.value for kind in URL_KINDS], url__gt="")
                 | models.Q(kind="email", recipients__len__gt=0),
                 name="alert_channels_target_set",
             ),
@@ -123,8 +130,9 @@ class AlertChannel(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """A webhook needs an http(s) URL, an e-mail channel at least one recipient."""
-        if self.kind == ChannelKind.WEBHOOK:
+        """A webhook (generic, Slack, Teams) needs an http(s) URL, an e-mail channel at least one
+        recipient."""
+        if self.kind in URL_KINDS:
             try:
                 URLValidator(schemes=["http", "https"])(self.url)
             except ValidationError:

@@ -1,6 +1,7 @@
-"""How one message reaches one channel: the JSON a webhook receives, the e-mail text, and
-the two senders. A sender raises ``DeliveryError`` with a message safe to store and show
-(the webhook URL, which may hold a token, is never in it)."""
+"""How one message reaches one channel: the JSON a generic webhook receives, the Slack (Block
+Kit) and Microsoft Teams (MessageCard) bodies, the e-mail text, and the two senders. A sender
+raises ``DeliveryError`` with a message safe to store and show (the webhook URL, which may hold a
+token, is never in it)."""
 
 from __future__ import annotations
 
@@ -134,10 +135,79 @@ def email_send(*, recipients: Sequence[str], subject: str, text: str) -> None:
         raise DeliveryError(f"e-mail to {len(recipients)} recipient(s) failed: {type(exc).__name__}: {exc}") from None
 
 
+# --- chat formats -------------------------------------------------------------------------------
+#: events shown one by one in a chat message (a digest may hold hundreds); the rest are counted
+CHAT_EVENTS_SHOWN = 20
+SEVERITY_COLOURS = {"low": "6C757D", "medium": "F0AD4E", "high": "FD7E14", "critical": "DC3545"}
+_TEST_TEXT = "This is a test alert from WhaleFall: this channel is configured correctly."
+
+
+def _details(event: AlertEvent) -> list[tuple[str, str]]:
+    """(name, text) of an event's non-empty details, in name order (as in the e-mail)."""
+    items = [(key, value) for key, value in sorted(event.payload.items()) if value not in (None, "", [], {})]
+    return [(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value)) for key, value in items]
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's mrkdwn treats &, < and > as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_json(*, events: Sequence[AlertEvent], mode: str, now: dt.datetime) -> dict:
+    """A Slack incoming-webhook body: ``text`` (notifications, clients without blocks) and Block
+    Kit blocks — a header, one section per event (severity, title, details; Slack caps a section
+    at 3,000 characters and a message at 50 blocks), the count of events not shown, a context line."""
+    subject = message_subject(events=events, mode=mode)
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}}]
+    if mode == "test":
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _TEST_TEXT}})
+    for event in events[:CHAT_EVENTS_SHOWN]:
+        lines = [f"*{event.severity.upper()}* · {_slack_escape(event.title)}"]
+        lines += [f"• {_slack_escape(key)}: {_slack_escape(text)}" for key, text in _details(event)]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    if len(events) > CHAT_EVENTS_SHOWN:
+        more = len(events) - CHAT_EVENTS_SHOWN
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"… and {more} more alert(s)"}})
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"WhaleFall · {mode} · {now:%Y-%m-%d %H:%M %Z}"}]})  # fmt: skip
+    return {"text": subject, "blocks": blocks}
+
+
+def teams_card(*, events: Sequence[AlertEvent], mode: str, now: dt.datetime) -> dict:
+    """A Microsoft Teams incoming-webhook body: a legacy actionable MessageCard (``@type``
+    MessageCard) coloured by the highest severity, one section per event with its details as
+    facts, the count of events not shown."""
+    subject = message_subject(events=events, mode=mode)
+    severities = [e.severity for e in events] or ["low"]
+    worst = max(severities, key=lambda s: list(SEVERITY_COLOURS).index(s) if s in SEVERITY_COLOURS else -1)
+    sections: list[dict] = [{"text": _TEST_TEXT}] if mode == "test" else []
+    for event in events[:CHAT_EVENTS_SHOWN]:
+        sections.append({
+            "activityTitle": f"{event.severity.upper()}: {event.title}",
+            "activitySubtitle": f"{event.kind} · {event.created_at:%Y-%m-%d %H:%M %Z}",
+            "facts": [{"name": key, "value": text} for key, text in _details(event)],
+        })  # fmt: skip
+    if len(events) > CHAT_EVENTS_SHOWN:
+        sections.append({"text": f"… and {len(events) - CHAT_EVENTS_SHOWN} more alert(s)"})
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": subject,
+        "title": subject,
+        "themeColor": SEVERITY_COLOURS.get(worst, SEVERITY_COLOURS["low"]),
+        "text": f"WhaleFall · {mode} · {now:%Y-%m-%d %H:%M %Z}",
+        "sections": sections,
+    }
+
+
 def channel_send(*, channel: AlertChannel, events: Sequence[AlertEvent], mode: str, now: dt.datetime) -> None:
     """Send one message with ``events`` to ``channel`` (raises DeliveryError)."""
     if channel.kind == ChannelKind.WEBHOOK:
         webhook_post(url=channel.url, body=message_json(channel=channel, events=events, mode=mode, now=now))
+    elif channel.kind == ChannelKind.SLACK:
+        webhook_post(url=channel.url, body=slack_json(events=events, mode=mode, now=now))
+    elif channel.kind == ChannelKind.TEAMS:
+        webhook_post(url=channel.url, body=teams_card(events=events, mode=mode, now=now))
     else:
         email_send(
             recipients=channel.recipients,

@@ -161,6 +161,19 @@ def _backtest_mape(ramp: Sequence[Sample]) -> float | None:
     return round(100 * sum(abs(size - fit.predict(day)) / size for day, size in test) / len(test), 2)
 
 
+def days_until(*, limit_bytes: int | None, last_bytes: int, slope: float, line_bytes: float) -> int | None:
+    """Days until a line of ``slope`` bytes/day, at ``line_bytes`` on the last sample's day, reaches
+    ``limit_bytes``: 0 when the last sample already reaches it, None without a limit or when the
+    line does not grow, else whole days."""
+    if limit_bytes is None:
+        return None
+    if last_bytes >= limit_bytes:
+        return 0
+    if slope <= 0:
+        return None
+    return max(0, math.floor((limit_bytes - line_bytes) / slope))
+
+
 def size_forecast(
     samples: Sequence[Sample],
     *,
@@ -181,12 +194,8 @@ def size_forecast(
     last_day, last_bytes = ramp[-1]
     fit = fit_line(ramp, origin=last_day)
     horizon = window_days if horizon_days is None else horizon_days
-    days_until_limit = None
-    if limit_bytes is not None:
-        if last_bytes >= limit_bytes:
-            days_until_limit = 0
-        elif fit.slope > 0:
-            days_until_limit = max(0, math.floor((limit_bytes - fit.intercept) / fit.slope))
+    days_until_limit = days_until(limit_bytes=limit_bytes, last_bytes=last_bytes, slope=fit.slope,
+                                  line_bytes=fit.intercept)  # fmt: skip
     low, predicted, high = prediction_band(fit, last_day + dt.timedelta(days=horizon))
     return Forecast(
         OK,

@@ -212,6 +212,12 @@ class DatabaseSizeCurrent(models.Model):
     log_bytes = models.BigIntegerField(null=True, blank=True)
     complete = _complete_field("the database")
     collected_at = models.DateTimeField()
+    # The forecast's line as of this collection (capacity/trends.py, written with the sizes):
+    # samples on the last ramp of the window, and — from MIN_SAMPLES on — the slope and the
+    # line's size on the latest sample's day. NULL before the first collection that fitted it.
+    forecast_samples = models.PositiveIntegerField(null=True, blank=True)
+    growth_bytes_per_day = models.FloatField(null=True, blank=True)
+    forecast_line_bytes = models.FloatField(null=True, blank=True)
 
     class Meta:
         db_table = "database_size_current"

@@ -34,8 +34,16 @@ from classification.models import (
     InstanceClassificationState,
 )
 from classification.selectors import accounts_with_classification, classification_count_series, rule_preview
-from classification.services import classification_assign, classification_unassign, rule_create, rule_update
+from classification.services import (
+    classification_assign,
+    classification_auto_classify,
+    classification_unassign,
+    rule_create,
+    rule_update,
+)
+from instances.admin import instance_admin_action_register
 from instances.models import Instance
+from sync_sessions.admin import batch_admin_action
 from whalefall.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -466,3 +474,10 @@ account_admin_extend(
         )
     },
 )
+
+
+classify_accounts_action = batch_admin_action(
+    name="classify_accounts_action", description="Classify accounts (run the rules)", label="Classification",
+    start=classification_auto_classify,
+)  # fmt: skip
+instance_admin_action_register(classify_accounts_action)

@@ -31,7 +31,7 @@ from classification.models import AccountClassification, ClassificationRule
 from classification.selectors import RuleSet, account_subjects, active_rules, rule_set_compile, subjects_evaluate
 from instances.adapters import matching
 from instances.models import Instance
-from sync_sessions.models import SyncCategory, SyncInstanceRecord, SyncSession
+from sync_sessions.models import SessionStatus, SyncCategory, SyncInstanceRecord, SyncSession, SyncType
 from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
 from whalefall.db.locks import advisory_lock
@@ -323,7 +323,7 @@ def _instances_of(account_ids: Sequence[int]) -> list[int]:
     return sorted(set(InstanceAccount.objects.filter(pk__in=account_ids).values_list("instance_id", flat=True)))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_assign(
     *, account_ids: Sequence[int], classification: AccountClassification, user=None
 ) -> ManualChange:
@@ -348,7 +348,7 @@ def classification_assign(
     return ManualChange(changed=len(changed), unchanged=len(ids) - len(changed), batch_id=batch)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_unassign(
     *, account_ids: Sequence[int], classification: AccountClassification, user=None
 ) -> ManualChange:
@@ -404,7 +404,7 @@ def rule_update(*, rule: ClassificationRule, **fields) -> ClassificationRule:
 # --- classifications ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_create(**fields) -> AccountClassification:
     classification = AccountClassification(**fields)
     classification.full_clean()
@@ -412,7 +412,7 @@ def classification_create(**fields) -> AccountClassification:
     return classification
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_update(*, classification: AccountClassification, **fields) -> AccountClassification:
     for key, value in fields.items():
         setattr(classification, key, value)
@@ -421,7 +421,7 @@ def classification_update(*, classification: AccountClassification, **fields) ->
     return classification
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def classification_delete(*, classification: AccountClassification) -> None:
     """Delete a classification with its rules, assignments and history; a system one can
     only be deactivated (``Protected``)."""
@@ -432,10 +432,23 @@ def classification_delete(*, classification: AccountClassification) -> None:
     classification.delete()
 
 
-def classification_after_account_sync(*, instance: Instance, session: SyncSession | None) -> dict:
-    """Registered with the accounts app: re-classify an instance whose accounts just changed,
-    as its own ``classification`` session (one record), handed to the task cluster so the
-    sync does not wait for it; the session's id goes on the sync record."""
-    scheduled = session is not None and session.sync_type == "scheduled"
-    classified = classification_auto_classify(instance_ids=[instance.pk], scheduled=scheduled, enqueue=True)
-    return {"classification_session": str(classified.session_id)}
+def classification_after_account_sync(
+    *, instance: Instance, session: SyncSession | None, inline: bool
+) -> RecordOutcome:
+    """Registered with the accounts app: re-classify an instance whose accounts just changed, as
+    its own ``classification`` session (one record). Inline when the sync runs inline (a command:
+    no worker may be running, and the command reports it); from a worker, handed to the task
+    cluster so the sync does not wait for it. The session's id and status go on the sync's record;
+    an inline classification that failed makes that record ``partial``, naming the failure."""
+    scheduled = session is not None and session.sync_type == SyncType.SCHEDULED
+    classified = classification_auto_classify(instance_ids=[instance.pk], scheduled=scheduled, enqueue=not inline)
+    outcome = RecordOutcome(
+        details={"classification_session": str(classified.session_id), "classification_status": classified.status}
+    )
+    if classified.status not in (SessionStatus.COMPLETED, SessionStatus.QUEUED):
+        record = classified.records.get()
+        outcome.incomplete.append(
+            f"The accounts were synced, but re-classifying them failed ({record.error_code}: "
+            f"{record.error_message}; session {classified.session_id})."
+        )
+    return outcome

@@ -115,6 +115,7 @@ class Dashboard:
     jobs: list[JobRun] = field(default_factory=list)
     failed_records: list = field(default_factory=list)
     failed_records_total: int = 0
+    partial_records_total: int = 0  # finished, but something was not read or a follow-up failed
     top_growers: list = field(default_factory=list)  # (DatabaseGrowth, url)
     soonest_limits: list = field(default_factory=list)  # (DatabaseGrowth, url)
     classifications: list = field(default_factory=list)
@@ -203,9 +204,10 @@ def dashboard_build(*, user, now: dt.datetime | None = None) -> Dashboard:
     board = Dashboard()
     if user.has_perm("instances.view_instance") and user.has_perm("sync_sessions.view_syncinstancerecord"):
         board.engines, board.failing = _engines(session_selectors.instance_health())
-        failed = session_selectors.records_failed(since=now - dt.timedelta(hours=24))
-        board.failed_records = list(failed[:LIST_ROWS])
-        board.failed_records_total = failed.count()
+        since = now - dt.timedelta(hours=24)
+        board.failed_records = list(session_selectors.records_failed(since=since)[:LIST_ROWS])
+        counts = session_selectors.records_finished_counts(since=since)
+        board.failed_records_total, board.partial_records_total = counts["failed"], counts["partial"]
     if user.has_perm("django_q.view_schedule"):
         board.jobs = _jobs()
     if user.has_perm("capacity.view_databasesizestat"):
@@ -223,6 +225,9 @@ def dashboard_build(*, user, now: dt.datetime | None = None) -> Dashboard:
     board.links = {
         "failed_records": _admin_url(
             "sync_sessions_syncinstancerecord_changelist", query="status__exact=failed&completed_at__recent=1"
+        ),
+        "partial_records": _admin_url(
+            "sync_sessions_syncinstancerecord_changelist", query="status__exact=partial&completed_at__recent=1"
         ),
         "sessions": _admin_url("sync_sessions_syncsession_changelist"),
         "schedules": _admin_url("django_q_schedule_changelist"),

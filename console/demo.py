@@ -217,7 +217,7 @@ def demo_data_load() -> DemoLoad:
     return DemoLoad(instances, created=True)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def demo_data_remove() -> int:
     """Delete the demo set; returns how many demo instances were deleted."""
     instances = demo_instances()

@@ -18,6 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from audit.models import Outcome
 from audit.services import audit_record
+from console.directory import directory_login_error
 from whalefall.api import StrictJSONParser
 from whalefall.errors import LoginLocked
 from whalefall.serializers import RejectUnknownFields
@@ -44,7 +45,10 @@ class TokenView(ObtainAuthToken):
         responses={
             200: inline_serializer("Token", {"token": serializers.CharField()}),
             400: OpenApiResponse(description="Missing or malformed fields: {code, message, instance_id, errors}."),
-            401: OpenApiResponse(description="Wrong username or password, or an inactive user."),
+            401: OpenApiResponse(
+                description="Wrong username or password, an inactive user, or (directory login) the directory "
+                "did not answer or the login holds no WhaleFall role: the message says which."
+            ),
             429: OpenApiResponse(description="Locked out after failed logins, or throttled: {code, message}."),
         },
         auth=[],
@@ -67,7 +71,8 @@ class TokenView(ObtainAuthToken):
         except ValidationError as exc:
             # a wrong password is audited by the user_login_failed signal (audit.signals)
             if exc.get_codes() == {"non_field_errors": ["authorization"]}:
-                raise AuthenticationFailed("Unable to log in with the provided credentials.") from None
+                message = directory_login_error(request) or "Unable to log in with the provided credentials."
+                raise AuthenticationFailed(message) from None
             raise
         user = serializer.validated_data["user"]
         token, _created = Token.objects.get_or_create(user=user)

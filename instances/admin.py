@@ -14,22 +14,17 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from instances.models import SYNC_INSTANCE_PERMISSION, Credential, DatabaseType, Instance, Tag
-from instances.selectors import INSTANCE_CSV_COLUMNS, instances_check_privileges
+from instances.selectors import INSTANCE_CSV_COLUMNS
 from instances.services import (
     credential_create,
     credential_update,
     instance_create,
-    instance_test_connection,
     instance_update,
     instances_deactivate,
     instances_resume,
     instances_tag,
 )
 from whalefall.admin_tools import CsvExportMixin, count_subquery
-from whalefall.errors import WhalefallError
-
-#: connection tests run one after another inside the request (each bounded by its connect timeout)
-TEST_CONNECTION_MAX_INSTANCES = 20
 
 
 def _adopt(target, saved) -> None:
@@ -234,10 +229,10 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
         ),
     )  # fmt: skip
     # Actions need the custom permission instances.sync_instance (operator/admin groups, superusers);
-    # each calls one service and reports with message_user. Other apps add theirs with
-    # ``instance_admin_action_register`` (sync accounts, collect capacity, …).
-    actions = ("test_connection_action", "check_privileges_action", "resume_action", "add_tag_action",
-               "deactivate_action", "export_csv")
+    # each calls one service and reports with message_user. Those that contact instances need the
+    # batch runner above this app, which adds them with ``instance_admin_action_register`` (test
+    # connection, check privileges: sync_sessions; sync accounts, collect capacity, …).
+    actions = ("resume_action", "add_tag_action", "deactivate_action", "export_csv")
     action_form = InstanceActionForm
     csv_columns = INSTANCE_CSV_COLUMNS
     #: (label, url_for(instance)) links to other apps' pages of an instance (``instance_admin_link_register``)
@@ -283,46 +278,6 @@ class InstanceAdmin(CsvExportMixin, admin.ModelAdmin):
 
     def has_sync_permission(self, request) -> bool:
         return request.user.has_perm(SYNC_INSTANCE_PERMISSION)
-
-    @admin.action(description="Test connection", permissions=["sync"])
-    def test_connection_action(self, request, queryset):
-        """Connect to each selected instance now; report version + latency or the typed error."""
-        for instance in self._instances_to_contact(request, queryset, verb="test", command="test_connection"):
-            try:
-                result = instance_test_connection(instance=instance)
-            except WhalefallError as exc:
-                self.message_user(request, f"{instance.name}: FAILED ({exc.code}) {exc.message}", messages.ERROR)
-            else:
-                self.message_user(
-                    request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
-                )
-
-    def _instances_to_contact(self, request, queryset, *, verb: str, command: str):
-        """The selected instances with their credentials, for an action that contacts each one in
-        the request; none (with a warning naming the command to use) past TEST_CONNECTION_MAX_INSTANCES."""
-        if queryset.count() > TEST_CONNECTION_MAX_INSTANCES:
-            self.message_user(request, f"Select at most {TEST_CONNECTION_MAX_INSTANCES} instances to {verb} here; "
-                              f"use `manage.py {command}` for more.", messages.WARNING)  # fmt: skip
-            return []
-        # a fresh queryset: the changelist's one defers the encrypted password the adapter needs
-        return Instance.objects.filter(pk__in=queryset.values("pk")).select_related("credential")
-
-    @admin.action(description="Check monitoring privileges", permissions=["sync"])
-    def check_privileges_action(self, request, queryset):
-        """Per selected instance: all checks ok, or one message per failing check with its GRANT."""
-        for instance in self._instances_to_contact(request, queryset, verb="check", command="check_target_privileges"):
-            try:
-                report = instances_check_privileges(instance=instance)
-            except WhalefallError as exc:
-                self.message_user(request, f"{instance.name}: FAILED ({exc.code}) {exc.message}", messages.ERROR)
-                continue
-            if report.ok:
-                self.message_user(request, f"{instance.name}: all {len(report.checks)} privilege checks ok",
-                                  messages.SUCCESS)  # fmt: skip
-            for check in report.failures:
-                where = f"{check.collector} {check.target}".strip()
-                fix = f" — fix: {check.fix}" if check.fix else ""
-                self.message_user(request, f"{instance.name}: {where}: {check.detail}{fix}", messages.ERROR)
 
     @admin.action(description="Add the tag typed beside the action", permissions=["change"])
     def add_tag_action(self, request, queryset):

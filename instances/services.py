@@ -75,7 +75,7 @@ def credentials_rotate_key(*, progress: Callable[[str, str], None] | None = None
     key opens is reported, not fatal. ``progress(name, outcome)`` is called per credential."""
     result = KeyRotation()
     for pk in Credential.objects.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             credential = Credential.objects.select_for_update().filter(pk=pk).first()
             if credential is None:  # deleted meanwhile
                 continue

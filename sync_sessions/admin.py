@@ -6,15 +6,20 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 
-from instances.admin import instance_admin_summary_register
-from instances.models import SYNC_INSTANCE_PERMISSION
+from instances.admin import instance_admin_action_register, instance_admin_summary_register
+from instances.models import SYNC_INSTANCE_PERMISSION, Instance
+from instances.selectors import instances_check_privileges
+from instances.services import instance_test_connection
+from sync_sessions.contact import instances_check_privileges_batch, instances_test_connection_batch
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, records_latest_per_category
+from sync_sessions.services import session_cancel
 from whalefall.admin_tools import (
     BigTableAdmin,
     CsvExportMixin,
@@ -23,7 +28,7 @@ from whalefall.admin_tools import (
     pretty_json,
     recent_date_filter,
 )
-from whalefall.errors import WhalefallError
+from whalefall.errors import AlreadyFinished, WhalefallError
 
 _RECORD_FIELDS = (
     "instance_name",
@@ -69,7 +74,7 @@ class SyncInstanceRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Batch runs (account sync, capacity, aggregation, …) with their instance records."""
 
-    actions = ("export_csv",)
+    actions = ("cancel_action", "export_csv")
     csv_columns = SESSION_CSV_COLUMNS
 
     list_display = (
@@ -83,6 +88,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "successful_instances",
         "partial_instances",
         "failed_instances",
+        "cancelled_instances",
         "created_by",
     )
     list_display_links = ("short_id",)
@@ -93,7 +99,7 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("session_id", "sync_category", "sync_type", "status", "created_by")}),
         ("Timing", {"fields": ("started_at", "completed_at", "duration", "created_at", "updated_at")}),
         ("Outcome", {"fields": ("total_instances", "successful_instances", "partial_instances", "failed_instances",
-                                "skipped_instances", "error_message")}),
+                                "skipped_instances", "cancelled_instances", "enqueued", "error_message")}),
     )
     readonly_fields = (
         "session_id",
@@ -111,6 +117,8 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "partial_instances",
         "failed_instances",
         "skipped_instances",
+        "cancelled_instances",
+        "enqueued",
         "error_message",
     )
     ordering = ("-started_at",)
@@ -124,6 +132,27 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj: SyncSession) -> str:
         return _duration(obj.started_at, obj.completed_at)
+
+    def has_sync_permission(self, request) -> bool:
+        return request.user.has_perm(SYNC_INSTANCE_PERMISSION)
+
+    @admin.action(description="Cancel (their queued instances are not run)", permissions=["sync"])
+    def cancel_action(self, request, queryset):
+        """``session_cancel`` per selected session; finished ones are left as they are (and named)."""
+        cancelled, finished = [], []
+        for session in queryset.order_by("started_at"):
+            try:
+                session_cancel(session=session, user=request.user)
+            except AlreadyFinished:
+                finished.append(str(session.session_id)[:8])
+            else:
+                cancelled.append(session)
+        if cancelled:
+            records = sum(session.cancelled_instances for session in cancelled)
+            self.message_user(request, f"{len(cancelled)} session(s) cancelled: {records} queued instance run(s) "
+                              "will not start; those already running finish.", messages.SUCCESS)  # fmt: skip
+        if finished:
+            self.message_user(request, f"Already finished, not cancelled: {', '.join(finished)}.", messages.WARNING)
 
 
 @admin.register(SyncInstanceRecord)
@@ -186,10 +215,19 @@ class SyncInstanceRecordAdmin(CsvExportMixin, BigTableAdmin):
         return pretty_json(obj.sync_details)
 
 
-def batch_admin_action(*, name: str, description: str, label: str, start: Callable[..., SyncSession]):
+def batch_admin_action(
+    *,
+    name: str,
+    description: str,
+    label: str,
+    start: Callable[..., SyncSession],
+    one: Callable[[admin.ModelAdmin, HttpRequest, Instance], None] | None = None,
+):
     """An admin action on instances (``description`` in the menu) that starts one
     batch session (``label``: "Account sync") over the selected ones in the task
-    cluster: ``start(instance_ids=…, created_by=…, enqueue=True)``.
+    cluster: ``start(instance_ids=…, created_by=…, enqueue=True)``; the request never waits on
+    a target. With ``one``, a single selected instance is handled by ``one(modeladmin, request,
+    instance)`` in the request instead (one target, within its deadlines: an answer at once).
 
     Reports the session as a link, or why nothing started (unknown instances, …).
     Needs ``instances.sync_instance`` (checked here too, for views that call the
@@ -202,6 +240,10 @@ def batch_admin_action(*, name: str, description: str, label: str, start: Callab
             modeladmin.message_user(request, f"You may not start a {label.lower()}.", messages.ERROR)
             return
         ids = list(queryset.values_list("pk", flat=True))
+        if one is not None and len(ids) == 1:
+            # a fresh query: the changelist's one defers the encrypted password the adapter needs
+            one(modeladmin, request, Instance.objects.select_related("credential").get(pk=ids[0]))
+            return
         try:
             session = start(instance_ids=ids, created_by=request.user, enqueue=True)
         except ValidationError as exc:
@@ -211,7 +253,7 @@ def batch_admin_action(*, name: str, description: str, label: str, start: Callab
             modeladmin.message_user(request, exc.message, messages.ERROR)
             return
         url = reverse("admin:sync_sessions_syncsession_change", args=(session.pk,))
-        text = '{} of {} instance(s) started: <a href="{}">session {}</a>.'
+        text = '{} of {} instance(s) started: <a href="{}">session {}</a> (its records fill in as each answers).'
         modeladmin.message_user(
             request,
             format_html(text, label, session.total_instances, url, str(session.session_id)[:8]),
@@ -220,6 +262,46 @@ def batch_admin_action(*, name: str, description: str, label: str, start: Callab
 
     action.__name__ = action.__qualname__ = name
     return action
+
+
+def _test_one(modeladmin, request, instance: Instance) -> None:
+    try:
+        result = instance_test_connection(instance=instance)
+    except WhalefallError as exc:
+        modeladmin.message_user(request, f"{instance.name}: FAILED ({exc.code}) {exc.message}", messages.ERROR)
+    else:
+        modeladmin.message_user(
+            request, f"{instance.name}: ok — {result.version} ({result.latency_ms:.0f} ms)", messages.SUCCESS
+        )
+
+
+def _check_one(modeladmin, request, instance: Instance) -> None:
+    """All checks ok, or one message per failing check with its GRANT."""
+    try:
+        report = instances_check_privileges(instance=instance)
+    except WhalefallError as exc:
+        modeladmin.message_user(request, f"{instance.name}: FAILED ({exc.code}) {exc.message}", messages.ERROR)
+        return
+    if report.ok:
+        modeladmin.message_user(request, f"{instance.name}: all {len(report.checks)} privilege checks ok",
+                                messages.SUCCESS)  # fmt: skip
+    for check in report.failures:
+        where = f"{check.collector} {check.target}".strip()
+        fix = f" — fix: {check.fix}" if check.fix else ""
+        modeladmin.message_user(request, f"{instance.name}: {where}: {check.detail}{fix}", messages.ERROR)
+
+
+# the instance list's checks: one instance answered in the request, several as a batch session
+test_connection_action = batch_admin_action(
+    name="test_connection_action", description="Test connection", label="Connection test",
+    start=instances_test_connection_batch, one=_test_one,
+)  # fmt: skip
+check_privileges_action = batch_admin_action(
+    name="check_privileges_action", description="Check monitoring privileges", label="Privilege check",
+    start=instances_check_privileges_batch, one=_check_one,
+)  # fmt: skip
+instance_admin_action_register(test_connection_action)
+instance_admin_action_register(check_privileges_action)
 
 
 def _last_runs_overview(instance) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from instances.commands import add_instance_arguments, resolve_instance_ids, validation_message
-from sync_sessions.models import SyncInstanceRecord, SyncSession
+from sync_sessions.models import SessionStatus, SyncInstanceRecord, SyncSession
 from sync_sessions.reporting import progress_line, summary_table
 
 
@@ -44,8 +45,22 @@ class BatchCommand(BaseCommand):
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc
         if enqueue:
-            self.stdout.write(f"enqueued session {session.session_id} ({session.total_instances} instance(s))")
+            self.stdout.write(enqueued_message(session))
             return
         self.stdout.write(summary_table(session))
-        if session.status != "completed":
+        if session.status == SessionStatus.CANCELLED:
+            raise CommandError(f"cancelled: {session.cancelled_instances} of {session.total_instances} instance(s) "
+                               "not run")  # fmt: skip
+        if session.status != SessionStatus.COMPLETED:
             raise CommandError(f"{session.failed_instances} of {session.total_instances} instance(s) failed")
+
+
+def enqueued_message(session: SyncSession) -> str:
+    """What a command that handed ``session`` to the task cluster says: what it queued, and that
+    nothing runs until a ``qcluster`` takes it."""
+    return (
+        f"queued session {session.session_id}: {session.get_sync_category_display().lower()} of "
+        f"{session.total_instances} instance(s), one task each for the task cluster. Nothing runs until a "
+        "worker takes them: a `manage.py qcluster` must be running (work still queued after "
+        f"{settings.WHALEFALL['SESSION_REAP_AFTER_MINUTES']} minutes is failed by the reaper)."
+    )

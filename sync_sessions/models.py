@@ -36,7 +36,7 @@ class SessionStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED = "cancelled", "Cancelled"  # by an operator: its queued records were not run
 
 
 #: a session whose records are not all finished
@@ -87,7 +87,12 @@ class SyncSession(models.Model):
     # finished, but not everything was read (also counted in successful_instances)
     partial_instances = models.PositiveIntegerField(default=0, db_default=0)
     skipped_instances = models.PositiveIntegerField(default=0, db_default=0)  # suspended: not contacted
+    # cancelled before a worker started them (neither a success nor a failure of the instance)
+    cancelled_instances = models.PositiveIntegerField(default=0, db_default=0)
     error_message = models.TextField(blank=True, default="", db_default="")
+    # handed to the task cluster (one django-q2 task per record), not run by the command or request
+    # that started it: what such a run starts after a record (a follow-up) goes to the cluster too
+    enqueued = models.BooleanField(default=False, db_default=False)
     # The unit of work of a batch (sync_sessions.runner.Unit), stored the way django-q2
     # stores a task's func: dotted path + retry policy. Empty for sessions run by hand.
     unit_func = models.CharField(max_length=255, blank=True, default="", db_default="")

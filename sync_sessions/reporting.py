@@ -35,6 +35,7 @@ def summary_table(session: SyncSession) -> str:
         + (f" ({session.partial_instances} partially)" if session.partial_instances else "")
         + f", {session.failed_instances} failed"
         + (f", {session.skipped_instances} skipped" if session.skipped_instances else "")
+        + (f", {session.cancelled_instances} cancelled" if session.cancelled_instances else "")
         + f" of {session.total_instances}"
     )
     return "\n".join(lines)

@@ -147,8 +147,9 @@ def record_execute(*, record_id: int) -> SyncInstanceRecord:
             outcome.synced, outcome.created = result.synced, result.created
             outcome.updated, outcome.deleted = result.updated, result.deleted
             outcome.details, outcome.incomplete = result.details, result.incomplete
-    except Exception as exc:  # already recorded on the record by record_running
-        logger.warning("record %s (%s) failed: %s", record.pk, record.instance_name, type(exc).__name__)
+    except Exception:  # recorded on the record (an internal error also logged with its traceback)
+        logger.warning("record %s (%s) failed: %s: %s", record.pk, record.instance_name, record.error_code,
+                       record.error_message)  # fmt: skip
     return record
 
 

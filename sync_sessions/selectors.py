@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord
 from whalefall.csv_export import CsvColumns
@@ -74,6 +74,17 @@ def records_failed(*, since: dt.datetime) -> QuerySet[SyncInstanceRecord]:
     )
 
 
+def records_finished_counts(*, since: dt.datetime) -> dict[str, int]:
+    """How many instance records finished ``failed`` and how many ``partial`` (finished, not all
+    read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
+    return SyncInstanceRecord.objects.filter(
+        status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since
+    ).aggregate(
+        failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),
+        partial=Count("pk", filter=Q(status=RecordStatus.PARTIAL)),
+    )
+
+
 def records_latest_per_category(*, instance_id: int) -> list[SyncInstanceRecord]:
     """The latest record of each category for one instance (one query, DISTINCT ON)."""
     records = (
@@ -89,7 +100,7 @@ SESSION_CSV_COLUMNS: CsvColumns = (
     ("session_id", "session_id"), ("category", "sync_category"), ("type", "sync_type"), ("status", "status"),
     ("started_at", "started_at"), ("completed_at", "completed_at"), ("instances", "total_instances"),
     ("successful", "successful_instances"), ("partial", "partial_instances"), ("failed", "failed_instances"),
-    ("skipped", "skipped_instances"), ("error", "error_message"),
+    ("skipped", "skipped_instances"), ("cancelled", "cancelled_instances"), ("error", "error_message"),
 )  # fmt: skip
 
 

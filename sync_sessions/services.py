@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from instances.models import Instance
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession
-from whalefall.errors import describe
+from whalefall.errors import INTERNAL_ERROR, TARGET_FAILURES, AlreadyFinished, describe
 
 if TYPE_CHECKING:
     from sync_sessions.runner import Unit
@@ -59,7 +60,8 @@ def session_create(
 ) -> SyncSession:
     """Create a session with one ``queued`` record per instance: ``queued`` itself when its
     records are handed to the task cluster (``queued=True``; the first worker that starts a
-    record makes it ``running``), else ``running`` (the caller runs them now). ``unit``
+    record makes it ``running``; ``enqueued`` says so for good), else ``running`` (the caller
+    runs them now). ``unit``
     (path and retry policy) is stored for the workers that run them.
     ``skipped`` instances (suspended by the circuit breaker) get a finished
     ``skipped`` record saying why, and are counted as such.
@@ -75,6 +77,7 @@ def session_create(
         skipped_instances=len(skipped),
         created_by=created_by,
         status=(SessionStatus.QUEUED if queued else SessionStatus.RUNNING) if instances else SessionStatus.COMPLETED,
+        enqueued=queued,
         completed_at=None if instances else now,
         **(
             {"unit_func": unit.path, "unit_attempts": unit.attempts, "unit_backoff_seconds": unit.backoff_seconds}
@@ -147,16 +150,18 @@ WITH finished AS (
     WHERE id = %(record_id)s AND status IN ('queued', 'running')
     RETURNING session_id, instance_id, sync_category
 ), breaker AS (
-    -- contact records count towards the instance's circuit breaker: a failure adds one (and
-    -- suspends at the limit), a success starts again from zero
+    -- contact records count towards the instance's circuit breaker: a failure of the target adds
+    -- one (and suspends at the limit), a success starts again from zero; any other failure (a bug,
+    -- a refusal of ours) leaves the count as it is
     UPDATE instances i SET
-        consecutive_failures = CASE WHEN %(failed)s = 1 THEN i.consecutive_failures + 1 ELSE 0 END,
+        consecutive_failures = CASE WHEN %(breaker)s = 'fail' THEN i.consecutive_failures + 1 ELSE 0 END,
         suspended_at = CASE
-            WHEN %(failed)s = 1 AND %(suspend_after)s > 0 AND i.suspended_at IS NULL
+            WHEN %(breaker)s = 'fail' AND %(suspend_after)s > 0 AND i.suspended_at IS NULL
                  AND i.consecutive_failures + 1 >= %(suspend_after)s THEN %(now)s
             ELSE i.suspended_at END
     FROM finished
     WHERE i.id = finished.instance_id AND finished.sync_category = ANY(%(contact_categories)s)
+      AND %(breaker)s <> 'none'
 )
 UPDATE sync_sessions s SET
     successful_instances = s.successful_instances + %(ok)s,
@@ -164,14 +169,14 @@ UPDATE sync_sessions s SET
     partial_instances = s.partial_instances + %(partial)s,
     status = CASE
         WHEN s.status IN ('queued', 'running')
-             AND s.successful_instances + s.failed_instances + s.skipped_instances + %(ok)s + %(failed)s
-                 >= s.total_instances
+             AND s.successful_instances + s.failed_instances + s.skipped_instances + s.cancelled_instances
+                 + %(ok)s + %(failed)s >= s.total_instances
         THEN CASE WHEN s.failed_instances + %(failed)s > 0 THEN 'failed' ELSE 'completed' END
         ELSE s.status END,
     completed_at = CASE
         WHEN s.completed_at IS NULL
-             AND s.successful_instances + s.failed_instances + s.skipped_instances + %(ok)s + %(failed)s
-                 >= s.total_instances
+             AND s.successful_instances + s.failed_instances + s.skipped_instances + s.cancelled_instances
+                 + %(ok)s + %(failed)s >= s.total_instances
         THEN now() ELSE s.completed_at END,
     updated_at = now()
 FROM finished
@@ -193,8 +198,10 @@ def record_finish(
     Returns the session's status afterwards, or None when the record was
     already finished (counted once only)."""
     outcome = outcome or RecordOutcome()
+    breaker = "ok"
     if error is not None:
-        status, (code, message) = RecordStatus.FAILED, describe(error)
+        status, (code, message) = RecordStatus.FAILED, _failure(record, error)
+        breaker = "fail" if isinstance(error, TARGET_FAILURES) else "none"
     elif outcome.incomplete:
         status, code, message = RecordStatus.PARTIAL, "partial", " ".join(outcome.incomplete)
     else:
@@ -217,6 +224,7 @@ def record_finish(
                 "ok": 0 if error is not None else 1,
                 "failed": 1 if error is not None else 0,
                 "partial": 1 if status == RecordStatus.PARTIAL else 0,
+                "breaker": breaker,
                 "suspend_after": settings.WHALEFALL["SUSPEND_AFTER_FAILURES"],
                 "contact_categories": list(CONTACT_CATEGORIES),
             },
@@ -232,6 +240,21 @@ def record_finish(
     return row[0]
 
 
+def _failure(record: SyncInstanceRecord, error: BaseException) -> tuple[str, str]:
+    """The record's ``(code, message)`` for ``error``. An error that is not a WhalefallError is a
+    bug: logged here with its traceback under a short error id, which the message ends with, so
+    an operator can find the trace in the log from the record."""
+    code, message = describe(error)
+    if code == INTERNAL_ERROR:
+        error_id = uuid.uuid4().hex[:12]
+        logger.error(
+            "internal error %s in %s record %s (%s): %s",
+            error_id, record.sync_category, record.pk, record.instance_name, message, exc_info=error,
+        )  # fmt: skip
+        message = f"{message} (error id {error_id})"
+    return code, message
+
+
 @contextmanager
 def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
     """Run one unit of work for a record::
@@ -240,7 +263,10 @@ def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
             outcome.synced = ...
 
     Completed on normal exit; failed (with the typed error's code/message) on
-    any exception, which is then re-raised for the caller to decide.
+    any exception, which is then re-raised for the caller to decide. A failure of
+    the target (``errors.TARGET_FAILURES``) counts towards the instance's circuit
+    breaker; any other error does not, and one that is not a WhalefallError (a bug)
+    is logged with its traceback and an error id the record's message names.
     """
     record_start(record=record)
     outcome = RecordOutcome()
@@ -252,33 +278,52 @@ def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
     record_finish(record=record, outcome=outcome)
 
 
-@transaction.atomic
-def session_cancel(*, session: SyncSession, reason: str = "Cancelled by user.") -> SyncSession:
-    """Cancel a queued or running session: its queued records become ``cancelled`` (no
-    worker starts them); records already running finish normally but the session stays
-    ``cancelled``."""
+@transaction.atomic(durable=True)
+def session_cancel(*, session: SyncSession, user=None) -> SyncSession:
+    """Cancel a queued or running session: its queued records become ``cancelled`` (a worker that
+    picks up their task finds them so and does nothing; an inline run skips them) and the session
+    ``cancelled`` at once, counting them in ``cancelled_instances``. Records already running
+    are not interrupted: they finish and are counted as usual. AlreadyFinished (409) when the
+    session has finished. Returns the session, refreshed."""
     now = timezone.now()
-    queued = SyncInstanceRecord.objects.filter(session=session, status=RecordStatus.QUEUED)
-    n_cancelled = queued.update(
-        status=RecordStatus.CANCELLED, completed_at=now, error_code="cancelled", error_message=reason
-    )
+    who = f" by {user.get_username()}" if user is not None else ""
     with connection.cursor() as cursor:
+        # records first, then the session: the order in which a worker starts and finishes them
+        cursor.execute(
+            "UPDATE sync_instance_records SET status = 'cancelled', completed_at = %s, error_code = 'cancelled', "
+            "error_message = %s WHERE session_id = %s AND status = 'queued'",
+            [now, f"Cancelled{who} before a worker started it.", session.session_id],
+        )
+        cancelled = cursor.rowcount
         cursor.execute(
             """
-            UPDATE sync_sessions SET status = 'cancelled', completed_at = COALESCE(completed_at, now()),
-                   failed_instances = failed_instances + %s, error_message = %s, updated_at = now()
-            WHERE session_id = %s AND status IN ('queued', 'running')
+            UPDATE sync_sessions SET status = 'cancelled', completed_at = %(now)s, updated_at = %(now)s,
+                   cancelled_instances = cancelled_instances + %(cancelled)s,
+                   error_message = %(message)s || (
+                       SELECT CASE WHEN count(*) > 0 THEN '; ' || count(*) || ' running record(s) left to finish'
+                                   ELSE '' END || '.'
+                       FROM sync_instance_records WHERE session_id = %(session_id)s AND status = 'running')
+            WHERE session_id = %(session_id)s AND status IN ('queued', 'running')
             """,
-            [n_cancelled, reason, session.session_id],
-        )
+            {"now": now, "cancelled": cancelled, "session_id": session.session_id,
+             "message": f"Cancelled{who} at {now:%Y-%m-%d %H:%M} UTC: {cancelled} queued record(s) not run"},
+        )  # fmt: skip
+        if cursor.rowcount == 0:
+            session.refresh_from_db()
+            raise AlreadyFinished(f"Session {session.session_id} has already finished ({session.status}).")
+    logger.info("session %s cancelled%s: %d queued record(s) not run", session.session_id, who, cancelled)
     session.refresh_from_db()
     return session
 
 
 _REAP_SQL = """
 WITH stale AS (
-    SELECT session_id FROM sync_sessions
-    WHERE status IN ('queued', 'running') AND started_at < %(cutoff)s
+    -- unfinished sessions, and cancelled ones whose running records a lost worker never finished
+    SELECT session_id FROM sync_sessions s
+    WHERE started_at < %(cutoff)s AND (
+        status IN ('queued', 'running')
+        OR (status = 'cancelled' AND EXISTS (
+            SELECT 1 FROM sync_instance_records r WHERE r.session_id = s.session_id AND r.status = 'running')))
     FOR UPDATE SKIP LOCKED
 ), reaped_records AS (
     UPDATE sync_instance_records r
@@ -287,19 +332,22 @@ WITH stale AS (
     RETURNING r.session_id
 )
 UPDATE sync_sessions s SET
-    status = 'failed',
-    completed_at = now(),
-    error_message = %(message)s,
+    status = CASE WHEN s.status = 'cancelled' THEN 'cancelled' ELSE 'failed' END,
+    completed_at = COALESCE(s.completed_at, now()),
+    error_message = CASE WHEN s.status = 'cancelled' THEN s.error_message || ' ' ELSE '' END || %(message)s,
     successful_instances = done.succeeded,
     partial_instances = done.partial,
-    failed_instances = s.total_instances - s.skipped_instances - done.succeeded,
+    cancelled_instances = done.cancelled,
+    failed_instances = s.total_instances - s.skipped_instances - done.succeeded - done.cancelled,
     updated_at = now()
 FROM (
     SELECT st.session_id,
            (SELECT count(*) FROM sync_instance_records r
             WHERE r.session_id = st.session_id AND r.status IN ('completed', 'partial')) AS succeeded,
            (SELECT count(*) FROM sync_instance_records r
-            WHERE r.session_id = st.session_id AND r.status = 'partial') AS partial
+            WHERE r.session_id = st.session_id AND r.status = 'partial') AS partial,
+           (SELECT count(*) FROM sync_instance_records r
+            WHERE r.session_id = st.session_id AND r.status = 'cancelled') AS cancelled
     FROM stale st
 ) AS done
 WHERE s.session_id = done.session_id
@@ -310,8 +358,9 @@ RETURNING s.session_id
 def sessions_reap(*, older_than: dt.timedelta | None = None) -> int:
     """Fail sessions still ``queued`` or ``running`` ``older_than`` (default
     WHALEFALL['SESSION_REAP_AFTER_MINUTES']) after they were created or a worker started
-    them: their unfinished records become failed ("reaped") and counts are recomputed.
-    Returns sessions reaped."""
+    them: their unfinished records become failed ("reaped") and counts are recomputed. A
+    cancelled session whose running records a lost worker never finished keeps its status; those
+    records are failed the same way. Returns sessions reaped."""
     if older_than is None:
         older_than = dt.timedelta(minutes=settings.WHALEFALL["SESSION_REAP_AFTER_MINUTES"])
     minutes = int(older_than.total_seconds() // 60)
@@ -319,7 +368,7 @@ def sessions_reap(*, older_than: dt.timedelta | None = None) -> int:
         f"Marked failed by the reaper: unfinished after {minutes} minutes "
         "(worker killed or lost, or no qcluster running to take queued work?)."
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(_REAP_SQL, {"cutoff": timezone.now() - older_than, "message": message})
         reaped = cursor.fetchall()
     if reaped:
@@ -336,7 +385,7 @@ def sessions_cleanup(*, older_than_days: int | None = None) -> int:
     which outlive their session, ``ON DELETE SET NULL``)."""
     days = settings.WHALEFALL["SESSION_RETENTION_DAYS"] if older_than_days is None else older_than_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM sync_sessions WHERE status NOT IN ('queued', 'running') "
             "AND COALESCE(completed_at, started_at) < %s",

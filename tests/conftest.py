@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from tests.support.factories import make_credential, make_instance
 
 # live MariaDB/PostgreSQL targets and fake servers, shared by every test folder
-pytest_plugins = ["tests.live_targets"]
+pytest_plugins = ["tests.live_targets", "tests.support.slapd"]
 
 
 @pytest.fixture

@@ -74,6 +74,13 @@ class UnitUnavailable(WhalefallError):
     http_status = 409
 
 
+class AlreadyFinished(WhalefallError):
+    """The run (a sync session) has already finished: there is nothing left to cancel."""
+
+    code = "already_finished"
+    http_status = 409
+
+
 class Protected(WhalefallError):
     """The object may not be changed this way (e.g. deleting a system classification)."""
 
@@ -124,6 +131,22 @@ class TargetTimeout(TargetError):
     http_status = 504
 
 
+#: Failures of the monitored instance itself: it does not answer, refuses the login, times out or
+#: denies the monitoring login a read. Only these count towards its circuit breaker (where a
+#: run's record is finished). Not TargetQueryFailed: the server accepted the
+#: connection and the login and answered, so it is alive and cheap to contact, and the statement
+#: that failed is usually ours (a catalog query a version or flavour does not support, a listing
+#: we cannot key) — counting it would let one bad deploy suspend every instance of a version.
+#: Nor our own refusals (ConcurrentOperation, PartitionMissing, CredentialError,
+#: AdapterUnavailable, UnitUnavailable) or bugs (any other exception).
+TARGET_FAILURES: tuple[type[TargetError], ...] = (
+    TargetUnreachable,
+    TargetAuthFailed,
+    TargetPermissionDenied,
+    TargetTimeout,
+)
+
+
 _SECRET_PATTERNS = [
     re.compile(r"(password\s*[=:]\s*)('[^']*'|\"[^\"]*\"|\S+)", re.IGNORECASE),
     re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)"),
@@ -139,9 +162,13 @@ def redact(text: str, *secrets: str | None) -> str:
     return _SECRET_PATTERNS[1].sub(r"\1***\3", text)
 
 
+#: the code of a failure that is not a WhalefallError: a bug (or an error nobody typed yet)
+INTERNAL_ERROR = "internal_error"
+
+
 def describe(exc: BaseException) -> tuple[str, str]:
     """``(code, message)`` for any exception: how sessions, commands and admin
     messages record a failure. Unexpected errors keep their type name."""
     if isinstance(exc, WhalefallError):
         return exc.code, exc.message
-    return "internal_error", f"{type(exc).__name__}: {redact(str(exc))}"
+    return INTERNAL_ERROR, f"{type(exc).__name__}: {redact(str(exc))}"

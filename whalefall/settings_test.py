@@ -25,6 +25,11 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 WHALEFALL_TEST_ADAPTERS = {"fake": "tests.support.fake_adapter.FakeAdapter"}
 
 # WhiteNoise serves STATIC_ROOT (collectstatic's output, which bin/serve makes): tests use the
-# app finders instead, from an empty directory, so a fresh clone warns about nothing.
+# app finders instead, from an empty directory, so a fresh clone warns about nothing; and the plain
+# storage, not the manifest one DEBUG off selects (it needs collectstatic's manifest).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 STATIC_ROOT = Path(tempfile.gettempdir()) / "whalefall-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts import selectors
-from alerts.models import AlertChannel, AlertDelivery, AlertEvent, DeliveryMode, DeliveryStatus
+from alerts.models import URL_KINDS, AlertChannel, AlertDelivery, AlertEvent, DeliveryMode, DeliveryStatus
 from alerts.services.detect import DetectResult, alerts_detect
 from alerts.transport import DeliveryError, channel_send, url_masked
 from whalefall.db.locks import advisory_lock
@@ -52,7 +52,7 @@ class DeliverResult:
 
 
 def _target(channel: AlertChannel) -> str:
-    return url_masked(channel.url) if channel.kind == "webhook" else f"{len(channel.recipients)} recipient(s)"
+    return url_masked(channel.url) if channel.kind in URL_KINDS else f"{len(channel.recipients)} recipient(s)"
 
 
 def _send(channel: AlertChannel, events: list[AlertEvent], mode: str, now: dt.datetime) -> str:

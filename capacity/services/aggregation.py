@@ -381,7 +381,7 @@ def capacity_aggregate_all(
         "progress": progress,
     }
     if enqueue:
-        with transaction.atomic():  # the workers start on commit and find the request
+        with transaction.atomic(durable=True):  # the workers start on commit and find the request
             session = batch_start(**batch, enqueue=True)
             _request_store(session, request)
         return session

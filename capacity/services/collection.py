@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from capacity.partitions import partition_errors
+from capacity.trends import CURRENT_FORECAST_UPDATE, fit_params
 from instances.adapters.base import DatabaseSize
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
@@ -166,6 +167,7 @@ def capacity_apply(
             cursor.execute(_DELETE_STALE_STATS, params)
             cursor.execute(_UPSERT_CURRENT, params)
             cursor.execute(_DELETE_STALE_CURRENT, params)
+            cursor.execute(CURRENT_FORECAST_UPDATE, {**fit_params(today=day), "iid": instance.pk})
             cursor.execute(_UPSERT_INSTANCE_STATS, params)
     instance_contact_record(instance=instance, at=now, version=server_version)
     unsized = sorted(set(present) - set(sized))

@@ -1,1 +1,2 @@
-"""REST API of sync sessions and their per-instance records (read-only)."""
+"""REST API of sync sessions and their per-instance records (read-only, but for cancelling a
+session), and the batch checks of several instances (/instances/actions/test-connection/, …)."""

@@ -57,6 +57,8 @@ class SyncSessionSerializer(strict.ModelSerializer):
             "partial_instances",
             "failed_instances",
             "skipped_instances",
+            "cancelled_instances",
+            "enqueued",
             "error_message",
             "created_by",
             "created_at",
@@ -108,3 +110,7 @@ class BatchRequestSerializer(strict.Serializer):
         max_length=10000,
         help_text="Instance ids; omit for all active instances. Unknown or deleted ids are a 422.",
     )
+
+
+class InstanceCheckRequestSerializer(BatchRequestSerializer):
+    """Which instances to check; omitted means every active instance."""

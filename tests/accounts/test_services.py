@@ -289,7 +289,7 @@ def test_copy_streams_keep_escapes_in_names_and_json():
 def test_a_failing_follow_up_makes_the_sync_record_partial_with_its_traceback_logged(monkeypatch, caplog):
     from accounts import services
 
-    def broken_followup(*, instance, session):
+    def broken_followup(*, instance, session, inline):
         raise KeyError("privileges")
 
     monkeypatch.setattr(services, "_FOLLOWUPS", [broken_followup])

@@ -27,9 +27,10 @@ from classification.services import (
     rule_update,
 )
 from instances.adapters.base import AccountFacts, Privilege
-from sync_sessions.models import SyncSession
+from sync_sessions.models import SESSION_UNFINISHED, SyncSession
 from tests.support.factories import make_fake_instance
 from tests.support.fake_adapter import FAKE_ACCOUNTS
+from whalefall.errors import ConcurrentOperation
 
 pytestmark = pytest.mark.django_db
 
@@ -240,18 +241,48 @@ def test_rules_are_validated_on_save():
     assert caught.value.message_dict == {"expression": ["args/0/fn: unknown function 'nope'"]}
 
 
-def test_an_account_sync_that_changes_accounts_reclassifies_the_instance(setup, django_capture_on_commit_callbacks):
-    """Registered by ClassificationConfig: its own classification session (handed to the cluster),
-    named on the sync's record."""
+def test_an_inline_account_sync_that_changes_accounts_reclassifies_the_instance_inline(setup):
+    """Registered by ClassificationConfig: its own classification session, run in the same process
+    as the inline sync (no worker needed), named on the sync's record with its status."""
     instance = setup["instance"]
     FAKE_ACCOUNTS["shop"].append(account("ops", superuser=True))
-    with django_capture_on_commit_callbacks(execute=True):
-        session = accounts_sync_all(instance_ids=[instance.pk])
+    session = accounts_sync_all(instance_ids=[instance.pk])  # on_commit callbacks never run here
     details = session.records.get().sync_details
     classified = SyncSession.objects.get(session_id=details["classification_session"])
-    assert (classified.sync_category, classified.sync_type, classified.status) == (
-        "classification", "manual_single", "completed",
+    assert (classified.sync_category, classified.sync_type, classified.status, classified.enqueued) == (
+        "classification", "manual_single", "completed", False,
     )  # fmt: skip
+    assert details["classification_status"] == "completed"
     assert ("ops", "su") in assigned()
+    assert not SyncSession.objects.filter(status__in=SESSION_UNFINISHED).exists()
     unchanged = accounts_sync_all(instance_ids=[instance.pk]).records.get().sync_details
     assert unchanged["unchanged_listing"] is True and "classification_session" not in unchanged
+
+
+def test_a_sync_in_a_worker_hands_the_reclassification_to_the_cluster(setup, django_capture_on_commit_callbacks):
+    instance = setup["instance"]
+    FAKE_ACCOUNTS["shop"].append(account("ops", superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):  # django-q2 sync mode: tasks run on commit
+        session = accounts_sync_all(instance_ids=[instance.pk], enqueue=True)
+    details = session.records.get().sync_details
+    classified = SyncSession.objects.get(session_id=details["classification_session"])
+    assert details["classification_status"] == "queued"  # when the sync's record finished
+    assert (classified.enqueued, classified.status) == (True, "completed")
+    assert ("ops", "su") in assigned()
+
+
+def test_a_failed_inline_reclassification_makes_the_sync_record_partial(setup, monkeypatch):
+    def busy(*, instance, session):
+        raise ConcurrentOperation(f"Classification of {instance.name} is running")
+
+    # the classification session's records import their unit by its dotted path
+    monkeypatch.setattr("classification.services.classification_auto_classify_instance", busy)
+    FAKE_ACCOUNTS["shop"].append(account("ops", superuser=True))
+    session = accounts_sync_all(instance_ids=[setup["instance"].pk])
+    record = session.records.get()
+    assert (record.status, record.error_code) == ("partial", "partial")
+    assert "re-classifying them failed (concurrent_operation: Classification of shop is running" in (
+        record.error_message)  # fmt: skip
+    assert record.sync_details["classification_status"] == "failed"
+    session.refresh_from_db()
+    assert (session.status, session.partial_instances) == ("completed", 1)

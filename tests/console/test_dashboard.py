@@ -65,6 +65,8 @@ def board_data(db):
     _record(sessions[1], recovered, "failed", 30)
     _record(sessions[2], recovered, "completed", 1)
     _record(sessions[3], healthy, "failed", 1, category="classification")  # not a contact: ignored for health
+    _record(sessions[3], recovered, "partial", 1, category="classification")  # finished, not everything done
+    _record(sessions[0], recovered, "partial", 30, category="capacity")  # too old for the last 24 h
 
     schedules_setup()
     job_session = _session(failed_instances=1, total_instances=5)
@@ -123,6 +125,7 @@ def test_dashboard_figures(admin_user, board_data):
         ("healthy", "classification"), ("failing", "capacity"),
     ]  # fmt: skip
     assert board.failed_records_total == 2
+    assert board.partial_records_total == 1  # shown beside the failed ones, with a link to them
 
     assert [g.database_name for g, _url in board.top_growers] == ["fast", "slow"]  # flat does not grow
     [(soonest, url)] = board.soonest_limits  # only "slow" has a limit
@@ -157,6 +160,9 @@ def test_dashboard_page_links_and_bounded_queries(admin_client_logged_in, board_
     ):
         assert f'href="{url}"' in page, url
     assert "(1 of 5 failed)" in page and "auth_failed" in page
+    records = reverse("admin:sync_sessions_syncinstancerecord_changelist")
+    partial = f"{records}?status__exact=partial&amp;completed_at__recent=1"
+    assert f'<a href="{partial}"' in page and '<span class="wf-bad" id="wf-partial-total">1</span>' in page
     assert ">suspended</span>" not in page
     Instance.objects.filter(pk=failing.pk).update(suspended_at=timezone.now())  # the circuit breaker tripped
     assert ">suspended</span>" in admin_client_logged_in.get(reverse("admin:index")).content.decode()

@@ -103,7 +103,7 @@ def test_demo_set_is_added_once_and_removed_completely(client, admin_client_logg
 
 
 def test_quickstart_adds_the_demo_set_only_on_an_empty_database():
-    call_command("quickstart", "--demo", "if-empty", "--password", "pw-demo-1", stdout=io.StringIO())
+    call_command("quickstart", "--demo", "if-empty", stdout=io.StringIO())
     assert demo_instances().count() == len(DEMO_INSTANCES)
     call_command("demo_data", "--remove", stdout=io.StringIO())
     call_command("quickstart", "--demo", "if-empty", stdout=io.StringIO())  # the metadata instance exists now

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 ROLES = ("viewer", "operator", "admin")
-OPERATOR_WRITES = re.compile(r"/actions/|^/api/v1/classification/assignments/")
+OPERATOR_WRITES = re.compile(r"/actions/|^/api/v1/classification/assignments/|^/api/v1/sync-sessions/.*/cancel/$")
 ADMIN_ONLY_READS = re.compile(r"^/api/v1/credentials/")
 # reads that contact the target (a privilege check opens connections): like running an action
 OPERATOR_READS = re.compile(r"/privilege-check/$")

@@ -79,3 +79,30 @@ def _get_or_none(url: str) -> int | None:
         return _get(url)[0]
     except OSError:
         return None
+
+
+def _manage(*args: str, **env) -> subprocess.CompletedProcess:
+    """``manage.py`` with the production settings on this test's database (WHALEFALL_DEBUG unset)."""
+    environment = production_env(WHALEFALL_HTTPS="0")
+    del environment["WHALEFALL_DEBUG"]
+    environment.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_debug_is_off_unless_asked_for():
+    code = "from django.conf import settings; print(settings.DEBUG)"
+    assert _manage("shell", "--no-imports", "-c", code).stdout.strip() == "False"
+    assert _manage("shell", "--no-imports", "-c", code, WHALEFALL_DEBUG="1").stdout.strip() == "True"
+
+
+def test_commands_print_their_own_lines_and_log_lines_only_with_verbosity_2():
+    from instances.models import Instance
+
+    Instance.objects.create(name="quiet", db_type_id="postgresql", host="127.0.0.1", port=1)
+    quiet = _manage("sync_accounts", "--all", "--enqueue")  # ORM broker: queued, not run
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.startswith("queued session ")
+    assert quiet.stderr == ""  # no "AXES: BEGIN …", no "Enqueued …"
+    loud = _manage("sync_accounts", "--all", "--enqueue", "-v", "2")
+    assert "AXES: BEGIN" in loud.stderr and "Enqueued" in loud.stderr, loud.stderr

@@ -23,3 +23,9 @@ def test_index_page_shows_the_console_links(admin_client_logged_in):
     assert "<title>" in body and "| WhaleFall</title>" in body
     assert 'href="/admin/sync_sessions/syncsession/?status__exact=failed"' in body
     assert 'href="/api/v1/"' in body and 'href="/api/docs/"' in body
+
+
+def test_view_site_leads_to_the_dashboard(admin_client_logged_in):
+    """The header's "View site" goes to the console's front page, not to a 404 at /."""
+    body = admin_client_logged_in.get("/admin/instances/instance/").content.decode()
+    assert '<a href="/admin/">View site</a>' in body

@@ -162,28 +162,21 @@ def _run_action(client, action: str, *instances):
     return response, [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
 
 
-def test_admin_action_reports_version_and_typed_errors(admin_client_logged_in, closed_instance):
+def test_admin_action_on_one_instance_answers_in_the_request(admin_client_logged_in, closed_instance):
     ok = make_fake_instance("accounts=1", name="fake-ok")
-    response, msgs = _run_action(admin_client_logged_in, "test_connection_action", ok, closed_instance)
-    assert ("success", "fake-ok: ok — fake 1.0 (0 ms)") in msgs
-    errors = [text for level, text in msgs if level == "error"]
-    assert len(errors) == 1 and errors[0].startswith("closed: FAILED (target_unreachable)")
+    _response, msgs = _run_action(admin_client_logged_in, "test_connection_action", ok)
+    assert msgs == [("success", "fake-ok: ok — fake 1.0 (0 ms)")]
+    assert Instance.objects.get(pk=ok.pk).version == "fake 1.0"
+    response, msgs = _run_action(admin_client_logged_in, "test_connection_action", closed_instance)
+    assert len(msgs) == 1 and msgs[0][0] == "error" and msgs[0][1].startswith("closed: FAILED (target_unreachable)")
     assert SECRET not in response.content.decode()
     assert all(SECRET not in text for _level, text in msgs)
-    assert Instance.objects.get(pk=ok.pk).version == "fake 1.0"
 
 
 @pytest.mark.live
-def test_admin_action_live(admin_client_logged_in, pg_instance, mariadb_instance):
-    _response, msgs = _run_action(admin_client_logged_in, "test_connection_action", pg_instance, mariadb_instance)
-    assert [level for level, _text in msgs] == ["success", "success"], msgs
-
-
-def test_admin_action_refuses_too_many(admin_client_logged_in):
-    instances = [make_fake_instance(name=f"f{i:02d}") for i in range(21)]
-    _response, msgs = _run_action(admin_client_logged_in, "test_connection_action", *instances)
-    assert [level for level, _text in msgs] == ["warning"]
-    assert not Instance.objects.exclude(version="").exists()
+def test_admin_action_live(admin_client_logged_in, pg_instance):
+    _response, msgs = _run_action(admin_client_logged_in, "test_connection_action", pg_instance)
+    assert [level for level, _text in msgs] == ["success"], msgs
 
 
 def _offered_actions(client) -> set[str]:

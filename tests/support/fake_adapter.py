@@ -9,7 +9,8 @@ in every process (qcluster workers included)::
 5th with role ``app_rw``); ``delay_ms`` sleeps before answering (a slow
 target); ``fail=<error code>`` raises that typed error; ``databases=N``
 returns N databases of 1 MiB × (i+1); ``missing=account_sync+table_sizes`` makes those
-collectors fail the privilege check (with a made-up GRANT). ``FAKE_ACCOUNTS[instance name]``
+collectors fail the privilege check (with a made-up GRANT); ``bug=parse`` makes parsing the
+account listing raise a KeyError (a bug of ours, not a failure of the target). ``FAKE_ACCOUNTS[instance name]``
 overrides the generated account list in-process.
 """
 
@@ -115,6 +116,8 @@ class FakeAdapter(FakeEngineAdapter):
             return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
+        if self.options.get("bug") == "parse":
+            return [{}["privileges"]]  # a parser bug: KeyError
         return rows["accounts"]
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

@@ -4,6 +4,9 @@ connection test succeeds. Manual runs still try it."""
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -11,7 +14,9 @@ from accounts.services import accounts_sync_all
 from instances.models import Instance
 from instances.services import instance_test_connection
 from sync_sessions.models import RecordStatus, SessionStatus
+from sync_sessions.runner import Unit, batch_start
 from tests.support.factories import make_fake_instance
+from whalefall import errors
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +105,74 @@ def test_zero_disables_the_breaker(settings):
     fail_times(bad, LIMIT + 2)
     bad.refresh_from_db()
     assert bad.suspended_at is None and bad.consecutive_failures == LIMIT + 2
+
+
+# --- failure classes: only failures of the target count ---------------------------------------
+
+RAISED: list[BaseException] = []
+
+
+def raising_unit(*, instance, session):
+    """A unit of work of this module: raises the exception the test put in RAISED."""
+    raise RAISED[0]
+
+
+def fail_with(instance: Instance, error: BaseException, times: int) -> list:
+    RAISED[:] = [error]
+    return [
+        batch_start(unit=Unit(raising_unit), sync_category="account", instance_ids=[instance.pk]).records.get()
+        for _ in range(times)
+    ]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.ConcurrentOperation("Account sync of x is running"),
+        errors.PartitionMissing("no partition for 2031-01"),
+        errors.CredentialError("cannot decrypt"),
+        errors.UnitUnavailable("renamed"),
+        errors.AdapterUnavailable("no driver"),
+        errors.TargetQueryFailed("syntax error at or near …"),
+        KeyError("privileges"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_failures_that_are_not_the_targets_never_suspend(error):
+    instance = make_fake_instance(name="healthy", consecutive_failures=1)
+    records = fail_with(instance, error, LIMIT + 2)
+    assert {r.status for r in records} == {RecordStatus.FAILED}
+    instance.refresh_from_db()
+    # the count is neither raised nor reset: a bug says nothing about the target either way
+    assert (instance.suspended_at, instance.consecutive_failures) == (None, 1)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [errors.TargetUnreachable("refused"), errors.TargetAuthFailed("denied"), errors.TargetTimeout("slow"),
+     errors.TargetPermissionDenied("no SELECT on mysql.user")],
+    ids=lambda e: type(e).__name__,
+)  # fmt: skip
+def test_failures_of_the_target_count(error):
+    instance = make_fake_instance(name="down")
+    fail_with(instance, error, LIMIT)
+    instance.refresh_from_db()
+    assert instance.consecutive_failures == LIMIT and instance.suspended_at is not None
+
+
+def test_a_parser_bug_fails_as_internal_error_with_an_id_and_its_traceback_in_the_log(caplog):
+    instance = make_fake_instance("accounts=2,bug=parse", name="parsed-badly")
+    with caplog.at_level(logging.ERROR, logger="sync_sessions.services"):
+        fail_times(instance, LIMIT + 2)
+    record = instance.sync_records.order_by("-pk").first()
+    assert record.error_code == "internal_error"
+    match = re.fullmatch(r"KeyError: 'privileges' \(error id ([0-9a-f]{12})\)", record.error_message)
+    assert match, record.error_message
+    logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is not None
+    assert "parse_account_rows" in caplog.text and "Traceback" in caplog.text  # the trace, where it was raised
+    # one id per failure, so each run's trace can be found
+    ids = {r.error_message[-13:-1] for r in instance.sync_records.all()}
+    assert len(ids) == LIMIT + 2
+    instance.refresh_from_db()
+    assert (instance.suspended_at, instance.consecutive_failures) == (None, 0)

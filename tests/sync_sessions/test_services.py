@@ -2,7 +2,7 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AccountChangeLog
@@ -18,7 +18,7 @@ from sync_sessions.services import (
     sessions_reap,
 )
 from tests.support.factories import make_instance
-from whalefall.errors import TargetUnreachable
+from whalefall.errors import AlreadyFinished, TargetUnreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -130,17 +130,55 @@ def test_record_start_only_from_queued(three_instances):
     assert record_start(record=record) is False
 
 
-def test_cancel_cancels_queued_records_and_keeps_session_cancelled(three_instances):
+def test_cancel_cancels_queued_records_and_keeps_session_cancelled(three_instances, admin_user):
     session = new_session(three_instances)
-    running = session.records.first()
+    running = session.records.order_by("pk").first()
     record_start(record=running)
-    session = session_cancel(session=session)
-    assert session.status == "cancelled" and session.failed_instances == 2
+    session = session_cancel(session=session, user=admin_user)
+    assert (session.status, session.cancelled_instances, session.failed_instances) == ("cancelled", 2, 0)
+    assert session.completed_at is not None
+    assert session.error_message.startswith("Cancelled by admin at ")
+    assert session.error_message.endswith(": 2 queued record(s) not run; 1 running record(s) left to finish.")
     assert sorted(session.records.values_list("status", flat=True)) == ["cancelled", "cancelled", "running"]
+    cancelled = session.records.filter(status="cancelled").first()
+    assert (cancelled.error_code, cancelled.error_message) == ("cancelled", "Cancelled by admin before a worker "
+                                                                            "started it.")  # fmt: skip
     record_finish(record=running)  # the running one finishes later
     session.refresh_from_db()
     assert session.status == "cancelled"
-    assert session.successful_instances == 1 and session.failed_instances == 2
+    assert (session.successful_instances, session.failed_instances, session.cancelled_instances) == (1, 0, 2)
+
+
+def test_a_finished_session_cannot_be_cancelled(three_instances):
+    session = new_session(three_instances[:1])
+    record_finish(record=session.records.get())
+    with pytest.raises(AlreadyFinished, match="has already finished \\(completed\\)"):
+        session_cancel(session=session)
+    session.refresh_from_db()
+    assert (session.status, session.cancelled_instances) == ("completed", 0)
+
+
+def test_top_level_services_are_durable_so_an_accidental_nesting_fails_loudly(three_instances):
+    session = new_session(three_instances[:1])
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        session_cancel(session=session)
+    session.refresh_from_db()
+    assert session.status == "running"
+
+
+def test_the_reaper_finishes_a_cancelled_session_a_lost_worker_left_running(three_instances):
+    session = new_session(three_instances[:2])
+    lost = session.records.order_by("pk").first()
+    record_start(record=lost)
+    session_cancel(session=session)
+    SyncSession.objects.filter(pk=session.pk).update(started_at=timezone.now() - dt.timedelta(hours=3))
+    assert sessions_reap(older_than=dt.timedelta(hours=2)) == 1
+    session.refresh_from_db()
+    lost.refresh_from_db()
+    assert (lost.status, lost.error_code) == ("failed", "reaped")
+    assert (session.status, session.failed_instances, session.cancelled_instances) == ("cancelled", 1, 1)
+    assert session.error_message.startswith("Cancelled at") and "Marked failed by the reaper" in session.error_message
+    assert sessions_reap(older_than=dt.timedelta(hours=2)) == 0
 
 
 def test_reaper_fails_stuck_sessions_and_their_unfinished_records(three_instances):

@@ -6,11 +6,20 @@ from sync_sessions.models import RECORD_SUCCEEDED
 
 
 class Command(BatchCommand):
-    help = "Sync the accounts and permissions of instances (inline by default, --enqueue for the cluster)."
+    help = (
+        "Sync the accounts and permissions of instances (inline by default, --enqueue for the cluster). An "
+        "instance whose accounts changed is re-classified right after, inline too (its own classification session)."
+    )
 
     def run_batch(self, **kwargs):
         return accounts_sync_all(**kwargs)
 
     def progress_note(self, record) -> str:
-        unchanged = record.status in RECORD_SUCCEEDED and (record.sync_details or {}).get("unchanged_listing")
-        return "  (catalog unchanged since the last sync)" if unchanged else ""
+        details = (record.sync_details or {}) if record.status in RECORD_SUCCEEDED else {}
+        notes = []
+        if details.get("unchanged_listing"):
+            notes.append("catalog unchanged since the last sync")
+        if details.get("classification_session"):
+            session = details["classification_session"][:8]
+            notes.append(f"re-classified: {details.get('classification_status', '?')}, session {session}")
+        return f"  ({'; '.join(notes)})" if notes else ""

@@ -93,10 +93,12 @@ SELECT tablespace_name, SUM(bytes) AS bytes FROM user_segments GROUP BY tablespa
 
 # DBA_SEGMENTS + DBA_INDEXES + DBA_LOBS + DBA_TABLES — Oracle 10g+. Segments
 # in one tablespace (:tablespace) attributed to their table: index and LOB
-# segments through their parent table. Recycle-bin objects (BIN$…) excluded.
-# num_rows is the optimizer statistics estimate (NULL when never analysed).
+# segments through their parent table — an index may belong to another schema
+# than its table (DBA_INDEXES.OWNER vs TABLE_OWNER); a LOB is its table owner's.
+# Recycle-bin objects (BIN$…) excluded. num_rows is the optimizer statistics
+# estimate (NULL when never analysed).
 _TABLE_SIZES = """-- whalefall:{tag}
-SELECT s.owner AS owner,
+SELECT COALESCE(i.table_owner, s.owner) AS owner,
        COALESCE(i.table_name, l.table_name, s.segment_name) AS table_name,
        SUM(CASE WHEN s.segment_type LIKE 'TABLE%' THEN s.bytes ELSE 0 END) AS data_bytes,
        SUM(CASE WHEN s.segment_type LIKE 'INDEX%' THEN s.bytes ELSE 0 END) AS index_bytes,
@@ -111,11 +113,12 @@ LEFT JOIN {prefix}_lobs l
        ON s.segment_type LIKE 'LOB%' AND l.owner = s.owner
       AND (l.segment_name = s.segment_name OR l.index_name = s.segment_name)
 LEFT JOIN {prefix}_tables t
-       ON t.owner = s.owner AND t.table_name = COALESCE(i.table_name, l.table_name, s.segment_name)
+       ON t.owner = COALESCE(i.table_owner, s.owner)
+      AND t.table_name = COALESCE(i.table_name, l.table_name, s.segment_name)
 WHERE s.segment_type IN ('TABLE', 'TABLE PARTITION', 'TABLE SUBPARTITION', 'INDEX', 'INDEX PARTITION',
                          'INDEX SUBPARTITION', 'LOBSEGMENT', 'LOBINDEX', 'LOB PARTITION', 'LOB SUBPARTITION')
-GROUP BY s.owner, COALESCE(i.table_name, l.table_name, s.segment_name)
-ORDER BY s.owner, 2"""
+GROUP BY COALESCE(i.table_owner, s.owner), COALESCE(i.table_name, l.table_name, s.segment_name)
+ORDER BY 1, 2"""
 
 TABLE_SIZES = _TABLE_SIZES.format(tag="dba_segments_tables", owner="owner", segments="dba_segments", prefix="dba")
 

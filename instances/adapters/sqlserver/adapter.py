@@ -80,7 +80,8 @@ def error_numbers_and_text(exc: BaseException) -> tuple[set[int], str]:
 def classify(numbers: set[int], text: str) -> type[TargetError]:
     """Which typed error a set of SQL Server / DB-Lib error numbers means (auth first)."""
     lowered = text.lower()
-    if numbers & _AUTH_ERRORS or "login failed" in lowered:
+    # 4060's own text ends "The login failed.": the number, not the text, says it is a permission problem
+    if numbers & _AUTH_ERRORS or ("login failed" in lowered and not numbers & _PERMISSION_ERRORS):
         return TargetAuthFailed
     if numbers & _TIMEOUT_ERRORS or "timed out" in lowered or "timeout expired" in lowered:
         return TargetTimeout

@@ -12,7 +12,9 @@ from __future__ import annotations
 # inventory, from sizes and from per-database account reads.
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
 
-_USER_DATABASE_FILTER = "d.name NOT IN ('master', 'tempdb', 'model', 'msdb') AND d.is_distributor = 0"
+# (and the replication distribution database, whatever its name)
+_SYSTEM_NAMES = ", ".join(f"'{name}'" for name in SYSTEM_DATABASES)
+_USER_DATABASE_FILTER = f"d.name NOT IN ({_SYSTEM_NAMES}) AND d.is_distributor = 0"
 
 
 def quote_name(name: str) -> str:

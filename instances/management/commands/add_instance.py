@@ -56,7 +56,7 @@ class Command(BaseCommand):
             raise CommandError(f"A credential named {credential_name!r} already exists; pass --credential-name.")
         password = self._password(options)
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 credential = credential_create(
                     name=credential_name, username=options["username"], password=password
                 )

@@ -1,4 +1,4 @@
-"""Fail sessions stuck in ``running`` and delete sessions past the retention."""
+"""Fail sessions stuck in ``queued`` or ``running`` and delete sessions past the retention."""
 
 import datetime as dt
 
@@ -8,11 +8,11 @@ from sync_sessions.services import sessions_cleanup, sessions_reap
 
 
 class Command(BaseCommand):
-    help = "Mark sessions stuck in 'running' as failed; with --cleanup also delete old finished sessions."
+    help = "Mark sessions stuck in 'queued' or 'running' as failed; with --cleanup also delete old finished sessions."
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--older-than-minutes", type=int, default=None, help="Reap sessions running longer than this."
+            "--older-than-minutes", type=int, default=None, help="Reap sessions queued or running longer than this."
         )
         parser.add_argument("--cleanup", action="store_true", help="Also delete finished sessions past retention.")
         parser.add_argument("--retention-days", type=int, default=None, help="Retention for --cleanup.")

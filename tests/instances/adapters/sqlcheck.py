@@ -29,7 +29,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from instances.adapters.oracle import sql as oracle_sql
 from instances.adapters.sqlserver import sql as sqlserver_sql
-from tests.instances.adapters.fake_dbapi import output_columns, parse_statement, tag_of
+from tests.instances.adapters.statements import output_columns, parse_statement, tag_of
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 STATEMENT_PREFIX = "-- whalefall:"
@@ -330,6 +330,9 @@ def _expression_types(expression: exp.Expression, scope: Scope, catalog: Catalog
         return _data_type_python(expression.this, catalog)
     if isinstance(expression, exp.Max | exp.Min):
         return _expression_types(expression.this, scope, catalog)
+    if isinstance(expression, exp.Coalesce):  # known when every argument has the same known types
+        types = {_expression_types(e, scope, catalog) for e in (expression.this, *expression.expressions)}
+        return types.pop() if len(types) == 1 else None
     if isinstance(expression, exp.Anonymous):
         entry = catalog.functions.get(expression.name.upper(), {})
         return catalog.python_types(entry.get("returns")) if "properties" not in entry else None
@@ -343,7 +346,8 @@ def output_types(catalog: Catalog, text: str) -> list[tuple[type, ...] | None]:
     """For each output column, in SELECT order: the Python types the driver returns, or None when unknown.
 
     Known are plain references to documented columns (also through derived
-    tables), CAST/CONVERT targets, MAX/MIN of a known column and documented functions.
+    tables), CAST/CONVERT targets, MAX/MIN of a known column, COALESCE of columns of
+    one type and documented functions.
     """
     checked = check_statement(catalog, text, gated_version="99")
     root = traverse_scope(checked.tree)[-1]

@@ -1,27 +1,27 @@
 """The SQL Server and Oracle catalog SQL against the documented columns of the views it reads.
 
-No SQL Server or Oracle server exists here, so the statements are never run.
-Instead every statement constant of ``instances/adapters/{sqlserver,oracle}/sql.py``
+No SQL Server or Oracle server exists here. Every statement constant of ``instances/adapters/{sqlserver,oracle}/sql.py``
 is parsed with sqlglot, each column reference is resolved to its view (or derived
 table), and the column must be in ``catalog/*.json`` (transcribed from the vendor
 documentation, see ``catalog/README.md``) and not newer than the oldest supported
-release. The recorded fixtures must match the statements' columns and hold the
-Python types the drivers return for the documented column types.
+release. Every statement is also executed on the emulated catalogs (``emulated/``): its rows have
+exactly its columns, typed as the drivers return them for the documented column types.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-from decimal import Decimal
+import functools
+from datetime import datetime
 
 import pytest
 
 from instances.adapters.oracle import sql as oracle_sql
 from instances.adapters.sqlserver import sql as sqlserver_sql
-from tests.instances.adapters import fake_dbapi, sqlcheck
-from tests.instances.adapters.fake_dbapi import FakeConnection, FakeDBError, output_columns
+from tests.instances.adapters import sqlcheck
+from tests.instances.adapters.emulated.oracle import Oracle
+from tests.instances.adapters.emulated.sqlserver import SQLServer
 from tests.instances.adapters.sqlcheck import ORACLE, SQLSERVER, CatalogError
+from tests.instances.adapters.statements import StatementError, bind_names, output_columns, tag_of
 
 # Statements the adapter only sends to servers of at least this release; their
 # columns may be newer than the minimum supported version, up to this one.
@@ -185,31 +185,52 @@ def test_catalog_versions_follow_the_documentation():
     assert "name" in sqlserver["sys.sql_logins"]  # inherited from sys.server_principals
 
 
-# --- fixtures: the statement's columns, typed as the driver returns them ---------
+# --- every statement executed on the emulated catalogs ---------------------------
 
 
-def _fixture_rows(engine: sqlcheck.Engine, text: str) -> list[dict]:
-    recorded = fake_dbapi.load_fixture(engine.dialect, fake_dbapi.tag_of(text))
-    if isinstance(recorded, dict):  # per-database: {database: rows}
-        return [row for rows in recorded.values() for row in rows]
-    return recorded
+@functools.cache  # the statements only read: one catalog per engine for the whole module
+def _sqlserver_connection():
+    server = SQLServer()
+    server.login("monitor")
+    server.grant("VIEW ANY DEFINITION", "monitor", state="W")
+    server.grant("CONNECT ANY DATABASE", "monitor")
+    server.server_role("ops")
+    server.add_member("ops", "monitor")
+    sales = server.database("sales")
+    sales.user("monitor")
+    sales.role("readers")
+    sales.add_member("readers", "monitor")
+    orders = sales.table("dbo", "orders", ("id", "amount"))
+    sales.grant("SELECT", "readers", table=orders, column="amount")
+    sales.partition(orders, index_id=1, rows=3, in_row=(2, 1))
+    return server.connect(user="monitor", database="sales")
+
+
+@functools.cache
+def _oracle_connection():
+    database = Oracle()
+    database.user("MONITOR")
+    database.grant_role("CONNECT", "MONITOR")
+    database.grant_role("SELECT_CATALOG_ROLE", "MONITOR")
+    database.grant_object("SELECT", "APP", "ORDERS", "MONITOR")
+    database.grant_column("UPDATE", "APP", "ORDERS", "STATUS", "MONITOR")
+    database.table("MONITOR", "PROBE", "USERS", 65536, num_rows=1)
+    return database.connect(user="MONITOR")
 
 
 @pytest.mark.parametrize(("engine", "name"), STATEMENTS)
-def test_fixture_rows_have_exactly_the_statement_columns(engine, name):
-    text = _text(engine, name)
-    columns = set(output_columns(text, engine.dialect))
-    rows = _fixture_rows(engine, text)
-    assert rows, f"{fake_dbapi.fixture_path(engine.dialect, fake_dbapi.tag_of(text)).name} records no rows"
-    for row in rows:
-        assert set(row) == columns
-
-
-@pytest.mark.parametrize(("engine", "name"), STATEMENTS)
-def test_fixture_values_have_the_driver_types(engine, name):
-    text = _text(engine, name)
-    assert any(sqlcheck.output_types(CATALOGS[engine.name], text))  # at least one column's type is known
-    assert sqlcheck.type_mismatches(engine, text, _fixture_rows(engine, text)) == []
+def test_statement_executes_and_returns_driver_typed_rows(engine, name):
+    """Each statement runs on the emulated catalog and returns rows; the emulated cursor checks that the
+    columns are the statement's and the values have the Python types the driver returns."""
+    text = sqlcheck.statements(engine)[name]
+    connection = _sqlserver_connection() if engine is SQLSERVER else _oracle_connection()
+    if "{db}" in text:
+        text = engine.module.per_database(text, "sales")
+    cursor = connection.cursor()
+    cursor.execute(text, {"tablespace": "USERS"} if bind_names(text, engine.dialect) else None)
+    assert [column[0] for column in cursor.description] == list(output_columns(text, engine.dialect))
+    assert cursor.fetchall(), f"{name} returned no row on the emulated catalog"
+    assert any(sqlcheck.output_types(CATALOGS[engine.name], sqlcheck.concrete(engine, text)))
 
 
 @pytest.mark.parametrize(
@@ -217,7 +238,8 @@ def test_fixture_values_have_the_driver_types(engine, name):
     [("create_date", "2021-03-04T10:15:00"), ("is_disabled", True), ("principal_id", "259"), ("sid", b"\x01")],
 )
 def test_type_check_rejects_values_the_driver_would_not_return(column, value):
-    (row, *_) = fake_dbapi.load_fixture("tsql", "server_principals")
+    row = sqlcheck.driver_row(SQLSERVER, sqlserver_sql.SERVER_PRINCIPALS, principal_id=259, name="sa", type="S",
+                              is_disabled=0, sid="01", create_date=datetime(2021, 3, 4, 10, 15))  # fmt: skip
     row = dict(row, **{column: value})
     (mismatch,) = sqlcheck.type_mismatches(SQLSERVER, sqlserver_sql.SERVER_PRINCIPALS, [row])
     assert mismatch.startswith(f"row 0 {column}=")
@@ -231,70 +253,18 @@ def test_oracle_types_follow_the_documented_types():
     assert owner == (str,)  # USER AS owner, through the derived table
 
 
-# --- the fixture loader and the fake DB-API --------------------------------------
+# --- the driver's column naming -------------------------------------------------
 
 
-def test_typed_markers_are_decoded():
-    decoded = fake_dbapi.decode_fixture_text(
-        '[{"a": {"$datetime": "2019-03-01T10:00:00"}, "b": {"$bytes": "0105"}, "c": {"$decimal": "1.5"},'
-        ' "d": {"$date": "2019-03-01"}, "e": {"plain": 1}}]'
-    )
-    assert decoded == [
-        {"a": datetime(2019, 3, 1, 10, 0), "b": b"\x01\x05", "c": Decimal("1.5"), "d": date(2019, 3, 1),
-         "e": {"plain": 1}}
-    ]  # fmt: skip
-
-
-@pytest.mark.parametrize("text", ['{"$timestamp": "2019"}', '{"$datetime": "2019-03-01", "x": 1}'])
-def test_unknown_or_mixed_markers_are_rejected(text):
-    with pytest.raises(FakeDBError, match="marker"):
-        fake_dbapi.decode_fixture_text(text)
-
-
-def _replay(dialect: str, statement: str, rows, params=None):
-    connection = FakeConnection({fake_dbapi.tag_of(statement): rows}, dialect=dialect)
-    cursor = connection.cursor()
-    cursor.execute(statement, params)
-    return [column[0] for column in cursor.description], cursor.fetchall()
-
-
-def test_fake_names_columns_like_the_drivers():
+def test_columns_are_named_like_the_drivers():
     statement = '-- whalefall:t\nSELECT p.grantee, p.owner AS "Mixed", COUNT(*) FROM dba_tab_privs p GROUP BY p.grantee'
-    row = {"GRANTEE": "A", "Mixed": "B", "COUNT(*)": 1}
-    assert _replay("oracle", statement, [row]) == (["GRANTEE", "Mixed", "COUNT(*)"], [("A", "B", 1)])
+    assert output_columns(statement, "oracle") == ("GRANTEE", "Mixed", "COUNT(*)")
     statement = "-- whalefall:t\nSELECT sp.name, sp.type AS Kind, COUNT(*) FROM sys.server_principals AS sp"
-    row = {"name": "sa", "Kind": "S", "": 1}
-    assert _replay("tsql", statement, [row]) == (["name", "Kind", ""], [("sa", "S", 1)])
-
-
-@pytest.mark.parametrize(
-    ("row", "problem"),
-    [({"TABLESPACE_NAME": "USERS"}, r"missing \['BYTES'\]"),
-     ({"TABLESPACE_NAME": "USERS", "BYTES": 1, "FILE_COUNT": 1}, r"extra \['FILE_COUNT'\]"),
-     ({"tablespace_name": "USERS", "bytes": 1}, "missing")],
-)  # fmt: skip
-def test_fake_rejects_rows_that_do_not_match_the_statement(row, problem):
-    with pytest.raises(FakeDBError, match=problem):
-        _replay("oracle", oracle_sql.SEGMENT_BYTES, [row])
-
-
-def test_fake_checks_oracle_binds_and_picks_per_database_rows():
-    with pytest.raises(FakeDBError, match="Bind variables"):
-        _replay("oracle", oracle_sql.TABLE_SIZES, [], {"tablespaces": "USERS"})
-    assert _replay("oracle", oracle_sql.TABLE_SIZES, [], {"tablespace": "USERS"})[1] == []
-    statement = sqlserver_sql.per_database(sqlserver_sql.DATABASE_ROLE_MEMBERS, "we]ird")
-    rows = {"we]ird": [{"role_name": "db_owner", "member_name": "dbo", "member_type": "S"}], "other": []}
-    assert _replay("tsql", statement, rows)[1] == [("db_owner", "dbo", "S")]
-    with pytest.raises(FakeDBError, match="no recorded rows for database 'x'"):
-        _replay("tsql", sqlserver_sql.per_database(sqlserver_sql.DATABASE_ROLE_MEMBERS, "x"), rows)
-
-
-def test_fake_rejects_untagged_and_unrecorded_statements():
-    connection = FakeConnection({}, dialect="tsql")
-    with pytest.raises(FakeDBError, match="whalefall"):
-        connection.cursor().execute("SELECT 1 AS one")
-    with pytest.raises(FakeDBError, match=re.escape("No recorded response for statement tag 'server_version'")):
-        connection.cursor().execute(sqlserver_sql.SERVER_VERSION)
+    assert output_columns(statement, "tsql") == ("name", "Kind", "")
+    with pytest.raises(StatementError, match="whalefall"):
+        tag_of("SELECT 1 AS one")
+    with pytest.raises(StatementError, match="Duplicate"):
+        output_columns("-- whalefall:t\nSELECT a.x, b.x FROM a, b", "tsql")
 
 
 def test_driver_rows_are_validated_against_the_statement():

@@ -1,11 +1,11 @@
-"""Oracle adapter: SQL text, query flow over a fake connection replaying recorded rows
-(incl. the DBA_ → USER_ fallback on ORA-01031), error mapping, the outside deadline,
-and python-oracledb thin-mode faults against local sockets (no Oracle server exists here).
+"""Oracle adapter: the query flow executed on the emulated data dictionary (tests/instances/adapters/
+emulated: the adapter's own SQL runs there), incl. the DBA_ → USER_ fallback when the DBA_ views are
+denied (ORA-00942), error mapping, the outside deadline, and python-oracledb thin-mode faults against
+local sockets (no Oracle server exists here).
 
-The fake (``fake_dbapi``) names the result columns from each statement's SELECT
-list (upper case, as Oracle reports unquoted identifiers), rejects recorded rows
-whose keys differ and binds that do not match the placeholders; fixture values
-are typed as python-oracledb returns them.
+The dictionary facts (who holds what, sizes) are asserted scenario by scenario in
+test_oracle_executed.py; here: which statements a session sends, with which binds, and how driver
+errors become typed errors.
 """
 
 from __future__ import annotations
@@ -20,28 +20,13 @@ import pytest
 from instances.adapters.base import ConnectionParams
 from instances.adapters.oracle import sql
 from instances.adapters.oracle.adapter import DeadlineExceeded, OracleAdapter, call_with_deadline
-from tests.instances.adapters import fake_dbapi
-from tests.instances.adapters.fake_dbapi import FakeConnection, FakeDBError
+from tests.instances.adapters.emulated import dbapi
+from tests.instances.adapters.emulated.oracle import Oracle
 from whalefall import errors
 
 PASSWORD = "0racle-Pa55!"
 TAG = re.compile(r"-- whalefall:(\S+)")
 DENIED = "ORA-01031: insufficient privileges"
-
-
-def load(name: str):
-    return fake_dbapi.load_fixture("oracle", name)
-
-
-TAGS = (
-    "server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs", "dba_col_privs",
-    "v$pwfile_users", "dba_profiles", "dba_tablespaces", "user_tablespaces", "dba_data_files", "dba_segments",
-    "user_segments", "dba_segments_tables", "user_segments_tables",
-)  # fmt: skip
-
-
-def oracle_connection(responses: dict, version: str = "19.3.0.0.0") -> FakeConnection:
-    return FakeConnection(responses, dialect="oracle", version=version)
 
 
 def params(**overrides) -> ConnectionParams:
@@ -51,35 +36,50 @@ def params(**overrides) -> ConnectionParams:
     return ConnectionParams(password=PASSWORD, **values)
 
 
-def make_adapter(fake: FakeConnection, **overrides) -> OracleAdapter:
+def build(version: str = "19.21.0.0.0", *, catalog_role: bool = True) -> Oracle:
+    """The monitoring account (CREATE SESSION, SELECT_CATALOG_ROLE unless ``catalog_role`` is False), an
+    application user, a tablespace with a table, and a table the monitoring account owns in USERS."""
+    database = Oracle(version)
+    database.user("WHALEFALL")
+    database.grant_role("CONNECT", "WHALEFALL")
+    if catalog_role:
+        database.grant_role("SELECT_CATALOG_ROLE", "WHALEFALL")
+    database.user("APP")
+    database.grant_role("CONNECT", "APP")
+    database.tablespace("APP_DATA", files=(2 << 30,))
+    database.table("APP", "ORDERS", "APP_DATA", 64 << 20, num_rows=10)
+    database.table("WHALEFALL", "PROBE", "USERS", 192 << 10, num_rows=1)
+    return database
+
+
+@pytest.fixture
+def database() -> Oracle:
+    return build()
+
+
+def make_adapter(database: Oracle, **overrides) -> OracleAdapter:
     adapter = OracleAdapter(params(**overrides))
     adapter.connect_calls = []
+    adapter.connections = []
 
     def driver_connect(**kwargs):
         adapter.connect_calls.append(kwargs)
-        return fake
+        connection = database.connect(**kwargs)
+        adapter.connections.append(connection)
+        return connection
 
     adapter.driver_connect = driver_connect
     return adapter
 
 
-@pytest.fixture
-def fake():
-    return oracle_connection({tag: load(tag) for tag in TAGS})
-
-
-def tags(fake: FakeConnection) -> list[str]:
-    return [TAG.match(statement).group(1) for statement, _ in fake.executed]
+def tags(adapter: OracleAdapter) -> list[str]:
+    return [TAG.match(statement).group(1) for c in adapter.connections for statement, _ in c.executed]
 
 
 # --- SQL text -------------------------------------------------------------------
 
 
-def test_sql_text():
-    assert "oracle_maintained = 'N'" in sql.USERS
-    assert "version_full AS version" in sql.SERVER_VERSION_FULL and "version_full" not in sql.SERVER_VERSION
-    assert ":tablespace" in sql.TABLE_SIZES and "FROM dba_segments" in sql.TABLE_SIZES
-    assert "FROM user_segments" in sql.USER_TABLE_SIZES and "USER AS owner" in sql.USER_TABLE_SIZES
+def test_fallback_sql_reads_no_dba_view():
     assert "dba_" not in sql.USER_TABLE_SIZES
     assert "all_segments" not in sql.USER_TABLE_SIZES.lower()  # Oracle has no ALL_SEGMENTS view
 
@@ -87,13 +87,14 @@ def test_sql_text():
 # --- query flow -----------------------------------------------------------------
 
 
-def test_fetch_accounts_flow_and_deadlines(fake):
-    adapter = make_adapter(fake)
+def test_fetch_accounts_flow_and_deadlines(database):
+    adapter = make_adapter(database)
     accounts = adapter.fetch_accounts()
-    assert len(accounts) == 10
-    assert tags(fake) == ["server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs",
-                          "dba_col_privs", "v$pwfile_users", "dba_profiles"]  # fmt: skip
-    assert fake.call_timeout == 60_000 and fake.closed
+    assert {a.username for a in accounts} == {"APP", "WHALEFALL"}
+    assert tags(adapter) == ["server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs",
+                             "dba_col_privs", "v$pwfile_users", "dba_profiles"]  # fmt: skip
+    (connection,) = adapter.connections
+    assert connection.call_timeout == 60_000 and connection.closed
     (kwargs,) = adapter.connect_calls
     assert kwargs["tcp_connect_timeout"] == 10 and kwargs["service_name"] == "ORCLPDB1"
 
@@ -114,95 +115,88 @@ def test_oracle_older_than_12_1_is_refused_with_a_clear_error():
 
 
 @pytest.mark.parametrize(
-    ("driver_version", "tag_sql", "stored"),
+    ("version", "statement", "stored"),
     [
-        ("19.21.0.0.0", "version_full AS version", "Oracle Database 19c Enterprise Edition 19.21.0.0.0"),
-        ("12.2.0.1.0", "SELECT product, version FROM", "Oracle Database 12c Enterprise Edition 12.2.0.1.0"),
+        ("19.21.0.0.0", sql.SERVER_VERSION_FULL, "Oracle Database 19c Enterprise Edition 19.21.0.0.0"),
+        ("12.2.0.1.0", sql.SERVER_VERSION, "Oracle Database 12c Enterprise Edition 12.2.0.1.0"),
     ],
 )
-def test_version_reads_version_full_on_18c_and_later(driver_version, tag_sql, stored):
-    responses = {tag: load(tag) for tag in TAGS}
-    product = "Oracle Database 19c Enterprise Edition" if driver_version.startswith("19") else (
-        "Oracle Database 12c Enterprise Edition"
-    )
-    responses["server_version"] = [{"PRODUCT": product, "VERSION": driver_version}]
-    fake = oracle_connection(responses)
-    fake.version = driver_version
-    adapter = make_adapter(fake)
+def test_version_reads_version_full_on_18c_and_later(version, statement, stored):
+    adapter = make_adapter(build(version))
     assert adapter.server_version() == stored
-    assert tag_sql in fake.executed[0][0]
+    assert adapter.connections[0].executed[0][0] == statement
     adapter.fetch_database_inventory()
     assert adapter.server_version_seen == stored  # every session records it, so syncs can store it
 
 
-def generated_users(count: int) -> dict:
-    responses = {tag: load(tag) for tag in TAGS}
-    template = load("dba_users")[0]
-    responses["dba_users"] = [dict(template, USERNAME=f"U{i}", USER_ID=1000 + i) for i in range(count)]
-    responses["dba_role_privs"] = load("dba_role_privs") + [
-        {"GRANTEE": f"U{i}", "GRANTED_ROLE": "APP_READ", "ADMIN_OPTION": "NO", "DEFAULT_ROLE": "YES"}
-        for i in range(count)
-    ]
-    responses["dba_tab_privs"] = [dict(load("dba_tab_privs")[0], GRANTEE=f"U{i}") for i in range(count)]
-    return responses
+@pytest.mark.parametrize("count", [10, 300])
+def test_statement_count_does_not_depend_on_users(database, count):
+    database.role("APP_READ")
+    for i in range(count):
+        database.user(f"U{i}")
+        database.grant_role("CONNECT", f"U{i}")
+        database.grant_role("APP_READ", f"U{i}")
+    database.grant_object("SELECT", "APP", "ORDERS", "APP_READ")
+    adapter = make_adapter(database)
+    accounts = {a.username: a for a in adapter.fetch_accounts()}
+    assert len(accounts) == count + 2
+    assert all(accounts[f"U{i}"].can_login and "APP_READ" in accounts[f"U{i}"].roles for i in range(count))
+    assert len(adapter.connections[0].executed) == 1 + 7  # the version, then 7 reads: for 10 and for 300 users
 
 
-@pytest.mark.parametrize("count", [10, 1000])
-def test_statement_count_does_not_depend_on_users(count):
-    fake = oracle_connection(generated_users(count))
-    accounts = make_adapter(fake).fetch_accounts()
-    assert len(accounts) == count
-    assert all(account.can_login and "CONNECT" in account.roles for account in accounts)
-    assert len(fake.executed) == 1 + 7  # the version, then 7 reads: for 10 and for 1,000 users
-
-
-def test_sizes_from_dba_views(fake):
-    sizes = make_adapter(fake).fetch_database_sizes()
-    assert tags(fake) == ["server_version", "dba_tablespaces", "dba_data_files", "dba_segments"]
-    assert [(s.name, s.size_bytes, s.source) for s in sizes] == [
-        ("APP_DATA", 2147483648, "dba"),
-        ("USERS", 5242880, "dba"),
+def test_sizes_from_dba_views(database):
+    adapter = make_adapter(database)
+    sizes = adapter.fetch_database_sizes()
+    assert tags(adapter) == ["server_version", "dba_tablespaces", "dba_data_files", "dba_segments"]
+    assert [(s.name, s.size_bytes, s.used_bytes, s.source) for s in sizes] == [
+        ("APP_DATA", 2 << 30, 64 << 20, "dba"),
+        ("USERS", 5 << 20, 192 << 10, "dba"),
     ]
 
 
 @pytest.mark.parametrize("denied", ["dba_data_files", "dba_segments"])
-def test_sizes_fall_back_to_user_segments_when_denied(fake, denied):
-    fake.responses[denied] = oracledb.DatabaseError(DENIED)
-    sizes = make_adapter(fake).fetch_database_sizes()
-    assert tags(fake)[-1] == "user_segments"
+def test_sizes_fall_back_to_user_segments_when_one_view_is_denied(database, denied):
+    # Injected: the emulator denies the DBA_ views all together (no grants on single views).
+    database.failures[denied] = oracledb.DatabaseError(DENIED)
+    adapter = make_adapter(database)
+    sizes = adapter.fetch_database_sizes()
+    assert tags(adapter)[-1] == "user_segments"
     assert {(s.name, s.size_bytes, s.source, s.complete) for s in sizes} == {
         ("APP_DATA", 0, "user_segments", False),
-        ("USERS", 196608, "user_segments", False),
+        ("USERS", 192 << 10, "user_segments", False),
     }
 
 
-def test_inventory_falls_back_to_user_tablespaces(fake):
-    fake.responses["dba_tablespaces"] = oracledb.DatabaseError("ORA-00942: table or view does not exist")
-    assert [t.name for t in make_adapter(fake).fetch_database_inventory()] == ["APP_DATA", "USERS"]
-    assert tags(fake) == ["server_version", "dba_tablespaces", "user_tablespaces"]
+def test_without_the_dba_views_everything_falls_back():
+    adapter = make_adapter(build(catalog_role=False))
+    assert [t.name for t in adapter.fetch_database_inventory()] == ["APP_DATA", "USERS"]
+    assert tags(adapter) == ["server_version", "dba_tablespaces", "user_tablespaces"]
+    sizes = adapter.fetch_database_sizes()
+    assert {(s.name, s.size_bytes, s.source) for s in sizes} == {("APP_DATA", 0, "user_segments"),
+                                                                 ("USERS", 192 << 10, "user_segments")}  # fmt: skip
 
 
-def test_table_sizes_bind_the_tablespace_and_fall_back(fake):
-    tables = make_adapter(fake).fetch_table_sizes("APP_DATA")
-    statement, binds = fake.executed[1]  # after the version
+def test_table_sizes_bind_the_tablespace_and_fall_back(database):
+    adapter = make_adapter(database)
+    (orders,) = adapter.fetch_table_sizes("APP_DATA")
+    statement, binds = adapter.connections[0].executed[1]  # after the version
     assert binds == {"tablespace": "APP_DATA"} and "APP_DATA" not in statement
-    assert tables[0].source == "dba_segments" and len(tables) == 4
-    fake.responses["dba_segments_tables"] = oracledb.DatabaseError(DENIED)
-    (probe,) = make_adapter(fake).fetch_table_sizes("USERS")
-    assert (probe.schema, probe.source, probe.complete) == ("MONITOR", "user_segments", False)
+    assert (orders.schema, orders.table, orders.source) == ("APP", "ORDERS", "dba_segments")
+    (probe,) = make_adapter(build(catalog_role=False)).fetch_table_sizes("USERS")
+    assert (probe.schema, probe.table, probe.source, probe.complete) == ("WHALEFALL", "PROBE", "user_segments", False)
 
 
-def test_recorded_rows_that_drift_from_the_sql_are_rejected(fake):
-    fake.responses["dba_sys_privs"] = [dict(row, COMMON="NO") for row in fake.responses["dba_sys_privs"]]
-    with pytest.raises(FakeDBError, match=r"extra \['COMMON'\]"):
-        make_adapter(fake).fetch_accounts()
+def test_binds_must_match_the_placeholders(database):
+    """The emulated driver, like python-oracledb, refuses binds that do not match the statement."""
+    connection = database.connect(user="WHALEFALL")
+    with pytest.raises(dbapi.EmulatorError, match="bind variables"):
+        connection.cursor().execute(sql.TABLE_SIZES, {"tablespace": "USERS", "extra": 1})
 
 
-def test_accounts_do_not_fall_back(fake):
-    fake.responses["dba_sys_privs"] = oracledb.DatabaseError(DENIED)
+def test_accounts_do_not_fall_back():
     with pytest.raises(errors.TargetPermissionDenied) as caught:
-        make_adapter(fake).fetch_accounts()
-    assert "ORA-01031" in str(caught.value) and caught.value.instance_id == 9
+        make_adapter(build(catalog_role=False)).fetch_accounts()
+    assert "ORA-00942" in str(caught.value) and caught.value.instance_id == 9
 
 
 @pytest.mark.parametrize(
@@ -219,26 +213,30 @@ def test_accounts_do_not_fall_back(fake):
         (f"ORA-00904: invalid identifier; password={PASSWORD}", errors.TargetQueryFailed),
     ],
 )
-def test_errors_are_typed_and_redacted(fake, message, expected):
-    fake.responses["dba_role_privs"] = oracledb.DatabaseError(message)
+def test_errors_are_typed_and_redacted(database, message, expected):
+    # Injected: executing dictionary SQL cannot time out, lose the listener or expire a password.
+    database.failures["dba_role_privs"] = oracledb.DatabaseError(message)
+    adapter = make_adapter(database)
     with pytest.raises(expected) as caught:
-        make_adapter(fake).fetch_accounts()
+        adapter.fetch_accounts()
     assert PASSWORD not in str(caught.value) and caught.value.instance_name == "ora-prod"
-    assert fake.closed
+    assert adapter.connections[0].closed
 
 
-def test_statement_outside_deadline(fake):
+def test_statement_outside_deadline(database):
     release = threading.Event()
 
-    def hang(statement, binds=None):
-        release.wait(10)
-        return []
+    class Hanging(dbapi.EmulatedCursor):  # a statement that never answers (cannot be produced by SQL)
+        def execute(self, statement, params=None):
+            release.wait(10)
 
-    class Hanging(fake_dbapi.FakeCursor):
-        execute = staticmethod(hang)
+    def hanging_connect(**kwargs):
+        connection = database.connect(**kwargs)
+        connection.cursor = lambda: Hanging(connection)
+        return connection
 
-    fake.cursor = lambda: Hanging(fake)
-    adapter = make_adapter(fake, statement_timeout=0)  # deadline = 0 + 2 s
+    adapter = OracleAdapter(params(statement_timeout=0))  # deadline = 0 + 2 s
+    adapter.driver_connect = hanging_connect
     started = time.monotonic()
     with pytest.raises(errors.TargetTimeout):
         adapter.server_version()

@@ -1,9 +1,10 @@
-"""SQL Server adapter: SQL text, query flow over a fake connection replaying recorded rows,
-error mapping, and driver faults against local sockets (no SQL Server exists here).
+"""SQL Server adapter: the query flow executed on the emulated catalog (tests/instances/adapters/
+emulated: the adapter's own SQL runs there), error mapping, and driver faults against local sockets
+(no SQL Server exists here).
 
-The fake (``fake_dbapi``) names the result columns from each statement's SELECT
-list and rejects recorded rows whose keys differ, so the fixtures cannot drift
-from the SQL; their values are typed as pymssql returns them.
+The catalog facts (who holds what, sizes) are asserted scenario by scenario in
+test_sqlserver_executed.py; here: which statements a session sends, how it connects, and how driver
+errors become typed errors.
 """
 
 from __future__ import annotations
@@ -17,27 +18,11 @@ import pytest
 from instances.adapters.base import ConnectionParams
 from instances.adapters.sqlserver import sql
 from instances.adapters.sqlserver.adapter import SQLServerAdapter, classify, error_numbers_and_text
-from tests.instances.adapters import fake_dbapi
-from tests.instances.adapters.fake_dbapi import FakeConnection, FakeDBError
+from tests.instances.adapters.emulated.sqlserver import SQLServer
 from whalefall import errors
 
 PASSWORD = "S3cret-Pa55!"
 TAG = re.compile(r"-- whalefall:(\S+)")
-
-
-def load(name: str):
-    return fake_dbapi.load_fixture("tsql", name)
-
-
-def recorded_responses() -> dict:
-    responses = {
-        tag: load(tag)
-        for tag in ("server_version", "server_principals", "server_role_members", "server_permissions", "databases")
-    }
-    responses.update(database_sizes=load("database_sizes"), table_sizes=load("table_sizes"))
-    for tag in ("database_principals", "database_role_members", "database_permissions"):
-        responses[tag] = load(tag)  # {database: rows}
-    return responses
 
 
 def params(**overrides) -> ConnectionParams:
@@ -47,31 +32,44 @@ def params(**overrides) -> ConnectionParams:
 
 
 @pytest.fixture
-def fake():
-    return FakeConnection(recorded_responses(), dialect="tsql")
+def server() -> SQLServer:
+    """An instance with the monitoring login (docs: VIEW ANY DEFINITION, CONNECT ANY DATABASE), two user
+    databases and an application login mapped into one of them."""
+    server = SQLServer()
+    server.login("whalefall")
+    server.grant("VIEW ANY DEFINITION", "whalefall")
+    server.grant("CONNECT ANY DATABASE", "whalefall")
+    server.login("app_sales")
+    server.database("sales").user("app_sales")
+    server.database("hr")
+    return server
 
 
-@pytest.fixture
-def adapter(fake):
-    instance = SQLServerAdapter(params())
+def emulated(server: SQLServer, **overrides) -> SQLServerAdapter:
+    instance = SQLServerAdapter(params(**overrides))
     instance.connect_calls = []
+    instance.connections = []
 
     def driver_connect(**kwargs):
         instance.connect_calls.append(kwargs)
-        return fake
+        connection = server.connect(**kwargs)
+        instance.connections.append(connection)
+        return connection
 
     instance.driver_connect = driver_connect
     return instance
 
 
+@pytest.fixture
+def adapter(server):
+    return emulated(server)
+
+
+def tags(connection) -> list[str]:
+    return [TAG.match(statement).group(1) for statement in connection.statements]
+
+
 # --- SQL text -------------------------------------------------------------------
-
-
-def test_size_query_reads_data_and_log_files_in_bytes():
-    text = sql.DATABASE_SIZES
-    assert "sys.master_files" in text
-    assert "mf.type = 0" in text and "mf.type = 1" in text
-    assert text.count("CAST(mf.size AS bigint) * 8192") == 2
 
 
 def test_identifiers_are_bracket_escaped():
@@ -83,28 +81,19 @@ def test_identifiers_are_bracket_escaped():
         sql.quote_name("")
 
 
-def test_principal_query_excludes_certificate_logins_and_states_are_read():
-    assert "NOT LIKE '##%##'" in sql.SERVER_PRINCIPALS
-    assert "LOGINPROPERTY(sp.name, 'IsLocked')" in sql.SERVER_PRINCIPALS
-    assert "pe.state" in sql.SERVER_PERMISSIONS and "pe.state" in sql.DATABASE_PERMISSIONS
-
-
-def test_table_sizes_use_pages_times_8192():
-    assert "sys.allocation_units" in sql.TABLE_SIZES and "* 8192" in sql.TABLE_SIZES
-
-
 # --- query flow -----------------------------------------------------------------
 
 
-def test_fetch_accounts_runs_fixed_statements(adapter, fake):
+def test_fetch_accounts_runs_fixed_statements(adapter):
     accounts = adapter.fetch_accounts()
-    assert {a.username for a in accounts} >= {"sa", "app_sales"}
-    tags = [TAG.match(s).group(1) for s in fake.statements]
-    # the version when the session starts, then the server-level reads
-    assert tags[:5] == ["server_version", "server_principals", "server_role_members", "server_permissions", "databases"]
-    assert len(fake.statements) == 1 + 4 + 3 * 2  # 2 online user databases
-    assert any("FROM [sales].sys.database_permissions" in s for s in fake.statements)
-    assert fake.closed
+    assert {a.username for a in accounts} == {"sa", "app_sales", "whalefall"}
+    (connection,) = adapter.connections
+    # the version when the session starts, then the server-level reads, then 3 per ONLINE user database
+    assert tags(connection) == ["server_version", "server_principals", "server_role_members", "server_permissions",
+                                "databases"] + ["database_principals", "database_role_members",
+                                                "database_permissions"] * 2  # fmt: skip
+    assert any("FROM [sales].sys.database_permissions" in s for s in connection.statements)
+    assert connection.closed
 
 
 def test_connect_passes_deadlines_and_never_pastes_password(adapter):
@@ -113,55 +102,40 @@ def test_connect_passes_deadlines_and_never_pastes_password(adapter):
     # FreeTDS gets the whole connect timeout; the outside deadline holds it (see the blackhole test)
     assert kwargs["login_timeout"] == 10 and kwargs["timeout"] == 60
     assert kwargs["password"] == PASSWORD
+    assert all(PASSWORD not in statement for statement in adapter.connections[0].statements)
 
 
-def test_table_sizes_connect_to_the_database(adapter, fake):
+def test_table_sizes_connect_to_the_database(server):
+    odd = server.database("we]ird")
+    orders = odd.table("dbo", "orders")
+    odd.partition(orders, index_id=1, rows=3, in_row=(2, 2))
+    adapter = emulated(server)
     tables = adapter.fetch_table_sizes("we]ird")
     assert adapter.connect_calls[0]["database"] == "we]ird"
-    assert [t.table for t in tables] == ["customers", "orders", "empty_heap"]
-    assert all("we]ird" not in statement for statement in fake.statements)
+    assert [t.table for t in tables] == ["orders"]
+    assert all("we]ird" not in statement for statement in adapter.connections[0].statements)
 
 
 def test_sizes_version_and_connection_test(adapter):
     assert [s.name for s in adapter.fetch_database_sizes()] == ["hr", "sales"]
-    assert adapter.server_version().startswith("15.0.4345.5")
+    assert adapter.server_version() == "15.0.4345.5 (Developer Edition (64-bit))"
     result = adapter.test_connection()
     assert result.version.startswith("15.0") and result.latency_ms >= 0
 
 
-def generated_logins(count: int) -> dict:
-    responses = recorded_responses()
-    principals, permissions, users, members = [], [], [], []
+@pytest.mark.parametrize("count", [10, 100])
+def test_statement_count_does_not_depend_on_logins(server, count):
+    sales = server.databases["sales"]
     for i in range(count):
-        sid = f"{i:032X}"
-        principals.append(dict(load("server_principals")[0], principal_id=1000 + i, name=f"login{i}", sid=sid))
-        permissions.append(dict(load("server_permissions")[3], grantee_name=f"login{i}"))
-        users.append(dict(load("database_principals")["sales"][-4], name=f"user{i}", sid=sid))
-        members.append({"role_name": "db_datareader", "member_name": f"user{i}", "member_type": "S"})
-    responses.update(server_principals=principals, server_permissions=permissions)
-    responses["database_principals"] = {"sales": users, "hr": users}
-    responses["database_role_members"] = {"sales": members, "hr": []}
-    return responses
-
-
-@pytest.mark.parametrize("count", [10, 1000])
-def test_statement_count_does_not_depend_on_logins(count):
-    fake = FakeConnection(generated_logins(count), dialect="tsql")
-    adapter = SQLServerAdapter(params())
-    adapter.driver_connect = lambda **kwargs: fake
-    accounts = adapter.fetch_accounts()
-    assert len(accounts) == count
-    assert all(account.roles == ("sales.db_datareader",) for account in accounts)
-    # version + 4 server-level + 3 per database (2 databases), for 10 and 1,000 logins
-    assert len(fake.statements) == 11
-
-
-def test_recorded_rows_that_drift_from_the_sql_are_rejected(adapter, fake):
-    row, *rest = fake.responses["server_principals"]
-    drifted = {("is_disabld" if key == "is_disabled" else key): value for key, value in row.items()}
-    fake.responses["server_principals"] = [drifted, *rest]
-    with pytest.raises(FakeDBError, match=r"missing \['is_disabled'\], extra \['is_disabld'\]"):
-        adapter.fetch_accounts()
+        server.login(f"login{i}")
+        sales.user(f"user{i}", f"login{i}")
+        sales.add_member("db_datareader", f"user{i}")
+    adapter = emulated(server)
+    accounts = {a.username: a for a in adapter.fetch_accounts()}
+    assert len(accounts) == count + 3
+    assert all(accounts[f"login{i}"].roles == ("sales.db_datareader",) for i in range(count))
+    # version + 4 server-level + 3 per database (2 databases), for 10 and 100 logins
+    assert len(adapter.connections[0].statements) == 11
 
 
 # --- errors ---------------------------------------------------------------------
@@ -183,16 +157,24 @@ def test_recorded_rows_that_drift_from_the_sql_are_rejected(adapter, fake):
         (pymssql.ProgrammingError((208, b"Invalid object name 'sys.nope'.")), errors.TargetQueryFailed),
     ],
 )  # fmt: skip
-def test_query_errors_are_typed_and_redacted(fake, exc, expected):
-    fake.responses["server_role_members"] = exc
-    adapter = SQLServerAdapter(params())
-    adapter.driver_connect = lambda **kwargs: fake
+def test_query_errors_are_typed_and_redacted(server, exc, expected):
+    # Injected: executing catalog SQL cannot make a server time out or drop the connection.
+    server.failures["server_role_members"] = exc
+    adapter = emulated(server)
     with pytest.raises(expected) as caught:
         adapter.fetch_accounts()
     assert caught.value.instance_id == 7 and caught.value.instance_name == "mssql-prod"
     assert PASSWORD not in str(caught.value)
     assert caught.value.__cause__ is exc
-    assert fake.closed
+    assert adapter.connections[0].closed
+
+
+def test_errors_the_emulated_server_raises_are_typed(server):
+    """Real failures of the emulated server: the login fails (18456), a database cannot be opened (4060)."""
+    with pytest.raises(errors.TargetAuthFailed):
+        emulated(server, username="nobody").fetch_accounts()
+    with pytest.raises(errors.TargetPermissionDenied, match="Cannot open database"):
+        emulated(server, username="app_sales").fetch_table_sizes("hr")
 
 
 def test_pymssql_error_shapes():
