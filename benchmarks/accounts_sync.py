@@ -5,7 +5,7 @@
 
 Creates N users (prefix wfbench_) with a role and a grant each on the target
 (PostgreSQL, with --owned-tables M: also M tables with the default ACL owned by
-a group role every 100th user belongs to — what the owner read costs), then
+a group role every 1,000th user belongs to — what the owner read costs), then
 measures in one run, each the median of 3, as ratios to the LEAN READ:
 
 - lean read: an independent read of the same catalog tables with the driver
@@ -136,7 +136,7 @@ class PostgreSQLTarget:
         if self.owned_tables:  # owned by a group role: each of its members holds ALL on each (implied_by owner)
             self.run(f"CREATE ROLE {PREFIX}owner NOLOGIN")
             self.run(f"CREATE SCHEMA {PREFIX}o AUTHORIZATION {PREFIX}owner")
-            members = ", ".join(f'"{PREFIX}{i:05d}"' for i in range(0, n, 100))
+            members = ", ".join(f'"{PREFIX}{i:05d}"' for i in range(0, n, 1000))
             self.run(f"GRANT {PREFIX}owner TO {members}")
             for low in range(1, self.owned_tables + 1, 500):  # a lock per table: keep transactions small
                 self.run(
