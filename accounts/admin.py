@@ -123,7 +123,8 @@ def privileges_table(permission: AccountPermission) -> str:
                 p["level"],
                 p["target"] or "*",
                 "yes" if p["grantable"] else "",
-                "direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""),
+                ("direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""))
+                + (f" (implied by {p['implied_by']})" if p["implied_by"] else ""),
             )
             for p in privileges[:PRIVILEGE_TABLE_LIMIT]
         ),
@@ -154,7 +155,8 @@ def reasons_list(permission: AccountPermission) -> str:
 
 
 PERMISSION_FIELDSETS = (
-    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "roles", "updated_at", "flag_reasons")}),
+    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "password_policy", "roles", "updated_at",
+                       "flag_reasons")}),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
 )
@@ -166,6 +168,15 @@ class PermissionDisplayMixin:
     @admin.display(description="Direct and through roles")
     def effective_privileges(self, obj: AccountPermission) -> str:
         return privileges_table(obj)
+
+    @admin.display(description="Password policy")
+    def password_policy(self, obj: AccountPermission) -> str:
+        """As the engine reports it: enforced / not enforced / unknown, with the reason."""
+        policy = obj.facts.get("password_policy")
+        if not isinstance(policy, dict):
+            return "-"
+        state = {True: "enforced", False: "not enforced"}.get(policy.get("enforced"), "unknown")
+        return f"{state}: {policy.get('reason') or ''}"
 
     @admin.display(description="Why these flags")
     def flag_reasons(self, obj: AccountPermission) -> str:

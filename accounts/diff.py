@@ -6,7 +6,8 @@ classification DSL reads); ``facts_diff`` gives the field-level diff written
 to the change log.
 
 The facts (DESIGN.md § accounts): ``is_superuser``, ``can_grant``,
-``is_locked``, ``can_login``, ``roles`` (inherited included), ``privileges``
+``is_locked``, ``can_login``, ``password_policy`` (``{enforced: true|false|null,
+reason}``, when the adapter reports one), ``roles`` (inherited included), ``privileges``
 — the effective privileges, each ``{privilege, level, target, grantable,
 state, via, via_set_role}`` (``via`` = [] for a direct grant) plus ``implied_by``
 for what the engine allows without a grant (superuser, owner, …) — and
@@ -49,18 +50,32 @@ def _privilege_json(p: Privilege) -> str:
 _BOOL = {True: "true", False: "false"}
 
 
-def facts_json(account: AccountFacts) -> str:
+#: fields added to the facts after accounts were first stored: their first appearance is not a
+#: change (``facts_diff`` skips a field the old facts lack; ``facts_json(…, omit=…)`` gives the
+#: text the facts had before, so the sync can tell whether anything else changed)
+ADDED_FIELDS = ("password_policy",)
+
+
+def facts_json(account: AccountFacts, *, omit: tuple[str, ...] = ()) -> str:
     """The canonical JSON text of an account's facts: fixed key order, privileges
-    distinct and in ``privilege_order``, roles sorted — equal facts, equal text."""
+    distinct and in ``privilege_order``, roles sorted — equal facts, equal text.
+    ``password_policy`` only when the adapter reports one; ``omit`` leaves out
+    ``ADDED_FIELDS`` (the text before they existed)."""
     privileges = account.privileges
     if len(privileges) > 1:
         privileges = sorted(set(privileges), key=privilege_order)
     reasons = {flag: list(items) for flag, items in sorted(account.reasons.items())} if account.reasons else None
     roles = sorted(set(account.roles)) if account.roles else None
+    policy = account.password_policy
+    policy_json = (
+        f'"password_policy":{_encode({"enforced": policy.enforced, "reason": policy.reason})},'
+        if policy is not None and "password_policy" not in omit
+        else ""
+    )
     return (
         f'{{"can_grant":{_BOOL[bool(account.can_grant)]},"can_login":{_BOOL[bool(account.can_login)]},'
         f'"is_locked":{_BOOL[bool(account.is_locked)]},"is_superuser":{_BOOL[bool(account.is_superuser)]},'
-        f'"privileges":[{",".join(map(_privilege_json, privileges))}],'
+        f'{policy_json}"privileges":[{",".join(map(_privilege_json, privileges))}],'
         f'"reasons":{_encode(reasons) if reasons else "{}"},"roles":{_encode(roles) if roles else "[]"}}}'
     )
 
@@ -80,6 +95,9 @@ def facts_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for name in SCALAR_FIELDS:
         if old.get(name) != new.get(name):
             diff[name] = {"old": old.get(name), "new": new.get(name)}
+    # a field the old facts do not have yet appears without being a change (ADDED_FIELDS)
+    if "password_policy" in old and old.get("password_policy") != new.get("password_policy"):
+        diff["password_policy"] = {"old": old.get("password_policy"), "new": new.get("password_policy")}
     old_roles, new_roles = set(old.get("roles", [])), set(new.get("roles", []))
     if old_roles != new_roles:
         diff["roles"] = {"added": sorted(new_roles - old_roles), "removed": sorted(old_roles - new_roles)}
@@ -105,6 +123,9 @@ def diff_lines(diff: dict[str, Any]) -> list[tuple[str, str]]:
         lines += [(sign, f"role {role}") for role in facts.get("roles", [])]
         return lines + [(sign, privilege_label(p)) for p in facts.get("privileges", [])]
     lines = [("+" if diff[name]["new"] else "-", name.replace("_", " ")) for name in SCALAR_FIELDS if name in diff]
+    if "password_policy" in diff:
+        lines.append(("~", "password policy: " + " → ".join(
+            _policy_label(diff["password_policy"][side]) for side in ("old", "new"))))  # fmt: skip
     for key, prefix in (("roles", "role "), ("privileges", "")):
         part = diff.get(key) or {}
         lines += [("-", prefix + item) for item in part.get("removed", [])]
@@ -125,3 +146,11 @@ def diff_summary(diff: dict[str, Any], *, shown: int = 3) -> str:
     text = "; ".join(f"{signs[sign]}{item}" for sign, item in lines[:shown])
     more = len(lines) - shown
     return f"{text} (and {more} more)" if more > 0 else text
+
+
+def _policy_label(policy: Any) -> str:
+    """``enforced`` / ``not enforced`` / ``unknown`` with the engine's reason."""
+    if not isinstance(policy, dict):
+        return "not reported"
+    state = {True: "enforced", False: "not enforced"}.get(policy.get("enforced"), "unknown")
+    return f"{state} ({policy['reason']})" if policy.get("reason") else state

@@ -30,6 +30,7 @@ from instances.adapters.base import AccountRows, BaseAdapter
 _STATE_MODULES = (
     "instances.adapters.base",
     "instances.adapters.parsing",
+    "instances.adapters.matching",
     "accounts.diff",
     "accounts.services",
     "accounts.sql",

@@ -64,11 +64,12 @@ def account_changes_list(
 def account_privileges(*, facts: dict[str, Any]) -> list[dict[str, Any]]:
     """The effective privileges in stored ``facts`` (as the sync wrote them, in their
     order), each with ``direct`` = granted to the account itself (no role on the
-    path). Facts written before paths were recorded read as direct grants."""
+    path) and ``implied_by`` (null for a grant). Facts written before paths were
+    recorded read as direct grants."""
     return [
         {"privilege": p["privilege"], "level": p["level"], "target": p["target"], "grantable": p["grantable"],
          "state": p.get("state", "GRANT"), "via": list(p.get("via", [])), "via_set_role": p.get("via_set_role", False),
-         "direct": not p.get("via")}
+         "implied_by": p.get("implied_by"), "direct": not p.get("via")}
         for p in facts.get("privileges", [])
         if isinstance(p, dict)
     ]  # fmt: skip

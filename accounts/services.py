@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import sql
-from accounts.diff import facts_diff, facts_json
+from accounts.diff import ADDED_FIELDS, facts_diff, facts_json
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
 from instances.adapters.base import AccountFacts
@@ -280,7 +280,8 @@ def _changes(plan: _Plan, old_facts: dict[int, str | None]) -> tuple[list[str], 
         old_text = old_facts.get(account_id)
         old = json.loads(old_text) if old_text else {}
         diff = facts_diff(old, state.facts)
-        if not diff and old_text is not None and state.digest != stored_digest:
+        state_changed = old_text is not None and state.digest != stored_digest
+        if not diff and state_changed and not _only_added(old, state, stored_digest):
             diff = {"snapshot": {"changed": True}}  # the facts are equal: the engine-native snapshot changed
         username, host = state.key
         if account_id in reactivated:
@@ -293,6 +294,16 @@ def _changes(plan: _Plan, old_facts: dict[int, str | None]) -> tuple[list[str], 
         last = json.loads(old_text) if old_text else {}
         changes.append(_change(account_id, username, host, ChangeType.REMOVE, {"last_facts": last}))
     return changes, modified
+
+
+def _only_added(old: dict, state: _State, stored_digest: str | None) -> bool:
+    """Did only fields the old facts lack appear (``ADDED_FIELDS``: an upgrade that reads
+    something new, e.g. the password policy, for every account)? Then the state without them is
+    the stored one — the snapshot did not change — and nothing is logged."""
+    added = tuple(name for name in ADDED_FIELDS if name not in old)
+    if not added:
+        return False
+    return _digest(facts_json(state.account, omit=added), state.snapshot_json) == stored_digest
 
 
 def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, now) -> None:
@@ -347,10 +358,13 @@ class _State(NamedTuple):
         return json.loads(self.facts_json)
 
 
+def _digest(facts: str, snapshot: str) -> str:
+    return hashlib.blake2b(f"{facts}\n{snapshot}".encode(), digest_size=16).hexdigest()
+
+
 def _state(account: AccountFacts) -> _State:
     facts, snapshot = facts_json(account), _canonical(account.snapshot)
-    digest = hashlib.blake2b(f"{facts}\n{snapshot}".encode(), digest_size=16).hexdigest()
-    return _State((account.username, account.host), account, facts, snapshot, digest)
+    return _State((account.username, account.host), account, facts, snapshot, _digest(facts, snapshot))
 
 
 def _permissions_doc(rows: list[tuple[int, _State, str | None]]) -> str:

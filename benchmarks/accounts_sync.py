@@ -1,15 +1,19 @@
 """Account sync of N accounts (default 10,000) on the local MariaDB and PostgreSQL.
 
     .venv/bin/python benchmarks/accounts_sync.py [--accounts 10000] [--engine mysql|postgresql|both]
+                                                 [--owned-tables 0]
 
-Creates N users (prefix wfbench_) with a role and a grant each on the target,
-then measures in one run, each the median of 3, as ratios to the LEAN READ:
+Creates N users (prefix wfbench_) with a role and a grant each on the target
+(PostgreSQL, with --owned-tables M: also M tables with the default ACL owned by
+a group role every 1,000th user belongs to — what the owner read costs), then
+measures in one run, each the median of 3, as ratios to the LEAN READ:
 
 - lean read: an independent read of the same catalog tables with the driver
   only — no project code, no parsing (MariaDB: mysql.global_priv, db,
   tables_priv, columns_priv, roles_mapping; PostgreSQL: pg_roles,
   pg_auth_members, pg_database, and in every database it may connect to
-  pg_namespace, pg_class, pg_attribute, pg_default_acl), connection included;
+  pg_namespace, pg_class (every table, for its owner), pg_attribute,
+  pg_default_acl), connection included;
 - the adapter's own read (``adapter.read_account_rows()``) and its parsing
   (with the garbage collector paused, as the sync does);
 - the user-visible sync of one instance, ``accounts_sync_all(instance_ids=[…])``
@@ -105,10 +109,11 @@ class MariaDBTarget:
 class PostgreSQLTarget:
     db_type, port, user, password = "postgresql", PG_PORT, "postgres", ""
 
-    def __init__(self):
+    def __init__(self, owned_tables=0):
         import psycopg
 
         self.conn = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", autocommit=True)
+        self.owned_tables = owned_tables
 
     def run(self, statement):
         self.conn.execute(statement)
@@ -128,6 +133,17 @@ class PostgreSQLTarget:
             self.run(f"CREATE TABLE {PREFIX}s.t{t} (id int)")
             if users:
                 self.run(f"GRANT SELECT ON {PREFIX}s.t{t} TO {users}")
+        if self.owned_tables:  # owned by a group role: each of its members holds ALL on each (implied_by owner)
+            self.run(f"CREATE ROLE {PREFIX}owner NOLOGIN")
+            self.run(f"CREATE SCHEMA {PREFIX}o AUTHORIZATION {PREFIX}owner")
+            members = ", ".join(f'"{PREFIX}{i:05d}"' for i in range(0, n, 1000))
+            self.run(f"GRANT {PREFIX}owner TO {members}")
+            for low in range(1, self.owned_tables + 1, 500):  # a lock per table: keep transactions small
+                self.run(
+                    f"DO $$ BEGIN FOR i IN {low}..{min(self.owned_tables, low + 499)} LOOP "
+                    f"EXECUTE format('CREATE TABLE {PREFIX}o.t%s (id int)', i); "
+                    f"EXECUTE format('ALTER TABLE {PREFIX}o.t%s OWNER TO {PREFIX}owner', i); END LOOP; END $$"
+                )
 
     def lean_read(self):
         """The catalogs the adapter reads, with psycopg alone, in every database it may connect to."""
@@ -147,7 +163,7 @@ class PostgreSQLTarget:
                 with connect(name) as conn:
                     conn.execute("SELECT oid, nspname, nspowner, nspacl FROM pg_namespace").fetchall()
                     conn.execute("SELECT oid, relname, relnamespace, relkind, relowner, relacl FROM pg_class "
-                                 "WHERE relacl IS NOT NULL").fetchall()  # fmt: skip
+                                 "WHERE relkind IN ('r', 'v', 'm', 'f', 'p')").fetchall()  # fmt: skip
                     conn.execute("SELECT attrelid, attname, attacl FROM pg_attribute "
                                  "WHERE attacl IS NOT NULL").fetchall()  # fmt: skip
                     conn.execute("SELECT * FROM pg_default_acl").fetchall()
@@ -161,6 +177,11 @@ class PostgreSQLTarget:
     def drop(self):
         rows = self.conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (PREFIX + "%",)).fetchall()
         self.run(f"DROP SCHEMA IF EXISTS {PREFIX}s CASCADE")
+        tables = self.conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (f"{PREFIX}o",)).fetchone()
+        for low in range(1, tables[0] + 1, 500):
+            self.run(f"DO $$ BEGIN FOR i IN {low}..{low + 499} LOOP "
+                     f"EXECUTE format('DROP TABLE IF EXISTS {PREFIX}o.t%s', i); END LOOP; END $$")  # fmt: skip
+        self.run(f"DROP SCHEMA IF EXISTS {PREFIX}o CASCADE")
         for part in chunks([r[0] for r in rows]):
             names = ", ".join(f'"{r}"' for r in part)
             self.run(f"DROP OWNED BY {names}")  # also revokes grants on databases
@@ -275,6 +296,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--engine", choices=["mysql", "postgresql", "both"], default="both")
+    parser.add_argument("--owned-tables", type=int, default=0, help="PostgreSQL: tables owned by a group role")
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings_bench"
     import django
@@ -286,7 +308,7 @@ def main():
     targets = {"mysql": [MariaDBTarget], "postgresql": [PostgreSQLTarget]}.get(
         args.engine, [MariaDBTarget, PostgreSQLTarget]
     )
-    rows = [bench(cls(), args.accounts) for cls in targets]
+    rows = [bench(cls(args.owned_tables) if cls is PostgreSQLTarget else cls(), args.accounts) for cls in targets]
     from django.db import connection
 
     print(f"metadata database: PostgreSQL {connection.pg_version // 10000} "

@@ -1,5 +1,6 @@
-"""The default rule set (loaded by migration 0004, editable afterwards): one classification
-per risk, one rule per engine. Plain data: the migration and the tests read it."""
+"""The default rule set (loaded by migration 0004, ``no_password_policy`` by 0010; editable
+afterwards): one classification per risk, one rule per engine. Plain data: the migrations and
+the tests read it."""
 
 from __future__ import annotations
 
@@ -65,6 +66,15 @@ CLASSIFICATIONS: dict[str, tuple[str, str, str, int, str, dict[str, dict]]] = {
                 ],
             },
         },
+    ),
+    "no_password_policy": (
+        "No password policy", "medium", "#009E73", 50,
+        "A login whose new passwords the engine does not check against a policy, where the engine says so "
+        "(SQL Server CHECK_POLICY OFF, an Oracle profile without PASSWORD_VERIFY_FUNCTION, MySQL without "
+        "validate_password, MariaDB without a password-check plugin, PostgreSQL without passwordcheck); "
+        "logins the engine cannot tell about (no password, Windows or external) never match.",
+        {db: {"op": "and", "args": [{"fn": "can_login"}, {"fn": "password_policy", "enforced": False}]}
+         for db in ("mysql", "postgresql", "sqlserver", "oracle")},
     ),
     "locked_or_no_login": (
         "Locked or cannot log in", "low", "#6c757d", 20,

@@ -8,24 +8,31 @@ Pure: no ORM, no I/O. A rule is JSON, exactly this grammar (other tools write it
 - ``{"fn": "has_privilege", "privilege": "DELETE", "level"?: "global|database|schema|object|column",
   "target"?: "glob", "grantable"?: true, "include_set_role"?: true}`` — over the effective
   privileges (``facts.privileges``)
+- ``{"fn": "password_policy", "enforced": true|false}`` — the engine reported that value
+  (``facts.password_policy.enforced``; null — the engine cannot tell — never matches)
 - ``{"fn": "db_type_in", "values": […]}``, ``{"fn": "environment_in", "values": […]}``,
   ``{"fn": "instance_tag", "tag": "prod"}``, ``{"fn": "username_matches", "pattern": "app_*"}``
 
-``has_privilege`` semantics:
+``has_privilege`` semantics — the matching rules of ``instances.adapters.matching`` (the
+one answer to "does this account hold P on O"), over every effective entry including the
+implied ones (``implied_by``: superuser, owner, sysadmin, dbo, any_privilege, …):
 
 - the privilege name is compared case-insensitively; a held ``ALL`` / ``ALL PRIVILEGES``
-  counts as every privilege;
+  counts as every privilege (PostgreSQL below the global level: the privileges that kind
+  of object has), SQL Server ``CONTROL`` / ``CONTROL SERVER`` too;
 - ``level`` keeps privileges held at that level or a broader one (global ⊃ database ⊃
   schema ⊃ object ⊃ column): a global privilege satisfies any narrower level;
 - ``target`` is a glob (``fnmatch``: ``*`` matches any text, dots included) over the
   privilege's target (``db``, ``db.table``, ``db.schema.table.column``…); a broader
   privilege covers it when its own dotted parts match the glob's leading parts
-  (``DELETE`` on ``app`` covers ``app.orders``); global privileges cover every target;
+  (``DELETE`` on ``app`` covers ``app.orders``) where the engine passes that level down
+  (PostgreSQL: table → column only); global privileges cover every target;
 - ``grantable: true`` keeps only privileges held WITH GRANT/ADMIN OPTION (``false``, the
   default, does not filter);
 - privileges reachable only by ``SET ROLE`` (``via_set_role``) count only with
   ``include_set_role: true``;
-- a ``DENY`` of the same privilege (or ``ALL``) whose scope covers a granted one cancels it.
+- a ``DENY`` that gives the privilege and whose scope covers a granted entry's cancels it
+  (not a column GRANT by a table DENY; never what sysadmin, dbo or a superuser hold).
 
 Evaluation returns ``None`` (no match) or the reasons it matched ("why": the leaves
 that decided it, e.g. ``"DELETE on app (database) via reporting → app_rw"``) and
@@ -37,13 +44,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import Any, NamedTuple
 
-LEVELS = ("global", "database", "schema", "object", "column")
-_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+from instances.adapters import matching
+
+LEVELS = matching.LEVELS
+_RANK = matching.RANK
 OPERATORS = ("and", "or", "not")
-ALL_PRIVILEGES = ("ALL", "ALL PRIVILEGES")
 #: bounds that keep a stored rule cheap to validate and evaluate
 MAX_DEPTH = 32
 MAX_NODES = 500
@@ -76,7 +83,7 @@ class Subject:
         )  # fmt: skip
         self._roles: frozenset[str] | None = None
         self._index: dict[str, list[_Held]] | None = None
-        self._denials: bool | None = None
+        self._denials: list[_Held] | None = None
 
     def __repr__(self) -> str:
         return f"<Subject {self.username!r} {self.db_type}>"
@@ -104,46 +111,53 @@ class Subject:
             for entry in entries if isinstance(entries, list | tuple) else ():
                 held = _held(entry)
                 if held is not None:
-                    index.setdefault(held.name, []).append(held)
+                    index.setdefault(held.privilege, []).append(held)
             self._index = index
         return self._index
 
     @property
-    def has_denials(self) -> bool:
+    def denials(self) -> list[_Held]:
+        """The DENY entries (SQL Server), built once per account."""
         if self._denials is None:
-            self._denials = any(held.denied for entries in self.privileges_by_name.values() for held in entries)
+            self._denials = [held for entries in self.privileges_by_name.values() for held in entries if held.denied]
         return self._denials
+
+    @property
+    def has_denials(self) -> bool:
+        return bool(self.denials)
 
     def flag(self, name: str) -> bool:
         return self.facts.get(name) is True
 
 
 class _Held(NamedTuple):
-    """One effective privilege entry, normalised for matching (a tuple: built 100,000s of times)."""
+    """One effective privilege entry, normalised for matching (a tuple: built 100,000s of times).
+    Its attribute names are those ``instances.adapters.matching`` reads."""
 
-    name: str
+    privilege: str
     level: str
     target: str
     parts: tuple[str, ...]
     grantable: bool
-    denied: bool
+    state: str
     via: tuple[str, ...]
     via_set_role: bool
+    implied_by: str | None
 
-    def covers(self, other: _Held) -> bool:
-        """This entry's scope contains ``other``'s (global, or an ancestor-or-equal target)."""
-        if self.level == "global" or not self.parts:
-            return True
-        return len(self.parts) <= len(other.parts) and other.parts[: len(self.parts)] == self.parts
+    @property
+    def denied(self) -> bool:
+        return self.state == "DENY"
 
     def describe(self) -> str:
-        text = f"{self.name} on {self.target or '*'} ({self.level})"
+        text = f"{self.privilege} on {self.target or '*'} ({self.level})"
         if self.grantable:
             text += " WITH GRANT OPTION"
         if self.via:
             text += " via " + " → ".join(self.via) + (" (SET ROLE)" if self.via_set_role else "")
         else:
             text += " (direct)"
+        if self.implied_by:
+            text += f" (implied by {self.implied_by})"
         return text
 
 
@@ -163,21 +177,20 @@ def _held(entry: Any) -> _Held | None:
     via = entry.get("via")
     via = tuple(str(v) for v in via) if via and isinstance(via, list | tuple) else ()
     state = entry.get("state")
+    implied_by = entry.get("implied_by")
     return _Held(
-        _normal_name(name),
+        matching.normal_name(name),
         level,
         target,
         tuple(target.split(".")) if target else (),
         entry.get("grantable") is True,
-        state == "DENY" or (type(state) is str and state.upper() == "DENY"),
+        "DENY" if state == "DENY" or (type(state) is str and state.upper() == "DENY") else "GRANT",
         via,
         entry.get("via_set_role") is True,
+        implied_by if type(implied_by) is str else None,
     )
 
 
-@lru_cache(maxsize=4096)
-def _normal_name(name: str) -> str:
-    return " ".join(name.upper().split())
 
 
 # --- validation ----------------------------------------------------------------------
@@ -248,12 +261,24 @@ _FUNCTIONS: dict[str, dict[str, _Param]] = {
         "grantable": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA, required=False),
         "include_set_role": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA, required=False),
     },
+    "password_policy": {"enforced": _Param(_boolean, "true or false", _BOOLEAN_SCHEMA)},
     "db_type_in": {"values": _Param(_strings, "a non-empty list of database type names", _STRINGS_SCHEMA)},
     "environment_in": {"values": _Param(_strings, "a non-empty list of environments", _STRINGS_SCHEMA)},
     "instance_tag": {"tag": _Param(_string, "a tag name (non-empty string)", _STRING_SCHEMA)},
     "username_matches": {"pattern": _Param(_string, "a glob (non-empty string)", _STRING_SCHEMA)},
 }
 FUNCTIONS = tuple(_FUNCTIONS)
+#: what the functions whose meaning is not in their name do (published in the JSON Schema)
+_FUNCTION_DOCS = {
+    "has_role": "The account holds the role, directly or inherited (exact name).",
+    "has_privilege": "Some effective privilege gives it — held directly, through roles, or implied by the engine "
+    "(superuser, owner, sysadmin, db_owner, dbo, ANY privileges); ALL counts as every privilege; level keeps that "
+    "level and broader ones; target is a glob; DENY (SQL Server) cancels what it covers; SET ROLE-only privileges "
+    "count with include_set_role (instances/adapters/matching.py has the exact rules).",
+    "password_policy": "The engine reported that value for facts.password_policy.enforced (SQL Server CHECK_POLICY, "
+    "an Oracle profile's PASSWORD_VERIFY_FUNCTION, MySQL validate_password, MariaDB password-check plugins, "
+    "PostgreSQL passwordcheck); null — the engine cannot tell — never matches, whichever value is asked.",
+}
 
 
 def json_schema(ref: str) -> dict:
@@ -286,6 +311,7 @@ def json_schema(ref: str) -> dict:
                 "properties": {"fn": {"type": "string", "enum": [name]}}
                 | {key: param.schema for key, param in params.items()},
             }
+            | ({"description": _FUNCTION_DOCS[name]} if name in _FUNCTION_DOCS else {})
         )
     return {"oneOf": variants, "description": "A classification rule (DESIGN.md § Classification)."}
 
@@ -437,6 +463,22 @@ def _flag(name: str) -> Callable[[dict], Evaluator]:
     return compile_flag
 
 
+def _password_policy(rule: dict) -> Evaluator:
+    """The engine reported exactly that value (``facts.password_policy.enforced``); ``null``
+    (the engine cannot tell) and a missing fact never match, whichever value is asked."""
+    enforced = rule["enforced"]
+    label = "password policy enforced" if enforced else "password policy not enforced"
+
+    def check(subject: Subject) -> Why | None:
+        policy = subject.facts.get("password_policy")
+        if type(policy) is not dict or policy.get("enforced") is not enforced:
+            return None
+        reason = policy.get("reason")
+        return (f"{label}: {reason}" if type(reason) is str and reason else label,)
+
+    return check
+
+
 def _has_role(rule: dict) -> Evaluator:
     role = rule["role"]
     why = (f"role {role}",)
@@ -471,31 +513,44 @@ def _username_matches(rule: dict) -> Evaluator:
     return check
 
 
+#: index keys an entry giving a privilege can have (``matching.gives`` decides, per engine)
+_COVERING_NAMES = ("ALL", "ALL PRIVILEGES", "CONTROL", "CONTROL SERVER")
+
+
 def _has_privilege(rule: dict) -> Evaluator:
-    name = _normal_name(rule["privilege"])
-    names = (name, *(a for a in ALL_PRIVILEGES if a != name))
+    """Some effective entry gives the privilege (``instances.adapters.matching``: names, ``ALL``,
+    SQL Server CONTROL, PostgreSQL's ``ALL`` per kind of object, implied entries), within the
+    rule's level and target, and is not cancelled by a DENY at its own scope (``matching.holds``
+    asked about that entry's level and target returns it)."""
+    name = matching.normal_name(rule["privilege"])
+    names = (name, *(n for n in _COVERING_NAMES if n != name))
     max_rank = _RANK[rule.get("level", "column")]
     target = rule.get("target")
     glob_parts = tuple(target.split(".")) if target else ()
     grantable = rule.get("grantable") is True
     include_set_role = rule.get("include_set_role") is True
 
-    def in_scope(held: _Held) -> bool:
+    def in_scope(held: _Held, db_type: str) -> bool:
         if _RANK[held.level] > max_rank or (held.via_set_role and not include_set_role):
             return False
         if target is None or held.level == "global" or not held.parts:
             return True
         if len(held.parts) >= len(glob_parts):
             return fnmatchcase(held.target, target)
-        return all(fnmatchcase(part, glob) for part, glob in zip(held.parts, glob_parts, strict=False))
+        # a broader entry covers the glob's objects where the engine passes its level down
+        return matching.passes_down(db_type, held.level) and all(
+            fnmatchcase(part, glob) for part, glob in zip(held.parts, glob_parts, strict=False)
+        )
 
     def check(subject: Subject) -> Why | None:
-        index = subject.privileges_by_name
+        index, db_type = subject.privileges_by_name, subject.db_type
         for n in names:
             for held in index.get(n, ()):
-                if held.denied or (grantable and not held.grantable) or not in_scope(held):
+                if held.denied or (grantable and not held.grantable) or not in_scope(held, db_type):
                     continue
-                if subject.has_denials and _denied(index, names, held, include_set_role):
+                if not matching.gives(held, name, db_type):
+                    continue
+                if subject.has_denials and _denied(subject, name, held, include_set_role):
                     continue
                 return (held.describe(),)
         return None
@@ -503,12 +558,16 @@ def _has_privilege(rule: dict) -> Evaluator:
     return check
 
 
-def _denied(index: dict[str, list[_Held]], names: tuple[str, ...], held: _Held, include_set_role: bool) -> bool:
-    """A DENY of the privilege (or ALL) whose scope covers ``held`` cancels it."""
+def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool) -> bool:
+    """A counted DENY that gives the privilege and covers ``held``'s own scope cancels it
+    (``matching.cancels``: not a column GRANT by a table DENY, never sysadmin/dbo/superuser)."""
+    db_type = subject.db_type
     return any(
-        deny.denied and (include_set_role or not deny.via_set_role) and deny.covers(held)
-        for n in names
-        for deny in index.get(n, ())
+        (include_set_role or not deny.via_set_role)
+        and matching.gives(deny, name, db_type)
+        and matching.covers(deny, held.level, held.target, db_type)
+        and matching.cancels(deny, held)
+        for deny in subject.denials
     )
 
 
@@ -519,6 +578,7 @@ _FUNCTION_COMPILERS: dict[str, Callable[[dict], Evaluator]] = {
     "can_login": _flag("can_login"),
     "has_role": _has_role,
     "has_privilege": _has_privilege,
+    "password_policy": _password_policy,
     "db_type_in": _in_values("db_type", "db type"),
     "environment_in": _in_values("environment", "environment"),
     "instance_tag": _instance_tag,

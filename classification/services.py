@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import InstanceAccount
 from classification.models import AccountClassification, ClassificationRule
 from classification.selectors import RuleSet, account_subjects, active_rules, rule_set_compile, subjects_evaluate
+from instances.adapters import matching
 from instances.models import Instance
 from sync_sessions.models import SessionStatus, SyncCategory, SyncInstanceRecord, SyncSession, SyncType
 from sync_sessions.runner import Unit, batch_start
@@ -168,7 +169,9 @@ _CODE_MODULES = ("dsl.py", "selectors.py", "services.py")
 @functools.cache
 def _code_digest() -> str:
     here = Path(__file__).parent
-    return hashlib.blake2b(b"".join((here / name).read_bytes() for name in _CODE_MODULES), digest_size=8).hexdigest()
+    # the matching rules has_privilege applies live in the adapters' package
+    files = [here / name for name in _CODE_MODULES] + [Path(matching.__file__)]
+    return hashlib.blake2b(b"".join(path.read_bytes() for path in files), digest_size=8).hexdigest()
 
 
 def _static_state(instance: Instance, rules: Sequence[ClassificationRule]) -> str:

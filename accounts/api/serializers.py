@@ -77,7 +77,8 @@ class AccountDetailSerializer(AccountSerializer):
 
 class EffectivePrivilegeSerializer(serializers.Serializer):
     """One effective privilege: held directly (``direct``) or through the roles in ``via``
-    (the role holding the grant last); ``via_set_role``: only after SET ROLE (not counted)."""
+    (the role holding the grant last); ``via_set_role``: only after SET ROLE (not counted);
+    ``implied_by``: what the engine grants it for (null for an ACL entry)."""
 
     privilege = serializers.CharField()
     level = serializers.ChoiceField(choices=["global", "database", "schema", "object", "column"])
@@ -86,7 +87,19 @@ class EffectivePrivilegeSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["GRANT", "DENY"])
     via = serializers.ListField(child=serializers.CharField())
     via_set_role = serializers.BooleanField()
+    implied_by = serializers.CharField(
+        allow_null=True,
+        help_text="What the engine grants it for without an ACL entry (superuser, owner, sysadmin, control_server, "
+        "dbo, db_owner and the other fixed roles, any_privilege, pg_read_all_data, …); null for a grant.",
+    )
     direct = serializers.BooleanField()
+
+
+class PasswordPolicySerializer(serializers.Serializer):
+    """Whether the engine checks the login's new passwords against a policy, as the engine reports it."""
+
+    enforced = serializers.BooleanField(allow_null=True, help_text="null: the engine cannot tell (see reason).")
+    reason = serializers.CharField()
 
 
 class AccountPermissionSerializer(strict.ModelSerializer):
@@ -97,14 +110,15 @@ class AccountPermissionSerializer(strict.ModelSerializer):
     account = serializers.IntegerField(source="instance_account_id", read_only=True, help_text="Account id.")
     can_login = serializers.SerializerMethodField()
     privileges = serializers.SerializerMethodField()
+    password_policy = serializers.SerializerMethodField()
     reasons = serializers.SerializerMethodField(
         help_text="With ?explain=1: {flag: [reason, …]} for each of is_superuser, can_grant, is_locked set; else null."
     )
 
     class Meta:
         model = AccountPermission
-        fields = ("account", "is_superuser", "can_grant", "is_locked", "can_login", "roles", "privileges", "reasons",
-                  "snapshot", "updated_at")  # fmt: skip
+        fields = ("account", "is_superuser", "can_grant", "is_locked", "can_login", "password_policy", "roles",
+                  "privileges", "reasons", "snapshot", "updated_at")  # fmt: skip
         read_only_fields = fields
 
     def get_can_login(self, obj: AccountPermission) -> bool | None:
@@ -113,6 +127,12 @@ class AccountPermissionSerializer(strict.ModelSerializer):
     @extend_schema_field(EffectivePrivilegeSerializer(many=True))
     def get_privileges(self, obj: AccountPermission) -> list[dict]:
         return account_privileges(facts=obj.facts)
+
+    @extend_schema_field(PasswordPolicySerializer(allow_null=True))
+    def get_password_policy(self, obj: AccountPermission) -> dict | None:
+        """null when the adapter reported none (the PUBLIC pseudo-account; facts stored before it was read)."""
+        policy = obj.facts.get("password_policy")
+        return policy if isinstance(policy, dict) else None
 
     @extend_schema_field(
         serializers.DictField(child=serializers.ListField(child=serializers.CharField()), allow_null=True)

@@ -118,13 +118,25 @@ class Privilege:
 
 
 @dataclass(frozen=True)
+class PasswordPolicy:
+    """Whether the engine checks this login's new passwords against a policy, as the engine
+    reports it: ``enforced`` True / False, or None where it cannot tell (no password, a
+    Windows or external login, a setting the monitor may not read); ``reason`` says why."""
+
+    enforced: bool | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class AccountFacts:
     """One login with its engine-neutral permission summary.
 
     ``roles`` includes inherited roles. ``privileges``: the effective ones, direct
     and through roles, each with its path. ``reasons``: why each derived flag that
     is set is set (``{"can_grant": ("SELECT on app.* WITH GRANT OPTION via r",)}``).
-    ``snapshot`` is the engine-native detail (JSON-serialisable), stored as-is."""
+    ``snapshot`` is the engine-native detail (JSON-serialisable), stored as-is.
+    ``password_policy``: see ``PasswordPolicy`` (None: not a login the engine checks, e.g.
+    the PUBLIC pseudo-account)."""
 
     username: str
     host: str = ""
@@ -136,6 +148,7 @@ class AccountFacts:
     privileges: tuple[Privilege, ...] = ()
     snapshot: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    password_policy: PasswordPolicy | None = None
 
 
 # Raw account catalog rows keyed by statement name (adapter-specific shapes).

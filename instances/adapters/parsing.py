@@ -117,6 +117,26 @@ class RoleGraph:
         reached += [RoleReach(role, via, True) for role, via in chosen.items() if role not in held and role != grantee]
         return sorted(reached, key=lambda r: (r.set_role, len(r.via), r.via))
 
+    def set_path(self, grantee: Hashable, role: Hashable) -> tuple | None:
+        """The shortest (then first in name order) path from ``grantee`` to ``role`` along
+        edges that each allow ``SET ROLE``: the chain a ``SET ROLE role`` needs (PostgreSQL 16+:
+        every grant on the way has the SET option). None when there is none."""
+        paths: dict[Hashable, tuple] = {grantee: ()}
+        queue = deque([grantee])
+        while queue:
+            node = queue.popleft()
+            for edge in self.edges.get(node, ()):
+                if edge.set_role and edge.role not in paths:
+                    paths[edge.role] = (*paths[node], edge.role)
+                    if edge.role == role:
+                        return paths[role]
+                    queue.append(edge.role)
+        return None
+
+    def granted_roles(self) -> set[Hashable]:
+        """Every role granted to someone."""
+        return {edge.role for edges in self.edges.values() for edge in edges}
+
     def _paths(self, start: Hashable, inheriting: bool) -> dict[Hashable, tuple]:
         """Paths from ``start`` to every role reached from it (memoised). ``inheriting``:
         along inheriting edges only; else first ``set_role`` edges (choosing the role
@@ -172,8 +192,10 @@ def effective_privileges(
             continue
         held = memo.get(reach) if memo is not None else None
         if held is None:
-            held = [Privilege(p.level, p.privilege, p.target, p.grantable, p.state, reach.via, reach.set_role,
-                              p.implied_by) for p in own]  # fmt: skip
+            # an entry's own ``via`` (PostgreSQL: ``pg_database_owner``) follows the path to the role
+            held = [Privilege(p.level, p.privilege, p.target, p.grantable, p.state,
+                              (*reach.via, *p.via) if p.via else reach.via, reach.set_role, p.implied_by)
+                    for p in own]  # fmt: skip
             if memo is not None:
                 memo[reach] = held
         result += held

@@ -251,8 +251,11 @@ def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admi
              "via": ["reporting", "base"], "via_set_role": False},
             {"privilege": "DROP", "level": "object", "target": "app.t", "grantable": False, "state": "DENY",
              "via": ["ops"], "via_set_role": True},
+            {"privilege": "ALL", "level": "object", "target": "app.u", "grantable": True, "state": "GRANT",
+             "via": ["owner_role"], "via_set_role": False, "implied_by": "owner"},
         ],
         "reasons": {"can_grant": ["DELETE on app.* WITH GRANT OPTION via reporting → base"]},
+        "password_policy": {"enforced": False, "reason": "CHECK_POLICY OFF"},
     }  # fmt: skip
     AccountPermission.objects.filter(instance_account=account).update(facts=facts)
     body = admin_client_logged_in.get(_url(InstanceAccount, "change", account.pk)).content.decode()
@@ -262,7 +265,9 @@ def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admi
         ("SELECT", "database", "app", "", "direct"),
         ("DELETE", "database", "app", "yes", "reporting → base"),
         ("<strong>DENY</strong> DROP", "object", "app.t", "", "ops (SET ROLE only)"),
+        ("ALL", "object", "app.u", "yes", "owner_role (implied by owner)"),
     ]
+    assert "not enforced: CHECK_POLICY OFF" in body
     assert "<dt>can_grant</dt>" in body and "DELETE on app.* WITH GRANT OPTION via reporting → base" in body
     # the JSON is collapsed
     collapsed = r"<details><summary>\s*<h[24][^>]*>\s*JSON\s*</h[24]>\s*</summary>(?:(?!</details>).)*Facts"

@@ -153,7 +153,7 @@ def test_account_permissions(api_client, data):
     assert body == {
         "account": account.pk, "is_superuser": True, "can_grant": True, "is_locked": False, "can_login": True,
         "roles": ["r1"], "privileges": body["privileges"], "snapshot": {"global": ["SELECT"]},
-        "updated_at": body["updated_at"], "reasons": None,
+        "updated_at": body["updated_at"], "reasons": None, "password_policy": None,
     }  # fmt: skip
     assert [(p["privilege"], p["direct"], p["via"], p["via_set_role"]) for p in body["privileges"]] == [
         ("SELECT", True, [], False), ("DELETE", False, ["reporting", "base"], False), ("DROP", False, ["ops"], True),
@@ -163,6 +163,15 @@ def test_account_permissions(api_client, data):
     assert api_client.get(f"/api/v1/accounts/{account.pk}/permissions", {"explain": "0"}).json().keys() == body.keys()
     response = api_client.get(f"/api/v1/accounts/{account.pk}/permissions", {"explain": "maybe"})
     assert response.status_code == 400 and "explain" in response.json()["errors"]
+    implied = {"privilege": "ALL", "level": "global", "target": "", "grantable": True, "state": "GRANT", "via": [],
+               "via_set_role": False, "implied_by": "superuser"}  # fmt: skip
+    policy = {"enforced": False, "reason": "CHECK_POLICY OFF: the password is not checked (CHECK_EXPIRATION OFF)"}
+    facts = {**FACTS, "privileges": [implied], "password_policy": policy}
+    AccountPermission.objects.filter(instance_account=account).update(facts=facts)
+    body = api_client.get(f"/api/v1/accounts/{account.pk}/permissions").json()
+    assert body["password_policy"] == policy
+    assert [(p["privilege"], p["implied_by"]) for p in body["privileges"]] == [("ALL", "superuser")]
+    assert all(p["implied_by"] is None for p in explained["privileges"])
 
 
 def test_accounts_filter_by_effective_privilege_and_role(api_client, data):

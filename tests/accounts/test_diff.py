@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from accounts.diff import diff_lines, diff_summary, facts_diff, facts_json, permission_facts
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
 
 DIRECT = Privilege("database", "SELECT", "app")
 VIA = Privilege("database", "DELETE", "app", grantable=True, via=("reporting", "base"))
@@ -99,3 +99,18 @@ def test_diff_summary_is_one_line_with_the_first_changes():
     assert diff_summary(diff) == "+is superuser; \u2212UPDATE on b.*; +SELECT on a.* (and 2 more)"
     assert diff_summary({"facts": {"is_superuser": True, "roles": ["dba"]}}) == "+is superuser; +role dba"
     assert diff_summary({}) == "no visible change"
+
+
+def test_password_policy_is_in_the_facts_when_reported_and_its_first_appearance_is_no_change():
+    reported = account(password_policy=PasswordPolicy(None, "Windows login"))
+    facts = permission_facts(reported)
+    assert facts["password_policy"] == {"enforced": None, "reason": "Windows login"}
+    assert "password_policy" not in permission_facts(account())
+    assert facts_json(reported, omit=("password_policy",)) == facts_json(account())
+    assert facts_diff(permission_facts(account()), facts) == {}  # the field appears: not a change
+    off = permission_facts(account(password_policy=PasswordPolicy(False, "no plugin")))
+    diff = facts_diff(off, permission_facts(account(password_policy=PasswordPolicy(True, "simple_password_check"))))
+    assert diff == {"password_policy": {"old": {"enforced": False, "reason": "no plugin"},
+                                        "new": {"enforced": True, "reason": "simple_password_check"}}}
+    assert diff_lines(diff) == [
+        ("~", "password policy: not enforced (no plugin) → enforced (simple_password_check)")]  # fmt: skip

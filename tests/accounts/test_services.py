@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.services import accounts_apply, accounts_sync_all, accounts_sync_instance
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from tests.support.factories import make_fake_instance
 from tests.support.fake_adapter import FAKE_ACCOUNTS, generated_accounts
@@ -85,6 +85,30 @@ def test_modify_writes_field_level_diff():
     }
     permission = AccountPermission.objects.get(instance_account__instance=instance)
     assert permission.can_grant and permission.roles == ["admin"]
+
+
+def test_the_password_policy_fact_appearing_for_every_account_logs_nothing_a_change_of_it_does():
+    """An upgrade that starts reporting ``password_policy`` changes every account's stored facts once:
+    no modify row for that (nor a "snapshot changed" one); a real change of it later is logged, and
+    so is a snapshot change that comes with the field's first appearance."""
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("a", snapshot={"x": 1}), facts("b", snapshot={"x": 1})]
+    accounts_sync_instance(instance=instance)
+    policy = PasswordPolicy(False, "CHECK_POLICY OFF")
+    FAKE_ACCOUNTS[instance.name] = [facts("a", snapshot={"x": 1}, password_policy=policy),
+                                    facts("b", snapshot={"x": 2}, password_policy=policy)]  # fmt: skip
+    outcome = accounts_sync_instance(instance=instance)
+    assert [(c.username, c.diff) for c in AccountChangeLog.objects.filter(change_type="modify")] == [
+        ("b", {"snapshot": {"changed": True}})]  # fmt: skip
+    assert outcome.updated == 1
+    stored = AccountPermission.objects.get(instance_account__username="a").facts
+    assert stored["password_policy"] == {"enforced": False, "reason": "CHECK_POLICY OFF"}
+    FAKE_ACCOUNTS[instance.name] = [facts("a", snapshot={"x": 1}, password_policy=PasswordPolicy(True, "ON")),
+                                    facts("b", snapshot={"x": 2}, password_policy=policy)]  # fmt: skip
+    accounts_sync_instance(instance=instance)
+    change = AccountChangeLog.objects.get(change_type="modify", username="a")
+    assert change.diff == {"password_policy": {"old": {"enforced": False, "reason": "CHECK_POLICY OFF"},
+                                               "new": {"enforced": True, "reason": "ON"}}}  # fmt: skip
 
 
 def test_remove_then_return_logs_remove_and_reactivate():

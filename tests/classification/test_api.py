@@ -61,6 +61,19 @@ def test_validate_endpoint(api_client):
     assert response.json()["errors"] == {"expression": ["args/0/fn: unknown function 'x'"]}
 
 
+def test_validate_endpoint_knows_password_policy(api_client):
+    rule = {"fn": "password_policy", "enforced": False}
+    response = api_client.post(f"{API}/rules/validate/", {"expression": rule}, format="json")
+    assert response.json() == {"valid": True, "description": "password_policy(enforced=False)"}
+    response = api_client.post(f"{API}/rules/validate/", {"expression": {"fn": "password_policy", "enforced": None}},
+                               format="json")  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"expression": ["enforced: must be true or false, not None"]}
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]["RuleExpression"]
+    (variant,) = [v for v in schema["oneOf"] if v["properties"].get("fn", {}).get("enum") == ["password_policy"]]
+    assert variant["required"] == ["fn", "enforced"] and "never matches" in variant["description"]
+
+
 def test_preview_lists_adds_and_removes_without_saving(api_client, shop):
     classification_auto_classify(instance_ids=[shop["instance"].pk])
     draft = {"classification": shop["su"].pk, "db_type": "fake",

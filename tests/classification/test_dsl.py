@@ -10,11 +10,15 @@ from hypothesis import strategies as st
 
 from classification import dsl
 from classification.dsl import Subject, compile_rule, validate
+from instances.adapters import matching
+from instances.adapters.matching import privileges_from_facts
 
 
-def priv(name, level="database", target="app", *, grantable=False, state="GRANT", via=(), set_role=False):
-    return {"privilege": name, "level": level, "target": target, "grantable": grantable, "state": state,
-            "via": list(via), "via_set_role": set_role}  # fmt: skip
+def priv(name, level="database", target="app", *, grantable=False, state="GRANT", via=(), set_role=False,
+         implied_by=None):  # fmt: skip
+    entry = {"privilege": name, "level": level, "target": target, "grantable": grantable, "state": state,
+             "via": list(via), "via_set_role": set_role}  # fmt: skip
+    return entry | ({"implied_by": implied_by} if implied_by else {})
 
 
 def subject(*privileges, roles=(), username="alice", db_type="mysql", environment="production", tags=(), **flags):
@@ -162,6 +166,68 @@ def test_has_privilege_deny_beats_grant_at_the_same_or_a_broader_scope():
     assert match(rule, subject(priv("DELETE", state="DENY"))) is None  # a DENY alone grants nothing
 
 
+def test_has_privilege_counts_implied_privileges_and_names_them():
+    rule = {"fn": "has_privilege", "privilege": "DELETE"}
+    superuser = subject(priv("ALL", "global", "", implied_by="superuser"), db_type="postgresql")
+    assert match(rule, superuser) == ("ALL on * (global) (direct) (implied by superuser)",)
+    owner = subject(priv("ALL", "object", "app.public.t", via=["app_owner"], implied_by="owner"), db_type="postgresql")
+    assert match(rule, owner) == ("ALL on app.public.t (object) via app_owner (implied by owner)",)
+    any_table = subject(priv("DELETE", "global", "", implied_by="any_privilege"), db_type="oracle")
+    assert match(rule, any_table) == ("DELETE on * (global) (direct) (implied by any_privilege)",)
+
+
+def test_postgresql_all_on_a_database_or_schema_is_what_that_object_has():
+    """A PostgreSQL database owner may CREATE in it, not DELETE from the tables of others."""
+    owner = subject(priv("ALL", "database", "app", implied_by="owner"), db_type="postgresql")
+    assert match({"fn": "has_privilege", "privilege": "DELETE"}, owner) is None
+    assert match({"fn": "has_privilege", "privilege": "CREATE"}, owner)
+    # and a database privilege does not reach into its schemas there (it does on MySQL)
+    create = priv("CREATE", "database", "app")
+    rule = {"fn": "has_privilege", "privilege": "CREATE", "target": "app.public"}
+    assert match(rule, subject(create, db_type="postgresql")) is None
+    assert match(rule, subject(create, db_type="mysql"))
+
+
+def test_sqlserver_control_deny_and_bypass():
+    rule = {"fn": "has_privilege", "privilege": "DELETE"}
+    control = priv("CONTROL", "schema", "sales.dbo")
+    assert match(rule, subject(control, db_type="sqlserver")) == ("CONTROL on sales.dbo (schema) (direct)",)
+    db_owner = priv("ALL", "database", "sales", via=["sales.db_owner"], implied_by="db_owner")
+    deny = priv("DELETE", "database", "sales", state="DENY", via=["sales.public"])
+    assert match(rule, subject(db_owner, deny, db_type="sqlserver")) is None  # DENY applies to db_owner
+    sysadmin = priv("ALL", "global", "", via=["sysadmin"], implied_by="sysadmin")
+    deny_all = priv("CONTROL SERVER", "global", "", state="DENY")
+    assert match(rule, subject(sysadmin, deny, deny_all, db_type="sqlserver"))  # but not to sysadmin
+    dbo = priv("ALL", "database", "sales", implied_by="dbo")
+    assert match(rule, subject(dbo, deny, db_type="sqlserver"))
+
+
+def test_password_policy_matches_only_the_value_the_engine_reported():
+    off = subject(password_policy={"enforced": False, "reason": "CHECK_POLICY OFF"})
+    on = subject(password_policy={"enforced": True, "reason": "CHECK_POLICY ON"})
+    unknown = subject(password_policy={"enforced": None, "reason": "Windows login"})
+    not_enforced, enforced = {"fn": "password_policy", "enforced": False}, {"fn": "password_policy", "enforced": True}
+    assert match(not_enforced, off) == ("password policy not enforced: CHECK_POLICY OFF",)
+    assert match(enforced, on) == ("password policy enforced: CHECK_POLICY ON",)
+    assert match(not_enforced, on) is None and match(enforced, off) is None
+    for account in (unknown, subject(), subject(password_policy="off"), subject(password_policy={"enforced": 0})):
+        assert match(not_enforced, account) is None and match(enforced, account) is None  # null never matches
+    assert [str(e) for e in validate({"fn": "password_policy"})] == ["enforced: required: true or false"]
+    assert [str(e) for e in validate({"fn": "password_policy", "enforced": "no"})] == [
+        "enforced: must be true or false, not 'no'"]  # fmt: skip
+
+
+def test_the_default_rules_are_valid():
+    from classification.defaults import CLASSIFICATIONS
+
+    for code, (*_, rules) in CLASSIFICATIONS.items():
+        for db_type, rule in rules.items():
+            assert validate(rule) == [], (code, db_type)
+    rule = CLASSIFICATIONS["no_password_policy"][-1]["sqlserver"]
+    assert match(rule, subject(password_policy={"enforced": False, "reason": "CHECK_POLICY OFF"}))
+    assert match(rule, subject(password_policy={"enforced": False, "reason": "x"}, can_login=False)) is None
+
+
 @pytest.mark.parametrize(
     ("rule", "account", "why"),
     [
@@ -199,7 +265,7 @@ def test_evaluation_never_raises_on_odd_facts():
 
 
 # --- properties over generated rules and facts ------------------------------------------------------------------------
-NAMES = st.sampled_from(["DELETE", "INSERT", "SELECT", "ALL", "CREATE"])
+NAMES = st.sampled_from(["DELETE", "INSERT", "SELECT", "ALL", "CREATE", "CONTROL"])
 TARGETS = st.sampled_from(["app", "app.orders", "prod_eu", "prod_*", "*", "a.b.c"])
 
 LEAVES = st.one_of(
@@ -220,6 +286,7 @@ LEAVES = st.one_of(
                                                                         min_size=1)),
     st.builds(lambda t: {"fn": "instance_tag", "tag": t}, st.sampled_from(["prod", "eu"])),
     st.builds(lambda p: {"fn": "username_matches", "pattern": p}, st.sampled_from(["app_*", "*", "bob"])),
+    st.builds(lambda e: {"fn": "password_policy", "enforced": e}, st.booleans()),
 )  # fmt: skip
 RULES = st.recursive(
     LEAVES,
@@ -231,12 +298,13 @@ RULES = st.recursive(
     max_leaves=12,
 )  # fmt: skip
 PRIVILEGES = st.builds(
-    lambda name, level, target, grantable, deny, via, set_role: priv(
+    lambda name, level, target, grantable, deny, via, set_role, implied_by: priv(
         name, level, "" if level == "global" else target, grantable=grantable, state="DENY" if deny else "GRANT",
-        via=via, set_role=set_role,
+        via=via, set_role=set_role, implied_by=implied_by,
     ),
     NAMES, st.sampled_from(dsl.LEVELS), st.sampled_from(["app", "app.orders", "prod_eu", "prod_eu.t", "a.b.c"]),
     st.booleans(), st.booleans(), st.lists(st.sampled_from(["r1", "r2"]), max_size=2), st.booleans(),
+    st.sampled_from([None, None, "owner", "sysadmin", "db_owner", "any_privilege"]),
 )  # fmt: skip
 SUBJECTS = st.builds(
     lambda privileges, roles, flags, username, db_type, environment, tags: subject(
@@ -244,7 +312,8 @@ SUBJECTS = st.builds(
         **dict(zip(("is_superuser", "can_grant", "is_locked", "can_login"), flags, strict=True)),
     ),
     st.lists(PRIVILEGES, max_size=6), st.lists(st.sampled_from(["r1", "r2", "r3"]), max_size=3),
-    st.tuples(*[st.booleans()] * 4), st.sampled_from(["app_x", "bob", "PUBLIC"]), st.sampled_from(["mysql", "oracle"]),
+    st.tuples(*[st.booleans()] * 4), st.sampled_from(["app_x", "bob", "PUBLIC"]),
+    st.sampled_from(["mysql", "oracle", "postgresql", "sqlserver"]),
     st.sampled_from(["production", "testing"]), st.lists(st.sampled_from(["prod", "eu"]), max_size=2),
 )  # fmt: skip
 PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -284,6 +353,22 @@ def test_de_morgan(a, b, account):
 def test_and_or_commute(a, b, account):
     for op in ("and", "or"):
         assert holds({"op": op, "args": [a, b]}, account) == holds({"op": op, "args": [b, a]}, account)
+
+
+@PROPERTIES
+@given(SUBJECTS, NAMES, st.sampled_from(dsl.LEVELS), st.sampled_from(["app", "app.orders", "prod_eu.t", "a.b.c"]),
+       st.booleans())  # fmt: skip
+def test_has_privilege_never_misses_what_holds_grants(account, name, level, target, include_set_role):
+    """``matching.holds`` on a concrete object ⇒ ``has_privilege`` with that object as its target
+    (has_privilege asks "somewhere in the glob": a DENY on a narrower object does not cancel it)."""
+    target = "" if level == "global" else target
+    entries = privileges_from_facts(account.facts["privileges"])
+    granted = matching.holds(entries, name, level, target, db_type=account.db_type, include_set_role=include_set_role)
+    rule = {"fn": "has_privilege", "privilege": name, "include_set_role": include_set_role}
+    if target:
+        rule["target"] = target
+    if granted:
+        assert holds(rule, account.fresh())
 
 
 @PROPERTIES

@@ -51,7 +51,11 @@ def test_mariadb_default_rules(mysql_scratch, mysql_monitor):
     mysql_scratch.run(f"SET DEFAULT ROLE {outer} FOR '{writer}'@'%'")
     got = classified(synced(mysql_monitor, "mysql"), prefix)
     assert (boss, "superuser") in got and (boss, "can_grant") in got
-    assert not [key for key in got if key[0] == plain]
+    # this MariaDB checks no passwords (no validation plugin): every password login matches that, and only that
+    assert [code for user, code in got if user == plain] == ["no_password_policy"]
+    assert got[(plain, "no_password_policy")] == [
+        "can_login", "password policy not enforced: no password validation plugin is active (simple_password_check, "
+        "cracklib_password_check)"]  # fmt: skip
     assert got[(writer, "write_delete")] == [f"DELETE on {db} (database) via {outer} → {inner}"]
     assert (writer, "superuser") not in got
 
@@ -59,8 +63,9 @@ def test_mariadb_default_rules(mysql_scratch, mysql_monitor):
 def test_postgresql_default_rules(pg_scratch, pg_monitor):
     prefix = f"{RUN_PREFIX}c_"
     boss, plain, writer, outer, inner = (f"{prefix}{n}" for n in ("boss", "plain", "writer", "rw", "base"))
+    owner = f"{prefix}owner"
     ident = pgsql.Identifier
-    for role in (boss, plain, writer, outer, inner):
+    for role in (boss, plain, writer, outer, inner, owner):
         pg_scratch.later(pg_drop_role(role))
     pg_scratch.later(pgsql.SQL("DROP TABLE IF EXISTS {}").format(ident(f"{prefix}orders")))
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(ident(boss)))
@@ -71,8 +76,17 @@ def test_postgresql_default_rules(pg_scratch, pg_monitor):
     pg_scratch.run(pgsql.SQL("CREATE TABLE {} (id int)").format(ident(f"{prefix}orders")))
     pg_scratch.run(pgsql.SQL("GRANT SELECT ON {} TO {}").format(ident(f"{prefix}orders"), ident(plain)))
     pg_scratch.run(pgsql.SQL("GRANT DELETE ON {} TO {}").format(ident(f"{prefix}orders"), ident(inner)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(owner)))
+    pg_scratch.later(pgsql.SQL("DROP TABLE IF EXISTS {}").format(ident(f"{prefix}owned")))
+    pg_scratch.run(pgsql.SQL("CREATE TABLE {} (id int)").format(ident(f"{prefix}owned")))
+    pg_scratch.run(pgsql.SQL("ALTER TABLE {} OWNER TO {}").format(ident(f"{prefix}owned"), ident(owner)))
     got = classified(synced(pg_monitor, "postgresql"), prefix)
     assert (boss, "superuser") in got
+    # what the engine grants without an ACL entry counts: a superuser and a table's owner can DELETE
+    assert got[(boss, "write_delete")][1] == "ALL on * (global) WITH GRANT OPTION (direct) (implied by superuser)"
+    assert got[(owner, "write_delete")][1] == (
+        f"ALL on postgres.public.{prefix}owned (object) WITH GRANT OPTION (direct) (implied by owner)")  # fmt: skip
+    assert (owner, "can_grant") not in got and (owner, "ddl_anywhere") not in got
     assert not [key for key in got if key[0] == plain]
     assert got[(writer, "write_delete")] == [  # the rule's two clauses: not PUBLIC, and the privilege with its path
         "not username_matches(pattern='PUBLIC')",

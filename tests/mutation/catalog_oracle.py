@@ -69,6 +69,11 @@ MUTATIONS: list[tuple[str, str, str]] = [
     ("fallback database sizes: segments counted instead of their bytes",
      "SELECT tablespace_name, SUM(bytes) AS bytes FROM user_segments GROUP BY",
      "SELECT tablespace_name, COUNT(bytes) AS bytes FROM user_segments GROUP BY"),
+    ("profiles: the KERNEL limits read instead of the PASSWORD ones",
+     "WHERE p.resource_type = 'PASSWORD'", "WHERE p.resource_type = 'KERNEL'"),
+    ("profiles: resource name and limit swapped",
+     'SELECT p.profile, p.resource_name, p."LIMIT"',
+     'SELECT p.profile, p."LIMIT" AS resource_name, p.resource_name AS "LIMIT"'),
     ("privilege check: the privileges read as the enabled roles",
      "SELECT role FROM session_roles ORDER BY role", "SELECT privilege AS role FROM session_privs ORDER BY role"),
 ]  # fmt: skip

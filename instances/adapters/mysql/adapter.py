@@ -123,8 +123,8 @@ class MySQLAdapter(BaseAdapter):
     def read_account_rows(self) -> AccountRows:
         """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 4
         (MySQL 8 role_edges, default_roles, activate_all_roles_on_login,
-        global_grants), whatever the number of accounts. Needs SELECT on the mysql
-        tables listed in docs/adapters.md."""
+        global_grants), plus 1 for the password policy, whatever the number of
+        accounts. Needs SELECT on the mysql tables listed in docs/adapters.md."""
         with self.connect() as session:
             features: MySQLFeatures = session.features
             db_sql, db_columns = sql.db_privileges_sql(features)
@@ -148,7 +148,20 @@ class MySQLAdapter(BaseAdapter):
                 rows["activate_all"] = bool(int(setting[0]["activate_all"]))
             if features.has_dynamic_privileges:
                 rows["dynamic"] = session.rows(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
+            rows["password_check"] = self._password_check(session, features)
         return rows
+
+    @staticmethod
+    def _password_check(session: AdapterSession, features: MySQLFeatures) -> dict | None:
+        """What checks new passwords (one statement): MariaDB's active validation plugins and
+        strict_password_validation, MySQL's validate_password variables; None before MariaDB 10.1.2."""
+        if not features.has_password_validation:
+            return None
+        if features.is_mariadb:
+            (row,) = session.rows(sql.MARIADB_PASSWORD_CHECK, action="read password validation plugins")
+            return {"plugins": row["plugins"] or "", "strict_validation": bool(int(row["strict_validation"]))}
+        variables = session.rows(sql.MYSQL_PASSWORD_CHECK, action="read validate_password variables")
+        return {"validate_password": {str(r["Variable_name"]): str(r["Value"]) for r in variables}}
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """All accounts (roles excluded) with roles and effective privileges; see ``parse`` for definitions."""
@@ -157,6 +170,7 @@ class MySQLAdapter(BaseAdapter):
             rows["users"], rows["db_privs"], rows["table_privs"], rows["column_privs"], role_grants,
             rows["default_roles"], rows["dynamic"], mariadb=rows["mariadb"], version=rows["version"],
             activate_all_roles=rows["activate_all"], db_priv_columns=rows["db_priv_columns"],
+            password_check=rows.get("password_check"),
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

@@ -66,3 +66,9 @@ class MySQLFeatures:
     def has_stats_expiry(self) -> bool:
         """MySQL 8.0.3+ caches information_schema.TABLES sizes for a day unless told otherwise."""
         return not self.is_mariadb and self.version >= (8, 0, 3)
+
+    @cached_property
+    def has_password_validation(self) -> bool:
+        """MariaDB 10.1.2+: password validation plugins and ``strict_password_validation``
+        (MySQL: the validate_password plugin/component, read through its variables)."""
+        return not self.is_mariadb or self.version >= (10, 1, 2)

@@ -27,6 +27,11 @@ Definitions (also in docs/adapters.md):
 - ``can_grant``: a counted privilege that is grantable, a role held WITH ADMIN
   OPTION (by the account or a role it holds), or MySQL 8 ``ROLE_ADMIN``.
 - ``is_locked``: ``ACCOUNT LOCK``; ``can_login`` is its negation.
+- ``password_policy``: for an account authenticating by a password the server
+  stores (``PASSWORD_PLUGINS``), whether new passwords are checked: MariaDB an
+  ACTIVE password validation plugin with ``strict_password_validation`` ON,
+  MySQL the validate_password component/plugin installed; null for other
+  authentication plugins (socket, GSSAPI, PAM, …).
 - MariaDB 10.11+ ``PUBLIC``: grants to it apply to every account; they are not
   copied into every account but reported once as a pseudo-account ``PUBLIC``
   (``can_login`` false), as on PostgreSQL.
@@ -40,7 +45,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -79,6 +84,11 @@ _ACCESS_BITS = (
 _GRANT_OPTION_BIT = 1 << 10
 _BINLOG_MONITOR_SINCE = (10, 5, 2)
 PUBLIC = "PUBLIC"
+# Authentication plugins that check a password the server stores (its validation applies when the
+# password is set); '' is mysql_native_password in old mysql.user rows. Others authenticate by other
+# means (unix_socket/auth_socket, GSSAPI, PAM, LDAP, …): no server-side password to check.
+PASSWORD_PLUGINS = frozenset({"", "mysql_native_password", "mysql_old_password", "ed25519", "parsec",
+                              "caching_sha2_password", "sha256_password"})  # fmt: skip
 
 
 def privilege_name(column: str) -> str:
@@ -264,6 +274,7 @@ def parse_accounts(
     version: Sequence[int] = (10, 11, 0),
     activate_all_roles: bool = False,
     db_priv_columns: Sequence[str] | None = None,
+    password_check: Mapping[str, Any] | None = None,
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per non-role account, sorted by (username, host), plus the
     ``PUBLIC`` pseudo-account when PUBLIC holds grants. See the module docstring."""
@@ -289,9 +300,10 @@ def parse_accounts(
         name = node(key)
         reach = graph.reach(name)
         privileges = effective_privileges(name, graph, grants, reach, memo)
+        policy = password_policy(password_check, row.get("plugin"), mariadb=mariadb)
         accounts.append(
             _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
-                     mariadb=mariadb, activate_all=activate_all_roles)
+                     mariadb=mariadb, activate_all=activate_all_roles, policy=policy)
         )  # fmt: skip
     public = grants.get(PUBLIC) if mariadb and (PUBLIC, "") in roles else None
     if public:
@@ -302,7 +314,8 @@ def parse_accounts(
     return sorted(accounts, key=lambda a: (a.username, a.host))
 
 
-def _account(row, node: str, graph, reach, privileges, direct, defaults, *, mariadb, activate_all) -> AccountFacts:
+def _account(row, node: str, graph, reach, privileges, direct, defaults, *, mariadb, activate_all,
+             policy=None) -> AccountFacts:  # fmt: skip
     held = counted(privileges)
     supers = [privilege_label(p) for p in held if p.level == "global" and p.privilege == "SUPER"]
     grant_reasons = [privilege_label(p) for p in held if p.grantable or p.privilege == "ROLE_ADMIN"]
@@ -319,6 +332,7 @@ def _account(row, node: str, graph, reach, privileges, direct, defaults, *, mari
         privileges=sorted_privileges(privileges),
         snapshot=_snapshot(row, direct, defaults, mariadb=mariadb, activate_all=activate_all),
         reasons=reasons_dict(is_superuser=supers, can_grant=grant_reasons, is_locked=["ACCOUNT LOCK"] * locked),
+        password_policy=policy,
     )
 
 
@@ -347,6 +361,32 @@ def _snapshot(row: Row, direct: list[RoleGrant], defaults: set[Key], *, mariadb:
         snapshot["default_roles"] = sorted(role_label(k, mariadb=False) for k in defaults)
         snapshot["activate_all_roles_on_login"] = activate_all
     return snapshot
+
+
+def password_policy(check: Mapping[str, Any] | None, plugin: str | None, *, mariadb: bool) -> PasswordPolicy:
+    """Whether new passwords of an account authenticating by ``plugin`` are checked. ``check``:
+    MariaDB ``{plugins, strict_validation}``, MySQL ``{validate_password: {variable: value}}``,
+    None before MariaDB 10.1.2 (no validation plugins)."""
+    plugin = plugin or ""
+    if plugin not in PASSWORD_PLUGINS:
+        return PasswordPolicy(None, f"authenticates with {plugin}, not with a password the server stores")
+    if check is None:
+        return PasswordPolicy(False, "this MariaDB (before 10.1.2) has no password validation")
+    if mariadb:
+        plugins = ", ".join(name for name in str(check.get("plugins") or "").split(",") if name)
+        if not plugins:
+            return PasswordPolicy(False, "no password validation plugin is active "
+                                         "(simple_password_check, cracklib_password_check)")  # fmt: skip
+        if not check.get("strict_validation"):
+            return PasswordPolicy(False, f"{plugins} active, but strict_password_validation is OFF: "
+                                         "a password given as a hash is not checked")  # fmt: skip
+        return PasswordPolicy(True, f"{plugins} active (strict_password_validation ON)")
+    variables = check.get("validate_password") or {}
+    if not variables:
+        return PasswordPolicy(False, "validate_password (component or plugin) is not installed")
+    policy = variables.get("validate_password.policy") or variables.get("validate_password_policy") or "?"
+    length = variables.get("validate_password.length") or variables.get("validate_password_length") or "?"
+    return PasswordPolicy(True, f"validate_password is installed (policy {policy}, length {length})")
 
 
 def parse_databases(rows: Iterable[Row]) -> list[DatabaseInfo]:

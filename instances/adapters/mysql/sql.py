@@ -127,6 +127,18 @@ MYSQL_ACTIVATE_ALL_ROLES = "SELECT @@GLOBAL.activate_all_roles_on_login AS activ
 # MySQL 8.0+: dynamic global privileges (SYSTEM_VARIABLES_ADMIN, …).
 MYSQL_DYNAMIC_PRIVILEGES = "SELECT USER, HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants ORDER BY 1, 2, 3"
 
+# Password policy (no privilege needed). MariaDB 10.1.2+: the ACTIVE password validation
+# plugins (simple_password_check, cracklib_password_check, password_reuse_check) and whether a
+# password given as a hash must pass them too (strict_password_validation).
+MARIADB_PASSWORD_CHECK = (
+    "SELECT (SELECT GROUP_CONCAT(PLUGIN_NAME ORDER BY PLUGIN_NAME) FROM information_schema.PLUGINS "
+    "WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE') AS plugins, "
+    "@@GLOBAL.strict_password_validation AS strict_validation"
+)
+# MySQL 5.6+: the validate_password plugin (5.6/5.7: validate_password_policy …) or component (8.0+:
+# validate_password.policy …) defines these variables only while it is installed.
+MYSQL_PASSWORD_CHECK = "SHOW GLOBAL VARIABLES LIKE 'validate\\_password%'"
+
 # Any version. Lists every schema only with SHOW DATABASES (see docs/adapters.md).
 DATABASES = (
     "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA "

@@ -165,7 +165,7 @@ class OracleAdapter(BaseAdapter):
             raise
 
     def read_account_rows(self) -> AccountRows:
-        """6 statements, never per user (plus the version, read when the session
+        """7 statements, never per user (plus the version, read when the session
         starts). Needs the DBA_ views: no fallback here, a denial raises
         TargetPermissionDenied."""
         with self.connect() as session:
@@ -176,13 +176,15 @@ class OracleAdapter(BaseAdapter):
                 "tab_privs": session.rows(sql.TAB_PRIVS, action="read DBA_TAB_PRIVS"),
                 "col_privs": session.rows(sql.COL_PRIVS, action="read DBA_COL_PRIVS"),
                 "pwfile": session.rows(sql.PWFILE_USERS, action="read V$PWFILE_USERS"),
+                "profiles": session.rows(sql.PROFILES, action="read DBA_PROFILES"),
             }
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """All non-Oracle-maintained users (rules in the parse module doc)."""
         return parse.build_accounts(
-            rows["users"], rows["role_privs"], rows["sys_privs"], rows["tab_privs"], rows["col_privs"], rows["pwfile"]
-        )
+            rows["users"], rows["role_privs"], rows["sys_privs"], rows["tab_privs"], rows["col_privs"], rows["pwfile"],
+            profiles=rows.get("profiles"),
+        )  # fmt: skip
 
     def _tablespaces(self, session: AdapterSession) -> list[DatabaseInfo]:
         rows = self._rows_unless_denied(session, sql.TABLESPACES, "read DBA_TABLESPACES")

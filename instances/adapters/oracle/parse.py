@@ -14,6 +14,12 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   privileges) make a privilege ``grantable``, through roles too. Object
   privileges of Oracle-maintained roles and of PUBLIC are not read (the role
   names show in ``roles``); their system privileges are.
+- Implied privileges: an "… ANY …" system privilege that acts as an object
+  privilege on every table or procedure (``ANY_PRIVILEGES``: DELETE ANY TABLE →
+  DELETE, …) adds that privilege globally, ``implied_by`` ``any_privilege``,
+  held like the system privilege (directly or through roles: the DBA role's
+  come through its own system privileges). ``instances.adapters.matching.holds``
+  keeps them off SYS's objects.
 - ``is_superuser``: holds the DBA role (directly or through nested roles,
   default roles) or SYSDBA in the password file (V$PWFILE_USERS). "… ANY …"
   system privileges alone do not make a superuser; they are listed.
@@ -25,6 +31,10 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   ``in_grace``), it does not lock.
 - ``can_login``: CREATE SESSION counted and AUTHENTICATION_TYPE is not NONE
   (18c+ schema-only accounts).
+- ``password_policy``: enforced when the user's profile (DBA_PROFILES; a
+  ``DEFAULT`` limit is the DEFAULT profile's) has a PASSWORD_VERIFY_FUNCTION,
+  the reason naming it and the password limits; null for EXTERNAL, GLOBAL and
+  schema-only (NONE) users.
 - ``roles``: every role granted to the user directly or inherited through
   role→role grants (default or not; not the roles of PUBLIC).
 
@@ -38,7 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -57,6 +67,18 @@ Row = Mapping[str, Any]
 SYSTEM_TABLESPACES = frozenset({"SYSTEM", "SYSAUX"})
 _GRANT_ANY = {"GRANT ANY PRIVILEGE", "GRANT ANY ROLE", "GRANT ANY OBJECT PRIVILEGE"}
 PUBLIC = "PUBLIC"
+ANY_PRIVILEGE = "any_privilege"
+# Oracle Database SQL Language Reference, GRANT, "System Privileges": the ANY privileges that act as
+# an object privilege on every table, view or procedure of every schema (except SYS's, while
+# O7_DICTIONARY_ACCESSIBILITY is FALSE, the default: instances/adapters/matching.py). Targets carry
+# no object type, so the sequence and type variants (SELECT ANY SEQUENCE, EXECUTE ANY TYPE, …) are
+# not mapped: they would answer for tables and procedures too.
+ANY_PRIVILEGES = {
+    "SELECT ANY TABLE": "SELECT", "INSERT ANY TABLE": "INSERT", "UPDATE ANY TABLE": "UPDATE",
+    "DELETE ANY TABLE": "DELETE", "ALTER ANY TABLE": "ALTER", "READ ANY TABLE": "READ",
+    "FLASHBACK ANY TABLE": "FLASHBACK", "CREATE ANY INDEX": "INDEX", "EXECUTE ANY PROCEDURE": "EXECUTE",
+    "DEBUG ANY PROCEDURE": "DEBUG",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,10 +181,14 @@ def parse_table_sizes(rows: Iterable[Row], *, source: str = "dba_segments") -> l
 
 
 def grants_by_grantee(sys_privs: Iterable[Row], tab_privs: Iterable[Row], col_privs: Iterable[Row]):
-    """Grantee (user, role or PUBLIC) → the privileges granted to it directly."""
+    """Grantee (user, role or PUBLIC) → the privileges granted to it directly; an ``… ANY …``
+    system privilege also gives its object privilege on every object (``ANY_PRIVILEGES``)."""
     grants: dict[str, list[Privilege]] = defaultdict(list)
     for row in sys_privs:
         grants[row["GRANTEE"]].append(Privilege("global", row["PRIVILEGE"], grantable=_yes(row["ADMIN_OPTION"])))
+        implied = ANY_PRIVILEGES.get(row["PRIVILEGE"])
+        if implied:
+            grants[row["GRANTEE"]].append(Privilege("global", implied, implied_by=ANY_PRIVILEGE))
     for row in tab_privs:
         target = f"{row['OWNER']}.{row['TABLE_NAME']}"
         grants[row["GRANTEE"]].append(Privilege("object", row["PRIVILEGE"], target, _yes(row["GRANTABLE"])))
@@ -212,6 +238,45 @@ def _by_grantee(rows: Iterable[Row]) -> dict[str, list[Row]]:
     return grouped
 
 
+# the password limits named in a policy's reason (DBA_PROFILES, RESOURCE_TYPE PASSWORD), in this order
+PASSWORD_LIMITS = (
+    "PASSWORD_LIFE_TIME", "PASSWORD_GRACE_TIME", "PASSWORD_REUSE_TIME", "PASSWORD_REUSE_MAX",
+    "FAILED_LOGIN_ATTEMPTS", "PASSWORD_LOCK_TIME", "INACTIVE_ACCOUNT_TIME", "PASSWORD_ROLLOVER_TIME",
+)  # fmt: skip
+
+
+def profile_limits(rows: Iterable[Row]) -> dict[str, dict[str, str]]:
+    """DBA_PROFILES rows → profile → {resource: limit}."""
+    profiles: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        profiles[row["PROFILE"]][row["RESOURCE_NAME"]] = str(row["LIMIT"]) if row["LIMIT"] is not None else "NULL"
+    return profiles
+
+
+def password_policy(user: Row, profiles: Mapping[str, Mapping[str, str]] | None) -> PasswordPolicy:
+    """The user's profile checks new passwords when it has a PASSWORD_VERIFY_FUNCTION (a value of
+    DEFAULT is the DEFAULT profile's); the reason names the function and the password limits.
+    Users without a password Oracle checks (EXTERNAL, GLOBAL, schema-only NONE): null."""
+    authentication = str(user.get("AUTHENTICATION_TYPE") or "PASSWORD")
+    if authentication == "NONE":
+        return PasswordPolicy(None, "schema-only account (AUTHENTICATION_TYPE NONE): no password")
+    if authentication != "PASSWORD":
+        return PasswordPolicy(None, f"authenticated {authentication}: the password is not Oracle's")
+    if not profiles:
+        return PasswordPolicy(None, "DBA_PROFILES was not read")
+    profile = str(user.get("PROFILE") or "DEFAULT")
+
+    def limit(resource: str) -> str | None:
+        value = profiles.get(profile, {}).get(resource)
+        return profiles.get("DEFAULT", {}).get(resource) if value in (None, "DEFAULT") else value
+
+    limits = ", ".join(f"{resource} {value}" for resource in PASSWORD_LIMITS if (value := limit(resource)))
+    verify = limit("PASSWORD_VERIFY_FUNCTION")
+    if verify and verify.upper() not in ("NULL", "DEFAULT"):
+        return PasswordPolicy(True, f"profile {profile}: PASSWORD_VERIFY_FUNCTION {verify}; {limits}")
+    return PasswordPolicy(False, f"profile {profile} has no PASSWORD_VERIFY_FUNCTION ({limits})")
+
+
 def build_accounts(
     users: Iterable[Row],
     role_privs: Iterable[Row],
@@ -219,18 +284,24 @@ def build_accounts(
     tab_privs: Iterable[Row],
     col_privs: Iterable[Row],
     pwfile_users: Iterable[Row],
+    *,
+    profiles: Iterable[Row] | None = None,
 ) -> list[AccountFacts]:
-    """One AccountFacts per non-Oracle-maintained user (see module doc for the rules)."""
+    """One AccountFacts per non-Oracle-maintained user (see module doc for the rules);
+    ``profiles``: DBA_PROFILES rows (None: not read, the password policy is null)."""
     users = [user for user in users if str(user.get("ORACLE_MAINTAINED") or "N") != "Y"]
     role_privs = list(role_privs)
     role_rows = _by_grantee(role_privs)
     graph = role_graph(role_privs, {user["USERNAME"] for user in users})
     grants = grants_by_grantee(sys_privs, tab_privs, col_privs)
     pwfile = {row["USERNAME"]: row for row in pwfile_users}
-    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile) for user in users]
+    limits = None if profiles is None else profile_limits(profiles)
+    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile, password_policy(user, limits))
+            for user in users]  # fmt: skip
 
 
-def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: Mapping[str, Row]) -> AccountFacts:
+def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: Mapping[str, Row],
+             policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
     name = user["USERNAME"]
     reach = graph.reach(name)
     privileges = effective_privileges(name, graph, grants, reach)
@@ -262,4 +333,5 @@ def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: 
             can_grant=grant_reasons,
             is_locked=[f"ACCOUNT_STATUS {user['ACCOUNT_STATUS']}"] * snapshot["locked"],
         ),
+        password_policy=policy,
     )

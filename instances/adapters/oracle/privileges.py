@@ -20,7 +20,7 @@ ROLE = "SELECT_CATALOG_ROLE"
 PRIVILEGE = "SELECT ANY DICTIONARY"
 _WHY = {
     "account_sync": "the account sync reads DBA_USERS, DBA_ROLE_PRIVS, DBA_SYS_PRIVS, DBA_TAB_PRIVS, DBA_COL_PRIVS, "
-    "DBA_ROLES and V$PWFILE_USERS (no fallback)",
+    "DBA_ROLES, V$PWFILE_USERS and DBA_PROFILES (no fallback)",
     "database_sizes": "without DBA_DATA_FILES and DBA_SEGMENTS sizes fall back to USER_SEGMENTS: only the "
     "login's own segments, stored as incomplete",
     "table_sizes": "without DBA_SEGMENTS, DBA_INDEXES, DBA_LOBS and DBA_TABLES table sizes fall back to the "

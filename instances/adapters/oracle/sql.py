@@ -61,6 +61,13 @@ ORDER BY p.grantee, p.owner, p.table_name, p.column_name, p.privilege"""
 PWFILE_USERS = """-- whalefall:v$pwfile_users
 SELECT username, sysdba, sysoper FROM v$pwfile_users ORDER BY username"""
 
+# DBA_PROFILES — Oracle 7+: the password limits of every profile (RESOURCE_TYPE PASSWORD),
+# PASSWORD_VERIFY_FUNCTION among them; LIMIT 'DEFAULT' means the DEFAULT profile's value (the
+# column is quoted: LIMIT reads as a keyword to some parsers; "LIMIT" is the same name to Oracle).
+PROFILES = """-- whalefall:dba_profiles
+SELECT p.profile, p.resource_name, p."LIMIT"
+FROM dba_profiles p WHERE p.resource_type = 'PASSWORD' ORDER BY p.profile, p.resource_name"""
+
 # DBA_TABLESPACES — Oracle 7+. Inventory filter (PERMANENT, not SYSTEM/SYSAUX)
 # is applied in parse.py so that both paths share it.
 TABLESPACES = """-- whalefall:dba_tablespaces

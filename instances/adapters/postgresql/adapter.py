@@ -113,8 +113,9 @@ class PostgreSQLAdapter(BaseAdapter):
         return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
-        """Set-based: 5 statements on the instance's database (roles, memberships,
-        database privileges, the databases to read, its object privileges) plus one
+        """Set-based: 6 statements on the instance's database (roles, memberships,
+        database privileges, its object privileges, the password policy, the databases to
+        read; a 7th, which roles have a password, when pg_authid is readable) plus one
         connection and one statement per other database the monitor may connect to,
         whatever the number of roles. Each database read is bounded by the connect
         and statement timeouts; a database that cannot be read (no CONNECT,
@@ -131,13 +132,26 @@ class PostgreSQLAdapter(BaseAdapter):
                 "objects": {session.database: session.rows(sql.OBJECT_PRIVILEGES, action="read object privileges")},
                 "databases_not_read": [],
             }
-            others = [d for d in session.rows(sql.OBJECT_DATABASES, action="list databases")
-                      if d["datname"] != session.database]  # fmt: skip
+            rows["password_check"] = self._password_check(session)
+            listed = session.rows(sql.OBJECT_DATABASES, action="list databases")
+            rows["database_owners"] = {d["datname"]: d["owner"] for d in listed}
+            others = [d for d in listed if d["datname"] != session.database]
         for database in others:
             reason = self._read_objects(database, rows["objects"])
             if reason:
                 rows["databases_not_read"].append({"database": database["datname"], "reason": reason})
         return rows
+
+    @staticmethod
+    def _password_check(session: AdapterSession) -> dict:
+        """shared_preload_libraries (None when not visible to the login) and, when pg_authid is
+        readable, the roles that have a password (else None): one statement, two with pg_authid."""
+        (row,) = session.rows(sql.PASSWORD_CHECK, action="read shared_preload_libraries")
+        with_password = None
+        if row["authid_readable"]:
+            names = session.rows(sql.ROLES_WITH_PASSWORD, action="read which roles have a password")
+            with_password = [r["rolname"] for r in names]
+        return {"shared_preload_libraries": row["shared_preload_libraries"], "with_password": with_password}
 
     def _read_objects(self, database: dict, objects: dict) -> str:
         """Object privileges of one more database into ``objects``; or why they could not be read."""
@@ -160,8 +174,9 @@ class PostgreSQLAdapter(BaseAdapter):
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """Login roles with roles (transitive) and effective privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
-            rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"]
-        )
+            rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"],
+            database_owners=rows.get("database_owners") or {}, password_check=rows.get("password_check"),
+        )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:
         """User databases (templates and invalid databases excluded; 'postgres' included), by name."""

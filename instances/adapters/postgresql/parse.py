@@ -16,14 +16,32 @@ Definitions (also in docs/adapters.md):
   membership passes privileges on when it inherits (PG 16+: the grant's
   INHERIT option; before: the member's ``rolinherit``); one that does not is
   reachable by ``SET ROLE`` (PG 16+: when the grant has the SET option):
-  listed with ``via_set_role``, not counted. Owners' implicit privileges are
-  not listed.
+  listed with ``via_set_role``, not counted.
+- Implied privileges (``implied_by``): a superuser holds ``ALL`` on everything
+  (``superuser``; a member of a superuser role only by ``SET ROLE`` to it, as
+  ``rolsuper`` is never inherited); an owner holds ``ALL`` on each database,
+  schema and table it owns (``owner``) — or, when it revoked some from itself,
+  what its own ACL entry still has — and passes it to its members like a
+  grant; what ``pg_database_owner`` owns or is granted in a database (PG 14+)
+  belongs to that database's owner (path ``… → pg_database_owner``);
+  ``pg_read_all_data`` / ``pg_write_all_data`` / ``pg_maintain`` hold their
+  documented privileges globally. A superuser nobody is a member of holds no
+  owner entries: its ``ALL`` covers them. The answer of
+  ``instances.adapters.matching.holds`` over these equals ``has_*_privilege``
+  (tested live).
 - ``is_locked``: the password has expired (``rolvaliduntil`` in the past), so
   password logins are refused; ``can_login`` is its negation.
 - ``is_superuser``: ``rolsuper`` (the attribute is not inherited).
+- ``password_policy``: enforced when the passwordcheck module is loaded
+  (``shared_preload_libraries``), not when it is not; null when the setting is
+  not visible to the monitoring login (it needs superuser or
+  pg_read_all_settings) or when pg_authid is readable and the role has no
+  password. Without pg_authid (the documented monitor) whether a role has a
+  password is unknown: the reason says so.
 - ``can_grant``: ``rolsuper`` or ``rolcreaterole`` or any counted privilege
   WITH GRANT OPTION (held through inherited roles too) or ADMIN OPTION on a
-  role, held by the login or by a role it inherits. Ownership is not counted.
+  role, held by the login or by a role it inherits. Implied entries are not
+  counted (an owner's implicit grant options would make every owner a grantor).
 - Grants to PUBLIC (database and object level) are never attributed to a
   user: they form one pseudo-account ``PUBLIC`` (``can_login`` false) — see
   ``public_pseudo_account``.
@@ -31,13 +49,14 @@ Definitions (also in docs/adapters.md):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -49,6 +68,18 @@ from instances.adapters.parsing import (
 
 Row = Mapping[str, Any]
 PUBLIC = "PUBLIC"
+OWNER, SUPERUSER = "owner", "superuser"
+# PG 14+: in each database, its owner is implicitly a member (and on PG 15+ it owns schema public)
+PG_DATABASE_OWNER = "pg_database_owner"
+_DATABASE_PRIVILEGES = frozenset({"CONNECT", "CREATE", "TEMPORARY"})
+# PostgreSQL documentation, "Predefined Roles": what these roles give on every table and schema
+# (pg_read_all_data / pg_write_all_data: PG 14+, "as if having SELECT [INSERT, UPDATE, DELETE]
+# rights on those objects, and USAGE rights on all schemas"; pg_maintain: PG 17+)
+PREDEFINED_ROLES = {
+    "pg_read_all_data": ("SELECT", "USAGE"),
+    "pg_write_all_data": ("INSERT", "UPDATE", "DELETE", "USAGE"),
+    "pg_maintain": ("MAINTAIN",),
+}
 # pg_default_acl.defaclobjtype → the objects ALTER DEFAULT PRIVILEGES names
 _DEFAULT_OBJECTS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
 
@@ -88,38 +119,79 @@ def _target(row: Row, database: str) -> str:
 
 
 def _object_privileges(row: Row, database: str) -> list[tuple[str | None, Privilege]]:
-    """(grantee or None for PUBLIC, privilege) of one ``OBJECT_PRIVILEGES`` row of ``database``,
-    the owner's own entries left out. Default privileges become ``DEFAULT <priv> ON <objects>
-    FOR ROLE <creator>`` on the schema (or the database when they apply to every schema)."""
+    """(grantee or None for PUBLIC, privilege) of one ``OBJECT_PRIVILEGES`` row of ``database``.
+    Default privileges become ``DEFAULT <priv> ON <objects> FOR ROLE <creator>`` on the schema (or
+    the database when they apply to every schema; the creator's own entries are left out). The
+    owner's own entries are what ownership gives (``_owned``)."""
     target, level, default = _target(row, database), row["level"], row["level"] == "default"
     if default:
         objects = _DEFAULT_OBJECTS.get(str(row["objtype"]), str(row["objtype"]))
         level = "schema" if row["schema_name"] else "database"
-    result = []
+    result: list[tuple[str | None, Privilege]] = []
+    owned: list[str] = []
     for item in row["acl"] or ():
         grantee, privileges = acl_item(item)
         if grantee == row["owner"]:
+            owned += [name for name, _ in privileges]
             continue
         for name, grantable in privileges:
             if default:
                 name = f"DEFAULT {name} ON {objects} FOR ROLE {row['owner']}"
             result.append((grantee, Privilege(level, name, target, grantable)))
+    if not default:
+        # a schema's or table's default ACL (NULL) gives its owner everything (``owner_all``)
+        everything = level != "column" and bool(row.get("owner_all", not row["acl"]))
+        result += [(row["owner"], privilege) for privilege in _owned(level, target, owned, everything)]
     return result
 
 
+def _owned(level: str, target: str, names: Iterable[str], everything: bool) -> list[Privilege]:
+    """What ownership of (level, target) gives: ``ALL`` when the owner holds everything its own
+    default ACL entry has, else the privileges of its own entries (an owner may revoke them from
+    itself); grantable, as an owner always holds the grant options (PostgreSQL: "Privileges")."""
+    if everything:
+        return [Privilege(level, "ALL", target, True, implied_by=OWNER)]
+    return [Privilege(level, name, target, True, implied_by=OWNER) for name in dict.fromkeys(names)]
+
+
 def privileges_by_grantee(
-    database_rows: Iterable[Row], objects_by_database: Mapping[str, Iterable[Row]]
+    database_rows: Iterable[Row],
+    objects_by_database: Mapping[str, Iterable[Row]],
+    database_owners: Mapping[str, str] | None = None,
+    quiet_owners: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[dict[str, list[Privilege]], list[Privilege]]:
-    """(role name → its own privileges, privileges granted to PUBLIC)."""
+    """(role name → its own privileges, privileges granted to PUBLIC). ``database_owners``: database
+    → its owner, who holds in it what is granted to or owned by ``pg_database_owner`` (PG 14+; the
+    entries keep ``pg_database_owner`` in their path). Ownership of ``quiet_owners`` (superusers
+    nobody is a member of) is left out: their global ``ALL`` covers it."""
+    database_owners = database_owners or {}
     by_grantee: dict[str, list[Privilege]] = defaultdict(list)
     public: list[Privilege] = []
+
+    def add(grantee: str | None, database: str, privilege: Privilege) -> None:
+        if grantee is None:
+            public.append(privilege)
+            return
+        if grantee == PG_DATABASE_OWNER and database in database_owners:
+            grantee = database_owners[database]
+            privilege = dataclasses.replace(privilege, via=(PG_DATABASE_OWNER,))
+        if not (privilege.implied_by == OWNER and grantee in quiet_owners):
+            by_grantee[grantee].append(privilege)
+
+    owned: dict[str, list[str]] = defaultdict(list)
     for row in database_rows:
-        privilege = Privilege("database", row["privilege_type"], row["datname"], bool(row["is_grantable"]))
-        (by_grantee[row["grantee_name"]] if row["grantee"] else public).append(privilege)  # grantee 0 = PUBLIC
+        database, grantee = row["datname"], row["grantee_name"] if row["grantee"] else None  # grantee 0 = PUBLIC
+        if grantee is not None and grantee == database_owners.get(database):
+            owned[database].append(row["privilege_type"])
+            continue
+        add(grantee, database, Privilege("database", row["privilege_type"], database, bool(row["is_grantable"])))
+    for database, names in owned.items():
+        for privilege in _owned("database", database, names, set(names) >= _DATABASE_PRIVILEGES):
+            add(database_owners[database], database, privilege)
     for database, rows in sorted(objects_by_database.items()):
         for row in rows:
             for grantee, privilege in _object_privileges(row, database):
-                (public if grantee is None else by_grantee[grantee]).append(privilege)
+                add(grantee, database, privilege)
     return by_grantee, public
 
 
@@ -143,28 +215,87 @@ def parse_accounts(
     objects_by_database: Mapping[str, Iterable[Row]] | None = None,
     *,
     membership_rows: Iterable[Row] = (),
+    database_owners: Mapping[str, str] | None = None,
+    password_check: Mapping[str, Any] | None = None,
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per login role, sorted by name, plus ``PUBLIC`` when it holds
-    grants. ``role_rows``: every role (``ACCOUNTS``). See the module docstring."""
+    grants. ``role_rows``: every role (``ACCOUNTS``); ``database_owners``: database → owner
+    (``OBJECT_DATABASES``). See the module docstring."""
     role_rows = list(role_rows)
-    grants, public = privileges_by_grantee(database_rows, objects_by_database or {})
     graph = membership_graph(membership_rows, {row["oid"]: row for row in role_rows})
+    superusers = frozenset(row["rolname"] for row in role_rows if row["rolsuper"])
+    grants, public = privileges_by_grantee(database_rows, objects_by_database or {}, database_owners,
+                                           superusers - graph.granted_roles())  # fmt: skip
+    names = {row["rolname"] for row in role_rows}
+    for name, held in PREDEFINED_ROLES.items():
+        if name in names:
+            grants[name] += [Privilege("global", privilege, implied_by=name) for privilege in held]
     memo: dict = {}
-    accounts = [_account(row, graph, grants, memo) for row in role_rows if row["rolcanlogin"]]
+    names_with_password = (password_check or {}).get("with_password")
+    with_password = None if names_with_password is None else frozenset(names_with_password)
+    accounts = [_account(row, graph, grants, memo, superusers, password_policy(password_check, row["rolname"],
+                                                                               with_password))
+                for row in role_rows if row["rolcanlogin"]]  # fmt: skip
     if public:
         accounts.append(public_pseudo_account(public))
     return sorted(accounts, key=lambda a: a.username)
 
 
-def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict) -> AccountFacts:
+def _libraries(setting: str) -> set[str]:
+    """The library names of a ``shared_preload_libraries`` value (``'$libdir/passwordcheck', x.so``)."""
+    names = set()
+    for item in setting.split(","):
+        name = item.strip().strip('"').rsplit("/", 1)[-1]
+        names.add(name.removesuffix(".so"))
+    return names
+
+
+def password_policy(check: Mapping[str, Any] | None, role: str, with_password: frozenset[str] | None) -> PasswordPolicy:
+    """Whether the server checks the role's new passwords: the passwordcheck module loaded
+    (``shared_preload_libraries``), for a role with a password (pg_authid, when readable)."""
+    if check is None:
+        return PasswordPolicy(None, "the password policy was not read")
+    if with_password is not None and role not in with_password:
+        return PasswordPolicy(None, "no password (pg_authid): it logs in by other means, if at all")
+    unknown = "" if with_password is not None else " (whether it has a password is not visible without pg_authid)"
+    libraries = check.get("shared_preload_libraries")
+    if libraries is None:
+        return PasswordPolicy(None, "shared_preload_libraries is not visible to the monitoring login (superuser or "
+                                    "pg_read_all_settings needed), so whether passwordcheck is loaded is unknown")
+    if "passwordcheck" in _libraries(libraries):
+        return PasswordPolicy(True, "passwordcheck is loaded (shared_preload_libraries): a password set in clear "
+                                    "text is checked, a pre-encrypted one is not" + unknown)
+    return PasswordPolicy(False, "passwordcheck is not loaded (shared_preload_libraries): passwords are not checked"
+                          + unknown)  # fmt: skip
+
+
+def _superuser(name: str, superuser: bool, graph: RoleGraph, reach, superusers: frozenset[str]) -> list[Privilege]:
+    """``ALL`` on everything for a superuser; for a member of a superuser role only by ``SET ROLE``
+    to it (``rolsuper`` is never inherited), along a chain of grants that allow it."""
+    implied = [Privilege("global", "ALL", "", True, implied_by=SUPERUSER)] if superuser else []
+    for r in reach:
+        if r.role in superusers:
+            path = graph.set_path(name, r.role)
+            if path is not None:
+                implied.append(Privilege("global", "ALL", "", True, via=path, via_set_role=True,
+                                         implied_by=SUPERUSER))  # fmt: skip
+    return implied
+
+
+def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict,
+             superusers: frozenset[str], policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
     name = row["rolname"]
     reach = graph.reach(name)
     privileges = effective_privileges(name, graph, grants, reach, memo)
     superuser, createrole, expired = bool(row["rolsuper"]), bool(row["rolcreaterole"]), bool(row["expired"])
+    if superuser or (reach and superusers):
+        privileges += _superuser(name, superuser, graph, reach, superusers)
     grant_reasons = ["SUPERUSER"] if superuser else []
     if createrole:
         grant_reasons.append("CREATEROLE")
-    grant_reasons += [privilege_label(p) for p in privileges if p.grantable and not p.via_set_role]
+    # what ownership or superuser implies is not counted: only grant options actually granted
+    grant_reasons += [privilege_label(p) for p in privileges
+                      if p.grantable and not p.via_set_role and p.implied_by is None]  # fmt: skip
     grant_reasons += graph.admin_reasons(name, reach)
     reasons = {}
     if superuser or grant_reasons or expired:
@@ -184,6 +315,7 @@ def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], 
         privileges=sorted_privileges(privileges),
         snapshot=_snapshot(row, graph.direct(name)),
         reasons=reasons,
+        password_policy=policy,
     )
 
 

@@ -53,54 +53,81 @@ ORDER BY 1, 2, 3
 """
 
 # pg_database.datacl via aclexplode, 9.2+ (acldefault). A NULL ACL means the
-# defaults (PUBLIC: CONNECT, TEMPORARY). Grantee 0 = PUBLIC (grantee_name NULL).
-# The owner's implicit privileges are left out: ownership is not a grant.
+# defaults (PUBLIC: CONNECT, TEMPORARY; the owner: all). Grantee 0 = PUBLIC
+# (grantee_name NULL). The owner's own entries are what ownership gives it
+# (an owner may revoke its own privileges): parse.py turns them into entries
+# implied by ownership.
 DATABASE_PRIVILEGES = f"""
 SELECT d.datname, a.grantee, g.rolname AS grantee_name, a.privilege_type, a.is_grantable
 FROM pg_database d
 CROSS JOIN LATERAL aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) a
 LEFT JOIN pg_roles g ON g.oid = a.grantee
-WHERE {_USER_DATABASES} AND a.grantee <> d.datdba
+WHERE {_USER_DATABASES}
 ORDER BY d.datname, grantee_name, a.privilege_type
 """
 
 # pg_database, any version: the databases whose object privileges are read (one
 # connection each), with whether the monitoring login may connect at all
 # (datallowconn, has_database_privilege … CONNECT): one it may not is named in
-# the sync record, not tried.
+# the sync record, not tried. ``owner``: the database's owner (its ownership
+# rights, and pg_database_owner's members in it: PG 14+).
 OBJECT_DATABASES = f"""
-SELECT d.datname, d.datallowconn, has_database_privilege(d.oid, 'CONNECT') AS can_connect
+SELECT d.datname, d.datallowconn, has_database_privilege(d.oid, 'CONNECT') AS can_connect,
+       pg_get_userbyid(d.datdba) AS owner
 FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 """
 
-# Schema, table (relkind r/v/m/f/p) and column ACLs and default privileges
+# Schemas, tables (relkind r/v/m/f/p), column ACLs and default privileges
 # (pg_default_acl, ALTER DEFAULT PRIVILEGES) of the CONNECTED database, 9.2+;
 # run once per database. The ACLs are read as they are stored (text of each
 # aclitem, decoded in parse.py): one row per object instead of one per grantee
 # and privilege, without a join per entry — at 10,000 grants a seventh of the
-# time of aclexplode. NULL ACLs (defaults) are skipped; ``owner`` (the object's
-# owner, the creator for default privileges) lets parse.py leave out the
-# owner's own entries. Default privileges: objtype r/S/f/T/n (tables,
-# sequences, functions, types, schemas), defaclnamespace 0 = every schema
-# (schema_name NULL).
+# time of aclexplode. Every schema and table is listed, also those with the
+# default (NULL) ACL: its ``owner`` holds what ownership gives — everything the
+# owner's own default entry has (``owner_all``: the ACL is NULL or holds that
+# entry, acldefault's one item for 'n'/'r') or else the owner's own entries.
+# Columns are listed only with an ACL. ``owner`` is the creator for default
+# privileges (its own entries there are left out). Default privileges: objtype
+# r/S/f/T/n (tables, sequences, functions, types, schemas), defaclnamespace 0
+# = every schema (schema_name NULL). Objects with the default ACL owned by a
+# superuser nobody is a member of (``quiet``, e.g. postgres) are not listed:
+# that superuser's ALL covers them (parse.py leaves their ownership out), so
+# they cost no rows and creating one does not change the listing.
 OBJECT_PRIVILEGES = f"""
+WITH quiet AS (
+    SELECT r.oid FROM pg_roles r
+    WHERE r.rolsuper AND NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid)
+)
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
-       pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype
+       pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype,
+       (n.nspacl IS NULL OR n.nspacl @> (acldefault('n', n.nspowner))[1]) AS owner_all
 FROM pg_namespace n
-WHERE n.nspacl IS NOT NULL AND {_USER_SCHEMAS}
+WHERE {_USER_SCHEMAS} AND (n.nspacl IS NOT NULL OR n.nspowner NOT IN (SELECT oid FROM quiet))
 UNION ALL
-SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], NULL
+SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], NULL,
+       (c.relacl IS NULL OR c.relacl @> (acldefault('r', c.relowner))[1])
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS}
+WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS}
+  AND (c.relacl IS NOT NULL OR c.relowner NOT IN (SELECT oid FROM quiet))
 UNION ALL
-SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL
+SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {_USER_SCHEMAS}
 UNION ALL
-SELECT 'default', n.nspname, NULL, NULL, pg_get_userbyid(d.defaclrole), d.defaclacl::text[], d.defaclobjtype
+SELECT 'default', n.nspname, NULL, NULL, pg_get_userbyid(d.defaclrole), d.defaclacl::text[], d.defaclobjtype, NULL
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 ORDER BY 1, 2, 3, 4, 5, 7
 """
+
+# Password policy, any version: shared_preload_libraries (does it load passwordcheck?) is visible
+# to superusers and pg_read_all_settings members only — pg_settings hides the row from others, NULL
+# here — and pg_authid (which roles have a password) is readable by superusers only unless granted.
+PASSWORD_CHECK = """
+SELECT (SELECT s.setting FROM pg_settings s WHERE s.name = 'shared_preload_libraries') AS shared_preload_libraries,
+       has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS authid_readable
+"""
+# The roles that have a password (whether, never the hash); read only when pg_authid is readable.
+ROLES_WITH_PASSWORD = "SELECT a.rolname FROM pg_authid a WHERE a.rolpassword IS NOT NULL ORDER BY a.rolname"
 
 # pg_database, any version. The inventory.
 DATABASES = f"SELECT d.datname AS name FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname"

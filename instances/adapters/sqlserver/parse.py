@@ -9,10 +9,13 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   holds), to its mapped database users (by SID) and to their database roles
   (nested, and the database's ``public``), each with its path (``via``; database
   roles as ``<database>.<role>``). Fixed roles carry the permissions their
-  documentation gives them: ``sysadmin`` CONTROL SERVER, ``securityadmin`` ALTER
-  ANY LOGIN, ``db_owner`` CONTROL on the database, ``db_datareader`` SELECT,
-  ``db_datawriter`` INSERT/UPDATE/DELETE, ``db_denydatareader`` /
-  ``db_denydatawriter`` the same as DENY. **DENY beats GRANT**: a GRANT is not
+  documentation gives them (``FIXED_SERVER_ROLES``, ``FIXED_DATABASE_ROLES``),
+  each ``implied_by`` the role: ``sysadmin`` CONTROL SERVER and ``ALL`` (any
+  activity, DENY never applies), ``db_owner`` CONTROL and ``ALL`` on the
+  database (DENY applies), ``db_datareader`` SELECT, … An explicit CONTROL
+  SERVER adds ``ALL`` global ``implied_by`` ``control_server`` (DENY applies);
+  the database user ``dbo`` (the owner's login) holds ``ALL`` on its database
+  ``implied_by`` ``dbo`` (DENY never applies). **DENY beats GRANT**: a GRANT is not
   effective when the same permission is denied, through any path, on the same
   securable or on one containing it (database ⊃ schema ⊃ object ⊃ column; an
   object-level DENY does not beat a column-level GRANT, as documented); only
@@ -24,17 +27,22 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   server roles or ``public`` and not denied to any of them).
 - ``can_grant``: superuser, member of ``securityadmin``, member of
   ``db_owner``/``db_securityadmin`` in some database, or any effective
-  permission WITH GRANT OPTION.
+  permission WITH GRANT OPTION that was granted (not one a fixed role implies).
 - ``is_locked``: ``is_disabled`` or LOGINPROPERTY ``IsLocked`` (lockout by
   password policy). ``can_login``: CONNECT SQL is not denied.
+- ``password_policy``: SQL logins: ``sys.sql_logins.is_policy_checked``
+  (CHECK_POLICY), the reason naming CHECK_EXPIRATION too; Windows and Entra ID
+  logins: null (their passwords are not SQL Server's).
 - ``roles``: server roles (``sysadmin``) and database roles as
   ``<database>.<role>``, both including roles inherited through nested roles
   (``public`` is implicit and not listed).
 
 Not covered: membership of Windows groups (resolved by Active Directory, not
 the catalog), contained-database users without a login, and permissions
-implied by others (CONTROL on a database implies every permission in it;
-only the CONTROL itself is listed).
+implied by others than CONTROL / CONTROL SERVER (``ALTER ANY SCHEMA`` ⇒ ALTER
+on each schema, …), owners of schemas and objects, ownership chains. CONTROL
+itself is listed once; ``instances.adapters.matching.holds`` counts it as every
+permission on its securable, and applies DENY as SQL Server does.
 """
 
 from __future__ import annotations
@@ -44,7 +52,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
+from instances.adapters.matching import BYPASS_DENY
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -149,17 +158,54 @@ def database_privilege(database: str, row: Row) -> Privilege | None:
     return Privilege(level=level, privilege=row["permission_name"], target=target, grantable=state[1], state=state[0])
 
 
-# Permissions the fixed roles hold without a catalog row (Microsoft Learn: "Server-level
-# roles", "Database-level roles").
-FIXED_SERVER_ROLES = {"sysadmin": (("GRANT", "CONTROL SERVER"),), "securityadmin": (("GRANT", "ALTER ANY LOGIN"),)}
-FIXED_DATABASE_ROLES = {
-    "db_owner": (("GRANT", "CONTROL"),),
-    "db_datareader": (("GRANT", "SELECT"),),
-    "db_datawriter": (("GRANT", "INSERT"), ("GRANT", "UPDATE"), ("GRANT", "DELETE")),
-    "db_denydatareader": (("DENY", "SELECT"),),
-    "db_denydatawriter": (("DENY", "INSERT"), ("DENY", "UPDATE"), ("DENY", "DELETE")),
-}
+# What the fixed roles hold without a catalog row, as Microsoft documents it ("Server-level roles",
+# "Database-level roles"; the permission tables of "Permissions of Fixed Server Roles" / "… Fixed
+# Database Roles"): (state, permission, WITH GRANT OPTION). Each entry is ``implied_by`` its role;
+# ``ALL`` stands for "any activity": sysadmin bypasses every check, DENY included ("DENY
+# (Transact-SQL)"); db_owner has CONTROL on the database, but DENY applies to its members.
+_G, _W, _D = ("GRANT", False), ("GRANT", True), ("DENY", False)
+FIXED_SERVER_ROLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    role: tuple((state, permission, grantable) for (state, grantable), permission in held)
+    for role, held in {
+        "sysadmin": ((_W, "CONTROL SERVER"), (_W, "ALL")),
+        "securityadmin": ((_G, "ALTER ANY LOGIN"),),
+        "serveradmin": ((_G, "ALTER ANY ENDPOINT"), (_G, "ALTER RESOURCES"), (_G, "ALTER SERVER STATE"),
+                        (_G, "ALTER SETTINGS"), (_G, "SHUTDOWN"), (_G, "VIEW SERVER STATE")),
+        "setupadmin": ((_G, "ALTER ANY LINKED SERVER"),),
+        "processadmin": ((_G, "ALTER ANY CONNECTION"), (_G, "ALTER SERVER STATE")),
+        "diskadmin": ((_G, "ALTER RESOURCES"),),
+        "dbcreator": ((_G, "CREATE ANY DATABASE"),),
+        "bulkadmin": ((_G, "ADMINISTER BULK OPERATIONS"),),
+    }.items()
+}  # fmt: skip
+_DDLADMIN = (
+    "ALTER ANY ASSEMBLY", "ALTER ANY ASYMMETRIC KEY", "ALTER ANY CERTIFICATE", "ALTER ANY CONTRACT",
+    "ALTER ANY DATABASE DDL TRIGGER", "ALTER ANY DATABASE EVENT NOTIFICATION", "ALTER ANY DATASPACE",
+    "ALTER ANY FULLTEXT CATALOG", "ALTER ANY MESSAGE TYPE", "ALTER ANY REMOTE SERVICE BINDING", "ALTER ANY ROUTE",
+    "ALTER ANY SCHEMA", "ALTER ANY SERVICE", "ALTER ANY SYMMETRIC KEY", "CHECKPOINT", "CREATE AGGREGATE",
+    "CREATE DEFAULT", "CREATE FUNCTION", "CREATE PROCEDURE", "CREATE QUEUE", "CREATE RULE", "CREATE SYNONYM",
+    "CREATE TABLE", "CREATE TYPE", "CREATE VIEW", "CREATE XML SCHEMA COLLECTION", "REFERENCES",
+)  # fmt: skip
+FIXED_DATABASE_ROLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    role: tuple((state, permission, grantable) for (state, grantable), permission in held)
+    for role, held in {
+        "db_owner": ((_W, "CONTROL"), (_W, "ALL")),
+        "db_accessadmin": ((_G, "ALTER ANY USER"), (_G, "CREATE SCHEMA"), (_W, "CONNECT")),
+        "db_backupoperator": ((_G, "BACKUP DATABASE"), (_G, "BACKUP LOG"), (_G, "CHECKPOINT")),
+        "db_datareader": ((_G, "SELECT"),),
+        "db_datawriter": ((_G, "INSERT"), (_G, "UPDATE"), (_G, "DELETE")),
+        "db_ddladmin": tuple((_G, permission) for permission in _DDLADMIN),
+        "db_denydatareader": ((_D, "SELECT"),),
+        "db_denydatawriter": ((_D, "INSERT"), (_D, "UPDATE"), (_D, "DELETE")),
+        "db_securityadmin": ((_G, "ALTER ANY APPLICATION ROLE"), (_G, "ALTER ANY ROLE"), (_G, "CREATE SCHEMA"),
+                             (_G, "VIEW DEFINITION")),
+    }.items()
+}  # fmt: skip
+#: the database user that maps the database's owner; it bypasses every check in its database, DENY
+#: included (Microsoft Learn, "Permissions hierarchy" / "DENY (Transact-SQL)")
+DBO = "dbo"
 PUBLIC = "public"
+CONTROL_SERVER = "control_server"
 
 
 def _privilege_json(privilege: Privilege) -> dict[str, Any]:
@@ -201,7 +247,9 @@ def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
         if privilege is not None and not (row["grantee_name"] == PUBLIC and int(row["major_id"] or 0) < 0):
             grants[row["grantee_name"]].append(privilege)
     for role, implied in FIXED_DATABASE_ROLES.items():
-        grants[role] += [Privilege("database", permission, name, state=state) for state, permission in implied]
+        grants[role] += [Privilege("database", permission, name, grantable, state, implied_by=role)
+                         for state, permission, grantable in implied]  # fmt: skip
+    grants[DBO].append(Privilege("database", "ALL", name, True, implied_by=DBO))
     graph = _edges(rows.role_members, [row["name"] for row in users.values()])
     return _DatabaseView(name, users, graph, grants)
 
@@ -217,12 +265,14 @@ def _covers(deny: Privilege, grant: Privilege) -> bool:
 
 
 def deny_beats_grant(privileges: list[Privilege]) -> list[Privilege]:
-    """The privileges without the GRANTs that a DENY of the same permission covers."""
+    """The privileges without the GRANTs that a DENY of the same permission covers (never what
+    sysadmin or dbo hold: DENY does not apply to them)."""
     denies: dict[str, list[Privilege]] = defaultdict(list)
     for p in privileges:
         if p.state == "DENY":
             denies[p.privilege].append(p)
-    return [p for p in privileges if p.state == "DENY" or not any(_covers(d, p) for d in denies[p.privilege])]
+    return [p for p in privileges if p.state == "DENY" or p.implied_by in BYPASS_DENY
+            or not any(_covers(d, p) for d in denies[p.privilege])]  # fmt: skip
 
 
 def _server_snapshot(principal: Row, direct_roles: list[str], own: list[Privilege]) -> dict[str, Any]:
@@ -250,7 +300,8 @@ def _database_facts(sid: str, views: Iterable[_DatabaseView]):
         reach = view.graph.reach(user["name"])
         for p in effective_privileges(user["name"], view.graph, view.grants, reach):
             via = tuple(f"{view.name}.{role}" for role in p.via)
-            privileges.append(Privilege(p.level, p.privilege, p.target, p.grantable, p.state, via))
+            privileges.append(Privilege(p.level, p.privilege, p.target, p.grantable, p.state, via,
+                                        implied_by=p.implied_by))  # fmt: skip
         user_roles = sorted(r.role for r in reach if r.role != PUBLIC)
         roles += [f"{view.name}.{role}" for role in user_roles]
         granting += [f"member of {view.name}.{r.role}{via_label([f'{view.name}.{x}' for x in r.via[:-1]])}"
@@ -279,10 +330,35 @@ def build_accounts(
         privilege = server_privilege(row)
         if privilege is not None:
             grants[row["grantee_name"]].append(privilege)
+            if privilege.privilege == "CONTROL SERVER" and privilege.state == "GRANT":
+                # every permission, but DENY still applies (unlike sysadmin)
+                grants[row["grantee_name"]].append(
+                    Privilege("global", "ALL", "", privilege.grantable, implied_by=CONTROL_SERVER)
+                )
     for role, implied in FIXED_SERVER_ROLES.items():
-        grants[role] += [Privilege("global", permission, state=state) for state, permission in implied]
+        grants[role] += [Privilege("global", permission, "", grantable, state, implied_by=role)
+                         for state, permission, grantable in implied]  # fmt: skip
     views = [_database_view(name, rows) for name, rows in sorted(databases.items())]
     return [_account(principal, graph, grants, views) for principal in principals]
+
+
+def password_policy(principal: Row) -> PasswordPolicy:
+    """A SQL login's ``sys.sql_logins.is_policy_checked`` (CHECK_POLICY: the Windows password
+    policy of the host, applied by SQL Server) with ``is_expiration_checked``; other logins have no
+    password SQL Server checks: null."""
+    kind = str(principal.get("type") or "").strip()
+    if kind in ("U", "G"):
+        return PasswordPolicy(None, "Windows login: its password and policy are Windows' (Active Directory)")
+    if kind in ("E", "X"):
+        return PasswordPolicy(None, "Microsoft Entra ID login: its password and policy are Entra ID's")
+    checked = principal.get("is_policy_checked")
+    if kind != "S" or checked is None:
+        return PasswordPolicy(None, "sys.sql_logins reports no CHECK_POLICY for this login")
+    expiration = "ON" if principal.get("is_expiration_checked") else "OFF"
+    if checked:
+        return PasswordPolicy(True, f"CHECK_POLICY ON (the host's Windows password policy), "
+                                    f"CHECK_EXPIRATION {expiration}")  # fmt: skip
+    return PasswordPolicy(False, f"CHECK_POLICY OFF: the password is not checked (CHECK_EXPIRATION {expiration})")
 
 
 def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView]) -> AccountFacts:
@@ -298,7 +374,9 @@ def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView
     grant_reasons = list(superuser)
     if "securityadmin" in member_of:
         grant_reasons.append(f"member of securityadmin{via_label(member_of['securityadmin'])}")
-    grant_reasons += granting + [privilege_label(p) for p in privileges if p.grantable and p.state == "GRANT"]
+    # the fixed roles' implied grant options are named by their membership (or not counted: db_accessadmin)
+    grant_reasons += granting + [privilege_label(p) for p in privileges
+                                 if p.grantable and p.state == "GRANT" and p.implied_by is None]  # fmt: skip
     locked = ["disabled"] * bool(principal["is_disabled"]) + ["locked out (password policy)"] * bool(
         principal.get("is_locked_out")
     )
@@ -316,4 +394,5 @@ def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView
         privileges=sorted_privileges(privileges),
         snapshot=snapshot,
         reasons=reasons_dict(is_superuser=superuser, can_grant=grant_reasons, is_locked=locked),
+        password_policy=password_policy(principal),
     )

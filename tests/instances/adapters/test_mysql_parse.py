@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from instances.adapters.base import AccountFacts, DatabaseSize, Privilege, TableSize
+from instances.adapters.base import AccountFacts, DatabaseSize, PasswordPolicy, Privilege, TableSize
 from instances.adapters.mysql import parse, sql
 from instances.adapters.mysql.features import MySQLFeatures
 
@@ -257,3 +257,36 @@ def test_features_from_handshake_version():
     mysql8 = MySQLFeatures("8.0.36")
     assert mysql8.has_role_edges and mysql8.has_account_locked_column and mysql8.has_dynamic_privileges
     assert "account_locked" in sql.accounts_sql(mysql8)
+
+
+# --- password policy ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("check", "plugin", "mariadb", "expected"),
+    [
+        ({"plugins": "", "strict_validation": True}, "mysql_native_password", True,
+         PasswordPolicy(False, "no password validation plugin is active (simple_password_check, "
+                               "cracklib_password_check)")),
+        ({"plugins": "cracklib_password_check,simple_password_check", "strict_validation": True}, "ed25519", True,
+         PasswordPolicy(True, "cracklib_password_check, simple_password_check active (strict_password_validation ON)")),
+        ({"plugins": "simple_password_check", "strict_validation": False}, "mysql_native_password", True,
+         PasswordPolicy(False, "simple_password_check active, but strict_password_validation is OFF: a password "
+                               "given as a hash is not checked")),
+        ({"plugins": "simple_password_check", "strict_validation": True}, "unix_socket", True,
+         PasswordPolicy(None, "authenticates with unix_socket, not with a password the server stores")),
+        (None, "mysql_native_password", True, PasswordPolicy(False, "this MariaDB (before 10.1.2) has no password "
+                                                                    "validation")),
+        # MySQL 8: the validate_password component's variables (SHOW GLOBAL VARIABLES LIKE 'validate\_password%')
+        ({"validate_password": {"validate_password.length": "8", "validate_password.policy": "MEDIUM"}},
+         "caching_sha2_password", False,
+         PasswordPolicy(True, "validate_password is installed (policy MEDIUM, length 8)")),
+        ({"validate_password": {"validate_password_length": "12", "validate_password_policy": "STRONG"}},
+         "mysql_native_password", False,
+         PasswordPolicy(True, "validate_password is installed (policy STRONG, length 12)")),  # 5.7's plugin
+        ({"validate_password": {}}, "caching_sha2_password", False,
+         PasswordPolicy(False, "validate_password (component or plugin) is not installed")),
+        ({"validate_password": {}}, "auth_socket", False,
+         PasswordPolicy(None, "authenticates with auth_socket, not with a password the server stores")),
+    ],
+)  # fmt: skip
+def test_password_policy(check, plugin, mariadb, expected):
+    assert parse.password_policy(check, plugin, mariadb=mariadb) == expected

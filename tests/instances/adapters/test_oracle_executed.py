@@ -12,7 +12,8 @@ import json
 import oracledb
 import pytest
 
-from instances.adapters.base import ConnectionParams
+from instances.adapters.base import ConnectionParams, PasswordPolicy
+from instances.adapters.matching import holds
 from instances.adapters.oracle import sql
 from instances.adapters.oracle.adapter import OracleAdapter
 from tests.instances.adapters.emulated.oracle import Oracle
@@ -388,3 +389,46 @@ def test_login_failures_are_typed():
     database.user("NO_SESSION")
     with pytest.raises(errors.TargetPermissionDenied, match="ORA-01045"):
         adapter(database, "NO_SESSION").fetch_accounts()
+
+
+# --- implied privileges and the password policy ---------------------------------------------------------
+def test_delete_any_table_is_delete_on_every_table_but_sys_ones():
+    """DELETE ANY TABLE: "Delete rows from tables, table partitions, or views in any schema" ({SQLRF}/GRANT.html,
+    "System Privileges"); with O7_DICTIONARY_ACCESSIBILITY FALSE the ANY privileges do not reach SYS's
+    objects. The DBA role holds its ANY privileges through its own system privileges (DBA_SYS_PRIVS)."""
+    database = monitored()
+    database.user("CLEANER")
+    database.grant_system("CREATE SESSION", "CLEANER")
+    database.grant_system("DELETE ANY TABLE", "CLEANER")
+    database.user("DORA")
+    database.grant_role("DBA", "DORA")  # a new database's DBA holds SELECT ANY TABLE (emulated setup)
+    found = accounts(database)
+    cleaner, dora = found["CLEANER"].privileges, found["DORA"].privileges
+    assert holds(cleaner, "DELETE", "object", "APP.ORDERS", db_type="oracle")
+    assert not holds(cleaner, "DELETE", "object", "SYS.OBJ$", db_type="oracle")
+    assert not holds(cleaner, "SELECT", "object", "APP.ORDERS", db_type="oracle")
+    (select,) = holds(dora, "SELECT", "column", "APP.ORDERS.ID", db_type="oracle")
+    assert (select.via, select.implied_by) == (("DBA",), "any_privilege")
+
+
+def test_password_policy_from_the_profile():
+    """DBA_PROFILES ({REF}/DBA_PROFILES.html): PASSWORD_VERIFY_FUNCTION NULL in the DEFAULT profile of a new
+    database; a profile's DEFAULT limit is the DEFAULT profile's; EXTERNAL users have no Oracle password."""
+    database = monitored()
+    database.profile("APP_USERS", PASSWORD_VERIFY_FUNCTION="ORA12C_STRONG_VERIFY_FUNCTION", PASSWORD_LIFE_TIME="90",
+                     FAILED_LOGIN_ATTEMPTS="DEFAULT")  # fmt: skip
+    for name, profile, authentication in (("PLAIN", "DEFAULT", "PASSWORD"), ("STRICT", "APP_USERS", "PASSWORD"),
+                                          ("OPS$KIM", "DEFAULT", "EXTERNAL")):  # fmt: skip
+        database.user(name, profile=profile, authentication=authentication)
+        database.grant_system("CREATE SESSION", name)
+    found = accounts(database)
+    assert found["PLAIN"].password_policy == PasswordPolicy(
+        False, "profile DEFAULT has no PASSWORD_VERIFY_FUNCTION (PASSWORD_LIFE_TIME 180, PASSWORD_GRACE_TIME 7, "
+        "PASSWORD_REUSE_TIME UNLIMITED, PASSWORD_REUSE_MAX UNLIMITED, FAILED_LOGIN_ATTEMPTS 10, PASSWORD_LOCK_TIME 1, "
+        "INACTIVE_ACCOUNT_TIME UNLIMITED)")  # fmt: skip
+    strict = found["STRICT"].password_policy
+    assert strict.enforced is True and strict.reason.startswith(
+        "profile APP_USERS: PASSWORD_VERIFY_FUNCTION ORA12C_STRONG_VERIFY_FUNCTION; PASSWORD_LIFE_TIME 90, ")
+    assert "FAILED_LOGIN_ATTEMPTS 10" in strict.reason  # DEFAULT → the DEFAULT profile's
+    assert found["OPS$KIM"].password_policy == PasswordPolicy(
+        None, "authenticated EXTERNAL: the password is not Oracle's")  # fmt: skip

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
+from instances.adapters.matching import holds
 from instances.adapters.oracle import parse
 from tests.instances.adapters import sqlcheck
 from tests.instances.adapters.sqlcheck import ORACLE
@@ -298,3 +299,88 @@ def test_reasons_for_superuser_and_lock():
     account = role_chain().plus(role_privs=role("APP_BASE", "DBA"), pwfile=pwfile(sysdba="TRUE")).account()
     assert account.reasons["is_superuser"] == ("role DBA via APP_RW → APP_BASE", "SYSDBA (password file)")
     assert baseline(ACCOUNT_STATUS="LOCKED").account().reasons == {"is_locked": ("ACCOUNT_STATUS LOCKED",)}
+
+
+# --- implied privileges, asked through holds() (instances/adapters/matching.py) -------------------
+# Oracle Database SQL Language Reference, GRANT, "System Privileges": DELETE ANY TABLE "Delete rows
+# from tables, table partitions, or views in any schema"; with O7_DICTIONARY_ACCESSIBILITY FALSE (the
+# default) the ANY privileges do not reach objects in the SYS schema.
+def delete_on(account: AccountFacts, target: str = "APP.ORDERS", **options: Any) -> list[Privilege]:
+    return holds(account.privileges, "DELETE", "object", target, db_type="oracle", **options)
+
+
+def test_delete_any_table_is_delete_on_every_table_but_sys_ones():
+    account = baseline().plus(sys_privs=system(USER, "DELETE ANY TABLE")).account()
+    assert Privilege("global", "DELETE", implied_by="any_privilege") in account.privileges
+    assert delete_on(account) == [Privilege("global", "DELETE", implied_by="any_privilege")]
+    assert delete_on(account, "SYS.AUD$") == []
+    assert not delete_on(baseline().account())
+    assert not account.can_grant  # an implied object privilege is not a grant option
+
+
+def test_the_dba_role_implies_through_its_own_system_privileges():
+    dba = baseline().plus(role_privs=role(USER, "DBA"), sys_privs=system("DBA", "DELETE ANY TABLE"))
+    assert delete_on(dba.account()) == [Privilege("global", "DELETE", via=("DBA",), implied_by="any_privilege")]
+    not_default = dataclasses.replace(dba, role_privs=[{**role(USER, "DBA"), "DEFAULT_ROLE": "NO"}])
+    assert delete_on(not_default.account()) == []  # only after SET ROLE
+    assert delete_on(not_default.account(), include_set_role=True)
+
+
+@pytest.mark.parametrize(
+    ("system_privilege", "object_privilege"),
+    [("SELECT ANY TABLE", "SELECT"), ("INSERT ANY TABLE", "INSERT"), ("UPDATE ANY TABLE", "UPDATE"),
+     ("ALTER ANY TABLE", "ALTER"), ("EXECUTE ANY PROCEDURE", "EXECUTE"), ("READ ANY TABLE", "READ")],
+)  # fmt: skip
+def test_any_privileges_imply_their_object_privilege(system_privilege, object_privilege):
+    account = baseline().plus(sys_privs=system(USER, system_privilege)).account()
+    assert holds(account.privileges, object_privilege, "column", "APP.ORDERS.ID", db_type="oracle")
+    assert not holds(account.privileges, "DELETE", "object", "APP.ORDERS", db_type="oracle")
+
+
+# --- password policy (DBA_PROFILES: PASSWORD_VERIFY_FUNCTION and the password limits) --------------
+def profile(name: str, resource: str, limit: str) -> dict[str, Any]:
+    return _row("dba_profiles", PROFILE=name, RESOURCE_NAME=resource, LIMIT=limit)
+
+
+DEFAULT_PROFILE = [
+    profile("DEFAULT", "PASSWORD_VERIFY_FUNCTION", "NULL"),
+    profile("DEFAULT", "PASSWORD_LIFE_TIME", "180"),
+    profile("DEFAULT", "FAILED_LOGIN_ATTEMPTS", "10"),
+]
+
+
+def policy_of(user_changes: dict, profiles: list[dict] | None) -> PasswordPolicy | None:
+    base = baseline(**user_changes)
+    (account,) = parse.build_accounts(base.users, base.role_privs, base.sys_privs, base.tab_privs, base.col_privs,
+                                      base.pwfile, profiles=profiles)  # fmt: skip
+    return account.password_policy
+
+
+def test_a_profile_without_verify_function_does_not_enforce_a_policy():
+    assert policy_of({}, DEFAULT_PROFILE) == PasswordPolicy(
+        False, "profile DEFAULT has no PASSWORD_VERIFY_FUNCTION (PASSWORD_LIFE_TIME 180, FAILED_LOGIN_ATTEMPTS 10)")
+
+
+def test_a_verify_function_enforces_it_and_default_limits_come_from_the_default_profile():
+    strict = DEFAULT_PROFILE + [profile("APP", "PASSWORD_VERIFY_FUNCTION", "ORA12C_STRONG_VERIFY_FUNCTION"),
+                                profile("APP", "PASSWORD_LIFE_TIME", "DEFAULT")]  # fmt: skip
+    assert policy_of({"PROFILE": "APP"}, strict) == PasswordPolicy(
+        True, "profile APP: PASSWORD_VERIFY_FUNCTION ORA12C_STRONG_VERIFY_FUNCTION; PASSWORD_LIFE_TIME 180, "
+              "FAILED_LOGIN_ATTEMPTS 10")  # fmt: skip
+    inherits = DEFAULT_PROFILE[1:] + [profile("DEFAULT", "PASSWORD_VERIFY_FUNCTION", "VERIFY_X"),
+                                      profile("APP", "PASSWORD_VERIFY_FUNCTION", "DEFAULT")]  # fmt: skip
+    assert policy_of({"PROFILE": "APP"}, inherits).enforced is True
+
+
+@pytest.mark.parametrize(
+    ("authentication", "reason"),
+    [("EXTERNAL", "authenticated EXTERNAL: the password is not Oracle's"),
+     ("GLOBAL", "authenticated GLOBAL: the password is not Oracle's"),
+     ("NONE", "schema-only account (AUTHENTICATION_TYPE NONE): no password")],
+)  # fmt: skip
+def test_users_without_an_oracle_password_have_no_policy_to_tell(authentication, reason):
+    assert policy_of({"AUTHENTICATION_TYPE": authentication}, DEFAULT_PROFILE) == PasswordPolicy(None, reason)
+
+
+def test_profiles_not_read_leave_the_policy_unknown():
+    assert policy_of({}, None) == PasswordPolicy(None, "DBA_PROFILES was not read")

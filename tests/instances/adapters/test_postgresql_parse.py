@@ -39,19 +39,24 @@ def db_grant(database: str, grantee: str | None, privilege: str, grantable: bool
             "privilege_type": privilege, "is_grantable": grantable}  # fmt: skip
 
 
-def obj(level: str, *acl: str, schema="public", table=None, column=None, owner="owner", objtype=None) -> dict:
-    """An ``OBJECT_PRIVILEGES`` row: the ACL as PostgreSQL prints it (``grantee=privs/grantor``)."""
+def obj(level: str, *acl: str, schema="public", table=None, column=None, owner="owner", objtype=None,
+        owner_all=None) -> dict:  # fmt: skip
+    """An ``OBJECT_PRIVILEGES`` row: the ACL as PostgreSQL prints it (``grantee=privs/grantor``);
+    ``owner_all`` as the query computes it (schema and object rows): NULL ACL or the owner's default entry in it."""
+    if owner_all is None and level in ("schema", "object"):
+        owner_all = not acl
     return {"level": level, "schema_name": schema, "table_name": table, "column_name": column, "owner": owner,
-            "acl": list(acl), "objtype": objtype}  # fmt: skip
+            "acl": list(acl), "objtype": objtype, "owner_all": owner_all}  # fmt: skip
 
 
-def accounts(roles=(), memberships=(), databases=(), objects=None) -> dict[str, AccountFacts]:
+def accounts(roles=(), memberships=(), databases=(), objects=None, database_owners=None) -> dict[str, AccountFacts]:
     roles = list(roles) or [role("alice")]
     known = {r["oid"] for r in roles}
     groups = {name for m in memberships for name in ("r1", "r2", "r3", "ops", "g") if oid(name) in
               (m["member"], m["roleid"])}  # fmt: skip
     roles += [role(g, rolcanlogin=False) for g in sorted(groups) if oid(g) not in known]
-    parsed = parse.parse_accounts(roles, databases, objects or {}, membership_rows=memberships)
+    parsed = parse.parse_accounts(roles, databases, objects or {}, membership_rows=memberships,
+                                  database_owners=database_owners)  # fmt: skip
     return {a.username: a for a in parsed}
 
 
@@ -132,11 +137,92 @@ def test_a_malformed_acl_item_is_an_error():
         parse.acl_item("no equals sign")
 
 
-def test_the_owners_own_acl_entries_are_left_out():
-    objects = {"app": [obj("object", "owner=arwdDxt/owner", "alice=r*/owner", table="t")]}
+def test_the_owners_own_acl_entries_are_what_ownership_gives():
+    objects = {"app": [obj("object", "owner=arwdDxt/owner", "alice=r*/owner", table="t", owner_all=True)]}
     every = accounts(roles=[role("alice"), role("owner")], objects=objects)
-    assert every["owner"].privileges == () and every["alice"].privileges == (
-        Privilege("object", "SELECT", "app.public.t", True),)  # fmt: skip
+    assert every["owner"].privileges == (Privilege("object", "ALL", "app.public.t", True, implied_by="owner"),)
+    assert every["alice"].privileges == (Privilege("object", "SELECT", "app.public.t", True),)
+    # an owner that revoked DELETE and TRUNCATE from itself holds what its own entry still has
+    revoked = {"app": [obj("object", "owner=arwxt/owner", table="t", owner_all=False)]}
+    assert {p.privilege for p in accounts(roles=[role("owner")], objects=revoked)["owner"].privileges} == {
+        "SELECT", "INSERT", "UPDATE", "REFERENCES", "TRIGGER"}  # fmt: skip
+    assert not every["owner"].can_grant  # ownership's implicit grant options are not counted
+
+
+def test_owners_of_databases_schemas_and_tables_without_acls_hold_all_on_them():
+    objects = {"app": [obj("schema", schema="s", owner="alice"), obj("object", table="t", owner="alice"),
+                       obj("object", table="u", owner="bob")]}  # fmt: skip
+    owners = accounts(roles=[role("alice"), role("bob")], objects=objects,
+                      databases=[db_grant("app", "alice", p) for p in ("CONNECT", "CREATE", "TEMPORARY")],
+                      database_owners={"app": "alice"})  # fmt: skip
+    assert owners["alice"].privileges == (
+        Privilege("database", "ALL", "app", True, implied_by="owner"),
+        Privilege("schema", "ALL", "app.s", True, implied_by="owner"),
+        Privilege("object", "ALL", "app.public.t", True, implied_by="owner"),
+    )
+    assert owners["bob"].privileges == (Privilege("object", "ALL", "app.public.u", True, implied_by="owner"),)
+    # a database owner that revoked CREATE from itself: only what its entries still have
+    partial = accounts(roles=[role("alice")], databases=[db_grant("app", "alice", "CONNECT")],
+                       database_owners={"app": "alice"})["alice"]  # fmt: skip
+    assert partial.privileges == (Privilege("database", "CONNECT", "app", True, implied_by="owner"),)
+
+
+def test_ownership_passes_to_members_like_a_grant():
+    objects = {"app": [obj("object", table="t", owner="app_owner")]}
+    edges = [member("alice", "app_owner"), member("bob", "app_owner", inherit=False)]
+    every = accounts(roles=[role("alice"), role("bob"), role("app_owner", rolcanlogin=False)], memberships=edges,
+                     objects=objects)  # fmt: skip
+    assert every["alice"].privileges == (
+        Privilege("object", "ALL", "app.public.t", True, via=("app_owner",), implied_by="owner"),)  # fmt: skip
+    assert every["bob"].privileges == (Privilege("object", "ALL", "app.public.t", True, via=("app_owner",),
+                                                 via_set_role=True, implied_by="owner"),)  # fmt: skip
+
+
+def test_pg_database_owner_is_the_owner_of_each_database():
+    """PG 14+: what pg_database_owner owns or is granted in a database belongs to that database's owner."""
+    objects = {"app": [obj("schema", "pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner",
+                           owner="pg_database_owner", owner_all=True),
+                       obj("object", "pg_database_owner=r/o", table="t", owner="o", owner_all=True)],
+               "crm": [obj("schema", owner="pg_database_owner")]}  # fmt: skip
+    every = accounts(roles=[role("alice"), role("bob"), role("carol", rolcanlogin=False)], objects=objects,
+                     memberships=[member("bob", "carol")], database_owners={"app": "alice", "crm": "carol"})
+    assert every["alice"].privileges == (
+        Privilege("schema", "ALL", "app.public", True, via=("pg_database_owner",), implied_by="owner"),
+        Privilege("object", "SELECT", "app.public.t", via=("pg_database_owner",)),
+    )
+    assert every["bob"].privileges == (Privilege("schema", "ALL", "crm.public", True,
+                                                 via=("carol", "pg_database_owner"), implied_by="owner"),)  # fmt: skip
+    assert Privilege("schema", "USAGE", "app.public") in every["PUBLIC"].privileges
+
+
+def test_a_superuser_holds_all_and_its_members_only_by_set_role():
+    edges = [member("alice", "admins"), member("admins", "root"), member("bob", "root", set_option=False)]
+    objects = {"app": [obj("object", table="t", owner="postgres"), obj("object", table="u", owner="root")]}
+    every = accounts(roles=[role("postgres", rolsuper=True), role("root", rolsuper=True, rolcanlogin=False),
+                            role("alice"), role("bob"), role("admins", rolcanlogin=False)],
+                     memberships=edges, objects=objects)  # fmt: skip
+    superuser = Privilege("global", "ALL", "", True, implied_by="superuser")
+    # postgres's ownership is covered by its ALL (nobody is a member of it); root's passes to its members
+    assert every["postgres"].privileges == (superuser,)
+    assert every["alice"].privileges == (
+        Privilege("global", "ALL", "", True, via=("admins", "root"), via_set_role=True, implied_by="superuser"),
+        Privilege("object", "ALL", "app.public.u", True, via=("admins", "root"), implied_by="owner"),
+    )
+    # bob inherits root's ownership but may not SET ROLE root (PG 16: no SET option)
+    assert every["bob"].privileges == (
+        Privilege("object", "ALL", "app.public.u", True, via=("root",), implied_by="owner"),)  # fmt: skip
+    assert not every["alice"].is_superuser and not every["alice"].can_grant
+
+
+def test_predefined_roles_read_and_write_all_data():
+    edges = [member("alice", "pg_read_all_data"), member("bob", "pg_write_all_data")]
+    roles = [role("alice"), role("bob"), role("pg_read_all_data", rolcanlogin=False),
+             role("pg_write_all_data", rolcanlogin=False)]  # fmt: skip
+    every = accounts(roles=roles, memberships=edges)
+    assert every["alice"].privileges == tuple(
+        Privilege("global", name, via=("pg_read_all_data",), implied_by="pg_read_all_data")
+        for name in ("SELECT", "USAGE"))  # fmt: skip
+    assert {p.privilege for p in every["bob"].privileges} == {"INSERT", "UPDATE", "DELETE", "USAGE"}
 
 
 def test_pg15_memberships_pass_privileges_on_when_the_member_inherits():

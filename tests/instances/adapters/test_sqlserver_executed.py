@@ -12,7 +12,8 @@ import json
 import pymssql
 import pytest
 
-from instances.adapters.base import ConnectionParams
+from instances.adapters.base import ConnectionParams, PasswordPolicy
+from instances.adapters.matching import holds
 from instances.adapters.sqlserver import sql
 from instances.adapters.sqlserver.adapter import SQLServerAdapter
 from tests.instances.adapters.emulated.sqlserver import SQLServer
@@ -83,7 +84,10 @@ def test_nested_server_role_makes_sysadmin():
     assert carol.is_superuser and carol.can_grant
     assert carol.roles == ("ops_admins", "sysadmin")
     assert carol.reasons["is_superuser"] == ("member of sysadmin via ops_admins",)
-    assert ("global", "CONTROL SERVER", "", "GRANT", False, ("ops_admins", "sysadmin")) in grants(carol)
+    # "Permissions of fixed server roles": sysadmin is "Granted with GRANT option: CONTROL SERVER"
+    assert ("global", "CONTROL SERVER", "", "GRANT", True, ("ops_admins", "sysadmin")) in grants(carol)
+    assert ("global", "ALL", "", "GRANT", True, ("ops_admins", "sysadmin")) in grants(carol)
+    assert {p.implied_by for p in carol.privileges if p.via[-1:] == ("sysadmin",)} == {"sysadmin"}
     assert accounts(server)["sa"].roles == ("sysadmin",)  # from setup
 
 
@@ -257,7 +261,9 @@ def test_principals_in_several_databases_and_statement_count():
     dana = {a.username: a for a in instance.fetch_accounts()}["dana"]
     assert dana.roles == ("hr.payroll", "sales.db_owner")
     assert ("database", "EXECUTE", "hr", "GRANT", False, ("hr.payroll",)) in grants(dana)
-    assert ("database", "CONTROL", "sales", "GRANT", False, ("sales.db_owner",)) in grants(dana)
+    # "Permissions of fixed database roles": db_owner is "Granted with GRANT option: CONTROL"
+    assert ("database", "CONTROL", "sales", "GRANT", True, ("sales.db_owner",)) in grants(dana)
+    assert ("database", "ALL", "sales", "GRANT", True, ("sales.db_owner",)) in grants(dana)
     assert dana.can_grant and "member of sales.db_owner" in dana.reasons["can_grant"]
     assert set(dana.snapshot["databases"]) == {"hr", "sales"}
     (connection,) = instance.connections
@@ -469,3 +475,53 @@ def test_sql_text_runs_as_written():
     instance = adapter(server)
     instance.fetch_database_sizes()
     assert instance.connections[0].statements[-1] == sql.DATABASE_SIZES
+
+
+# --- implied permissions and DENY, asked through holds() (instances/adapters/matching.py) -------------
+def deletes_orders(account) -> list:
+    return holds(account.privileges, "DELETE", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
+def test_sysadmin_and_the_dbo_user_bypass_deny_db_owner_members_do_not():
+    """"DENY takes precedence over all permissions, except that DENY does not apply to object owners or
+    members of the sysadmin fixed server role" ({DOCS}/t-sql/statements/deny-transact-sql); the permission
+    check is bypassed for sysadmin members and the dbo user ({DOCS}/relational-databases/security/
+    permissions-hierarchy-database-engine); db_owner members hold CONTROL on the database
+    ({DOCS}/relational-databases/security/authentication-access/database-level-roles) and DENY applies."""
+    server = monitored()
+    for name in ("root", "owner", "dbo_member", "writer", "controller"):
+        server.login(name)
+    server.add_member("sysadmin", "root")
+    server.grant("CONTROL SERVER", "controller")
+    sales = server.database("sales", owner="owner")  # owner's login is the dbo user of sales
+    sales.table("dbo", "orders", ("id", "amount"))
+    for user in ("root", "dbo_member", "writer", "controller"):
+        sales.user(f"{user}_u", user)
+    sales.add_member("db_owner", "dbo_member_u")
+    sales.add_member("db_datawriter", "writer_u")
+    found = accounts(server)
+    assert all(deletes_orders(found[name]) for name in ("root", "owner", "dbo_member", "writer", "controller"))
+    assert {p.implied_by for p in deletes_orders(found["owner"])} == {"dbo", "db_owner"}
+    # DENY DELETE on the schema to public: every database user is denied — except sysadmin and dbo
+    sales.grant("DELETE", "public", state="D", schema="dbo")
+    found = accounts(server)
+    assert {p.implied_by for p in deletes_orders(found["root"])} == {"sysadmin"}
+    assert [p.implied_by for p in deletes_orders(found["owner"])] == ["dbo"]
+    assert deletes_orders(found["dbo_member"]) == [] and deletes_orders(found["writer"]) == []
+    assert deletes_orders(found["controller"]) == []  # CONTROL SERVER is not sysadmin: DENY applies
+    assert holds(found["dbo_member"].privileges, "SELECT", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
+def test_password_policy_from_sql_logins():
+    """sys.sql_logins.is_policy_checked / is_expiration_checked ({DOCS}/relational-databases/
+    system-catalog-views/sys-sql-logins-transact-sql); Windows logins have no row there."""
+    server = monitored()
+    server.login("strict", expiration=True)
+    server.login("lax", policy=False)
+    server.login("CORP\\kim", kind="U")
+    found = accounts(server)
+    assert found["strict"].password_policy == PasswordPolicy(
+        True, "CHECK_POLICY ON (the host's Windows password policy), CHECK_EXPIRATION ON")  # fmt: skip
+    assert found["lax"].password_policy == PasswordPolicy(
+        False, "CHECK_POLICY OFF: the password is not checked (CHECK_EXPIRATION OFF)")  # fmt: skip
+    assert found["CORP\\kim"].password_policy.enforced is None

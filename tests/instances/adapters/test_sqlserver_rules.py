@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
+from instances.adapters.matching import holds
 from instances.adapters.sqlserver import parse
 from tests.instances.adapters import sqlcheck
 from tests.instances.adapters.sqlcheck import SQLSERVER
@@ -377,15 +378,47 @@ def test_a_server_deny_applies_to_the_same_securable_only():
     [
         ("db_datareader", {("GRANT", "SELECT")}),
         ("db_datawriter", {("GRANT", "INSERT"), ("GRANT", "UPDATE"), ("GRANT", "DELETE")}),
-        ("db_owner", {("GRANT", "CONTROL")}),
+        ("db_owner", {("GRANT", "CONTROL"), ("GRANT", "ALL")}),
         ("db_denydatareader", {("DENY", "SELECT")}),
         ("db_denydatawriter", {("DENY", "INSERT"), ("DENY", "UPDATE"), ("DENY", "DELETE")}),
+        ("db_accessadmin", {("GRANT", "ALTER ANY USER"), ("GRANT", "CREATE SCHEMA"), ("GRANT", "CONNECT")}),
+        ("db_backupoperator", {("GRANT", "BACKUP DATABASE"), ("GRANT", "BACKUP LOG"), ("GRANT", "CHECKPOINT")}),
+        ("db_securityadmin", {("GRANT", "ALTER ANY APPLICATION ROLE"), ("GRANT", "ALTER ANY ROLE"),
+                              ("GRANT", "CREATE SCHEMA"), ("GRANT", "VIEW DEFINITION")}),
     ],
-)
+)  # fmt: skip
 def test_fixed_database_roles_carry_their_documented_permissions(role, expected):
+    """Microsoft Learn, "Database-level roles" (the permissions of the fixed database roles)."""
     account = baseline().plus(db_members=db_member(role, USER)).account()
     held = {(p.state, p.privilege) for p in account.privileges if p.via == (f"{DATABASE}.{role}",)}
     assert held == expected and all(p.target == DATABASE for p in account.privileges if p.via)
+    assert all(p.implied_by == role for p in account.privileges if p.via == (f"{DATABASE}.{role}",))
+
+
+def test_db_ddladmin_carries_its_create_and_alter_any_permissions():
+    account = baseline().plus(db_members=db_member("db_ddladmin", USER)).account()
+    held = {p.privilege for p in account.privileges if p.via == (f"{DATABASE}.db_ddladmin",)}
+    assert {"CREATE TABLE", "ALTER ANY SCHEMA", "CREATE PROCEDURE", "REFERENCES"} <= held and len(held) == 27
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("serveradmin", {"ALTER ANY ENDPOINT", "ALTER RESOURCES", "ALTER SERVER STATE", "ALTER SETTINGS", "SHUTDOWN",
+                         "VIEW SERVER STATE"}),
+        ("setupadmin", {"ALTER ANY LINKED SERVER"}),
+        ("processadmin", {"ALTER ANY CONNECTION", "ALTER SERVER STATE"}),
+        ("diskadmin", {"ALTER RESOURCES"}),
+        ("dbcreator", {"CREATE ANY DATABASE"}),
+        ("bulkadmin", {"ADMINISTER BULK OPERATIONS"}),
+        ("securityadmin", {"ALTER ANY LOGIN"}),
+    ],
+)  # fmt: skip
+def test_fixed_server_roles_carry_their_documented_permissions(role, expected):
+    """Microsoft Learn, "Server-level roles" (the permissions of the fixed server roles)."""
+    account = baseline().plus(members=member(role, LOGIN)).account()
+    held = [p for p in account.privileges if p.via == (role,)]
+    assert {p.privilege for p in held} == expected and {(p.level, p.implied_by) for p in held} == {("global", role)}
 
 
 def test_db_denydatawriter_beats_db_datawriter():
@@ -397,7 +430,9 @@ def test_db_denydatawriter_beats_db_datawriter():
 
 def test_sysadmin_carries_control_server():
     account = in_role_ops().plus(members=member("sysadmin", "ops", "R")).account()
-    assert Privilege("global", "CONTROL SERVER", via=("ops", "sysadmin")) in account.privileges
+    assert Privilege("global", "CONTROL SERVER", "", True, via=("ops", "sysadmin"), implied_by="sysadmin") in (
+        account.privileges)  # fmt: skip
+    assert Privilege("global", "ALL", "", True, via=("ops", "sysadmin"), implied_by="sysadmin") in account.privileges
     assert account.reasons["is_superuser"] == ("member of sysadmin via ops",)
 
 
@@ -420,3 +455,81 @@ def test_reasons_name_the_path():
     assert grantable.reasons == {"can_grant": ("SELECT on schema sales.reports WITH GRANT OPTION",)}
     locked = baseline(is_disabled=1).account()
     assert locked.reasons == {"is_locked": ("disabled",)}
+
+
+# --- implied permissions and DENY, asked through holds() (instances/adapters/matching.py) ---------
+# Microsoft Learn, "DENY (Transact-SQL)" (https://learn.microsoft.com/sql/t-sql/statements/deny-transact-sql):
+# "DENY takes precedence over all permissions, except that DENY does not apply to object owners or members
+# of the sysadmin fixed server role"; "A table-level DENY does not take precedence over a column-level
+# GRANT". "Permissions hierarchy (Database Engine)": the permission check is bypassed for members of
+# sysadmin and for the dbo user of the current database; CONTROL at a scope includes every permission
+# under it. "Server-level roles" / "Database-level roles": sysadmin can perform any activity, db_owner
+# holds CONTROL on the database.
+def delete_on_orders(server: Server) -> list[Privilege]:
+    return holds(server.account().privileges, "DELETE", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
+DENY_DELETE_ORDERS = db_permission("public", "DELETE", "D", **ORDERS)
+
+
+def test_sysadmin_bypasses_a_deny():
+    sysadmin = baseline().plus(members=member("sysadmin", LOGIN))
+    assert [p.implied_by for p in delete_on_orders(sysadmin)] == ["sysadmin", "sysadmin"]  # ALL, CONTROL SERVER
+    denied = sysadmin.plus(db_permissions=DENY_DELETE_ORDERS, permissions=server_permission(LOGIN, "CONTROL SERVER",
+                                                                                            "D"))  # fmt: skip
+    assert {p.implied_by for p in delete_on_orders(denied)} == {"sysadmin"}
+    assert denied.account().is_superuser
+
+
+def test_the_dbo_user_bypasses_a_deny_in_its_database():
+    owner = dataclasses.replace(baseline(), db_principals=[db_principal("dbo", SID, principal_id=1)])
+    denied = owner.plus(db_permissions=DENY_DELETE_ORDERS)
+    assert [(p.privilege, p.implied_by) for p in delete_on_orders(denied)] == [("ALL", "dbo")]  # not db_owner's
+    assert not delete_on_orders(baseline().plus(db_permissions=DENY_DELETE_ORDERS))
+
+
+def test_db_owner_members_are_denied_like_anyone():
+    db_owner = baseline().plus(db_members=db_member("db_owner", USER))
+    assert {(p.privilege, p.implied_by) for p in delete_on_orders(db_owner)} == {("ALL", "db_owner"),
+                                                                                 ("CONTROL", "db_owner")}
+    denied = db_owner.plus(db_permissions=DENY_DELETE_ORDERS)
+    assert delete_on_orders(denied) == []
+    assert holds(denied.account().privileges, "SELECT", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
+def test_control_server_grantees_are_denied_like_anyone():
+    control = baseline().plus(permissions=server_permission(LOGIN, "CONTROL SERVER"))
+    assert {p.implied_by for p in delete_on_orders(control)} == {None, "control_server"}
+    assert delete_on_orders(control.plus(db_permissions=DENY_DELETE_ORDERS)) == []
+
+
+def test_a_deny_on_the_schema_beats_a_grant_on_the_table_and_a_table_deny_not_a_column_grant():
+    writer = baseline().plus(db_members=db_member("db_datawriter", USER))
+    assert delete_on_orders(writer)
+    schema_deny = db_permission(USER, "DELETE", "D", **REPORTS | {"major_id": 1, "schema_name": "dbo"})
+    assert delete_on_orders(writer.plus(db_permissions=schema_deny)) == []
+    column = baseline().plus(db_permissions=db_permission(USER, "UPDATE", **EMAIL)).plus(
+        db_permissions=db_permission(USER, "UPDATE", "D", **ORDERS))  # fmt: skip
+    privileges = column.account().privileges
+    assert holds(privileges, "UPDATE", "column", "sales.dbo.orders.email", db_type="sqlserver")
+    assert not holds(privileges, "UPDATE", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
+# --- password policy (sys.sql_logins.is_policy_checked / is_expiration_checked) -----------------
+@pytest.mark.parametrize(
+    ("changes", "enforced", "reason"),
+    [
+        ({}, True, "CHECK_POLICY ON (the host's Windows password policy), CHECK_EXPIRATION OFF"),
+        ({"is_policy_checked": False}, False, "CHECK_POLICY OFF: the password is not checked (CHECK_EXPIRATION OFF)"),
+        ({"is_expiration_checked": True}, True,
+         "CHECK_POLICY ON (the host's Windows password policy), CHECK_EXPIRATION ON"),
+        ({"type": "U", "type_desc": "WINDOWS_LOGIN", "is_policy_checked": None, "is_expiration_checked": None}, None,
+         "Windows login: its password and policy are Windows' (Active Directory)"),
+        ({"type": "G", "type_desc": "WINDOWS_GROUP", "is_policy_checked": None, "is_expiration_checked": None}, None,
+         "Windows login: its password and policy are Windows' (Active Directory)"),
+        ({"type": "E", "type_desc": "EXTERNAL_LOGIN", "is_policy_checked": None, "is_expiration_checked": None}, None,
+         "Microsoft Entra ID login: its password and policy are Entra ID's"),
+    ],
+)  # fmt: skip
+def test_password_policy_is_what_sys_sql_logins_reports(changes, enforced, reason):
+    assert baseline(**changes).account().password_policy == PasswordPolicy(enforced, reason)

@@ -39,8 +39,8 @@ CREATED = datetime(2024, 1, 2, 3, 4, 5)
 # Base tables: the DBA_ views, V$PWFILE_USERS and PRODUCT_COMPONENT_VERSION. DBA_INDEXES/LOBS/
 # TABLES have the columns of their ALL_ page ("same_as" in the catalog).
 TABLES = ("DBA_USERS", "DBA_ROLE_PRIVS", "DBA_ROLES", "DBA_SYS_PRIVS", "DBA_TAB_PRIVS", "DBA_COL_PRIVS",
-          "V$PWFILE_USERS", "DBA_TABLESPACES", "DBA_DATA_FILES", "DBA_SEGMENTS", "DBA_INDEXES", "DBA_LOBS",
-          "DBA_TABLES", "PRODUCT_COMPONENT_VERSION")  # fmt: skip
+          "V$PWFILE_USERS", "DBA_PROFILES", "DBA_TABLESPACES", "DBA_DATA_FILES", "DBA_SEGMENTS", "DBA_INDEXES",
+          "DBA_LOBS", "DBA_TABLES", "PRODUCT_COMPONENT_VERSION")  # fmt: skip
 SOURCES = {"DBA_INDEXES": "ALL_INDEXES", "DBA_LOBS": "ALL_LOBS", "DBA_TABLES": "ALL_TABLES"}
 SESSION_USER = "getvariable('ora_session_user')"
 # Views over the base tables, as the Database Reference defines their rows.
@@ -137,6 +137,12 @@ class Oracle:
         self.grant_object("SELECT", "SYS", "DUAL", "PUBLIC")
         self.grant_object("EXECUTE", "SYS", "DBMS_OUTPUT", "PUBLIC")
         self.sysdba("SYS", sysoper=True)
+        # The DEFAULT profile as a new database has it (Database Security Guide, "Managing Resources with
+        # Profiles"; 12.2+ INACTIVE_ACCOUNT_TIME, 21c+ PASSWORD_ROLLOVER_TIME), kernel limits among them.
+        self.profile("DEFAULT", FAILED_LOGIN_ATTEMPTS="10", PASSWORD_LIFE_TIME="180", PASSWORD_REUSE_TIME="UNLIMITED",
+                     PASSWORD_REUSE_MAX="UNLIMITED", PASSWORD_VERIFY_FUNCTION="NULL", PASSWORD_LOCK_TIME="1",
+                     PASSWORD_GRACE_TIME="7", INACTIVE_ACCOUNT_TIME="UNLIMITED", PASSWORD_ROLLOVER_TIME="0",
+                     kernel={"SESSIONS_PER_USER": "UNLIMITED", "CPU_PER_SESSION": "UNLIMITED"})  # fmt: skip
         for name, contents, size in (("SYSTEM", "PERMANENT", 900 << 20), ("SYSAUX", "PERMANENT", 600 << 20),
                                      ("UNDOTBS1", "UNDO", 300 << 20), ("TEMP", "TEMPORARY", 0),
                                      ("USERS", "PERMANENT", 5 << 20)):  # fmt: skip
@@ -188,6 +194,20 @@ class Oracle:
         self.insert("V$PWFILE_USERS", USERNAME=user, SYSDBA="TRUE", SYSOPER="TRUE" if sysoper else "FALSE",
                     SYSASM="FALSE", SYSBACKUP="FALSE", SYSDG="FALSE", SYSKM="FALSE", CON_ID=0,
                     ACCOUNT_STATUS="OPEN")  # fmt: skip
+
+    def profile(self, name: str, *, kernel: dict[str, str] | None = None, **password_limits: str) -> None:
+        """CREATE PROFILE <name> LIMIT …: one DBA_PROFILES row per resource (RESOURCE_TYPE PASSWORD or KERNEL;
+        LIMIT 'DEFAULT' takes the DEFAULT profile's value; PASSWORD_VERIFY_FUNCTION 'NULL' is none).
+        INACTIVE_ACCOUNT_TIME exists from 12.2, PASSWORD_ROLLOVER_TIME from 21c."""
+        since = {"INACTIVE_ACCOUNT_TIME": 12.2, "PASSWORD_ROLLOVER_TIME": 21}
+        release = float(".".join(self.version.split(".")[:2]))
+        for resource, limit in password_limits.items():
+            if release >= since.get(resource, 0):
+                self.insert("DBA_PROFILES", PROFILE=name, RESOURCE_NAME=resource, RESOURCE_TYPE="PASSWORD",
+                            LIMIT=limit, COMMON="NO")  # fmt: skip
+        for resource, limit in (kernel or {}).items():
+            self.insert("DBA_PROFILES", PROFILE=name, RESOURCE_NAME=resource, RESOURCE_TYPE="KERNEL", LIMIT=limit,
+                        COMMON="NO")  # fmt: skip
 
     # -- storage -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,188 @@
+"""Does an account hold privilege P on object O? The one matching rule, per engine.
+
+``holds(privileges, privilege, level, target, db_type=…, include_set_role=False)`` answers
+from an account's effective privileges (``AccountFacts.privileges`` or the stored
+``facts.privileges`` entries, which carry the same attribute names once read into
+``Privilege``) with the entries that give it, after DENY rules: an empty list means "no".
+The classification DSL's ``has_privilege`` uses the same rules, and so must anything else
+that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
+
+1. **Counted entries.** An entry reachable only by ``SET ROLE`` (``via_set_role``) counts only
+   with ``include_set_role``; that applies to DENY entries too.
+2. **Name.** An entry gives P when its privilege is P (names compared upper-case, spaces
+   collapsed; PostgreSQL ``TEMP`` = ``TEMPORARY``), or
+   - it is ``ALL`` / ``ALL PRIVILEGES``: every privilege — except on PostgreSQL below the global
+     level, where ``ALL`` on a database / schema / table gives only the privileges that kind of
+     object has (``PG_PRIVILEGES``; an owner's ``ALL`` on a database is not DELETE on its tables);
+   - SQL Server: it is ``CONTROL`` on a database, schema or object (every permission on that
+     securable and everything in it), or ``CONTROL SERVER`` (every permission) — Microsoft Learn,
+     "Permissions (Database Engine)": "CONTROL at a particular scope implicitly includes CONTROL
+     on all the securables under that scope".
+3. **Scope.** Levels are global ⊃ database ⊃ schema ⊃ object ⊃ column; targets are dotted
+   (``db``, ``db.schema``, ``db.schema.table``, ``db.schema.table.column``; MySQL ``db.table``;
+   Oracle ``OWNER.TABLE``). An entry covers the asked (level, target) when
+   - it is global (everything) — except an Oracle ``… ANY …`` entry (``implied_by
+     "any_privilege"``), which does not cover objects owned by SYS (O7_DICTIONARY_ACCESSIBILITY
+     is FALSE by default: Oracle, "System Privileges");
+   - it is at the same level on the same target;
+   - it is at a wider level and the asked target lies inside its target (the entry's target
+     followed by ``.``), on an engine whose hierarchy passes that level down: MySQL/MariaDB,
+     SQL Server and Oracle pass every level down; **PostgreSQL passes down only table → column**
+     (a database or schema privilege is about that database or schema itself:
+     ``has_schema_privilege`` does not look at the database's ACL, nor ``has_table_privilege`` at
+     the schema's). A SQL Server target holding ``::`` (an endpoint, a certificate …) is matched
+     as a whole only. A narrower entry never covers a wider question (a column grant is not a
+     table privilege: ``has_table_privilege`` agrees).
+4. **DENY** (SQL Server; no other engine stores one): a counted DENY entry that gives P by rule
+   2 and covers the asked (level, target) by rule 3 cancels every granting entry — a DENY at a
+   wider scope beats a GRANT at a narrower one (Microsoft Learn, "DENY (Transact-SQL)": "DENY
+   takes precedence over all permissions") — with two documented exceptions:
+   - a DENY on a table does not cancel a GRANT on one of its columns ("A table-level DENY does
+     not take precedence over a column-level GRANT. This inconsistency in the permissions
+     hierarchy has been preserved for backward compatibility.", same page; not when common
+     criteria compliance is enabled, which is not read);
+   - an entry implied by ``superuser`` (PostgreSQL), ``sysadmin`` (SQL Server: "DENY does not
+     apply to object owners or members of the sysadmin fixed server role") or ``dbo`` (the
+     database's owner user: "Permissions hierarchy", the permission check "is bypassed" for
+     sysadmin members and the dbo user) is never cancelled (``BYPASS_DENY``).
+
+Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
+SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, MySQL database-name wildcards in a
+grant's target (``app\\_%`` is matched literally), and anything the adapters do not read (each
+engine's limits are listed in docs/adapters*.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Protocol
+
+from instances.adapters.base import Privilege
+
+LEVELS = ("global", "database", "schema", "object", "column")
+RANK = {level: rank for rank, level in enumerate(LEVELS)}
+ALL_PRIVILEGES = frozenset({"ALL", "ALL PRIVILEGES"})
+#: implied entries no DENY cancels
+BYPASS_DENY = frozenset({"superuser", "sysadmin", "dbo"})
+
+#: PostgreSQL: the privileges each kind of object has (PostgreSQL documentation, "Privileges",
+#: Table 5.2 "Summary of Access Privileges"; tables, views, materialized views and foreign tables
+#: are "object"; MAINTAIN since 17). ``ALL`` below the global level means these.
+PG_PRIVILEGES = {
+    "database": frozenset({"CONNECT", "CREATE", "TEMPORARY"}),
+    "schema": frozenset({"USAGE", "CREATE"}),
+    "object": frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}),
+    "column": frozenset({"SELECT", "INSERT", "UPDATE", "REFERENCES"}),
+}
+_ALIASES = {"TEMP": "TEMPORARY"}
+
+
+class Entry(Protocol):
+    """What the rules read of an effective privilege (``Privilege`` and the DSL's entries)."""
+
+    privilege: str
+    level: str
+    target: str
+    state: str
+    via_set_role: bool
+    implied_by: str | None
+
+
+@lru_cache(maxsize=4096)
+def normal_name(name: str) -> str:
+    """``delete`` → ``DELETE``; runs of spaces collapsed; ``TEMP`` → ``TEMPORARY``."""
+    name = " ".join(name.upper().split())
+    return _ALIASES.get(name, name)
+
+
+def is_deny(entry: Entry) -> bool:
+    return entry.state == "DENY"
+
+
+def gives(entry: Entry, privilege: str, db_type: str) -> bool:
+    """Rule 2: does the entry's name give ``privilege`` (already ``normal_name``d) at its own level?"""
+    name = normal_name(entry.privilege)
+    if name == privilege:
+        return True
+    if name in ALL_PRIVILEGES:
+        if db_type == "postgresql" and entry.level != "global":
+            return privilege in PG_PRIVILEGES.get(entry.level, ())
+        return True
+    if db_type == "sqlserver":
+        return name == "CONTROL SERVER" if entry.level == "global" else name == "CONTROL"
+    return False
+
+
+def passes_down(db_type: str, level: str) -> bool:
+    """Rule 3: does an entry at ``level`` cover narrower levels inside its target on this engine?"""
+    return level == "object" if db_type == "postgresql" else True
+
+
+def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
+    """Rule 3: does the entry's scope include (``level``, ``target``)?"""
+    if entry.level == "global":
+        return not (db_type == "oracle" and entry.implied_by == "any_privilege" and target.split(".")[0] == "SYS")
+    rank, asked = RANK.get(entry.level), RANK.get(level)
+    if rank is None or asked is None or rank > asked:
+        return False
+    if rank == asked:
+        return entry.target == target
+    if db_type == "sqlserver" and "::" in entry.target:
+        return False
+    return passes_down(db_type, entry.level) and target.startswith(entry.target + ".")
+
+
+def cancels(deny: Entry, grant: Entry) -> bool:
+    """Rule 4, for a DENY that gives the privilege and covers the asked scope: does it cancel ``grant``?"""
+    if grant.implied_by in BYPASS_DENY:
+        return False
+    return not (deny.level == "object" and grant.level == "column")
+
+
+def privileges_from_facts(entries: Iterable[object]) -> list[Privilege]:
+    """Stored ``facts.privileges`` entries (JSON dicts) as ``Privilege`` objects, for ``holds``;
+    anything that is not an entry is skipped."""
+    result = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("privilege"), str):
+            continue
+        implied_by = entry.get("implied_by")
+        result.append(
+            Privilege(
+                level=str(entry.get("level") or "object"),
+                privilege=entry["privilege"],
+                target=str(entry.get("target") or ""),
+                grantable=entry.get("grantable") is True,
+                state=str(entry.get("state") or "GRANT"),
+                via=tuple(str(v) for v in entry.get("via") or ()),
+                via_set_role=entry.get("via_set_role") is True,
+                implied_by=implied_by if isinstance(implied_by, str) else None,
+            )
+        )
+    return result
+
+
+def holds(
+    privileges: Iterable[Entry],
+    privilege: str,
+    level: str,
+    target: str = "",
+    *,
+    db_type: str = "",
+    include_set_role: bool = False,
+) -> list[Entry]:
+    """The entries of ``privileges`` that give ``privilege`` on (``level``, ``target``) on a
+    ``db_type`` instance, after DENY rules (see the module docstring); empty: it is not held.
+    ``target`` is '' for the global level."""
+    wanted = normal_name(privilege)
+    granting: list[Entry] = []
+    denies: list[Entry] = []
+    for entry in privileges:
+        if entry.via_set_role and not include_set_role:
+            continue
+        if gives(entry, wanted, db_type) and covers(entry, level, target, db_type):
+            (denies if is_deny(entry) else granting).append(entry)
+    if not denies:
+        return granting
+    return [grant for grant in granting if not any(cancels(deny, grant) for deny in denies)]

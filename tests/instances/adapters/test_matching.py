@@ -1,0 +1,152 @@
+"""``instances/adapters/matching.py``: each rule of ``holds()`` decides a test (pure, no database).
+
+The live oracle comparisons (``test_postgresql_holds_live.py``, ``test_mysql_holds_live.py``) check
+the same function against what the engines themselves answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from instances.adapters.base import Privilege
+from instances.adapters.matching import holds, privileges_from_facts
+
+
+def ask(privileges, privilege, level, target="", db_type="mysql", **options):
+    return holds(privileges, privilege, level, target, db_type=db_type, **options)
+
+
+# --- names ------------------------------------------------------------------------------
+def test_names_are_compared_upper_case_and_all_counts_as_every_privilege():
+    delete = Privilege("database", "delete", "app")
+    assert ask([delete], "DELETE", "object", "app.t") == [delete]
+    every = Privilege("database", "ALL PRIVILEGES", "app")
+    assert ask([every], "update", "column", "app.t.c") == [every]
+    assert ask([delete], "INSERT", "object", "app.t") == []
+
+
+def test_postgresql_all_below_global_means_what_that_kind_of_object_has():
+    owner_of_database = Privilege("database", "ALL", "app", implied_by="owner")
+    assert ask([owner_of_database], "CREATE", "database", "app", "postgresql") == [owner_of_database]
+    assert ask([owner_of_database], "DELETE", "database", "app", "postgresql") == []
+    owner_of_schema = Privilege("schema", "ALL", "app.s", implied_by="owner")
+    assert ask([owner_of_schema], "USAGE", "schema", "app.s", "postgresql") == [owner_of_schema]
+    superuser = Privilege("global", "ALL", implied_by="superuser")
+    assert ask([superuser], "DELETE", "object", "app.s.t", "postgresql") == [superuser]
+    assert ask([Privilege("database", "TEMPORARY", "app")], "temp", "database", "app", "postgresql")
+
+
+def test_sqlserver_control_is_every_permission_on_its_securable():
+    control = Privilege("schema", "CONTROL", "sales.dbo")
+    assert ask([control], "DELETE", "object", "sales.dbo.orders", "sqlserver") == [control]
+    assert ask([control], "DELETE", "object", "sales.hr.staff", "sqlserver") == []
+    server = Privilege("global", "CONTROL SERVER")
+    assert ask([server], "SELECT", "column", "sales.dbo.orders.id", "sqlserver") == [server]
+    assert ask([control], "DELETE", "object", "sales.dbo.orders", "mysql") == []  # only SQL Server's CONTROL
+
+
+# --- scope --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("entry", "level", "target", "expected"),
+    [
+        (Privilege("global", "DELETE"), "object", "app.t", True),
+        (Privilege("database", "DELETE", "app"), "object", "app.t", True),
+        (Privilege("database", "DELETE", "app"), "object", "application.t", False),  # a prefix is not a parent
+        (Privilege("object", "DELETE", "app.t"), "database", "app", False),  # narrower never covers wider
+        (Privilege("column", "UPDATE", "app.t.c"), "object", "app.t", False),
+        (Privilege("object", "UPDATE", "app.t"), "column", "app.t.c", True),
+    ],
+)  # fmt: skip
+def test_mysql_passes_every_level_down(entry, level, target, expected):
+    assert bool(ask([entry], entry.privilege, level, target)) is expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "level", "target", "expected"),
+    [
+        (Privilege("database", "CREATE", "app"), "schema", "app.public", False),  # has_schema_privilege agrees
+        (Privilege("schema", "USAGE", "app.s"), "object", "app.s.t", False),
+        (Privilege("schema", "ALL", "app.s", implied_by="owner"), "object", "app.s.t", False),
+        (Privilege("object", "SELECT", "app.s.t"), "column", "app.s.t.c", True),  # table → its columns only
+        (Privilege("global", "SELECT", implied_by="pg_read_all_data"), "object", "app.s.t", True),
+    ],
+)  # fmt: skip
+def test_postgresql_passes_only_table_to_column_down(entry, level, target, expected):
+    assert bool(ask([entry], entry.privilege if entry.privilege != "ALL" else "USAGE", level, target,
+                    "postgresql")) is expected  # fmt: skip
+
+
+def test_sqlserver_securables_outside_the_hierarchy_match_as_a_whole():
+    endpoint = Privilege("object", "CONNECT", "ENDPOINT::TSQL Default TCP")
+    assert ask([endpoint], "CONNECT", "object", "ENDPOINT::TSQL Default TCP", "sqlserver") == [endpoint]
+    certificate = Privilege("object", "CONTROL", "sales.CERTIFICATE::5")
+    assert ask([certificate], "CONTROL", "column", "sales.CERTIFICATE::5.x", "sqlserver") == []
+
+
+def test_oracle_any_privileges_do_not_reach_sys_objects():
+    """Oracle, "System Privileges": with O7_DICTIONARY_ACCESSIBILITY FALSE (the default) the ANY
+    privileges do not give access to objects in the SYS schema."""
+    any_table = Privilege("global", "DELETE", implied_by="any_privilege")
+    assert ask([any_table], "DELETE", "object", "HR.EMPLOYEES", "oracle") == [any_table]
+    assert ask([any_table], "DELETE", "object", "SYS.AUD$", "oracle") == []
+    assert ask([Privilege("global", "DELETE")], "DELETE", "object", "SYS.AUD$", "oracle")  # elsewhere: global
+
+
+# --- SET ROLE and DENY ----------------------------------------------------------------------
+def test_set_role_only_entries_count_only_when_asked():
+    later = Privilege("database", "DELETE", "app", via=("r",), via_set_role=True)
+    assert ask([later], "DELETE", "object", "app.t") == []
+    assert ask([later], "DELETE", "object", "app.t", include_set_role=True) == [later]
+
+
+def test_a_deny_at_the_same_or_a_wider_scope_cancels_a_grant():
+    """Microsoft Learn, "DENY (Transact-SQL)": DENY takes precedence over all permissions."""
+    grant = Privilege("object", "SELECT", "sales.dbo.orders")
+    for deny in (Privilege("object", "SELECT", "sales.dbo.orders", state="DENY"),
+                 Privilege("schema", "SELECT", "sales.dbo", state="DENY"),
+                 Privilege("database", "CONTROL", "sales", state="DENY"),
+                 Privilege("global", "CONTROL SERVER", state="DENY")):  # fmt: skip
+        assert ask([grant, deny], "SELECT", "object", "sales.dbo.orders", "sqlserver") == [], deny
+    narrower = Privilege("object", "SELECT", "sales.dbo.other", state="DENY")
+    assert ask([grant, narrower], "SELECT", "object", "sales.dbo.orders", "sqlserver") == [grant]
+    wide = Privilege("database", "SELECT", "sales")
+    assert ask([wide, narrower], "SELECT", "database", "sales", "sqlserver") == [wide]  # not asked about `other`
+    assert ask([wide, narrower], "SELECT", "object", "sales.dbo.other", "sqlserver") == []
+
+
+def test_a_table_deny_does_not_beat_a_column_grant():
+    """Microsoft Learn, "DENY (Transact-SQL)": "A table-level DENY does not take precedence over a
+    column-level GRANT. This inconsistency in the permissions hierarchy has been preserved for
+    backward compatibility." A schema-level DENY does."""
+    column = Privilege("column", "SELECT", "sales.dbo.orders.id")
+    table_deny = Privilege("object", "SELECT", "sales.dbo.orders", state="DENY")
+    assert ask([column, table_deny], "SELECT", "column", "sales.dbo.orders.id", "sqlserver") == [column]
+    table = Privilege("object", "SELECT", "sales.dbo.orders")
+    assert ask([table, table_deny], "SELECT", "column", "sales.dbo.orders.id", "sqlserver") == []
+    schema_deny = Privilege("schema", "SELECT", "sales.dbo", state="DENY")
+    assert ask([column, schema_deny], "SELECT", "column", "sales.dbo.orders.id", "sqlserver") == []
+
+
+def test_sysadmin_dbo_and_superuser_bypass_deny_db_owner_does_not():
+    """Microsoft Learn, "DENY (Transact-SQL)": "DENY does not apply to object owners or members of
+    the sysadmin fixed server role"; "Permissions hierarchy": sysadmin members and the dbo user
+    bypass the permission check. db_owner members are denied like anyone."""
+    deny = Privilege("object", "DELETE", "sales.dbo.orders", state="DENY", via=("sales.public",))
+    sysadmin = Privilege("global", "ALL", implied_by="sysadmin", via=("sysadmin",))
+    dbo = Privilege("database", "ALL", "sales", implied_by="dbo")
+    db_owner = Privilege("database", "ALL", "sales", implied_by="db_owner", via=("sales.db_owner",))
+    asked = ("DELETE", "object", "sales.dbo.orders", "sqlserver")
+    assert ask([sysadmin, deny], *asked) == [sysadmin]
+    assert ask([dbo, deny], *asked) == [dbo]
+    assert ask([db_owner, deny], *asked) == []
+    assert ask([db_owner, dbo, deny], *asked) == [dbo]
+
+
+def test_entries_read_back_from_stored_facts():
+    stored = [{"privilege": "ALL", "level": "global", "target": "", "grantable": True, "state": "GRANT", "via": [],
+               "via_set_role": False, "implied_by": "superuser"},
+              {"privilege": "SELECT", "level": "object", "target": "app.t", "grantable": False, "state": "GRANT",
+               "via": ["r"], "via_set_role": True}, None, {"level": "global"}]  # fmt: skip
+    assert privileges_from_facts(stored) == [
+        Privilege("global", "ALL", "", True, implied_by="superuser"),
+        Privilege("object", "SELECT", "app.t", via=("r",), via_set_role=True),
+    ]
