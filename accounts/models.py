@@ -62,6 +62,72 @@ class AccountPermission(models.Model):
         return f"permissions of account {self.instance_account_id}"
 
 
+class PrivilegeLevel(models.TextChoices):
+    GLOBAL = "global"
+    DATABASE = "database"
+    SCHEMA = "schema"
+    OBJECT = "object"
+    COLUMN = "column"
+
+
+class PrivilegeState(models.TextChoices):
+    GRANT = "GRANT"
+    DENY = "DENY"
+
+
+class PrivilegeEntry(models.Model):
+    """One effective privilege of one account, exactly as in its ``facts.privileges``: the
+    who-can index (DESIGN.md § accounts; matching rules in ``accounts/whocan.py``).
+
+    Derived, never edited: the account sync rewrites an account's entries from its facts in
+    the same transaction as the facts (``accounts/sql.py`` ``INSERT_ENTRIES``), so the table
+    is an index over ``account_permissions.facts``, not a second source of truth. It carries
+    no instance, username or activity copy: queries join ``instance_accounts`` by its primary
+    key. ``(privilege, target)`` finds the entries on an object and every object containing
+    it; ``pattern_prefix`` (MySQL/MariaDB database-level targets holding ``%``, ``_`` or
+    ``\\``: the literal text before the first wildcard) finds the patterns that may match a
+    database name. ``target`` and ``pattern_prefix`` compare byte-wise (``COLLATE "C"``), so a
+    range scan finds every target under a prefix."""
+
+    pk = models.CompositePrimaryKey("account_id", "ordinal")
+    # leading column of the primary key: serves the per-account rewrite and the cascade
+    account = models.ForeignKey(
+        InstanceAccount, on_delete=models.CASCADE, related_name="privilege_entries", db_index=False
+    )
+    ordinal = models.PositiveIntegerField(help_text="Position in the account's facts.privileges, from 1.")
+    privilege = models.TextField(help_text="Upper case, as in the facts (DELETE, ALL, CONTROL, …).")
+    level = models.CharField(max_length=8, choices=PrivilegeLevel.choices)
+    target = models.TextField(db_collation="C", blank=True, help_text="'' for global.")
+    grantable = models.BooleanField()
+    state = models.CharField(max_length=5, choices=PrivilegeState.choices)
+    via = ArrayField(models.TextField(), blank=True, help_text="Role path, the role holding the grant last.")
+    via_set_role = models.BooleanField()
+    implied_by = models.TextField(null=True, blank=True)
+    pattern_prefix = models.TextField(null=True, blank=True, db_collation="C")
+
+    class Meta:
+        db_table = "account_privilege_entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level__in=PrivilegeLevel.values), name="privilege_entries_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=PrivilegeState.values), name="privilege_entries_state_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["privilege", "target"], name="privilege_entries_on_idx"),
+            models.Index(
+                fields=["privilege", "pattern_prefix"],
+                name="privilege_entries_pattern_idx",
+                condition=models.Q(pattern_prefix__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.privilege} on {self.level} {self.target or '*'} (account {self.account_id})"
+
+
 class AccountListing(models.Model):
     """The last account listing applied for an instance: one row per instance.
 

@@ -13,10 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts import sql
 from accounts.models import AccountChangeLog, InstanceAccount
+from accounts.whocan import Entry, account_answer, asked_object, narrowing
+from instances.models import Instance
 from whalefall.csv_export import CsvColumns
 
 AccountListStep = Callable[[QuerySet[InstanceAccount]], QuerySet[InstanceAccount]]
@@ -104,4 +108,99 @@ ACCOUNT_CSV_COLUMNS: CsvColumns = (
 ACCOUNT_CHANGE_CSV_COLUMNS: CsvColumns = (
     ("changed_at", "changed_at"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
     ("change_type", "change_type"), ("session", "session_id"), ("diff", "diff"),
+)  # fmt: skip
+
+
+# --- who can ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhoCanItem:
+    """One account that holds the asked privilege on the asked object, with the entry that grants it."""
+
+    account_id: int
+    instance_id: int
+    instance_name: str
+    db_type: str
+    username: str
+    host: str
+    entry: Entry
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's and the CSV's item."""
+        e = self.entry
+        return {
+            "account": self.account_id, "instance": self.instance_id, "instance_name": self.instance_name,
+            "db_type": self.db_type, "username": self.username, "host": self.host, "privilege": e.privilege,
+            "level": e.level, "target": e.target, "grantable": e.grantable, "via": list(e.via),
+            "implied_by": e.implied_by, "via_set_role": e.via_set_role,
+        }  # fmt: skip
+
+
+def who_can(
+    *,
+    privilege: str | None,
+    parts: tuple[str, ...],
+    instance_id: int | None = None,
+    db_type: str | None = None,
+    environment: str | None = None,
+    tags: tuple[str, ...] = (),
+    include_set_role: bool = False,
+    include_inactive: bool = False,
+    include_contained: bool = False,
+) -> list[WhoCanItem]:
+    """Every account holding ``privilege`` (None: any privilege the search knows) on the object
+    named by ``parts`` (``accounts.whocan.object_parts``), read per instance's engine; rules in
+    ``accounts/whocan.py``. Instances: not deleted, of an engine on which the name names
+    something, narrowed by ``instance_id``, ``db_type``, ``environment`` and every one of
+    ``tags``. Accounts: active ones unless ``include_inactive`` (the PUBLIC pseudo-account is one).
+    Sorted by instance name, username, host. Two queries, whatever the number of accounts: the
+    instances, then the candidate entries (indexed)."""
+    instances = Instance.objects.filter(deleted_at__isnull=True)
+    if instance_id is not None:
+        instances = instances.filter(pk=instance_id)
+    if db_type is not None:
+        instances = instances.filter(db_type_id=db_type)
+    if environment is not None:
+        instances = instances.filter(environment=environment)
+    for tag in tags:
+        instances = instances.filter(tags__name=tag)
+    asked_by_type: dict[str, Any] = {}
+    chosen: dict[int, tuple[str, str]] = {}
+    for pk, name, engine in instances.values_list("pk", "name", "db_type_id").distinct():
+        if engine not in asked_by_type:
+            asked_by_type[engine] = asked_object(parts, engine)
+        if asked_by_type[engine] is not None:
+            chosen[pk] = (name, engine)
+    if not chosen:
+        return []
+    wanted = narrowing(privilege=privilege, parts=parts, include_contained=include_contained)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.WHO_CAN_CANDIDATES, {
+            **wanted._asdict(), "names": list(wanted.names), "targets": list(wanted.targets),
+            "prefixes": list(wanted.prefixes), "instance_ids": list(chosen),
+            "include_inactive": include_inactive, "include_set_role": include_set_role,
+        })  # fmt: skip
+        rows = cursor.fetchall()
+    by_account: dict[int, list] = {}
+    for row in rows:
+        by_account.setdefault(row[0], []).append(row)
+    items = []
+    for account_id, account_rows in by_account.items():
+        _, instance, username, host = account_rows[0][:4]
+        name, engine = chosen[instance]
+        entries = [Entry(r[4], r[5], r[6], r[7], r[8], tuple(r[9]), r[10], r[11]) for r in account_rows]
+        answer = account_answer(entries, privilege=privilege, asked=asked_by_type[engine],
+                                include_set_role=include_set_role, include_contained=include_contained)  # fmt: skip
+        if answer is not None:
+            items.append(WhoCanItem(account_id, instance, name, engine, username, host, answer))
+    items.sort(key=lambda item: (item.instance_name, item.username, item.host, item.account_id))
+    return items
+
+
+#: the who-can answer's columns in a CSV export (the API's ?format=csv; keys of WhoCanItem.as_dict)
+WHO_CAN_CSV_COLUMNS: CsvColumns = (
+    ("account", "account"), ("instance", "instance_name"), ("db_type", "db_type"), ("username", "username"),
+    ("host", "host"), ("privilege", "privilege"), ("level", "level"), ("target", "target"),
+    ("grantable", "grantable"), ("via", "via"), ("implied_by", "implied_by"), ("via_set_role", "via_set_role"),
 )  # fmt: skip

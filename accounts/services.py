@@ -9,6 +9,7 @@ the last applied listing (``accounts/fingerprint.py``) only bumps timestamps.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -23,10 +24,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import sql
-from accounts.diff import facts_diff, facts_json
+from accounts.diff import facts_diff, facts_json, facts_privileges
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
-from instances.adapters.base import AccountFacts
+from accounts.whocan import mysql_is_pattern, mysql_pattern_prefix
+from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
 from instances.services import instance_contact_record
@@ -181,8 +183,10 @@ def accounts_apply(
     ``last_seen_at``. ``fingerprint`` (of the listing's catalog rows) is
     stored for the next sync to recognise an unchanged listing; without one
     the next sync compares everything. The instance's contact time (and
-    ``server_version``, when given) is recorded. Thirteen statements at most, whatever
-    the account count (docs/architecture.md § Account sync).
+    ``server_version``, when given) is recorded. The who-can index
+    (``account_privilege_entries``) of new and changed accounts is rewritten from their facts in
+    the same transaction; a deactivated account keeps its entries (and facts). Fifteen
+    statements at most, whatever the account count (docs/architecture.md § Account sync).
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
@@ -209,6 +213,12 @@ def accounts_apply(
         changes, modified = _changes(plan, old_facts)
         if plan.changed:
             _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.changed), now=now)
+            _run(cursor, sql.DELETE_ENTRIES, ids=[account_id for account_id, _, _ in plan.changed])
+        # the who-can index of every account whose facts were just written
+        rewritten = [(account_id, incoming[(u, h)]) for account_id, u, h in created]
+        rewritten += [(account_id, state.account) for account_id, state, _ in plan.changed]
+        if rewritten:
+            _copy_entries(cursor, rewritten, mysql=instance.db_type_id == "mysql")
         if plan.reactivated:
             _run(cursor, sql.REACTIVATE, ids=plan.reactivated)
         if plan.vanished:
@@ -308,6 +318,65 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
         (instance_id, account_id, u, h, add, '{"facts":' + facts + "}", session_id, now)
         for (account_id, u, h), facts in zip(created, facts_json, strict=True)
     ))  # fmt: skip
+
+
+def _copy_entries(cursor, accounts: list[tuple[int, AccountFacts]], *, mysql: bool) -> None:
+    """The who-can index rows of ``accounts`` ((id, facts) pairs), by COPY in its text format:
+    one row per privilege, numbered in the order the facts list them (``facts_privileges``).
+    Most privileges are shared by many accounts (the parsers intern them), so each one's
+    columns are encoded once (``_entry_columns``); an account adds only its id and ordinal."""
+    columns = _entry_columns_mysql if mysql else _entry_columns
+
+    def chunks():
+        lines: list[str] = []
+        for account_id, account in accounts:
+            lines += [f"{account_id}\t{n}\t{columns(p)}" for n, p in enumerate(facts_privileges(account), 1)]
+            if len(lines) >= 5000:
+                yield "".join(lines)
+                lines = []
+        yield "".join(lines)
+
+    _copy_text(cursor, sql.COPY_ENTRIES, chunks())
+
+
+def _copy_text(cursor, statement: str, chunks: Iterable[str]) -> None:
+    """``COPY … FROM STDIN`` of text-format ``chunks`` (whole lines); logged like ``_copy``."""
+    started = time.monotonic()
+    with cursor.cursor.copy(statement) as copy:
+        for chunk in chunks:
+            if chunk:
+                copy.write(chunk)
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": statement, "time": f"{time.monotonic() - started:.3f}"})
+
+
+def _copy_field(value: str) -> str:
+    # COPY's text format: backslash, tab, newline and carriage return are escaped
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _entry_line_tail(p: Privilege, pattern_prefix: str | None) -> str:
+    via = _text_array(list(p.via))
+    return "\t".join((
+        _copy_field(p.privilege.upper()), p.level, _copy_field(p.target), "t" if p.grantable else "f", p.state,
+        _copy_field(via), "t" if p.via_set_role else "f", "\\N" if p.implied_by is None else _copy_field(p.implied_by),
+        "\\N" if pattern_prefix is None else _copy_field(pattern_prefix),
+    )) + "\n"  # fmt: skip
+
+
+@functools.lru_cache(maxsize=200_000)
+def _entry_columns(p: Privilege) -> str:
+    """Columns privilege … pattern_prefix of an entry, as a COPY text line's tail."""
+    return _entry_line_tail(p, None)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _entry_columns_mysql(p: Privilege) -> str:
+    """The same on MySQL/MariaDB, whose database-level targets may be patterns (``pattern_prefix``)."""
+    prefix = None
+    if p.level == "database" and mysql_is_pattern(p.target):
+        prefix = mysql_pattern_prefix(p.target)
+    return _entry_line_tail(p, prefix)
 
 
 def _text_array(items: list[str]) -> str:

@@ -41,6 +41,17 @@ ON CONFLICT (instance_account_id) DO UPDATE SET
     roles = EXCLUDED.roles, updated_at = EXCLUDED.updated_at
 """
 
+# The who-can index (account_privilege_entries, accounts/whocan.py): an account's entries are
+# its facts.privileges, one row each in the same order, rewritten whenever its facts are:
+# changed accounts lose their old entries, then the entries of the new and changed accounts
+# are streamed by COPY (accounts/services.py:_copy_entries, from the same privileges that were
+# encoded into the facts). A deactivated account keeps its facts, and so its entries.
+DELETE_ENTRIES = "DELETE FROM account_privilege_entries WHERE account_id = ANY(%(ids)s)"
+COPY_ENTRIES = (
+    "COPY account_privilege_entries (account_id, ordinal, privilege, level, target, grantable, state, via, "
+    "via_set_role, implied_by, pattern_prefix) FROM STDIN"
+)
+
 REACTIVATE = "UPDATE instance_accounts SET is_active = true, deactivated_at = NULL WHERE id = ANY(%(ids)s)"
 DEACTIVATE = "UPDATE instance_accounts SET is_active = false, deactivated_at = %(now)s WHERE id = ANY(%(ids)s)"
 # accounts inserted by this sync already carry last_seen_at = now: skip them
@@ -81,3 +92,24 @@ ON CONFLICT (instance_id) DO UPDATE SET
     fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at
 """
 FORGET_LISTING = "DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s"
+
+
+# The who-can search's candidate entries (accounts.whocan.narrowing): privilege in %(names)s and
+# a target containing the object (privilege_entries_on_idx), a MySQL database pattern whose
+# literal prefix begins the object's first part (privilege_entries_pattern_idx), or — for
+# "anything inside" — a target in [%(inside)s, %(inside_end)s) (privilege_entries_on_idx, a
+# range: the column compares byte-wise). The accounts of the chosen instances, joined by
+# primary key; the rules decide in Python (accounts.whocan.account_answer).
+WHO_CAN_CANDIDATES = """
+SELECT e.account_id, a.instance_id, a.username, a.host, e.privilege, e.level, e.target, e.grantable, e.state,
+       e.via, e.via_set_role, e.implied_by
+FROM account_privilege_entries e
+JOIN instance_accounts a ON a.id = e.account_id
+WHERE e.privilege = ANY(%(names)s)
+  AND (e.target = ANY(%(targets)s)
+       OR e.pattern_prefix = ANY(%(prefixes)s)
+       OR (e.target >= %(inside)s AND e.target < %(inside_end)s))
+  AND a.instance_id = ANY(%(instance_ids)s)
+  AND (a.is_active OR %(include_inactive)s)
+  AND (NOT e.via_set_role OR %(include_set_role)s)
+"""
