@@ -47,7 +47,8 @@ the database, a column of the table); such a grant answers when no DENY covers i
 securable. Without it a bare database or schema is asked at that level only.
 
 Of several entries that answer for one account, the one shown is the first of: held without
-SET ROLE, broadest level, shortest role path (direct first), granted before implied.
+SET ROLE, broadest level, shortest role path (direct first), granted before implied, grantable
+before not (``answer_order``).
 """
 
 from __future__ import annotations
@@ -276,9 +277,11 @@ def _denies(deny: PrivilegeLike, securable: Asked, grant: PrivilegeLike) -> bool
 
 def answer_order(entry: PrivilegeLike) -> tuple:
     """Which of several answering entries is shown: held without SET ROLE, broadest level,
-    shortest role path (direct first), granted before implied, then by name and target."""
+    shortest role path (direct first), granted before implied, grantable first, then by name,
+    target and what implies it (a total order: the same answer whatever order entries come in)."""
     return (entry.via_set_role, _RANK.get(entry.level, len(LEVELS)), len(entry.via), tuple(entry.via),
-            entry.implied_by is not None, entry.privilege, entry.target)  # fmt: skip
+            entry.implied_by is not None, not entry.grantable, entry.privilege.upper(), entry.target,
+            entry.implied_by or "")  # fmt: skip
 
 
 def account_answer(
