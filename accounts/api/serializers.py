@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.selectors import account_privileges, account_reasons
@@ -176,8 +177,8 @@ class ObjectNameField(strict.QueryTextField):
     def __init__(self, **kwargs):
         super().__init__(allow_blank=False, **kwargs)
 
-    def to_internal_value(self, data):
-        text = super().to_internal_value(data)
+    def run_validation(self, data=empty):
+        text = super().run_validation(data)  # the text's own checks (length, NUL) first
         try:
             return object_parts(text)
         except ValueError as exc:
