@@ -75,19 +75,27 @@ class PrivilegeState(models.TextChoices):
     DENY = "DENY"
 
 
+#: what the who-can search reads of an entry besides its key: carried by its indexes (index-only scans)
+ENTRY_COLUMNS = ["instance_id", "account_id", "level", "grantable", "state", "via_set_role", "implied_by", "via"]
+
+
 class PrivilegeEntry(models.Model):
     """One effective privilege of one account, exactly as in its ``facts.privileges``: the
     who-can index (DESIGN.md § accounts; matching rules in ``accounts/whocan.py``).
 
-    Derived, never edited: the account sync rewrites an account's entries from its facts in
-    the same transaction as the facts (``accounts/sql.py`` ``INSERT_ENTRIES``), so the table
-    is an index over ``account_permissions.facts``, not a second source of truth. It carries
-    no instance, username or activity copy: queries join ``instance_accounts`` by its primary
-    key. ``(privilege, target)`` finds the entries on an object and every object containing
-    it; ``pattern_prefix`` (MySQL/MariaDB database-level targets holding ``%``, ``_`` or
-    ``\\``: the literal text before the first wildcard) finds the patterns that may match a
-    database name. ``target`` and ``pattern_prefix`` compare byte-wise (``COLLATE "C"``), so a
-    range scan finds every target under a prefix."""
+    Derived, never edited: the account sync rewrites an account's entries from the same
+    privileges as its facts, in the same transaction (``accounts/services.py:_copy_entries``),
+    so the table is an index over ``account_permissions.facts``, not a second source of truth.
+
+    ``instance_id`` copies the account's instance so that an instance filter applies inside
+    the index scan: an account never changes instance, so the copy cannot go stale, and it needs
+    no foreign key of its own (the account's cascade removes the rows; a second FK would be
+    checked for every row written). ``(privilege, target)`` finds the entries on an object and
+    on everything containing it; ``pattern_prefix``/``pattern_suffix`` (MySQL/MariaDB
+    database-level targets holding ``%``, ``_`` or ``\\``: the literal text before the first and
+    after the last wildcard) find the patterns that may match a database name. Both indexes
+    carry every column the search reads, so it scans no table pages. ``target`` and the pattern
+    columns compare byte-wise (``COLLATE "C"``): a range scan finds every target under a prefix."""
 
     pk = models.CompositePrimaryKey("account_id", "ordinal")
     # leading column of the primary key: serves the per-account rewrite and the cascade
@@ -95,6 +103,7 @@ class PrivilegeEntry(models.Model):
         InstanceAccount, on_delete=models.CASCADE, related_name="privilege_entries", db_index=False
     )
     ordinal = models.PositiveIntegerField(help_text="Position in the account's facts.privileges, from 1.")
+    instance_id = models.BigIntegerField(help_text="The account's instance (a copy: see the class docstring).")
     privilege = models.TextField(help_text="Upper case, as in the facts (DELETE, ALL, CONTROL, …).")
     level = models.CharField(max_length=8, choices=PrivilegeLevel.choices)
     target = models.TextField(db_collation="C", blank=True, help_text="'' for global.")
@@ -104,6 +113,7 @@ class PrivilegeEntry(models.Model):
     via_set_role = models.BooleanField()
     implied_by = models.TextField(null=True, blank=True)
     pattern_prefix = models.TextField(null=True, blank=True, db_collation="C")
+    pattern_suffix = models.TextField(null=True, blank=True, db_collation="C")
 
     class Meta:
         db_table = "account_privilege_entries"
@@ -116,9 +126,10 @@ class PrivilegeEntry(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["privilege", "target"], name="privilege_entries_on_idx"),
+            models.Index(fields=["privilege", "target"], include=ENTRY_COLUMNS, name="privilege_entries_on_idx"),
             models.Index(
-                fields=["privilege", "pattern_prefix"],
+                fields=["privilege", "pattern_prefix", "pattern_suffix"],
+                include=["target", *ENTRY_COLUMNS],
                 name="privilege_entries_pattern_idx",
                 condition=models.Q(pattern_prefix__isnull=False),
             ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -22,6 +22,7 @@ from accounts.models import AccountChangeLog, InstanceAccount
 from accounts.whocan import Entry, account_answer, asked_object, narrowing
 from instances.models import Instance
 from whalefall.csv_export import CsvColumns
+from whalefall.memory import collector_paused
 
 AccountListStep = Callable[[QuerySet[InstanceAccount]], QuerySet[InstanceAccount]]
 _ACCOUNT_LIST_STEPS: list[AccountListStep] = []
@@ -114,9 +115,9 @@ ACCOUNT_CHANGE_CSV_COLUMNS: CsvColumns = (
 # --- who can ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WhoCanItem:
-    """One account that holds the asked privilege on the asked object, with the entry that grants it."""
+class WhoCanItem(NamedTuple):
+    """One account that holds the asked privilege on the asked object, with the entry that grants
+    it (a tuple: an answer may hold 10,000s)."""
 
     account_id: int
     instance_id: int
@@ -137,6 +138,12 @@ class WhoCanItem:
         }  # fmt: skip
 
 
+def _id_array(ids) -> str:
+    """Ids as one ``bigint[]`` literal (``{1,2,3}``): bound as one text value, where a list
+    would become an ``ARRAY[…]`` expression of one node per id to parse and plan."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
 def who_can(
     *,
     privilege: str | None,
@@ -154,8 +161,8 @@ def who_can(
     ``accounts/whocan.py``. Instances: not deleted, of an engine on which the name names
     something, narrowed by ``instance_id``, ``db_type``, ``environment`` and every one of
     ``tags``. Accounts: active ones unless ``include_inactive`` (the PUBLIC pseudo-account is one).
-    Sorted by instance name, username, host. Two queries, whatever the number of accounts: the
-    instances, then the candidate entries (indexed)."""
+    Sorted by instance name, username, host. Three queries, whatever the number of accounts: the
+    instances, the candidate entries (from the index alone), the answering accounts."""
     instances = Instance.objects.filter(deleted_at__isnull=True)
     if instance_id is not None:
         instances = instances.filter(pk=instance_id)
@@ -175,26 +182,35 @@ def who_can(
     if not chosen:
         return []
     wanted = narrowing(privilege=privilege, parts=parts, include_contained=include_contained)
-    with connection.cursor() as cursor:
+    with collector_paused(), connection.cursor() as cursor:  # some 10,000s of rows and entries: no cycles
         cursor.execute(sql.WHO_CAN_CANDIDATES, {
             **wanted._asdict(), "names": list(wanted.names), "targets": list(wanted.targets),
-            "prefixes": list(wanted.prefixes), "instance_ids": list(chosen),
-            "include_inactive": include_inactive, "include_set_role": include_set_role,
+            "prefixes": list(wanted.prefixes), "suffixes": list(wanted.suffixes), "instance_ids": _id_array(chosen),
+            "include_set_role": include_set_role,
         })  # fmt: skip
-        rows = cursor.fetchall()
-    by_account: dict[int, list] = {}
-    for row in rows:
-        by_account.setdefault(row[0], []).append(row)
-    items = []
-    for account_id, account_rows in by_account.items():
-        _, instance, username, host = account_rows[0][:4]
-        name, engine = chosen[instance]
-        entries = [Entry(r[4], r[5], r[6], r[7], r[8], tuple(r[9]), r[10], r[11]) for r in account_rows]
-        answer = account_answer(entries, privilege=privilege, asked=asked_by_type[engine],
-                                include_set_role=include_set_role, include_contained=include_contained)  # fmt: skip
-        if answer is not None:
+        by_account: dict[int, tuple[int, list[Entry]]] = {}
+        for account_id, instance, *entry in cursor.fetchall():
+            entry[5] = tuple(entry[5])  # via
+            held = by_account.get(account_id)
+            if held is None:
+                by_account[account_id] = (instance, [Entry(*entry)])
+            else:
+                held[1].append(Entry(*entry))
+        answers = {}
+        for account_id, (instance, entries) in by_account.items():
+            answer = account_answer(entries, privilege=privilege, asked=asked_by_type[chosen[instance][1]],
+                                    include_set_role=include_set_role, include_contained=include_contained)  # fmt: skip
+            if answer is not None:
+                answers[account_id] = (instance, answer)
+        if not answers:
+            return []
+        cursor.execute(sql.WHO_CAN_ACCOUNTS, {"ids": _id_array(answers), "include_inactive": include_inactive})
+        items = []
+        for account_id, username, host in cursor.fetchall():
+            instance, answer = answers[account_id]
+            name, engine = chosen[instance]
             items.append(WhoCanItem(account_id, instance, name, engine, username, host, answer))
-    items.sort(key=lambda item: (item.instance_name, item.username, item.host, item.account_id))
+        items.sort(key=lambda item: (item.instance_name, item.username, item.host, item.account_id))
     return items
 
 

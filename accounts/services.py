@@ -10,13 +10,11 @@ the last applied listing (``accounts/fingerprint.py``) only bumps timestamps.
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -27,7 +25,7 @@ from accounts import sql
 from accounts.diff import facts_diff, facts_json, facts_privileges
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
-from accounts.whocan import mysql_is_pattern, mysql_pattern_prefix
+from accounts.whocan import mysql_is_pattern, mysql_pattern_affixes
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
@@ -37,6 +35,7 @@ from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
 from whalefall.db.locks import advisory_lock
 from whalefall.errors import TargetQueryFailed
+from whalefall.memory import collector_paused as _collector_paused
 
 logger = logging.getLogger(__name__)
 
@@ -96,24 +95,6 @@ def _followups(*, instance: Instance, session: SyncSession | None, outcome: Reco
             failure = f"{followup.__qualname__}: {type(exc).__name__}: {exc}"
             outcome.details.setdefault("followup_errors", []).append(failure)
             outcome.incomplete.append(f"The accounts were synced, but a follow-up failed ({failure}).")
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a listing is parsed and applied.
-
-    Parsing and encoding 10,000 accounts allocate some hundred thousand small
-    objects (facts, privileges, JSON text) that all stay alive until the
-    transaction ends and form no cycles: each collection walks all of them and
-    frees nothing — about a third of the parse time at 10,000 accounts.
-    Reference counting still frees everything as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 #: what an account-sync batch runs per instance (no retries: the next sync reads everything again)
@@ -218,7 +199,7 @@ def accounts_apply(
         rewritten = [(account_id, incoming[(u, h)]) for account_id, u, h in created]
         rewritten += [(account_id, state.account) for account_id, state, _ in plan.changed]
         if rewritten:
-            _copy_entries(cursor, rewritten, mysql=instance.db_type_id == "mysql")
+            _copy_entries(cursor, rewritten, instance_id=instance.pk, mysql=instance.db_type_id == "mysql")
         if plan.reactivated:
             _run(cursor, sql.REACTIVATE, ids=plan.reactivated)
         if plan.vanished:
@@ -320,17 +301,19 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
     ))  # fmt: skip
 
 
-def _copy_entries(cursor, accounts: list[tuple[int, AccountFacts]], *, mysql: bool) -> None:
-    """The who-can index rows of ``accounts`` ((id, facts) pairs), by COPY in its text format:
-    one row per privilege, numbered in the order the facts list them (``facts_privileges``).
-    Most privileges are shared by many accounts (the parsers intern them), so each one's
-    columns are encoded once (``_entry_columns``); an account adds only its id and ordinal."""
+def _copy_entries(cursor, accounts: list[tuple[int, AccountFacts]], *, instance_id: int, mysql: bool) -> None:
+    """The who-can index rows of ``accounts`` ((id, facts) pairs) of one instance, by COPY in its
+    text format: one row per privilege, numbered in the order the facts list them
+    (``facts_privileges``). Most privileges are shared by many accounts (the parsers intern
+    them), so each one's columns are encoded once (``_entry_columns``); an account adds only its
+    id, ordinal and instance."""
     columns = _entry_columns_mysql if mysql else _entry_columns
 
     def chunks():
         lines: list[str] = []
         for account_id, account in accounts:
-            lines += [f"{account_id}\t{n}\t{columns(p)}" for n, p in enumerate(facts_privileges(account), 1)]
+            head = f"{account_id}\t"
+            lines += [f"{head}{n}\t{instance_id}\t{columns(p)}" for n, p in enumerate(facts_privileges(account), 1)]
             if len(lines) >= 5000:
                 yield "".join(lines)
                 lines = []
@@ -355,28 +338,28 @@ def _copy_field(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _entry_line_tail(p: Privilege, pattern_prefix: str | None) -> str:
+def _entry_line_tail(p: Privilege, affixes: tuple[str, str] | None) -> str:
     via = _text_array(list(p.via))
+    nulls = ("\\N", "\\N") if affixes is None else tuple(map(_copy_field, affixes))
     return "\t".join((
         _copy_field(p.privilege.upper()), p.level, _copy_field(p.target), "t" if p.grantable else "f", p.state,
         _copy_field(via), "t" if p.via_set_role else "f", "\\N" if p.implied_by is None else _copy_field(p.implied_by),
-        "\\N" if pattern_prefix is None else _copy_field(pattern_prefix),
+        *nulls,
     )) + "\n"  # fmt: skip
 
 
 @functools.lru_cache(maxsize=200_000)
 def _entry_columns(p: Privilege) -> str:
-    """Columns privilege … pattern_prefix of an entry, as a COPY text line's tail."""
+    """Columns privilege … pattern_suffix of an entry, as a COPY text line's tail."""
     return _entry_line_tail(p, None)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _entry_columns_mysql(p: Privilege) -> str:
-    """The same on MySQL/MariaDB, whose database-level targets may be patterns (``pattern_prefix``)."""
-    prefix = None
-    if p.level == "database" and mysql_is_pattern(p.target):
-        prefix = mysql_pattern_prefix(p.target)
-    return _entry_line_tail(p, prefix)
+    """The same on MySQL/MariaDB, whose database-level targets may be patterns (``pattern_prefix``,
+    ``pattern_suffix``)."""
+    pattern = p.level == "database" and mysql_is_pattern(p.target)
+    return _entry_line_tail(p, mysql_pattern_affixes(p.target) if pattern else None)
 
 
 def _text_array(items: list[str]) -> str:

@@ -53,7 +53,8 @@ before not (``answer_order``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 LEVELS = ("global", "database", "schema", "object", "column")
@@ -175,6 +176,7 @@ def asked_object(parts: tuple[str, ...], db_type: str) -> Asked | None:
     return Asked(db_type, parts, levels[len(parts) - 1])
 
 
+@functools.lru_cache(maxsize=1024)
 def covering_names(privilege: str | None) -> frozenset[str]:
     """The privilege names an entry may have to answer for ``privilege`` (None: any known one)."""
     if privilege is None:
@@ -191,29 +193,10 @@ def mysql_is_pattern(target: str) -> bool:
     return any(c in target for c in "%_\\")
 
 
-def mysql_pattern_prefix(target: str) -> str:
-    """The literal text before the first unescaped wildcard, escapes removed: every database
-    name the pattern matches starts with it (the index's ``pattern_prefix``)."""
-    prefix, i = [], 0
-    while i < len(target):
-        c = target[i]
-        if c in "%_":
-            break
-        if c == "\\":
-            if i + 1 >= len(target):  # a trailing escape: where the SQL expression stops too
-                break
-            prefix.append(target[i + 1])
-            i += 2
-            continue
-        prefix.append(c)
-        i += 1
-    return "".join(prefix)
-
-
-def mysql_pattern_matches(pattern: str, name: str) -> bool:
-    """MySQL ``LIKE`` of a database name against a database-level grant's pattern (``%`` any
-    text, ``_`` one character, ``\\x`` a literal x, a trailing ``\\`` a literal backslash)."""
-    tokens: list[str | None] = []  # None = %, "" = _, else a literal character
+def _tokens(pattern: str) -> tuple[list[str | None], bool]:
+    """A ``LIKE`` pattern as tokens — None for ``%``, "" for ``_``, else one literal character
+    (``\\x`` is a literal x) — and whether it ends with a lone backslash (a literal one)."""
+    tokens: list[str | None] = []
     i = 0
     while i < len(pattern):
         c = pattern[i]
@@ -223,11 +206,32 @@ def mysql_pattern_matches(pattern: str, name: str) -> bool:
             continue
         tokens.append(None if c == "%" else "" if c == "_" else c)
         i += 1
-    # positions of ``name`` reachable after each token (a small NFA: patterns are short)
-    states = {0}
-    for token in tokens:
+    return tokens, pattern.endswith("\\") and (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
+
+
+def mysql_pattern_affixes(target: str) -> tuple[str, str]:
+    """(prefix, suffix): the literal text before the first and after the last unescaped
+    wildcard, escapes removed (the whole text, twice, when there is no wildcard). Every database
+    name the pattern matches starts with the prefix and ends with the suffix (the index's
+    ``pattern_prefix`` and ``pattern_suffix``). A trailing lone backslash ends the prefix (as
+    the SQL of migration 0005 reads it: a shorter prefix is still a prefix of every match)."""
+    tokens, lone_backslash = _tokens(target)
+    wildcards = [i for i, token in enumerate(tokens) if token is None or token == ""]
+    first = wildcards[0] if wildcards else len(tokens) - lone_backslash
+    prefix = "".join(tokens[:first])  # type: ignore[arg-type]
+    suffix = "".join(tokens[wildcards[-1] + 1 :] if wildcards else tokens)  # type: ignore[arg-type]
+    return prefix, suffix
+
+
+@functools.lru_cache(maxsize=65536)
+def mysql_pattern_matches(pattern: str, name: str) -> bool:
+    """MySQL ``LIKE`` of a database name against a database-level grant's pattern (``%`` any
+    text, ``_`` one character, ``\\x`` a literal x, a trailing ``\\`` a literal backslash;
+    case-sensitive)."""
+    states = {0}  # positions of ``name`` reachable after each token (a small NFA: patterns are short)
+    for token in _tokens(pattern)[0]:
         if token is None:
-            states = set(range(min(states), len(name) + 1)) if states else set()
+            states = set(range(min(states), len(name) + 1))
         else:
             states = {s + 1 for s in states if s < len(name) and (token == "" or name[s] == token)}
         if not states:
@@ -241,20 +245,29 @@ def mysql_pattern_matches(pattern: str, name: str) -> bool:
 def _parts(entry: PrivilegeLike, db_type: str) -> tuple[str, ...] | None:
     """The securable an entry is on, as parts; None when its level does not fit its target on
     that engine (non-hierarchical securables such as SQL Server's ``SERVER_PRINCIPAL::x``)."""
-    parts = tuple(entry.target.split("."))
+    return _securable(entry.target, entry.level, db_type)
+
+
+@functools.lru_cache(maxsize=65536)
+def _securable(target: str, level: str, db_type: str) -> tuple[str, ...] | None:
+    parts = tuple(target.split("."))
     levels = OBJECT_LEVELS[db_type]
-    if len(parts) > len(levels) or levels[len(parts) - 1] != entry.level:
+    if len(parts) > len(levels) or levels[len(parts) - 1] != level:
         return None
     return parts
 
 
 def covers(entry: PrivilegeLike, asked: Asked) -> bool:
     """Does the entry's scope contain the asked object (see the module docstring)?"""
-    if entry.level == "global":
-        return True
-    if asked.db_type == "mysql" and entry.level == "database" and mysql_is_pattern(entry.target):
-        return mysql_pattern_matches(entry.target, asked.parts[0])
-    parts = _parts(entry, asked.db_type)
+    return entry.level == "global" or _covers(entry.level, entry.target, asked)
+
+
+@functools.lru_cache(maxsize=65536)
+def _covers(level: str, target: str, asked: Asked) -> bool:
+    # a function of (level, target, asked) only: one search meets few distinct targets
+    if asked.db_type == "mysql" and level == "database" and mysql_is_pattern(target):
+        return mysql_pattern_matches(target, asked.parts[0])
+    parts = _securable(target, level, asked.db_type)
     return parts is not None and len(parts) <= len(asked.parts) and asked.parts[: len(parts)] == parts
 
 
@@ -285,7 +298,7 @@ def answer_order(entry: PrivilegeLike) -> tuple:
 
 
 def account_answer(
-    entries: Iterable[PrivilegeLike],
+    entries: Sequence[PrivilegeLike],
     *,
     privilege: str | None,
     asked: Asked,
@@ -296,6 +309,15 @@ def account_answer(
     ``asked``, given the account's entries (all of them, or at least every candidate
     ``narrowing`` selects); None when it does not hold it. See the module docstring."""
     names = covering_names(privilege)
+    if len(entries) == 1:  # most accounts: one candidate, no DENY to weigh
+        (entry,) = entries
+        if entry.state == "DENY" or entry.privilege.upper() not in names:
+            return None
+        if entry.via_set_role and not include_set_role:
+            return None
+        if covers(entry, asked) or (include_contained and _inside(entry, asked) is not None):
+            return entry
+        return None
     grants, denies = [], []
     for entry in entries:
         if entry.privilege.upper() not in names or (entry.via_set_role and not include_set_role):
@@ -324,13 +346,14 @@ def account_answer(
 class Narrowing(NamedTuple):
     """The candidate entries of one question: privilege in ``names`` and either target in
     ``targets`` (global '' and the object and everything containing it), or a MySQL pattern
-    whose ``pattern_prefix`` is in ``prefixes`` (every prefix of the first part), or — with
-    ``include_contained`` — a target in [``inside``, ``inside_end``) (everything under the
-    object; C collation). An empty range selects nothing."""
+    whose ``pattern_prefix`` is in ``prefixes`` and ``pattern_suffix`` in ``suffixes`` (of the
+    first part), or — with ``include_contained`` — a target in [``inside``, ``inside_end``)
+    (everything under the object; C collation). An empty range selects nothing."""
 
     names: tuple[str, ...]
     targets: tuple[str, ...]
     prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
     inside: str
     inside_end: str
 
@@ -341,8 +364,9 @@ def narrowing(*, privilege: str | None, parts: tuple[str, ...], include_containe
     targets = ("", *(".".join(parts[:n]) for n in range(1, len(parts) + 1)))
     first = parts[0]
     prefixes = tuple(first[:n] for n in range(len(first) + 1))
+    suffixes = tuple(first[n:] for n in range(len(first) + 1))
     inside = inside_end = ""
     if include_contained:
         # "/" follows "." in byte order: [name., name/) is every target starting with "name."
         inside, inside_end = targets[-1] + ".", targets[-1] + "/"
-    return Narrowing(tuple(sorted(covering_names(privilege))), targets, prefixes, inside, inside_end)
+    return Narrowing(tuple(sorted(covering_names(privilege))), targets, prefixes, suffixes, inside, inside_end)

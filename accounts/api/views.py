@@ -176,13 +176,13 @@ class WhoCanView(CsvListMixin, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         query = WhoCanQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        items = [item.as_dict() for item in who_can(**query.selector_kwargs())]
+        items = who_can(**query.selector_kwargs())
         if isinstance(request.accepted_renderer, CsvRenderer):
             self.paginator.query_validate(request)  # not applied, but malformed is still a 400
-            rows = ({**item, "via": " → ".join(item["via"])} for item in items)
+            rows = ({**item.as_dict(), "via": " → ".join(item.entry.via)} for item in items)
             return csv_items_response(rows, self.csv_columns, name="who_can")
         page = self.paginate_queryset(items)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.get_paginated_response(self.get_serializer([item.as_dict() for item in page], many=True).data)
 
 
 class AccountChangeViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):

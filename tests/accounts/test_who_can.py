@@ -54,6 +54,9 @@ def _from_facts(facts: dict) -> list[tuple]:
 
 TRICKY = (
     Privilege("database", "SELECT", "app\\_%"),  # a MySQL pattern with an escape
+    Privilege("database", "SELECT", "a\\\\%b_c"),  # an escaped backslash before a wildcard
+    Privilege("database", "SELECT", "x\\"),  # a trailing lone backslash
+    Privilege("database", "SELECT", "y\\\\\\"),  # an escaped backslash, then a lone one
     Privilege("object", "UPDATE", "we\tird.na\nme\\x", grantable=True, via=('r "1"', "r\\2")),
     Privilege("global", "ALL", implied_by="superuser"),
     Privilege("object", "DELETE", "a.b", state="DENY"),
@@ -66,8 +69,13 @@ def test_every_account_has_exactly_its_facts_privileges_as_entries():
     accounts_apply(instance=instance, accounts=[AccountFacts("a", "%", privileges=TRICKY), AccountFacts("b", "%")])
     for account in InstanceAccount.objects.filter(instance=instance).select_related("permission"):
         assert entries_of(account.pk) == _from_facts(account.permission.facts), account.username
-    prefixes = dict(PrivilegeEntry.objects.filter(account__instance=instance).values_list("target", "pattern_prefix"))
-    assert prefixes["app\\_%"] == "app_" and prefixes["app"] is None  # only MySQL database-level patterns have one
+    affixes = {target: (prefix, suffix) for target, prefix, suffix in PrivilegeEntry.objects.filter(
+        account__instance=instance).values_list("target", "pattern_prefix", "pattern_suffix")}  # fmt: skip
+    assert affixes["app\\_%"] == ("app_", "") and affixes["a\\\\%b_c"] == ("a\\", "c")
+    assert affixes["app"] == (None, None)  # only MySQL database-level patterns have them
+    assert set(PrivilegeEntry.objects.filter(account__instance=instance).values_list("instance_id", flat=True)) == {
+        instance.pk
+    }
 
 
 def test_a_change_rewrites_only_that_accounts_entries_and_a_vanished_account_keeps_them():
@@ -116,14 +124,23 @@ def test_the_migration_backfill_writes_what_the_sync_writes():
     for db_type in ("mysql", "postgresql"):
         instance = make_instance(db_type=db_type)
         accounts_apply(instance=instance, accounts=[AccountFacts("a", "%", privileges=TRICKY)])
-    columns = ("account_id", "ordinal", "privilege", "level", "target", "grantable", "state", "via", "via_set_role",
-               "implied_by", "pattern_prefix")  # fmt: skip
+    columns = ("account_id", "ordinal", "instance_id", "privilege", "level", "target", "grantable", "state", "via",
+               "via_set_role", "implied_by", "pattern_prefix", "pattern_suffix")  # fmt: skip
     written = sorted(PrivilegeEntry.objects.values_list(*columns))
     assert len(written) == 2 * len(TRICKY)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM account_privilege_entries")
         cursor.execute(backfill)
     assert sorted(PrivilegeEntry.objects.values_list(*columns)) == written
+
+
+def test_an_unchanged_listing_does_not_touch_the_index():
+    instance = make_instance(db_type="mysql")
+    listing = [AccountFacts("a", "%", privileges=TRICKY), AccountFacts("b", "%")]
+    accounts_apply(instance=instance, accounts=listing)
+    with CaptureQueriesContext(connection) as captured:
+        accounts_apply(instance=instance, accounts=listing)
+    assert not [q["sql"] for q in captured if "account_privilege_entries" in q["sql"]]
 
 
 def test_a_sync_writes_at_most_fifteen_statements_with_every_kind_of_change():

@@ -11,8 +11,8 @@ from accounts.whocan import (
     account_answer,
     asked_object,
     covers,
+    mysql_pattern_affixes,
     mysql_pattern_matches,
-    mysql_pattern_prefix,
     narrowing,
     object_parts,
 )
@@ -102,8 +102,20 @@ def test_an_entry_whose_level_does_not_fit_its_target_covers_nothing():
 )  # fmt: skip
 def test_mysql_database_patterns_are_like_patterns(pattern, name, matches):
     assert mysql_pattern_matches(pattern, name) is matches
-    if matches:  # every name a pattern matches starts with its literal prefix (what the index looks up)
-        assert name.startswith(mysql_pattern_prefix(pattern))
+    if matches:  # every name a pattern matches has its literal prefix and suffix (what the index looks up)
+        prefix, suffix = mysql_pattern_affixes(pattern)
+        assert name.startswith(prefix) and name.endswith(suffix)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "affixes"),
+    [
+        ("app_03", ("app", "03")), ("app\\_0%", ("app_0", "")), ("a%b_c", ("a", "c")), ("plain", ("plain", "plain")),
+        ("a\\\\%b", ("a\\", "b")), ("x\\", ("x", "x\\")), ("a_b\\", ("a", "b\\")),
+    ],
+)  # fmt: skip
+def test_mysql_pattern_affixes(pattern, affixes):
+    assert mysql_pattern_affixes(pattern) == affixes
 
 
 def test_a_mysql_database_pattern_covers_matching_databases_only_on_mysql():
@@ -231,6 +243,7 @@ def test_narrowing_lists_the_containing_targets_the_prefixes_and_the_inside_rang
     assert set(wanted.names) == {"DELETE", "ALL", "ALL PRIVILEGES", "CONTROL", "CONTROL SERVER"}
     assert wanted.targets == ("", "app_1", "app_1.public", "app_1.public.t")
     assert wanted.prefixes == ("", "a", "ap", "app", "app_", "app_1")
+    assert wanted.suffixes == ("app_1", "pp_1", "p_1", "_1", "1", "")
     assert (wanted.inside, wanted.inside_end) == ("app_1.public.t.", "app_1.public.t/")
     assert narrowing(privilege=None, parts=("a",)).names == KNOWN_PRIVILEGES
     assert narrowing(privilege="DELETE", parts=("a",)).inside == ""  # an empty range: nothing inside

@@ -35,12 +35,14 @@ questions = st.fixed_dictionaries(
 
 @st.composite
 def mysql_patterns(draw, name: str) -> str:
-    """A database-level pattern that matches ``name`` (or nearly does): a prefix and %, one
-    character replaced by _, underscores escaped."""
+    """A database-level pattern that matches ``name`` (or nearly does): a prefix and %, % and a
+    suffix, one character replaced by _, underscores escaped, one character too many."""
     cut = draw(st.integers(0, len(name)))
-    kind = draw(st.sampled_from(["prefix%", "one_", "escaped", "nearly"]))
+    kind = draw(st.sampled_from(["prefix%", "%suffix", "one_", "escaped", "nearly"]))
     if kind == "prefix%":
         return name[:cut] + "%"
+    if kind == "%suffix":
+        return "%" + name[cut:]
     if kind == "one_" and name:
         i = min(cut, len(name) - 1)
         return name[:i] + "_" + name[i + 1 :]
@@ -70,7 +72,10 @@ def held_privileges(draw, parts: tuple[str, ...], db_type: str, asked: str | Non
             target = ".".join(draw(st.lists(names, min_size=1, max_size=4)))
         count = len(target.split("."))
         fitting = levels[count - 1] if count <= len(levels) and kind != "pattern" else "database"
-        level = "global" if kind == "global" else draw(st.sampled_from([fitting, fitting, *LEVELS]))
+        if kind == "pattern":
+            level = "database"  # a MySQL pattern is a database-level target
+        else:
+            level = "global" if kind == "global" else draw(st.sampled_from([fitting, fitting, *LEVELS]))
         via = tuple(draw(st.lists(st.sampled_from(["r1", "r2"]), max_size=2)))
         result.append(Privilege(
             level, draw(names_held), "" if level == "global" else target, draw(st.booleans()),
