@@ -27,7 +27,9 @@ An entry answers "P on O" when
   (``EVERY_PRIVILEGE``);
 - it covers O: a global entry covers everything; any other entry covers its own target and
   everything inside it (database ⊃ schema ⊃ object ⊃ column), so a column entry covers only
-  that column. A MySQL/MariaDB database-level target is a ``LIKE`` pattern (``%`` any text,
+  that column — except on PostgreSQL (``FLAT_ENGINES``), where a privilege is on one object and
+  reaches only that object (and a table's, its columns): CREATE on a database is not CREATE on
+  its schemas. A MySQL/MariaDB database-level target is a ``LIKE`` pattern (``%`` any text,
   ``_`` one character, ``\\`` escapes; case-sensitive) matched against O's database. An
   entry whose level does not fit its target's number of parts on that engine (SQL Server
   ``SERVER_PRINCIPAL::…`` and other non-hierarchical securables) covers nothing;
@@ -70,6 +72,11 @@ OBJECT_LEVELS: dict[str, tuple[str, ...]] = {
 MAX_PARTS = max(len(levels) for levels in OBJECT_LEVELS.values())
 #: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern)
 OBJECT_PATTERN = rf"^[^.\u0000]+(\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}$"
+
+#: engines whose privileges do not flow from a database or schema to what it contains: on
+#: PostgreSQL CREATE on a database is the right to create schemas in it, USAGE on a schema does
+#: not reach its tables; only a table's privileges cover its columns (``has_column_privilege``)
+FLAT_ENGINES = frozenset({"postgresql"})
 
 #: privileges that hold every privilege on what they are on
 EVERY_PRIVILEGE = ("ALL", "ALL PRIVILEGES", "CONTROL", "CONTROL SERVER")
@@ -268,7 +275,11 @@ def _covers(level: str, target: str, asked: Asked) -> bool:
     if asked.db_type == "mysql" and level == "database" and mysql_is_pattern(target):
         return mysql_pattern_matches(target, asked.parts[0])
     parts = _securable(target, level, asked.db_type)
-    return parts is not None and len(parts) <= len(asked.parts) and asked.parts[: len(parts)] == parts
+    if parts is None or len(parts) > len(asked.parts) or asked.parts[: len(parts)] != parts:
+        return False
+    if asked.db_type in FLAT_ENGINES:  # only the object itself, or a table for its columns
+        return len(parts) == len(asked.parts) or (level == "object" and asked.level == "column")
+    return True
 
 
 def _inside(entry: PrivilegeLike, asked: Asked) -> Asked | None:

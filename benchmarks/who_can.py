@@ -97,17 +97,18 @@ def _table(engine: str, database: str, table: int) -> str:
 
 
 def listing(k: int, accounts: int) -> list[AccountFacts]:
-    """``accounts`` logins of instance ``k``, ~20 effective privileges each: 3 database-level and
-    8 table-level grants, 2 column grants, 6 through one of 10 roles, 1 engine-specific entry (a
-    schema USAGE, a MySQL database pattern, a SQL Server DENY or CONTROL, an Oracle ANY
-    privilege); every 50th account holds its role only after SET ROLE. Plus PUBLIC."""
+    """``accounts`` logins of instance ``k``, ~20 effective privileges each: 3 database-level
+    (PostgreSQL, Oracle: table-level) and 8 table-level grants, 2 column grants, 6 through one of
+    10 roles, 1 engine-specific entry (a schema USAGE, a MySQL database pattern, a SQL Server DENY
+    or CONTROL, an Oracle ANY privilege); every 50th account holds its role only after SET ROLE.
+    Plus PUBLIC."""
     engine, dbs = ENGINES[k % len(ENGINES)], databases(k)
     result = []
     for i in range(accounts):
         privileges = []
         for j in range(3):
             database = dbs[(i * 3 + j * 7) % 10]
-            if engine == "oracle":  # no database level: a table of that owner
+            if engine in ("oracle", "postgresql"):  # no database-level DML there: a table of that database
                 privileges.append(_privilege("object", DML[(i + j) % 4], _table(engine, database, 40 + j)))
             else:
                 privileges.append(_privilege("database", DML[(i + j) % 4], database))

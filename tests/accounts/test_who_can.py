@@ -79,7 +79,7 @@ def test_every_account_has_exactly_its_facts_privileges_as_entries():
 
 
 def test_a_change_rewrites_only_that_accounts_entries_and_a_vanished_account_keeps_them():
-    instance = make_instance(db_type="postgresql")
+    instance = make_instance(db_type="sqlserver", port=1433)
     accounts_apply(instance=instance, accounts=[
         AccountFacts("a", privileges=(Privilege("database", "DELETE", "app"),)),
         AccountFacts("b", privileges=(Privilege("database", "SELECT", "app"),)),
@@ -88,14 +88,14 @@ def test_a_change_rewrites_only_that_accounts_entries_and_a_vanished_account_kee
     ids = dict(InstanceAccount.objects.filter(instance=instance).values_list("username", "pk"))
     untouched = {row[0]: row[1] for row in _ctids(ids["b"])}
     accounts_apply(instance=instance, accounts=[
-        AccountFacts("a", privileges=(Privilege("schema", "UPDATE", "app.public"), Privilege("global", "ALL"))),
+        AccountFacts("a", privileges=(Privilege("schema", "UPDATE", "app.dbo"), Privilege("global", "ALL"))),
         AccountFacts("b", privileges=(Privilege("database", "SELECT", "app"),)),
     ])  # fmt: skip
-    assert [row[1:4] for row in entries_of(ids["a"])] == [("ALL", "global", ""), ("UPDATE", "schema", "app.public")]
+    assert [row[1:4] for row in entries_of(ids["a"])] == [("ALL", "global", ""), ("UPDATE", "schema", "app.dbo")]
     assert {row[0]: row[1] for row in _ctids(ids["b"])} == untouched  # not rewritten
     assert [row[1:4] for row in entries_of(ids["c"])] == [("DELETE", "database", "app")]  # kept, inactive
-    assert ask("DELETE", "app.public.t") == [("a", "global", "", (), None)]
-    assert ask("DELETE", "app.public.t", include_inactive=True) == [
+    assert ask("DELETE", "app.dbo.t") == [("a", "global", "", (), None)]
+    assert ask("DELETE", "app.dbo.t", include_inactive=True) == [
         ("a", "global", "", (), None), ("c", "database", "app", (), None),
     ]  # fmt: skip
     # reactivated: its entries are those of its new facts

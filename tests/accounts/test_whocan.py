@@ -68,19 +68,32 @@ def test_too_many_parts_or_an_unknown_engine_name_nothing():
 
 
 def test_global_database_schema_object_column_coverage():
-    pg = ask("app.public.orders", "postgresql")
-    assert covers(Entry("DELETE", "global", ""), pg)
-    assert covers(Entry("DELETE", "database", "app"), pg)
-    assert covers(Entry("DELETE", "schema", "app.public"), pg)
-    assert covers(Entry("DELETE", "object", "app.public.orders"), pg)
-    assert not covers(Entry("DELETE", "object", "app.public.orders2"), pg)
-    assert not covers(Entry("DELETE", "database", "app2"), pg)
-    assert not covers(Entry("DELETE", "schema", "app.other"), pg)
-    # a column entry covers only its column
-    assert not covers(Entry("UPDATE", "column", "app.public.orders.total"), pg)
-    assert covers(Entry("UPDATE", "column", "app.public.orders.total"), ask("app.public.orders.total", "postgresql"))
-    # an object entry covers its columns
-    assert covers(Entry("UPDATE", "object", "app.public.orders"), ask("app.public.orders.total", "postgresql"))
+    table = ask("app.dbo.orders", "sqlserver")
+    assert covers(Entry("DELETE", "global", ""), table)
+    assert covers(Entry("DELETE", "database", "app"), table)
+    assert covers(Entry("DELETE", "schema", "app.dbo"), table)
+    assert covers(Entry("DELETE", "object", "app.dbo.orders"), table)
+    assert not covers(Entry("DELETE", "object", "app.dbo.orders2"), table)
+    assert not covers(Entry("DELETE", "database", "app2"), table)
+    assert not covers(Entry("DELETE", "schema", "app.other"), table)
+    # a column entry covers only its column; an object entry covers its columns
+    assert not covers(Entry("UPDATE", "column", "app.dbo.orders.total"), table)
+    assert covers(Entry("UPDATE", "column", "app.dbo.orders.total"), ask("app.dbo.orders.total", "sqlserver"))
+    assert covers(Entry("UPDATE", "object", "app.dbo.orders"), ask("app.dbo.orders.total", "sqlserver"))
+    assert covers(Entry("DELETE", "database", "app"), ask("app.orders.total", "mysql"))
+
+
+def test_postgresql_privileges_reach_only_their_object_and_a_tables_columns():
+    """has_schema_privilege / has_table_privilege: CREATE on a database is not CREATE on its
+    schemas, USAGE on a schema is not USAGE… on its tables; a table's SELECT is its columns'."""
+    table = ask("app.public.orders", "postgresql")
+    assert covers(Entry("ALL", "global", "", implied_by="superuser"), table)
+    assert not covers(Entry("CREATE", "database", "app"), ask("app.public", "postgresql"))
+    assert covers(Entry("CREATE", "database", "app"), ask("app", "postgresql"))
+    assert not covers(Entry("USAGE", "schema", "app.public"), table)
+    assert covers(Entry("SELECT", "object", "app.public.orders"), table)
+    assert covers(Entry("SELECT", "object", "app.public.orders"), ask("app.public.orders.total", "postgresql"))
+    assert not covers(Entry("SELECT", "column", "app.public.orders.total"), table)
 
 
 def test_an_entry_whose_level_does_not_fit_its_target_covers_nothing():
@@ -125,8 +138,8 @@ def test_a_mysql_database_pattern_covers_matching_databases_only_on_mysql():
     assert not covers(entry, ask("app.orders", "mysql"))
     escaped = Entry("DELETE", "database", r"app\_%")
     assert covers(escaped, ask("app_eu.orders", "mysql")) and not covers(escaped, ask("appeu.orders", "mysql"))
-    assert not covers(entry, ask("app_eu.public.orders", "postgresql"))  # no patterns on PostgreSQL
-    assert covers(Entry("DELETE", "database", "app_eu"), ask("app_eu.public.orders", "postgresql"))
+    assert not covers(entry, ask("app_eu.dbo.orders", "sqlserver"))  # no patterns on SQL Server
+    assert covers(Entry("DELETE", "database", "app_eu"), ask("app_eu.dbo.orders", "sqlserver"))
 
 
 def test_all_and_control_hold_every_privilege_but_other_privileges_do_not():
@@ -153,7 +166,7 @@ def test_set_role_only_entries_count_only_when_asked():
 def test_a_bare_database_is_asked_at_that_level_unless_contained_is_asked():
     table = Entry("DELETE", "object", "billing.public.invoices")
     column = Entry("UPDATE", "column", "billing.public.invoices.total")
-    assert not holds([table], "DELETE", "billing", "postgresql")
+    assert not holds([table], "DELETE", "billing", "postgresql")  # at the database's level: no
     assert holds([table], "DELETE", "billing", "postgresql", include_contained=True) == table
     assert holds([table], "DELETE", "billing.public", "postgresql", include_contained=True) == table
     assert not holds([column], "UPDATE", "billing.public.invoices", "postgresql")
