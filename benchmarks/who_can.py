@@ -28,8 +28,9 @@ Measured in one run:
    comparison, nothing written), by this code and by the code of ``--base-rev``
    (default: ``git merge-base HEAD main``; exported with ``git archive``, no worktree) in a
    subprocess on the same metadata database (this code in a fresh subprocess too, so neither
-   carries this benchmark's heap), seven interleaved rounds of 15 runs: the median of the rounds'
-   medians and the fastest run of each.
+   carries this benchmark's heap), seven interleaved rounds of 15 runs: the statements each path
+   sends, the median of the rounds' median wall times, the fastest run, and the median Python CPU
+   time (the least disturbed by whatever else runs on the machine).
 
 Metadata DB: a throwaway embedded PostgreSQL 18 (whalefall.settings_test) unless DATABASE_URL is
 set (then the instances it creates are deleted at the end). Settings that differ from production:
@@ -196,10 +197,10 @@ def bare(conn, question: dict):
     wanted = narrowing(privilege=question["privilege"], parts=parts, include_contained="include_contained" in question)
     extra, params = "", [list(wanted.names), list(wanted.targets), wanted.inside, wanted.inside_end]
     if "db_type" in question:
-        extra = "AND a.instance_id IN (SELECT id FROM instances WHERE db_type = %s)"
+        extra = "AND e.instance_id IN (SELECT id FROM instances WHERE db_type = %s)"
         params.append(question["db_type"])
     if "instance" in question:
-        extra, params = "AND a.instance_id = %s", [*params, question["instance"]]
+        extra, params = "AND e.instance_id = %s", [*params, question["instance"]]
 
     def run():
         return conn.execute(BARE_SQL.format(extra=extra), params).fetchall()
@@ -291,11 +292,17 @@ BASE_SCRIPT = textwrap.dedent(
     with open(listing_file, "rb") as f:
         FAKE_ACCOUNTS[instance.name] = listing = pickle.load(f)
     accounts_sync_instance(instance=instance)  # stores this code's fingerprint
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     def timed(fn):
-        samples = []
+        wall, cpu = [], []
         for _ in range(repeat):
-            started = time.perf_counter(); fn(); samples.append(time.perf_counter() - started)
-        return statistics.median(samples), min(samples)
+            started, started_cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall.append(time.perf_counter() - started); cpu.append(time.process_time() - started_cpu)
+        with CaptureQueriesContext(connection) as queries:
+            fn()
+        return statistics.median(wall), min(wall), statistics.median(cpu), len(queries)
     print(json.dumps({
         "unchanged listing": timed(lambda: accounts_sync_instance(instance=instance)),
         "same listing, full comparison": timed(lambda: accounts_apply(instance=instance, accounts=listing)),
@@ -327,7 +334,8 @@ def resync_against_base(base_rev: str, repeat: int) -> tuple[dict, dict]:
                                  cwd=code, env=env, check=True, capture_output=True, text=True).stdout  # fmt: skip
             for name, value in json.loads(out.strip().splitlines()[-1]).items():
                 results.setdefault(name, []).append(value)
-    ours, theirs = ({name: (statistics.median(m for m, _ in values), min(f for _, f in values))
+    ours, theirs = ({name: (statistics.median(v[0] for v in values), min(v[1] for v in values),
+                            statistics.median(v[2] for v in values), values[0][3])
                      for name, values in runs[code].items()} for code in runs)  # fmt: skip
     return ours, theirs
 
@@ -399,13 +407,15 @@ def main() -> None:
             merge_base = ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"]
             base_rev = subprocess.run(merge_base, check=True, capture_output=True, text=True).stdout.strip()
         ours, theirs = resync_against_base(base_rev, 15)
-        print(f"\nno-change resync of 1,000 accounts, this code vs {base_rev[:10]} ({ROUNDS} rounds of 15; "
-              "median of the rounds' medians, and the fastest run):")
-        for name, (median, fastest) in ours.items():
-            base_median, base_fastest = theirs[name]
-            print(f"  {name:32} median {median * 1000:6.1f} vs {base_median * 1000:6.1f} ms "
-                  f"{median / base_median:5.2f}×; fastest {fastest * 1000:6.1f} vs {base_fastest * 1000:6.1f} ms "
-                  f"{fastest / base_fastest:5.2f}× (target ≤ 1.05×)")
+        print(f"\nno-change resync of 1,000 accounts, this code vs {base_rev[:10]} ({ROUNDS} rounds of 15):")
+        print(f"  {'path':32} {'statements':>10} {'wall, median':>22} {'wall, fastest':>22} {'Python CPU, median':>22}")
+        for name, (median, fastest, cpu, statements) in ours.items():
+            b_median, b_fastest, b_cpu, b_statements = theirs[name]
+            print(f"  {name:32} {statements:>4} vs {b_statements:<3} "
+                  f"{median * 1000:6.1f}/{b_median * 1000:6.1f} ms {median / b_median:4.2f}× "
+                  f"{fastest * 1000:6.1f}/{b_fastest * 1000:6.1f} ms {fastest / b_fastest:4.2f}× "
+                  f"{cpu * 1000:6.1f}/{b_cpu * 1000:6.1f} ms {cpu / b_cpu:4.2f}×")
+        print("  (target ≤ 1.05×; on a shared machine the wall times move by ±20 % from run to run)")
     conn.close()
     if os.environ.get("DATABASE_URL"):
         Instance.objects.filter(name__startswith=f"wc-{os.getpid()}-").delete()  # the resync's instance too
