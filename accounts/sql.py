@@ -1,4 +1,4 @@
-"""Set-based SQL of the account sync (PostgreSQL).
+"""Set-based SQL of the account sync and of the who-can search (PostgreSQL).
 
 Every statement takes its accounts as a few array parameters (``unnest``,
 ``ANY``), ONE jsonb document (``jsonb_to_recordset``) or a ``COPY`` stream;

@@ -45,6 +45,7 @@ import functools
 import json
 import os
 import pickle
+import shutil
 import statistics
 import subprocess
 import sys
@@ -327,13 +328,16 @@ def resync_against_base(base_rev: str, repeat: int) -> tuple[dict, dict]:
     host = db["HOST"].replace("/", "%2F")
     env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{host}:{db['PORT']}/{db['NAME']}"}
     runs: dict[Path, dict[str, list[float]]] = {ROOT: {}, base_dir: {}}
-    for round_number in range(ROUNDS):
-        order = list(runs.items()) if round_number % 2 == 0 else list(reversed(runs.items()))
-        for code, results in order:
-            out = subprocess.run([sys.executable, "-c", BASE_SCRIPT, str(instance.pk), str(listing_file), str(repeat)],
-                                 cwd=code, env=env, check=True, capture_output=True, text=True).stdout  # fmt: skip
-            for name, value in json.loads(out.strip().splitlines()[-1]).items():
-                results.setdefault(name, []).append(value)
+    try:
+        for round_number in range(ROUNDS):
+            order = list(runs.items()) if round_number % 2 == 0 else list(reversed(runs.items()))
+            for code, results in order:
+                command = [sys.executable, "-c", BASE_SCRIPT, str(instance.pk), str(listing_file), str(repeat)]
+                out = subprocess.run(command, cwd=code, env=env, check=True, capture_output=True, text=True).stdout
+                for name, value in json.loads(out.strip().splitlines()[-1]).items():
+                    results.setdefault(name, []).append(value)
+    finally:
+        shutil.rmtree(base_dir, ignore_errors=True)
     ours, theirs = ({name: (statistics.median(v[0] for v in values), min(v[1] for v in values),
                             statistics.median(v[2] for v in values), values[0][3])
                      for name, values in runs[code].items()} for code in runs)  # fmt: skip
