@@ -17,6 +17,7 @@ for what the engine allows without a grant (superuser, owner, …) — and
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from instances.adapters.base import AccountFacts, Privilege
@@ -56,14 +57,21 @@ _BOOL = {True: "true", False: "false"}
 ADDED_FIELDS = ("password_policy",)
 
 
+def facts_privileges(account: AccountFacts) -> Sequence[Privilege]:
+    """The account's privileges as its facts list them: distinct, in ``privilege_order``
+    (the who-can index numbers them in this order too)."""
+    privileges = account.privileges
+    if len(privileges) > 1:
+        privileges = sorted(set(privileges), key=privilege_order)
+    return privileges
+
+
 def facts_json(account: AccountFacts, *, omit: tuple[str, ...] = ()) -> str:
     """The canonical JSON text of an account's facts: fixed key order, privileges
     distinct and in ``privilege_order``, roles sorted — equal facts, equal text.
     ``password_policy`` only when the adapter reports one; ``omit`` leaves out
     ``ADDED_FIELDS`` (the text before they existed)."""
-    privileges = account.privileges
-    if len(privileges) > 1:
-        privileges = sorted(set(privileges), key=privilege_order)
+    privileges = facts_privileges(account)
     reasons = {flag: list(items) for flag, items in sorted(account.reasons.items())} if account.reasons else None
     roles = sorted(set(account.roles)) if account.roles else None
     policy = account.password_policy

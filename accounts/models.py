@@ -67,6 +67,83 @@ class AccountPermission(models.Model):
         return f"permissions of account {self.instance_account_id}"
 
 
+class PrivilegeLevel(models.TextChoices):
+    GLOBAL = "global"
+    DATABASE = "database"
+    SCHEMA = "schema"
+    OBJECT = "object"
+    COLUMN = "column"
+
+
+class PrivilegeState(models.TextChoices):
+    GRANT = "GRANT"
+    DENY = "DENY"
+
+
+#: what the who-can search reads of an entry besides its key: carried by its indexes (index-only scans)
+ENTRY_COLUMNS = ["instance_id", "account_id", "level", "grantable", "state", "via_set_role", "implied_by", "via"]
+
+
+class PrivilegeEntry(models.Model):
+    """One effective privilege of one account, exactly as in its ``facts.privileges``: the
+    who-can index (DESIGN.md § accounts; matching rules in ``accounts/whocan.py``).
+
+    Derived, never edited: the account sync rewrites an account's entries from the same
+    privileges as its facts, in the same transaction (``accounts/services.py:_copy_entries``),
+    so the table is an index over ``account_permissions.facts``, not a second source of truth.
+
+    ``instance_id`` copies the account's instance so that an instance filter applies inside
+    the index scan: an account never changes instance, so the copy cannot go stale, and it needs
+    no foreign key of its own (the account's cascade removes the rows; a second FK would be
+    checked for every row written). ``(privilege, target)`` finds the entries on an object and
+    on everything containing it; ``pattern_prefix``/``pattern_suffix`` (MySQL/MariaDB
+    database-level targets holding ``%``, ``_`` or ``\\``: the literal text before the first and
+    after the last wildcard) find the patterns that may match a database name. Both indexes
+    carry every column the search reads, so it scans no table pages. ``target`` and the pattern
+    columns compare byte-wise (``COLLATE "C"``): a range scan finds every target under a prefix."""
+
+    pk = models.CompositePrimaryKey("account_id", "ordinal")
+    # leading column of the primary key: serves the per-account rewrite and the cascade
+    account = models.ForeignKey(
+        InstanceAccount, on_delete=models.CASCADE, related_name="privilege_entries", db_index=False
+    )
+    ordinal = models.PositiveIntegerField(help_text="Position in the account's facts.privileges, from 1.")
+    instance_id = models.BigIntegerField(help_text="The account's instance (a copy: see the class docstring).")
+    privilege = models.TextField(help_text="Upper case, as in the facts (DELETE, ALL, CONTROL, …).")
+    level = models.CharField(max_length=8, choices=PrivilegeLevel.choices)
+    target = models.TextField(db_collation="C", blank=True, help_text="'' for global.")
+    grantable = models.BooleanField()
+    state = models.CharField(max_length=5, choices=PrivilegeState.choices)
+    via = ArrayField(models.TextField(), blank=True, help_text="Role path, the role holding the grant last.")
+    via_set_role = models.BooleanField()
+    implied_by = models.TextField(null=True, blank=True)
+    pattern_prefix = models.TextField(null=True, blank=True, db_collation="C")
+    pattern_suffix = models.TextField(null=True, blank=True, db_collation="C")
+
+    class Meta:
+        db_table = "account_privilege_entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level__in=PrivilegeLevel.values), name="privilege_entries_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=PrivilegeState.values), name="privilege_entries_state_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["privilege", "target"], include=ENTRY_COLUMNS, name="privilege_entries_on_idx"),
+            models.Index(
+                fields=["privilege", "pattern_prefix", "pattern_suffix"],
+                include=["target", *ENTRY_COLUMNS],
+                name="privilege_entries_pattern_idx",
+                condition=models.Q(pattern_prefix__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.privilege} on {self.level} {self.target or '*'} (account {self.account_id})"
+
+
 class AccountListing(models.Model):
     """The last account listing applied for an instance: one row per instance.
 

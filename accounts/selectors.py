@@ -11,13 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts import sql
 from accounts.models import AccountChangeLog, InstanceAccount
+from accounts.whocan import Entry, account_answer, asked_object, narrowing
+from instances.models import Instance
 from whalefall.csv_export import CsvColumns
+from whalefall.memory import collector_paused
 
 AccountListStep = Callable[[QuerySet[InstanceAccount]], QuerySet[InstanceAccount]]
 _ACCOUNT_LIST_STEPS: list[AccountListStep] = []
@@ -110,4 +115,114 @@ ACCOUNT_CSV_COLUMNS: CsvColumns = (
 ACCOUNT_CHANGE_CSV_COLUMNS: CsvColumns = (
     ("changed_at", "changed_at"), ("instance", "instance__name"), ("username", "username"), ("host", "host"),
     ("change_type", "change_type"), ("session", "session_id"), ("diff", "diff"),
+)  # fmt: skip
+
+
+# --- who can ----------------------------------------------------------------------------------
+
+
+class WhoCanItem(NamedTuple):
+    """One account that holds the asked privilege on the asked object, with the entry that grants
+    it (a tuple: an answer may hold 10,000s)."""
+
+    account_id: int
+    instance_id: int
+    instance_name: str
+    db_type: str
+    username: str
+    host: str
+    entry: Entry
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's and the CSV's item."""
+        e = self.entry
+        return {
+            "account": self.account_id, "instance": self.instance_id, "instance_name": self.instance_name,
+            "db_type": self.db_type, "username": self.username, "host": self.host, "privilege": e.privilege,
+            "level": e.level, "target": e.target, "grantable": e.grantable, "via": list(e.via),
+            "implied_by": e.implied_by, "via_set_role": e.via_set_role,
+        }  # fmt: skip
+
+
+def _id_array(ids) -> str:
+    """Ids as one ``bigint[]`` literal (``{1,2,3}``): bound as one text value, where a list
+    would become an ``ARRAY[…]`` expression of one node per id to parse and plan."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def who_can(
+    *,
+    privilege: str | None,
+    parts: tuple[str, ...],
+    instance_id: int | None = None,
+    db_type: str | None = None,
+    environment: str | None = None,
+    tags: tuple[str, ...] = (),
+    include_set_role: bool = False,
+    include_inactive: bool = False,
+    include_contained: bool = False,
+) -> list[WhoCanItem]:
+    """Every account holding ``privilege`` (None: any privilege the search knows) on the object
+    named by ``parts`` (``accounts.whocan.object_parts``), read per instance's engine; rules in
+    ``accounts/whocan.py``. Instances: not deleted, of an engine on which the name names
+    something, narrowed by ``instance_id``, ``db_type``, ``environment`` and every one of
+    ``tags``. Accounts: active ones unless ``include_inactive`` (the PUBLIC pseudo-account is one).
+    Sorted by instance name, username, host. Three queries, whatever the number of accounts: the
+    instances, the candidate entries (from the index alone), the answering accounts."""
+    instances = Instance.objects.filter(deleted_at__isnull=True)
+    if instance_id is not None:
+        instances = instances.filter(pk=instance_id)
+    if db_type is not None:
+        instances = instances.filter(db_type_id=db_type)
+    if environment is not None:
+        instances = instances.filter(environment=environment)
+    for tag in tags:
+        instances = instances.filter(tags__name=tag)
+    asked_by_type: dict[str, Any] = {}
+    chosen: dict[int, tuple[str, str]] = {}
+    for pk, name, engine in instances.values_list("pk", "name", "db_type_id").distinct():
+        if engine not in asked_by_type:
+            asked_by_type[engine] = asked_object(parts, engine)
+        if asked_by_type[engine] is not None:
+            chosen[pk] = (name, engine)
+    if not chosen:
+        return []
+    wanted = narrowing(privilege=privilege, parts=parts, include_contained=include_contained)
+    with collector_paused(), connection.cursor() as cursor:  # some 10,000s of rows and entries: no cycles
+        cursor.execute(sql.WHO_CAN_CANDIDATES, {
+            **wanted._asdict(), "names": list(wanted.names), "targets": list(wanted.targets),
+            "prefixes": list(wanted.prefixes), "suffixes": list(wanted.suffixes), "instance_ids": _id_array(chosen),
+            "include_set_role": include_set_role,
+        })  # fmt: skip
+        by_account: dict[int, tuple[int, list[Entry]]] = {}
+        for account_id, instance, *entry in cursor.fetchall():
+            entry[5] = tuple(entry[5])  # via
+            held = by_account.get(account_id)
+            if held is None:
+                by_account[account_id] = (instance, [Entry(*entry)])
+            else:
+                held[1].append(Entry(*entry))
+        answers = {}
+        for account_id, (instance, entries) in by_account.items():
+            answer = account_answer(entries, privilege=privilege, asked=asked_by_type[chosen[instance][1]],
+                                    include_set_role=include_set_role, include_contained=include_contained)  # fmt: skip
+            if answer is not None:
+                answers[account_id] = (instance, answer)
+        if not answers:
+            return []
+        cursor.execute(sql.WHO_CAN_ACCOUNTS, {"ids": _id_array(answers), "include_inactive": include_inactive})
+        items = []
+        for account_id, username, host in cursor.fetchall():
+            instance, answer = answers[account_id]
+            name, engine = chosen[instance]
+            items.append(WhoCanItem(account_id, instance, name, engine, username, host, answer))
+        items.sort(key=lambda item: (item.instance_name, item.username, item.host, item.account_id))
+    return items
+
+
+#: the who-can answer's columns in a CSV export (the API's ?format=csv; keys of WhoCanItem.as_dict)
+WHO_CAN_CSV_COLUMNS: CsvColumns = (
+    ("account", "account"), ("instance", "instance_name"), ("db_type", "db_type"), ("username", "username"),
+    ("host", "host"), ("privilege", "privilege"), ("level", "level"), ("target", "target"),
+    ("grantable", "grantable"), ("via", "via"), ("implied_by", "implied_by"), ("via_set_role", "via_set_role"),
 )  # fmt: skip

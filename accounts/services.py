@@ -9,13 +9,12 @@ the last applied listing (``accounts/fingerprint.py``) only bumps timestamps.
 
 from __future__ import annotations
 
-import gc
+import functools
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -23,10 +22,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import sql
-from accounts.diff import ADDED_FIELDS, facts_diff, facts_json
+from accounts.diff import ADDED_FIELDS, facts_diff, facts_json, facts_privileges
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
-from instances.adapters.base import AccountFacts
+from accounts.whocan import mysql_is_pattern, mysql_pattern_affixes
+from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
 from instances.services import instance_contact_record
@@ -35,6 +35,7 @@ from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
 from whalefall.db.locks import advisory_lock
 from whalefall.errors import TargetQueryFailed
+from whalefall.memory import collector_paused as _collector_paused
 
 logger = logging.getLogger(__name__)
 
@@ -104,24 +105,6 @@ def _followups(*, instance: Instance, session: SyncSession | None, outcome: Reco
             outcome.incomplete.extend(result.incomplete)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a listing is parsed and applied.
-
-    Parsing and encoding 10,000 accounts allocate some hundred thousand small
-    objects (facts, privileges, JSON text) that all stay alive until the
-    transaction ends and form no cycles: each collection walks all of them and
-    frees nothing — about a third of the parse time at 10,000 accounts.
-    Reference counting still frees everything as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 #: what an account-sync batch runs per instance (no retries: the next sync reads everything again)
 ACCOUNT_SYNC_UNIT = Unit(accounts_sync_instance)
 
@@ -189,8 +172,10 @@ def accounts_apply(
     ``last_seen_at``. ``fingerprint`` (of the listing's catalog rows) is
     stored for the next sync to recognise an unchanged listing; without one
     the next sync compares everything. The instance's contact time (and
-    ``server_version``, when given) is recorded. Thirteen statements at most, whatever
-    the account count (docs/architecture.md § Account sync).
+    ``server_version``, when given) is recorded. The who-can index
+    (``account_privilege_entries``) of new and changed accounts is rewritten from their facts in
+    the same transaction; a deactivated account keeps its entries (and facts). Fifteen
+    statements at most, whatever the account count (docs/architecture.md § Account sync).
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
@@ -217,6 +202,12 @@ def accounts_apply(
         changes, modified = _changes(plan, old_facts)
         if plan.changed:
             _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.changed), now=now)
+            _run(cursor, sql.DELETE_ENTRIES, ids=[account_id for account_id, _, _ in plan.changed])
+        # the who-can index of every account whose facts were just written
+        rewritten = [(account_id, incoming[(u, h)]) for account_id, u, h in created]
+        rewritten += [(account_id, state.account) for account_id, state, _ in plan.changed]
+        if rewritten:
+            _copy_entries(cursor, rewritten, instance_id=instance.pk, mysql=instance.db_type_id == "mysql")
         if plan.reactivated:
             _run(cursor, sql.REACTIVATE, ids=plan.reactivated)
         if plan.vanished:
@@ -327,6 +318,67 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
         (instance_id, account_id, u, h, add, '{"facts":' + facts + "}", session_id, now)
         for (account_id, u, h), facts in zip(created, facts_json, strict=True)
     ))  # fmt: skip
+
+
+def _copy_entries(cursor, accounts: list[tuple[int, AccountFacts]], *, instance_id: int, mysql: bool) -> None:
+    """The who-can index rows of ``accounts`` ((id, facts) pairs) of one instance, by COPY in its
+    text format: one row per privilege, numbered in the order the facts list them
+    (``facts_privileges``). Most privileges are shared by many accounts (the parsers intern
+    them), so each one's columns are encoded once (``_entry_columns``); an account adds only its
+    id, ordinal and instance."""
+    columns = _entry_columns_mysql if mysql else _entry_columns
+
+    def chunks():
+        lines: list[str] = []
+        for account_id, account in accounts:
+            head = f"{account_id}\t"
+            lines += [f"{head}{n}\t{instance_id}\t{columns(p)}" for n, p in enumerate(facts_privileges(account), 1)]
+            if len(lines) >= 5000:
+                yield "".join(lines)
+                lines = []
+        yield "".join(lines)
+
+    _copy_text(cursor, sql.COPY_ENTRIES, chunks())
+
+
+def _copy_text(cursor, statement: str, chunks: Iterable[str]) -> None:
+    """``COPY … FROM STDIN`` of text-format ``chunks`` (whole lines); logged like ``_copy``."""
+    started = time.monotonic()
+    with cursor.cursor.copy(statement) as copy:
+        for chunk in chunks:
+            if chunk:
+                copy.write(chunk)
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": statement, "time": f"{time.monotonic() - started:.3f}"})
+
+
+def _copy_field(value: str) -> str:
+    # COPY's text format: backslash, tab, newline and carriage return are escaped
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _entry_line_tail(p: Privilege, affixes: tuple[str, str] | None) -> str:
+    via = _text_array(list(p.via))
+    nulls = ("\\N", "\\N") if affixes is None else tuple(map(_copy_field, affixes))
+    return "\t".join((
+        _copy_field(p.privilege.upper()), p.level, _copy_field(p.target), "t" if p.grantable else "f", p.state,
+        _copy_field(via), "t" if p.via_set_role else "f", "\\N" if p.implied_by is None else _copy_field(p.implied_by),
+        *nulls,
+    )) + "\n"  # fmt: skip
+
+
+@functools.lru_cache(maxsize=200_000)
+def _entry_columns(p: Privilege) -> str:
+    """Columns privilege … pattern_suffix of an entry, as a COPY text line's tail."""
+    return _entry_line_tail(p, None)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _entry_columns_mysql(p: Privilege) -> str:
+    """The same on MySQL/MariaDB, whose database-level targets may be patterns (``pattern_prefix``,
+    ``pattern_suffix``)."""
+    pattern = p.level == "database" and mysql_is_pattern(p.target)
+    return _entry_line_tail(p, mysql_pattern_affixes(p.target) if pattern else None)
 
 
 def _text_array(items: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""Set-based SQL of the account sync (PostgreSQL).
+"""Set-based SQL of the account sync and of the who-can search (PostgreSQL).
 
 Every statement takes its accounts as a few array parameters (``unnest``,
 ``ANY``), ONE jsonb document (``jsonb_to_recordset``) or a ``COPY`` stream;
@@ -41,6 +41,17 @@ ON CONFLICT (instance_account_id) DO UPDATE SET
     roles = EXCLUDED.roles, updated_at = EXCLUDED.updated_at
 """
 
+# The who-can index (account_privilege_entries, accounts/whocan.py): an account's entries are
+# its facts.privileges, one row each in the same order, rewritten whenever its facts are:
+# changed accounts lose their old entries, then the entries of the new and changed accounts
+# are streamed by COPY (accounts/services.py:_copy_entries, from the same privileges that were
+# encoded into the facts). A deactivated account keeps its facts, and so its entries.
+DELETE_ENTRIES = "DELETE FROM account_privilege_entries WHERE account_id = ANY(%(ids)s)"
+COPY_ENTRIES = (
+    "COPY account_privilege_entries (account_id, ordinal, instance_id, privilege, level, target, grantable, state, "
+    "via, via_set_role, implied_by, pattern_prefix, pattern_suffix) FROM STDIN"
+)
+
 REACTIVATE = "UPDATE instance_accounts SET is_active = true, deactivated_at = NULL WHERE id = ANY(%(ids)s)"
 DEACTIVATE = "UPDATE instance_accounts SET is_active = false, deactivated_at = %(now)s WHERE id = ANY(%(ids)s)"
 # accounts inserted by this sync already carry last_seen_at = now: skip them
@@ -81,3 +92,38 @@ ON CONFLICT (instance_id) DO UPDATE SET
     fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at
 """
 FORGET_LISTING = "DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s"
+
+
+# The who-can search's candidate entries (accounts.whocan.narrowing), from the indexes alone (both
+# carry every column read; three arms of a UNION ALL, so that each is an index-only scan, where an
+# OR would be a bitmap scan of the table): privilege in %(names)s and a target containing the
+# object (privilege_entries_on_idx); a MySQL database pattern whose literal prefix and suffix may
+# match the object's first part (privilege_entries_pattern_idx), not already selected by its
+# target; for "anything inside", a target in [%(inside)s, %(inside_end)s)
+# (privilege_entries_on_idx, a range: the column compares byte-wise; empty otherwise). Of the
+# chosen instances. The rules decide in Python (accounts.whocan.account_answer); then
+# WHO_CAN_ACCOUNTS reads the answering accounts.
+WHO_CAN_CANDIDATES = """
+SELECT e.account_id, e.instance_id, e.privilege, e.level, e.target, e.grantable, e.state, e.via, e.via_set_role,
+       e.implied_by
+FROM account_privilege_entries e
+WHERE e.privilege = ANY(%(names)s) AND e.target = ANY(%(targets)s)
+  AND e.instance_id = ANY(%(instance_ids)s::bigint[]) AND (NOT e.via_set_role OR %(include_set_role)s)
+UNION ALL
+SELECT e.account_id, e.instance_id, e.privilege, e.level, e.target, e.grantable, e.state, e.via, e.via_set_role,
+       e.implied_by
+FROM account_privilege_entries e
+WHERE e.privilege = ANY(%(names)s) AND e.pattern_prefix = ANY(%(prefixes)s) AND e.pattern_suffix = ANY(%(suffixes)s)
+  AND e.target <> ALL(%(targets)s)
+  AND e.instance_id = ANY(%(instance_ids)s::bigint[]) AND (NOT e.via_set_role OR %(include_set_role)s)
+UNION ALL
+SELECT e.account_id, e.instance_id, e.privilege, e.level, e.target, e.grantable, e.state, e.via, e.via_set_role,
+       e.implied_by
+FROM account_privilege_entries e
+WHERE e.privilege = ANY(%(names)s) AND e.target >= %(inside)s AND e.target < %(inside_end)s
+  AND e.instance_id = ANY(%(instance_ids)s::bigint[]) AND (NOT e.via_set_role OR %(include_set_role)s)
+"""
+WHO_CAN_ACCOUNTS = """
+SELECT id, username, host FROM instance_accounts
+WHERE id = ANY(%(ids)s::bigint[]) AND (is_active OR %(include_inactive)s)
+"""

@@ -10,7 +10,7 @@ both answer with :func:`csv_response`.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -45,9 +45,27 @@ def csv_lines(queryset, columns: CsvColumns, *, chunk_size: int = 2000) -> Itera
         yield writer.writerow([_cell(value) for value in row])
 
 
+def csv_item_lines(items: Iterable[Mapping], columns: CsvColumns) -> Iterator[str]:
+    """The header, then one CSV line per item (a mapping; ``columns``' paths are its keys): for
+    an answer computed in Python (the who-can search) rather than read by one query."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow([header for header, _key in columns])
+    for item in items:
+        yield writer.writerow([_cell(item[key]) for _header, key in columns])
+
+
 def csv_response(queryset, columns: CsvColumns, *, name: str) -> StreamingHttpResponse:
     """A streamed attachment ``<name>-<local time>.csv`` of ``queryset`` as ``columns``."""
-    response = StreamingHttpResponse(csv_lines(queryset, columns), content_type=CSV_CONTENT_TYPE)
+    return _attachment(csv_lines(queryset, columns), name)
+
+
+def csv_items_response(items: Iterable[Mapping], columns: CsvColumns, *, name: str) -> StreamingHttpResponse:
+    """The same for ``items`` (``csv_item_lines``)."""
+    return _attachment(csv_item_lines(items, columns), name)
+
+
+def _attachment(lines: Iterator[str], name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
     return response
 

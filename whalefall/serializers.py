@@ -16,7 +16,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 
-from whalefall.filters import QUERY_BOOLEANS, QUERY_INTEGER
+from whalefall.filters import ID_SCHEMA, INT64_MAX, QUERY_BOOLEANS, QUERY_INTEGER, QUERY_TEXT_MAX_LENGTH, TEXT_SCHEMA
 
 
 class StrictCharField(serializers.CharField):
@@ -98,6 +98,37 @@ class QueryIntegerField(_QueryValue, serializers.IntegerField):
         if not isinstance(data, str) or not QUERY_INTEGER.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field(ID_SCHEMA)
+class QueryIdField(QueryIntegerField):
+    """A query parameter naming an object by id: a positive 64-bit integer (an id nothing has
+    matches nothing)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=INT64_MAX, **kwargs)
+
+
+@extend_schema_field(TEXT_SCHEMA)
+class QueryTextField(_QueryValue, serializers.CharField):
+    """A query parameter: text as given (not trimmed; empty is a string), at most
+    QUERY_TEXT_MAX_LENGTH characters, no NUL — as the text filters (``whalefall.filters``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", QUERY_TEXT_MAX_LENGTH)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+class QueryChoiceField(_QueryValue, serializers.ChoiceField):
+    """A query parameter: exactly one of the choices (the schema's enum)."""
+
+
+class QueryTextListField(serializers.ListField):
+    """A repeated text query parameter (``?tag=a&tag=b``), each as ``QueryTextField``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=QueryTextField(), **kwargs)
 
 
 class RejectUnknownFields:

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import django_filters
+from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
+from accounts.api.serializers import OBJECT_SCHEMA
 from accounts.models import AccountChangeLog, ChangeType, InstanceAccount
+from accounts.selectors import who_can
+from accounts.whocan import object_parts
 from whalefall import filters as wf
+
+
+class ObjectNameFormField(wf.StrictTextField):
+    """An object name (``accounts.whocan.object_parts``), cleaned to its parts; present but
+    empty is malformed."""
+
+    def clean(self, value):
+        if value is None:
+            return None
+        if value == "":
+            raise ValidationError("A value is required when the parameter is given.", code="required")
+        try:
+            return object_parts(super().clean(value))
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
+
+
+@extend_schema_field(OBJECT_SCHEMA)
+class ObjectNameFilter(django_filters.Filter):
+    field_class = ObjectNameFormField
 
 
 class AccountFilterSet(wf.FilterSet):
@@ -22,8 +48,15 @@ class AccountFilterSet(wf.FilterSet):
         method="_effective", label="Holds this effective privilege (e.g. DELETE, granted), directly or via roles"
     )
     via_role = wf.TextFilter(method="_effective", label="Holds an effective privilege through this role")
+    privilege_on = ObjectNameFilter(
+        method="_effective",
+        label="Holds has_privilege (without it: any privilege) on this object as /accounts/who-can/ answers: "
+        "db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server), OWNER.TABLE (Oracle), read per "
+        "instance's engine; inactive accounts too (is_active filters them)",
+    )
     include_set_role = wf.BooleanFilter(
-        method="_effective", label="has_privilege/via_role also match privileges reachable only by SET ROLE"
+        method="_effective",
+        label="has_privilege/via_role/privilege_on also match privileges reachable only by SET ROLE",
     )
 
     class Meta:
@@ -39,6 +72,7 @@ class AccountFilterSet(wf.FilterSet):
             "search",
             "has_privilege",
             "via_role",
+            "privilege_on",
             "include_set_role",
         )
 
@@ -48,11 +82,19 @@ class AccountFilterSet(wf.FilterSet):
     def filter_queryset(self, queryset):
         """The other filters, then ``has_privilege``/``via_role`` as one containment test on
         ``facts.privileges`` (``@>``): a single effective privilege with that name and/or that
-        role on its path, held without SET ROLE unless ``include_set_role``."""
+        role on its path, held without SET ROLE unless ``include_set_role``. With
+        ``privilege_on``, ``has_privilege`` is what the account must hold on that object, as the
+        who-can search decides (ALL, CONTROL, containing objects, DENY and implied privileges
+        count); ``via_role`` then keeps its own meaning (some effective privilege through it)."""
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         wanted: dict = {}
-        if data.get("has_privilege"):
+        if data.get("privilege_on"):
+            privilege = data.get("has_privilege")
+            answer = who_can(privilege=privilege.upper() if privilege else None, parts=data["privilege_on"],
+                             include_set_role=bool(data.get("include_set_role")), include_inactive=True)  # fmt: skip
+            queryset = queryset.filter(pk__in=[item.account_id for item in answer])
+        elif data.get("has_privilege"):
             wanted.update(privilege=data["has_privilege"].upper(), state="GRANT")
         if data.get("via_role"):
             wanted["via"] = [data["via_role"]]

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.selectors import account_privileges, account_reasons
+from accounts.whocan import KNOWN_PRIVILEGES, OBJECT_PATTERN, object_parts
+from instances.models import Instance
 from sync_sessions.api.serializers import BatchRequestSerializer
 from whalefall import serializers as strict
+from whalefall.filters import ID_SCHEMA, QUERY_TEXT_MAX_LENGTH, TEXT_SCHEMA
 
 #: read-only fields apps above this one add to every account serializer: name → field factory
 _ACCOUNT_FIELDS: dict[str, Callable[[], serializers.Field]] = {}
@@ -178,3 +182,112 @@ class AccountChangeSerializer(strict.ModelSerializer):
 
 class AccountSyncRequestSerializer(BatchRequestSerializer):
     """Which instances to sync; omitted means every active instance."""
+
+
+# --- who can ----------------------------------------------------------------------------------
+
+
+OBJECT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": QUERY_TEXT_MAX_LENGTH, "pattern": OBJECT_PATTERN}
+
+
+@extend_schema_field(OBJECT_SCHEMA)
+class ObjectNameField(strict.QueryTextField):
+    """An object name: 1 to 4 non-empty names separated by dots (``accounts.whocan.object_parts``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=False, **kwargs)
+
+    def run_validation(self, data=empty):
+        text = super().run_validation(data)  # the text's own checks (length, NUL) first
+        try:
+            return object_parts(text)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+
+
+class WhoCanQuerySerializer(serializers.Serializer):
+    """Query parameters of /accounts/who-can/ (accounts/whocan.py states the rules)."""
+
+    privilege = strict.QueryChoiceField(
+        choices=KNOWN_PRIVILEGES,
+        help_text="A privilege on databases, schemas, tables or columns, upper case (DELETE, SELECT, …).",
+        error_messages={"invalid_choice": '"{input}" is not a privilege on databases, schemas, tables or columns of '
+                        "the supported engines (names are upper case, e.g. DELETE)."},
+    )  # fmt: skip
+    object = ObjectNameField(
+        help_text="db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server), OWNER.TABLE (Oracle); "
+        "fewer parts ask at the database or schema level, one more asks a column. Read per instance's engine."
+    )
+    instance = strict.QueryIdField(required=False, help_text="Only this instance.")
+    db_type = strict.QueryTextField(required=False, help_text="Only instances of this database type.")
+    environment = strict.QueryChoiceField(
+        choices=Instance.Environment.choices, required=False, help_text="Only instances of this environment."
+    )
+    tag = strict.QueryTextListField(required=False, help_text="Only instances with this tag (repeat: all of them).")
+    include_set_role = strict.QueryBooleanField(
+        required=False, default=False, help_text="Also privileges reachable only by SET ROLE."
+    )
+    include_inactive = strict.QueryBooleanField(
+        required=False, default=False, help_text="Also accounts no longer on their instance (deactivated)."
+    )
+    include_contained = strict.QueryBooleanField(
+        required=False, default=False,
+        help_text="Also accounts holding the privilege only on something inside the object (a table of the "
+        "database, a column of the table).",
+    )  # fmt: skip
+
+    def selector_kwargs(self) -> dict:
+        """The arguments of ``accounts.selectors.who_can``."""
+        data = self.validated_data
+        return {
+            "privilege": data["privilege"], "parts": data["object"], "instance_id": data.get("instance"),
+            "db_type": data.get("db_type"), "environment": data.get("environment"), "tags": tuple(data.get("tag", ())),
+            "include_set_role": data["include_set_role"], "include_inactive": data["include_inactive"],
+            "include_contained": data["include_contained"],
+        }  # fmt: skip
+
+
+#: each query parameter's schema, exactly what WhoCanQuerySerializer accepts (drf-spectacular's own
+#: mapping of serializer fields adds a "blank" alternative that would contradict the text pattern)
+_WHO_CAN_PARAMETER_SCHEMAS = {
+    "privilege": {"type": "string", "enum": list(KNOWN_PRIVILEGES)},
+    "object": OBJECT_SCHEMA,
+    "instance": ID_SCHEMA,
+    "db_type": TEXT_SCHEMA,
+    "environment": {"type": "string", "enum": list(Instance.Environment.values)},
+    "tag": {"type": "array", "items": TEXT_SCHEMA},
+    "include_set_role": {"type": "boolean", "default": False},
+    "include_inactive": {"type": "boolean", "default": False},
+    "include_contained": {"type": "boolean", "default": False},
+}
+
+
+def who_can_parameters() -> list[OpenApiParameter]:
+    """The query parameters of /accounts/who-can/ for the OpenAPI schema (descriptions and
+    required-ness from WhoCanQuerySerializer)."""
+    return [
+        OpenApiParameter(name, _WHO_CAN_PARAMETER_SCHEMAS[name], OpenApiParameter.QUERY, required=field.required,
+                         description=str(field.help_text or ""), explode=name == "tag" or None)
+        for name, field in WhoCanQuerySerializer().fields.items()
+    ]  # fmt: skip
+
+
+class WhoCanSerializer(serializers.Serializer):
+    """An account holding the asked privilege on the asked object, with the effective privilege
+    entry that grants it (accounts/whocan.py says which one when several do)."""
+
+    account = serializers.IntegerField(help_text="Account id.")
+    instance = serializers.IntegerField(help_text="Instance id.")
+    instance_name = serializers.CharField()
+    db_type = serializers.CharField(help_text="Database type name: how the object was read.")
+    username = serializers.CharField(help_text="PUBLIC: a grant to every role/user (the PUBLIC pseudo-account).")
+    host = serializers.CharField(allow_blank=True, help_text="MySQL/MariaDB host part; '' elsewhere.")
+    privilege = serializers.CharField(help_text="The privilege of the entry: the asked one, ALL or CONTROL….")
+    level = serializers.ChoiceField(choices=["global", "database", "schema", "object", "column"])
+    target = serializers.CharField(allow_blank=True, help_text="What the entry is on ('' for global).")
+    grantable = serializers.BooleanField()
+    via = serializers.ListField(child=serializers.CharField(), help_text="Role path; [] = granted directly.")
+    implied_by = serializers.CharField(
+        allow_null=True, help_text="Why the engine grants it without an ACL entry (superuser, owner, …); null: a grant."
+    )
+    via_set_role = serializers.BooleanField(help_text="Held only after SET ROLE (only with include_set_role).")

@@ -5,7 +5,7 @@ Explicit paths come first: nested routes such as /instances/<id>/accounts.
 
 from django.urls import re_path
 
-from accounts.api.views import AccountChangeViewSet, AccountViewSet, InstanceAccountListView
+from accounts.api.views import AccountChangeViewSet, AccountViewSet, InstanceAccountListView, WhoCanView
 from whalefall.routers import api_router
 
 app_name = "accounts"
@@ -15,6 +15,7 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("account-changes", AccountChangeViewSet, basename="accountchange")
 
 urlpatterns = [
+    re_path(r"^accounts/who-can/?$", WhoCanView.as_view(), name="who-can"),  # before accounts/<pk>/
     re_path(r"^instances/(?P<instance_id>[0-9]+)/accounts/?$", InstanceAccountListView.as_view(),
             name="instance-accounts"),  # fmt: skip
     *router.urls,

@@ -22,16 +22,26 @@ from accounts.api.serializers import (
     AccountSerializer,
     AccountSyncRequestSerializer,
     PermissionsQuerySerializer,
+    WhoCanQuerySerializer,
+    WhoCanSerializer,
+    who_can_parameters,
 )
 from accounts.models import AccountPermission, InstanceAccount
-from accounts.selectors import ACCOUNT_CHANGE_CSV_COLUMNS, ACCOUNT_CSV_COLUMNS, account_changes_list, accounts_list
+from accounts.selectors import (
+    ACCOUNT_CHANGE_CSV_COLUMNS,
+    ACCOUNT_CSV_COLUMNS,
+    WHO_CAN_CSV_COLUMNS,
+    account_changes_list,
+    accounts_list,
+    who_can,
+)
 from accounts.services import accounts_sync_all
 from instances.api.permissions import CanSyncInstances
 from instances.api.views import ERROR_RESPONSES, instance_action_register
 from instances.models import Instance
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination
-from whalefall.csv_export import CsvListMixin
+from whalefall.csv_export import CsvListMixin, CsvRenderer, csv_items_response
 
 ACCOUNT_ORDERING_FIELDS = ("id", "username", "instance__name", "first_seen_at", "last_seen_at")
 ACCOUNT_ORDERING = ("instance__name", "username", "host", "id")
@@ -143,6 +153,36 @@ class InstanceAccountListView(generics.ListAPIView):
         if not hasattr(self, "_instance"):
             self._instance = get_object_or_404(Instance.objects.only("pk"), pk=instance_id)
         return accounts_list(instance_id=self._instance.pk)
+
+
+class WhoCanView(CsvListMixin, generics.ListAPIView):
+    """Every account holding ``privilege`` on ``object`` — directly, through roles, or implied —
+    each with the effective privilege entry that grants it; a grant to PUBLIC is the account
+    named PUBLIC. ``object`` is read per instance's engine (db.table on MySQL/MariaDB,
+    db.schema.table on PostgreSQL and SQL Server, OWNER.TABLE on Oracle; fewer parts ask at
+    the database or schema level). Sorted by instance name, username, host. The matching rules
+    (ALL/CONTROL, containing securables, MySQL database patterns, SQL Server DENY, SET ROLE)
+    are in docs/api.md § Who can."""
+
+    queryset = InstanceAccount.objects.all()  # for the model permission check; the answer is accounts.selectors.who_can
+    serializer_class = WhoCanSerializer
+    filter_backends = []
+    csv_columns = WHO_CAN_CSV_COLUMNS
+
+    @extend_schema(parameters=who_can_parameters())
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        query = WhoCanQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        items = who_can(**query.selector_kwargs())
+        if isinstance(request.accepted_renderer, CsvRenderer):
+            self.paginator.query_validate(request)  # not applied, but malformed is still a 400
+            rows = ({**item.as_dict(), "via": " → ".join(item.entry.via)} for item in items)
+            return csv_items_response(rows, self.csv_columns, name="who_can")
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(self.get_serializer([item.as_dict() for item in page], many=True).data)
 
 
 class AccountChangeViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):

@@ -8,13 +8,15 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from accounts.models import PrivilegeEntry
 from alerts.models import AlertWatermark
 from instances.models import Credential, Instance, InstanceTag, Tag
 from tests.support.factories import make_credential
 
 PROJECT_APPS = ("audit", "instances", "accounts", "capacity", "classification", "sync_sessions", "alerts")
-# link tables edited through their parent's admin; the alert detection's bookkeeping row
-NOT_REGISTERED = {InstanceTag, AlertWatermark}
+# link tables edited through their parent's admin; the alert detection's bookkeeping row; the
+# who-can index (read through the "Who can…" page and the accounts' permissions)
+NOT_REGISTERED = {InstanceTag, AlertWatermark, PrivilegeEntry}
 
 pytestmark = pytest.mark.django_db
 

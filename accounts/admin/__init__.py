@@ -1,12 +1,14 @@
-"""Admin for accounts, their permissions and the account change log (all written by syncs: read-only)."""
+"""Admin for accounts, their permissions and the account change log (all written by syncs: read-only),
+and the "Who can…" page (``accounts/admin/who_can.py``)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin.who_can import PrivilegeOnFilter, who_can_page
 from accounts.diff import diff_lines, diff_summary
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
 from accounts.selectors import (
@@ -230,6 +232,7 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_select_related = ("instance", "permission")
     list_filter = (
         InstanceIdFilter,
+        PrivilegeOnFilter,
         "instance__db_type",
         "instance__environment",
         "is_active",
@@ -258,6 +261,11 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     actions = ("export_csv",)  # apps above add theirs (account_admin_extend)
     csv_columns = ACCOUNT_CSV_COLUMNS
+    change_list_template = "admin/accounts/instanceaccount/change_list.html"  # + a "Who can…" link
+
+    def get_urls(self):
+        page = self.admin_site.admin_view(lambda request: who_can_page(self, request))
+        return [path("who-can/", page, name="accounts_who_can"), *super().get_urls()]
 
     def get_queryset(self, request):
         # what the registered account-list steps add (classification: the assignments, prefetched)

@@ -1,0 +1,383 @@
+"""Who holds privilege P on object O: the matching rules, pure (no ORM, no driver).
+
+The who-can search (``accounts.selectors.who_can``, ``GET /api/v1/accounts/who-can/``, the
+"Who can…" page) asks the index ``account_privilege_entries`` for *candidate* entries
+(``narrowing``: indexed SQL), then decides here, per account, from its candidates
+(``account_answer``). The same rules decide for any list of privileges (``Privilege``
+objects of an adapter, facts entries as ``Entry``), so other code can share them.
+
+The object is named as each engine names it (``object_parts``, ``asked_object``):
+
+============  =========================================================================
+engine        ``a`` · ``a.b`` · ``a.b.c`` · ``a.b.c.d``
+============  =========================================================================
+mysql         database · table · column
+postgresql    database · schema · table · column
+sqlserver     database · schema · object · column
+oracle        schema (owner) · object · column
+============  =========================================================================
+
+An object with more parts than an engine has levels names nothing there. Names compare
+exactly as the engine stores them (no case folding; a name containing a dot cannot be asked).
+
+An entry answers "P on O" when
+
+- its privilege is P, or one that holds every privilege on what it is on: ``ALL`` /
+  ``ALL PRIVILEGES``, SQL Server ``CONTROL`` (on a securable) and ``CONTROL SERVER``
+  (``EVERY_PRIVILEGE``);
+- it covers O: a global entry covers everything; any other entry covers its own target and
+  everything inside it (database ⊃ schema ⊃ object ⊃ column), so a column entry covers only
+  that column — except on PostgreSQL (``FLAT_ENGINES``), where a privilege is on one object and
+  reaches only that object (and a table's, its columns): CREATE on a database is not CREATE on
+  its schemas. A MySQL/MariaDB database-level target is a ``LIKE`` pattern (``%`` any text,
+  ``_`` one character, ``\\`` escapes; case-sensitive) matched against O's database. An
+  entry whose level does not fit its target's number of parts on that engine (SQL Server
+  ``SERVER_PRINCIPAL::…`` and other non-hierarchical securables) covers nothing;
+- it is held without ``SET ROLE``, unless ``include_set_role``;
+- it is not cancelled by a DENY (SQL Server): a DENY of P (or of a privilege in
+  ``EVERY_PRIVILEGE``) on O or on a securable containing it cancels every grant, except a
+  grant that bypasses permission checks (``implied_by`` in ``BYPASSES_DENY``: sysadmin,
+  dbo) and, as SQL Server documents ("a table-level DENY does not take precedence over a
+  column-level GRANT", GRANT Object Permissions), a column-level grant when the DENY is on
+  its table.
+
+PostgreSQL default privileges (``DEFAULT SELECT ON TABLES FOR ROLE r``) are named
+differently from any P: they are not privileges on existing objects and never answer.
+
+``include_contained``: O also counts when P is held only on something inside it (a table of
+the database, a column of the table); such a grant answers when no DENY covers its own
+securable. Without it a bare database or schema is asked at that level only.
+
+Of several entries that answer for one account, the one shown is the first of: held without
+SET ROLE, broadest level, shortest role path (direct first), granted before implied, grantable
+before not (``answer_order``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+LEVELS = ("global", "database", "schema", "object", "column")
+_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+#: what an object name of 1, 2, 3, … dot-separated parts names, per engine
+OBJECT_LEVELS: dict[str, tuple[str, ...]] = {
+    "mysql": ("database", "object", "column"),
+    "postgresql": ("database", "schema", "object", "column"),
+    "sqlserver": ("database", "schema", "object", "column"),
+    "oracle": ("schema", "object", "column"),
+}
+MAX_PARTS = max(len(levels) for levels in OBJECT_LEVELS.values())
+#: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern)
+OBJECT_PATTERN = rf"^[^.\u0000]+(\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}$"
+
+#: engines whose privileges do not flow from a database or schema to what it contains: on
+#: PostgreSQL CREATE on a database is the right to create schemas in it, USAGE on a schema does
+#: not reach its tables; only a table's privileges cover its columns (``has_column_privilege``)
+FLAT_ENGINES = frozenset({"postgresql"})
+
+#: privileges that hold every privilege on what they are on
+EVERY_PRIVILEGE = ("ALL", "ALL PRIVILEGES", "CONTROL", "CONTROL SERVER")
+#: ``implied_by`` of a grant that bypasses permission checks: no DENY applies (SQL Server
+#: sysadmin members and the database owner ``dbo``; db_owner members do not bypass)
+BYPASSES_DENY = frozenset({"sysadmin", "dbo"})
+
+# The privileges that apply to databases, schemas, objects and columns, per engine (server-wide
+# ones such as SUPER or CREATE SESSION are not asked of an object). Sources: MySQL 8.0 and
+# MariaDB "GRANT" (database/table/column/routine privileges), PostgreSQL "Privileges" (ACL
+# privileges), SQL Server "Permissions (Database Engine)" (database, schema and object
+# permissions), Oracle "GRANT" (object privileges).
+PRIVILEGES: dict[str, frozenset[str]] = {
+    "mysql": frozenset({
+        "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "REFERENCES", "INDEX", "ALTER",
+        "CREATE TEMPORARY TABLES", "LOCK TABLES", "EXECUTE", "CREATE VIEW", "SHOW VIEW", "CREATE ROUTINE",
+        "ALTER ROUTINE", "EVENT", "TRIGGER", "DELETE HISTORY", "SHOW CREATE ROUTINE", "GRANT OPTION", "USAGE",
+        "ALL", "ALL PRIVILEGES",
+    }),
+    "postgresql": frozenset({
+        "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "CREATE", "CONNECT",
+        "TEMPORARY", "EXECUTE", "USAGE", "SET", "ALTER SYSTEM", "MAINTAIN", "ALL", "ALL PRIVILEGES",
+    }),
+    "sqlserver": frozenset({
+        "ALTER", "CONTROL", "DELETE", "EXECUTE", "INSERT", "RECEIVE", "REFERENCES", "SELECT", "TAKE OWNERSHIP",
+        "UPDATE", "VIEW CHANGE TRACKING", "VIEW DEFINITION", "UNMASK", "IMPERSONATE", "CREATE SEQUENCE",
+        "CONNECT", "CONNECT REPLICATION", "CHECKPOINT", "SHOWPLAN", "BACKUP DATABASE", "BACKUP LOG",
+        "AUTHENTICATE", "ADMINISTER DATABASE BULK OPERATIONS", "EXECUTE ANY EXTERNAL SCRIPT",
+        "KILL DATABASE CONNECTION", "SUBSCRIBE QUERY NOTIFICATIONS", "VIEW DATABASE STATE",
+        "VIEW DATABASE PERFORMANCE STATE", "VIEW SECURITY DEFINITION", "VIEW PERFORMANCE DEFINITION",
+        "VIEW ANY COLUMN ENCRYPTION KEY DEFINITION", "VIEW ANY COLUMN MASTER KEY DEFINITION",
+        "CREATE TABLE", "CREATE VIEW", "CREATE PROCEDURE", "CREATE FUNCTION", "CREATE SCHEMA", "CREATE TYPE",
+        "CREATE SYNONYM", "CREATE DEFAULT", "CREATE RULE", "CREATE ROLE", "CREATE ASSEMBLY", "CREATE QUEUE",
+        "CREATE SERVICE", "CREATE AGGREGATE", "CREATE XML SCHEMA COLLECTION", "CREATE FULLTEXT CATALOG",
+        "CREATE CERTIFICATE", "CREATE ASYMMETRIC KEY", "CREATE SYMMETRIC KEY", "CREATE MESSAGE TYPE",
+        "CREATE CONTRACT", "CREATE ROUTE", "CREATE REMOTE SERVICE BINDING", "CREATE DATABASE DDL EVENT NOTIFICATION",
+        "ALTER ANY SCHEMA", "ALTER ANY USER", "ALTER ANY ROLE", "ALTER ANY APPLICATION ROLE", "ALTER ANY ASSEMBLY",
+        "ALTER ANY ASYMMETRIC KEY", "ALTER ANY CERTIFICATE", "ALTER ANY SYMMETRIC KEY", "ALTER ANY DATASPACE",
+        "ALTER ANY FULLTEXT CATALOG", "ALTER ANY MESSAGE TYPE", "ALTER ANY CONTRACT", "ALTER ANY ROUTE",
+        "ALTER ANY SERVICE", "ALTER ANY REMOTE SERVICE BINDING", "ALTER ANY DATABASE DDL TRIGGER",
+        "ALTER ANY DATABASE EVENT NOTIFICATION", "ALTER ANY DATABASE AUDIT", "ALTER ANY DATABASE EVENT SESSION",
+        "ALTER ANY DATABASE SCOPED CONFIGURATION", "ALTER ANY EXTERNAL DATA SOURCE", "ALTER ANY EXTERNAL FILE FORMAT",
+        "ALTER ANY MASK", "ALTER ANY SECURITY POLICY", "ALTER ANY SENSITIVITY CLASSIFICATION",
+        "ALTER ANY COLUMN ENCRYPTION KEY", "ALTER ANY COLUMN MASTER KEY", "CONTROL SERVER", "ALL",
+    }),
+    "oracle": frozenset({
+        "ALTER", "DEBUG", "DELETE", "EXECUTE", "FLASHBACK", "INDEX", "INHERIT PRIVILEGES",
+        "INHERIT REMOTE PRIVILEGES", "INSERT", "KEEP SEQUENCE", "MERGE VIEW", "ON COMMIT REFRESH", "QUERY REWRITE",
+        "READ", "REFERENCES", "SELECT", "TRANSLATE SQL", "UNDER", "UPDATE", "USE", "WRITE", "ALL", "ALL PRIVILEGES",
+    }),
+}  # fmt: skip
+#: every privilege that can be asked (the API's enum), sorted
+KNOWN_PRIVILEGES: tuple[str, ...] = tuple(sorted(set().union(*PRIVILEGES.values())))
+
+
+class PrivilegeLike(Protocol):
+    """What the rules read of an entry: an adapter ``Privilege`` or an ``Entry``."""
+
+    privilege: str
+    level: str
+    target: str
+    grantable: bool
+    state: str
+    via: tuple[str, ...]
+    via_set_role: bool
+    implied_by: str | None
+
+
+class Entry(NamedTuple):
+    """One effective privilege entry as the index stores it (see ``PrivilegeLike``)."""
+
+    privilege: str
+    level: str
+    target: str
+    grantable: bool = False
+    state: str = "GRANT"
+    via: tuple[str, ...] = ()
+    via_set_role: bool = False
+    implied_by: str | None = None
+
+
+class Asked(NamedTuple):
+    """An object as one engine reads its name: the parts and the level they name there."""
+
+    db_type: str
+    parts: tuple[str, ...]
+    level: str
+
+
+def object_parts(name: str) -> tuple[str, ...]:
+    """``"db.schema.table"`` → its parts; ValueError when it is not 1 to MAX_PARTS non-empty parts."""
+    parts = tuple(name.split("."))
+    if not name or len(parts) > MAX_PARTS or not all(parts) or "\x00" in name:
+        raise ValueError(f"Give 1 to {MAX_PARTS} non-empty names separated by dots (e.g. db.schema.table).")
+    return parts
+
+
+def asked_object(parts: tuple[str, ...], db_type: str) -> Asked | None:
+    """What ``parts`` name on ``db_type``; None when they name nothing there (too many parts,
+    or an engine the search does not know)."""
+    levels = OBJECT_LEVELS.get(db_type)
+    if levels is None or len(parts) > len(levels):
+        return None
+    return Asked(db_type, parts, levels[len(parts) - 1])
+
+
+@functools.lru_cache(maxsize=1024)
+def covering_names(privilege: str | None) -> frozenset[str]:
+    """The privilege names an entry may have to answer for ``privilege`` (None: any known one)."""
+    if privilege is None:
+        return frozenset(KNOWN_PRIVILEGES)
+    return frozenset((privilege.upper(), *EVERY_PRIVILEGE))
+
+
+# --- MySQL/MariaDB database patterns ------------------------------------------------------------
+
+
+def mysql_is_pattern(target: str) -> bool:
+    """A MySQL/MariaDB database-level target that is (or may be) a pattern: it holds ``%``,
+    ``_`` or an escape."""
+    return any(c in target for c in "%_\\")
+
+
+def _tokens(pattern: str) -> tuple[list[str | None], bool]:
+    """A ``LIKE`` pattern as tokens — None for ``%``, "" for ``_``, else one literal character
+    (``\\x`` is a literal x) — and whether it ends with a lone backslash (a literal one)."""
+    tokens: list[str | None] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            tokens.append(pattern[i + 1])
+            i += 2
+            continue
+        tokens.append(None if c == "%" else "" if c == "_" else c)
+        i += 1
+    return tokens, pattern.endswith("\\") and (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
+
+
+def mysql_pattern_affixes(target: str) -> tuple[str, str]:
+    """(prefix, suffix): the literal text before the first and after the last unescaped
+    wildcard, escapes removed (the whole text, twice, when there is no wildcard). Every database
+    name the pattern matches starts with the prefix and ends with the suffix (the index's
+    ``pattern_prefix`` and ``pattern_suffix``). A trailing lone backslash ends the prefix (as
+    the SQL of migration 0005 reads it: a shorter prefix is still a prefix of every match)."""
+    tokens, lone_backslash = _tokens(target)
+    wildcards = [i for i, token in enumerate(tokens) if token is None or token == ""]
+    first = wildcards[0] if wildcards else len(tokens) - lone_backslash
+    prefix = "".join(tokens[:first])  # type: ignore[arg-type]
+    suffix = "".join(tokens[wildcards[-1] + 1 :] if wildcards else tokens)  # type: ignore[arg-type]
+    return prefix, suffix
+
+
+@functools.lru_cache(maxsize=65536)
+def mysql_pattern_matches(pattern: str, name: str) -> bool:
+    """MySQL ``LIKE`` of a database name against a database-level grant's pattern (``%`` any
+    text, ``_`` one character, ``\\x`` a literal x, a trailing ``\\`` a literal backslash;
+    case-sensitive)."""
+    states = {0}  # positions of ``name`` reachable after each token (a small NFA: patterns are short)
+    for token in _tokens(pattern)[0]:
+        if token is None:
+            states = set(range(min(states), len(name) + 1))
+        else:
+            states = {s + 1 for s in states if s < len(name) and (token == "" or name[s] == token)}
+        if not states:
+            return False
+    return len(name) in states
+
+
+# --- the decision ------------------------------------------------------------------------------
+
+
+def _parts(entry: PrivilegeLike, db_type: str) -> tuple[str, ...] | None:
+    """The securable an entry is on, as parts; None when its level does not fit its target on
+    that engine (non-hierarchical securables such as SQL Server's ``SERVER_PRINCIPAL::x``)."""
+    return _securable(entry.target, entry.level, db_type)
+
+
+@functools.lru_cache(maxsize=65536)
+def _securable(target: str, level: str, db_type: str) -> tuple[str, ...] | None:
+    parts = tuple(target.split("."))
+    levels = OBJECT_LEVELS[db_type]
+    if len(parts) > len(levels) or levels[len(parts) - 1] != level:
+        return None
+    return parts
+
+
+def covers(entry: PrivilegeLike, asked: Asked) -> bool:
+    """Does the entry's scope contain the asked object (see the module docstring)?"""
+    return entry.level == "global" or _covers(entry.level, entry.target, asked)
+
+
+@functools.lru_cache(maxsize=65536)
+def _covers(level: str, target: str, asked: Asked) -> bool:
+    # a function of (level, target, asked) only: one search meets few distinct targets
+    if asked.db_type == "mysql" and level == "database" and mysql_is_pattern(target):
+        return mysql_pattern_matches(target, asked.parts[0])
+    parts = _securable(target, level, asked.db_type)
+    if parts is None or len(parts) > len(asked.parts) or asked.parts[: len(parts)] != parts:
+        return False
+    if asked.db_type in FLAT_ENGINES:  # only the object itself, or a table for its columns
+        return len(parts) == len(asked.parts) or (level == "object" and asked.level == "column")
+    return True
+
+
+def _inside(entry: PrivilegeLike, asked: Asked) -> Asked | None:
+    """The entry's own securable when it lies strictly inside the asked object, else None."""
+    if entry.level == "global":
+        return None
+    parts = _parts(entry, asked.db_type)
+    if parts is None or len(parts) <= len(asked.parts) or parts[: len(asked.parts)] != asked.parts:
+        return None
+    return Asked(asked.db_type, parts, entry.level)
+
+
+def _denies(deny: PrivilegeLike, securable: Asked, grant: PrivilegeLike) -> bool:
+    if not covers(deny, securable):
+        return False
+    # a column-level GRANT is not overridden by a DENY on its table (SQL Server, documented)
+    return not (securable.level == "column" and grant.level == "column" and deny.level == "object")
+
+
+def answer_order(entry: PrivilegeLike) -> tuple:
+    """Which of several answering entries is shown: held without SET ROLE, broadest level,
+    shortest role path (direct first), granted before implied, grantable first, then by name,
+    target and what implies it (a total order: the same answer whatever order entries come in)."""
+    return (entry.via_set_role, _RANK.get(entry.level, len(LEVELS)), len(entry.via), tuple(entry.via),
+            entry.implied_by is not None, not entry.grantable, entry.privilege.upper(), entry.target,
+            entry.implied_by or "")  # fmt: skip
+
+
+def account_answer(
+    entries: Sequence[PrivilegeLike],
+    *,
+    privilege: str | None,
+    asked: Asked,
+    include_set_role: bool = False,
+    include_contained: bool = False,
+) -> PrivilegeLike | None:
+    """The entry through which an account holds ``privilege`` (None: any known privilege) on
+    ``asked``, given the account's entries (all of them, or at least every candidate
+    ``narrowing`` selects); None when it does not hold it. See the module docstring."""
+    names = covering_names(privilege)
+    if len(entries) == 1:  # most accounts: one candidate, no DENY to weigh
+        (entry,) = entries
+        if entry.state == "DENY" or entry.privilege.upper() not in names:
+            return None
+        if entry.via_set_role and not include_set_role:
+            return None
+        if covers(entry, asked) or (include_contained and _inside(entry, asked) is not None):
+            return entry
+        return None
+    grants, denies = [], []
+    for entry in entries:
+        if entry.privilege.upper() not in names or (entry.via_set_role and not include_set_role):
+            continue
+        (denies if entry.state == "DENY" else grants).append(entry)
+    best = None
+    for grant in grants:
+        securable = asked if covers(grant, asked) else _inside(grant, asked) if include_contained else None
+        if securable is None:
+            continue
+        if denies and grant.implied_by not in BYPASSES_DENY:
+            if privilege is None:  # any privilege: only a DENY of this one (or of every one) cancels it
+                relevant = [d for d in denies if d.privilege.upper() in (grant.privilege.upper(), *EVERY_PRIVILEGE)]
+            else:
+                relevant = denies
+            if any(_denies(deny, securable, grant) for deny in relevant):
+                continue
+        if best is None or answer_order(grant) < answer_order(best):
+            best = grant
+    return best
+
+
+# --- what the indexed SQL selects ----------------------------------------------------------------
+
+
+class Narrowing(NamedTuple):
+    """The candidate entries of one question: privilege in ``names`` and either target in
+    ``targets`` (global '' and the object and everything containing it), or a MySQL pattern
+    whose ``pattern_prefix`` is in ``prefixes`` and ``pattern_suffix`` in ``suffixes`` (of the
+    first part), or — with ``include_contained`` — a target in [``inside``, ``inside_end``)
+    (everything under the object; C collation). An empty range selects nothing."""
+
+    names: tuple[str, ...]
+    targets: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    inside: str
+    inside_end: str
+
+
+def narrowing(*, privilege: str | None, parts: tuple[str, ...], include_contained: bool = False) -> Narrowing:
+    """What the indexed SQL must select so that ``account_answer`` over the candidates equals
+    ``account_answer`` over all of an account's entries, on every engine."""
+    targets = ("", *(".".join(parts[:n]) for n in range(1, len(parts) + 1)))
+    first = parts[0]
+    prefixes = tuple(first[:n] for n in range(len(first) + 1))
+    suffixes = tuple(first[n:] for n in range(len(first) + 1))
+    inside = inside_end = ""
+    if include_contained:
+        # "/" follows "." in byte order: [name., name/) is every target starting with "name."
+        inside, inside_end = targets[-1] + ".", targets[-1] + "/"
+    return Narrowing(tuple(sorted(covering_names(privilege))), targets, prefixes, suffixes, inside, inside_end)
