@@ -25,8 +25,9 @@ from accounts import sql
 from accounts.diff import ADDED_FIELDS, facts_diff, facts_json, facts_privileges
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
-from accounts.whocan import mysql_is_pattern, mysql_pattern_affixes
+from accounts.whocan import mysql_pattern_affixes
 from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.matching import mysql_is_pattern
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
 from instances.services import instance_contact_record

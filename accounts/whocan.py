@@ -20,26 +20,12 @@ oracle        schema (owner) · object · column
 An object with more parts than an engine has levels names nothing there. Names compare
 exactly as the engine stores them (no case folding; a name containing a dot cannot be asked).
 
-An entry answers "P on O" when
-
-- its privilege is P, or one that holds every privilege on what it is on: ``ALL`` /
-  ``ALL PRIVILEGES``, SQL Server ``CONTROL`` (on a securable) and ``CONTROL SERVER``
-  (``EVERY_PRIVILEGE``);
-- it covers O: a global entry covers everything; any other entry covers its own target and
-  everything inside it (database ⊃ schema ⊃ object ⊃ column), so a column entry covers only
-  that column — except on PostgreSQL (``FLAT_ENGINES``), where a privilege is on one object and
-  reaches only that object (and a table's, its columns): CREATE on a database is not CREATE on
-  its schemas. A MySQL/MariaDB database-level target is a ``LIKE`` pattern (``%`` any text,
-  ``_`` one character, ``\\`` escapes; case-sensitive) matched against O's database. An
-  entry whose level does not fit its target's number of parts on that engine (SQL Server
-  ``SERVER_PRINCIPAL::…`` and other non-hierarchical securables) covers nothing;
-- it is held without ``SET ROLE``, unless ``include_set_role``;
-- it is not cancelled by a DENY (SQL Server): a DENY of P (or of a privilege in
-  ``EVERY_PRIVILEGE``) on O or on a securable containing it cancels every grant, except a
-  grant that bypasses permission checks (``implied_by`` in ``BYPASSES_DENY``: sysadmin,
-  dbo) and, as SQL Server documents ("a table-level DENY does not take precedence over a
-  column-level GRANT", GRANT Object Permissions), a column-level grant when the DENY is on
-  its table.
+Whether an account's entries give P on O is decided by ``instances.adapters.matching.holds`` —
+the one rule per engine that the classification DSL uses too (its docstring states it: ``ALL``,
+SQL Server ``CONTROL``; global ⊃ database ⊃ schema ⊃ object ⊃ column, but on PostgreSQL a
+privilege reaches only its object and a table's columns; MySQL/MariaDB database-level targets
+are ``LIKE`` patterns; SQL Server DENY, with its documented exceptions; Oracle ``… ANY …``
+privileges not reaching SYS). SET ROLE-only entries count only with ``include_set_role``.
 
 PostgreSQL default privileges (``DEFAULT SELECT ON TABLES FOR ROLE r``) are named
 differently from any P: they are not privileges on existing objects and never answer.
@@ -59,6 +45,9 @@ import functools
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+from instances.adapters import matching
+from instances.adapters.matching import holds, mysql_pattern_tokens
+
 LEVELS = ("global", "database", "schema", "object", "column")
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
 
@@ -73,16 +62,9 @@ MAX_PARTS = max(len(levels) for levels in OBJECT_LEVELS.values())
 #: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern)
 OBJECT_PATTERN = rf"^[^.\u0000]+(\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}$"
 
-#: engines whose privileges do not flow from a database or schema to what it contains: on
-#: PostgreSQL CREATE on a database is the right to create schemas in it, USAGE on a schema does
-#: not reach its tables; only a table's privileges cover its columns (``has_column_privilege``)
-FLAT_ENGINES = frozenset({"postgresql"})
-
-#: privileges that hold every privilege on what they are on
-EVERY_PRIVILEGE = ("ALL", "ALL PRIVILEGES", "CONTROL", "CONTROL SERVER")
-#: ``implied_by`` of a grant that bypasses permission checks: no DENY applies (SQL Server
-#: sysadmin members and the database owner ``dbo``; db_owner members do not bypass)
-BYPASSES_DENY = frozenset({"sysadmin", "dbo"})
+#: privileges that may hold every privilege on what they are on (``matching.gives`` decides; the
+#: index narrowing selects them for any question)
+EVERY_PRIVILEGE = (*sorted(matching.ALL_PRIVILEGES), "CONTROL", "CONTROL SERVER")
 
 # The privileges that apply to databases, schemas, objects and columns, per engine (server-wide
 # ones such as SUPER or CREATE SESSION are not asked of an object). Sources: MySQL 8.0 and
@@ -194,56 +176,18 @@ def covering_names(privilege: str | None) -> frozenset[str]:
 # --- MySQL/MariaDB database patterns ------------------------------------------------------------
 
 
-def mysql_is_pattern(target: str) -> bool:
-    """A MySQL/MariaDB database-level target that is (or may be) a pattern: it holds ``%``,
-    ``_`` or an escape."""
-    return any(c in target for c in "%_\\")
-
-
-def _tokens(pattern: str) -> tuple[list[str | None], bool]:
-    """A ``LIKE`` pattern as tokens — None for ``%``, "" for ``_``, else one literal character
-    (``\\x`` is a literal x) — and whether it ends with a lone backslash (a literal one)."""
-    tokens: list[str | None] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            tokens.append(pattern[i + 1])
-            i += 2
-            continue
-        tokens.append(None if c == "%" else "" if c == "_" else c)
-        i += 1
-    return tokens, pattern.endswith("\\") and (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
-
-
 def mysql_pattern_affixes(target: str) -> tuple[str, str]:
     """(prefix, suffix): the literal text before the first and after the last unescaped
     wildcard, escapes removed (the whole text, twice, when there is no wildcard). Every database
     name the pattern matches starts with the prefix and ends with the suffix (the index's
     ``pattern_prefix`` and ``pattern_suffix``). A trailing lone backslash ends the prefix (as
     the SQL of migration 0005 reads it: a shorter prefix is still a prefix of every match)."""
-    tokens, lone_backslash = _tokens(target)
+    tokens, lone_backslash = mysql_pattern_tokens(target)
     wildcards = [i for i, token in enumerate(tokens) if token is None or token == ""]
     first = wildcards[0] if wildcards else len(tokens) - lone_backslash
     prefix = "".join(tokens[:first])  # type: ignore[arg-type]
     suffix = "".join(tokens[wildcards[-1] + 1 :] if wildcards else tokens)  # type: ignore[arg-type]
     return prefix, suffix
-
-
-@functools.lru_cache(maxsize=65536)
-def mysql_pattern_matches(pattern: str, name: str) -> bool:
-    """MySQL ``LIKE`` of a database name against a database-level grant's pattern (``%`` any
-    text, ``_`` one character, ``\\x`` a literal x, a trailing ``\\`` a literal backslash;
-    case-sensitive)."""
-    states = {0}  # positions of ``name`` reachable after each token (a small NFA: patterns are short)
-    for token in _tokens(pattern)[0]:
-        if token is None:
-            states = set(range(min(states), len(name) + 1))
-        else:
-            states = {s + 1 for s in states if s < len(name) and (token == "" or name[s] == token)}
-        if not states:
-            return False
-    return len(name) in states
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -265,21 +209,8 @@ def _securable(target: str, level: str, db_type: str) -> tuple[str, ...] | None:
 
 
 def covers(entry: PrivilegeLike, asked: Asked) -> bool:
-    """Does the entry's scope contain the asked object (see the module docstring)?"""
-    return entry.level == "global" or _covers(entry.level, entry.target, asked)
-
-
-@functools.lru_cache(maxsize=65536)
-def _covers(level: str, target: str, asked: Asked) -> bool:
-    # a function of (level, target, asked) only: one search meets few distinct targets
-    if asked.db_type == "mysql" and level == "database" and mysql_is_pattern(target):
-        return mysql_pattern_matches(target, asked.parts[0])
-    parts = _securable(target, level, asked.db_type)
-    if parts is None or len(parts) > len(asked.parts) or asked.parts[: len(parts)] != parts:
-        return False
-    if asked.db_type in FLAT_ENGINES:  # only the object itself, or a table for its columns
-        return len(parts) == len(asked.parts) or (level == "object" and asked.level == "column")
-    return True
+    """Does the entry's scope contain the asked object (``instances.adapters.matching.covers``)?"""
+    return matching.covers(entry, asked.level, ".".join(asked.parts), asked.db_type)
 
 
 def _inside(entry: PrivilegeLike, asked: Asked) -> Asked | None:
@@ -290,13 +221,6 @@ def _inside(entry: PrivilegeLike, asked: Asked) -> Asked | None:
     if parts is None or len(parts) <= len(asked.parts) or parts[: len(asked.parts)] != asked.parts:
         return None
     return Asked(asked.db_type, parts, entry.level)
-
-
-def _denies(deny: PrivilegeLike, securable: Asked, grant: PrivilegeLike) -> bool:
-    if not covers(deny, securable):
-        return False
-    # a column-level GRANT is not overridden by a DENY on its table (SQL Server, documented)
-    return not (securable.level == "column" and grant.level == "column" and deny.level == "object")
 
 
 def answer_order(entry: PrivilegeLike) -> tuple:
@@ -318,36 +242,30 @@ def account_answer(
 ) -> PrivilegeLike | None:
     """The entry through which an account holds ``privilege`` (None: any known privilege) on
     ``asked``, given the account's entries (all of them, or at least every candidate
-    ``narrowing`` selects); None when it does not hold it. See the module docstring."""
-    names = covering_names(privilege)
-    if len(entries) == 1:  # most accounts: one candidate, no DENY to weigh
-        (entry,) = entries
-        if entry.state == "DENY" or entry.privilege.upper() not in names:
-            return None
-        if entry.via_set_role and not include_set_role:
-            return None
-        if covers(entry, asked) or (include_contained and _inside(entry, asked) is not None):
-            return entry
-        return None
-    grants, denies = [], []
-    for entry in entries:
-        if entry.privilege.upper() not in names or (entry.via_set_role and not include_set_role):
-            continue
-        (denies if entry.state == "DENY" else grants).append(entry)
+    ``narrowing`` selects); None when it does not hold it. Whether an entry gives a privilege on
+    a securable, DENY included, is ``instances.adapters.matching.holds`` — the one rule the
+    classification DSL uses too; this function picks the entry shown (``answer_order``) and adds
+    ``include_contained`` (a grant on something inside the object, not cancelled there)."""
+    target = ".".join(asked.parts)
     best = None
-    for grant in grants:
-        securable = asked if covers(grant, asked) else _inside(grant, asked) if include_contained else None
-        if securable is None:
-            continue
-        if denies and grant.implied_by not in BYPASSES_DENY:
-            if privilege is None:  # any privilege: only a DENY of this one (or of every one) cancels it
-                relevant = [d for d in denies if d.privilege.upper() in (grant.privilege.upper(), *EVERY_PRIVILEGE)]
-            else:
-                relevant = denies
-            if any(_denies(deny, securable, grant) for deny in relevant):
+
+    def answering(name: str, level: str, on: str) -> list:
+        return holds(entries, name, level, on, db_type=asked.db_type, include_set_role=include_set_role)
+
+    if privilege is not None:
+        candidates = answering(privilege, asked.level, target)
+    else:  # any privilege: each grant answers for its own name
+        candidates = [e for e in entries if e.state != "DENY" and e in answering(e.privilege, asked.level, target)]
+    for entry in candidates:
+        if best is None or answer_order(entry) < answer_order(best):
+            best = entry
+    if include_contained:
+        for entry in entries:
+            inside = _inside(entry, asked) if entry.state != "DENY" else None
+            if inside is None or (best is not None and answer_order(best) <= answer_order(entry)):
                 continue
-        if best is None or answer_order(grant) < answer_order(best):
-            best = grant
+            if entry in answering(privilege or entry.privilege, inside.level, ".".join(inside.parts)):
+                best = entry
     return best
 
 

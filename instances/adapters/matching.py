@@ -46,10 +46,14 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
      database's owner user: "Permissions hierarchy", the permission check "is bypassed" for
      sysadmin members and the dbo user) is never cancelled (``BYPASS_DENY``).
 
+5. **MySQL/MariaDB database patterns.** A database-level target is what ``mysql.db`` stores, which
+   the server matches as a ``LIKE`` pattern (``%`` any text, ``_`` one character, ``\\`` escapes;
+   MySQL "Access Control, Stage 2: Request Verification"): it covers a database whose name the
+   pattern matches, and everything in it (``mysql_pattern_matches``).
+
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
-SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, MySQL database-name wildcards in a
-grant's target (``app\\_%`` is matched literally), and anything the adapters do not read (each
-engine's limits are listed in docs/adapters*.md).
+SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read
+(each engine's limits are listed in docs/adapters*.md).
 """
 
 from __future__ import annotations
@@ -119,6 +123,47 @@ def passes_down(db_type: str, level: str) -> bool:
     return level == "object" if db_type == "postgresql" else True
 
 
+# --- MySQL/MariaDB database patterns (rule 5) ----------------------------------------------------
+
+
+def mysql_is_pattern(target: str) -> bool:
+    """A MySQL/MariaDB database-level target that is (or may be) a pattern: it holds ``%``,
+    ``_`` or an escape."""
+    return any(c in target for c in "%_\\")
+
+
+def mysql_pattern_tokens(pattern: str) -> tuple[list[str | None], bool]:
+    """A ``LIKE`` pattern as tokens — None for ``%``, "" for ``_``, else one literal character
+    (``\\x`` is a literal x) — and whether it ends with a lone backslash (a literal one)."""
+    tokens: list[str | None] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            tokens.append(pattern[i + 1])
+            i += 2
+            continue
+        tokens.append(None if c == "%" else "" if c == "_" else c)
+        i += 1
+    return tokens, pattern.endswith("\\") and (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
+
+
+@lru_cache(maxsize=65536)
+def mysql_pattern_matches(pattern: str, name: str) -> bool:
+    """MySQL ``LIKE`` of a database name against a database-level grant's pattern (``%`` any
+    text, ``_`` one character, ``\\x`` a literal x, a trailing ``\\`` a literal backslash;
+    case-sensitive)."""
+    states = {0}  # positions of ``name`` reachable after each token (a small NFA: patterns are short)
+    for token in mysql_pattern_tokens(pattern)[0]:
+        if token is None:
+            states = set(range(min(states), len(name) + 1))
+        else:
+            states = {s + 1 for s in states if s < len(name) and (token == "" or name[s] == token)}
+        if not states:
+            return False
+    return len(name) in states
+
+
 def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
     """Rule 3: does the entry's scope include (``level``, ``target``)?"""
     if entry.level == "global":
@@ -126,6 +171,8 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
     rank, asked = RANK.get(entry.level), RANK.get(level)
     if rank is None or asked is None or rank > asked:
         return False
+    if db_type == "mysql" and entry.level == "database" and mysql_is_pattern(entry.target):
+        return mysql_pattern_matches(entry.target, target.split(".")[0])
     if rank == asked:
         return entry.target == target
     if db_type == "sqlserver" and "::" in entry.target:

@@ -6,8 +6,7 @@ PostgreSQL's truth is ``has_table_privilege`` / ``has_schema_privilege`` /
 ``has_database_privilege``; MariaDB's is what each login can run (``DELETE … WHERE 1=0``,
 ``SELECT … LIMIT 0``). A grant to PUBLIC answers as the PUBLIC pseudo-account: it stands for every
 login. Privileges the engine implies without an ACL entry (PostgreSQL superusers and owners) are
-not listed by the adapters yet (the implied-privileges work adds them): ``IMPLIED_NOT_YET`` names
-the logins the answer misses for that reason, and the test checks it misses exactly those.
+effective entries with ``implied_by``: the answers equal the engine's exactly.
 """
 
 from __future__ import annotations
@@ -26,9 +25,6 @@ from tests.support.factories import make_credential, make_instance
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
 P = f"{RUN_PREFIX}wc_"
-#: logins whose privileges come from ownership or SUPERUSER, which the adapters do not list yet:
-#: when implied privileges land, this becomes empty and the answers must equal the engine's
-IMPLIED_NOT_YET = {f"{P}owner", f"{P}super"}
 
 
 def _sync(params, db_type):
@@ -96,12 +92,14 @@ def test_postgresql_answers_equal_has_privilege(pg_scratch, pg_monitor, pg_scena
         answer = _answer(instance, privilege, parts, logins)
         assert answer <= truth, (privilege, kind, name, answer - truth)  # never a privilege the engine denies
         missed_by_reason[(privilege, kind, name)] = truth - answer
-    missed = set().union(*missed_by_reason.values())
-    assert missed == IMPLIED_NOT_YET, missed_by_reason
+    # the owner and the superuser too: what the engine implies is in the answer
+    assert set().union(*missed_by_reason.values()) == set(), missed_by_reason
     # the chain, SET ROLE and PUBLIC, as the engine has them
-    assert _answer(instance, "DELETE", (database, "public", "t1"), logins) == {f"{P}member"}
-    assert {i.username for i in who_can(privilege="DELETE", parts=(database, "public", "t1"), instance_id=instance.pk,
-                                         include_set_role=True)} & logins == {f"{P}member", f"{P}noinh"}  # fmt: skip
+    implied = {f"{P}owner", f"{P}super"}  # the table's owner and the superuser, implied by the engine
+    assert _answer(instance, "DELETE", (database, "public", "t1"), logins) == {f"{P}member", *implied}
+    with_set_role = who_can(privilege="DELETE", parts=(database, "public", "t1"), instance_id=instance.pk,
+                            include_set_role=True)  # fmt: skip
+    assert {i.username for i in with_set_role} & logins == {f"{P}member", f"{P}noinh", *implied}
     assert "PUBLIC" in {i.username for i in who_can(privilege="SELECT", parts=(database, "public", "t2"),
                                                     instance_id=instance.pk)}  # fmt: skip
 

@@ -15,9 +15,7 @@ from accounts.services import accounts_apply
 from accounts.whocan import object_parts
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.mysql import parse as mysql_parse
-from instances.adapters.oracle import parse as oracle_parse
 from instances.adapters.postgresql import parse as pg_parse
-from tests.instances.adapters import fake_dbapi
 from tests.instances.adapters import test_mysql_parse as mysql_rows
 from tests.instances.adapters import test_postgresql_parse as pg_rows
 from tests.instances.adapters import test_sqlserver_rules as mssql_rows
@@ -255,7 +253,9 @@ def test_sqlserver_db_owner_is_denied_sysadmin_and_dbo_are_not():
     deny = db_permission(mssql_rows.USER, "DELETE", "D", klass=3, major_id=5, schema_name="dbo")
     owner = mssql_rows.baseline().plus(db_members=mssql_rows.db_member("db_owner", mssql_rows.USER))
     facts = _mssql(owner.plus(db_permissions=deny))
-    assert Privilege("database", "CONTROL", database, via=(f"{database}.db_owner",)) in facts.privileges
+    # db_owner's documented CONTROL on the database (granted with GRANT option), implied by the fixed role
+    assert Privilege("database", "CONTROL", database, grantable=True, via=(f"{database}.db_owner",),
+                     implied_by="db_owner") in facts.privileges  # fmt: skip
     instance = make_instance(db_type="sqlserver", port=1433)
     accounts_apply(instance=instance, accounts=[facts])
     assert ask("DELETE", f"{database}.dbo.orders") == []  # CONTROL through db_owner, but the schema DENY applies
@@ -270,24 +270,35 @@ def test_sqlserver_db_owner_is_denied_sysadmin_and_dbo_are_not():
                                                             implied.implied_by)]  # fmt: skip
 
 
-# --- Oracle (recorded Oracle 19c rows, tests/instances/adapters/fixtures/oracle19_*.json) ------------
+# --- Oracle (the adapter's SQL executed on the emulated dictionary, tests/instances/adapters/emulated) --
 
 
-def test_oracle_object_column_grants_and_roles():
-    def load(name):
-        return fake_dbapi.load_fixture("oracle", name)
+def test_oracle_object_column_grants_roles_and_any_privileges():
+    from tests.instances.adapters.test_oracle_executed import accounts as oracle_accounts
+    from tests.instances.adapters.test_oracle_executed import monitored
 
-    rows = [load(name) for name in ("dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs", "dba_col_privs",
-                                    "pwfile_users")]  # fmt: skip
-    accounts = oracle_parse.build_accounts(*rows)
+    database = monitored()
+    for user in ("REPORT_USER", "DEPLOYER", "CLEANER"):
+        database.user(user)
+        database.grant_system("CREATE SESSION", user)
+    database.role("APP_READ")
+    database.grant_role("APP_READ", "REPORT_USER")
+    database.grant_object("SELECT", "APP_OWNER", "ORDERS", "APP_READ")
+    database.grant_object("INSERT", "APP_OWNER", "ORDERS", "DEPLOYER")
+    database.grant_column("UPDATE", "APP_OWNER", "CUSTOMERS", "EMAIL", "REPORT_USER")
+    database.grant_system("DELETE ANY TABLE", "CLEANER")
+    found = oracle_accounts(database)
     instance = make_instance(db_type="oracle", port=1521)
-    accounts_apply(instance=instance, accounts=accounts)
-    assert [row[:3] for row in ask("SELECT", "APP_OWNER.ORDERS")] == [("REPORT_USER", "object", "APP_OWNER.ORDERS")]
+    accounts_apply(instance=instance, accounts=[found[name] for name in ("REPORT_USER", "DEPLOYER", "CLEANER")])
+    (select,) = ask("SELECT", "APP_OWNER.ORDERS")
+    assert select[:3] == ("REPORT_USER", "object", "APP_OWNER.ORDERS") and tuple(select[3]) == ("APP_READ",)
     assert [row[:3] for row in ask("INSERT", "APP_OWNER.ORDERS.ID")] == [("DEPLOYER", "object", "APP_OWNER.ORDERS")]
     assert [row[:3] for row in ask("UPDATE", "APP_OWNER.CUSTOMERS.EMAIL")] == [
         ("REPORT_USER", "column", "APP_OWNER.CUSTOMERS.EMAIL")
     ]
     assert ask("UPDATE", "APP_OWNER.CUSTOMERS") == []  # a column grant is not a grant on the table
     assert [row[0] for row in ask("UPDATE", "APP_OWNER", include_contained=True)] == ["REPORT_USER"]
-    # "… ANY …" system privileges answer once the adapter lists what they imply (implied_by any_privilege)
-    assert ask("DELETE", "APP_OWNER.ORDERS") == []
+    # DELETE ANY TABLE: DELETE on every table but SYS's, implied by the system privilege
+    (delete,) = ask("DELETE", "APP_OWNER.ORDERS")
+    assert delete[:3] == ("CLEANER", "global", "") and delete[-1] == "any_privilege"
+    assert ask("DELETE", "SYS.OBJ$") == []

@@ -12,11 +12,11 @@ from accounts.whocan import (
     asked_object,
     covers,
     mysql_pattern_affixes,
-    mysql_pattern_matches,
     narrowing,
     object_parts,
 )
 from instances.adapters.base import Privilege
+from instances.adapters.matching import mysql_pattern_matches
 
 
 def ask(name: str, db_type: str):
