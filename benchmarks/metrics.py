@@ -4,7 +4,7 @@
 
 Seeds, server-side: per instance 100 databases with 30 days of daily sizes (3 M rows at the
 default), their instance totals and current sizes with the forecast lines each instance's collection
-stores (the collection's own statement, run per instance), 50 accounts (one superuser) with
+stores (the collection's own fit, capacity/trends.py, run per instance), 50 accounts (one superuser) with
 classifications, and 30 days of account and capacity records. Then times the full request
 (Django test client: URL routing, the collector's queries, the text rendering) against an
 independent baseline: the bare reads a minimal exporter would do with the same driver connection
@@ -37,7 +37,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from benchmarks.support import history_partitions_create  # noqa: E402
-from capacity.trends import CURRENT_FORECAST_UPDATE, fit_params  # noqa: E402
+from capacity.trends import INSTANCE_DATABASE_FITS, fit_params  # noqa: E402
 
 RUNS = 15
 
@@ -77,6 +77,12 @@ FROM sync_sessions s, instances i WHERE i.name LIKE 'bench-%%';
 ANALYZE;
 """
 
+FITS_UPDATE = f"""
+UPDATE database_size_current c SET forecast_samples = f.samples, growth_bytes_per_day = f.slope,
+       forecast_line_bytes = f.line
+FROM ({INSTANCE_DATABASE_FITS}) f WHERE c.instance_id = %(iid)s AND c.database_name = f.key
+"""
+
 BASELINE = (
     "SELECT instance_id, database_name, size_bytes FROM database_size_current",
     "SELECT DISTINCT ON (sync_category, instance_id) sync_category, instance_id, status, completed_at "
@@ -109,9 +115,10 @@ def main() -> None:
         cursor.execute(SEED_SQL, {"instances": args.instances, "databases": args.databases, "start": start,
                                   "today": today})  # fmt: skip
         # what each instance's collection stores with today's sizes: its databases' forecast lines
+        # (the collection's own fit, capacity/trends.py, per instance)
         cursor.execute("SELECT id FROM instances WHERE name LIKE 'bench-%%'")
         for (iid,) in cursor.fetchall():
-            cursor.execute(CURRENT_FORECAST_UPDATE, {**fit_params(today=today), "iid": iid})
+            cursor.execute(FITS_UPDATE, {**fit_params(today=today), "iid": iid})
         cursor.execute("SELECT count(*) FROM database_size_stats")
         stats_rows = cursor.fetchone()[0]
     print(f"seeded {args.instances} instances × {args.databases} databases, {stats_rows:,} daily sizes "

@@ -7,8 +7,8 @@ the window that follow the last step change (a change between consecutive sample
 ``regr_slope``/``regr_intercept`` are that least-squares line. Two users:
 
 - the collection stores each database's fit on its ``database_size_current`` row, in the same
-  transaction as the sizes (``CURRENT_FORECAST_UPDATE``), so reading the growth of every database
-  is reading that table (``GET /metrics``);
+  statement that writes its current size (``INSTANCE_DATABASE_FITS``), so reading the growth of
+  every database is reading that table (``GET /metrics``);
 - ``instance_growth_fits``: every instance's fit from its daily totals, in one query.
 
 Equal to ``size_forecast``'s slope and line (tests/capacity/test_trends.py compares them).
@@ -54,17 +54,14 @@ FROM database_size_stats s
 WHERE s.instance_id = %(iid)s AND s.collected_date BETWEEN %(first)s AND %(today)s
 """
 
-# Each database's fit on its current row (NULL below MIN_SAMPLES on the ramp): the slope in
-# bytes/day and the line's value on the latest sample's day. Run by the collection after it has
-# written today's sizes, inside its transaction.
-CURRENT_FORECAST_UPDATE = f"""
-UPDATE database_size_current c SET
-    forecast_samples = f.samples,
-    growth_bytes_per_day = CASE WHEN f.samples >= {MIN_SAMPLES} THEN f.slope END,
-    forecast_line_bytes = CASE WHEN f.samples >= {MIN_SAMPLES}
-                          THEN f.intercept + f.slope * (f.last_day - %(today)s::date) END
+# Each database of the instance %(iid)s with its fit (NULL below MIN_SAMPLES on the ramp): the
+# slope in bytes/day and the line's value on the latest sample's day. The collection joins it into
+# its upsert of the current sizes, after it has written today's samples, inside its transaction.
+INSTANCE_DATABASE_FITS = f"""
+SELECT f.key, f.samples,
+       CASE WHEN f.samples >= {MIN_SAMPLES} THEN f.slope END AS slope,
+       CASE WHEN f.samples >= {MIN_SAMPLES} THEN f.intercept + f.slope * (f.last_day - %(today)s::date) END AS line
 FROM ({RAMP_FIT.format(series=_INSTANCE_DATABASES_WINDOW)}) f
-WHERE c.instance_id = %(iid)s AND c.database_name = f.key
 """
 
 _INSTANCE_TOTALS_WINDOW = """

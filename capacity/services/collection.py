@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from capacity.partitions import partition_errors
-from capacity.trends import CURRENT_FORECAST_UPDATE, fit_params
+from capacity.trends import INSTANCE_DATABASE_FITS, fit_params
 from instances.adapters.base import DatabaseSize
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
@@ -92,14 +92,19 @@ _DELETE_STALE_STATS = """
 DELETE FROM database_size_stats
 WHERE instance_id = %(iid)s AND collected_date = %(day)s AND NOT (database_name = ANY(%(names)s::text[]))
 """
+# with each database's forecast line over the window ending today (capacity/trends.py), fitted
+# after today's samples are written above: one row version per database, not an update after
 _UPSERT_CURRENT = f"""
 INSERT INTO database_size_current
-    (instance_id, database_name, size_bytes, data_bytes, log_bytes, complete, collected_at)
-SELECT %(iid)s, t.name, t.size, t.data, t.log, t.complete, %(now)s
-FROM {_SIZES}
+    (instance_id, database_name, size_bytes, data_bytes, log_bytes, complete, collected_at,
+     forecast_samples, growth_bytes_per_day, forecast_line_bytes)
+SELECT %(iid)s, t.name, t.size, t.data, t.log, t.complete, %(now)s, f.samples, f.slope, f.line
+FROM {_SIZES} LEFT JOIN ({INSTANCE_DATABASE_FITS}) f ON f.key = t.name
 ON CONFLICT (instance_id, database_name) DO UPDATE
 SET size_bytes = EXCLUDED.size_bytes, data_bytes = EXCLUDED.data_bytes, log_bytes = EXCLUDED.log_bytes,
-    complete = EXCLUDED.complete, collected_at = EXCLUDED.collected_at
+    complete = EXCLUDED.complete, collected_at = EXCLUDED.collected_at,
+    forecast_samples = EXCLUDED.forecast_samples, growth_bytes_per_day = EXCLUDED.growth_bytes_per_day,
+    forecast_line_bytes = EXCLUDED.forecast_line_bytes
 """
 _DELETE_STALE_CURRENT = """
 DELETE FROM database_size_current WHERE instance_id = %(iid)s AND NOT (database_name = ANY(%(names)s::text[]))
@@ -165,9 +170,8 @@ def capacity_apply(
         with partition_errors():
             cursor.execute(_UPSERT_STATS, params)
             cursor.execute(_DELETE_STALE_STATS, params)
-            cursor.execute(_UPSERT_CURRENT, params)
+            cursor.execute(_UPSERT_CURRENT, {**params, **fit_params(today=day)})
             cursor.execute(_DELETE_STALE_CURRENT, params)
-            cursor.execute(CURRENT_FORECAST_UPDATE, {**fit_params(today=day), "iid": instance.pk})
             cursor.execute(_UPSERT_INSTANCE_STATS, params)
     instance_contact_record(instance=instance, at=now, version=server_version)
     unsized = sorted(set(present) - set(sized))
