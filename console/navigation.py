@@ -40,6 +40,7 @@ NAVIGATION: tuple[Group, ...] = (
     )),
     Group("Accounts", (
         Entry("Accounts", "person", "accounts.InstanceAccount"),
+        Entry("Who can…", "policy", "accounts.InstanceAccount", "admin:accounts_who_can"),
         Entry("Account changes", "history", "accounts.AccountChangeLog"),
         Entry("Permissions", "shield_person", "accounts.AccountPermission"),
     )),

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget, UnfoldBooleanWidget
 
 from accounts.selectors import who_can
 from accounts.whocan import KNOWN_PRIVILEGES, object_parts
@@ -25,20 +26,22 @@ _ANY = [("", "any")]
 class WhoCanForm(forms.Form):
     """The question: a privilege and an object, and the same filters as the API."""
 
-    privilege = forms.CharField(max_length=64, widget=forms.TextInput(attrs={"list": "wf-privileges", "size": 24}))
+    privilege = forms.CharField(max_length=64, widget=UnfoldAdminTextInputWidget(attrs={"list": "wf-privileges"}))
     object = forms.CharField(
         max_length=200,
-        widget=forms.TextInput(attrs={"size": 40, "placeholder": "db.table / db.schema.table / OWNER.TABLE"}),
+        widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "db.table / db.schema.table / OWNER.TABLE"}),
         help_text="db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server), OWNER.TABLE (Oracle); "
         "a bare database or schema asks at that level. Read per instance's engine.",
     )
-    instance = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    db_type = forms.ChoiceField(required=False, label="Database type")
-    environment = forms.ChoiceField(required=False, choices=_ANY + list(Instance.Environment.choices))
-    tag = forms.ChoiceField(required=False)
-    include_contained = forms.BooleanField(required=False, label="Also held only on something inside it")
-    include_set_role = forms.BooleanField(required=False, label="Also after SET ROLE")
-    include_inactive = forms.BooleanField(required=False, label="Also deactivated accounts")
+    instance = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=UnfoldAdminSelectWidget)
+    db_type = forms.ChoiceField(required=False, label="Database type", widget=UnfoldAdminSelectWidget)
+    environment = forms.ChoiceField(required=False, choices=_ANY + list(Instance.Environment.choices),
+                                    widget=UnfoldAdminSelectWidget)  # fmt: skip
+    tag = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget)
+    include_contained = forms.BooleanField(required=False, label="Also held only on something inside it",
+                                           widget=UnfoldBooleanWidget)  # fmt: skip
+    include_set_role = forms.BooleanField(required=False, label="Also after SET ROLE", widget=UnfoldBooleanWidget)
+    include_inactive = forms.BooleanField(required=False, label="Also deactivated accounts", widget=UnfoldBooleanWidget)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

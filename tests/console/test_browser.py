@@ -57,8 +57,11 @@ class Screenshot:
     ready: str
 
 
+#: the "Who can…" page answering: who may read MariaDB's account table (the monitoring login, root, …)
+WHO_CAN_QUESTION = "/admin/accounts/instanceaccount/who-can/?privilege=SELECT&object=mysql.user"
 #: the README's screenshots; a new page is one more line (``WHALEFALL_SCREENSHOTS=docs/screenshots``)
 SCREENSHOTS = [
+    Screenshot("who_can.png", lambda data: WHO_CAN_QUESTION, "#who-can-answer"),
     Screenshot("dashboard.png", lambda data: reverse("admin:index"), "#dashboard"),
     Screenshot("instance.png", lambda data: reverse("admin:instances_instance_change", args=[data["orders"]]),
                "#instance-lead svg.wf-chart"),
@@ -156,6 +159,7 @@ def _pages(data: dict) -> list[str]:
         reverse("admin:capacity_database_capacity", args=[data["orders"], data["orders_database"]]),
         reverse("admin:instances_instance_change", args=[data["orders"]]),
         reverse("admin:accounts_instanceaccount_change", args=[data["monitor"]]),
+        WHO_CAN_QUESTION,
     ]
 
 
