@@ -254,7 +254,9 @@ def account_answer(
 
     if privilege is not None:
         candidates = answering(privilege, asked.level, target)
-    else:  # any privilege: each grant answers for its own name
+    else:  # any known privilege (what ``narrowing`` selects too): each grant answers for its own name
+        known = covering_names(None)
+        entries = [e for e in entries if e.privilege.upper() in known]
         candidates = [e for e in entries if e.state != "DENY" and e in answering(e.privilege, asked.level, target)]
     for entry in candidates:
         if best is None or answer_order(entry) < answer_order(best):

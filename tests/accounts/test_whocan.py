@@ -229,6 +229,15 @@ def test_any_privilege_counts_a_grant_unless_that_privilege_is_denied():
     assert not holds([grant, Entry("SELECT", "schema", "app.dbo", state="DENY")], None, "app.dbo.t", "sqlserver")
 
 
+def test_any_privilege_means_any_privilege_the_search_knows():
+    # PostgreSQL's default privileges are stored as entries but name no privilege one can ask for;
+    # the index selects only known names, so the rule must not answer with them either
+    default = Entry("DEFAULT SELECT ON TABLES FOR ROLE r", "database", "a")
+    assert holds([default], None, "a", "sqlserver") is None
+    assert holds([default], None, "a", "postgresql", include_contained=True) is None
+    assert holds([default, Entry("CONNECT", "database", "a")], None, "a", "postgresql").privilege == "CONNECT"
+
+
 # --- which entry is shown --------------------------------------------------------------------------
 
 
