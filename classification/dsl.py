@@ -191,8 +191,6 @@ def _held(entry: Any) -> _Held | None:
     )
 
 
-
-
 # --- validation ----------------------------------------------------------------------
 
 
@@ -527,6 +525,8 @@ def _has_privilege(rule: dict) -> Evaluator:
     max_rank = _RANK[rule.get("level", "column")]
     target = rule.get("target")
     glob_parts = tuple(target.split(".")) if target else ()
+    # a database the rule names literally (no glob character): where a MySQL partial revoke applies
+    literal_db = glob_parts[0] if glob_parts and not any(c in glob_parts[0] for c in "*?[") else None
     grantable = rule.get("grantable") is True
     include_set_role = rule.get("include_set_role") is True
 
@@ -552,21 +552,32 @@ def _has_privilege(rule: dict) -> Evaluator:
                     continue
                 if subject.has_denials and _denied(subject, name, held, include_set_role):
                     continue
+                if (
+                    held.level == "global"
+                    and literal_db
+                    and subject.has_denials
+                    and _denied(subject, name, held, include_set_role, ("database", literal_db))
+                ):  # MySQL: the global grant, asked about a database its holder's partial revoke names
+                    continue
                 return (held.describe(),)
         return None
 
     return check
 
 
-def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool) -> bool:
+def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool,
+            scope: tuple[str, str] | None = None) -> bool:  # fmt: skip
     """A counted DENY that gives the privilege and covers ``held``'s own scope cancels it
-    (``matching.cancels``: not a column GRANT by a table DENY, never sysadmin/dbo/superuser)."""
+    (``matching.cancels``: not a column GRANT by a table DENY, never sysadmin/dbo/superuser; a
+    MySQL partial revoke only its holder's global grant). ``scope``: (level, target) asked instead
+    of ``held``'s own."""
     db_type = subject.db_type
+    level, target = scope or (held.level, held.target)
     return any(
         (include_set_role or not deny.via_set_role)
         and matching.gives(deny, name, db_type)
-        and matching.covers(deny, held.level, held.target, db_type)
-        and matching.cancels(deny, held)
+        and matching.covers(deny, level, target, db_type)
+        and matching.cancels(deny, held, db_type)
         for deny in subject.denials
     )
 

@@ -33,7 +33,7 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
      the schema's). A SQL Server target holding ``::`` (an endpoint, a certificate …) is matched
      as a whole only. A narrower entry never covers a wider question (a column grant is not a
      table privilege: ``has_table_privilege`` agrees).
-4. **DENY** (SQL Server; no other engine stores one): a counted DENY entry that gives P by rule
+4. **DENY** (SQL Server; and MySQL 8 partial revokes, below): a counted DENY entry that gives P by rule
    2 and covers the asked (level, target) by rule 3 cancels every granting entry — a DENY at a
    wider scope beats a GRANT at a narrower one (Microsoft Learn, "DENY (Transact-SQL)": "DENY
    takes precedence over all permissions") — with two documented exceptions:
@@ -45,6 +45,13 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
      apply to object owners or members of the sysadmin fixed server role") or ``dbo`` (the
      database's owner user: "Permissions hierarchy", the permission check "is bypassed" for
      sysadmin members and the dbo user) is never cancelled (``BYPASS_DENY``).
+
+   On MySQL a DENY entry is a partial revoke (``REVOKE INSERT ON mysql.* FROM u`` of a global
+   privilege, partial_revokes ON; MySQL 8.0 Reference Manual 6.2.12 "Privilege Restriction Using
+   Partial Revokes"): it restricts only the global grant of the same holder — the account's own, or
+   the role's it is reached through (same ``via``) — so a database, table or column grant, or
+   another role's global grant, still gives the privilege (privileges are a union). Asked at the
+   global level, the global grant answers: the restriction narrows it on the named databases only.
 
 5. **MySQL/MariaDB database patterns.** A database-level target is what ``mysql.db`` stores, which
    the server matches as a ``LIKE`` pattern (``%`` any text, ``_`` one character, ``\\`` escapes;
@@ -89,6 +96,7 @@ class Entry(Protocol):
     level: str
     target: str
     state: str
+    via: tuple[str, ...]
     via_set_role: bool
     implied_by: str | None
 
@@ -180,8 +188,10 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
     return passes_down(db_type, entry.level) and target.startswith(entry.target + ".")
 
 
-def cancels(deny: Entry, grant: Entry) -> bool:
+def cancels(deny: Entry, grant: Entry, db_type: str = "") -> bool:
     """Rule 4, for a DENY that gives the privilege and covers the asked scope: does it cancel ``grant``?"""
+    if db_type == "mysql":  # a partial revoke: only its holder's global grant
+        return grant.level == "global" and grant.via == deny.via
     if grant.implied_by in BYPASS_DENY:
         return False
     return not (deny.level == "object" and grant.level == "column")
@@ -232,4 +242,4 @@ def holds(
             (denies if is_deny(entry) else granting).append(entry)
     if not denies:
         return granting
-    return [grant for grant in granting if not any(cancels(deny, grant) for deny in denies)]
+    return [grant for grant in granting if not any(cancels(deny, grant, db_type) for deny in denies)]

@@ -160,10 +160,24 @@ def test_has_privilege_through_set_role_counts_only_when_asked():
 def test_has_privilege_deny_beats_grant_at_the_same_or_a_broader_scope():
     rule = {"fn": "has_privilege", "privilege": "DELETE"}
     granted = priv("DELETE", "object", "app.dbo.orders", via=["db_datawriter"])
-    assert match(rule, subject(granted, priv("DELETE", "object", "app.dbo.orders", state="DENY"))) is None
-    assert match(rule, subject(granted, priv("DELETE", "database", "app", state="DENY"))) is None
-    assert match(rule, subject(granted, priv("DELETE", "object", "app.dbo.other", state="DENY")))  # elsewhere
-    assert match(rule, subject(priv("DELETE", state="DENY"))) is None  # a DENY alone grants nothing
+
+    def sqlserver(*privileges):
+        return subject(*privileges, db_type="sqlserver")
+
+    assert match(rule, sqlserver(granted, priv("DELETE", "object", "app.dbo.orders", state="DENY"))) is None
+    assert match(rule, sqlserver(granted, priv("DELETE", "database", "app", state="DENY"))) is None
+    assert match(rule, sqlserver(granted, priv("DELETE", "object", "app.dbo.other", state="DENY")))  # elsewhere
+    assert match(rule, sqlserver(priv("DELETE", state="DENY"))) is None  # a DENY alone grants nothing
+
+
+def test_has_privilege_a_mysql_partial_revoke_narrows_only_its_holders_global_grant():
+    rule = {"fn": "has_privilege", "privilege": "INSERT"}
+    revoke = priv("INSERT", "database", "mysql", state="DENY")  # REVOKE INSERT ON mysql.* (partial_revokes ON)
+    on_mysql = {**rule, "level": "database", "target": "mysql"}
+    assert match(on_mysql, subject(priv("INSERT", "global", ""), revoke)) is None
+    assert match({**rule, "level": "database", "target": "app"}, subject(priv("INSERT", "global", ""), revoke))
+    assert match(on_mysql, subject(priv("INSERT", "database", "mysql"), revoke))  # a database grant is not narrowed
+    assert match(on_mysql, subject(priv("INSERT", "global", "", via=["r"]), revoke))  # nor another holder's grant
 
 
 def test_has_privilege_counts_implied_privileges_and_names_them():

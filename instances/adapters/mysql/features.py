@@ -53,6 +53,12 @@ class MySQLFeatures:
         return not self.is_mariadb and self.version >= (8, 0, 0)
 
     @cached_property
+    def has_partial_revokes(self) -> bool:
+        """MySQL 8.0.16+: partial revokes, stored as ``Restrictions`` in ``mysql.user.User_attributes``
+        (MySQL 8.0 Reference Manual 6.2.12 "Privilege Restriction Using Partial Revokes")."""
+        return not self.is_mariadb and self.version >= (8, 0, 16)
+
+    @cached_property
     def has_delete_history_priv(self) -> bool:
         """MariaDB 10.3.4+: ``Delete_history_priv`` (system-versioned tables)."""
         return self.is_mariadb and self.version >= (10, 3, 4)

@@ -26,6 +26,10 @@ Definitions (also in docs/adapters.md):
 - ``is_superuser``: ``SUPER`` held at global level (counted privileges).
 - ``can_grant``: a counted privilege that is grantable, a role held WITH ADMIN
   OPTION (by the account or a role it holds), or MySQL 8 ``ROLE_ADMIN``.
+- MySQL 8.0.16+ partial revokes (``REVOKE … ON db.*`` of a global privilege, kept in
+  ``mysql.user.User_attributes`` ``Restrictions``): a DENY entry at database level, held (and
+  reached through roles) like the global grant it narrows; it cancels only that holder's global
+  grant (``instances.adapters.matching``, rule 4).
 - ``is_locked``: ``ACCOUNT LOCK``; ``can_login`` is its negation.
 - ``password_policy``: for an account authenticating by a password the server
   stores (``PASSWORD_PLUGINS``), whether new passwords are checked: MariaDB an
@@ -40,6 +44,7 @@ Definitions (also in docs/adapters.md):
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -167,6 +172,7 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
         else:
             names, grantable = flags.held(row), _yes(row.get("Grant_priv"))
         grants[(row["User"], row["Host"])] += _level("global", names, "", grantable)
+        grants[(row["User"], row["Host"])] += partial_revokes(row.get("restrictions"))
     for row in dynamic_privs:
         grants[(row["USER"], row["HOST"])].append(
             Privilege("global", str(row["PRIV"]).upper(), "", _yes(row["WITH_GRANT_OPTION"]))
@@ -190,6 +196,21 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
             Privilege("column", item.upper(), target, grantable) for item in _set_items(row["Column_priv"])
         ]
     return grants
+
+
+def partial_revokes(restrictions: Any) -> list[Privilege]:
+    """MySQL 8.0.16+ ``User_attributes`` ``Restrictions`` (JSON text, or None) → one DENY entry per
+    database and privilege: ``REVOKE INSERT ON mysql.* FROM u`` with partial_revokes ON leaves the
+    global INSERT in place except on ``mysql`` (MySQL 8.0 Reference Manual 6.2.12). The entry
+    cancels only the global grant of the same holder (``matching.cancels``)."""
+    if not restrictions:
+        return []
+    entries = json.loads(restrictions) if isinstance(restrictions, str | bytes) else restrictions
+    return [
+        Privilege("database", str(name).upper(), str(entry["Database"]), state="DENY")
+        for entry in entries or ()
+        for name in entry.get("Privileges") or ()
+    ]
 
 
 @dataclass(frozen=True)

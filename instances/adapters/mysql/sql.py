@@ -58,7 +58,8 @@ def accounts_sql(features: MySQLFeatures) -> str:
     """Every account and role with its global privileges, one row each.
 
     MariaDB 10.4+: ``MARIADB_ACCOUNTS`` (mysql.global_priv). MySQL 5.7.6+:
-    ``mysql.user`` table with ``account_locked``. MariaDB 10.0.5–10.3:
+    ``mysql.user`` table with ``account_locked``; 8.0.16+ also the partial revokes
+    (``restrictions``: the JSON list ``[{"Database": …, "Privileges": […]}]``, or NULL). MariaDB 10.0.5–10.3:
     ``mysql.user`` with is_role/default_role. Older servers: ``mysql.user``
     without a lock column.
     """
@@ -73,6 +74,9 @@ def accounts_sql(features: MySQLFeatures) -> str:
     base = f"SELECT u.Host, u.User, u.plugin, u.password_expired, {privs}"
     if features.has_roles_mapping:  # MariaDB 10.0.5–10.3: mysql.user is a table, no lock flag
         return f"{base}, u.is_role, u.default_role FROM mysql.user u ORDER BY u.User, u.Host"
+    if features.has_partial_revokes:  # only the Restrictions key: User_attributes also holds a dual password's hash
+        return (f"{base}, u.account_locked, JSON_EXTRACT(u.User_attributes, '$.Restrictions') AS restrictions "
+                "FROM mysql.user u ORDER BY u.User, u.Host")  # fmt: skip
     if features.has_account_locked_column:
         return f"{base}, u.account_locked FROM mysql.user u ORDER BY u.User, u.Host"
     return f"{base} FROM mysql.user u ORDER BY u.User, u.Host"

@@ -1,0 +1,264 @@
+"""The MySQL adapter's MySQL 8.0 / 8.4 catalog SQL, *executed* against MySQL-8-shaped grant tables
+in a scratch schema of the live MariaDB (tests/instances/adapters/emulated/mysql8.py: the DDL from
+the MySQL Reference Manual, and the one hook that substitutes the schema name).
+
+The scenario is written in the manual's statements (8.4 Reference Manual, 8.2.10 "Using Roles",
+8.2.12 "Privilege Restriction Using Partial Revokes", 15.7.1.6 "GRANT Statement", 8.2.2
+"Privileges Provided by MySQL"); the rows are what those statements store, and the expected
+facts are written by hand from the same pages — never from the parser's output. The adapter
+runs end to end: ``read_account_rows`` (its SQL) then ``parse_account_rows``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pymysql
+import pytest
+
+from instances.adapters.base import PasswordPolicy
+from instances.adapters.matching import holds
+from instances.adapters.mysql import sql
+from instances.adapters.mysql.adapter import MySQLAdapter
+from instances.adapters.mysql.features import MySQLFeatures
+from tests.instances.adapters.emulated.mysql8 import MySQL8
+from tests.live_targets import MYSQL_HOST, MYSQL_PORT, params
+
+pytestmark = pytest.mark.live
+
+VERSIONS = ("8.0.36", "8.4.3")
+LOCAL = "localhost"
+
+
+def adapter(server: MySQL8) -> MySQLAdapter:
+    """The real adapter; only its connection is the emulated server's (handshake version and
+    the schema-name hook), opened as root on the MariaDB that holds the scratch schema."""
+    instance = MySQLAdapter(params("mysql", "root", ""))
+
+    def open_connection(database: str):
+        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", connect_timeout=5,
+                               charset="utf8mb4", autocommit=True)  # fmt: skip
+        return server.connection(conn)
+
+    instance.open_connection = open_connection
+    return instance
+
+
+def build(server: MySQL8) -> MySQL8:
+    """8.2.10 "Using Roles" (its app_read / app_write example, plus a role granted to a role),
+    a dynamic privilege WITH GRANT OPTION, a partial revoke, a locked account, table and column
+    grants, a role usable only after SET ROLE, the validate_password component."""
+    s = server
+    # CREATE ROLE 'app_read', 'app_write', 'app_rw', 'ops'; CREATE ROLE 'local_role'@'localhost'
+    for role in ("app_read", "app_write", "app_rw", "ops", "never_granted"):
+        s.create_role(role)
+    s.create_role("local_role", LOCAL)
+    s.grant_database("app_read", "%", "app_db", "SELECT")  # GRANT SELECT ON app_db.* TO app_read
+    s.grant_database("app_write", "%", "app_db", "INSERT", "UPDATE", "DELETE")
+    s.grant_role(("app_read", "%"), ("app_rw", "%"))  # GRANT app_read, app_write TO app_rw (role to role)
+    s.grant_role(("app_write", "%"), ("app_rw", "%"))
+    s.grant_global("ops", "%", "RELOAD")  # GRANT RELOAD ON *.* TO ops
+    s.grant_dynamic("ops", "%", "BACKUP_ADMIN")  # GRANT BACKUP_ADMIN ON *.* TO ops
+    s.grant_table("local_role", LOCAL, "app_db", "audit", "SELECT")
+
+    # CREATE USER 'read_user1'@'localhost'; GRANT app_read TO …; SET DEFAULT ROLE app_read TO …
+    s.create_user("read_user1", LOCAL)
+    s.grant_role(("app_read", "%"), ("read_user1", LOCAL))
+    s.set_default_role(("read_user1", LOCAL), ("app_read", "%"))
+    # rw_user1: app_rw, its default role (app_read and app_write reached through it)
+    s.create_user("rw_user1", LOCAL)
+    s.grant_role(("app_rw", "%"), ("rw_user1", LOCAL))
+    s.set_default_role(("rw_user1", LOCAL), ("app_rw", "%"))
+    # dev1: app_write and ops WITH ADMIN OPTION, no default role: both need SET ROLE
+    s.create_user("dev1", LOCAL)
+    s.grant_role(("app_write", "%"), ("dev1", LOCAL))
+    s.grant_role(("ops", "%"), ("dev1", LOCAL), admin_option=True)
+    s.grant_role(("local_role", LOCAL), ("dev1", LOCAL))
+    s.set_default_role(("dev1", LOCAL), ("local_role", LOCAL))
+    # reporter: app_read granted, not a default role (SET ROLE app_read before it counts)
+    s.create_user("reporter")
+    s.grant_role(("app_read", "%"), ("reporter", "%"))
+    # backup_op: GRANT BACKUP_ADMIN ON *.* TO backup_op WITH GRANT OPTION
+    s.create_user("backup_op")
+    s.grant_dynamic("backup_op", "%", "BACKUP_ADMIN", grant_option=True)
+    # etl: GRANT SELECT, INSERT ON *.*; SET PERSIST partial_revokes = ON; REVOKE INSERT ON mysql.* FROM etl
+    s.set_global("partial_revokes", "ON")
+    s.create_user("etl")
+    s.grant_global("etl", "%", "SELECT", "INSERT")
+    s.partial_revoke("etl", "%", "mysql", "INSERT")
+    # a dual password (ALTER USER … RETAIN CURRENT PASSWORD, 8.2.15) keeps a second hash in User_attributes
+    s.set_user_attribute("etl", "%", "additional_password", "$A$005$second-hash")
+    # CREATE USER locked_user ACCOUNT LOCK
+    s.create_user("locked_user", locked=True)
+    # analyst: GRANT SELECT ON app_db.orders … WITH GRANT OPTION; GRANT SELECT (name) ON app_db.customers
+    s.create_user("analyst")
+    s.grant_table("analyst", "%", "app_db", "orders", "SELECT", grant_option=True)
+    s.grant_column("analyst", "%", "app_db", "customers", "name", "SELECT")
+    # CREATE USER sock IDENTIFIED WITH auth_socket (no stored password)
+    s.create_user("sock", LOCAL, plugin="auth_socket")
+    # INSTALL COMPONENT 'file://component_validate_password'
+    s.install_validate_password()
+    return s
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def server(request, mysql_admin_conn) -> Iterator[MySQL8]:
+    emulated = MySQL8(mysql_admin_conn, request.param)
+    try:
+        yield build(emulated)
+    finally:
+        emulated.drop()
+
+
+@pytest.fixture(scope="module")
+def accounts(server) -> dict:
+    return {(a.username, a.host): a for a in adapter(server).fetch_accounts()}
+
+
+def grants(account) -> set[tuple]:
+    """(level, privilege, target, grantable, via, via_set_role) of every effective privilege."""
+    return {(p.level, p.privilege, p.target, p.grantable, p.via, p.via_set_role) for p in account.privileges}
+
+
+def test_the_statements_run_against_the_scratch_schema(server):
+    instance = adapter(server)
+    server.statements.clear()
+    server.session_settings.clear()
+    instance.read_account_rows()
+    tables = {t.removeprefix("mysql.") for t in sql.account_tables(MySQLFeatures(server.version))}
+    assert tables == {"user", "db", "tables_priv", "columns_priv", "role_edges", "default_roles", "global_grants"}
+    read = " ".join(server.statements)
+    for table in tables:
+        assert f"mysql.{table}" in read
+    assert server.session_settings == [f"SET SESSION MAX_EXECUTION_TIME = %s ← {(30 * 1000,)!r}",
+                                       "SET SESSION information_schema_stats_expiry = 0"]  # fmt: skip
+
+
+def test_accounts_are_the_users_and_roles_are_the_granted_side_of_role_edges(accounts):
+    # never_granted was created by CREATE ROLE but granted to no one: MySQL stores no other
+    # marker (a locked mysql.user row), so it is listed as a locked account (docs/adapters.md).
+    assert sorted(accounts) == [
+        ("analyst", "%"), ("backup_op", "%"), ("dev1", LOCAL), ("etl", "%"), ("locked_user", "%"),
+        ("mysql.infoschema", LOCAL), ("mysql.session", LOCAL), ("mysql.sys", LOCAL), ("never_granted", "%"),
+        ("read_user1", LOCAL), ("reporter", "%"), ("root", LOCAL), ("rw_user1", LOCAL), ("sock", LOCAL),
+    ]  # fmt: skip
+    assert accounts[("never_granted", "%")].is_locked
+
+
+def test_a_default_role_is_active_at_login(accounts):
+    account = accounts[("read_user1", LOCAL)]
+    assert account.roles == ("app_read",)
+    assert grants(account) == {("database", "SELECT", "app_db", False, ("app_read",), False)}
+    assert account.snapshot["default_roles"] == ["app_read"]
+    assert account.snapshot["direct_roles"] == [{"role": "app_read", "admin_option": False, "active_at_login": True}]
+
+
+def test_roles_granted_to_a_role_are_active_with_it(accounts):
+    account = accounts[("rw_user1", LOCAL)]
+    assert account.roles == ("app_read", "app_rw", "app_write")
+    assert grants(account) == {
+        ("database", "SELECT", "app_db", False, ("app_rw", "app_read"), False),
+        ("database", "INSERT", "app_db", False, ("app_rw", "app_write"), False),
+        ("database", "UPDATE", "app_db", False, ("app_rw", "app_write"), False),
+        ("database", "DELETE", "app_db", False, ("app_rw", "app_write"), False),
+    }
+    assert holds(account.privileges, "DELETE", "object", "app_db.t", db_type="mysql")
+
+
+def test_a_role_that_is_not_a_default_role_counts_only_after_set_role(accounts, server):
+    account = accounts[("reporter", "%")]
+    assert grants(account) == {("database", "SELECT", "app_db", False, ("app_read",), True)}
+    assert not holds(account.privileges, "SELECT", "database", "app_db", db_type="mysql")
+    assert holds(account.privileges, "SELECT", "database", "app_db", db_type="mysql", include_set_role=True)
+
+
+def test_admin_option_a_role_host_and_roles_needing_set_role(accounts):
+    account = accounts[("dev1", LOCAL)]
+    assert account.roles == ("app_write", "local_role@localhost", "ops")
+    assert grants(account) == {
+        ("global", "RELOAD", "", False, ("ops",), True),
+        ("global", "BACKUP_ADMIN", "", False, ("ops",), True),
+        ("database", "INSERT", "app_db", False, ("app_write",), True),
+        ("database", "UPDATE", "app_db", False, ("app_write",), True),
+        ("database", "DELETE", "app_db", False, ("app_write",), True),
+        ("object", "SELECT", "app_db.audit", False, ("local_role@localhost",), False),
+    }
+    # GRANT ops TO dev1 WITH ADMIN OPTION: dev1 may grant ops (15.7.1.6, "Granting Roles")
+    assert account.can_grant and account.reasons["can_grant"] == ("ADMIN OPTION on role ops",)
+    assert account.snapshot["default_roles"] == ["local_role@localhost"]
+
+
+def test_a_dynamic_privilege_with_grant_option(accounts):
+    account = accounts[("backup_op", "%")]
+    assert grants(account) == {("global", "BACKUP_ADMIN", "", True, (), False)}
+    assert account.can_grant and account.reasons["can_grant"] == ("BACKUP_ADMIN on *.* WITH GRANT OPTION",)
+    assert not account.is_superuser
+
+
+def test_a_partial_revoke_removes_the_global_privilege_on_that_database_only(accounts):
+    """8.2.12: GRANT SELECT, INSERT ON *.* then REVOKE INSERT ON mysql.*: "u1 can [not] insert
+    into tables in the mysql schema" and keeps INSERT everywhere else, SELECT everywhere."""
+    privileges = accounts[("etl", "%")].privileges
+    assert holds(privileges, "INSERT", "database", "app_db", db_type="mysql")
+    assert holds(privileges, "SELECT", "object", "mysql.user", db_type="mysql")
+    assert not holds(privileges, "INSERT", "database", "mysql", db_type="mysql")
+    assert not holds(privileges, "INSERT", "object", "mysql.user", db_type="mysql")
+    assert ("database", "INSERT", "mysql", False, (), False) in {
+        (p.level, p.privilege, p.target, p.grantable, p.via, p.via_set_role) for p in privileges if p.state == "DENY"
+    }
+
+
+def test_the_rest_of_user_attributes_is_never_read(accounts):
+    """A dual password's second hash lives in User_attributes: only Restrictions is selected."""
+    assert "second-hash" not in json.dumps(accounts[("etl", "%")].snapshot)
+    text = sql.accounts_sql(MySQLFeatures("8.0.36"))
+    assert "User_attributes" not in text.replace("JSON_EXTRACT(u.User_attributes, '$.Restrictions')", "")
+
+
+def test_account_lock_password_expiry_and_root(accounts):
+    locked = accounts[("locked_user", "%")]
+    assert locked.is_locked and not locked.can_login and locked.reasons["is_locked"] == ("ACCOUNT LOCK",)
+    assert accounts[("mysql.sys", LOCAL)].is_locked
+    root = accounts[("root", LOCAL)]
+    assert root.is_superuser and root.can_grant and not root.is_locked
+    assert ("global", "SUPER", "", True, (), False) in grants(root)
+    assert ("global", "CREATE ROLE", "", True, (), False) in grants(root)
+    assert not accounts[("read_user1", LOCAL)].snapshot["password_expired"]
+
+
+def test_table_and_column_grants(accounts):
+    account = accounts[("analyst", "%")]
+    assert grants(account) == {
+        ("object", "SELECT", "app_db.orders", True, (), False),
+        ("column", "SELECT", "app_db.customers.name", False, (), False),
+    }
+    assert account.can_grant and account.reasons["can_grant"] == ("SELECT on object app_db.orders WITH GRANT OPTION",)
+
+
+def test_validate_password_component(accounts):
+    expected = PasswordPolicy(True, "validate_password is installed (policy MEDIUM, length 8)")
+    assert accounts[("etl", "%")].password_policy == expected
+    assert accounts[("sock", LOCAL)].password_policy.enforced is None
+
+
+def test_activate_all_roles_on_login_makes_every_granted_role_active(server):
+    """7.1.8: with activate_all_roles_on_login ON, every granted role is active at login."""
+    server.set_global("activate_all_roles_on_login", "ON")
+    try:
+        accounts = {(a.username, a.host): a for a in adapter(server).fetch_accounts()}
+    finally:
+        server.set_global("activate_all_roles_on_login", "OFF")
+    reporter = accounts[("reporter", "%")]
+    assert grants(reporter) == {("database", "SELECT", "app_db", False, ("app_read",), False)}
+    assert reporter.snapshot["activate_all_roles_on_login"] is True
+
+
+def test_no_validate_password_component(mysql_admin_conn):
+    server = MySQL8(mysql_admin_conn, "8.4.3")
+    try:
+        server.create_user("plain")
+        (account,) = [a for a in adapter(server).fetch_accounts() if a.username == "plain"]
+    finally:
+        server.drop()
+    assert account.password_policy == PasswordPolicy(False, "validate_password (component or plugin) is not installed")
