@@ -1,6 +1,6 @@
-"""The MySQL adapter's MySQL 8.0 / 8.4 catalog SQL, *executed* against MySQL-8-shaped grant tables
-in a scratch schema of the live MariaDB (tests/instances/adapters/emulated/mysql8.py: the DDL from
-the MySQL Reference Manual, and the one hook that substitutes the schema name).
+"""The MySQL adapter's MySQL 5.7 / 8.0 / 8.4 catalog SQL, *executed* against MySQL-shaped grant
+tables in a scratch schema of the live MariaDB (tests/instances/adapters/emulated/mysql_server.py:
+the DDL from the MySQL Reference Manual, and the one hook that substitutes the schema name).
 
 The scenario is written in the manual's statements (8.4 Reference Manual, 8.2.10 "Using Roles",
 8.2.12 "Privilege Restriction Using Partial Revokes", 15.7.1.6 "GRANT Statement", 8.2.2
@@ -22,7 +22,7 @@ from instances.adapters.matching import holds
 from instances.adapters.mysql import sql
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.mysql.features import MySQLFeatures
-from tests.instances.adapters.emulated.mysql8 import MySQL8
+from tests.instances.adapters.emulated.mysql_server import MySQLServer
 from tests.live_targets import MYSQL_HOST, MYSQL_PORT, params
 
 pytestmark = pytest.mark.live
@@ -31,13 +31,13 @@ VERSIONS = ("8.0.36", "8.4.3")
 LOCAL = "localhost"
 
 
-def adapter(server: MySQL8) -> MySQLAdapter:
+def adapter(server: MySQLServer, user: str = "root", password: str = "") -> MySQLAdapter:
     """The real adapter; only its connection is the emulated server's (handshake version and
-    the schema-name hook), opened as root on the MariaDB that holds the scratch schema."""
-    instance = MySQLAdapter(params("mysql", "root", ""))
+    the schema-name hook), opened as ``user`` on the MariaDB that holds the scratch schema."""
+    instance = MySQLAdapter(params("mysql", user, password))
 
     def open_connection(database: str):
-        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", connect_timeout=5,
+        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=user, password=password, connect_timeout=5,
                                charset="utf8mb4", autocommit=True)  # fmt: skip
         return server.connection(conn)
 
@@ -45,7 +45,7 @@ def adapter(server: MySQL8) -> MySQLAdapter:
     return instance
 
 
-def build(server: MySQL8) -> MySQL8:
+def build(server: MySQLServer) -> MySQLServer:
     """8.2.10 "Using Roles" (its app_read / app_write example, plus a role granted to a role),
     a dynamic privilege WITH GRANT OPTION, a partial revoke, a locked account, table and column
     grants, a role usable only after SET ROLE, the validate_password component."""
@@ -79,6 +79,9 @@ def build(server: MySQL8) -> MySQL8:
     # reporter: app_read granted, not a default role (SET ROLE app_read before it counts)
     s.create_user("reporter")
     s.grant_role(("app_read", "%"), ("reporter", "%"))
+    # role_manager: GRANT ROLE_ADMIN ON *.* (may grant any role, 15.7.1.6)
+    s.create_user("role_manager")
+    s.grant_dynamic("role_manager", "%", "ROLE_ADMIN")
     # backup_op: GRANT BACKUP_ADMIN ON *.* TO backup_op WITH GRANT OPTION
     s.create_user("backup_op")
     s.grant_dynamic("backup_op", "%", "BACKUP_ADMIN", grant_option=True)
@@ -103,8 +106,8 @@ def build(server: MySQL8) -> MySQL8:
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
-def server(request, mysql_admin_conn) -> Iterator[MySQL8]:
-    emulated = MySQL8(mysql_admin_conn, request.param)
+def server(request, mysql_admin_conn) -> Iterator[MySQLServer]:
+    emulated = MySQLServer(mysql_admin_conn, request.param)
     try:
         yield build(emulated)
     finally:
@@ -131,6 +134,8 @@ def test_the_statements_run_against_the_scratch_schema(server):
     read = " ".join(server.statements)
     for table in tables:
         assert f"mysql.{table}" in read
+    # docs/adapters.md: 9 catalog queries on MySQL 8, whatever the number of accounts (+ the session setup)
+    assert len(server.statements) - len(server.session_settings) == 9
     assert server.session_settings == [f"SET SESSION MAX_EXECUTION_TIME = %s ← {(30 * 1000,)!r}",
                                        "SET SESSION information_schema_stats_expiry = 0"]  # fmt: skip
 
@@ -141,7 +146,8 @@ def test_accounts_are_the_users_and_roles_are_the_granted_side_of_role_edges(acc
     assert sorted(accounts) == [
         ("analyst", "%"), ("backup_op", "%"), ("dev1", LOCAL), ("etl", "%"), ("locked_user", "%"),
         ("mysql.infoschema", LOCAL), ("mysql.session", LOCAL), ("mysql.sys", LOCAL), ("never_granted", "%"),
-        ("read_user1", LOCAL), ("reporter", "%"), ("root", LOCAL), ("rw_user1", LOCAL), ("sock", LOCAL),
+        ("read_user1", LOCAL), ("reporter", "%"), ("role_manager", "%"), ("root", LOCAL), ("rw_user1", LOCAL),
+        ("sock", LOCAL),
     ]  # fmt: skip
     assert accounts[("never_granted", "%")].is_locked
 
@@ -194,6 +200,12 @@ def test_a_dynamic_privilege_with_grant_option(accounts):
     assert grants(account) == {("global", "BACKUP_ADMIN", "", True, (), False)}
     assert account.can_grant and account.reasons["can_grant"] == ("BACKUP_ADMIN on *.* WITH GRANT OPTION",)
     assert not account.is_superuser
+
+
+def test_role_admin_lets_the_account_grant_any_role(accounts):
+    account = accounts[("role_manager", "%")]
+    assert grants(account) == {("global", "ROLE_ADMIN", "", False, (), False)}
+    assert account.can_grant and account.reasons["can_grant"] == ("ROLE_ADMIN on *.*",)
 
 
 def test_a_partial_revoke_removes_the_global_privilege_on_that_database_only(accounts):
@@ -255,10 +267,75 @@ def test_activate_all_roles_on_login_makes_every_granted_role_active(server):
 
 
 def test_no_validate_password_component(mysql_admin_conn):
-    server = MySQL8(mysql_admin_conn, "8.4.3")
+    server = MySQLServer(mysql_admin_conn, "8.4.3")
     try:
         server.create_user("plain")
         (account,) = [a for a in adapter(server).fetch_accounts() if a.username == "plain"]
     finally:
         server.drop()
     assert account.password_policy == PasswordPolicy(False, "validate_password (component or plugin) is not installed")
+
+
+def test_check_privileges_probes_the_mysql8_tables(server, mysql_scratch, run_prefix):
+    """``check_privileges`` on MySQL 8 reads each table of ``sql.account_tables`` with LIMIT 0 (the
+    scratch copies, through the hook): an account that may not read role_edges gets a failing
+    check naming mysql.role_edges and its GRANT."""
+    user, password = f"{run_prefix}my8mon", "Mon-1tor-pass"
+    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+    mysql_scratch.run(f"GRANT SHOW VIEW ON *.* TO '{user}'@'%'")
+    for table in ("user", "db", "tables_priv", "columns_priv", "default_roles", "global_grants"):
+        mysql_scratch.run(f"GRANT SELECT ON {server.table(table)} TO '{user}'@'%'")
+    checks = {(c.collector, c.target): c for c in adapter(server, user, password).check_privileges()}
+    role_edges = checks[("account_sync", "mysql.role_edges")]
+    assert not role_edges.ok and role_edges.fix == f"GRANT SELECT ON mysql.role_edges TO '{user}'@'%';"
+    assert [t for (collector, t), c in checks.items() if collector == "account_sync" and c.ok] == [
+        "mysql.user", "mysql.db", "mysql.tables_priv", "mysql.columns_priv", "mysql.default_roles",
+        "mysql.global_grants",
+    ]  # fmt: skip
+    assert not checks[("database_sizes", "")].ok and checks[("table_sizes", "")].ok
+
+
+# --- MySQL 5.7: no roles, no dynamic privileges, no User_attributes ----------------------------------
+@pytest.fixture(scope="module")
+def mysql57(mysql_admin_conn) -> Iterator[MySQLServer]:
+    """5.7 manual 6.2: GRANT at each level, ACCOUNT LOCK (5.7.6+), the validate_password plugin."""
+    s = MySQLServer(mysql_admin_conn, "5.7.44")
+    try:
+        s.create_user("app")
+        s.grant_database("app", "%", "app_db", "SELECT", "INSERT", grant_option=True)
+        s.create_user("ro")
+        s.grant_table("ro", "%", "app_db", "orders", "SELECT")
+        s.grant_column("ro", "%", "app_db", "customers", "name", "SELECT", "UPDATE")
+        s.create_user("dba")
+        s.grant_global("dba", "%", "SUPER", "PROCESS")
+        s.create_user("locked_user", locked=True)
+        s.install_validate_password(policy="STRONG", length="12")
+        yield s
+    finally:
+        s.drop()
+
+
+def test_mysql57_accounts(mysql57):
+    instance = adapter(mysql57)
+    accounts = {(a.username, a.host): a for a in instance.fetch_accounts()}
+    assert sorted(accounts) == [("app", "%"), ("dba", "%"), ("locked_user", "%"), ("mysql.session", LOCAL),
+                                ("mysql.sys", LOCAL), ("ro", "%"), ("root", LOCAL)]  # fmt: skip
+    assert grants(accounts[("app", "%")]) == {("database", "SELECT", "app_db", True, (), False),
+                                              ("database", "INSERT", "app_db", True, (), False)}  # fmt: skip
+    assert grants(accounts[("ro", "%")]) == {
+        ("object", "SELECT", "app_db.orders", False, (), False),
+        ("column", "SELECT", "app_db.customers.name", False, (), False),
+        ("column", "UPDATE", "app_db.customers.name", False, (), False),
+    }
+    dba = accounts[("dba", "%")]
+    assert dba.is_superuser and not dba.can_grant and dba.reasons["is_superuser"] == ("SUPER on *.*",)
+    assert accounts[("locked_user", "%")].is_locked and accounts[("mysql.sys", LOCAL)].is_locked
+    root = accounts[("root", LOCAL)]
+    assert root.is_superuser and root.can_grant and "CREATE ROLE" not in {p.privilege for p in root.privileges}
+    assert accounts[("app", "%")].password_policy == PasswordPolicy(
+        True, "validate_password is installed (policy STRONG, length 12)"
+    )
+    # 5.7.8+: MAX_EXECUTION_TIME; no information_schema_stats_expiry, no MySQL 8 table is read
+    assert mysql57.session_settings == [f"SET SESSION MAX_EXECUTION_TIME = %s ← {(30 * 1000,)!r}"]
+    assert not any(t in " ".join(mysql57.statements) for t in ("role_edges", "default_roles", "global_grants"))

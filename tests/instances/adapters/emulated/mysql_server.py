@@ -1,8 +1,8 @@
-"""MySQL 8.0 / 8.4 privilege tables, built in a scratch schema of the live MariaDB, so that the
-MySQL adapter's MySQL-8-only catalog SQL is *executed* (joins, filters, ORDER BY and JSON paths as
-written) instead of replayed.
+"""MySQL 5.7 / 8.0 / 8.4 privilege tables, built in a scratch schema of the live MariaDB, so that
+the MySQL adapter's MySQL-only catalog SQL is *executed* (joins, filters, ORDER BY and JSON paths
+as written) instead of replayed.
 
-No MySQL server runs here. ``MySQL8(admin_conn, version)`` creates a schema named with the run
+No MySQL server runs here. ``MySQLServer(admin_conn, version)`` creates a schema named with the run
 prefix (tests/live_targets.py) holding the grant tables with the columns and types the MySQL
 Reference Manual documents, and fills them with the rows the documented account-management
 statements create (``create_user``, ``grant_global``, ``grant_role``, ``partial_revoke`` …: one
@@ -21,8 +21,8 @@ The one hook between the adapter's text and what MariaDB runs (``translate``):
   emulated ``global_variables`` (MySQL 8 serves SHOW VARIABLES from performance_schema's table of
   that name, manual 29.12.14 "Performance Schema System Variable Tables").
 
-Manual references are to the MySQL 8.4 Reference Manual (the 8.0 manual has the same text one
-chapter earlier: 8.2.x there is 6.2.x in 8.0):
+Manual references are to the MySQL 8.4 Reference Manual (the 8.0 and 5.7 manuals have the same
+text one chapter earlier: 8.2.x there is 6.2.x in 8.0 and 5.7):
 
 - 8.2.3 "Grant Tables": which table holds what (user: accounts, global static privileges,
   account_locked, password_expired, User_attributes; db / tables_priv / columns_priv / procs_priv;
@@ -72,10 +72,15 @@ TABLE_PRIV_SET = ("Select", "Insert", "Update", "Delete", "Create", "Drop", "Gra
 COLUMN_PRIV_SET = ("Select", "Insert", "Update", "References")
 PROC_PRIV_SET = ("Execute", "Alter Routine", "Grant")
 
-_HOST = "CHAR(255) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT ''"
+_FLAG = "ENUM('N','Y') CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci NOT NULL DEFAULT 'N'"
 _USER = "CHAR(32) BINARY NOT NULL DEFAULT ''"
 _NAME = "CHAR(64) BINARY NOT NULL DEFAULT ''"
-_FLAG = "ENUM('N','Y') CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci NOT NULL DEFAULT 'N'"
+
+
+def _host(version: tuple[int, ...]) -> str:
+    """Host is CHAR(255) ASCII since 8.0.17, CHAR(60) before ("Grant Table Scope Column Properties")."""
+    length = 255 if version >= (8, 0, 17) else 60
+    return f"CHAR({length}) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT ''"
 
 
 def _set(values: Iterable[str]) -> str:
@@ -87,60 +92,71 @@ def _flags(columns: Iterable[str]) -> str:
     return ", ".join(f"{c} {_FLAG}" for c in columns)
 
 
-# 8.2.3 "Grant Tables" (user, db, tables_priv, columns_priv, procs_priv, global_grants,
-# default_roles, role_edges), typed per its "Grant Table Scope/Privilege Column Properties".
-# The user table's non-privilege columns are those 8.2.3 lists for it (security, resource
-# control, password management, account lock, User_attributes); MySQL's own hash column
-# authentication_string is there too so a query that selected it would find it.
-DDL = {
-    "user": (
-        f"Host {_HOST}, User {_USER}, {_flags(USER_PRIVILEGE_COLUMNS)}, "
+def ddl(version: tuple[int, ...]) -> dict[str, str]:
+    """The grant tables of ``version`` (8.2.3 "Grant Tables"; 5.7 manual 6.2.3): table → column
+    definitions, typed per "Grant Table Scope/Privilege Column Properties". MySQL 8.0 adds
+    Create_role_priv/Drop_role_priv, the password-reuse columns, User_attributes (JSON) and the
+    role_edges, default_roles and global_grants tables; 5.7 has none of them. The user table's
+    non-privilege columns are those 8.2.3 lists for it (security, resource control, password
+    management, account lock); authentication_string (the hash) is there too, so a query that
+    selected it would find it."""
+    mysql8, host = version >= (8, 0, 0), _host(version)
+    user = (
+        f"Host {host}, User {_USER}, {_flags(USER_PRIVILEGE_COLUMNS)}, "
         "ssl_type ENUM('','ANY','X509','SPECIFIED') NOT NULL DEFAULT '', ssl_cipher BLOB, x509_issuer BLOB, "
         "x509_subject BLOB, max_questions INT UNSIGNED NOT NULL DEFAULT 0, "
         "max_updates INT UNSIGNED NOT NULL DEFAULT 0, "
         "max_connections INT UNSIGNED NOT NULL DEFAULT 0, max_user_connections INT UNSIGNED NOT NULL DEFAULT 0, "
-        "plugin CHAR(64) BINARY NOT NULL DEFAULT 'caching_sha2_password', authentication_string TEXT, "
-        f"password_expired {_FLAG}, password_last_changed TIMESTAMP NULL DEFAULT NULL, "
-        "password_lifetime SMALLINT UNSIGNED NULL DEFAULT NULL, "
-        f"account_locked {_FLAG}, {_flags(ROLE_PRIVILEGE_COLUMNS)}, "
-        "Password_reuse_history SMALLINT UNSIGNED NULL DEFAULT NULL, "
-        "Password_reuse_time SMALLINT UNSIGNED NULL DEFAULT NULL, "
-        "Password_require_current ENUM('N','Y') NULL DEFAULT NULL, User_attributes JSON NULL DEFAULT NULL, "
-        "PRIMARY KEY (Host, User)"
-    ),
-    "db": f"Host {_HOST}, Db {_NAME}, User {_USER}, {_flags(DB_PRIVILEGE_COLUMNS)}, PRIMARY KEY (Host, Db, User)",
-    "tables_priv": (
-        f"Host {_HOST}, Db {_NAME}, User {_USER}, Table_name {_NAME}, Grantor VARCHAR(288) NOT NULL DEFAULT '', "
-        f"Timestamp TIMESTAMP NULL DEFAULT NULL, Table_priv {_set(TABLE_PRIV_SET)}, "
-        f"Column_priv {_set(COLUMN_PRIV_SET)}, PRIMARY KEY (Host, Db, User, Table_name)"
-    ),
-    "columns_priv": (
-        f"Host {_HOST}, Db {_NAME}, User {_USER}, Table_name {_NAME}, Column_name {_NAME}, "
-        f"Timestamp TIMESTAMP NULL DEFAULT NULL, Column_priv {_set(COLUMN_PRIV_SET)}, "
-        "PRIMARY KEY (Host, Db, User, Table_name, Column_name)"
-    ),
-    "procs_priv": (
-        f"Host {_HOST}, Db {_NAME}, User {_USER}, Routine_name CHAR(64) NOT NULL DEFAULT '', "
-        "Routine_type ENUM('FUNCTION','PROCEDURE') NOT NULL, Grantor VARCHAR(288) NOT NULL DEFAULT '', "
-        f"Proc_priv {_set(PROC_PRIV_SET)}, Timestamp TIMESTAMP NULL DEFAULT NULL, "
-        "PRIMARY KEY (Host, Db, User, Routine_name, Routine_type)"
-    ),
-    "global_grants": (
-        f"USER {_USER}, HOST {_HOST}, PRIV CHAR(32) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci NOT NULL "
-        f"DEFAULT '', WITH_GRANT_OPTION {_FLAG}, PRIMARY KEY (USER, HOST, PRIV)"
-    ),
-    "default_roles": (
-        f"HOST {_HOST}, USER {_USER}, "
-        "DEFAULT_ROLE_HOST CHAR(255) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL DEFAULT '%', "
-        f"DEFAULT_ROLE_USER {_USER}, PRIMARY KEY (HOST, USER, DEFAULT_ROLE_HOST, DEFAULT_ROLE_USER)"
-    ),
-    "role_edges": (
-        f"FROM_HOST {_HOST}, FROM_USER {_USER}, TO_HOST {_HOST}, TO_USER {_USER}, WITH_ADMIN_OPTION {_FLAG}, "
-        "PRIMARY KEY (FROM_HOST, FROM_USER, TO_HOST, TO_USER)"
-    ),
-    # performance_schema.global_variables (29.12.14): what SHOW GLOBAL VARIABLES and @@GLOBAL read.
-    "global_variables": "VARIABLE_NAME VARCHAR(64) NOT NULL PRIMARY KEY, VARIABLE_VALUE VARCHAR(1024)",
-}
+        f"plugin CHAR(64) BINARY NOT NULL DEFAULT '{'caching_sha2_password' if mysql8 else 'mysql_native_password'}', "
+        f"authentication_string TEXT, password_expired {_FLAG}, password_last_changed TIMESTAMP NULL DEFAULT NULL, "
+        f"password_lifetime SMALLINT UNSIGNED NULL DEFAULT NULL, account_locked {_FLAG}, "
+    )
+    if mysql8:
+        user += (
+            f"{_flags(ROLE_PRIVILEGE_COLUMNS)}, Password_reuse_history SMALLINT UNSIGNED NULL DEFAULT NULL, "
+            "Password_reuse_time SMALLINT UNSIGNED NULL DEFAULT NULL, "
+            "Password_require_current ENUM('N','Y') NULL DEFAULT NULL, User_attributes JSON NULL DEFAULT NULL, "
+        )
+    grantor = "VARCHAR(288)" if mysql8 else "CHAR(93)"
+    tables = {
+        "user": user + "PRIMARY KEY (Host, User)",
+        "db": f"Host {host}, Db {_NAME}, User {_USER}, {_flags(DB_PRIVILEGE_COLUMNS)}, PRIMARY KEY (Host, Db, User)",
+        "tables_priv": (
+            f"Host {host}, Db {_NAME}, User {_USER}, Table_name {_NAME}, Grantor {grantor} NOT NULL DEFAULT '', "
+            f"Timestamp TIMESTAMP NULL DEFAULT NULL, Table_priv {_set(TABLE_PRIV_SET)}, "
+            f"Column_priv {_set(COLUMN_PRIV_SET)}, PRIMARY KEY (Host, Db, User, Table_name)"
+        ),
+        "columns_priv": (
+            f"Host {host}, Db {_NAME}, User {_USER}, Table_name {_NAME}, Column_name {_NAME}, "
+            f"Timestamp TIMESTAMP NULL DEFAULT NULL, Column_priv {_set(COLUMN_PRIV_SET)}, "
+            "PRIMARY KEY (Host, Db, User, Table_name, Column_name)"
+        ),
+        "procs_priv": (
+            f"Host {host}, Db {_NAME}, User {_USER}, Routine_name CHAR(64) NOT NULL DEFAULT '', "
+            f"Routine_type ENUM('FUNCTION','PROCEDURE') NOT NULL, Grantor {grantor} NOT NULL DEFAULT '', "
+            f"Proc_priv {_set(PROC_PRIV_SET)}, Timestamp TIMESTAMP NULL DEFAULT NULL, "
+            "PRIMARY KEY (Host, Db, User, Routine_name, Routine_type)"
+        ),
+        # performance_schema.global_variables (29.12.14): what SHOW GLOBAL VARIABLES and @@GLOBAL read.
+        "global_variables": "VARIABLE_NAME VARCHAR(64) NOT NULL PRIMARY KEY, VARIABLE_VALUE VARCHAR(1024)",
+    }
+    if mysql8:
+        role_host = host.replace("DEFAULT ''", "DEFAULT '%'")
+        tables["global_grants"] = (
+            f"USER {_USER}, HOST {host}, PRIV CHAR(32) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci NOT NULL "
+            f"DEFAULT '', WITH_GRANT_OPTION {_FLAG}, PRIMARY KEY (USER, HOST, PRIV)"
+        )
+        tables["default_roles"] = (
+            f"HOST {host}, USER {_USER}, "
+            f"DEFAULT_ROLE_HOST {role_host}, "
+            f"DEFAULT_ROLE_USER {_USER}, PRIMARY KEY (HOST, USER, DEFAULT_ROLE_HOST, DEFAULT_ROLE_USER)"
+        )
+        tables["role_edges"] = (
+            f"FROM_HOST {host}, FROM_USER {_USER}, TO_HOST {host}, TO_USER {_USER}, WITH_ADMIN_OPTION {_FLAG}, "
+            "PRIMARY KEY (FROM_HOST, FROM_USER, TO_HOST, TO_USER)"
+        )
+    return tables
+
 
 # The defaults of the variables the adapter reads (7.1.8 "Server System Variables").
 DEFAULT_VARIABLES = {"activate_all_roles_on_login": "OFF", "partial_revokes": "OFF"}
@@ -151,24 +167,30 @@ _GLOBAL_VARIABLE = re.compile(r"@@GLOBAL\.(\w+)", re.I)
 _SHOW_VARIABLES = re.compile(r"^\s*SHOW\s+GLOBAL\s+VARIABLES\s+LIKE\s+('(?:[^'\\]|\\.)*')\s*$", re.I)
 
 
-class MySQL8:
-    """One emulated MySQL server's grant tables (``version`` as its handshake would say it)."""
+class MySQLServer:
+    """One emulated MySQL server's grant tables (``version`` as its handshake would say it:
+    5.7.x, 8.0.x or 8.4.x)."""
 
     def __init__(self, admin_conn, version: str = "8.0.36"):
         self.admin, self.version = admin_conn, version
-        self.schema = f"{RUN_PREFIX}my8_{secrets.token_hex(2)}"
+        self.release = tuple(int(part) for part in version.split("-")[0].split("."))
+        self.mysql8 = self.release >= (8, 0, 0)
+        self.plugin = "caching_sha2_password" if self.mysql8 else "mysql_native_password"
+        self.global_columns = USER_PRIVILEGE_COLUMNS + (ROLE_PRIVILEGE_COLUMNS if self.mysql8 else ())
+        self.schema = f"{RUN_PREFIX}my_{secrets.token_hex(2)}"
         self.session_settings: list[str] = []
         self.statements: list[str] = []
         self._run(f"CREATE DATABASE {mysql_ident(self.schema)}")
-        for table, body in DDL.items():
+        for table, body in ddl(self.release).items():
             self._run(f"CREATE TABLE {self.table(table)} ({body})")
-        for name, value in DEFAULT_VARIABLES.items():
-            self.set_global(name, value)
-        # A fresh server's reserved accounts (2.9.1 "Initializing the Data Directory"): locked, not
-        # roles, never granted to anyone.
-        for user in ("mysql.infoschema", "mysql.session", "mysql.sys"):
-            self.create_user(user, "localhost", plugin="caching_sha2_password", locked=True)
-        self.create_user("root", "localhost", plugin="caching_sha2_password")
+        if self.mysql8:
+            for name, value in DEFAULT_VARIABLES.items():
+                self.set_global(name, value)
+        # A fresh server's reserved accounts ("Initializing the Data Directory"; mysql.infoschema
+        # since 8.0): locked, not roles, never granted to anyone.
+        for user in ("mysql.infoschema", "mysql.session", "mysql.sys")[0 if self.mysql8 else 1 :]:
+            self.create_user(user, "localhost", locked=True)
+        self.create_user("root", "localhost")
         self.grant_global("root", "localhost", "ALL", grant_option=True)
 
     def drop(self) -> None:
@@ -188,7 +210,7 @@ class MySQL8:
         user: str,
         host: str = "%",
         *,
-        plugin: str = "caching_sha2_password",
+        plugin: str | None = None,
         locked: bool = False,
         password_expired: bool = False,
     ) -> None:
@@ -197,7 +219,7 @@ class MySQL8:
         self._run(f"INSERT INTO {self.table('user')} (Host, User, plugin, authentication_string, account_locked, "
                   "password_expired, ssl_cipher, x509_issuer, x509_subject) "
                   "VALUES (%s, %s, %s, %s, %s, %s, '', '', '')",
-                  (host, user, plugin, "$A$005$not-a-real-hash", "Y" if locked else "N",
+                  (host, user, plugin or self.plugin, "$A$005$not-a-real-hash", "Y" if locked else "N",
                    "Y" if password_expired else "N"))  # fmt: skip
 
     def create_role(self, role: str, host: str = "%") -> None:
@@ -208,7 +230,7 @@ class MySQL8:
     def grant_global(self, user: str, host: str, *privileges: str, grant_option: bool = False) -> None:
         """``GRANT priv ON *.*`` of static privileges: their mysql.user columns 'Y' (``ALL``: every
         static one; WITH GRANT OPTION: Grant_priv)."""
-        columns = [c for c in USER_PRIVILEGE_COLUMNS + ROLE_PRIVILEGE_COLUMNS if c != "Grant_priv"]
+        columns = [c for c in self.global_columns if c != "Grant_priv"]
         if privileges != ("ALL",):
             columns = [_column(p) for p in privileges]
         if grant_option:
@@ -298,12 +320,14 @@ class MySQL8:
 
     def install_validate_password(self, **variables: str) -> None:
         """``INSTALL COMPONENT 'file://component_validate_password'`` (8.4.3.2 "Password Validation
-        Options and Variables"): its ``validate_password.*`` variables exist while it is installed."""
+        Options and Variables"): its ``validate_password.*`` variables exist while it is installed.
+        5.7: ``INSTALL PLUGIN validate_password``, the same variables named ``validate_password_*``
+        (5.7 manual 6.5.3.2)."""
         values = {"check_user_name": "ON", "dictionary_file": "", "length": "8", "mixed_case_count": "1",
                   "number_count": "1", "policy": "MEDIUM", "special_char_count": "1"}  # fmt: skip
         values.update(variables)
         for name, value in values.items():
-            self.set_global(f"validate_password.{name}", value)
+            self.set_global(f"validate_password{'.' if self.mysql8 else '_'}{name}", value)
 
     # --- running the adapter's statements ------------------------------------------------------
     def translate(self, statement: str) -> str | None:
@@ -344,7 +368,7 @@ class _Connection:
     """A PyMySQL connection whose handshake says ``server.version`` and whose statements pass
     through ``server.translate``."""
 
-    def __init__(self, conn, server: MySQL8):
+    def __init__(self, conn, server: MySQLServer):
         self._conn, self._server = conn, server
 
     @property
@@ -362,7 +386,7 @@ class _Connection:
 
 
 class _Cursor:
-    def __init__(self, cursor, server: MySQL8):
+    def __init__(self, cursor, server: MySQLServer):
         self._cursor, self._server = cursor, server
         self.description = None
 
