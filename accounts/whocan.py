@@ -24,7 +24,8 @@ Whether an account's entries give P on O is decided by ``instances.adapters.matc
 the one rule per engine that the classification DSL uses too (its docstring states it: ``ALL``,
 SQL Server ``CONTROL``; global ⊃ database ⊃ schema ⊃ object ⊃ column, but on PostgreSQL a
 privilege reaches only its object and a table's columns; MySQL/MariaDB database-level targets
-are ``LIKE`` patterns; SQL Server DENY, with its documented exceptions; Oracle ``… ANY …``
+are ``LIKE`` patterns; SQL Server DENY, with its documented exceptions; MySQL 8 partial revokes,
+which narrow only their holder's global grant; Oracle ``… ANY …``
 privileges not reaching SYS). SET ROLE-only entries count only with ``include_set_role``.
 
 PostgreSQL default privileges (``DEFAULT SELECT ON TABLES FOR ROLE r``) are named

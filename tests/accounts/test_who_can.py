@@ -34,7 +34,9 @@ def ask(privilege, name, **options):
 
 def entries_of(account_id: int) -> list[tuple]:
     return list(
-        PrivilegeEntry.objects.filter(account_id=account_id).order_by("ordinal").values_list(
+        PrivilegeEntry.objects.filter(account_id=account_id)
+        .order_by("ordinal")
+        .values_list(
             "ordinal", "privilege", "level", "target", "grantable", "state", "via", "via_set_role", "implied_by"
         )
     )
@@ -210,6 +212,18 @@ def test_mysql_database_patterns_default_and_non_default_roles():
     assert [row[0] for row in ask("DELETE", "shop_eu.orders", include_set_role=True)] == ["alice", "bob", "carol",
                                                                                           "dave"]  # fmt: skip
     assert [row[0] for row in ask("SELECT", "shop_eu.orders")] == ["alice", "bob"]
+
+
+def test_mysql8_partial_revokes_narrow_only_their_holders_global_grant():
+    """MySQL 8 ``REVOKE INSERT ON mysql.* FROM etl`` (partial_revokes ON) is a database-level DENY
+    entry next to the global grant (parse.partial_revokes; executed in test_mysql_executed.py)."""
+    restricted = (Privilege("global", "INSERT"), Privilege("database", "INSERT", "mysql", state="DENY"))
+    lifted = (*restricted, Privilege("global", "INSERT", via=("writer",)))  # a role's unrestricted grant
+    instance = make_instance(db_type="mysql", port=3306)
+    accounts_apply(instance=instance, accounts=[AccountFacts(username="etl", host="%", privileges=restricted),
+                                                AccountFacts(username="ops", host="%", privileges=lifted)])  # fmt: skip
+    assert ask("INSERT", "mysql.user") == [("ops", "global", "", ("writer",), None)]
+    assert ask("INSERT", "app.orders") == [("etl", "global", "", (), None), ("ops", "global", "", (), None)]
 
 
 # --- SQL Server (recorded catalog rows, tests/instances/adapters/test_sqlserver_rules.py) -----------

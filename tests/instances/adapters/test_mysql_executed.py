@@ -90,6 +90,24 @@ def build(server: MySQLServer) -> MySQLServer:
     s.create_user("etl")
     s.grant_global("etl", "%", "SELECT", "INSERT")
     s.partial_revoke("etl", "%", "mysql", "INSERT")
+    # Partial revokes and roles, as MySQL's own test suite records them (mysql-test auth_sec
+    # partial_revokes_add_remove, "Tests related to roles"): a role's restriction applies to its
+    # grantee; a user's unrestricted global grant is not narrowed by a role's restriction; a
+    # user's restriction is lifted by a role's unrestricted global grant. All roles by default.
+    s.create_role("reader_but_hr")  # GRANT SELECT ON *.* TO reader_but_hr; REVOKE SELECT ON hr.* FROM reader_but_hr
+    s.grant_global("reader_but_hr", "%", "SELECT")
+    s.partial_revoke("reader_but_hr", "%", "hr", "SELECT")
+    s.create_role("reader_all")  # GRANT SELECT ON *.* TO reader_all
+    s.grant_global("reader_all", "%", "SELECT")
+    for user, own, role in (("auditor", None, "reader_but_hr"), ("auditor_global", "all", "reader_but_hr"),
+                            ("auditor_lifted", "but_hr", "reader_all")):  # fmt: skip
+        s.create_user(user)
+        if own:
+            s.grant_global(user, "%", "SELECT")
+        if own == "but_hr":
+            s.partial_revoke(user, "%", "hr", "SELECT")
+        s.grant_role((role, "%"), (user, "%"))
+        s.set_default_role((user, "%"), (role, "%"))
     # a dual password (ALTER USER … RETAIN CURRENT PASSWORD, 8.2.15) keeps a second hash in User_attributes
     s.set_user_attribute("etl", "%", "additional_password", "$A$005$second-hash")
     # CREATE USER locked_user ACCOUNT LOCK
@@ -144,7 +162,8 @@ def test_accounts_are_the_users_and_roles_are_the_granted_side_of_role_edges(acc
     # never_granted was created by CREATE ROLE but granted to no one: MySQL stores no other
     # marker (a locked mysql.user row), so it is listed as a locked account (docs/adapters.md).
     assert sorted(accounts) == [
-        ("analyst", "%"), ("backup_op", "%"), ("dev1", LOCAL), ("etl", "%"), ("locked_user", "%"),
+        ("analyst", "%"), ("auditor", "%"), ("auditor_global", "%"), ("auditor_lifted", "%"), ("backup_op", "%"),
+        ("dev1", LOCAL), ("etl", "%"), ("locked_user", "%"),
         ("mysql.infoschema", LOCAL), ("mysql.session", LOCAL), ("mysql.sys", LOCAL), ("never_granted", "%"),
         ("read_user1", LOCAL), ("reporter", "%"), ("role_manager", "%"), ("root", LOCAL), ("rw_user1", LOCAL),
         ("sock", LOCAL),
@@ -218,6 +237,23 @@ def test_a_partial_revoke_removes_the_global_privilege_on_that_database_only(acc
     assert not holds(privileges, "INSERT", "object", "mysql.user", db_type="mysql")
     assert ("database", "INSERT", "mysql", False, (), False) in {
         (p.level, p.privilege, p.target, p.grantable, p.via, p.via_set_role) for p in privileges if p.state == "DENY"
+    }
+
+
+def test_partial_revokes_and_roles(accounts):
+    """Privileges are a union over the account and its active roles; each holder's restriction
+    narrows only its own global grant (MySQL's auth_sec partial_revokes_add_remove, roles 5–7)."""
+
+    def select_on(user: str, db: str) -> bool:
+        return bool(holds(accounts[(user, "%")].privileges, "SELECT", "object", f"{db}.t", db_type="mysql"))
+
+    assert select_on("auditor", "app_db") and not select_on("auditor", "hr")  # the role's restriction applies
+    assert select_on("auditor_global", "hr")  # the user's own global SELECT is not narrowed by the role's
+    assert select_on("auditor_lifted", "hr")  # the role's unrestricted global SELECT lifts the user's
+    assert ("database", "SELECT", "hr", False, ("reader_but_hr",), False) in {
+        (p.level, p.privilege, p.target, p.grantable, p.via, p.via_set_role)
+        for p in accounts[("auditor", "%")].privileges
+        if p.state == "DENY"
     }
 
 
