@@ -122,8 +122,8 @@ class MySQLAdapter(BaseAdapter):
 
     def read_account_rows(self) -> AccountRows:
         """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 4
-        (MySQL 8 role_edges, default_roles, activate_all_roles_on_login,
-        global_grants), plus 1 for the password policy, whatever the number of
+        (MySQL 8 role_edges, default_roles, activate_all_roles_on_login and
+        mandatory_roles, global_grants), plus 1 for the password policy, whatever the number of
         accounts. Needs SELECT on the mysql tables listed in docs/adapters.md."""
         with self.connect() as session:
             features: MySQLFeatures = session.features
@@ -138,14 +138,16 @@ class MySQLAdapter(BaseAdapter):
                 "table_privs": session.rows(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv"),
                 "column_privs": session.rows(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv"),
                 "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [], "activate_all": False,
+                "mandatory_roles": "",
             }  # fmt: skip
             if features.has_roles_mapping:
                 rows["mariadb_roles"] = session.rows(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
             if features.has_role_edges:
                 rows["role_edges"] = session.rows(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
                 rows["default_roles"] = session.rows(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
-                setting = session.rows(sql.MYSQL_ACTIVATE_ALL_ROLES, action="read activate_all_roles_on_login")
-                rows["activate_all"] = bool(int(setting[0]["activate_all"]))
+                (setting,) = session.rows(sql.MYSQL_ROLE_SETTINGS, action="read activate_all_roles_on_login")
+                rows["activate_all"] = bool(int(setting["activate_all"]))
+                rows["mandatory_roles"] = str(setting["mandatory_roles"] or "")
             if features.has_dynamic_privileges:
                 rows["dynamic"] = session.rows(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
             rows["password_check"] = self._password_check(session, features)
@@ -166,6 +168,7 @@ class MySQLAdapter(BaseAdapter):
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """All accounts (roles excluded) with roles and effective privileges; see ``parse`` for definitions."""
         role_grants = parse.mariadb_role_grants(rows["mariadb_roles"]) + parse.mysql_role_grants(rows["role_edges"])
+        role_grants += parse.mandatory_role_grants(rows.get("mandatory_roles") or "", rows["users"], role_grants)
         return parse.parse_accounts(
             rows["users"], rows["db_privs"], rows["table_privs"], rows["column_privs"], role_grants,
             rows["default_roles"], rows["dynamic"], mariadb=rows["mariadb"], version=rows["version"],

@@ -16,7 +16,8 @@ Definitions (also in docs/adapters.md):
   every role it reaches, each with its path (``via``). A role granted to the
   account counts only when it is active at login: MariaDB's default role,
   MySQL 8's default roles (every granted role with
-  ``activate_all_roles_on_login``). Other granted roles need ``SET ROLE``:
+  ``activate_all_roles_on_login``); MySQL 8 ``mandatory_roles`` are granted to
+  every account (``mandatory_role_grants``). Other granted roles need ``SET ROLE``:
   their privileges are listed with ``via_set_role`` and not counted. Roles
   granted to a role are active with it. Global privileges are the decoded
   ``access`` bitmask on MariaDB 10.4+ (every privilege the server has, also
@@ -232,6 +233,58 @@ def mysql_role_grants(rows: Iterable[Row]) -> list[RoleGrant]:
     return [
         RoleGrant((r["TO_USER"], r["TO_HOST"]), (r["FROM_USER"], r["FROM_HOST"]), _yes(r["WITH_ADMIN_OPTION"]))
         for r in rows
+    ]
+
+
+def mandatory_roles(setting: str) -> list[Key]:
+    """MySQL 8.0.2+ ``mandatory_roles`` ('r1,r2@localhost,`r 3`@`%`': names, each optionally
+    ``@host`` — '%' when omitted — quoted with backticks or quotes or not) → role keys."""
+    keys = []
+    for item in _split_outside_quotes(setting, ","):
+        if not item.strip():
+            continue
+        name, *host = _split_outside_quotes(item.strip(), "@")
+        keys.append((_unquote(name), _unquote(host[0]) if host else "%"))
+    return keys
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    parts, current, quote = [], "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "`'\"":
+            quote = char
+        elif char == sep:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    return [*parts, current]
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "`'\"" else text
+
+
+def mandatory_role_grants(setting: str, users: Iterable[Row], role_grants: Iterable[RoleGrant]) -> list[RoleGrant]:
+    """MySQL 8 ``mandatory_roles``: each (existing) role is granted to every account that is not a
+    role and does not hold it already — active at login only as any granted role is (a default role
+    or ``activate_all_roles_on_login``), else after ``SET ROLE`` (MySQL 8.0 Reference Manual 6.2.10,
+    "Defining Mandatory Roles")."""
+    mandatory = mandatory_roles(setting)
+    if not mandatory:
+        return []
+    role_grants = list(role_grants)
+    existing = {(row["User"], row["Host"]) for row in users}
+    roles = {g.role for g in role_grants} | {m for m in mandatory if m in existing}
+    held = {(g.grantee, g.role) for g in role_grants}
+    return [
+        RoleGrant(account, role, admin_option=False)
+        for account in sorted(existing - roles)
+        for role in mandatory
+        if role in roles and (account, role) not in held
     ]
 
 

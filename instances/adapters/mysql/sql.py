@@ -125,8 +125,11 @@ MYSQL_DEFAULT_ROLES = (
     "SELECT HOST, USER, DEFAULT_ROLE_HOST, DEFAULT_ROLE_USER FROM mysql.default_roles ORDER BY 1, 2, 3, 4"
 )
 
-# MySQL 8.0.2+: with it ON every granted role is active at login, not only the default roles.
-MYSQL_ACTIVATE_ALL_ROLES = "SELECT @@GLOBAL.activate_all_roles_on_login AS activate_all"
+# MySQL 8.0.2+: with activate_all_roles_on_login ON every granted role is active at login, not only
+# the default roles; mandatory_roles ('r1,r2@host,`r3`@`%`') are granted to every account.
+MYSQL_ROLE_SETTINGS = (
+    "SELECT @@GLOBAL.activate_all_roles_on_login AS activate_all, @@GLOBAL.mandatory_roles AS mandatory_roles"
+)
 
 # MySQL 8.0+: dynamic global privileges (SYSTEM_VARIABLES_ADMIN, …).
 MYSQL_DYNAMIC_PRIVILEGES = "SELECT USER, HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants ORDER BY 1, 2, 3"

@@ -302,6 +302,33 @@ def test_activate_all_roles_on_login_makes_every_granted_role_active(server):
     assert reporter.snapshot["activate_all_roles_on_login"] is True
 
 
+def test_mandatory_roles_are_granted_to_every_account(server):
+    """8.2.10 "Defining Mandatory Roles": SET PERSIST mandatory_roles = 'app_read,`local_role`@`localhost`'
+    grants them to every account; like any granted role they are active only as default roles or
+    with activate_all_roles_on_login, else after SET ROLE."""
+    server.set_global("mandatory_roles", "app_read,`local_role`@`localhost`")
+    try:
+        accounts = {(a.username, a.host): a for a in adapter(server).fetch_accounts()}
+        server.set_global("activate_all_roles_on_login", "ON")
+        active = {(a.username, a.host): a for a in adapter(server).fetch_accounts()}
+    finally:
+        server.set_global("mandatory_roles", "")
+        server.set_global("activate_all_roles_on_login", "OFF")
+    assert grants(accounts[("backup_op", "%")]) == {
+        ("global", "BACKUP_ADMIN", "", True, (), False),
+        ("database", "SELECT", "app_db", False, ("app_read",), True),
+        ("object", "SELECT", "app_db.audit", False, ("local_role@localhost",), True),
+    }
+    assert accounts[("backup_op", "%")].roles == ("app_read", "local_role@localhost")
+    # read_user1 holds app_read already, as its default role: still active; local_role after SET ROLE
+    assert grants(accounts[("read_user1", LOCAL)]) == {
+        ("database", "SELECT", "app_db", False, ("app_read",), False),
+        ("object", "SELECT", "app_db.audit", False, ("local_role@localhost",), True),
+    }
+    assert ("database", "SELECT", "app_db", False, ("app_read",), False) in grants(active[("backup_op", "%")])
+    assert ("never_granted", "%") in accounts and ("app_read", "%") not in accounts
+
+
 def test_no_validate_password_component(mysql_admin_conn):
     server = MySQLServer(mysql_admin_conn, "8.4.3")
     try:

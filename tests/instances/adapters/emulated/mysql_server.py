@@ -159,7 +159,7 @@ def ddl(version: tuple[int, ...]) -> dict[str, str]:
 
 
 # The defaults of the variables the adapter reads (7.1.8 "Server System Variables").
-DEFAULT_VARIABLES = {"activate_all_roles_on_login": "OFF", "partial_revokes": "OFF"}
+DEFAULT_VARIABLES = {"activate_all_roles_on_login": "OFF", "mandatory_roles": "", "partial_revokes": "OFF"}
 
 _MYSQL_TABLE = re.compile(r"\bmysql\.(?=[A-Za-z_])")
 _SESSION_SETTING = re.compile(r"^\s*SET\s+SESSION\s+(MAX_EXECUTION_TIME|information_schema_stats_expiry)\b", re.I)
