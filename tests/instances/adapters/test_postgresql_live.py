@@ -12,7 +12,7 @@ from psycopg import sql as pgsql
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.registry import get_adapter
-from tests.live_targets import PG_HOST, PG_PORT, RUN_PREFIX, pg_drop_role
+from tests.live_targets import RUN_PREFIX, pg_drop_role
 from tests.support.factories import make_credential, make_instance
 from whalefall.errors import TargetQueryFailed
 
@@ -212,8 +212,8 @@ def test_table_sizes_of_unknown_database_is_an_error(adapter):
 def test_adapter_from_instance_via_registry(db, pg_monitor):
     instance = make_instance(
         db_type="postgresql",
-        host=PG_HOST,
-        port=PG_PORT,
+        host=pg_monitor.host,
+        port=pg_monitor.port,
         credential=make_credential(username=pg_monitor.username, password=pg_monitor.password),
     )
     adapter = get_adapter(instance)
