@@ -22,6 +22,8 @@ from psycopg import sql as pgsql
 from accounts.models import AccountPermission
 from accounts.services import accounts_sync_all
 from instances.adapters.matching import holds, privileges_from_facts
+from instances.adapters.postgresql import parse
+from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from tests.live_targets import RUN_PREFIX, pg_drop_role
 from tests.support.factories import make_credential, make_instance
 
@@ -194,3 +196,30 @@ def test_the_scenario_holds_implied_entries_where_expected(scenario, monitor_rea
         assert ("dbowner", "owner", "schema", f"{DB1}.public", False) in implied
     t4 = [p.privilege for p in ours[role("dbowner")] if p.target == f"{DB1}.public.t4"]
     assert "DELETE" not in t4 and "ALL" not in t4 and "SELECT" in t4  # the owner revoked DELETE from itself
+
+
+def test_memberships_match_pg_has_role(scenario, monitor_reads_db2):
+    """An account's roles are what ``pg_has_role(login, role, 'MEMBER')`` says, and the roles it holds
+    without SET ROLE what ``'USAGE'`` says: before PG 16 from the member's rolinherit, on PG 16+ from
+    the grants' INHERIT options (test_postgresql_grant_options_live.py adds SET)."""
+    roles = [role(name) for name in (*GROUPS, *LOGINS)]
+    logins = [role(name) for name in LOGINS if name != "su"]  # pg_has_role is true for a superuser whatever
+    server = {}
+    for option in ("MEMBER", "USAGE"):
+        rows = scenario.run("SELECT l, r, pg_has_role(l, r, %s) FROM unnest(%s::text[]) l, unnest(%s::text[]) r "
+                            "WHERE l <> r", (option, logins, roles))  # fmt: skip
+        server[option] = {(login, r) for login, r, ok in rows if ok}
+    adapter = PostgreSQLAdapter(monitor_reads_db2)
+    rows = adapter.read_account_rows()
+    accounts = {a.username: a for a in adapter.parse_account_rows(rows)}
+    graph = parse.membership_graph(rows["memberships"], {row["oid"]: row for row in rows["roles"]})
+    ours = {
+        "MEMBER": {(login, r) for login in logins for r in accounts[login].roles if r in roles},
+        "USAGE": {
+            (login, r.role) for login in logins for r in graph.reach(login) if not r.set_role and r.role in roles
+        },
+    }
+    for option in ("MEMBER", "USAGE"):
+        assert (option, sorted(ours[option] ^ server[option])) == (option, [])
+    if scenario.major < 16:  # the NOINHERIT members (on PG 16+ their grants, made before, still inherit)
+        assert server["USAGE"] < server["MEMBER"]
