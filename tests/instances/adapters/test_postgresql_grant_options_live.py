@@ -9,7 +9,8 @@ server answers, for a scenario only PG 16+ can express.
   when a CREATEROLE login creates a role (ADMIN, no INHERIT, no SET).
 - ``pg_database_owner`` (a database owned by a group role: its members, inheriting or not, own
   schema public, a table owned by pg_database_owner, and what is granted to it).
-- PG 17+: MAINTAIN (granted, owned, and through ``pg_maintain`` with and without INHERIT).
+- PG 17+: MAINTAIN (granted, owned, and through ``pg_maintain`` with and without INHERIT);
+  ``pg_write_all_data``, and ``pg_read_all_data`` granted without INHERIT.
 
 The oracles: ``has_database_privilege`` / ``has_schema_privilege`` / ``has_table_privilege`` for
 every login × object × privilege against ``holds()`` over the stored facts (as in
@@ -38,7 +39,8 @@ P = f"{RUN_PREFIX}v_"
 DB1, DB2 = f"{P}db1", f"{P}db2"
 GROUPS = ("g", "adm", "ca", "cb", "cc", "sgrp", "dbo")
 LOGINS = ("inh_false", "set_false", "admin_only", "two_grants", "chain", "chain_noset", "su_noset", "su_set",
-          "creator", "dbo_member", "dbo_noinh", "maint", "maint_noinh", "direct_maint", "nobody")  # fmt: skip
+          "creator", "dbo_member", "dbo_noinh", "maint", "maint_noinh", "direct_maint", "writer", "reader_noinh",
+          "nobody")  # fmt: skip
 CREATED = "made"  # created by ``creator`` (CREATEROLE)
 DATABASE_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
 SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
@@ -91,6 +93,8 @@ def scenario(pg_module_scratch):
     run("GRANT {} TO {} WITH INHERIT FALSE", "dbo", "dbo_noinh")
     run("GRANT pg_maintain TO {}", "maint")
     run("GRANT pg_maintain TO {} WITH INHERIT FALSE", "maint_noinh")
+    run("GRANT pg_write_all_data TO {}", "writer")
+    run("GRANT pg_read_all_data TO {} WITH INHERIT FALSE", "reader_noinh")
 
     for db in (DB1, DB2):
         s.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(db)))
@@ -175,7 +179,7 @@ def test_every_login_object_and_privilege_matches_has_privilege(scenario, monito
 
 def test_memberships_match_pg_has_role(scenario, monitor):
     """roles ⇔ MEMBER, held without SET ROLE ⇔ USAGE, reachable by SET ROLE ⇔ SET."""
-    roles = [role(name) for name in (*GROUPS, CREATED)] + ["pg_maintain"]
+    roles = [role(name) for name in (*GROUPS, CREATED)] + ["pg_maintain", "pg_write_all_data", "pg_read_all_data"]
     logins = [role(name) for name in LOGINS]
     server = {}
     for option in ("MEMBER", "USAGE", "SET"):
