@@ -2,9 +2,13 @@
 accounts created from the GRANTs in docs/adapters.md, and fake servers.
 
 Live targets (override with env vars): MariaDB ``WF_TEST_MYSQL_HOST``/``_PORT``
-(default 127.0.0.1:3306, root, empty password) and PostgreSQL
-``WF_TEST_PG_HOST``/``_PORT`` (default 127.0.0.1:5432, postgres, trust). When a
-target is unreachable the test fails if ``CI`` is set, otherwise it is skipped.
+(default 127.0.0.1:3306, root, empty password) and two PostgreSQL targets, each
+test that uses one running on both (ids ``pg15``/``pg18``): PostgreSQL 15
+``WF_TEST_PG_HOST``/``_PORT`` (default 127.0.0.1:5432, postgres, trust) and
+PostgreSQL 18 started by the session from the embedded binaries
+(tests/support/embedded_pg_target.py; ``WF_TEST_PG18_HOST``/``_PORT`` name an
+existing one instead). When a target is unreachable (or cannot be started) the
+test fails if ``CI`` is set, otherwise it is skipped.
 
 Everything a run creates starts with a per-run prefix (``wf_t<hex>_``) and is
 dropped at teardown, even when a test fails; a final sweep drops whatever
@@ -13,6 +17,7 @@ still carries the prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -27,6 +32,7 @@ import pytest
 from psycopg import sql as pgsql
 
 from instances.adapters.base import ConnectionParams
+from tests.support import embedded_pg_target
 
 MYSQL_HOST = os.environ.get("WF_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("WF_TEST_MYSQL_PORT", "3306"))
@@ -52,11 +58,10 @@ def documented_grants(engine: str, username: str, password: str) -> list[str]:
     return [line.rstrip(";") for line in text.splitlines() if line.strip() and not line.startswith("--")]
 
 
-def params(engine: str, username: str, password: str, **overrides) -> ConnectionParams:
-    host, port = (MYSQL_HOST, MYSQL_PORT) if engine == "mysql" else (PG_HOST, PG_PORT)
+def mysql_params(username: str, password: str, **overrides) -> ConnectionParams:
     values = {"connect_timeout": 5, "statement_timeout": 30, "database": ""}
     values.update(overrides)
-    return ConnectionParams(None, f"{engine}-live", host, port, username, password, **values)
+    return ConnectionParams(None, "mysql-live", MYSQL_HOST, MYSQL_PORT, username, password, **values)
 
 
 @pytest.fixture(scope="session")
@@ -137,22 +142,87 @@ def mysql_monitor(mysql_admin_conn) -> Iterator[ConnectionParams]:
     scratch.later(f"DROP USER IF EXISTS '{name}'@'%'")
     for statement in documented_grants("mariadb", name, password):
         scratch.run(statement)
-    yield params("mysql", name, password)
+    yield mysql_params(name, password)
     scratch.teardown()
 
 
 # --- PostgreSQL -----------------------------------------------------------------
+# Every test that uses a PostgreSQL target (``pg_target``, or the fixtures built on it) runs once
+# per target, with the ids ``pg15`` and ``pg18``: the machine's PostgreSQL 15 and PostgreSQL 18
+# started by the session from the embedded binaries (the PG 16+ catalog branches run there).
+PG_TARGETS = {"pg15": 15, "pg18": 18}
+
+
+@dataclasses.dataclass(frozen=True)
+class PGTarget:
+    """A live PostgreSQL target: where it listens and the major version it must report."""
+
+    name: str
+    major: int
+    host: str
+    port: int
+
+    def connect(self, database: str = "postgres") -> psycopg.Connection:
+        """An autocommit admin (postgres, trust) connection."""
+        return psycopg.connect(host=self.host, port=self.port, user="postgres", dbname=database, autocommit=True,
+                               connect_timeout=3)  # fmt: skip
+
+    def params(self, username: str, password: str, **overrides) -> ConnectionParams:
+        values = {"connect_timeout": 5, "statement_timeout": 30, "database": ""}
+        values.update(overrides)
+        return ConnectionParams(None, "postgresql-live", self.host, self.port, username, password, **values)
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Each test using ``pg_target`` runs on every target, or on those its ``pg_targets`` mark
+    names (a scenario only a later version can express, e.g. PG 16's per-grant options)."""
+    if "pg_target" in metafunc.fixturenames:
+        mark = metafunc.definition.get_closest_marker("pg_targets")
+        names = list(mark.args) if mark else list(PG_TARGETS)
+        # session scope: pytest groups the tests by target, so each is connected to once
+        metafunc.parametrize("pg_target", names, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def pg18_server() -> Iterator[tuple[str, int]]:
+    """PostgreSQL 18 as a second target, started lazily (by the first test that needs it) and once
+    per session; ``WF_TEST_PG18_HOST``/``_PORT`` name an existing server instead."""
+    if os.environ.get("WF_TEST_PG18_PORT"):
+        yield os.environ.get("WF_TEST_PG18_HOST", "127.0.0.1"), int(os.environ["WF_TEST_PG18_PORT"])
+        return
+    try:
+        server = embedded_pg_target.start(18)
+    except embedded_pg_target.TargetUnavailable as exc:
+        unavailable(str(exc))
+    try:
+        yield server.host, server.port
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_target(request) -> PGTarget:
+    name = request.param
+    host, port = request.getfixturevalue("pg18_server") if name == "pg18" else (PG_HOST, PG_PORT)
+    return PGTarget(name, PG_TARGETS[name], host, port)
+
+
 class PGScratch:
     """Admin (postgres) helper: ``run`` executes now (optionally in another database), ``later`` at teardown."""
 
-    def __init__(self, conn: psycopg.Connection):
+    def __init__(self, conn: psycopg.Connection, target: PGTarget):
         self.conn = conn
+        self.target = target
         self._teardown: list[pgsql.Composable | str] = []
+
+    @property
+    def major(self) -> int:
+        return self.target.major
 
     def run(self, statement, args=None, *, database: str | None = None) -> list[tuple]:
         if database is None:
             return _pg_run(self.conn, statement, args)
-        with pg_admin_connect(database) as conn:
+        with self.target.connect(database) as conn:
             return _pg_run(conn, statement, args)
 
     def later(self, statement) -> None:
@@ -170,17 +240,16 @@ def _pg_run(conn, statement, args) -> list[tuple]:
         return list(cur.fetchall()) if cur.description else []
 
 
-def pg_admin_connect(database: str = "postgres") -> psycopg.Connection:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=database, autocommit=True,
-                           connect_timeout=3)  # fmt: skip
-
-
 @pytest.fixture(scope="session")
-def pg_admin_conn() -> Iterator[psycopg.Connection]:
+def pg_admin_conn(pg_target) -> Iterator[psycopg.Connection]:
     try:
-        conn = pg_admin_connect()
+        conn = pg_target.connect()
     except psycopg.Error as exc:
-        unavailable(f"PostgreSQL at {PG_HOST}:{PG_PORT} unavailable: {exc}")
+        unavailable(f"PostgreSQL ({pg_target.name}) at {pg_target.host}:{pg_target.port} unavailable: {exc}")
+    major = int(conn.info.server_version) // 10000
+    if major != pg_target.major:  # a target named for a version it is not would prove nothing
+        conn.close()
+        pytest.fail(f"the {pg_target.name} target at {pg_target.host}:{pg_target.port} is PostgreSQL {major}")
     yield conn
     _pg_sweep(conn)
     conn.close()
@@ -198,15 +267,15 @@ def _pg_sweep(conn) -> None:
 
 
 @pytest.fixture
-def pg_scratch(pg_admin_conn) -> Iterator[PGScratch]:
-    scratch = PGScratch(pg_admin_conn)
+def pg_scratch(pg_admin_conn, pg_target) -> Iterator[PGScratch]:
+    scratch = PGScratch(pg_admin_conn, pg_target)
     yield scratch
     scratch.teardown()
 
 
 @pytest.fixture(scope="module")
-def pg_module_scratch(pg_admin_conn) -> Iterator[PGScratch]:
-    scratch = PGScratch(pg_admin_conn)
+def pg_module_scratch(pg_admin_conn, pg_target) -> Iterator[PGScratch]:
+    scratch = PGScratch(pg_admin_conn, pg_target)
     yield scratch
     scratch.teardown()
 
@@ -219,14 +288,14 @@ def pg_drop_role(name: str) -> pgsql.Composable:
 
 
 @pytest.fixture(scope="session")
-def pg_monitor(pg_admin_conn) -> Iterator[ConnectionParams]:
+def pg_monitor(pg_admin_conn, pg_target) -> Iterator[ConnectionParams]:
     """A monitoring role with exactly the documented PostgreSQL GRANTs."""
-    scratch = PGScratch(pg_admin_conn)
+    scratch = PGScratch(pg_admin_conn, pg_target)
     name, password = f"{RUN_PREFIX}mon", secrets.token_urlsafe(12)
     scratch.later(pg_drop_role(name))
     for statement in documented_grants("postgresql", name, password):
         scratch.run(statement)
-    yield params("postgresql", name, password)
+    yield pg_target.params(name, password)
     scratch.teardown()
 
 

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from console.roles import groups_ensure
 from instances.models import Instance
 from instances.selectors import instances_check_privileges
-from tests.live_targets import MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT, RUN_PREFIX
+from tests.live_targets import MYSQL_HOST, MYSQL_PORT, RUN_PREFIX
 from tests.support.factories import make_credential, make_fake_instance, make_instance
 from whalefall.errors import TargetUnreachable
 
@@ -51,9 +51,10 @@ def mariadb_restricted(mysql_scratch):
 
 
 @pytest.fixture
-def pg_superuser(pg_admin_conn):
+def pg_superuser(pg_admin_conn, pg_target):
     credential = make_credential(username="postgres", password=SECRET)  # trust: the password is not used
-    return make_instance(name="live-pg", db_type="postgresql", host=PG_HOST, port=PG_PORT, credential=credential)
+    return make_instance(name="live-pg", db_type="postgresql", host=pg_target.host, port=pg_target.port,
+                         credential=credential)  # fmt: skip
 
 
 # --- selector ---------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from console.roles import groups_ensure
 from instances.models import Instance
 from instances.services import instance_test_connection
-from tests.live_targets import MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT
+from tests.live_targets import MYSQL_HOST, MYSQL_PORT
 from tests.support.factories import make_credential, make_fake_instance, make_instance
 from whalefall.errors import TargetAuthFailed, TargetUnreachable
 
@@ -31,10 +31,11 @@ SECRET = "Never-Shown-9x!"
 
 
 @pytest.fixture
-def pg_instance(pg_admin_conn):
-    """The machine's PostgreSQL (trust auth: any password is accepted)."""
+def pg_instance(pg_admin_conn, pg_target):
+    """A live PostgreSQL target (trust auth: any password is accepted)."""
     credential = make_credential(username="postgres", password=SECRET)
-    return make_instance(name="live-pg", db_type="postgresql", host=PG_HOST, port=PG_PORT, credential=credential)
+    return make_instance(name="live-pg", db_type="postgresql", host=pg_target.host, port=pg_target.port,
+                         credential=credential)  # fmt: skip
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ Definitions (also in docs/adapters.md):
   accounts; they appear in the ``roles`` of their members. ``ALTER ROLE …
   NOLOGIN`` therefore turns an account into a group role, and it leaves the list.
 - ``roles``: every role the account is a member of, directly or through other
-  roles (membership, whatever the INHERIT setting).
+  roles (membership, whatever the INHERIT setting — PG 16+: whatever the
+  grants' INHERIT and SET options; ``pg_has_role … 'MEMBER'``, tested live).
 - ``privileges``: effective privileges — the role's own grants and those of
   every role it reaches, each with its path (``via``): database privileges on
   every database, schema / table / column privileges and default privileges
@@ -260,11 +261,17 @@ def password_policy(check: Mapping[str, Any] | None, role: str, with_password: f
     unknown = "" if with_password is not None else " (whether it has a password is not visible without pg_authid)"
     libraries = check.get("shared_preload_libraries")
     if libraries is None:
-        return PasswordPolicy(None, "shared_preload_libraries is not visible to the monitoring login (superuser or "
-                                    "pg_read_all_settings needed), so whether passwordcheck is loaded is unknown")
+        return PasswordPolicy(
+            None,
+            "shared_preload_libraries is not visible to the monitoring login (superuser or "
+            "pg_read_all_settings needed), so whether passwordcheck is loaded is unknown",
+        )
     if "passwordcheck" in _libraries(libraries):
-        return PasswordPolicy(True, "passwordcheck is loaded (shared_preload_libraries): a password set in clear "
-                                    "text is checked, a pre-encrypted one is not" + unknown)
+        return PasswordPolicy(
+            True,
+            "passwordcheck is loaded (shared_preload_libraries): a password set in clear "
+            "text is checked, a pre-encrypted one is not" + unknown,
+        )
     return PasswordPolicy(False, "passwordcheck is not loaded (shared_preload_libraries): passwords are not checked"
                           + unknown)  # fmt: skip
 
@@ -280,6 +287,21 @@ def _superuser(name: str, superuser: bool, graph: RoleGraph, reach, superusers: 
                 implied.append(Privilege("global", "ALL", "", True, via=path, via_set_role=True,
                                          implied_by=SUPERUSER))  # fmt: skip
     return implied
+
+
+def _member_of(graph: RoleGraph, name: str) -> set[str]:
+    """Every role ``name`` is a member of, through any chain of grants (``pg_has_role … 'MEMBER'``):
+    also along PG 16+ grants with neither INHERIT nor SET, which ``reach`` does not follow (e.g. the
+    ADMIN-only grant of a role to the CREATEROLE login that created it)."""
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        for edge in graph.direct(stack.pop()):
+            if edge.role not in seen:
+                seen.add(edge.role)
+                stack.append(edge.role)
+    seen.discard(name)
+    return seen
 
 
 def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict,
@@ -311,7 +333,7 @@ def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], 
         can_grant=bool(grant_reasons),
         is_locked=expired,
         can_login=not expired,
-        roles=tuple(sorted({r.role for r in reach})) if reach else (),
+        roles=tuple(sorted(_member_of(graph, name))),
         privileges=sorted_privileges(privileges),
         snapshot=_snapshot(row, graph.direct(name)),
         reasons=reasons,

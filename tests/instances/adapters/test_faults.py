@@ -16,7 +16,7 @@ from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.oracle.adapter import OracleAdapter
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.sqlserver.adapter import SQLServerAdapter
-from tests.live_targets import RUN_PREFIX, params, pg_drop_role
+from tests.live_targets import RUN_PREFIX, mysql_params, pg_drop_role
 from tests.support.factories import make_instance
 from whalefall.errors import (
     CredentialError,
@@ -91,8 +91,8 @@ def test_postgresql_wrong_password(pg_wrong_password_port):
 
 
 @pytest.mark.live
-def test_postgresql_unknown_role_is_auth_failure(pg_admin_conn):
-    adapter = PostgreSQLAdapter(params("postgresql", f"{RUN_PREFIX}nobody", PASSWORD, connect_timeout=DEADLINE))
+def test_postgresql_unknown_role_is_auth_failure(pg_admin_conn, pg_target):
+    adapter = PostgreSQLAdapter(pg_target.params(f"{RUN_PREFIX}nobody", PASSWORD, connect_timeout=DEADLINE))
     with within(DEADLINE + 2), pytest.raises(TargetAuthFailed) as info:
         adapter.test_connection()
     assert_clean(info.value, "postgresql-live")
@@ -112,7 +112,7 @@ def test_mysql_account_without_catalog_privileges(mysql_scratch):
     name, password = f"{RUN_PREFIX}usage", secrets.token_urlsafe(12)
     mysql_scratch.later(f"DROP USER IF EXISTS '{name}'@'%'")
     mysql_scratch.run(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")  # USAGE only
-    adapter = MySQLAdapter(params("mysql", name, password))
+    adapter = MySQLAdapter(mysql_params(name, password))
     with pytest.raises(TargetPermissionDenied, match="mysql.global_priv") as info:
         adapter.fetch_accounts()
     assert_clean(info.value, "mysql-live")
@@ -120,7 +120,7 @@ def test_mysql_account_without_catalog_privileges(mysql_scratch):
 
 
 @pytest.fixture
-def pg_plain_role(pg_scratch):
+def pg_plain_role(pg_scratch, pg_target):
     """A login role with no grants at all, and a database whose CONNECT is revoked from PUBLIC."""
     name, password = f"{RUN_PREFIX}plain", secrets.token_urlsafe(12)
     locked_db = f"{RUN_PREFIX}noconnect"
@@ -129,7 +129,7 @@ def pg_plain_role(pg_scratch):
     pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(locked_db)))
     pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(locked_db)))
     pg_scratch.run(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(pgsql.Identifier(locked_db)))
-    return params("postgresql", name, password), locked_db
+    return pg_target.params(name, password), locked_db
 
 
 @pytest.mark.live

@@ -19,7 +19,7 @@ from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.mysql.parse import password_policy
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.registry import get_adapter
-from tests.live_targets import RUN_PREFIX, params, pg_drop_role
+from tests.live_targets import RUN_PREFIX, pg_drop_role
 from tests.support.factories import make_credential, make_instance
 
 pytestmark = pytest.mark.live
@@ -93,8 +93,8 @@ def test_postgresql_monitor_cannot_see_shared_preload_libraries(pg_roles, pg_mon
     assert accounts["PUBLIC"].password_policy is None
 
 
-def test_postgresql_superuser_monitor_sees_no_passwordcheck_and_who_has_a_password(pg_roles, pg_admin_conn):
-    admin = params("postgresql", "postgres", "")
+def test_postgresql_superuser_monitor_sees_no_passwordcheck_and_who_has_a_password(pg_roles, pg_admin_conn, pg_target):
+    admin = pg_target.params("postgres", "")
     loaded = pg_admin_conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
     assert "passwordcheck" not in loaded  # this server: not loaded
     accounts = {a.username: a for a in PostgreSQLAdapter(admin).fetch_accounts()}

@@ -22,6 +22,8 @@ from psycopg import sql as pgsql
 from accounts.models import AccountPermission
 from accounts.services import accounts_sync_all
 from instances.adapters.matching import holds, privileges_from_facts
+from instances.adapters.postgresql import parse
+from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from tests.live_targets import RUN_PREFIX, pg_drop_role
 from tests.support.factories import make_credential, make_instance
 
@@ -68,7 +70,7 @@ def scenario(pg_module_scratch):
                                                ident(role("grp_noinh"))))  # fmt: skip
     run(pgsql.SQL("ALTER ROLE {} NOINHERIT").format(ident(role("grp_noinh"))))
     run(pgsql.SQL("GRANT {} TO {}").format(ident(role("su")), ident(role("su_member"))))
-    if s.run("SELECT current_setting('server_version_num')::int >= 140000")[0][0]:
+    if s.major >= 14:
         run(pgsql.SQL("GRANT pg_read_all_data TO {}").format(ident(role("reader_all"))))
     for db, owner in ((DB1, "dbowner"), (DB2, None)):
         s.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(db)))
@@ -115,30 +117,44 @@ def server_answers(scratch) -> dict[tuple, bool]:
     """(login, level, target, privilege) → the server's has_*_privilege, in one statement per database."""
     logins = [role(name) for name in LOGINS]
     answers = {}
-    rows = scratch.run("SELECT r, d, p, has_database_privilege(r, d, p) FROM unnest(%s::text[]) r, "
-                       "unnest(%s::text[]) d, unnest(%s::text[]) p", (logins, [DB1, DB2], list(DATABASE_PRIVILEGES)))
+    rows = scratch.run(
+        "SELECT r, d, p, has_database_privilege(r, d, p) FROM unnest(%s::text[]) r, "
+        "unnest(%s::text[]) d, unnest(%s::text[]) p",
+        (logins, [DB1, DB2], list(DATABASE_PRIVILEGES)),
+    )
     answers.update({(r, "database", d, p): ok for r, d, p, ok in rows})
     for db in (DB1, DB2):
-        rows = scratch.run("SELECT r, s, p, has_schema_privilege(r, s, p) FROM unnest(%s::text[]) r, "
-                           "unnest(%s::text[]) s, unnest(%s::text[]) p",
-                           (logins, list(SCHEMAS[db]), list(SCHEMA_PRIVILEGES)), database=db)
+        rows = scratch.run(
+            "SELECT r, s, p, has_schema_privilege(r, s, p) FROM unnest(%s::text[]) r, "
+            "unnest(%s::text[]) s, unnest(%s::text[]) p",
+            (logins, list(SCHEMAS[db]), list(SCHEMA_PRIVILEGES)),
+            database=db,
+        )
         answers.update({(r, "schema", f"{db}.{s}", p): ok for r, s, p, ok in rows})
-        rows = scratch.run("SELECT r, t, p, has_table_privilege(r, t, p) FROM unnest(%s::text[]) r, "
-                           "unnest(%s::text[]) t, unnest(%s::text[]) p",
-                           (logins, list(TABLES[db]), list(TABLE_PRIVILEGES)), database=db)
+        rows = scratch.run(
+            "SELECT r, t, p, has_table_privilege(r, t, p) FROM unnest(%s::text[]) r, "
+            "unnest(%s::text[]) t, unnest(%s::text[]) p",
+            (logins, list(TABLES[db]), list(TABLE_PRIVILEGES)),
+            database=db,
+        )
         answers.update({(r, "object", f"{db}.{t}", p): ok for r, t, p, ok in rows})
     return answers  # fmt: skip
 
 
 def synced_privileges(monitor) -> dict[str, list]:
     """Sync the instance through the adapter; every account's stored effective privileges."""
-    instance = make_instance(db_type="postgresql", host=monitor.host, port=monitor.port,
-                             credential=make_credential(username=monitor.username, password=monitor.password))
+    instance = make_instance(
+        db_type="postgresql",
+        host=monitor.host,
+        port=monitor.port,
+        credential=make_credential(username=monitor.username, password=monitor.password),
+    )
     record = accounts_sync_all(instance_ids=[instance.pk]).records.get()
     assert record.status == "completed", record.error_message
     assert DB1 not in str(record.sync_details) and DB2 not in str(record.sync_details)  # both read
     stored = AccountPermission.objects.filter(instance_account__instance=instance).values_list(
-        "instance_account__username", "facts")
+        "instance_account__username", "facts"
+    )
     return {username: privileges_from_facts(facts["privileges"]) for username, facts in stored}  # fmt: skip
 
 
@@ -162,6 +178,9 @@ def test_the_scenario_holds_implied_entries_where_expected(scenario, monitor_rea
     ours = synced_privileges(monitor_reads_db2)
     implied = {(u.removeprefix(P), p.implied_by, p.level, p.target, p.via_set_role)
                for u, entries in ours.items() for p in entries if p.implied_by}  # fmt: skip
+    # grp_noinh turned NOINHERIT after its grant: before PG 16 that decides (SET ROLE only); on PG 16+
+    # the grant keeps the INHERIT option it was made with (the member's rolinherit then: TRUE)
+    noinherit_grant = scenario.major < 16
     assert {
         ("su", "superuser", "global", "", False),
         ("su_member", "superuser", "global", "", True),
@@ -169,11 +188,38 @@ def test_the_scenario_holds_implied_entries_where_expected(scenario, monitor_rea
         ("dbowner", "owner", "database", DB1, False),
         ("schemaowner", "owner", "schema", f"{DB1}.s1", False),
         ("grp_member", "owner", "object", f"{DB1}.s1.t1", False),
-        ("grp_noinh", "owner", "object", f"{DB1}.s1.t1", True),
+        ("grp_noinh", "owner", "object", f"{DB1}.s1.t1", noinherit_grant),
         ("tbl_login", "owner", "object", f"{DB1}.public.t3", False),
     } <= implied
-    if scenario.run("SELECT current_setting('server_version_num')::int >= 150000")[0][0]:
+    if scenario.major >= 15:
         # PG 15+: schema public is owned by pg_database_owner, i.e. by each database's owner
         assert ("dbowner", "owner", "schema", f"{DB1}.public", False) in implied
     t4 = [p.privilege for p in ours[role("dbowner")] if p.target == f"{DB1}.public.t4"]
     assert "DELETE" not in t4 and "ALL" not in t4 and "SELECT" in t4  # the owner revoked DELETE from itself
+
+
+def test_memberships_match_pg_has_role(scenario, monitor_reads_db2):
+    """An account's roles are what ``pg_has_role(login, role, 'MEMBER')`` says, and the roles it holds
+    without SET ROLE what ``'USAGE'`` says: before PG 16 from the member's rolinherit, on PG 16+ from
+    the grants' INHERIT options (test_postgresql_grant_options_live.py adds SET)."""
+    roles = [role(name) for name in (*GROUPS, *LOGINS)]
+    logins = [role(name) for name in LOGINS if name != "su"]  # pg_has_role is true for a superuser whatever
+    server = {}
+    for option in ("MEMBER", "USAGE"):
+        rows = scenario.run("SELECT l, r, pg_has_role(l, r, %s) FROM unnest(%s::text[]) l, unnest(%s::text[]) r "
+                            "WHERE l <> r", (option, logins, roles))  # fmt: skip
+        server[option] = {(login, r) for login, r, ok in rows if ok}
+    adapter = PostgreSQLAdapter(monitor_reads_db2)
+    rows = adapter.read_account_rows()
+    accounts = {a.username: a for a in adapter.parse_account_rows(rows)}
+    graph = parse.membership_graph(rows["memberships"], {row["oid"]: row for row in rows["roles"]})
+    ours = {
+        "MEMBER": {(login, r) for login in logins for r in accounts[login].roles if r in roles},
+        "USAGE": {
+            (login, r.role) for login in logins for r in graph.reach(login) if not r.set_role and r.role in roles
+        },
+    }
+    for option in ("MEMBER", "USAGE"):
+        assert (option, sorted(ours[option] ^ server[option])) == (option, [])
+    if scenario.major < 16:  # the NOINHERIT members (on PG 16+ their grants, made before, still inherit)
+        assert server["USAGE"] < server["MEMBER"]

@@ -12,7 +12,7 @@ from psycopg import sql as pgsql
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.registry import get_adapter
-from tests.live_targets import PG_HOST, PG_PORT, RUN_PREFIX, pg_drop_role
+from tests.live_targets import RUN_PREFIX, pg_drop_role
 from tests.support.factories import make_credential, make_instance
 from whalefall.errors import TargetQueryFailed
 
@@ -212,11 +212,27 @@ def test_table_sizes_of_unknown_database_is_an_error(adapter):
 def test_adapter_from_instance_via_registry(db, pg_monitor):
     instance = make_instance(
         db_type="postgresql",
-        host=PG_HOST,
-        port=PG_PORT,
+        host=pg_monitor.host,
+        port=pg_monitor.port,
         credential=make_credential(username=pg_monitor.username, password=pg_monitor.password),
     )
     adapter = get_adapter(instance)
     assert isinstance(adapter, PostgreSQLAdapter)
     assert adapter.params.instance_id == instance.pk
     assert adapter.test_connection().version[:2].isdigit()
+
+
+def test_a_database_left_invalid_by_an_interrupted_drop_is_not_listed_nor_read(pg_scratch, pg_monitor):
+    """PG 15+ (and the minor releases of August 2023) mark a database whose DROP DATABASE was
+    interrupted with ``datconnlimit = -2``: it cannot be connected to, only dropped. The marker is
+    set here as the server sets it (an interrupted DROP cannot be produced on demand)."""
+    invalid = f"{P}invalid"
+    pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {}").format(ident(invalid)))
+    pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(ident(invalid)))
+    pg_scratch.run("UPDATE pg_database SET datconnlimit = -2 WHERE datname = %s", (invalid,))
+    adapter = PostgreSQLAdapter(pg_monitor)
+    assert invalid not in {d.name for d in adapter.fetch_database_inventory()}
+    assert invalid not in {d.name for d in adapter.fetch_database_sizes()}
+    rows = adapter.read_account_rows()
+    assert invalid not in rows["objects"] and invalid not in str(rows["databases_not_read"])
+    assert invalid not in {row["datname"] for row in rows["databases"]}

@@ -17,7 +17,7 @@ from instances.adapters.mysql import sql as mysql_sql
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.mysql.features import MySQLFeatures
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
-from tests.live_targets import RUN_PREFIX, params, pg_drop_role
+from tests.live_targets import RUN_PREFIX, mysql_params, pg_drop_role
 
 pytestmark = pytest.mark.live
 
@@ -38,7 +38,7 @@ def mysql_restricted(mysql_scratch):
     mysql_scratch.later(f"DROP USER IF EXISTS '{name}'@'%'")
     mysql_scratch.run(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
     mysql_scratch.run(f"GRANT SELECT ON mysql.db TO '{name}'@'%'")
-    return name, params("mysql", name, password)
+    return name, mysql_params(name, password)
 
 
 def test_mariadb_names_the_missing_grants_and_they_are_enough(mysql_scratch, mysql_restricted):
@@ -78,7 +78,7 @@ def test_mariadb_documented_monitor_passes(mysql_monitor):
 
 
 @pytest.fixture
-def pg_restricted(pg_scratch):
+def pg_restricted(pg_scratch, pg_target):
     """A login without pg_read_all_stats, and a database (a name that needs quoting) whose
     CONNECT is revoked from PUBLIC."""
     name, database = f"{RUN_PREFIX}pc_pg", f"{RUN_PREFIX}pc Locked"
@@ -87,7 +87,7 @@ def pg_restricted(pg_scratch):
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(pgsql.Identifier(name)))
     pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
     pg_scratch.run(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(pgsql.Identifier(database)))
-    return name, database, params("postgresql", name, "unused-with-trust")
+    return name, database, pg_target.params(name, "unused-with-trust")
 
 
 def _ours(checks, database: str):
