@@ -23,7 +23,7 @@ from instances.adapters.mysql import sql
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.mysql.features import MySQLFeatures
 from tests.instances.adapters.emulated.mysql_server import MySQLServer
-from tests.live_targets import MYSQL_HOST, MYSQL_PORT, params
+from tests.live_targets import MYSQL_HOST, MYSQL_PORT, mysql_params
 
 pytestmark = pytest.mark.live
 
@@ -34,7 +34,7 @@ LOCAL = "localhost"
 def adapter(server: MySQLServer, user: str = "root", password: str = "") -> MySQLAdapter:
     """The real adapter; only its connection is the emulated server's (handshake version and
     the schema-name hook), opened as ``user`` on the MariaDB that holds the scratch schema."""
-    instance = MySQLAdapter(params("mysql", user, password))
+    instance = MySQLAdapter(mysql_params(user, password))
 
     def open_connection(database: str):
         conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=user, password=password, connect_timeout=5,
