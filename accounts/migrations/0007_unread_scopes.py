@@ -6,33 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_privilege_entries'),
-        ('instances', '0008_port_validated_timeout_help'),
+        ("accounts", "0006_privilege_entries"),
+        ("instances", "0008_port_validated_timeout_help"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccountUnreadScope',
+            name="AccountUnreadScope",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.TextField()),
-                ('level', models.CharField(max_length=8)),
-                ('target', models.TextField(blank=True)),
-                ('reason', models.TextField()),
-                ('covers', django.contrib.postgres.fields.ArrayField(base_field=models.TextField(), default=list, size=None)),
-                ('covers_privileges', models.JSONField(default=list, help_text='[[level, privilege prefix], …]')),
-                ('role_prefix', models.TextField(blank=True, default='')),
-                ('snapshot_path', django.contrib.postgres.fields.ArrayField(base_field=models.TextField(), blank=True, default=list, size=None)),
-                ('not_read_since', models.DateTimeField(blank=True, null=True)),
-                ('last_unread_at', models.DateTimeField(help_text='The last sync that found it unread.')),
-                ('instance', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='unread_scopes', to='instances.instance')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.TextField()),
+                ("level", models.CharField(max_length=8)),
+                ("target", models.TextField(blank=True)),
+                ("reason", models.TextField()),
+                (
+                    "covers",
+                    django.contrib.postgres.fields.ArrayField(base_field=models.TextField(), default=list, size=None),
+                ),
+                ("covers_privileges", models.JSONField(default=list, help_text="[[level, privilege prefix], …]")),
+                ("role_prefix", models.TextField(blank=True, default="")),
+                (
+                    "snapshot_path",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.TextField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("not_read_since", models.DateTimeField(blank=True, null=True)),
+                ("last_unread_at", models.DateTimeField(help_text="The last sync that found it unread.")),
+                (
+                    "instance",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="unread_scopes",
+                        to="instances.instance",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'unread scope',
-                'db_table': 'account_unread_scopes',
-                'constraints': [models.UniqueConstraint(fields=('instance', 'name'), name='account_unread_scopes_uniq')],
+                "verbose_name": "unread scope",
+                "db_table": "account_unread_scopes",
+                "constraints": [
+                    models.UniqueConstraint(fields=("instance", "name"), name="account_unread_scopes_uniq")
+                ],
             },
         ),
     ]

@@ -285,9 +285,7 @@ class AdapterSession:
         try:
             if adapter.statement_deadline:
                 seconds = adapter.params.statement_timeout + adapter.DEADLINE_GRACE_SECONDS
-                columns, data = call_with_deadline(
-                    lambda: adapter.execute(self.connection, sql, params), seconds
-                )
+                columns, data = call_with_deadline(lambda: adapter.execute(self.connection, sql, params), seconds)
             else:
                 columns, data = adapter.execute(self.connection, sql, params)
         except DeadlineExceeded as exc:

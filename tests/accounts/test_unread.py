@@ -77,7 +77,8 @@ def test_carry_over_keeps_the_stored_entries_inside_and_takes_the_listing_outsid
     listed = account("u", CONNECT_APP)  # billing's SELECT really revoked; app's not read
     merged = carry_over(listed, facts=stored, snapshot={}, scopes=[APP])
     assert set(merged.privileges) == {CONNECT_APP, SELECT_T}
-    assert merged.can_grant and merged.reasons["can_grant"] == ("SELECT on object app.public.t WITH GRANT OPTION via r1",)
+    assert merged.can_grant
+    assert merged.reasons["can_grant"] == ("SELECT on object app.public.t WITH GRANT OPTION via r1",)
     untouched = account("v", SELECT_OTHER)
     assert carry_over(untouched, facts={"privileges": []}, snapshot={}, scopes=[APP]) is untouched
 
@@ -112,7 +113,8 @@ def test_a_partial_read_logs_nothing_inside_the_scope_keeps_and_marks_it_then_a_
     outcome = accounts_sync_instance(instance=instance)
 
     new_rows = list(AccountChangeLog.objects.order_by("pk")[before:].values_list("username", "change_type", "diff"))
-    assert new_rows == [("u", "modify", {"privileges": {"added": [], "removed": ["SELECT on object billing.public.x"]}})]
+    revoked = {"privileges": {"added": [], "removed": ["SELECT on object billing.public.x"]}}
+    assert new_rows == [("u", "modify", revoked)]
     assert labels("u") == {("CONNECT", "app"), ("SELECT", "app.public.t"), ("DELETE", "app.public.t")}
     assert labels("w") == {("SELECT", "app.public.t")}
     entries = set(PrivilegeEntry.objects.filter(account__instance=instance).values_list("account__username", "target"))

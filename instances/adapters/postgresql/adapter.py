@@ -178,8 +178,13 @@ class PostgreSQLAdapter(BaseAdapter):
         database). Its database-level privileges (CONNECT, CREATE, TEMPORARY, ownership) come from
         ``pg_database``, read from the instance's database: they are not inside the scope."""
         return tuple(
-            UnreadScope("database", d["database"], d["reason"], covers=("schema", "object", "column"),
-                        covers_privileges=(("database", "DEFAULT "),))  # fmt: skip
+            UnreadScope(
+                "database",
+                d["database"],
+                d["reason"],
+                covers=("schema", "object", "column"),
+                covers_privileges=(("database", "DEFAULT "),),
+            )  # fmt: skip
             for d in rows.get("databases_not_read", ())
         )
 
