@@ -277,3 +277,54 @@ def entries_of(instance, username):
 def facts_of(instance, username):
     facts = AccountPermission.objects.get(instance_account__instance=instance, instance_account__username=username)
     return {(p["privilege"], p["target"]) for p in facts.facts["privileges"]}
+
+
+def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_reconciled_later(
+    mysql_scratch, mysql_monitor
+):
+    """A monitoring login with the documented GRANTs but SELECT on mysql.tables_priv revoked: the
+    table privileges are kept as stored and marked, nothing about them is logged, the record is
+    partial naming the table and the server's words; granted back, a full read logs what happened."""
+    prefix = f"{RUN_PREFIX}q_"
+    user, db = f"{prefix}u", f"{prefix}app"
+    monitor = f"'{mysql_monitor.username}'@'%'"
+    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    mysql_scratch.later(f"GRANT SELECT ON mysql.tables_priv TO {monitor}")
+    mysql_scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
+    mysql_scratch.run(f"CREATE DATABASE `{db}`")
+    mysql_scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
+    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
+    mysql_scratch.run(f"GRANT SELECT ON `{db}`.* TO '{user}'@'%'")
+    mysql_scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
+    instance = instance_for(mysql_monitor, "mysql")
+    sync(instance)
+    first_read = InstanceAccount.objects.get(instance=instance, username=user).last_seen_at
+    tables = {("DELETE", f"{db}.events"), ("UPDATE", f"{db}.events")}
+    assert tables <= entries_of(instance, user)
+
+    mysql_scratch.run(f"REVOKE SELECT ON mysql.tables_priv FROM {monitor}")
+    mysql_scratch.run(f"REVOKE UPDATE ON `{db}`.`events` FROM '{user}'@'%'")  # unseen now
+    mysql_scratch.run(f"GRANT INSERT ON `{db}`.* TO '{user}'@'%'")  # a database grant: seen
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    session = accounts_sync_all(instance_ids=[instance.pk])
+    record = session.records.get()
+    assert record.status == "partial" and "mysql.tables_priv was not read (SELECT command denied" in (
+        record.error_message
+    )
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert [(name, d["privileges"]) for name, d in rows if name.startswith(prefix)] == [
+        (user, {"added": [f"INSERT on {db}.*"], "removed": []})
+    ]
+    assert tables <= entries_of(instance, user) and tables <= facts_of(instance, user)
+    assert AccountUnreadScope.objects.get(instance=instance, name="mysql.tables_priv").not_read_since == first_read
+
+    mysql_scratch.run(f"GRANT SELECT ON mysql.tables_priv TO {monitor}")
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    sync(instance)
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert [(name, d["privileges"]) for name, d in rows if name.startswith(prefix)] == [
+        (user, {"added": [], "removed": [f"UPDATE on object {db}.events"]})
+    ]
+    assert not AccountUnreadScope.objects.filter(instance=instance).exists()
