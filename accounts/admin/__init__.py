@@ -18,7 +18,9 @@ from accounts.selectors import (
     account_list_steps_apply,
     account_privileges,
     account_reasons,
+    account_unread_scopes,
     instance_account_counts,
+    instance_unread_scopes,
 )
 from accounts.services import accounts_sync_all
 from instances.admin import (
@@ -112,10 +114,13 @@ PRIVILEGE_TABLE_LIMIT = 500
 
 def privileges_table(permission: AccountPermission) -> str:
     """The effective privileges as an HTML table: privilege, level, object, grantable, via
-    (direct ones marked; SET ROLE-only ones noted)."""
-    privileges = account_privileges(facts=permission.facts)
+    (direct ones marked; SET ROLE-only ones noted); entries kept from a scope the last sync could
+    not read are marked "not read since <date>", under a note naming each such scope and why."""
+    unread = instance_unread_scopes(account_id=permission.instance_account_id)
+    privileges = account_privileges(facts=permission.facts, unread=unread)
     if not privileges:
         return "-"
+    scopes = account_unread_scopes(facts=permission.facts, unread=unread)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -126,19 +131,31 @@ def privileges_table(permission: AccountPermission) -> str:
                 p["target"] or "*",
                 "yes" if p["grantable"] else "",
                 ("direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""))
-                + (f" (implied by {p['implied_by']})" if p["implied_by"] else ""),
+                + (f" (implied by {p['implied_by']})" if p["implied_by"] else "")
+                + (f" — {_not_read_since(p['not_read_since'])}" if p["not_read"] else ""),
             )
             for p in privileges[:PRIVILEGE_TABLE_LIMIT]
         ),
     )
     more = len(privileges) - PRIVILEGE_TABLE_LIMIT
     note = format_html("<p>… {} more: see the facts JSON or the API.</p>", more) if more > 0 else ""
+    unread_note = format_html_join(
+        "",
+        '<p class="wf-not-read"><strong>{}</strong>: {} — the last sync could not read it ({}); what is stored '
+        "for it is kept as it was.</p>",
+        ((view.scope.label, _not_read_since(view.not_read_since), view.reason) for view in scopes),
+    )
     return format_html(
-        '<table class="effective-privileges wf-table"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
+        '{}<table class="effective-privileges wf-table"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
         "<th>Grantable</th><th>Via</th></tr></thead><tbody>{}</tbody></table>{}",
+        unread_note,
         rows,
         note,
     )
+
+
+def _not_read_since(since) -> str:
+    return f"not read since {since:%Y-%m-%d %H:%M} UTC" if since else "never read in full"
 
 
 def reasons_list(permission: AccountPermission) -> str:
@@ -157,8 +174,20 @@ def reasons_list(permission: AccountPermission) -> str:
 
 
 PERMISSION_FIELDSETS = (
-    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "password_policy", "roles", "updated_at",
-                       "flag_reasons")}),
+    (
+        None,
+        {
+            "fields": (
+                "is_superuser",
+                "can_grant",
+                "is_locked",
+                "password_policy",
+                "roles",
+                "updated_at",
+                "flag_reasons",
+            )
+        },
+    ),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
 )

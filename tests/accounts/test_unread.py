@@ -210,3 +210,33 @@ def test_a_since_date_is_the_last_read_of_the_instance_before_the_scope_went_unr
     since = AccountUnreadScope.objects.get(instance=instance).not_read_since
     assert since == last_full and since < max(instance.accounts.values_list("last_seen_at", flat=True))
     assert isinstance(since, dt.datetime)
+
+
+# --- marked on the account page and in the API ------------------------------------------------------
+
+
+def test_kept_entries_are_marked_not_read_since_in_the_api_and_on_the_account_page(
+    api_client, admin_client_logged_in, django_assert_max_num_queries
+):
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [account("u", CONNECT_APP, SELECT_T), account("v", SELECT_OTHER)]
+    accounts_sync_instance(instance=instance)
+    first_read = max(instance.accounts.values_list("last_seen_at", flat=True))
+    FAKE_ACCOUNTS[instance.name] = [account("u", CONNECT_APP), account("v", SELECT_OTHER)]
+    FAKE_UNREAD[instance.name] = [APP]
+    accounts_sync_instance(instance=instance)
+    u, v = (instance.accounts.get(username=name) for name in ("u", "v"))
+
+    body = api_client.get(f"/api/v1/accounts/{u.pk}/permissions").json()
+    marks = {p["privilege"]: (p["not_read"], p["not_read_since"]) for p in body["privileges"]}
+    since = first_read.isoformat().replace("+00:00", "Z")
+    assert marks == {"CONNECT": (False, None), "SELECT": (True, since)}
+    assert body["unread_scopes"] == [{"name": "database app", "level": "database", "target": "app",
+                                      "reason": "no CONNECT", "not_read_since": since}]  # fmt: skip
+    assert api_client.get(f"/api/v1/accounts/{v.pk}/permissions").json()["unread_scopes"] == []  # nothing in it
+
+    with django_assert_max_num_queries(16):
+        page = admin_client_logged_in.get(f"/admin/accounts/instanceaccount/{u.pk}/change/")
+    html = page.content.decode()
+    assert f"not read since {first_read:%Y-%m-%d %H:%M} UTC" in html and "database app" in html
+    assert "the last sync could not read it (no CONNECT)" in html
