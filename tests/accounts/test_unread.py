@@ -240,3 +240,57 @@ def test_kept_entries_are_marked_not_read_since_in_the_api_and_on_the_account_pa
     html = page.content.decode()
     assert f"not read since {first_read:%Y-%m-%d %H:%M} UTC" in html and "database app" in html
     assert "the last sync could not read it (no CONNECT)" in html
+
+
+# --- SQL Server end to end, on the emulated catalog (tests/instances/adapters/emulated) -------------
+
+
+def test_sqlserver_a_database_without_access_keeps_its_permissions_roles_and_snapshot(monkeypatch):
+    """SQL Server 2012 (no CONNECT ANY DATABASE): REVOKE CONNECT from the monitoring user in hr makes
+    HAS_DBACCESS 0; the sync keeps ivy's hr permissions, her hr.db_owner role (and the can_grant it
+    gives) and the snapshot's hr entry, logs nothing for them, and logs the revocation that happened
+    meanwhile once the database is readable again."""
+    from instances.adapters.sqlserver.adapter import SQLServerAdapter
+    from tests.instances.adapters.emulated.sqlserver import SQLServer
+    from tests.support.factories import make_credential, make_instance
+
+    server = SQLServer("11.0.7507.2")
+    server.login("mon")
+    server.grant("VIEW ANY DEFINITION", "mon")
+    server.login("ivy")
+    hr = server.database("hr")
+    payroll = hr.table("dbo", "payroll")
+    for user in ("mon", "ivy"):
+        hr.user(user, user)
+    hr.add_member("db_owner", "ivy")
+    hr.grant("SELECT", "ivy", table=payroll)
+    monkeypatch.setattr(SQLServerAdapter, "driver_connect", staticmethod(server.connect))
+    instance = make_instance(db_type="sqlserver", host="mssql.example", port=1433,
+                             credential=make_credential(username="mon", password="Pa55-word!"))  # fmt: skip
+    accounts_sync_instance(instance=instance)
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    stored = AccountPermission.objects.get(instance_account__instance=instance, instance_account__username="ivy")
+
+    def revoke(permission, user, major_id=0):
+        server.duck.execute(
+            'DELETE FROM "hr".sys.database_permissions WHERE grantee_principal_id = ? AND permission_name = ? '
+            "AND major_id = ?",
+            [hr.principals[user], permission, major_id],
+        )
+
+    revoke("CONNECT", "mon")
+    revoke("SELECT", "ivy", payroll.object_id)  # unseen while hr is not read
+    outcome = accounts_sync_instance(instance=instance)
+    assert [s["name"] for s in outcome.details["unread_scopes"]] == ["database hr"]
+    assert AccountChangeLog.objects.filter(instance=instance).count() == before
+    kept = AccountPermission.objects.get(pk=stored.pk)
+    assert (kept.facts, kept.snapshot, kept.roles, kept.state_hash) == (
+        stored.facts, stored.snapshot, stored.roles, stored.state_hash
+    )  # fmt: skip
+    assert "hr.db_owner" in kept.roles and kept.can_grant and "hr" in kept.snapshot["databases"]
+
+    hr.grant("CONNECT", "mon")
+    outcome = accounts_sync_instance(instance=instance)
+    assert "unread_scopes" not in outcome.details
+    (row,) = AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+    assert (row.username, row.diff["privileges"]["removed"]) == ("ivy", ["SELECT on object hr.dbo.payroll"])
