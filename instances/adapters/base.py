@@ -13,7 +13,9 @@ The contract, implemented once here:
   set-based contract is tested on counts, not on timing;
 - every driver failure becomes a typed ``TargetError`` naming the instance and
   the action, with the password redacted (``wrap_error``); an adapter never
-  returns partial or empty data after a failure;
+  returns partial or empty data after a failure — except the account read, which
+  goes on past a scope it may not read and names it (``UnreadScope``,
+  ``account_unread_scopes``) so the sync keeps what it stored there;
 - every remote call has a deadline: the driver's own connect/statement
   timeouts, and an outside deadline (a worker thread abandoned after the
   limit) for drivers whose timeouts do not hold (``connect_deadline`` /
