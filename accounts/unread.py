@@ -136,31 +136,43 @@ def carry_over(
     reasons = {flag: items for flag, items in account.reasons.items() if flag != "can_grant"}
     if grant_reasons:
         reasons["can_grant"] = tuple(grant_reasons)
+    # a listing that sets the flag without naming why keeps it (every parser names its reasons)
+    can_grant = bool(grant_reasons) or (account.can_grant and not account.reasons.get("can_grant"))
     merged = dataclasses.replace(
-        account, privileges=privileges, roles=roles, snapshot=merged_snapshot, reasons=reasons,
-        can_grant=bool(grant_reasons),
-    )  # fmt: skip
+        account, privileges=privileges, roles=roles, snapshot=merged_snapshot, reasons=reasons, can_grant=can_grant
+    )
     # keep the facts' canonical order (the parsers sort theirs; kept entries were appended)
     return dataclasses.replace(merged, privileges=tuple(facts_privileges(merged)))
 
 
 def _snapshot(listed: dict[str, Any], stored: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
-    """``listed`` with the value at each of ``paths`` taken from ``stored`` (or removed when the
-    stored snapshot has none): copies only along the paths."""
-    if not paths:
-        return listed
-    result = dict(listed)
+    """``listed`` with the value at each of ``paths`` taken from ``stored``, or removed when the
+    stored snapshot has none; copies only along the paths, and only where something changes."""
+    result = listed
     for path in paths:
-        node, source = result, stored
+        source: Any = stored
+        for key in path:
+            source = source.get(key, _MISSING) if isinstance(source, dict) else _MISSING
+        current: Any = result
+        for key in path:
+            current = current.get(key, _MISSING) if isinstance(current, dict) else _MISSING
+        if source is current or (source is not _MISSING and source == current):
+            continue
+        if result is listed:
+            result = dict(listed)
+        node = result
         for key in path[:-1]:
-            node[key] = dict(node.get(key) or {})
+            child = node.get(key)
+            node[key] = dict(child) if isinstance(child, dict) else {}
             node = node[key]
-            source = source.get(key) if isinstance(source, dict) else None
-        if isinstance(source, dict) and path[-1] in source:
-            node[path[-1]] = source[path[-1]]
-        else:
+        if source is _MISSING:
             node.pop(path[-1], None)
+        else:
+            node[path[-1]] = source
     return result
+
+
+_MISSING = object()
 
 
 def unread_carry_over(

@@ -294,3 +294,15 @@ def test_sqlserver_a_database_without_access_keeps_its_permissions_roles_and_sna
     assert "unread_scopes" not in outcome.details
     (row,) = AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
     assert (row.username, row.diff["privileges"]["removed"]) == ("ivy", ["SELECT on object hr.dbo.payroll"])
+
+
+def test_the_snapshot_is_copied_only_where_the_stored_part_differs():
+    from accounts.unread import _snapshot
+
+    listed = {"databases": {"shop": {"user": "u"}}}
+    assert _snapshot(listed, {"databases": {"shop": {"user": "u"}}}, [("databases", "app")]) is listed
+    assert _snapshot({"plugin": "x"}, {}, [("databases", "app")]) == {"plugin": "x"}  # nothing created
+    assert _snapshot(listed, {"databases": {"app": 1}}, [("databases", "app")]) == {
+        "databases": {"shop": {"user": "u"}, "app": 1}
+    }
+    assert listed == {"databases": {"shop": {"user": "u"}}}
