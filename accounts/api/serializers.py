@@ -72,17 +72,46 @@ class AccountSerializer(strict.ModelSerializer):
         return fields
 
 
+class UnreadScopeSerializer(serializers.Serializer):
+    """A scope the last account sync of the instance could not read (a database it may not connect to,
+    a privilege table or view it may not select): the account's entries and roles in it are kept as
+    they were stored, and the sync record is ``partial``."""
+
+    name = serializers.CharField(help_text="database app, mysql.tables_priv, DBA_TAB_PRIVS, …")
+    level = serializers.CharField(help_text="database (target: its name), or global (instance-wide, target '').")
+    target = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(help_text="Why it could not be read, in the server's or the adapter's words.")
+    not_read_since = serializers.DateTimeField(
+        allow_null=True, help_text="The last sync that read it in full (null: never since WhaleFall knows it)."
+    )
+
+
 class AccountDetailSerializer(AccountSerializer):
-    """An account with its roles and when its permissions last changed."""
+    """An account with its roles, when its permissions last changed, and the scopes the last sync
+    could not read that hold its entries or roles (kept as stored: ``unread_scopes``)."""
 
     roles = serializers.ListField(
         source="permission.roles", child=serializers.CharField(), read_only=True, allow_null=True
     )
     permissions_updated_at = serializers.DateTimeField(source="permission.updated_at", read_only=True, allow_null=True)
+    unread_scopes = serializers.SerializerMethodField(
+        help_text="Scopes the last sync could not read that hold entries or roles of this account, each with the "
+        "last full read: what is stored there is kept, marked not read ([] after a full read)."
+    )
 
     class Meta(AccountSerializer.Meta):
-        fields = (*AccountSerializer.Meta.fields, "roles", "permissions_updated_at")
+        fields = (*AccountSerializer.Meta.fields, "roles", "permissions_updated_at", "unread_scopes")
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_unread_scopes(self, obj: InstanceAccount) -> list[dict]:
+        permission = getattr(obj, "permission", None)
+        if permission is None:
+            return []
+        views = account_unread_scopes(
+            facts=permission.facts, unread=instance_unread_scopes(instance_id=obj.instance_id)
+        )
+        return [UnreadScopeSerializer(view.as_dict()).data for view in views]
 
 
 class EffectivePrivilegeSerializer(serializers.Serializer):
@@ -109,20 +138,6 @@ class EffectivePrivilegeSerializer(serializers.Serializer):
     )
     not_read_since = serializers.DateTimeField(
         allow_null=True, help_text="When not_read: the last sync that read its scope in full (null: never)."
-    )
-
-
-class UnreadScopeSerializer(serializers.Serializer):
-    """A scope the last account sync of the instance could not read (a database it may not connect to,
-    a privilege table or view it may not select): the account's entries and roles in it are kept as
-    they were stored, and the sync record is ``partial``."""
-
-    name = serializers.CharField(help_text="database app, mysql.tables_priv, DBA_TAB_PRIVS, …")
-    level = serializers.CharField(help_text="database (target: its name), or global (instance-wide, target '').")
-    target = serializers.CharField(allow_blank=True)
-    reason = serializers.CharField(help_text="Why it could not be read, in the server's or the adapter's words.")
-    not_read_since = serializers.DateTimeField(
-        allow_null=True, help_text="The last sync that read it in full (null: never since WhaleFall knows it)."
     )
 
 

@@ -234,6 +234,8 @@ def test_kept_entries_are_marked_not_read_since_in_the_api_and_on_the_account_pa
     assert body["unread_scopes"] == [{"name": "database app", "level": "database", "target": "app",
                                       "reason": "no CONNECT", "not_read_since": since}]  # fmt: skip
     assert api_client.get(f"/api/v1/accounts/{v.pk}/permissions").json()["unread_scopes"] == []  # nothing in it
+    assert api_client.get(f"/api/v1/accounts/{u.pk}/").json()["unread_scopes"] == body["unread_scopes"]
+    assert api_client.get(f"/api/v1/accounts/{v.pk}/").json()["unread_scopes"] == []
 
     with django_assert_max_num_queries(16):
         page = admin_client_logged_in.get(f"/admin/accounts/instanceaccount/{u.pk}/change/")
