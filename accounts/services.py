@@ -199,8 +199,9 @@ def accounts_apply(
         # that loses this sync *and* leaves its record unfinished (reaped as
         # failed) — never a completed record without its data.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        unread_records = unread_carry_over(cursor, instance_id=instance.pk, scopes=unread, incoming=incoming) \
-            if unread else []  # fmt: skip
+        unread_records = []
+        if unread:  # what the listing could not read: the stored state there replaces it in ``incoming``
+            unread_records = unread_carry_over(cursor, instance_id=instance.pk, scopes=unread, incoming=incoming)
         stored = {(u, h): (account_id, is_active, digest)
                   for account_id, u, h, is_active, digest in _run(cursor, sql.STORED_ACCOUNTS, **ids)}  # fmt: skip
         plan = _plan(incoming, stored)
