@@ -10,7 +10,13 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin.who_can import PrivilegeOnFilter, who_can_page
 from accounts.diff import diff_lines, diff_summary
-from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
+from accounts.models import (
+    AccountChangeLog,
+    AccountListing,
+    AccountPermission,
+    AccountUnreadScope,
+    InstanceAccount,
+)
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
     ACCOUNT_CSV_COLUMNS,
@@ -401,6 +407,20 @@ class AccountListingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     search_fields = ("instance__name",)
     ordering = ("instance__name",)
     fields = ("instance", "account_count", "fingerprint", "changed_at")
+
+
+@admin.register(AccountUnreadScope)
+class AccountUnreadScopeAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """What the last account sync of each instance could not read (docs/adapters.md § Partial
+    reads): the stored entries inside are kept and marked on the account pages."""
+
+    list_display = ("instance", "name", "reason", "not_read_since", "last_unread_at")
+    list_select_related = ("instance",)
+    list_filter = ("level",)
+    search_fields = ("instance__name", "name", "target")
+    ordering = ("instance__name", "name")
+    fields = ("instance", "name", "level", "target", "reason", "covers", "covers_privileges", "role_prefix",
+              "snapshot_path", "not_read_since", "last_unread_at")  # fmt: skip
 
 
 def _extended(existing: tuple, new: tuple) -> tuple:
