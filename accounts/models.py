@@ -169,6 +169,42 @@ class AccountListing(models.Model):
         return f"account listing of instance {self.instance_id}"
 
 
+class AccountUnreadScope(models.Model):
+    """A scope the last account sync of an instance could not read (``instances.adapters.base.
+    UnreadScope``): its stored privileges were kept as they were (``accounts/unread.py``).
+
+    One row per scope and instance, written in the sync's transaction: a partial read replaces
+    the instance's rows, a full read deletes them. ``name`` is the scope's label and key
+    (``database app``, ``mysql.tables_priv``); ``level``/``target``/``covers``/
+    ``covers_privileges``/``role_prefix`` say which stored entries and roles lie inside it
+    (``UnreadScope.contains``), so pages and the API mark exactly those. ``not_read_since``: the
+    last sync that read the scope in full (null: never read since WhaleFall knows the instance)."""
+
+    instance = models.ForeignKey(
+        "instances.Instance", on_delete=models.CASCADE, related_name="unread_scopes", db_index=False
+    )
+    name = models.TextField()
+    level = models.CharField(max_length=8)
+    target = models.TextField(blank=True)
+    reason = models.TextField()
+    covers = ArrayField(models.TextField(), default=list, db_default=[])
+    covers_privileges = models.JSONField(default=list, db_default=[], help_text="[[level, privilege prefix], …]")
+    role_prefix = models.TextField(blank=True, default="", db_default="")
+    snapshot_path = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
+    not_read_since = models.DateTimeField(null=True, blank=True)
+    last_unread_at = models.DateTimeField(help_text="The last sync that found it unread.")
+
+    class Meta:
+        db_table = "account_unread_scopes"
+        verbose_name = "unread scope"
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "name"], name="account_unread_scopes_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (instance {self.instance_id})"
+
+
 class ChangeType(models.TextChoices):
     ADD = "add", "Added"
     MODIFY = "modify", "Modified"

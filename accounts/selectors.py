@@ -9,7 +9,7 @@ one (classification) add their own prefetches to account lists with
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,8 +18,10 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts import sql
-from accounts.models import AccountChangeLog, InstanceAccount
+from accounts.models import AccountChangeLog, AccountUnreadScope, InstanceAccount
+from accounts.unread import stored_scope
 from accounts.whocan import Entry, account_answer, asked_object, narrowing
+from instances.adapters.base import UnreadScope
 from instances.models import Instance
 from whalefall.csv_export import CsvColumns
 from whalefall.memory import collector_paused
@@ -66,18 +68,60 @@ def account_changes_list(
     return queryset
 
 
-def account_privileges(*, facts: dict[str, Any]) -> list[dict[str, Any]]:
+class UnreadScopeView(NamedTuple):
+    """An unread scope of an instance as pages and the API show it (``AccountUnreadScope``)."""
+
+    scope: UnreadScope
+    reason: str
+    not_read_since: dt.datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.scope.label, "level": self.scope.level, "target": self.scope.target,
+                "reason": self.reason, "not_read_since": self.not_read_since}  # fmt: skip
+
+
+def instance_unread_scopes(*, instance_id: int | None = None, account_id: int | None = None) -> list[UnreadScopeView]:
+    """The scopes the last account sync of the instance (or of the account's instance) could not
+    read, with the last time each was read in full (one query; none after a full read)."""
+    rows = AccountUnreadScope.objects.order_by("name")
+    if instance_id is not None:
+        rows = rows.filter(instance_id=instance_id)
+    if account_id is not None:
+        rows = rows.filter(instance__accounts=account_id)
+    return [UnreadScopeView(stored_scope(row), row.reason, row.not_read_since) for row in rows]
+
+
+def account_unread_scopes(*, facts: dict[str, Any], unread: Sequence[UnreadScopeView]) -> list[UnreadScopeView]:
+    """The instance's unread scopes that hold something of this account (an entry or a role)."""
+    privileges = [p for p in facts.get("privileges", []) if isinstance(p, dict)]
+    roles = facts.get("roles", [])
+    return [
+        view
+        for view in unread
+        if any(view.scope.contains(p) for p in privileges) or any(view.scope.contains_role(r) for r in roles)
+    ]
+
+
+def account_privileges(*, facts: dict[str, Any], unread: Sequence[UnreadScopeView] = ()) -> list[dict[str, Any]]:
     """The effective privileges in stored ``facts`` (as the sync wrote them, in their
     order), each with ``direct`` = granted to the account itself (no role on the
-    path) and ``implied_by`` (null for a grant). Facts written before paths were
-    recorded read as direct grants."""
-    return [
-        {"privilege": p["privilege"], "level": p["level"], "target": p["target"], "grantable": p["grantable"],
-         "state": p.get("state", "GRANT"), "via": list(p.get("via", [])), "via_set_role": p.get("via_set_role", False),
-         "implied_by": p.get("implied_by"), "direct": not p.get("via")}
-        for p in facts.get("privileges", [])
-        if isinstance(p, dict)
-    ]  # fmt: skip
+    path), ``implied_by`` (null for a grant), and ``not_read``: the entry lies in one of
+    ``unread`` (``instance_unread_scopes``), kept as it was by a partial read, with
+    ``not_read_since`` the last full read of that scope (null: never read in full, or read).
+    Facts written before paths were recorded read as direct grants."""
+    result = []
+    for p in facts.get("privileges", []):
+        if not isinstance(p, dict):
+            continue
+        entry = {"privilege": p["privilege"], "level": p["level"], "target": p["target"], "grantable": p["grantable"],
+                 "state": p.get("state", "GRANT"), "via": list(p.get("via", [])),
+                 "via_set_role": p.get("via_set_role", False), "implied_by": p.get("implied_by"),
+                 "direct": not p.get("via")}  # fmt: skip
+        sinces = [view.not_read_since for view in unread if view.scope.contains(p)]
+        entry["not_read"] = bool(sinces)
+        entry["not_read_since"] = None if not sinces or None in sinces else min(sinces)
+        result.append(entry)
+    return result
 
 
 def account_reasons(*, facts: dict[str, Any]) -> dict[str, list[str]]:

@@ -25,8 +25,9 @@ from accounts import sql
 from accounts.diff import ADDED_FIELDS, facts_diff, facts_json, facts_privileges
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
+from accounts.unread import unread_carry_over, unread_record
 from accounts.whocan import mysql_pattern_affixes
-from instances.adapters.base import AccountFacts, Privilege
+from instances.adapters.base import AccountFacts, Privilege, UnreadScope
 from instances.adapters.matching import mysql_is_pattern
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
@@ -58,13 +59,17 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
         version = adapter.server_version_seen
         # what the read could not cover (PostgreSQL: databases it could not connect to) goes on the record
         read_details = adapter.account_read_details(rows)
-        outcome = _touch_unchanged(instance=instance, fingerprint=fingerprint, server_version=version)
+        # a partial read is always applied (its unread scopes carried over), never "unchanged"
+        unread = adapter.account_unread_scopes(rows)
+        outcome = None
+        if not unread:
+            outcome = _touch_unchanged(instance=instance, fingerprint=fingerprint, server_version=version)
         if outcome is None:
             with _collector_paused():
                 accounts = adapter.parse_account_rows(rows)
                 outcome = accounts_apply(
                     instance=instance, accounts=accounts, session=session, fingerprint=fingerprint,
-                    server_version=version,
+                    server_version=version, unread=unread,
                 )  # fmt: skip
         outcome.details.update(read_details)
     if not outcome.details.get("unchanged_listing"):
@@ -162,6 +167,7 @@ def accounts_apply(
     session: SyncSession | None = None,
     fingerprint: str = "",
     server_version: str = "",
+    unread: Sequence[UnreadScope] = (),
 ) -> RecordOutcome:
     """Apply a full account listing of ``instance`` in one transaction.
 
@@ -177,6 +183,11 @@ def accounts_apply(
     (``account_privilege_entries``) of new and changed accounts is rewritten from their facts in
     the same transaction; a deactivated account keeps its entries (and facts). Fifteen
     statements at most, whatever the account count (docs/architecture.md § Account sync).
+
+    ``unread``: the scopes the read could not cover (``accounts/unread.py``): what the stored
+    accounts hold inside them is kept as it was (no change rows for it), the scopes are stored
+    with their since-dates, no fingerprint is stored, and the outcome names each scope in
+    ``incomplete`` (the record is ``partial``). One more statement.
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
@@ -188,6 +199,9 @@ def accounts_apply(
         # that loses this sync *and* leaves its record unfinished (reaped as
         # failed) — never a completed record without its data.
         cursor.execute("SET LOCAL synchronous_commit = off")
+        unread_records = []
+        if unread:  # what the listing could not read: the stored state there replaces it in ``incoming``
+            unread_records = unread_carry_over(cursor, instance_id=instance.pk, scopes=unread, incoming=incoming)
         stored = {(u, h): (account_id, is_active, digest)
                   for account_id, u, h, is_active, digest in _run(cursor, sql.STORED_ACCOUNTS, **ids)}  # fmt: skip
         plan = _plan(incoming, stored)
@@ -217,17 +231,23 @@ def accounts_apply(
         if changes:
             _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(changes) + "]", session_id=session_id, **ids)
         instance_contact_record(instance=instance, at=now, version=server_version)
-        if fingerprint:
+        if unread_records:
+            unread_record(cursor, instance_id=instance.pk, records=unread_records, now=now)
+        elif fingerprint:
             _run(cursor, sql.UPSERT_LISTING, fingerprint=fingerprint, account_count=len(incoming), **ids)
         else:
             _run(cursor, sql.FORGET_LISTING, **ids)
-    return RecordOutcome(
+    outcome = RecordOutcome(
         synced=len(incoming),
         created=len(created),
         updated=modified + len(plan.reactivated),
         deleted=len(plan.vanished),
         details={"reactivated": len(plan.reactivated), "modified": modified},
     )
+    if unread_records:
+        outcome.details["unread_scopes"] = [record.details() for record in unread_records]
+        outcome.incomplete += [record.message() for record in unread_records]
+    return outcome
 
 
 @dataclass

@@ -85,13 +85,19 @@ SAME_LISTING = """
 SELECT account_count FROM instance_account_listings
 WHERE instance_id = %(instance_id)s AND fingerprint = %(fingerprint)s
 """
+# A full read: the instance has no unread scopes any more (accounts/unread.py), deleted by the
+# same statement that stores or forgets the fingerprint.
 UPSERT_LISTING = """
+WITH read_in_full AS (DELETE FROM account_unread_scopes WHERE instance_id = %(instance_id)s)
 INSERT INTO instance_account_listings (instance_id, fingerprint, account_count, changed_at)
 VALUES (%(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s)
 ON CONFLICT (instance_id) DO UPDATE SET
     fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at
 """
-FORGET_LISTING = "DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s"
+FORGET_LISTING = """
+WITH read_in_full AS (DELETE FROM account_unread_scopes WHERE instance_id = %(instance_id)s)
+DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s
+"""
 
 
 # The who-can search's candidate entries (accounts.whocan.narrowing), from the indexes alone (both

@@ -43,6 +43,7 @@ NAVIGATION: tuple[Group, ...] = (
         Entry("Who can…", "policy", "accounts.InstanceAccount", "admin:accounts_who_can"),
         Entry("Account changes", "history", "accounts.AccountChangeLog"),
         Entry("Permissions", "shield_person", "accounts.AccountPermission"),
+        Entry("Unread scopes", "visibility_off", "accounts.AccountUnreadScope"),
     )),
     Group("Capacity", (
         Entry("Current sizes", "storage", "capacity.DatabaseSizeCurrent"),

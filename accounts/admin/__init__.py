@@ -10,7 +10,13 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin.who_can import PrivilegeOnFilter, who_can_page
 from accounts.diff import diff_lines, diff_summary
-from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
+from accounts.models import (
+    AccountChangeLog,
+    AccountListing,
+    AccountPermission,
+    AccountUnreadScope,
+    InstanceAccount,
+)
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
     ACCOUNT_CSV_COLUMNS,
@@ -18,7 +24,9 @@ from accounts.selectors import (
     account_list_steps_apply,
     account_privileges,
     account_reasons,
+    account_unread_scopes,
     instance_account_counts,
+    instance_unread_scopes,
 )
 from accounts.services import accounts_sync_all
 from instances.admin import (
@@ -112,10 +120,13 @@ PRIVILEGE_TABLE_LIMIT = 500
 
 def privileges_table(permission: AccountPermission) -> str:
     """The effective privileges as an HTML table: privilege, level, object, grantable, via
-    (direct ones marked; SET ROLE-only ones noted)."""
-    privileges = account_privileges(facts=permission.facts)
+    (direct ones marked; SET ROLE-only ones noted); entries kept from a scope the last sync could
+    not read are marked "not read since <date>", under a note naming each such scope and why."""
+    unread = instance_unread_scopes(account_id=permission.instance_account_id)
+    privileges = account_privileges(facts=permission.facts, unread=unread)
     if not privileges:
         return "-"
+    scopes = account_unread_scopes(facts=permission.facts, unread=unread)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -126,19 +137,31 @@ def privileges_table(permission: AccountPermission) -> str:
                 p["target"] or "*",
                 "yes" if p["grantable"] else "",
                 ("direct" if p["direct"] else " → ".join(p["via"]) + (" (SET ROLE only)" if p["via_set_role"] else ""))
-                + (f" (implied by {p['implied_by']})" if p["implied_by"] else ""),
+                + (f" (implied by {p['implied_by']})" if p["implied_by"] else "")
+                + (f" — {_not_read_since(p['not_read_since'])}" if p["not_read"] else ""),
             )
             for p in privileges[:PRIVILEGE_TABLE_LIMIT]
         ),
     )
     more = len(privileges) - PRIVILEGE_TABLE_LIMIT
     note = format_html("<p>… {} more: see the facts JSON or the API.</p>", more) if more > 0 else ""
+    unread_note = format_html_join(
+        "",
+        '<p class="wf-not-read"><strong>{}</strong>: {} — the last sync could not read it ({}); what is stored '
+        "for it is kept as it was.</p>",
+        ((view.scope.label, _not_read_since(view.not_read_since), view.reason) for view in scopes),
+    )
     return format_html(
-        '<table class="effective-privileges wf-table"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
+        '{}<table class="effective-privileges wf-table"><thead><tr><th>Privilege</th><th>Level</th><th>Object</th>'
         "<th>Grantable</th><th>Via</th></tr></thead><tbody>{}</tbody></table>{}",
+        unread_note,
         rows,
         note,
     )
+
+
+def _not_read_since(since) -> str:
+    return f"not read since {since:%Y-%m-%d %H:%M} UTC" if since else "never read in full"
 
 
 def reasons_list(permission: AccountPermission) -> str:
@@ -157,8 +180,20 @@ def reasons_list(permission: AccountPermission) -> str:
 
 
 PERMISSION_FIELDSETS = (
-    (None, {"fields": ("is_superuser", "can_grant", "is_locked", "password_policy", "roles", "updated_at",
-                       "flag_reasons")}),
+    (
+        None,
+        {
+            "fields": (
+                "is_superuser",
+                "can_grant",
+                "is_locked",
+                "password_policy",
+                "roles",
+                "updated_at",
+                "flag_reasons",
+            )
+        },
+    ),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
 )
@@ -372,6 +407,20 @@ class AccountListingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     search_fields = ("instance__name",)
     ordering = ("instance__name",)
     fields = ("instance", "account_count", "fingerprint", "changed_at")
+
+
+@admin.register(AccountUnreadScope)
+class AccountUnreadScopeAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """What the last account sync of each instance could not read (docs/adapters.md § Partial
+    reads): the stored entries inside are kept and marked on the account pages."""
+
+    list_display = ("instance", "name", "reason", "not_read_since", "last_unread_at")
+    list_select_related = ("instance",)
+    list_filter = ("level",)
+    search_fields = ("instance__name", "name", "target")
+    ordering = ("instance__name", "name")
+    fields = ("instance", "name", "level", "target", "reason", "covers", "covers_privileges", "role_prefix",
+              "snapshot_path", "not_read_since", "last_unread_at")  # fmt: skip
 
 
 def _extended(existing: tuple, new: tuple) -> tuple:

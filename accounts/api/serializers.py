@@ -10,7 +10,13 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
-from accounts.selectors import account_privileges, account_reasons
+from accounts.selectors import (
+    UnreadScopeView,
+    account_privileges,
+    account_reasons,
+    account_unread_scopes,
+    instance_unread_scopes,
+)
 from accounts.whocan import KNOWN_PRIVILEGES, OBJECT_PATTERN, object_parts
 from instances.models import Instance
 from sync_sessions.api.serializers import BatchRequestSerializer
@@ -66,17 +72,46 @@ class AccountSerializer(strict.ModelSerializer):
         return fields
 
 
+class UnreadScopeSerializer(serializers.Serializer):
+    """A scope the last account sync of the instance could not read (a database it may not connect to,
+    a privilege table or view it may not select): the account's entries and roles in it are kept as
+    they were stored, and the sync record is ``partial``."""
+
+    name = serializers.CharField(help_text="database app, mysql.tables_priv, DBA_TAB_PRIVS, …")
+    level = serializers.CharField(help_text="database (target: its name), or global (instance-wide, target '').")
+    target = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(help_text="Why it could not be read, in the server's or the adapter's words.")
+    not_read_since = serializers.DateTimeField(
+        allow_null=True, help_text="The last sync that read it in full (null: never since WhaleFall knows it)."
+    )
+
+
 class AccountDetailSerializer(AccountSerializer):
-    """An account with its roles and when its permissions last changed."""
+    """An account with its roles, when its permissions last changed, and the scopes the last sync
+    could not read that hold its entries or roles (kept as stored: ``unread_scopes``)."""
 
     roles = serializers.ListField(
         source="permission.roles", child=serializers.CharField(), read_only=True, allow_null=True
     )
     permissions_updated_at = serializers.DateTimeField(source="permission.updated_at", read_only=True, allow_null=True)
+    unread_scopes = serializers.SerializerMethodField(
+        help_text="Scopes the last sync could not read that hold entries or roles of this account, each with the "
+        "last full read: what is stored there is kept, marked not read ([] after a full read)."
+    )
 
     class Meta(AccountSerializer.Meta):
-        fields = (*AccountSerializer.Meta.fields, "roles", "permissions_updated_at")
+        fields = (*AccountSerializer.Meta.fields, "roles", "permissions_updated_at", "unread_scopes")
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_unread_scopes(self, obj: InstanceAccount) -> list[dict]:
+        permission = getattr(obj, "permission", None)
+        if permission is None:
+            return []
+        views = account_unread_scopes(
+            facts=permission.facts, unread=instance_unread_scopes(instance_id=obj.instance_id)
+        )
+        return [UnreadScopeSerializer(view.as_dict()).data for view in views]
 
 
 class EffectivePrivilegeSerializer(serializers.Serializer):
@@ -97,6 +132,13 @@ class EffectivePrivilegeSerializer(serializers.Serializer):
         "dbo, db_owner and the other fixed roles, any_privilege, pg_read_all_data, …); null for a grant.",
     )
     direct = serializers.BooleanField()
+    not_read = serializers.BooleanField(
+        help_text="The last sync could not read the scope this entry lies in (see unread_scopes): it is kept as "
+        "it was stored, neither confirmed nor removed."
+    )
+    not_read_since = serializers.DateTimeField(
+        allow_null=True, help_text="When not_read: the last sync that read its scope in full (null: never)."
+    )
 
 
 class PasswordPolicySerializer(serializers.Serializer):
@@ -118,19 +160,39 @@ class AccountPermissionSerializer(strict.ModelSerializer):
     reasons = serializers.SerializerMethodField(
         help_text="With ?explain=1: {flag: [reason, …]} for each of is_superuser, can_grant, is_locked set; else null."
     )
+    unread_scopes = serializers.SerializerMethodField(
+        help_text="The scopes the last sync could not read that hold entries or roles of this account ([] after a "
+        "full read)."
+    )
 
     class Meta:
         model = AccountPermission
         fields = ("account", "is_superuser", "can_grant", "is_locked", "can_login", "password_policy", "roles",
-                  "privileges", "reasons", "snapshot", "updated_at")  # fmt: skip
+                  "privileges", "unread_scopes", "reasons", "snapshot", "updated_at")  # fmt: skip
         read_only_fields = fields
+
+    def _unread(self, obj: AccountPermission) -> list[UnreadScopeView]:
+        # the view passes the instance's unread scopes (one query); read here when it did not
+        unread = self.context.get("unread_scopes")
+        if unread is None:
+            unread = instance_unread_scopes(instance_id=obj.instance_account.instance_id)
+        return unread
+
+    @extend_schema_field(UnreadScopeSerializer(many=True))
+    def get_unread_scopes(self, obj: AccountPermission) -> list[dict]:
+        views = account_unread_scopes(facts=obj.facts, unread=self._unread(obj))
+        return [UnreadScopeSerializer(view.as_dict()).data for view in views]
 
     def get_can_login(self, obj: AccountPermission) -> bool | None:
         return obj.facts.get("can_login")
 
     @extend_schema_field(EffectivePrivilegeSerializer(many=True))
     def get_privileges(self, obj: AccountPermission) -> list[dict]:
-        return account_privileges(facts=obj.facts)
+        privileges = account_privileges(facts=obj.facts, unread=self._unread(obj))
+        for p in privileges:  # the same datetime format as every other field
+            if p["not_read_since"] is not None:
+                p["not_read_since"] = serializers.DateTimeField().to_representation(p["not_read_since"])
+        return privileges
 
     @extend_schema_field(PasswordPolicySerializer(allow_null=True))
     def get_password_policy(self, obj: AccountPermission) -> dict | None:

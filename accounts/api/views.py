@@ -33,6 +33,7 @@ from accounts.selectors import (
     WHO_CAN_CSV_COLUMNS,
     account_changes_list,
     accounts_list,
+    instance_unread_scopes,
     who_can,
 )
 from accounts.services import accounts_sync_all
@@ -96,7 +97,8 @@ class AccountViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
             permission = account.permission
         except AccountPermission.DoesNotExist:
             raise NotFound("No permissions recorded for this account yet.") from None
-        context = {**self.get_serializer_context(), "explain": query.validated_data["explain"]}
+        context = {**self.get_serializer_context(), "explain": query.validated_data["explain"],
+                   "unread_scopes": instance_unread_scopes(instance_id=account.instance_id)}  # fmt: skip
         return Response(AccountPermissionSerializer(permission, context=context).data)
 
     @extend_schema(responses=AccountChangeSerializer(many=True), filters=False)

@@ -13,7 +13,9 @@ The contract, implemented once here:
   set-based contract is tested on counts, not on timing;
 - every driver failure becomes a typed ``TargetError`` naming the instance and
   the action, with the password redacted (``wrap_error``); an adapter never
-  returns partial or empty data after a failure;
+  returns partial or empty data after a failure — except the account read, which
+  goes on past a scope it may not read and names it (``UnreadScope``,
+  ``account_unread_scopes``) so the sync keeps what it stored there;
 - every remote call has a deadline: the driver's own connect/statement
   timeouts, and an outside deadline (a worker thread abandoned after the
   limit) for drivers whose timeouts do not hold (``connect_deadline`` /
@@ -115,6 +117,56 @@ class Privilege:
     via: tuple[str, ...] = ()
     via_set_role: bool = False
     implied_by: str | None = None
+
+
+@dataclass(frozen=True)
+class UnreadScope:
+    """A part of an instance the account read could not look at (a database it cannot connect
+    to, a privilege table or view it may not select), in the vocabulary of ``Privilege``.
+
+    ``level``/``target`` name the scope as a ``Privilege`` names what it is on (``database``
+    ``app``; ``global`` ``''`` for the whole instance). The stored entries inside it are those
+    ``contains`` accepts: an entry whose level is in ``covers`` and whose target is the scope's
+    or lies under it (``app``, ``app.…``; every target when the scope's is ''), or whose
+    (level, privilege prefix) is in ``covers_privileges`` (PostgreSQL's default privileges for
+    every schema sit on the database). ``source``: what could not be read when that is a table or view
+    rather than the scope itself. ``role_prefix``: roles inside the scope (SQL Server's
+    ``db.role``); ``snapshot_path``: the keys of the engine-native snapshot the scope fills
+    (SQL Server's ``databases`` → ``db``). ``reason``: why it was not read, in the server's or
+    the adapter's words. The sync keeps what it stored for such a scope as it was
+    (accounts/unread.py)."""
+
+    level: str
+    target: str
+    reason: str
+    #: what was not read when it is not the scope itself (``mysql.tables_priv``, ``DBA_TAB_PRIVS``)
+    source: str = ""
+    covers: tuple[str, ...] = ("database", "schema", "object", "column")
+    covers_privileges: tuple[tuple[str, str], ...] = ()
+    role_prefix: str = ""
+    snapshot_path: tuple[str, ...] = ()
+
+    def contains(self, privilege: Privilege | dict[str, Any]) -> bool:
+        """Does the entry (a ``Privilege`` or its facts dict) lie inside this scope?"""
+        if isinstance(privilege, dict):
+            level, target, name = privilege["level"], privilege["target"], privilege["privilege"]
+        else:
+            level, target, name = privilege.level, privilege.target, privilege.privilege
+        if level in self.covers:
+            inside = True
+        else:
+            inside = any(level == lvl and name.startswith(prefix) for lvl, prefix in self.covers_privileges)
+        if not inside or not self.target:
+            return inside
+        return target == self.target or target.startswith(self.target + ".")
+
+    def contains_role(self, role: str) -> bool:
+        return bool(self.role_prefix) and role.startswith(self.role_prefix)
+
+    @property
+    def label(self) -> str:
+        """The scope for people, and its key on the instance: ``database app``, ``mysql.tables_priv``."""
+        return self.source or (f"{self.level} {self.target}" if self.target else "instance")
 
 
 @dataclass(frozen=True)
@@ -235,9 +287,7 @@ class AdapterSession:
         try:
             if adapter.statement_deadline:
                 seconds = adapter.params.statement_timeout + adapter.DEADLINE_GRACE_SECONDS
-                columns, data = call_with_deadline(
-                    lambda: adapter.execute(self.connection, sql, params), seconds
-                )
+                columns, data = call_with_deadline(lambda: adapter.execute(self.connection, sql, params), seconds)
             else:
                 columns, data = adapter.execute(self.connection, sql, params)
         except DeadlineExceeded as exc:
@@ -400,6 +450,13 @@ class BaseAdapter(abc.ABC):
         """What the sync record should say about a read (e.g. PostgreSQL: databases whose
         object privileges could not be read). A function of ``rows``; none by default."""
         return {}
+
+    def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
+        """The scopes ``read_account_rows`` could not read (a function of ``rows``: the read puts
+        them there). Their privileges are missing from ``parse_account_rows``: the sync keeps the
+        stored ones and the record ends ``partial``. None by default (every engine that can
+        meet a denied scope overrides this)."""
+        return ()
 
     def fetch_accounts(self) -> list[AccountFacts]:
         """All logins: the catalog read plus its parsing."""

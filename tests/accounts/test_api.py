@@ -153,8 +153,9 @@ def test_account_permissions(api_client, data):
     assert body == {
         "account": account.pk, "is_superuser": True, "can_grant": True, "is_locked": False, "can_login": True,
         "roles": ["r1"], "privileges": body["privileges"], "snapshot": {"global": ["SELECT"]},
-        "updated_at": body["updated_at"], "reasons": None, "password_policy": None,
+        "updated_at": body["updated_at"], "reasons": None, "password_policy": None, "unread_scopes": [],
     }  # fmt: skip
+    assert not any(p["not_read"] or p["not_read_since"] for p in body["privileges"])
     assert [(p["privilege"], p["direct"], p["via"], p["via_set_role"]) for p in body["privileges"]] == [
         ("SELECT", True, [], False), ("DELETE", False, ["reporting", "base"], False), ("DROP", False, ["ops"], True),
     ]  # fmt: skip

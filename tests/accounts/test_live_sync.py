@@ -7,7 +7,7 @@ monitoring login has exactly the GRANTs documented in docs/adapters.md.
 import pytest
 from psycopg import sql as pgsql
 
-from accounts.models import AccountChangeLog, InstanceAccount
+from accounts.models import AccountChangeLog, AccountPermission, AccountUnreadScope, InstanceAccount, PrivilegeEntry
 from accounts.services import accounts_sync_all
 from tests.live_targets import RUN_PREFIX, pg_drop_role
 from tests.support.factories import make_credential, make_instance
@@ -24,11 +24,22 @@ def instance_for(params, db_type):
     )
 
 
-def sync(instance):
+def sync(instance, *, unread=()):
+    """Sync and check the record: ``completed``, or ``partial`` naming exactly the databases of this
+    run in ``unread`` — plus, on the shared server, any other database the monitoring login may not
+    connect to (another test's, another run's): those make a record partial too."""
     session = accounts_sync_all(instance_ids=[instance.pk])
     record = session.records.get()
-    assert record.status == "completed", record.error_message
+    scopes = record.sync_details.get("unread_scopes", [])
+    assert {s["target"] for s in scopes if s["target"].startswith(RUN_PREFIX)} == set(unread), scopes
+    assert record.status == ("partial" if scopes else "completed"), record.error_message
     return record
+
+
+def unchanged_or_partial(record):
+    """A resync of an unchanged target: recognised by its fingerprint, unless the read was partial
+    (a database of someone else's on the shared server), which is always compared in full."""
+    return record.sync_details.get("unchanged_listing") is True or bool(record.sync_details.get("unread_scopes"))
 
 
 def our_changes(instance, prefix):
@@ -72,7 +83,12 @@ def test_mariadb_add_modify_remove_reactivate(mysql_scratch, mysql_monitor):
     account_b.refresh_from_db()
     assert account_b.is_active and account_b.deactivated_at is None
     assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [
-        ("add", a), ("add", b), ("modify", a), ("modify", b), ("remove", b), ("reactivate", b),
+        ("add", a),
+        ("add", b),
+        ("modify", a),
+        ("modify", b),
+        ("remove", b),
+        ("reactivate", b),
     ]
     # a resync with no change on the target writes no change rows; the catalog
     # rows read the same, so the listing is recognised without a comparison
@@ -112,12 +128,17 @@ def test_postgresql_add_modify_remove_reactivate(pg_scratch, pg_monitor):
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(b)))
     sync(instance)
     assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [
-        ("add", a), ("add", b), ("modify", a), ("modify", b), ("remove", b), ("reactivate", b),
+        ("add", a),
+        ("add", b),
+        ("modify", a),
+        ("modify", b),
+        ("remove", b),
+        ("reactivate", b),
     ]
     reactivated = [diff for t, u, diff in our_changes(instance, prefix) if t == "reactivate"][0]
     assert reactivated["can_grant"] == {"old": True, "new": False}
     # nothing changed on the target: the listing is recognised by its fingerprint
-    assert sync(instance).sync_details["unchanged_listing"] is True
+    assert unchanged_or_partial(sync(instance))
 
 
 def test_mariadb_role_revoked_names_the_privileges_lost_with_their_path(mysql_scratch, mysql_monitor):
@@ -164,18 +185,146 @@ def test_postgresql_role_revoked_names_the_privileges_lost_and_unread_databases(
     pg_scratch.run(pgsql.SQL("GRANT TEMPORARY ON DATABASE postgres TO {} WITH GRANT OPTION").format(ident(inner)))
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(ident(login), ident(outer)))
     instance = instance_for(pg_monitor, "postgresql")
-    record = sync(instance)
+    record = sync(instance, unread=[locked])
     unread = {d["database"]: d["reason"] for d in record.sync_details["databases_not_read"]}
     assert unread[locked] == "the monitoring login has no CONNECT privilege on it"
 
     pg_scratch.run(pgsql.SQL("REVOKE {} FROM {}").format(ident(outer), ident(login)))
-    record = sync(instance)
+    record = sync(instance, unread=[locked])
     modified = [diff for t, u, diff in our_changes(instance, prefix) if t == "modify"]
     assert modified == [{
         "can_grant": {"old": True, "new": False},
         "roles": {"added": [], "removed": [inner, outer]},
         "privileges": {"added": [], "removed": [f"TEMPORARY on postgres.* WITH GRANT OPTION via {outer} → {inner}"]},
     }]  # fmt: skip
-    record = sync(instance)
-    assert record.sync_details["unchanged_listing"] is True
-    assert locked in {d["database"] for d in record.sync_details["databases_not_read"]}  # on this path too
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    record = sync(instance, unread=[locked])
+    # a partial read is compared in full every time (never "unchanged"), and finds nothing to log
+    assert "unchanged_listing" not in record.sync_details
+    assert AccountChangeLog.objects.filter(instance=instance).count() == before
+    assert locked in {d["database"] for d in record.sync_details["databases_not_read"]}
+
+
+def test_postgresql_a_database_the_monitor_cannot_connect_to_is_kept_marked_and_reconciled_later(
+    pg_scratch, pg_monitor
+):
+    """Issue 20's partial read: the documented non-superuser monitoring login; CONNECT revoked from
+    PUBLIC on a database holding grants. Nothing inside it is logged, its entries are kept (facts
+    and who-can rows) and marked, the record is partial; the revocation of CONNECT itself is read
+    from pg_database like every database-level grant, and is logged as the change it is (on the
+    PUBLIC pseudo-account). GRANT CONNECT back: a full read logs exactly what happened inside meanwhile."""
+    prefix = f"{RUN_PREFIX}p_"
+    app, group, u, w = f"{prefix}app", f"{prefix}r1", f"{prefix}u", f"{prefix}w"
+    ident = pgsql.Identifier
+    for role in (u, w, group):
+        pg_scratch.later(pg_drop_role(role))
+    pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(app)))
+    pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(ident(app)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(group)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(ident(u), ident(group)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(w)))
+    pg_scratch.run("CREATE TABLE public.events (id int)", database=app)
+    pg_scratch.run(pgsql.SQL("GRANT SELECT, DELETE ON public.events TO {}").format(ident(group)), database=app)
+    pg_scratch.run(pgsql.SQL("GRANT UPDATE ON public.events TO {}").format(ident(w)), database=app)
+    instance = instance_for(pg_monitor, "postgresql")
+    sync(instance)
+    first_read = InstanceAccount.objects.get(instance=instance, username=u).last_seen_at
+    inside = {("SELECT", f"{app}.public.events"), ("DELETE", f"{app}.public.events")}
+    assert inside <= entries_of(instance, u)
+
+    pg_scratch.run(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(ident(app)))
+    pg_scratch.run(pgsql.SQL("REVOKE UPDATE ON public.events FROM {}").format(ident(w)), database=app)  # unseen
+    pg_scratch.run(pgsql.SQL("ALTER ROLE {} CREATEROLE").format(ident(w)))  # outside: seen
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    record = sync(instance, unread=[app])
+
+    assert f"database {app} was not read (the monitoring login has no CONNECT privilege on it)" in (
+        record.error_message
+    )
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert [d["can_grant"] for name, d in rows if name == w] == [{"old": False, "new": True}]
+    assert not [r for r in rows if f"{app}.public" in str(r[1])]  # nothing inside the database
+    assert [(name, d["privileges"]) for name, d in rows if app in str(d)] == [
+        ("PUBLIC", {"added": [], "removed": [f"CONNECT on {app}.*"]})
+    ]
+    assert inside <= entries_of(instance, u) and inside <= facts_of(instance, u)
+    assert ("UPDATE", f"{app}.public.events") in entries_of(instance, w)  # kept as it was
+    scope = AccountUnreadScope.objects.get(instance=instance, name=f"database {app}")
+    assert scope.not_read_since == first_read
+
+    pg_scratch.run(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO PUBLIC").format(ident(app)))
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    sync(instance)
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert sorted((name, d["privileges"]["added"], d["privileges"]["removed"]) for name, d in rows) == [
+        ("PUBLIC", [f"CONNECT on {app}.*"], []),
+        (w, [], [f"UPDATE on object {app}.public.events"]),
+    ]
+    assert inside <= entries_of(instance, u)
+    assert not AccountUnreadScope.objects.filter(instance=instance, name=f"database {app}").exists()
+
+
+def entries_of(instance, username):
+    return set(
+        PrivilegeEntry.objects.filter(account__instance=instance, account__username=username).values_list(
+            "privilege", "target"
+        )
+    )
+
+
+def facts_of(instance, username):
+    facts = AccountPermission.objects.get(instance_account__instance=instance, instance_account__username=username)
+    return {(p["privilege"], p["target"]) for p in facts.facts["privileges"]}
+
+
+def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_reconciled_later(
+    mysql_scratch, mysql_monitor
+):
+    """A monitoring login with the documented GRANTs but SELECT on mysql.tables_priv revoked: the
+    table privileges are kept as stored and marked, nothing about them is logged, the record is
+    partial naming the table and the server's words; granted back, a full read logs what happened."""
+    prefix = f"{RUN_PREFIX}q_"
+    user, db = f"{prefix}u", f"{prefix}app"
+    monitor = f"'{mysql_monitor.username}'@'%'"
+    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    mysql_scratch.later(f"GRANT SELECT ON mysql.tables_priv TO {monitor}")
+    mysql_scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
+    mysql_scratch.run(f"CREATE DATABASE `{db}`")
+    mysql_scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
+    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
+    mysql_scratch.run(f"GRANT SELECT ON `{db}`.* TO '{user}'@'%'")
+    mysql_scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
+    instance = instance_for(mysql_monitor, "mysql")
+    sync(instance)
+    first_read = InstanceAccount.objects.get(instance=instance, username=user).last_seen_at
+    tables = {("DELETE", f"{db}.events"), ("UPDATE", f"{db}.events")}
+    assert tables <= entries_of(instance, user)
+
+    mysql_scratch.run(f"REVOKE SELECT ON mysql.tables_priv FROM {monitor}")
+    mysql_scratch.run(f"REVOKE UPDATE ON `{db}`.`events` FROM '{user}'@'%'")  # unseen now
+    mysql_scratch.run(f"GRANT INSERT ON `{db}`.* TO '{user}'@'%'")  # a database grant: seen
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    session = accounts_sync_all(instance_ids=[instance.pk])
+    record = session.records.get()
+    assert record.status == "partial" and "mysql.tables_priv was not read (SELECT command denied" in (
+        record.error_message
+    )
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert [(name, d["privileges"]) for name, d in rows if name.startswith(prefix)] == [
+        (user, {"added": [f"INSERT on {db}.*"], "removed": []})
+    ]
+    assert tables <= entries_of(instance, user) and tables <= facts_of(instance, user)
+    assert AccountUnreadScope.objects.get(instance=instance, name="mysql.tables_priv").not_read_since == first_read
+
+    mysql_scratch.run(f"GRANT SELECT ON mysql.tables_priv TO {monitor}")
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    sync(instance)
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert [(name, d["privileges"]) for name, d in rows if name.startswith(prefix)] == [
+        (user, {"added": [], "removed": [f"UPDATE on object {db}.events"]})
+    ]
+    assert not AccountUnreadScope.objects.filter(instance=instance).exists()

@@ -11,7 +11,8 @@ target); ``fail=<error code>`` raises that typed error; ``databases=N``
 returns N databases of 1 MiB × (i+1); ``missing=account_sync+table_sizes`` makes those
 collectors fail the privilege check (with a made-up GRANT); ``bug=parse`` makes parsing the
 account listing raise a KeyError (a bug of ours, not a failure of the target). ``FAKE_ACCOUNTS[instance name]``
-overrides the generated account list in-process.
+overrides the generated account list in-process; ``FAKE_UNREAD[instance name]`` names the scopes
+the read "could not read" (a partial read).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from instances.adapters.base import (
     DatabaseSize,
     Privilege,
     TableSize,
+    UnreadScope,
 )
 from instances.adapters.privileges import PrivilegeCheck
 from whalefall import errors
@@ -35,6 +37,7 @@ from whalefall import errors
 FAKE_VERSION = "fake 1.0"
 
 FAKE_ACCOUNTS: dict[str, list[AccountFacts]] = {}
+FAKE_UNREAD: dict[str, list[UnreadScope]] = {}
 
 _ERRORS = {
     cls.code: cls
@@ -111,9 +114,13 @@ class FakeAdapter(FakeEngineAdapter):
 
     def read_account_rows(self) -> AccountRows:
         with self.connect():
+            unread = list(FAKE_UNREAD.get(self.params.instance_name, ()))
             if self.params.instance_name in FAKE_ACCOUNTS:
-                return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name])}
-            return {"accounts": generated_accounts(int(self.options.get("accounts", "3")))}
+                return {"accounts": list(FAKE_ACCOUNTS[self.params.instance_name]), "unread": unread}
+            return {"accounts": generated_accounts(int(self.options.get("accounts", "3"))), "unread": unread}
+
+    def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
+        return tuple(rows.get("unread", ()))
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         if self.options.get("bug") == "parse":

@@ -25,6 +25,7 @@ from instances.adapters.base import (
     DatabaseInfo,
     DatabaseSize,
     TableSize,
+    UnreadScope,
     target_error,
 )
 from instances.adapters.mysql import parse, privileges, sql
@@ -47,6 +48,8 @@ CLIENT_GRACE_SECONDS = 2
 _AUTH_CODES = {1045, 1698, 2059}  # access denied (password), unix-socket-only account, auth plugin
 _PERMISSION_CODES = {1044, 1142, 1143, 1227, 1370}  # db, table, column, SUPER-ish, routine
 _TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME
+# the privilege tables a sync reads besides the accounts, and the level of the entries each holds
+_TABLE_LEVELS = {"mysql.db": "database", "mysql.tables_priv": "object", "mysql.columns_priv": "column"}
 _NETWORK_CODES = {CR.CR_CONN_HOST_ERROR, CR.CR_UNKNOWN_HOST, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
 
 
@@ -124,21 +127,24 @@ class MySQLAdapter(BaseAdapter):
         """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 4
         (MySQL 8 role_edges, default_roles, activate_all_roles_on_login and
         mandatory_roles, global_grants), plus 1 for the password policy, whatever the number of
-        accounts. Needs SELECT on the mysql tables listed in docs/adapters.md."""
+        accounts. Needs SELECT on the mysql tables listed in docs/adapters.md; without it on
+        mysql.db, mysql.tables_priv or mysql.columns_priv the read goes on and names the table in
+        ``unread_tables`` (the accounts table and the role tables are needed)."""
         with self.connect() as session:
             features: MySQLFeatures = session.features
             db_sql, db_columns = sql.db_privileges_sql(features)
+            unread: list[dict[str, str]] = []
             rows: AccountRows = {
                 "mariadb": features.is_mariadb,
                 # decoding MariaDB's access bitmask depends on the version (bit 20's name)
                 "version": list(features.version),
                 "users": session.rows(sql.accounts_sql(features), action=f"read {sql.accounts_table(features)}"),
-                "db_privs": session.rows(db_sql, action="read mysql.db"),
+                "db_privs": self._unless_denied(session, db_sql, "mysql.db", unread),
                 "db_priv_columns": list(db_columns) if db_columns else None,
-                "table_privs": session.rows(sql.TABLE_PRIVILEGES, action="read mysql.tables_priv"),
-                "column_privs": session.rows(sql.COLUMN_PRIVILEGES, action="read mysql.columns_priv"),
+                "table_privs": self._unless_denied(session, sql.TABLE_PRIVILEGES, "mysql.tables_priv", unread),
+                "column_privs": self._unless_denied(session, sql.COLUMN_PRIVILEGES, "mysql.columns_priv", unread),
                 "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [], "activate_all": False,
-                "mandatory_roles": "",
+                "mandatory_roles": "", "unread_tables": unread,
             }  # fmt: skip
             if features.has_roles_mapping:
                 rows["mariadb_roles"] = session.rows(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
@@ -152,6 +158,26 @@ class MySQLAdapter(BaseAdapter):
                 rows["dynamic"] = session.rows(sql.MYSQL_DYNAMIC_PRIVILEGES, action="read mysql.global_grants")
             rows["password_check"] = self._password_check(session, features)
         return rows
+
+    def _unless_denied(self, session: AdapterSession, statement: str, table: str, unread: list) -> list:
+        """The rows of one privilege table below the accounts themselves; when the monitoring login
+        may not read it, [] and the table with the server's words in ``unread`` (a partial read:
+        ``account_unread_scopes``). Any other failure raises as in every read."""
+        try:
+            return session.rows(statement, action=f"read {table}")
+        except TargetPermissionDenied as exc:
+            cause = exc.__cause__.args if exc.__cause__ is not None else ()
+            reason = str(cause[1]) if len(cause) > 1 else exc.message
+            unread.append({"table": table, "reason": redact(reason, self.params.password)})
+            return []
+
+    def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
+        """Each privilege table the login may not read: the whole instance's entries at its level
+        (``mysql.db``: database, ``mysql.tables_priv``: object, ``mysql.columns_priv``: column)."""
+        return tuple(
+            UnreadScope("global", "", t["reason"], source=t["table"], covers=(_TABLE_LEVELS[t["table"]],))
+            for t in rows.get("unread_tables", ())
+        )
 
     @staticmethod
     def _password_check(session: AdapterSession, features: MySQLFeatures) -> dict | None:

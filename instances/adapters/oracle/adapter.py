@@ -31,6 +31,7 @@ from instances.adapters.base import (
     DatabaseInfo,
     DatabaseSize,
     TableSize,
+    UnreadScope,
 )
 from instances.adapters.common import DeadlineExceeded, call_with_deadline
 from instances.adapters.oracle import parse, privileges, sql
@@ -44,6 +45,7 @@ from whalefall.errors import (
     TargetQueryFailed,
     TargetTimeout,
     TargetUnreachable,
+    redact,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ _TIMEOUT = {"DPY-4024", "DPY-4011", "ORA-03136", "ORA-12170", "ORA-01013"}
 _PERMISSION = {"ORA-01031", "ORA-00942", "ORA-01045"}
 # The DBA_* → USER_* fallback applies to exactly these.
 FALLBACK_CODES = {"ORA-01031", "ORA-00942"}
+# the privilege views an account read can do without, and the level of the entries each holds
+_VIEW_LEVELS = {"DBA_TAB_PRIVS": "object", "DBA_COL_PRIVS": "column"}
 # ORA-03113/03114/03135 lost connection; ORA-125xx listener/TNS; DPY-6xxx connect.
 _UNREACHABLE = {"ORA-03113", "ORA-03114", "ORA-03135"}
 _CODE = re.compile(r"\b(ORA|DPY|DPI)-(\d{4,5})\b")
@@ -166,18 +170,41 @@ class OracleAdapter(BaseAdapter):
 
     def read_account_rows(self) -> AccountRows:
         """7 statements, never per user (plus the version, read when the session
-        starts). Needs the DBA_ views: no fallback here, a denial raises
-        TargetPermissionDenied."""
+        starts). Needs the DBA_ views; a denial raises TargetPermissionDenied, except on
+        DBA_TAB_PRIVS and DBA_COL_PRIVS (object and column privileges): without those the read
+        goes on and names the view in ``unread_views`` (``account_unread_scopes``)."""
+        unread: list[dict[str, str]] = []
+
+        def optional(statement: str, view: str) -> list:
+            try:
+                return session.rows(statement, action=f"read {view}")
+            except TargetPermissionDenied as exc:
+                codes = error_codes(exc.__cause__) & FALLBACK_CODES if exc.__cause__ is not None else set()
+                if not codes:
+                    raise
+                detail = redact(" ".join(str(exc.__cause__).split()), self.params.password)
+                unread.append({"view": view, "reason": f"the monitoring login may not select it: {detail}"})
+                return []
+
         with self.connect() as session:
             return {
                 "users": session.rows(sql.USERS, action="read DBA_USERS"),
                 "role_privs": session.rows(sql.ROLE_PRIVS, action="read DBA_ROLE_PRIVS"),
                 "sys_privs": session.rows(sql.SYS_PRIVS, action="read DBA_SYS_PRIVS"),
-                "tab_privs": session.rows(sql.TAB_PRIVS, action="read DBA_TAB_PRIVS"),
-                "col_privs": session.rows(sql.COL_PRIVS, action="read DBA_COL_PRIVS"),
+                "tab_privs": optional(sql.TAB_PRIVS, "DBA_TAB_PRIVS"),
+                "col_privs": optional(sql.COL_PRIVS, "DBA_COL_PRIVS"),
                 "pwfile": session.rows(sql.PWFILE_USERS, action="read V$PWFILE_USERS"),
                 "profiles": session.rows(sql.PROFILES, action="read DBA_PROFILES"),
+                "unread_views": unread,
             }
+
+    def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
+        """Each privilege view the login may not select: every entry at its level, instance-wide
+        (DBA_TAB_PRIVS: object, DBA_COL_PRIVS: column)."""
+        return tuple(
+            UnreadScope("global", "", v["reason"], source=v["view"], covers=(_VIEW_LEVELS[v["view"]],))
+            for v in rows.get("unread_views", ())
+        )
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """All non-Oracle-maintained users (rules in the parse module doc)."""

@@ -20,6 +20,7 @@ from instances.adapters.base import (
     DatabaseInfo,
     DatabaseSize,
     TableSize,
+    UnreadScope,
 )
 from instances.adapters.postgresql import parse, privileges, sql
 from instances.adapters.postgresql.features import PostgreSQLFeatures
@@ -170,6 +171,22 @@ class PostgreSQLAdapter(BaseAdapter):
     def account_read_details(self, rows: AccountRows) -> dict:
         """The databases whose object privileges could not be read, for the sync record."""
         return {"databases_not_read": rows["databases_not_read"]} if rows["databases_not_read"] else {}
+
+    def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
+        """Each database whose object privileges could not be read: its schemas, tables, columns
+        and the default privileges set for every schema in it (``DEFAULT … ON …`` entries on the
+        database). Its database-level privileges (CONNECT, CREATE, TEMPORARY, ownership) come from
+        ``pg_database``, read from the instance's database: they are not inside the scope."""
+        return tuple(
+            UnreadScope(
+                "database",
+                d["database"],
+                d["reason"],
+                covers=("schema", "object", "column"),
+                covers_privileges=(("database", "DEFAULT "),),
+            )  # fmt: skip
+            for d in rows.get("databases_not_read", ())
+        )
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """Login roles with roles (transitive) and effective privileges; see ``parse`` for definitions."""

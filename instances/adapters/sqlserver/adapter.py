@@ -28,6 +28,7 @@ from instances.adapters.base import (
     DatabaseInfo,
     DatabaseSize,
     TableSize,
+    UnreadScope,
 )
 from instances.adapters.privileges import PrivilegeCheck
 from instances.adapters.sqlserver import parse, privileges, sql
@@ -139,7 +140,8 @@ class SQLServerAdapter(BaseAdapter):
         return parse.parse_version(rows[0])
 
     def read_account_rows(self) -> AccountRows:
-        """Statements: 4 per instance + 3 per ONLINE user database, never per login
+        """Statements: 4 per instance + 3 per ONLINE user database the login can open
+        (``HAS_DBACCESS``; the others are named in ``databases_not_read``), never per login
         (plus the version, read when the session starts)."""
         with self.connect() as session:
             rows: AccountRows = {
@@ -147,13 +149,33 @@ class SQLServerAdapter(BaseAdapter):
                 "members": session.rows(sql.SERVER_ROLE_MEMBERS, action="read sys.server_role_members"),
                 "permissions": session.rows(sql.SERVER_PERMISSIONS, action="read sys.server_permissions"),
             }
-            databases = parse.parse_databases(session.rows(sql.ONLINE_USER_DATABASES, action="read sys.databases"))
-            rows["security"] = {db.name: self._database_security(session, db.name) for db in databases}
+            listed = session.rows(sql.ACCOUNT_DATABASES, action="read sys.databases")
+            databases = [row["name"] for row in listed if row["has_dbaccess"] == 1]
+            rows["databases_not_read"] = [
+                {"database": row["name"], "reason": "the monitoring login cannot open it (HAS_DBACCESS is 0: no user "
+                 "for the login, guest not enabled, and no CONNECT ANY DATABASE)"}
+                for row in listed if row["has_dbaccess"] != 1
+            ]  # fmt: skip
+            rows["security"] = {name: self._database_security(session, name) for name in databases}
         logger.info(
             "instance %s: SQL Server logins over %d databases read in %d statements",
             self.params.instance_id, len(databases), self.statements_executed,
         )  # fmt: skip
         return rows
+
+    def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
+        """Each ONLINE user database the login cannot open: everything in it (database, schema,
+        object and column permissions, its ``db.role`` roles, the snapshot's ``databases`` entry)."""
+        return tuple(
+            UnreadScope(
+                "database",
+                d["database"],
+                d["reason"],
+                role_prefix=f"{d['database']}.",
+                snapshot_path=("databases", d["database"]),
+            )  # fmt: skip
+            for d in rows.get("databases_not_read", ())
+        )
 
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """All logins (see parse module doc for the rules)."""
@@ -162,9 +184,7 @@ class SQLServerAdapter(BaseAdapter):
     def _database_security(self, session: AdapterSession, database: str) -> parse.DatabaseSecurityRows:
         where = f"in database {database!r}"
         return parse.DatabaseSecurityRows(
-            principals=session.rows(
-                sql.per_database(sql.DATABASE_PRINCIPALS, database), action=f"read users {where}"
-            ),
+            principals=session.rows(sql.per_database(sql.DATABASE_PRINCIPALS, database), action=f"read users {where}"),
             role_members=session.rows(
                 sql.per_database(sql.DATABASE_ROLE_MEMBERS, database), action=f"read role members {where}"
             ),

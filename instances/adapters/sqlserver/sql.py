@@ -78,6 +78,16 @@ FROM sys.databases AS d
 WHERE {_USER_DATABASE_FILTER} AND d.state = 0
 ORDER BY d.name"""
 
+# The same databases for the account sync, with HAS_DBACCESS (SQL Server 2005+: 1 when the login can
+# open the database — a user for its SID, the guest user, CONNECT ANY DATABASE, sysadmin): one it
+# cannot open is not read (its three per-database statements would fail with error 916) and is
+# named as an unread scope.
+ACCOUNT_DATABASES = f"""-- whalefall:account_databases
+SELECT d.name, HAS_DBACCESS(d.name) AS has_dbaccess
+FROM sys.databases AS d
+WHERE {_USER_DATABASE_FILTER} AND d.state = 0
+ORDER BY d.name"""
+
 # sys.master_files — SQL Server 2005+. size is in 8 KB pages; type 0 = ROWS
 # (data), 1 = LOG. FILESTREAM (2) and full-text (4) containers are not counted.
 DATABASE_SIZES = f"""-- whalefall:database_sizes
@@ -148,6 +158,7 @@ ORDER BY s.name, t.name"""
 def per_database(template: str, database: str) -> str:
     """A per-database template with ``{db}`` replaced by the bracket-quoted name."""
     return template.replace("{db}", quote_name(database))
+
 
 # --- privilege self-check (instances/adapters/privileges.py) ---------------------------------
 # HAS_PERMS_BY_NAME — SQL Server 2005+: 1 when the login holds the permission effectively

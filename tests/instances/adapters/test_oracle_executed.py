@@ -12,7 +12,7 @@ import json
 import oracledb
 import pytest
 
-from instances.adapters.base import ConnectionParams, PasswordPolicy
+from instances.adapters.base import ConnectionParams, PasswordPolicy, Privilege
 from instances.adapters.matching import holds
 from instances.adapters.oracle import sql
 from instances.adapters.oracle.adapter import OracleAdapter
@@ -122,6 +122,40 @@ def test_object_and_column_privileges_through_roles():
     assert ana.can_grant
 
 
+def test_a_privilege_view_the_monitor_may_not_select_is_an_unread_scope():
+    """A monitoring account granted SELECT on each dictionary view the sync reads instead of
+    SELECT_CATALOG_ROLE, DBA_TAB_PRIVS left out: that view raises ORA-00942 ({REF}/DBA_TAB_PRIVS.html;
+    Security Guide, "Managing Access to Objects"); the read goes on, names the view as an unread scope
+    holding every object-level entry, and still reads the column grants of DBA_COL_PRIVS."""
+    database = monitored(catalog_role=False)
+    views = ("DBA_USERS", "DBA_ROLES", "DBA_ROLE_PRIVS", "DBA_SYS_PRIVS", "DBA_COL_PRIVS", "V$PWFILE_USERS",
+             "DBA_PROFILES")  # fmt: skip
+    for view in views:
+        database.grant_object("SELECT", "SYS", view, MONITOR)
+    database.user("ANA")
+    database.grant_system("CREATE SESSION", "ANA")
+    database.grant_object("DELETE", "HR", "JOBS", "ANA")
+    database.grant_column("UPDATE", "HR", "EMPLOYEES", "SALARY", "ANA")
+    reader = adapter(database)
+    rows = reader.read_account_rows()
+    (scope,) = reader.account_unread_scopes(rows)
+    assert (scope.label, scope.level, scope.target, scope.covers) == ("DBA_TAB_PRIVS", "global", "", ("object",))
+    assert (
+        scope.reason
+        == 'the monitoring login may not select it: ORA-00942: table or view "DBA_TAB_PRIVS" does not exist'
+    )
+
+    ana = {a.username: a for a in reader.parse_account_rows(rows)}["ANA"]
+    assert grants(ana) & {("column", "UPDATE", "HR.EMPLOYEES.SALARY", False, (), False)}
+    assert not [p for p in ana.privileges if p.level == "object"]
+    assert [p for p in ana.privileges if scope.contains(p)] == []
+    assert scope.contains(Privilege("object", "DELETE", "HR.JOBS")) and not scope.contains(ana.privileges[0])
+    # granted the view too, the read is full
+    database.grant_object("SELECT", "SYS", "DBA_TAB_PRIVS", MONITOR)
+    rows = adapter(database).read_account_rows()
+    assert not adapter(database).account_unread_scopes(rows) and rows["tab_privs"]
+
+
 def test_object_grants_of_oracle_maintained_roles_and_public_are_not_read():
     """SELECT_CATALOG_ROLE and PUBLIC hold thousands of dictionary grants: they show by name, their system
     privileges in full (docs/adapters_sqlserver_oracle.md; {REF}/DBA_ROLES.html ORACLE_MAINTAINED)."""
@@ -183,7 +217,7 @@ def test_dba_role_and_sysdba_make_superusers():
 
 
 def test_any_privileges_alone_do_not_make_a_superuser():
-    """"… ANY …" system privileges are listed, they do not make a superuser (docs/adapters_sqlserver_oracle.md)."""
+    """ "… ANY …" system privileges are listed, they do not make a superuser (docs/adapters_sqlserver_oracle.md)."""
     database = monitored()
     database.user("DEPLOYER")
     database.grant_system("CREATE SESSION", "DEPLOYER")
@@ -428,7 +462,8 @@ def test_password_policy_from_the_profile():
         "INACTIVE_ACCOUNT_TIME UNLIMITED)")  # fmt: skip
     strict = found["STRICT"].password_policy
     assert strict.enforced is True and strict.reason.startswith(
-        "profile APP_USERS: PASSWORD_VERIFY_FUNCTION ORA12C_STRONG_VERIFY_FUNCTION; PASSWORD_LIFE_TIME 90, ")
+        "profile APP_USERS: PASSWORD_VERIFY_FUNCTION ORA12C_STRONG_VERIFY_FUNCTION; PASSWORD_LIFE_TIME 90, "
+    )
     assert "FAILED_LOGIN_ATTEMPTS 10" in strict.reason  # DEFAULT → the DEFAULT profile's
     assert found["OPS$KIM"].password_policy == PasswordPolicy(
         None, "authenticated EXTERNAL: the password is not Oracle's")  # fmt: skip

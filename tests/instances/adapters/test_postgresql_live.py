@@ -143,6 +143,14 @@ def test_a_database_the_monitor_cannot_connect_to_is_named(scenario, adapter):
     assert skipped[LOCKED] == "the monitoring login has no CONNECT privilege on it"
     assert {APP, WEIRD} <= set(rows["objects"]) and LOCKED not in rows["objects"]
     assert adapter.account_read_details(rows)["databases_not_read"] == rows["databases_not_read"]
+    # the same databases, as the unread scopes of the base contract: what lies in them, not their own grants
+    scopes = {scope.target: scope for scope in adapter.account_unread_scopes(rows)}
+    assert scopes.keys() == skipped.keys() and scopes[LOCKED].reason == skipped[LOCKED]
+    locked = scopes[LOCKED]
+    assert locked.label == f"database {LOCKED}" and locked.contains(Privilege("object", "SELECT", f"{LOCKED}.s.t"))
+    assert locked.contains(Privilege("database", "DEFAULT SELECT ON TABLES FOR ROLE o", LOCKED))
+    assert not locked.contains(Privilege("database", "CONNECT", LOCKED))
+    assert not locked.contains(Privilege("object", "SELECT", f"{APP}.s.t"))
 
 
 def test_expired_role_is_locked(scenario, adapter, pg_monitor):

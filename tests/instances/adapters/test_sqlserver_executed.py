@@ -315,16 +315,38 @@ def test_a_database_with_an_odd_name_is_read_by_its_bracketed_name():
     assert ("database", "INSERT", "we]ird db", "GRANT", False, ("we]ird db.db_datawriter",)) in grants(gus)
 
 
-def test_a_database_the_login_cannot_open_fails_the_read():
-    """Without CONNECT ANY DATABASE or a user, a three-part read fails with error 916
-    ({DOCS}/relational-databases/errors-events/database-engine-events-and-errors); nothing partial."""
+def test_a_database_the_login_cannot_open_is_an_unread_scope_and_the_others_are_read():
+    """Without CONNECT ANY DATABASE, a user or an enabled guest, HAS_DBACCESS is 0 ({DOCS}/t-sql/
+    functions/has-dbaccess-transact-sql) and a three-part read would fail with error 916
+    ({DOCS}/relational-databases/errors-events/database-engine-events-and-errors): the database is
+    not read, named as an unread scope (everything in it: permissions, its db.role roles, the
+    snapshot's entry), and the other databases are read."""
     server = SQLServer()
     server.login(MONITOR)
     server.grant("VIEW ANY DEFINITION", MONITOR)
-    server.database("sales").user(MONITOR, MONITOR)
-    server.database("hr")
-    with pytest.raises(errors.TargetPermissionDenied, match="not able to access the database"):
-        adapter(server).fetch_accounts()
+    server.login("ivy")
+    sales = server.database("sales")
+    sales.user(MONITOR, MONITOR)
+    sales.user("ivy", "ivy")
+    sales.add_member("db_datareader", "ivy")
+    hr = server.database("hr")
+    hr.user("ivy", "ivy")
+    hr.add_member("db_owner", "ivy")
+    reader = adapter(server)
+    rows = reader.read_account_rows()
+    assert sorted(rows["security"]) == ["sales"] and reader.statements_executed == 1 + 4 + 3
+    (scope,) = reader.account_unread_scopes(rows)
+    assert (scope.level, scope.target, scope.role_prefix, scope.snapshot_path) == (
+        "database", "hr", "hr.", ("databases", "hr"),
+    )  # fmt: skip
+    assert "HAS_DBACCESS is 0" in scope.reason
+    ivy = {a.username: a for a in reader.parse_account_rows(rows)}["ivy"]
+    assert ivy.roles == ("sales.db_datareader",) and not [p for p in ivy.privileges if scope.contains(p)]
+    assert not scope.contains_role("sales.db_datareader") and scope.contains_role("hr.db_owner")
+    # with access (a user for the login), the same database is read
+    hr.user(MONITOR, MONITOR)
+    rows = adapter(server).read_account_rows()
+    assert sorted(rows["security"]) == ["hr", "sales"] and not adapter(server).account_unread_scopes(rows)
 
 
 @pytest.mark.parametrize("version", ["11.0.7507.2", "13.0.6435.1", "15.0.4345.5", "16.0.4135.4"])

@@ -12,7 +12,8 @@ Access is emulated as documented: the DBA_ and V$ views are readable with
 SELECT_CATALOG_ROLE enabled or SELECT ANY DICTIONARY, else ORA-00942 (Oracle Database
 Security Guide, "Managing Access to Objects": dictionary protection); a login fails
 with ORA-01017 (no such user), ORA-28000 (locked), ORA-28001 (expired) or ORA-01045 (no
-CREATE SESSION). Not emulated: grants on single dictionary views, proxy users,
+CREATE SESSION); an object grant on one dictionary view (``GRANT SELECT ON SYS.DBA_USERS``) opens that
+view alone. Not emulated: proxy users,
 password-protected roles (treated like the adapter does: enabled when DEFAULT).
 """
 
@@ -292,5 +293,16 @@ class Oracle:
             "SELECT (SELECT count(*) FROM session_roles WHERE role = 'SELECT_CATALOG_ROLE') "
             "+ (SELECT count(*) FROM session_privs WHERE privilege = 'SELECT ANY DICTIONARY')"
         ).fetchone()[0]
-        if not allowed:
-            raise oracledb.DatabaseError(f"ORA-00942: table or view \"{protected[0]}\" does not exist")
+        if allowed:
+            return
+        # an object privilege on the view itself (GRANT SELECT|READ ON SYS.<view> TO the login, one of
+        # its enabled roles or PUBLIC) opens that view alone (Security Guide, "Managing Access to Objects")
+        for view in protected:
+            granted = connection.duck.execute(
+                "SELECT count(*) FROM dba_tab_privs WHERE owner = 'SYS' AND table_name = ? "
+                "AND privilege IN ('SELECT', 'READ') AND (grantee IN (?, 'PUBLIC') "
+                "OR grantee IN (SELECT role FROM session_roles))",
+                [view, connection.login],
+            ).fetchone()[0]
+            if not granted:
+                raise oracledb.DatabaseError(f'ORA-00942: table or view "{view}" does not exist')

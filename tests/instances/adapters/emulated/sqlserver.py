@@ -83,6 +83,9 @@ CREATE TEMP MACRO loginproperty(login_arg, property_arg) AS
 CREATE TEMP MACRO tsql_convert_binary(value_arg, style_arg) AS
     CASE WHEN value_arg IS NULL THEN NULL WHEN style_arg = 1 THEN '0x' || hex(value_arg)
          WHEN style_arg = 2 THEN hex(value_arg) ELSE error('CONVERT style not emulated') END;
+CREATE TEMP MACRO has_dbaccess(database_arg) AS
+    (SELECT CASE WHEN h.answer = 1 THEN 1 ELSE 0 END FROM session_permissions AS h
+     WHERE h.securable = database_arg AND h.securable_class = 'DATABASE' AND h.permission = 'CONNECT');
 CREATE TEMP MACRO has_perms_by_name(securable_arg, class_arg, permission_arg) AS
     (SELECT h.answer FROM session_permissions AS h
      WHERE h.securable IS NOT DISTINCT FROM securable_arg AND h.securable_class IS NOT DISTINCT FROM upper(class_arg)
@@ -234,9 +237,12 @@ class Database:
         the two ids are different numbers here, so a join on the wrong one finds nothing."""
         partition_id = self.server.next_id()
         hobt_id = self.server.next_id()
-        if index_id and not self.server.duck.execute(
-            f"SELECT 1 FROM {self.q}.sys.indexes WHERE object_id = ? AND index_id = ?", [table.object_id, index_id]
-        ).fetchall():
+        if (
+            index_id
+            and not self.server.duck.execute(
+                f"SELECT 1 FROM {self.q}.sys.indexes WHERE object_id = ? AND index_id = ?", [table.object_id, index_id]
+            ).fetchall()
+        ):
             self.server.insert(f"{self.q}.sys.indexes", object_id=table.object_id, name=f"ix_{table.name}_{index_id}",
                                index_id=index_id, type=1 if index_id == 1 else 2,
                                type_desc="CLUSTERED" if index_id == 1 else "NONCLUSTERED")  # fmt: skip
@@ -544,8 +550,10 @@ class SQLServer:
             for permission in sorted(DATABASE_PERMISSION_NAMES):
                 if not online:
                     answer = 0
-                elif sysadmin or server["CONTROL SERVER"] == 1 or (
-                    permission == "CONNECT" and server["CONNECT ANY DATABASE"] == 1
+                elif (
+                    sysadmin
+                    or server["CONTROL SERVER"] == 1
+                    or (permission == "CONNECT" and server["CONNECT ANY DATABASE"] == 1)
                 ):
                     answer = 1
                 else:
@@ -554,4 +562,3 @@ class SQLServer:
                     answer = held(rows, names, permission, "CONTROL", "db_owner" in names)
                 answers.append((name, "DATABASE", permission, answer))
         return answers
-
