@@ -120,7 +120,7 @@ class PostgreSQLAdapter(BaseAdapter):
         connection and one statement per other database the monitor may connect to,
         whatever the number of roles. Each database read is bounded by the connect
         and statement timeouts; a database that cannot be read (no CONNECT,
-        connections not allowed, refused, too slow) is named in
+        connections not allowed, refused, too slow, dropped while being read) is named in
         ``databases_not_read`` and the others are still read."""
         with self.connect() as session:
             features: PostgreSQLFeatures = session.features
@@ -166,7 +166,19 @@ class PostgreSQLAdapter(BaseAdapter):
                 objects[name] = session.rows(sql.OBJECT_PRIVILEGES, action=f"read object privileges of {name!r}")
         except (TargetPermissionDenied, TargetAuthFailed, TargetTimeout) as exc:
             return str(exc)
+        except TargetError as exc:
+            # dropped since it was listed (its connection refused or terminated): nothing of it
+            # can be read now; anything else is the server's failure, and the read fails with it
+            if self._database_listed(name):
+                raise
+            return f"it was dropped while being read ({exc})"
         return ""
+
+    def _database_listed(self, name: str) -> bool:
+        """Is ``name`` still one of the databases whose privileges are read? (A new connection.)"""
+        with self.connect() as session:
+            listed = session.rows(sql.OBJECT_DATABASES, action="list databases")
+        return any(d["datname"] == name for d in listed)
 
     def account_read_details(self, rows: AccountRows) -> dict:
         """The databases whose object privileges could not be read, for the sync record."""

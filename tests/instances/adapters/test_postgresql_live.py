@@ -230,6 +230,44 @@ def test_adapter_from_instance_via_registry(db, pg_monitor):
     assert adapter.test_connection().version[:2].isdigit()
 
 
+def test_a_database_dropped_while_the_read_runs_is_named_not_a_failed_read(pg_scratch, pg_monitor):
+    """Listed, then dropped before its own connection opens (as another tool may do at any time):
+    the server's "does not exist" names that database, the others are read."""
+    doomed = f"{P}doomed"
+    pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {}").format(ident(doomed)))
+    pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(ident(doomed)))
+    adapter = PostgreSQLAdapter(pg_monitor)
+    connect = adapter.connect
+
+    def drop_first(database=None):
+        if database == doomed:
+            pg_scratch.run(pgsql.SQL("DROP DATABASE {} WITH (FORCE)").format(ident(doomed)))
+        return connect(database)
+
+    adapter.connect = drop_first
+    rows = adapter.read_account_rows()
+    reasons = {d["database"]: d["reason"] for d in rows["databases_not_read"]}
+    assert reasons[doomed].startswith("it was dropped while being read (") and "does not exist" in reasons[doomed]
+    assert doomed not in rows["objects"] and rows["connected_database"] in rows["objects"]
+
+
+def test_a_failure_of_a_database_that_still_exists_fails_the_read(pg_scratch, pg_monitor):
+    adapter = PostgreSQLAdapter(pg_monitor)
+    connect = adapter.connect
+    other = f"{P}still_here"
+    pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {}").format(ident(other)))
+    pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(ident(other)))
+
+    def failing(database=None):
+        if database == other:
+            raise TargetQueryFailed("Instance 'pg-live': read object privileges: server error")
+        return connect(database)
+
+    adapter.connect = failing
+    with pytest.raises(TargetQueryFailed, match="server error"):
+        adapter.read_account_rows()
+
+
 def test_a_database_left_invalid_by_an_interrupted_drop_is_not_listed_nor_read(pg_scratch, pg_monitor):
     """PG 15+ (and the minor releases of August 2023) mark a database whose DROP DATABASE was
     interrupted with ``datconnlimit = -2``: it cannot be connected to, only dropped. The marker is
