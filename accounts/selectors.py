@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts import sql
-from accounts.models import AccountChangeLog, InstanceAccount
+from accounts.models import AccountChangeLog, ChangeType, InstanceAccount
 from accounts.whocan import Entry, account_answer, asked_object, narrowing
 from instances.models import Instance
 from whalefall.csv_export import CsvColumns
@@ -64,6 +64,22 @@ def account_changes_list(
     if instance_id is not None:
         queryset = queryset.filter(instance_id=instance_id)
     return queryset
+
+
+def instance_baseline(*, instance_id: int) -> AccountChangeLog | None:
+    """The instance's baseline row (its first successful sync: what it found), None before it or
+    for an instance first synced before baselines existed. One indexed read
+    (``account_change_log_one_baseline``)."""
+    return AccountChangeLog.objects.filter(instance_id=instance_id, change_type=ChangeType.BASELINE).first()
+
+
+def account_baseline_presence(*, account: InstanceAccount) -> AccountChangeLog | None:
+    """The baseline row of the account's instance when the account was present at it (found by
+    that first sync: ``first_seen_at`` is the baseline's time), else None. One query."""
+    baseline = instance_baseline(instance_id=account.instance_id)
+    if baseline is None or account.first_seen_at > baseline.changed_at:
+        return None
+    return baseline
 
 
 def account_privileges(*, facts: dict[str, Any]) -> list[dict[str, Any]]:

@@ -43,7 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PREFIX = "wfbench_"
+# per run: the live servers are shared (another run at the same time must not drop these roles)
+PREFIX = f"wfbench{os.getpid()}_"
 MYSQL_PORT = int(os.environ.get("WF_TEST_MYSQL_PORT", "3306"))
 PG_PORT = int(os.environ.get("WF_TEST_PG_PORT", "5432"))
 
@@ -194,9 +195,11 @@ def timed(fn):
     return time.perf_counter() - started, result
 
 
-# What a first sync must write, copied server-side from an already synced
-# instance (no driver, no Python, no JSON parsing), foreign-key checks
-# included: the floor of the write part.
+# What a first sync (the instance's baseline) must write, copied server-side
+# from an already synced instance (no driver, no Python, no JSON parsing),
+# foreign-key checks included: the floor of the write part — accounts,
+# permission rows, who-can entries and the one baseline change-log row (no
+# "add" rows: docs/architecture.md § Account sync).
 _FLOOR_STATEMENTS = (
     "INSERT INTO instance_accounts (instance_id, username, host, is_active, first_seen_at, last_seen_at) "
     "SELECT %(dst)s, username, host, true, now(), now() FROM instance_accounts WHERE instance_id = %(src)s",
@@ -205,20 +208,26 @@ _FLOOR_STATEMENTS = (
     "p.is_locked, p.roles, now() FROM instance_accounts d JOIN instance_accounts s ON s.instance_id = %(src)s "
     "AND s.username = d.username AND s.host = d.host JOIN account_permissions p ON p.instance_account_id = s.id "
     "WHERE d.instance_id = %(dst)s",
-    "INSERT INTO account_change_log (instance_id, instance_account_id, username, host, change_type, diff, "
-    "changed_at) SELECT %(dst)s, d.id, d.username, d.host, 'add', jsonb_build_object('facts', p.facts), now() "
-    "FROM instance_accounts d JOIN account_permissions p ON p.instance_account_id = d.id "
+    "INSERT INTO account_privilege_entries (account_id, ordinal, instance_id, privilege, level, target, grantable, "
+    "state, via, via_set_role, implied_by, pattern_prefix, pattern_suffix) SELECT d.id, e.ordinal, %(dst)s, "
+    "e.privilege, e.level, e.target, e.grantable, e.state, e.via, e.via_set_role, e.implied_by, e.pattern_prefix, "
+    "e.pattern_suffix FROM instance_accounts d JOIN instance_accounts s ON s.instance_id = %(src)s "
+    "AND s.username = d.username AND s.host = d.host JOIN account_privilege_entries e ON e.account_id = s.id "
     "WHERE d.instance_id = %(dst)s",
+    "INSERT INTO account_change_log (instance_id, instance_account_id, username, host, change_type, diff, "
+    "changed_at) SELECT %(dst)s, NULL, '', '', 'baseline', diff, now() FROM account_change_log "
+    "WHERE instance_id = %(src)s AND change_type = 'baseline'",
 )
 
 
 def write_floor(source, scratch) -> float:
-    """Seconds to write ``source``'s accounts, permissions and add rows for
+    """Seconds to write ``source``'s accounts, permissions, who-can entries and baseline row for
     ``scratch`` entirely inside the database (rolled back)."""
     from django.db import connection, transaction
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE instance_accounts, account_permissions")  # fresh rows: keep the joins hashed
+        # fresh rows: keep the joins hashed
+        cursor.execute("ANALYZE instance_accounts, account_permissions, account_privilege_entries")
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
@@ -270,6 +279,7 @@ def bench(target, n):
         instance = fresh_instance(k + 1)
         elapsed, record = timed(lambda: sync(instance))  # noqa: B023
         assert record.items_created == total, (record.items_created, total)
+        assert record.sync_details.get("baseline"), record.sync_details  # one baseline row, no "add" rows
         firsts.append(elapsed)
     floor = statistics.median(write_floor(instance, fresh_instance(10 + k)) for k in range(3))
     agains = []

@@ -10,10 +10,11 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin.who_can import PrivilegeOnFilter, who_can_page
 from accounts.diff import diff_lines, diff_summary
-from accounts.models import AccountChangeLog, AccountListing, AccountPermission, InstanceAccount
+from accounts.models import AccountChangeLog, AccountListing, AccountPermission, ChangeType, InstanceAccount
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
     ACCOUNT_CSV_COLUMNS,
+    account_baseline_presence,
     account_changes_list,
     account_list_steps_apply,
     account_privileges,
@@ -161,7 +162,7 @@ PERMISSION_FIELDSETS = (
                        "flag_reasons")}),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
-)
+)  # fmt: skip
 
 
 class PermissionDisplayMixin:
@@ -250,11 +251,12 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
         "first_seen_at",
         "last_seen_at",
         "deactivated_at",
+        "baseline",
         "all_changes",
     )
     fieldsets = (
         (None, {"fields": ("instance", "username", "host", "is_active")}),
-        ("Seen", {"fields": ("first_seen_at", "last_seen_at", "deactivated_at", "all_changes")}),
+        ("Seen", {"fields": ("first_seen_at", "baseline", "last_seen_at", "deactivated_at", "all_changes")}),
     )
     ordering = ("instance__name", "username", "host")
     inlines = (AccountPermissionInline, AccountChangeInline)
@@ -291,6 +293,16 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
         ]
         return format_html_join(" ", "{}", ((label,) for label in labels)) or "-"
 
+    @admin.display(description="Baseline")
+    def baseline(self, obj: InstanceAccount) -> str:
+        """For an account the instance's first sync found: "present at baseline (<date>)" (it has
+        no "added" row: nothing was added, WhaleFall looked for the first time)."""
+        baseline = account_baseline_presence(account=obj)
+        if baseline is None:
+            return "-"
+        url = reverse("admin:accounts_accountchangelog_change", args=[baseline.pk])
+        return format_html('present at <a href="{}">baseline</a> ({})', url, datetime_html(baseline.changed_at))
+
     @admin.display(description="Change log")
     def all_changes(self, obj: InstanceAccount) -> str:
         url = reverse("admin:accounts_accountchangelog_changelist") + f"?instance_account__id__exact={obj.pk}"
@@ -317,7 +329,8 @@ class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, ModelAd
 
 @admin.register(AccountChangeLog)
 class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
-    """Append-only log of account changes (adds, modifications, removals, reactivations)."""
+    """Append-only log of account changes (each instance's baseline, adds, modifications, removals,
+    reactivations)."""
 
     actions = ("export_csv",)
     csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
@@ -348,6 +361,8 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
 
     @admin.display(description="Account", ordering="username")
     def account(self, obj: AccountChangeLog) -> str:
+        if obj.change_type == ChangeType.BASELINE:
+            return "(every account: the instance's first sync)"
         return f"{obj.username}@{obj.host}" if obj.host else obj.username
 
     @admin.display(description="What changed")
