@@ -161,7 +161,11 @@ class PostgreSQLTarget:
             ).fetchall()
         for name, _acl, allowed in databases:
             if allowed:
-                with connect(name) as conn:
+                try:
+                    conn = connect(name)
+                except psycopg.OperationalError:  # dropped meanwhile by another run on the shared server
+                    continue
+                with conn:
                     conn.execute("SELECT oid, nspname, nspowner, nspacl FROM pg_namespace").fetchall()
                     conn.execute("SELECT oid, relname, relnamespace, relkind, relowner, relacl FROM pg_class "
                                  "WHERE relkind IN ('r', 'v', 'm', 'f', 'p')").fetchall()  # fmt: skip
@@ -321,7 +325,15 @@ def main():
     targets = {"mysql": [MariaDBTarget], "postgresql": [PostgreSQLTarget]}.get(
         args.engine, [MariaDBTarget, PostgreSQLTarget]
     )
-    rows = [bench(cls(args.owned_tables) if cls is PostgreSQLTarget else cls(), args.accounts) for cls in targets]
+    rows = []
+    for cls in targets:
+        target = cls(args.owned_tables) if cls is PostgreSQLTarget else cls()
+        try:
+            rows.append(bench(target, args.accounts))
+            print(rows[-1], flush=True)  # each engine's figures as soon as they exist
+        except BaseException:
+            target.drop()  # the shared servers keep nothing of a failed run
+            raise
     from django.db import connection
 
     print(f"metadata database: PostgreSQL {connection.pg_version // 10000} "
