@@ -220,6 +220,11 @@ def test_one_change_is_one_event_listing_every_reason():
     assert event.dedup_key == f"account_change:{event.account_id}:{event.payload['change_log_id']}"
     assert len(event.payload["history_ids"]) == 3
     assert alerts_detect().new == 0
+    # receivers read the reasons as words, not as JSON
+    from alerts.transport import message_text
+
+    text = message_text(events=[event], mode="immediate")
+    assert "  reasons: became superuser, became able to grant, classified Superuser (is_superuser), " in text
 
 
 def test_a_change_waits_for_its_classification_then_alerts_once_with_it():
