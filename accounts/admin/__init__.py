@@ -327,6 +327,13 @@ class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, ModelAd
         return obj.instance_account.instance
 
 
+def _change_account_label(change: AccountChangeLog) -> str:
+    """user@host of a change; a baseline (no account) says what it covers."""
+    if change.change_type == ChangeType.BASELINE:
+        return "(every account: the instance's first sync)"
+    return f"{change.username}@{change.host}" if change.host else change.username
+
+
 @admin.register(AccountChangeLog)
 class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     """Append-only log of account changes (each instance's baseline, adds, modifications, removals,
@@ -361,9 +368,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
 
     @admin.display(description="Account", ordering="username")
     def account(self, obj: AccountChangeLog) -> str:
-        if obj.change_type == ChangeType.BASELINE:
-            return "(every account: the instance's first sync)"
-        return f"{obj.username}@{obj.host}" if obj.host else obj.username
+        return _change_account_label(obj)
 
     @admin.display(description="What changed")
     def summary(self, obj: AccountChangeLog) -> str:
@@ -450,7 +455,7 @@ def _recent_changes(instance: Instance) -> str:
     rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
         (datetime_html(c.changed_at),
          format_html('<a href="{}">{}</a>', reverse("admin:accounts_accountchangelog_change", args=[c.pk]),
-                     f"{c.username}@{c.host}" if c.host else c.username),
+                     _change_account_label(c)),
          c.get_change_type_display(), prose(diff_summary(c.diff), limit=200))
         for c in changes
     ))  # fmt: skip

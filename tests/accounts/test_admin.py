@@ -318,3 +318,6 @@ def test_account_page_says_present_at_baseline_and_the_log_lists_the_baseline(
     assert "baseline: 1 accounts (1 superusers, 0 can grant, 0 locked)" in body
     assert "(every account: the instance&#x27;s first sync)" in body
     assert admin_client_logged_in.get(_url(AccountChangeLog, "change", baseline.pk)).status_code == 200
+    # the instance page's recent changes name it too (a link with text, not an empty one)
+    page = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=[instance.pk])).content.decode()
+    assert "(every account: the instance&#x27;s first sync)</a>" in page
