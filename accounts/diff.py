@@ -119,7 +119,10 @@ def facts_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def diff_lines(diff: dict[str, Any]) -> list[tuple[str, str]]:
     """A change-log diff as signed lines for people: ``("+", "DELETE on app.* via reporting")``
     for what was gained, ``("-", …)`` for what was lost, ``("~", …)`` for a change with no
-    direction. An added account lists what it holds; a removed one what it held."""
+    direction. An added account lists what it holds; a removed one what it held; an instance's
+    baseline what its first sync found."""
+    if "baseline" in diff:
+        return [("~", baseline_label(diff["baseline"]))]
     facts, sign = diff.get("facts"), "+"
     if facts is None and "last_facts" in diff:
         facts, sign = diff["last_facts"], "-"
@@ -141,6 +144,14 @@ def diff_lines(diff: dict[str, Any]) -> list[tuple[str, str]]:
     if diff.get("snapshot"):
         lines.append(("~", "engine-native detail changed (the privileges did not)"))
     return lines
+
+
+def baseline_label(summary: dict[str, Any]) -> str:
+    """A baseline row's summary for people: "baseline: 10,004 accounts (3 superusers, 5 can grant,
+    2 locked)"."""
+    counts = ", ".join(f"{summary.get(key, 0):,} {label}" for key, label in
+                       (("superusers", "superusers"), ("can_grant", "can grant"), ("locked", "locked")))  # fmt: skip
+    return f"baseline: {summary.get('account_count', 0):,} accounts ({counts})"
 
 
 def diff_summary(diff: dict[str, Any], *, shown: int = 3) -> str:

@@ -206,6 +206,8 @@ class AccountUnreadScope(models.Model):
 
 
 class ChangeType(models.TextChoices):
+    # the first successful sync of an instance: one row for the instance (no account), what it found
+    BASELINE = "baseline", "Baseline"
     ADD = "add", "Added"
     MODIFY = "modify", "Modified"
     REMOVE = "remove", "Removed"
@@ -213,7 +215,12 @@ class ChangeType(models.TextChoices):
 
 
 class AccountChangeLog(models.Model):
-    """Append-only log of account changes found by syncs (removals included)."""
+    """Append-only log of account changes found by syncs (removals included).
+
+    The first successful sync of an instance is its **baseline**: it writes one ``baseline`` row
+    for the instance (no account, ``diff.baseline`` = what it found: account count, superusers,
+    grantors) and no ``add`` row per account — nothing was added, WhaleFall looked for the first
+    time. Accounts that appear in later syncs are ``add``ed."""
 
     instance = models.ForeignKey(
         "instances.Instance", on_delete=models.CASCADE, related_name="account_changes", db_index=False
@@ -245,6 +252,10 @@ class AccountChangeLog(models.Model):
             models.CheckConstraint(
                 condition=models.Q(change_type__in=ChangeType.values), name="account_change_log_type_valid"
             ),
+            # one baseline per instance (also what a sync reads to know whether it is the first)
+            models.UniqueConstraint(
+                fields=["instance"], condition=models.Q(change_type="baseline"), name="account_change_log_one_baseline"
+            ),
         ]
         indexes = [
             models.Index(fields=["instance", "-changed_at"], name="account_changes_inst_time_idx"),
@@ -253,4 +264,6 @@ class AccountChangeLog(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.change_type == ChangeType.BASELINE:
+            return f"baseline of instance {self.instance_id}"
         return f"{self.change_type} {self.username}"

@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts import sql
-from accounts.models import AccountChangeLog, AccountUnreadScope, InstanceAccount
+from accounts.models import AccountChangeLog, AccountUnreadScope, ChangeType, InstanceAccount
 from accounts.unread import stored_scope
 from accounts.whocan import Entry, account_answer, asked_object, narrowing
 from instances.adapters.base import UnreadScope
@@ -100,6 +100,22 @@ def account_unread_scopes(*, facts: dict[str, Any], unread: Sequence[UnreadScope
         for view in unread
         if any(view.scope.contains(p) for p in privileges) or any(view.scope.contains_role(r) for r in roles)
     ]
+
+
+def instance_baseline(*, instance_id: int) -> AccountChangeLog | None:
+    """The instance's baseline row (its first successful sync: what it found), None before it or
+    for an instance first synced before baselines existed. One indexed read
+    (``account_change_log_one_baseline``)."""
+    return AccountChangeLog.objects.filter(instance_id=instance_id, change_type=ChangeType.BASELINE).first()
+
+
+def account_baseline_presence(*, account: InstanceAccount) -> AccountChangeLog | None:
+    """The baseline row of the account's instance when the account was present at it (found by
+    that first sync: ``first_seen_at`` is the baseline's time), else None. One query."""
+    baseline = instance_baseline(instance_id=account.instance_id)
+    if baseline is None or account.first_seen_at > baseline.changed_at:
+        return None
+    return baseline
 
 
 def account_privileges(*, facts: dict[str, Any], unread: Sequence[UnreadScopeView] = ()) -> list[dict[str, Any]]:

@@ -173,7 +173,10 @@ def accounts_apply(
 
     New accounts are added, returning ones reactivated, vanished ones
     deactivated (``is_active=false``, ``deactivated_at``), changed permissions
-    upserted, and one change-log row written per add/modify/remove/reactivate.
+    upserted, and one change-log row written per add/modify/remove/reactivate —
+    except on the instance's first sync (nothing stored, no baseline yet): that
+    one is its baseline, one ``baseline`` row for the instance and no ``add``
+    rows (``_baseline_change``; the outcome's details say ``baseline``).
     The listing is compared by per-account state digest with the stored
     accounts (one query); a listing identical to the stored state only bumps
     ``last_seen_at``. ``fingerprint`` (of the listing's catalog rows) is
@@ -205,16 +208,20 @@ def accounts_apply(
         stored = {(u, h): (account_id, is_active, digest)
                   for account_id, u, h, is_active, digest in _run(cursor, sql.STORED_ACCOUNTS, **ids)}  # fmt: skip
         plan = _plan(incoming, stored)
+        # the first successful sync is the baseline: no "add" row per account (nothing was added)
+        baseline = not stored and not _run(cursor, sql.BASELINE_EXISTS, instance_id=instance.pk)
         created = []
         if plan.new_keys:
             created = _run(
                 cursor, sql.INSERT_ACCOUNTS, usernames=[u for u, _ in plan.new_keys],
                 hosts=[h for _, h in plan.new_keys], **ids,
             )  # fmt: skip
-            _copy_new_accounts(cursor, created, incoming, session_id=session_id, **ids)
+            _copy_new_accounts(cursor, created, incoming, session_id=session_id, log_adds=not baseline, **ids)
         old_ids = [changed[0] for changed in plan.changed] + [account_id for account_id, _ in plan.vanished]
         old_facts = dict(_run(cursor, sql.OLD_FACTS, ids=old_ids)) if old_ids else {}
         changes, modified = _changes(plan, old_facts)
+        if baseline:
+            changes.append(_baseline_change(incoming))
         if plan.changed:
             _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.changed), now=now)
             _run(cursor, sql.DELETE_ENTRIES, ids=[account_id for account_id, _, _ in plan.changed])
@@ -237,12 +244,15 @@ def accounts_apply(
             _run(cursor, sql.UPSERT_LISTING, fingerprint=fingerprint, account_count=len(incoming), **ids)
         else:
             _run(cursor, sql.FORGET_LISTING, **ids)
+    details = {"reactivated": len(plan.reactivated), "modified": modified}
+    if baseline:
+        details["baseline"] = True
     outcome = RecordOutcome(
         synced=len(incoming),
         created=len(created),
         updated=modified + len(plan.reactivated),
         deleted=len(plan.vanished),
-        details={"reactivated": len(plan.reactivated), "modified": modified},
+        details=details,
     )
     if unread_records:
         outcome.details["unread_scopes"] = [record.details() for record in unread_records]
@@ -318,11 +328,11 @@ def _only_added(old: dict, state: _State, stored_digest: str | None) -> bool:
     return _digest(facts_json(state.account, omit=added), state.snapshot_json) == stored_digest
 
 
-def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, now) -> None:
-    """Permission rows and "add" change-log rows of freshly inserted accounts, by
-    COPY: no conflict is possible, and COPY takes the JSON text as it is. The
-    states are computed inside the first stream, so the database ingests one
-    chunk while the next is encoded."""
+def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, now, log_adds: bool = True) -> None:
+    """Permission rows and (``log_adds``: not at the baseline) "add" change-log rows of freshly
+    inserted accounts, by COPY: no conflict is possible, and COPY takes the JSON text as it is.
+    The states are computed inside the first stream, so the database ingests one chunk while
+    the next is encoded."""
     facts_json: list[str] = []
 
     def permission_rows():
@@ -334,6 +344,8 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
                    account.can_grant, account.is_locked, _text_array(sorted(set(account.roles))), now)  # fmt: skip
 
     _copy(cursor, sql.COPY_PERMISSIONS, permission_rows())
+    if not log_adds:
+        return
     add = ChangeType.ADD.value
     _copy(cursor, sql.COPY_CHANGES, (
         (instance_id, account_id, u, h, add, '{"facts":' + facts + "}", session_id, now)
@@ -453,7 +465,24 @@ def _permissions_doc(rows: list[tuple[int, _State, str | None]]) -> str:
     )
 
 
-def _change(account_id: int, username: str, host: str, change_type: str, diff: dict) -> str:
+#: accounts named per flag in a baseline row (the counts are complete)
+BASELINE_NAMES_LIMIT = 50
+
+
+def _baseline_change(incoming: dict[tuple[str, str], AccountFacts]) -> str:
+    """The baseline row of an instance (no account): how many accounts the first sync found, how
+    many are superusers, can grant or are locked, and the first ``BASELINE_NAMES_LIMIT`` names of
+    the superusers and grantors (user@host, sorted)."""
+    summary: dict = {"account_count": len(incoming)}
+    for flag, label in (("is_superuser", "superusers"), ("can_grant", "can_grant"), ("is_locked", "locked")):
+        names = sorted(f"{u}@{h}" if h else u for (u, h), a in incoming.items() if getattr(a, flag))
+        summary[label] = len(names)
+        if flag != "is_locked":
+            summary[f"{label}_accounts"] = names[:BASELINE_NAMES_LIMIT]
+    return _change(None, "", "", ChangeType.BASELINE, {"baseline": summary})
+
+
+def _change(account_id: int | None, username: str, host: str, change_type: str, diff: dict) -> str:
     """One change-log row as JSON text."""
     return json.dumps(
         {"account_id": account_id, "username": username, "host": host, "change_type": change_type, "diff": diff}

@@ -60,6 +60,10 @@ TOUCH_ACTIVE = (
     "WHERE instance_id = %(instance_id)s AND is_active AND last_seen_at < %(now)s"
 )
 
+# Has the instance had its first sync (accounts/services.py: only asked when nothing is stored)?
+# The partial unique index account_change_log_one_baseline answers it.
+BASELINE_EXISTS = "SELECT 1 FROM account_change_log WHERE instance_id = %(instance_id)s AND change_type = 'baseline'"
+
 INSERT_CHANGES = """
 INSERT INTO account_change_log (instance_id, instance_account_id, username, host, change_type, diff, session_id,
                                 changed_at)
@@ -68,7 +72,7 @@ FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(account_id bigint, username text, h
 """
 
 # Accounts inserted by this sync: their permission rows and "add" change-log
-# rows are new, so they are streamed with COPY (no conflict to handle).
+# rows (none at the baseline) are new, so they are streamed with COPY (no conflict to handle).
 COPY_PERMISSIONS = (
     "COPY account_permissions (instance_account_id, snapshot, facts, state_hash, is_superuser, can_grant, "
     "is_locked, roles, updated_at) FROM STDIN"

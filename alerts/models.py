@@ -3,10 +3,16 @@ condition: a unique dedup key) and their per-channel deliveries.
 
 Dedup keys (docs/alerts.md):
 
-- ``account_superuser:<account_id>:<change_log_id>`` / ``account_can_grant:<account_id>:<change_log_id>``:
-  one change-log row that turned the flag on; turned off and on again is a new row, a new alert;
-- ``classification_high_risk:<account_id>:<classification_id>:<history_id>``: one "add" of a high or
-  critical classification (removed and added again: a new history row);
+- ``account_change:<account_id>:<change_log_id>``: one change of one account in one sync, with every
+  reason it alerts (became superuser, became able to grant, classified into high or critical
+  classifications by the classification that followed it); its kind is its most severe reason's;
+  turned off and on again is a new row, a new alert;
+- ``classification_high_risk:<account_id>:<batch_id>``: high or critical classifications added to an
+  account by one classification run or manual assignment that no change of the account explains (a
+  new rule, by hand) — all of them in one event;
+- ``instance_onboarded:<instance_id>:<baseline_change_log_id>``: what an instance's baseline (its
+  first account sync) found, once per instance;
+- ``sync_partial:<record_id>``: an instance record of a run that finished ``partial``;
 - ``capacity_limit:<instance_id>:<database>:<threshold>d:#<n>``: the n-th time a database's forecast
   came to reach its limit within ``threshold`` days; open (``cleared_at`` NULL) while that holds,
   cleared when it no longer does, so the next onset is number n+1 and alerts again;
@@ -29,6 +35,8 @@ class EventKind(models.TextChoices):
     CLASSIFICATION_HIGH_RISK = "classification_high_risk", "High-risk classification added"
     CAPACITY_LIMIT = "capacity_limit", "Database near its size limit"
     JOB_FAILED = "job_failed", "Scheduled job failed"
+    INSTANCE_ONBOARDED = "instance_onboarded", "Instance onboarded (what its baseline found)"
+    SYNC_PARTIAL = "sync_partial", "Run finished partial on an instance"
 
 
 class Severity(models.TextChoices):
@@ -141,10 +149,13 @@ class AlertChannel(models.Model):
         elif self.kind == ChannelKind.EMAIL and not self.recipients:
             raise ValidationError({"recipients": "Enter at least one e-mail address."})
 
-    def wants(self, *, kind: str, severity: str, threshold_days: int | None = None) -> bool:
+    def wants(
+        self, *, kind: str, severity: str, threshold_days: int | None = None, kinds: list[str] | None = None
+    ) -> bool:
         """Whether an event of ``kind``/``severity`` is for this channel (capacity events:
-        only those of this channel's ``limit_days`` threshold)."""
-        if self.event_kinds and kind not in self.event_kinds:
+        only those of this channel's ``limit_days`` threshold). ``kinds``: every kind of reason of
+        an account change (its ``payload.kinds``): the channel wants it if it wants any of them."""
+        if self.event_kinds and not set(kinds or [kind]) & set(self.event_kinds):
             return False
         if kind == EventKind.CAPACITY_LIMIT and threshold_days != self.limit_days:
             return False

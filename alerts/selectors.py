@@ -10,14 +10,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django_q.models import Schedule, Task
 
 from accounts.models import AccountChangeLog, ChangeType
 from alerts.models import AlertChannel, AlertDelivery, AlertEvent, AlertWatermark, DeliveryStatus, EventKind
 from capacity.selectors import capacity_top_growers
+from classification.models import AccountClassificationHistory, InstanceClassificationState
 from classification.selectors import high_risk_additions
-from sync_sessions.models import SessionStatus, SyncSession, SyncType
+from sync_sessions.models import RecordStatus, SessionStatus, SyncInstanceRecord, SyncSession, SyncType
 
 #: how many limited, growing databases the capacity check forecasts (the fastest-growing first)
 LIMIT_CANDIDATES = 5000
@@ -38,7 +39,9 @@ def channels_active() -> list[AlertChannel]:
 def flag_changes_since(*, since: dt.datetime) -> list[dict]:
     """Change-log rows since ``since`` that turned ``is_superuser`` or ``can_grant`` on: an
     added account holding it (``diff.facts.<flag>``), or a modified/reactivated one whose diff
-    has ``<flag>.new = true`` (accounts/diff.py). Each row with both flags' new values."""
+    has ``<flag>.new = true`` (accounts/diff.py). Each row with both flags' new values and
+    ``reasons``: why each flag holds (an added account's from its row, a changed one's from its
+    current facts: the diff names what changed, not why)."""
     changed = [ChangeType.MODIFY, ChangeType.REACTIVATE]
     turned_on = Q()
     for flag in ("is_superuser", "can_grant"):
@@ -48,7 +51,7 @@ def flag_changes_since(*, since: dt.datetime) -> list[dict]:
         AccountChangeLog.objects.filter(turned_on, changed_at__gte=since)
         .order_by("changed_at", "pk")
         .values("pk", "instance_id", "instance__name", "instance_account_id", "username", "host", "change_type",
-                "diff", "changed_at")
+                "diff", "changed_at", current_reasons=F("instance_account__permission__facts__reasons"))
     )  # fmt: skip
     result = []
     for row in rows:
@@ -57,20 +60,93 @@ def flag_changes_since(*, since: dt.datetime) -> list[dict]:
         for flag in ("is_superuser", "can_grant"):
             on = bool(facts.get(flag)) if facts is not None else (diff.get(flag) or {}).get("new") is True
             row[flag] = on
+        current = row.pop("current_reasons")
+        row["reasons"] = (facts.get("reasons") if facts is not None else current) or {}
         result.append(row)
     return result
 
 
 def high_risk_additions_since(*, since: dt.datetime) -> QuerySet:
     """Classification history "add" rows since ``since`` of a high or critical classification
-    (classification.selectors.high_risk_additions), oldest first, as the values detection needs."""
+    (classification.selectors.high_risk_additions: not those of a baseline), oldest first, as the
+    values detection needs."""
     return (
         high_risk_additions(since=since)
         .order_by("changed_at", "pk")
         .values("pk", "account_id", "account__username", "account__host", "account__instance_id",
                 "account__instance__name", "classification_id", "classification__code", "classification__name",
-                "classification__risk_level", "source", "why", "changed_at")
+                "classification__risk_level", "classification__priority", "source", "why", "batch_id",
+                "changed_at")
     )  # fmt: skip
+
+
+def account_changes_of(*, account_ids: list[int], since: dt.datetime) -> list[dict]:
+    """The add/modify/reactivate change-log rows of ``account_ids`` since ``since``, oldest first:
+    the changes a classification addition may follow (one query over the account index)."""
+    if not account_ids:
+        return []
+    return list(
+        AccountChangeLog.objects.filter(
+            instance_account_id__in=account_ids, changed_at__gte=since,
+            change_type__in=[ChangeType.ADD, ChangeType.MODIFY, ChangeType.REACTIVATE],
+        )
+        .order_by("changed_at", "pk")
+        .values("pk", "instance_id", "instance__name", "instance_account_id", "username", "host", "change_type",
+                "changed_at")
+    )  # fmt: skip
+
+
+def classified_at(*, instance_ids: set[int]) -> dict[int, dt.datetime]:
+    """When each instance was last auto-classified (its stored classification state; one query)."""
+    if not instance_ids:
+        return {}
+    return dict(
+        InstanceClassificationState.objects.filter(instance_id__in=instance_ids).values_list(
+            "instance_id", "classified_at"
+        )
+    )
+
+
+def baselines_since(*, since: dt.datetime) -> list[dict]:
+    """Baseline change-log rows (instances' first account syncs) since ``since``, oldest first."""
+    return list(
+        AccountChangeLog.objects.filter(change_type=ChangeType.BASELINE, changed_at__gte=since)
+        .order_by("changed_at", "pk")
+        .values("pk", "instance_id", "instance__name", "diff", "session_id", "changed_at")
+    )
+
+
+def baseline_classifications(*, instance_ids: set[int]) -> list[dict]:
+    """The classifications the baselines of ``instance_ids`` found (history "add" rows marked
+    ``at_baseline``), riskiest classification first (one query)."""
+    if not instance_ids:
+        return []
+    return list(
+        AccountClassificationHistory.objects.filter(
+            at_baseline=True, action=AccountClassificationHistory.Action.ADD, account__instance_id__in=instance_ids
+        )
+        .order_by("-classification__priority", "classification__code", "account__username", "account__host")
+        .values("account__instance_id", "account__username", "account__host", "classification__code",
+                "classification__name", "classification__risk_level")
+    )  # fmt: skip
+
+
+def partial_records_since(*, since: dt.datetime) -> QuerySet:
+    """Instance records of any run that finished ``partial`` since ``since``, with their session.
+    (No index on the records' completion time: the table holds the sessions' retention window.)"""
+    return (
+        SyncInstanceRecord.objects.filter(status=RecordStatus.PARTIAL, completed_at__gte=since)
+        .order_by("completed_at", "pk")
+        .values("pk", "instance_id", "instance_name", "sync_category", "session__session_id", "session__sync_type",
+                "error_message", "completed_at")
+    )  # fmt: skip
+
+
+def events_by_key(*, keys: list[str]) -> dict[str, dict]:
+    """The payloads of the recorded events among ``keys`` (one query over the unique key)."""
+    if not keys:
+        return {}
+    return dict(AlertEvent.objects.filter(dedup_key__in=keys).values_list("dedup_key", "payload"))
 
 
 @dataclass(frozen=True)
@@ -88,9 +164,10 @@ class LimitCondition:
 
 
 def limit_conditions(*, thresholds: set[int], today: dt.date) -> list[LimitCondition]:
-    """For each threshold, the databases (with an inventory limit, growing) whose forecast
-    ``days_until_limit`` is at most that threshold. One query (capacity_top_growers)."""
-    growers = capacity_top_growers(limit=LIMIT_CANDIDATES, limited_only=True, today=today)
+    """For each threshold, the databases (with an inventory limit, growing, of an active instance:
+    a deactivated one is not watched) whose forecast ``days_until_limit`` is at most that threshold.
+    One query (capacity_top_growers)."""
+    growers = capacity_top_growers(limit=LIMIT_CANDIDATES, limited_only=True, active_only=True, today=today)
     return [
         LimitCondition(g.instance_id, g.instance_name, g.database_name, threshold, g.forecast.days_until_limit,
                        g.size_bytes, g.size_limit_bytes, g.forecast.bytes_per_day)
@@ -147,4 +224,3 @@ def deliveries_due(*, mode: str) -> list[AlertDelivery]:
         .select_related("event", "channel")
         .order_by("channel_id", "event__created_at", "event_id")
     )
-

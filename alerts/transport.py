@@ -84,9 +84,7 @@ def message_text(*, events: Sequence[AlertEvent], mode: str) -> str:
     for e in events:
         lines.append(f"[{e.severity.upper()}] {e.title}")
         lines.append(f"  kind: {e.kind}   at: {e.created_at:%Y-%m-%d %H:%M %Z}   key: {e.dedup_key}")
-        for key, value in sorted(e.payload.items()):
-            if value not in (None, "", [], {}):
-                lines.append(f"  {key}: {value}")
+        lines += [f"  {key}: {text}" for key, text in _details(e)]
         lines.append("")
     return "\n".join(lines)
 
@@ -142,10 +140,25 @@ SEVERITY_COLOURS = {"low": "6C757D", "medium": "F0AD4E", "high": "FD7E14", "crit
 _TEST_TEXT = "This is a test alert from WhaleFall: this channel is configured correctly."
 
 
+def _detail_text(value) -> str:
+    """A detail for people: lists joined; a reason by what it says (and why), a classification
+    found at a baseline by name and count; other mappings as ``key=value``."""
+    if isinstance(value, list):
+        return ", ".join(_detail_text(item) for item in value)
+    if isinstance(value, dict):
+        if "what" in value:
+            why = value.get("why")
+            return f"{value['what']} ({_detail_text(why)})" if why else str(value["what"])
+        if "name" in value and "accounts" in value:
+            return f"{value['name']} {value['accounts']}"
+        return ", ".join(f"{k}={_detail_text(v)}" for k, v in sorted(value.items()) if v not in (None, "", [], {}))
+    return str(value)
+
+
 def _details(event: AlertEvent) -> list[tuple[str, str]]:
-    """(name, text) of an event's non-empty details, in name order (as in the e-mail)."""
+    """(name, text) of an event's non-empty details, in name order (the e-mail's and the chats')."""
     items = [(key, value) for key, value in sorted(event.payload.items()) if value not in (None, "", [], {})]
-    return [(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value)) for key, value in items]
+    return [(key, _detail_text(value)) for key, value in items]
 
 
 def _slack_escape(text: str) -> str:

@@ -127,7 +127,12 @@ class AccountClassificationAssignment(models.Model):
 
 
 class AccountClassificationHistory(models.Model):
-    """Every add/remove of an assignment, grouped by ``batch_id``."""
+    """Every add/remove of an assignment, grouped by ``batch_id``.
+
+    ``at_baseline``: an "add" of the first classification of an instance after its baseline (its
+    first account sync), for an account present at the baseline and unchanged since — it describes
+    what the baseline found, it is not an addition: the dashboard's high-risk additions and the
+    alerts leave it out (one ``instance_onboarded`` alert summarises them)."""
 
     class Action(models.TextChoices):
         ADD = "add", "Added"
@@ -155,6 +160,9 @@ class AccountClassificationHistory(models.Model):
     )
     changed_at = models.DateTimeField(db_default=Now())
     why = models.JSONField(default=list, db_default=[], blank=True)
+    at_baseline = models.BooleanField(
+        default=False, db_default=False, help_text="Found at the instance's baseline (not an addition)."
+    )
 
     class Meta:
         db_table = "account_classification_history"
@@ -210,9 +218,7 @@ class InstanceClassificationState(models.Model):
     facts, its assignments, the rules, the instance's environment and tags, and the code that
     evaluates them. A run that sees the same digest would change nothing: it skips evaluating."""
 
-    instance = models.OneToOneField(
-        "instances.Instance", on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
+    instance = models.OneToOneField("instances.Instance", on_delete=models.CASCADE, primary_key=True, related_name="+")
     fingerprint = models.CharField(max_length=32)
     classified_at = models.DateTimeField()
 

@@ -260,9 +260,7 @@ def classifications_with_counts() -> QuerySet[AccountClassification]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return AccountClassification.objects.filter(is_active=True).annotate(
-        accounts=Coalesce(Subquery(assigned), 0)
-    )
+    return AccountClassification.objects.filter(is_active=True).annotate(accounts=Coalesce(Subquery(assigned), 0))
 
 
 #: risk levels whose additions the console calls out
@@ -271,10 +269,12 @@ HIGH_RISK_LEVELS = (RiskLevel.HIGH, RiskLevel.CRITICAL)
 
 def high_risk_additions(*, since: dt.datetime) -> QuerySet[AccountClassificationHistory]:
     """Assignments of a high or critical classification added since ``since`` (new
-    superusers, new grantors…), newest first, with account, instance and classification."""
+    superusers, new grantors…), newest first, with account, instance and classification.
+    Not those found at an instance's baseline (``at_baseline``: its onboarding, not an addition)."""
     return (
         AccountClassificationHistory.objects.filter(
             action=AccountClassificationHistory.Action.ADD,
+            at_baseline=False,
             changed_at__gte=since,
             classification__risk_level__in=HIGH_RISK_LEVELS,
         )

@@ -60,11 +60,24 @@ WHERE s.id = d.id AND s.source = 'auto'
 """
 _HISTORY = """
 INSERT INTO account_classification_history
-    (account_id, classification_id, action, source, rule_id, batch_id, session_id, changed_by_id, why, changed_at)
+    (account_id, classification_id, action, source, rule_id, batch_id, session_id, changed_by_id, why, changed_at,
+     at_baseline)
 SELECT h.account_id, h.classification_id, h.action, h.source, h.rule_id, %(batch)s, %(session)s, %(user)s, h.why,
-       %(now)s
+       %(now)s, coalesce(h.at_baseline, false)
 FROM jsonb_to_recordset(%(doc)s::jsonb)
-     AS h(account_id bigint, classification_id bigint, action text, source text, rule_id bigint, why jsonb)
+     AS h(account_id bigint, classification_id bigint, action text, source text, rule_id bigint, why jsonb,
+          at_baseline boolean)
+"""
+# Of the accounts ``ids`` (of one instance), those whose additions describe the instance's baseline:
+# the instance has a baseline and has not been classified since (its state is older or absent),
+# the account was found by that baseline and has no change-log row since (facts as found then).
+_AT_BASELINE = """
+SELECT a.id FROM instance_accounts a
+JOIN account_change_log b ON b.instance_id = a.instance_id AND b.change_type = 'baseline'
+LEFT JOIN classification_instance_states s ON s.instance_id = a.instance_id
+WHERE a.id = ANY(%(ids)s) AND a.first_seen_at <= b.changed_at
+  AND (s.classified_at IS NULL OR s.classified_at < b.changed_at)
+  AND NOT EXISTS (SELECT 1 FROM account_change_log c WHERE c.instance_account_id = a.id)
 """
 _STATS_EXIST = "SELECT EXISTS (SELECT 1 FROM classification_daily_stats WHERE date = %(day)s AND instance_id = %(iid)s)"
 _STATS_DELETE = "DELETE FROM classification_daily_stats WHERE date = %(day)s AND instance_id = %(iid)s"
@@ -128,7 +141,8 @@ def classification_auto_classify_instance(*, instance: Instance, session: SyncSe
 
     Holds the advisory lock ``classification.classify``/instance (a concurrent run of the
     same instance raises ConcurrentOperation). Reads: accounts with facts, tags, rules,
-    current auto assignments — then one transaction with at most six statements."""
+    current auto assignments — then one transaction with at most seven statements (one asks which
+    additions describe the instance's baseline: ``at_baseline``)."""
     with advisory_lock("classification.classify", instance.pk, what=f"Classification of {instance.name}"):
         rules = list(active_rules(db_type=instance.db_type_id))
         static = _static_state(instance, rules)
@@ -238,9 +252,13 @@ def _apply(*, instance, session, subjects, rule_set: RuleSet, wanted, static: st
         if additions:
             cursor.execute(_INSERT, {"doc": _doc(additions), "now": now})
             added = cursor.fetchall()
+            baseline = set()
+            if added:
+                cursor.execute(_AT_BASELINE, {"ids": sorted({a for a, _, _, _ in added})})
+                baseline = {account_id for (account_id,) in cursor.fetchall()}
             history += [
                 {"account_id": a, "classification_id": c, "action": "add", "source": "auto", "rule_id": rule_id,
-                 "why": json.loads(why) if isinstance(why, str) else why}
+                 "why": json.loads(why) if isinstance(why, str) else why, "at_baseline": a in baseline}
                 for a, c, rule_id, why in added
             ]  # fmt: skip
         if rewhy:
@@ -333,9 +351,7 @@ def classification_assign(
     ids = sorted(set(account_ids))
     now, batch = timezone.now(), uuid.uuid4()
     with connection.cursor() as cursor:
-        cursor.execute(
-            _ASSIGN, {"cid": classification.pk, "user": getattr(user, "pk", None), "now": now, "ids": ids}
-        )
+        cursor.execute(_ASSIGN, {"cid": classification.pk, "user": getattr(user, "pk", None), "now": now, "ids": ids})
         changed = [row[0] for row in cursor.fetchall()]
         _history_insert(
             cursor,

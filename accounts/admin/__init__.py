@@ -15,11 +15,13 @@ from accounts.models import (
     AccountListing,
     AccountPermission,
     AccountUnreadScope,
+    ChangeType,
     InstanceAccount,
 )
 from accounts.selectors import (
     ACCOUNT_CHANGE_CSV_COLUMNS,
     ACCOUNT_CSV_COLUMNS,
+    account_baseline_presence,
     account_changes_list,
     account_list_steps_apply,
     account_privileges,
@@ -196,7 +198,7 @@ PERMISSION_FIELDSETS = (
     ),
     ("Effective privileges", {"fields": ("effective_privileges",)}),
     ("JSON", {"fields": ("facts_json", "snapshot_json"), "classes": ("collapse",)}),
-)
+)  # fmt: skip
 
 
 class PermissionDisplayMixin:
@@ -285,11 +287,12 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
         "first_seen_at",
         "last_seen_at",
         "deactivated_at",
+        "baseline",
         "all_changes",
     )
     fieldsets = (
         (None, {"fields": ("instance", "username", "host", "is_active")}),
-        ("Seen", {"fields": ("first_seen_at", "last_seen_at", "deactivated_at", "all_changes")}),
+        ("Seen", {"fields": ("first_seen_at", "baseline", "last_seen_at", "deactivated_at", "all_changes")}),
     )
     ordering = ("instance__name", "username", "host")
     inlines = (AccountPermissionInline, AccountChangeInline)
@@ -326,6 +329,16 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
         ]
         return format_html_join(" ", "{}", ((label,) for label in labels)) or "-"
 
+    @admin.display(description="Baseline")
+    def baseline(self, obj: InstanceAccount) -> str:
+        """For an account the instance's first sync found: "present at baseline (<date>)" (it has
+        no "added" row: nothing was added, WhaleFall looked for the first time)."""
+        baseline = account_baseline_presence(account=obj)
+        if baseline is None:
+            return "-"
+        url = reverse("admin:accounts_accountchangelog_change", args=[baseline.pk])
+        return format_html('present at <a href="{}">baseline</a> ({})', url, datetime_html(baseline.changed_at))
+
     @admin.display(description="Change log")
     def all_changes(self, obj: InstanceAccount) -> str:
         url = reverse("admin:accounts_accountchangelog_changelist") + f"?instance_account__id__exact={obj.pk}"
@@ -350,9 +363,17 @@ class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, ModelAd
         return obj.instance_account.instance
 
 
+def _change_account_label(change: AccountChangeLog) -> str:
+    """user@host of a change; a baseline (no account) says what it covers."""
+    if change.change_type == ChangeType.BASELINE:
+        return "(every account: the instance's first sync)"
+    return f"{change.username}@{change.host}" if change.host else change.username
+
+
 @admin.register(AccountChangeLog)
 class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
-    """Append-only log of account changes (adds, modifications, removals, reactivations)."""
+    """Append-only log of account changes (each instance's baseline, adds, modifications, removals,
+    reactivations)."""
 
     actions = ("export_csv",)
     csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
@@ -383,7 +404,7 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
 
     @admin.display(description="Account", ordering="username")
     def account(self, obj: AccountChangeLog) -> str:
-        return f"{obj.username}@{obj.host}" if obj.host else obj.username
+        return _change_account_label(obj)
 
     @admin.display(description="What changed")
     def summary(self, obj: AccountChangeLog) -> str:
@@ -484,7 +505,7 @@ def _recent_changes(instance: Instance) -> str:
     rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
         (datetime_html(c.changed_at),
          format_html('<a href="{}">{}</a>', reverse("admin:accounts_accountchangelog_change", args=[c.pk]),
-                     f"{c.username}@{c.host}" if c.host else c.username),
+                     _change_account_label(c)),
          c.get_change_type_display(), prose(diff_summary(c.diff), limit=200))
         for c in changes
     ))  # fmt: skip

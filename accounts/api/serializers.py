@@ -214,7 +214,10 @@ class PermissionsQuerySerializer(serializers.Serializer):
 
 
 class AccountChangeSerializer(strict.ModelSerializer):
-    """One add/modify/remove/reactivate of an account found by a sync."""
+    """One baseline/add/modify/remove/reactivate found by a sync. ``baseline`` is the instance's
+    first successful sync: one entry for the instance (``account`` null, ``username`` empty,
+    ``diff.baseline`` = ``account_count``, ``superusers``, ``can_grant``, ``locked`` and the first
+    50 ``superusers_accounts`` / ``can_grant_accounts``); it writes no ``add`` entry per account."""
 
     instance = serializers.IntegerField(source="instance_id", read_only=True, help_text="Instance id.")
     instance_name = serializers.CharField(source="instance.name", read_only=True)
@@ -240,6 +243,13 @@ class AccountChangeSerializer(strict.ModelSerializer):
             "changed_at",
         )
         read_only_fields = fields
+        extra_kwargs = {
+            "change_type": {
+                "help_text": "baseline: the instance's first sync (no account; what it found in diff.baseline); "
+                "add/modify/remove/reactivate: one account."
+            },
+            "username": {"help_text": "The account's user name ('' for a baseline)."},
+        }
 
 
 class AccountSyncRequestSerializer(BatchRequestSerializer):

@@ -193,7 +193,7 @@ FROM (
     GROUP BY s.instance_id, s.database_name
     HAVING count(*) FILTER (WHERE s.collected_date >= %(growth_from)s) >= 2
 ) g
-JOIN instances i ON i.id = g.instance_id AND i.deleted_at IS NULL
+JOIN instances i ON i.id = g.instance_id AND i.deleted_at IS NULL{active_filter}
 LEFT JOIN instance_databases d ON d.instance_id = g.instance_id AND d.name = g.database_name
 WHERE g.growth > 0{limit_filter}
 ORDER BY g.growth DESC, i.name, g.database_name
@@ -208,17 +208,19 @@ def capacity_top_growers(
     forecast_days: int = DEFAULT_WINDOW_DAYS,
     instance_id: int | None = None,
     limited_only: bool = False,
+    active_only: bool = False,
     today: dt.date | None = None,
 ) -> list[DatabaseGrowth]:
     """The ``limit`` databases (of instances not deleted; one instance with ``instance_id``)
     that grew most over the last ``days`` days (``Growth``; growing ones only), each with
     its forecast over ``forecast_days`` and its inventory limit; with ``limited_only``, only
-    databases that have a limit. One query."""
+    databases that have a limit; with ``active_only``, only active instances (alerts). One query."""
     today = today or timezone.localdate()
     fetch_from = today - dt.timedelta(days=max(days, forecast_days - 1))
     sql = _TOP_GROWERS_SQL.format(
         instance_filter=" AND s.instance_id = %(instance_id)s" if instance_id else "",
         limit_filter=" AND d.size_limit_bytes IS NOT NULL" if limited_only else "",
+        active_filter=" AND i.is_active" if active_only else "",
     )
     params = {
         "growth_from": today - dt.timedelta(days=days),

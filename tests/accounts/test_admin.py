@@ -134,8 +134,10 @@ def test_account_change_view_shows_permissions_and_history(
                 instance_account=account,
                 username=account.username,
                 change_type=ChangeType.MODIFY,
-                diff={"privileges": {"added": [f"SELECT on app{i}.*"], "removed": []},
-                      "is_locked": {"old": False, "new": True}},  # fmt: skip
+                diff={
+                    "privileges": {"added": [f"SELECT on app{i}.*"], "removed": []},
+                    "is_locked": {"old": False, "new": True},
+                },  # fmt: skip
             )
             for i in range(80)
         ]
@@ -285,3 +287,37 @@ def test_privileges_table_is_capped(accounts_200):
     assert html.count("<tr><td>") == accounts_admin.PRIVILEGE_TABLE_LIMIT and "… 7 more" in html
     permission.facts = {}
     assert accounts_admin.privileges_table(permission) == "-" and accounts_admin.reasons_list(permission) == "-"
+
+
+def test_account_page_says_present_at_baseline_and_the_log_lists_the_baseline(
+    admin_client_logged_in, django_assert_max_num_queries
+):
+    from accounts.services import accounts_sync_instance
+    from instances.adapters.base import AccountFacts
+    from tests.support.factories import make_fake_instance
+    from tests.support.fake_adapter import FAKE_ACCOUNTS
+
+    instance = make_fake_instance()
+    try:
+        FAKE_ACCOUNTS[instance.name] = [AccountFacts(username="old", host="", is_superuser=True)]
+        accounts_sync_instance(instance=instance)
+        FAKE_ACCOUNTS[instance.name] = [AccountFacts(username="old", host=""), AccountFacts(username="new", host="")]
+        accounts_sync_instance(instance=instance)
+    finally:
+        FAKE_ACCOUNTS.pop(instance.name, None)
+    baseline = AccountChangeLog.objects.get(instance=instance, change_type="baseline")
+    old = InstanceAccount.objects.get(instance=instance, username="old")
+    with django_assert_max_num_queries(15):
+        body = admin_client_logged_in.get(_url(InstanceAccount, "change", old.pk)).content.decode()
+    assert "present at <a href=" in body and _url(AccountChangeLog, "change", baseline.pk) in body
+    new = InstanceAccount.objects.get(instance=instance, username="new")
+    body = admin_client_logged_in.get(_url(InstanceAccount, "change", new.pk)).content.decode()
+    assert "present at <a" not in body  # added later: its "add" row says when
+    listing = admin_client_logged_in.get(_url(AccountChangeLog, "changelist"), {"instance": instance.pk})
+    body = listing.content.decode()
+    assert "baseline: 1 accounts (1 superusers, 0 can grant, 0 locked)" in body
+    assert "(every account: the instance&#x27;s first sync)" in body
+    assert admin_client_logged_in.get(_url(AccountChangeLog, "change", baseline.pk)).status_code == 200
+    # the instance page's recent changes name it too (a link with text, not an empty one)
+    page = admin_client_logged_in.get(reverse("admin:instances_instance_change", args=[instance.pk])).content.decode()
+    assert "(every account: the instance&#x27;s first sync)</a>" in page

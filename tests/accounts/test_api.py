@@ -23,7 +23,7 @@ NOW = timezone.now()
 
 @pytest.fixture
 def data(db):
-    """"big" (mysql): 200 accounts; "other" (postgresql): 20. Every account has permissions and
+    """ "big" (mysql): 200 accounts; "other" (postgresql): 20. Every account has permissions and
     one change; every 3rd is classified "su" (+ every 6th also "grant"); accounts 190+ are inactive."""
     big = Instance.objects.create(name="big", db_type_id="mysql", host="h", port=3306)
     other = Instance.objects.create(name="other", db_type_id="postgresql", host="h", port=5432)
@@ -268,3 +268,27 @@ def test_read_only_and_viewer_access(api_client, data):
         assert client.get(url).status_code == 200, url
     response = client.post("/api/v1/accounts/actions/sync", {}, format="json")
     assert response.status_code == 403
+
+
+def test_account_changes_list_the_baseline_entry(api_client):
+    from accounts.services import accounts_sync_instance
+    from instances.adapters.base import AccountFacts
+    from tests.support.factories import make_fake_instance
+    from tests.support.fake_adapter import FAKE_ACCOUNTS
+
+    instance = make_fake_instance()
+    try:
+        FAKE_ACCOUNTS[instance.name] = [AccountFacts(username="root", host="", is_superuser=True, can_grant=True)]
+        accounts_sync_instance(instance=instance)
+    finally:
+        FAKE_ACCOUNTS.pop(instance.name, None)
+    got = rows(api_client.get("/api/v1/account-changes", {"instance": instance.pk, "change_type": "baseline"}))
+    assert len(got) == 1
+    entry = got[0]
+    assert (entry["change_type"], entry["account"], entry["username"]) == ("baseline", None, "")
+    assert entry["diff"] == {"baseline": {
+        "account_count": 1, "superusers": 1, "superusers_accounts": ["root"], "can_grant": 1,
+        "can_grant_accounts": ["root"], "locked": 0,
+    }}  # fmt: skip
+    account = InstanceAccount.objects.get(instance=instance)
+    assert rows(api_client.get(f"/api/v1/accounts/{account.pk}/changes")) == []  # nothing was "added"

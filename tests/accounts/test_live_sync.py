@@ -50,15 +50,25 @@ def our_changes(instance, prefix):
     )
 
 
+def assert_baseline(instance, record) -> None:
+    """A first sync on a live server: one baseline row counting every login it found, no add rows."""
+    rows = list(AccountChangeLog.objects.filter(instance=instance).values_list("change_type", "diff"))
+    assert [t for t, _ in rows] == ["baseline"] and record.sync_details["baseline"] is True
+    found = InstanceAccount.objects.filter(instance=instance).count()
+    assert rows[0][1]["baseline"]["account_count"] == found == record.items_created > 0
+    assert rows[0][1]["baseline"]["superusers"] >= 1  # root / postgres
+
+
 def test_mariadb_add_modify_remove_reactivate(mysql_scratch, mysql_monitor):
     prefix = f"{RUN_PREFIX}s_"
     a, b, db = f"{prefix}a", f"{prefix}b", f"{prefix}shop"
     for user in (a, b):
         mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    instance = instance_for(mysql_monitor, "mysql")
+    assert_baseline(instance, sync(instance))  # the first sync: what exists is its baseline, nothing "added"
     mysql_scratch.run(f"CREATE USER '{a}'@'%' IDENTIFIED BY 'x1-pass'")
     mysql_scratch.run(f"CREATE USER '{b}'@'%' IDENTIFIED BY 'x2-pass'")
     mysql_scratch.run(f"GRANT SELECT ON `{db}`.* TO '{a}'@'%'")
-    instance = instance_for(mysql_monitor, "mysql")
 
     sync(instance)
     assert [(t, u) for t, u, _ in our_changes(instance, prefix)] == [("add", a), ("add", b)]
@@ -107,10 +117,11 @@ def test_postgresql_add_modify_remove_reactivate(pg_scratch, pg_monitor):
     for role in (a, b, group):
         pg_scratch.later(pg_drop_role(role))
     ident = pgsql.Identifier
+    instance = instance_for(pg_monitor, "postgresql")
+    assert_baseline(instance, sync(instance))  # the first sync: what exists is its baseline, nothing "added"
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(ident(group)))
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'x1-pass'").format(ident(a)))
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'x2-pass'").format(ident(b)))
-    instance = instance_for(pg_monitor, "postgresql")
 
     sync(instance)
     # the NOLOGIN group is a role, not an account
@@ -150,10 +161,11 @@ def test_mariadb_role_revoked_names_the_privileges_lost_with_their_path(mysql_sc
         mysql_scratch.run(f"CREATE ROLE {role}")
     mysql_scratch.run(f"GRANT {inner} TO {outer}")
     mysql_scratch.run(f"GRANT DELETE ON `{db}`.* TO {inner}")
+    instance = instance_for(mysql_monitor, "mysql")
+    sync(instance)  # the baseline: the user below is then added
     mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
     mysql_scratch.run(f"GRANT {outer} TO '{user}'@'%'")
     mysql_scratch.run(f"SET DEFAULT ROLE {outer} FOR '{user}'@'%'")
-    instance = instance_for(mysql_monitor, "mysql")
     sync(instance)
     added = [diff for t, u, diff in our_changes(instance, prefix) if t == "add"][0]
     assert {"privilege": "DELETE", "level": "database", "target": db, "grantable": False, "state": "GRANT",

@@ -30,25 +30,74 @@ def facts(name, **kw):
 
 
 def changes(instance):
-    return sorted(
-        AccountChangeLog.objects.filter(instance=instance).values_list("change_type", "username")
-    )
+    return sorted(AccountChangeLog.objects.filter(instance=instance).values_list("change_type", "username"))
 
 
 @pytest.mark.smoke
-def test_first_sync_adds_accounts_permissions_and_change_log():
+def test_first_sync_is_the_baseline_accounts_and_permissions_but_no_add_rows():
     instance = make_fake_instance("accounts=20")
-    outcome = accounts_sync_instance(instance=instance)
+    session = SyncSession.objects.create(sync_category="account", sync_type="manual_single")
+    outcome = accounts_sync_instance(instance=instance, session=session)
     assert (outcome.synced, outcome.created, outcome.updated, outcome.deleted) == (20, 20, 0, 0)
+    assert outcome.details["baseline"] is True
     assert InstanceAccount.objects.filter(instance=instance, is_active=True).count() == 20
     assert AccountPermission.objects.filter(instance_account__instance=instance).count() == 20
     superuser = AccountPermission.objects.get(instance_account__username="user00007")
     assert superuser.is_superuser and superuser.facts["is_superuser"] is True
     assert AccountPermission.objects.get(instance_account__username="user00005").roles == ["app_rw"]
-    assert changes(instance).count(("add", "user00000")) == 1
-    assert AccountChangeLog.objects.filter(instance=instance, change_type="add").count() == 20
+    # nothing was added: WhaleFall looked for the first time — one row for the instance
+    assert changes(instance) == [("baseline", "")]
+    baseline = AccountChangeLog.objects.get(instance=instance)
+    assert baseline.instance_account_id is None and baseline.session_id == session.session_id
+    superusers = sorted(f"{u}@{h}" if h else u for u, h in AccountPermission.objects.filter(
+        instance_account__instance=instance, is_superuser=True).values_list(
+            "instance_account__username", "instance_account__host"))  # fmt: skip
+    grantors = AccountPermission.objects.filter(instance_account__instance=instance, can_grant=True).count()
+    summary = baseline.diff["baseline"]
+    assert summary["account_count"] == 20
+    assert (summary["superusers"], summary["superusers_accounts"]) == (len(superusers), superusers)
+    assert summary["can_grant"] == grantors and len(summary["can_grant_accounts"]) == grantors
+    first_seen = set(InstanceAccount.objects.filter(instance=instance).values_list("first_seen_at", flat=True))
+    assert first_seen == {baseline.changed_at}  # "present at baseline" reads this
     instance.refresh_from_db()
     assert instance.last_connected_at is not None
+
+
+def test_accounts_after_the_baseline_are_added_and_the_baseline_is_written_once():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("old"), facts("gone")]
+    accounts_sync_instance(instance=instance)
+    FAKE_ACCOUNTS[instance.name] = [facts("old", is_superuser=True), facts("new", can_grant=True)]
+    outcome = accounts_sync_instance(instance=instance)
+    assert "baseline" not in outcome.details
+    assert changes(instance) == [("add", "new"), ("baseline", ""), ("modify", "old"), ("remove", "gone")]
+    added = AccountChangeLog.objects.get(instance=instance, change_type="add")
+    assert added.diff["facts"]["can_grant"] is True and added.instance_account.username == "new"
+
+
+def test_a_first_sync_that_finds_no_account_is_still_the_baseline():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = []
+    accounts_sync_instance(instance=instance)
+    assert changes(instance) == [("baseline", "")]
+    assert AccountChangeLog.objects.get(instance=instance).diff["baseline"]["account_count"] == 0
+    FAKE_ACCOUNTS[instance.name] = [facts("later")]
+    accounts_sync_instance(instance=instance)
+    assert changes(instance) == [("add", "later"), ("baseline", "")]
+
+
+def test_the_baseline_costs_one_read_only_when_nothing_is_stored():
+    """The "is this the first sync?" question is one indexed read, asked only when the instance
+    has no stored account: a later sync with changes asks nothing more than before."""
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [facts("a")]
+    with CaptureQueriesContext(connection) as first:
+        accounts_apply(instance=instance, accounts=FAKE_ACCOUNTS[instance.name])
+    FAKE_ACCOUNTS[instance.name] = [facts("a", can_grant=True), facts("b")]
+    with CaptureQueriesContext(connection) as later:
+        accounts_apply(instance=instance, accounts=FAKE_ACCOUNTS[instance.name])
+    assert sum("change_type = 'baseline'" in q["sql"] for q in first.captured_queries) == 1
+    assert not any("change_type = 'baseline'" in q["sql"] for q in later.captured_queries)
 
 
 def test_no_change_resync_only_bumps_last_seen():
@@ -131,7 +180,9 @@ def test_remove_then_return_logs_remove_and_reactivate():
     reactivation = AccountChangeLog.objects.get(instance=instance, change_type="reactivate")
     assert reactivation.diff == {"is_superuser": {"old": True, "new": False}}
     assert changes(instance) == [
-        ("add", "gone"), ("add", "keep"), ("reactivate", "gone"), ("remove", "gone"),
+        ("baseline", ""),
+        ("reactivate", "gone"),
+        ("remove", "gone"),
     ]
     # the same account row throughout: history stays attached
     assert InstanceAccount.objects.filter(instance=instance, username="gone").count() == 1
@@ -187,7 +238,10 @@ def test_sync_all_one_failure_does_not_stop_the_others():
     bad.save()
     session = accounts_sync_all()
     assert (session.status, session.total_instances, session.successful_instances, session.failed_instances) == (
-        "failed", 3, 2, 1,
+        "failed",
+        3,
+        2,
+        1,
     )
     statuses = dict(session.records.values_list("instance_name", "status"))
     assert statuses == {"a-ok": "completed", "b-bad": "failed", "c-ok": "completed"}
@@ -244,17 +298,21 @@ def test_concurrent_sync_of_one_instance_fails_fast_with_concurrent_operation():
     assert isinstance(results["second"], ConcurrentOperation)
     assert results["first"].created == 5
     assert InstanceAccount.objects.filter(instance=instance).count() == 5
-    assert AccountChangeLog.objects.filter(instance=instance).count() == 5
+    assert list(AccountChangeLog.objects.filter(instance=instance).values_list("change_type", flat=True)) == [
+        "baseline"
+    ]
 
 
 def test_role_names_with_array_syntax_survive_the_copy():
     instance = make_fake_instance()
     odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", " sp ", "tab\there", "line\nbreak", "ünï"]
-    FAKE_ACCOUNTS[instance.name] = [facts("app", roles=tuple(odd))]
+    FAKE_ACCOUNTS[instance.name] = [facts("seed")]
+    accounts_sync_instance(instance=instance)  # the baseline: the next account is added (its row streamed)
+    FAKE_ACCOUNTS[instance.name] = [facts("seed"), facts("app", roles=tuple(odd))]
     accounts_sync_instance(instance=instance)
-    permission = AccountPermission.objects.get(instance_account__instance=instance)
+    permission = AccountPermission.objects.get(instance_account__instance=instance, instance_account__username="app")
     assert permission.roles == sorted(odd) == permission.facts["roles"]
-    assert AccountChangeLog.objects.get(instance=instance).diff["facts"]["roles"] == sorted(odd)
+    assert AccountChangeLog.objects.get(instance=instance, change_type="add").diff["facts"]["roles"] == sorted(odd)
 
 
 def test_account_returning_unchanged_is_reactivated_with_an_empty_diff():
@@ -278,11 +336,13 @@ def test_copy_streams_keep_escapes_in_names_and_json():
     instance = make_fake_instance()
     username, host = "we\tird\\name\nx ü", "10.0.%"
     snapshot = {"comment": 'a "quote", a \\ backslash, a\ttab, a\nnewline, \u00e9', "n": [1, None, True]}
-    FAKE_ACCOUNTS[instance.name] = [AccountFacts(username=username, host=host, snapshot=snapshot)]
+    FAKE_ACCOUNTS[instance.name] = [facts("seed")]
+    accounts_sync_instance(instance=instance)  # the baseline: the next account is added (its row streamed)
+    FAKE_ACCOUNTS[instance.name] = [facts("seed"), AccountFacts(username=username, host=host, snapshot=snapshot)]
     accounts_sync_instance(instance=instance)
-    account = InstanceAccount.objects.get(instance=instance)
+    account = InstanceAccount.objects.get(instance=instance, host=host)
     assert (account.username, account.host, account.permission.snapshot) == (username, host, snapshot)
-    assert AccountChangeLog.objects.get(instance=instance).username == username
+    assert AccountChangeLog.objects.get(instance=instance, change_type="add").username == username
     assert accounts_sync_instance(instance=instance).details["unchanged_listing"] is True
 
 

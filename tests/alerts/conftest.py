@@ -106,11 +106,24 @@ def email(*recipients: str, **fields) -> AlertChannel:
     return channel
 
 
-def synced_instance(*accounts: AccountFacts, **overrides):
-    """An instance of the fake engine whose accounts were synced by the account sync service."""
+def onboarded_instance(*accounts: AccountFacts, **overrides):
+    """An instance of the fake engine whose first sync (its baseline) found ``accounts``, now."""
     instance = make_fake_instance(**overrides)
     FAKE_ACCOUNTS[instance.name] = list(accounts)
     accounts_sync_instance(instance=instance)
+    return instance
+
+
+def synced_instance(*accounts: AccountFacts, **overrides):
+    """An instance of the fake engine onboarded (its baseline) a day ago with no account, whose
+    ``accounts`` were then added by a sync now: each has its "add" row, as on a long-watched server."""
+    from accounts.models import AccountChangeLog
+
+    instance = onboarded_instance(**overrides)
+    AccountChangeLog.objects.filter(instance=instance, change_type="baseline").update(
+        changed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    )
+    resync(instance, *accounts)
     return instance
 
 

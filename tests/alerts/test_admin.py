@@ -9,7 +9,7 @@ from django.urls import reverse
 from alerts.models import AlertChannel, AlertEvent
 from alerts.services import alerts_deliver, alerts_detect
 from instances.adapters.base import AccountFacts
-from tests.alerts.conftest import synced_instance, webhook
+from tests.alerts.conftest import later, synced_instance, webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,28 @@ def test_changelist_search_and_add_views(admin_client_logged_in, receiver, model
     # channels are configured here; events and deliveries only by detection and delivery
     expected = 200 if model == "alertchannel" else 403
     assert admin_client_logged_in.get(reverse(f"admin:alerts_{model}_add")).status_code == expected
+
+
+def test_onboarded_and_partial_events_in_the_admin_and_as_channel_kinds(admin_client_logged_in, monkeypatch):
+    from accounts import services
+    from accounts.services import accounts_sync_all
+    from alerts.models import EventKind
+    from tests.support.factories import make_fake_instance
+
+    def broken_followup(*, instance, session, inline):
+        raise KeyError("privileges")
+
+    monkeypatch.setattr(services, "_FOLLOWUPS", [broken_followup])
+    accounts_sync_all(instance_ids=[make_fake_instance().pk])  # a baseline, and a partial record
+    alerts_detect(now=later(16))  # the baseline's classification never came: it alerts after the wait
+    assert set(AlertEvent.objects.values_list("kind", flat=True)) == {"instance_onboarded", "sync_partial"}
+    changelist = reverse("admin:alerts_alertevent_changelist")
+    for kind in ("instance_onboarded", "sync_partial"):
+        response = admin_client_logged_in.get(changelist + f"?kind={kind}")
+        assert response.status_code == 200 and len(response.context["cl"].result_list) == 1
+    channel = AlertChannel(name="onboarding", kind="email", recipients=["dba@example.com"],
+                           event_kinds=[EventKind.INSTANCE_ONBOARDED, EventKind.SYNC_PARTIAL])  # fmt: skip
+    channel.full_clean()
+    channel.save()  # the database CHECK takes the new kinds too
+    form = admin_client_logged_in.get(reverse("admin:alerts_alertchannel_change", args=(channel.pk,)))
+    assert 'value="instance_onboarded"' in form.content.decode()

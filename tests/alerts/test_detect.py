@@ -20,7 +20,7 @@ from capacity.partitions import partitions_cover
 from capacity.services import capacity_apply, instance_database_limit_set
 from classification.models import AccountClassification
 from classification.services import classification_assign
-from instances.adapters.base import AccountFacts, DatabaseSize
+from instances.adapters.base import AccountFacts, DatabaseSize, Privilege
 from sync_sessions.services import session_create
 from tests.alerts.conftest import email, resync, synced_instance, webhook
 from tests.support.factories import make_fake_instance
@@ -40,7 +40,7 @@ def events(kind=None):
 def test_account_turning_superuser_or_grant_alerts_once_until_it_clears_and_reoccurs():
     instance = synced_instance(AccountFacts("app"), AccountFacts("root", is_superuser=True))
     first = alerts_detect()
-    # the account added as superuser
+    # the account added (after the baseline) as superuser
     assert events() == [("account_superuser", "critical", f"root on {instance.name} became superuser")]
     assert first.new == 1
     resync(instance, AccountFacts("app", can_grant=True, reasons={"can_grant": ("SELECT WITH GRANT OPTION",)}),
@@ -50,8 +50,12 @@ def test_account_turning_superuser_or_grant_alerts_once_until_it_clears_and_reoc
     event = AlertEvent.objects.get(kind="account_can_grant")
     app = InstanceAccount.objects.get(instance=instance, username="app")
     assert event.account == app and event.instance == instance and event.severity == "high"
-    assert event.dedup_key == f"account_can_grant:{app.pk}:{event.payload['change_log_id']}"
-    assert event.payload["change_type"] == "modify"
+    assert event.dedup_key == f"account_change:{app.pk}:{event.payload['change_log_id']}"
+    assert event.payload["change_type"] == "modify" and event.payload["kinds"] == ["account_can_grant"]
+    assert event.payload["reasons"] == [
+        {"kind": "account_can_grant", "severity": "high", "what": "became able to grant",
+         "why": ["SELECT WITH GRANT OPTION"]},
+    ]  # fmt: skip
     # a third run finds nothing new; the flag off then on again is a new condition, a new alert
     assert alerts_detect().new == 0
     resync(instance, AccountFacts("app"), AccountFacts("root", is_superuser=True))
@@ -71,7 +75,9 @@ def test_new_high_risk_classification_alerts_and_low_risk_does_not():
     assert alerts_detect().new == 1
     event = AlertEvent.objects.get()
     assert (event.kind, event.severity, event.account) == ("classification_high_risk", "high", account)
-    assert event.payload["classification"] == "prod-writer" and event.payload["source"] == "manual"
+    (reason,) = event.payload["reasons"]
+    assert reason["classification"] == "prod-writer" and reason["source"] == "manual"
+    assert event.title == f"dba on {instance.name} classified Writes prod"
     assert alerts_detect().new == 0
 
 
@@ -149,7 +155,7 @@ def _scenario(accounts: int):
     webhook("http://127.0.0.1:9/hook", name=f"hook{len(accounts)}")
 
 
-QUERIES_DETECT = 13
+QUERIES_DETECT = 18
 
 
 @pytest.mark.parametrize("accounts", [1, 40])
@@ -157,10 +163,171 @@ def test_detect_runs_a_fixed_number_of_queries(accounts):
     _scenario(accounts)
     with CaptureQueriesContext(connection) as queries:
         result = alerts_detect()
-    assert result.new == 3 * accounts
-    assert AlertDelivery.objects.count() == 3 * accounts
-    # watermark, channels, change log, classification history, forecasts, capacity events,
-    # sessions, tasks; savepoint, insert events, insert deliveries, upsert watermark, release:
-    # the same with 1 or 40 accounts
+    # per account: its addition (superuser + can grant: one event) and the classification by hand
+    assert result.new == 2 * accounts
+    assert AlertDelivery.objects.count() == 2 * accounts
+    # watermark, channels, flag changes, classification history, the additions' accounts' changes,
+    # classification times, recorded change events, baselines, partial records, forecasts,
+    # capacity events, sessions, tasks; savepoint, insert events, insert deliveries, upsert
+    # watermark, release: the same with 1 or 40 accounts
     assert len(queries) == QUERIES_DETECT, [q["sql"][:60] for q in queries]
 
+
+# --- one event per change, the baseline's summary, partial runs, inactive instances ---------------
+
+
+def _rules():
+    from classification.services import rule_create
+
+    made = []
+    for code, name, risk, priority, expression in (
+        ("t-superuser", "Superuser", "critical", 100, {"fn": "is_superuser"}),
+        ("t-grant", "Can grant", "high", 90, {"fn": "can_grant"}),
+        ("t-ddl", "DDL anywhere", "high", 80, {"fn": "has_privilege", "privilege": "DROP"}),
+        ("t-login", "Can log in", "low", 10, {"fn": "can_login"}),
+    ):
+        classification = AccountClassification.objects.create(code=code, name=name, risk_level=risk,
+                                                               priority=priority)  # fmt: skip
+        rule_create(classification=classification, db_type="fake", name=code, expression=expression)
+        made.append(classification)
+    return made
+
+
+DBA = AccountFacts("dba", is_superuser=True, can_grant=True, privileges=(Privilege("global", "DROP", ""),))
+
+
+def test_one_change_is_one_event_listing_every_reason():
+    instance = synced_instance(AccountFacts("dba"))
+    _rules()
+    resync(instance, AccountFacts("dba"))  # classified as it is (a login): nothing risky
+    alerts_detect()
+    AlertEvent.objects.all().delete()
+    resync(instance, DBA)  # one sync turns on both flags and three high/critical classifications
+    result = alerts_detect()
+    assert result.new == 1
+    event = AlertEvent.objects.get()
+    assert (event.kind, event.severity) == ("account_superuser", "critical")
+    assert event.title == (f"dba on {instance.name} became superuser, became able to grant, "
+                           "classified Superuser + Can grant + DDL anywhere")  # fmt: skip
+    assert event.payload["kinds"] == ["account_superuser", "account_can_grant", "classification_high_risk"]
+    assert [r.get("classification") for r in event.payload["reasons"]] == [
+        None,
+        None,
+        "t-superuser",
+        "t-grant",
+        "t-ddl",
+    ]
+    assert event.dedup_key == f"account_change:{event.account_id}:{event.payload['change_log_id']}"
+    assert len(event.payload["history_ids"]) == 3
+    assert alerts_detect().new == 0
+    # receivers read the reasons as words, not as JSON
+    from alerts.transport import message_text
+
+    text = message_text(events=[event], mode="immediate")
+    assert "  reasons: became superuser, became able to grant, classified Superuser (is_superuser), " in text
+
+
+def test_a_change_waits_for_its_classification_then_alerts_once_with_it():
+    from accounts.services import accounts_apply
+    from classification.services import classification_auto_classify_instance
+    from tests.alerts.conftest import later
+
+    instance = synced_instance(AccountFacts("dba"))
+    _rules()
+    classification_auto_classify_instance(instance=instance)
+    alerts_detect()
+    AlertEvent.objects.all().delete()
+    accounts_apply(instance=instance, accounts=[DBA])  # the sync without its follow-up (a worker's)
+    assert alerts_detect().new == 0  # its classification may add reasons: it waits
+    classification_auto_classify_instance(instance=instance)
+    alerts_detect()
+    (event,) = AlertEvent.objects.all()
+    assert "classified Superuser + Can grant + DDL anywhere" in event.title
+    # a change whose classification never comes alerts after CLASSIFY_WAIT with what it has
+    accounts_apply(instance=instance, accounts=[DBA, AccountFacts("new", is_superuser=True)])
+    assert alerts_detect().new == 0
+    assert alerts_detect(now=later(16)).new == 1
+    assert AlertEvent.objects.latest("pk").title == f"new on {instance.name} became superuser"
+
+
+def test_the_baseline_is_one_onboarded_event_not_an_alert_per_account():
+    from classification.models import AccountClassificationHistory
+    from classification.selectors import high_risk_additions
+    from tests.alerts.conftest import onboarded_instance
+
+    before = timezone.now()
+    probe = make_fake_instance()  # the fake engine's database type, for the rules
+    _rules()
+    instance = onboarded_instance(
+        DBA, AccountFacts("root", is_superuser=True), AccountFacts("app"), AccountFacts("grantor", can_grant=True)
+    )  # its first sync, classified inline right after
+    assert AccountClassificationHistory.objects.filter(at_baseline=True).count() == 9  # 4 logins + 5 risky
+    assert not high_risk_additions(since=before).exists()
+    result = alerts_detect()
+    assert result.by_kind == {"instance_onboarded": 1}
+    event = AlertEvent.objects.get()
+    assert (event.kind, event.severity, event.instance) == ("instance_onboarded", "medium", instance)
+    assert event.title == (f"{instance.name} onboarded: 4 accounts, 2 superusers, 2 can grant; "
+                           "Superuser 2, Can grant 2, DDL anywhere 1")  # fmt: skip
+    payload = event.payload
+    assert payload["baseline"]["superusers_accounts"] == ["dba", "root"] and payload["classified"] is True
+    found = {c["classification"]: (c["accounts"], c["names"]) for c in payload["classifications"]}
+    assert found == {"t-superuser": (2, ["dba", "root"]), "t-grant": (2, ["dba", "grantor"]),
+                     "t-ddl": (1, ["dba"]), "t-login": (4, [])}  # fmt: skip
+    assert event.dedup_key == f"instance_onboarded:{instance.pk}:{payload['change_log_id']}"
+    assert alerts_detect().new == 0
+    # after the baseline, an account that turns superuser alerts as usual
+    resync(instance, DBA, AccountFacts("root", is_superuser=True), AccountFacts("app", is_superuser=True),
+           AccountFacts("grantor", can_grant=True))  # fmt: skip
+    alerts_detect()
+    assert AlertEvent.objects.latest("pk").title == (f"app on {instance.name} became superuser, classified Superuser")
+    assert probe.pk != instance.pk
+
+
+def test_an_onboarding_waits_for_its_classification():
+    from accounts.services import accounts_apply
+    from classification.services import classification_auto_classify_instance
+
+    instance = make_fake_instance()
+    _rules()
+    accounts_apply(instance=instance, accounts=[DBA])  # the baseline, not classified yet
+    assert alerts_detect().new == 0
+    classification_auto_classify_instance(instance=instance)
+    alerts_detect()
+    (event,) = AlertEvent.objects.all()
+    assert event.kind == "instance_onboarded" and "Superuser 1" in event.title
+
+
+def test_a_partial_run_is_one_event_with_the_instance_the_run_and_its_message(monkeypatch):
+    from accounts import services
+
+    def broken_followup(*, instance, session, inline):
+        raise KeyError("privileges")
+
+    monkeypatch.setattr(services, "_FOLLOWUPS", [broken_followup])
+    instance = make_fake_instance()
+    session = accounts_sync_all(instance_ids=[instance.pk])
+    record = session.records.get()
+    assert record.status == "partial"
+    result = alerts_detect()  # (its onboarding waits for the classification the failed follow-up did not run)
+    assert result.by_kind == {"sync_partial": 1}
+    event = AlertEvent.objects.get(kind="sync_partial")
+    assert (event.severity, event.instance, event.dedup_key) == ("medium", instance, f"sync_partial:{record.pk}")
+    assert event.title == f"Account run on {instance.name} finished partial: {record.error_message}"
+    assert "KeyError" in event.payload["message"] and event.payload["session_id"] == str(session.session_id)
+    assert event.payload["category"] == "account" and event.payload["sync_type"] == "manual_single"
+    assert alerts_detect().new == 0
+
+
+def test_capacity_alerts_skip_inactive_instances():
+    today = timezone.localdate()
+    instance = make_fake_instance()
+    _grow(instance, days=20, today=today, start_bytes=100 * MiB, per_day=MiB)
+    database = InstanceDatabase.objects.get(instance=instance, name="shop")
+    instance_database_limit_set(database=database, size_limit_bytes=(100 + 19 + 10) * MiB)
+    instance.is_active = False
+    instance.save(update_fields=["is_active"])
+    assert alerts_detect().new == 0
+    instance.is_active = True
+    instance.save(update_fields=["is_active"])
+    assert alerts_detect().by_kind == {"capacity_limit": 1}

@@ -141,9 +141,10 @@ def test_query_budget_does_not_depend_on_the_number_of_accounts(setup, django_as
     accounts_sync_all(instance_ids=[instance.pk])
     AccountClassificationAssignment.objects.all().delete()  # undo the sync's own follow-up classification
     InstanceClassificationState.objects.all().delete()
-    # lock, rules, tags, state digest, stored state, accounts+facts, [savepoint], current auto, insert, history,
-    # stats exist/delete/insert, state digest, store state, [release], unlock
-    with django_assert_max_num_queries(16):
+    # lock, rules, tags, state digest, stored state, accounts+facts, [savepoint], current auto, insert,
+    # which additions describe the baseline, history, stats exist/delete/insert, state digest, store state,
+    # [release], unlock
+    with django_assert_max_num_queries(17):
         outcome = classification_auto_classify_instance(instance=instance)
     assert (outcome.synced, outcome.created, outcome.deleted) == (300, 300, 0)
 
@@ -286,3 +287,32 @@ def test_a_failed_inline_reclassification_makes_the_sync_record_partial(setup, m
     assert record.sync_details["classification_status"] == "failed"
     session.refresh_from_db()
     assert (session.status, session.partial_instances) == ("completed", 1)
+
+
+def test_the_first_classification_after_the_baseline_is_not_an_addition_later_ones_are():
+    """The baseline's classification writes its history as usual, marked ``at_baseline``: the
+    dashboard's (and the alerts') high-risk additions leave it out. A later change of a baseline
+    account, or an account added later, is an addition again."""
+    from django.utils import timezone
+
+    from classification.selectors import high_risk_additions
+
+    instance = make_fake_instance(name="onboarded")
+    superuser = AccountClassification.objects.create(code="su", name="Superuser", priority=100, risk_level="critical")
+    rule_create(classification=superuser, db_type="fake", name="su", expression={"fn": "is_superuser"})
+    start = timezone.now()
+    try:
+        FAKE_ACCOUNTS["onboarded"] = [account("root", superuser=True), account("app")]
+        accounts_sync_all(instance_ids=[instance.pk])  # the baseline; classified inline by its follow-up
+        history = list(AccountClassificationHistory.objects.values_list("account__username", "action", "at_baseline"))
+        assert history == [("root", "add", True)]
+        assert not high_risk_additions(since=start).exists()
+
+        FAKE_ACCOUNTS["onboarded"] = [account("root", superuser=True), account("app", superuser=True),
+                                      account("new", superuser=True)]  # fmt: skip
+        accounts_sync_all(instance_ids=[instance.pk])
+    finally:
+        FAKE_ACCOUNTS.pop("onboarded", None)
+    later = AccountClassificationHistory.objects.filter(at_baseline=False)
+    assert sorted(later.values_list("account__username", flat=True)) == ["app", "new"]
+    assert sorted(h.account.username for h in high_risk_additions(since=start)) == ["app", "new"]
