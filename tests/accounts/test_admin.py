@@ -12,7 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AccountChangeLog, AccountListing, AccountPermission, ChangeType, InstanceAccount
+from accounts.models import (
+    AccountChangeLog,
+    AccountListing,
+    AccountPermission,
+    AccountUnreadScope,
+    ChangeType,
+    InstanceAccount,
+)
 from classification.models import AccountClassification, AccountClassificationAssignment
 from instances.models import Instance
 from sync_sessions.models import SyncSession
@@ -53,6 +60,11 @@ def accounts_200(db):
     )
     session = SyncSession.objects.create(sync_type="manual_batch", sync_category="account")
     now = timezone.now()
+    AccountUnreadScope.objects.create(
+        instance=instances[0], name="database app", level="database", target="app",
+        reason="the monitoring login has no CONNECT privilege on it", covers=["schema", "object", "column"],
+        last_unread_at=now,
+    )  # fmt: skip
     AccountChangeLog.objects.bulk_create(
         [
             AccountChangeLog(
