@@ -301,6 +301,8 @@ class ClassificationRuleAdmin(ModelAdmin):
 class AccountClassificationAssignmentAdmin(BigTableAdmin):
     """Current assignments (one row per account and classification)."""
 
+    scope_instance_path = "account__instance"
+
     list_display = ("account", "instance", "classification", "source", "assigned_by", "assigned_at")
     list_select_related = ("account__instance", "classification", "rule", "assigned_by")
     list_filter = ("classification", "source")
@@ -349,6 +351,8 @@ class AccountClassificationAssignmentAdmin(BigTableAdmin):
 class AccountClassificationHistoryAdmin(BigTableAdmin):
     """Every add/remove of an assignment, grouped by batch."""
 
+    scope_instance_path = "account__instance"
+
     # the rule and the batch are on the row's page (the batch links to its other rows)
     list_display = ("changed_at", "account", "instance", "classification", "action", "source", "changed_by")
     list_select_related = ("account__instance", "classification", "rule", "changed_by")
@@ -382,6 +386,8 @@ class AccountClassificationHistoryAdmin(BigTableAdmin):
 @admin.register(ClassificationDailyStat)
 class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Accounts per classification per instance per day."""
+
+    scope_instance_path = "instance"
 
     list_display = ("date", "classification", "db_type", "instance", "account_count")
     list_select_related = ("classification", "db_type", "instance")
@@ -427,6 +433,8 @@ def _int_param(request, name: str) -> int | None:
 @admin.register(InstanceClassificationState)
 class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The state digest each instance's last auto-classification left (see docs/classification.md)."""
+
+    scope_instance_path = "instance"
 
     list_display = ("instance", "classified_at", "fingerprint")
     list_select_related = ("instance",)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord
 from whalefall.csv_export import CsvColumns
@@ -110,3 +110,13 @@ RECORD_CSV_COLUMNS: CsvColumns = (
     ("synced", "items_synced"), ("created", "items_created"), ("updated", "items_updated"),
     ("deleted", "items_deleted"), ("error_code", "error_code"), ("error", "error_message"),
 )  # fmt: skip
+
+
+def sessions_in_scope(queryset: QuerySet, visible: QuerySet) -> QuerySet:
+    """Team scopes (README § Team scopes): the rows of ``queryset`` (sessions, or rows whose
+    ``session_id`` is a session's uuid) whose session has records and only records on
+    ``visible`` instances. A session that also ran elsewhere is not shown at all — its counts
+    would tell how many runs the user cannot see; its in-scope runs stay in the list of
+    instance runs."""
+    records = SyncInstanceRecord.objects.filter(session_id=OuterRef("session_id"))
+    return queryset.filter(Exists(records)).exclude(Exists(records.exclude(instance_id__in=visible.values("pk"))))

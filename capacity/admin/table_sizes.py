@@ -20,6 +20,8 @@ from whalefall.errors import WhalefallError, describe
 class DatabaseTableSizeStatAdmin(BigTableAdmin):
     """Latest per-table sizes (refreshed per database on demand)."""
 
+    scope_instance_path = "instance"
+
     list_display = ("table", "database_name", "instance", "size", "data_size", "index_size", "row_count")
     list_select_related = ("instance",)
     search_fields = ("^table_name", "=database_name", "=instance__name")

@@ -101,6 +101,8 @@ class InstanceActionForm(ActionForm):
 class InstanceAdmin(CsvExportMixin, ModelAdmin):
     """Monitored database servers; saves go through ``instance_create``/``instance_update``."""
 
+    scope_instance_path = "pk"
+
     form = InstanceAdminForm
     # what a DBA scans for; credential, version, timeouts and limits are on the instance page
     list_display = ("name", "engine", "address", "environment", "tag_list", "state", "last_contact")

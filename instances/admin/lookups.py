@@ -1,4 +1,4 @@
-"""Admins of the engines, credentials and tags instances refer to."""
+"""Admins of the engines, credentials and tags instances refer to, and of the team scopes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from instances.models import Credential, DatabaseType, Instance, Tag
+from instances.models import Credential, DatabaseType, Instance, Scope, Tag
 from instances.services import credential_create, credential_update
 from whalefall.admin_tools import ModelAdmin, adopt_saved, count_subquery
 
@@ -126,3 +126,52 @@ class TagAdmin(ModelAdmin):
     @admin.display(description="Instances", ordering="_instance_count")
     def instance_count(self, obj: Tag) -> int:
         return obj._instance_count
+
+
+class ScopeForm(forms.ModelForm):
+    environments = forms.TypedMultipleChoiceField(
+        choices=Instance.Environment.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Instances in any of these environments; none: any environment.",
+    )
+
+    class Meta:
+        model = Scope
+        fields = ("name", "description", "environments", "tags", "users", "groups")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("environments") and not cleaned.get("tags"):
+            raise forms.ValidationError(
+                "Choose environments, tags or both: a scope with neither selects no instance.", code="empty"
+            )
+        return cleaned
+
+
+@admin.register(Scope)
+class ScopeAdmin(ModelAdmin):
+    """Team scopes (README § Team scopes): the instances their users and groups see."""
+
+    form = ScopeForm
+    list_display = ("name", "selects", "members")
+    search_fields = ("name",)
+    filter_horizontal = ("tags", "users", "groups")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags", "users", "groups")
+
+    @admin.display(description="Instances")
+    def selects(self, obj: Scope) -> str:
+        parts = []
+        if obj.environments:
+            parts.append("environment " + " or ".join(obj.environments))
+        if tags := [tag.name for tag in obj.tags.all()]:
+            parts.append("tag " + " or ".join(tags))
+        return " and ".join(parts) or "none"
+
+    @admin.display(description="Members")
+    def members(self, obj: Scope) -> str:
+        names = [user.get_username() for user in obj.users.all()] + [f"group {g.name}" for g in obj.groups.all()]
+        return ", ".join(names) or "-"
