@@ -65,19 +65,26 @@ def instance_health(*, categories: Sequence[str] = CONTACT_CATEGORIES) -> dict[i
     }
 
 
-def records_failed(*, since: dt.datetime) -> QuerySet[SyncInstanceRecord]:
-    """Failed instance records finished since ``since``, newest first (with their session)."""
+def _records(visible: QuerySet | None) -> QuerySet[SyncInstanceRecord]:
+    records = SyncInstanceRecord.objects.all()
+    return records if visible is None else records.filter(instance_id__in=visible.values("pk"))
+
+
+def records_failed(*, since: dt.datetime, visible: QuerySet | None = None) -> QuerySet[SyncInstanceRecord]:
+    """Failed instance records finished since ``since`` (on ``visible`` instances — a team
+    scope's — when given), newest first (with their session)."""
     return (
-        SyncInstanceRecord.objects.filter(status=RecordStatus.FAILED, completed_at__gte=since)
+        _records(visible)
+        .filter(status=RecordStatus.FAILED, completed_at__gte=since)
         .select_related("session")
         .order_by("-completed_at", "-pk")
     )
 
 
-def records_finished_counts(*, since: dt.datetime) -> dict[str, int]:
-    """How many instance records finished ``failed`` and how many ``partial`` (finished, not all
-    read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
-    return SyncInstanceRecord.objects.filter(
+def records_finished_counts(*, since: dt.datetime, visible: QuerySet | None = None) -> dict[str, int]:
+    """How many instance records (on ``visible`` instances when given) finished ``failed`` and how
+    many ``partial`` (finished, not all read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
+    return _records(visible).filter(
         status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since
     ).aggregate(
         failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),

@@ -79,8 +79,8 @@ def visible_instance_ids(user, instance_ids: Iterable[int] | None) -> list[int] 
     visible = visible_instances(user)
     if visible is None:
         return None if instance_ids is None else list(instance_ids)
-    if instance_ids is None:
-        return list(visible.values_list("pk", flat=True))
+    if instance_ids is None:  # what "every instance" means in a batch: the active ones (InstanceQuerySet)
+        return list(visible.active().values_list("pk", flat=True))
     wanted = list(instance_ids)
     allowed = set(visible.filter(pk__in=wanted).values_list("pk", flat=True))
     if any(pk not in allowed for pk in wanted):
@@ -125,7 +125,8 @@ class ScopedViewMixin(ScopedMixin):
     action (POST, PUT, PATCH, DELETE)."""
 
     def filter_queryset(self, queryset):
-        return super().filter_queryset(self.scope_apply(queryset, self.request.user))
+        # after the filters: a filter may read other rows (the daily roll-ups read the daily sizes)
+        return self.scope_apply(super().filter_queryset(queryset), self.request.user)
 
     def get_object(self):
         try:

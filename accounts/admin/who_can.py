@@ -17,6 +17,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget, 
 from accounts.selectors import who_can
 from accounts.whocan import KNOWN_PRIVILEGES, object_parts
 from instances.models import DatabaseType, Instance, Tag
+from whalefall.scoping import visible_instances
 
 #: accounts per page of the answer (the CSV has them all)
 PAGE_SIZE = 100
@@ -101,7 +102,7 @@ def who_can_page(model_admin, request) -> TemplateResponse:
         "privileges": KNOWN_PRIVILEGES,
     }
     if form.is_bound and form.is_valid():
-        items = who_can(**form.selector_kwargs())
+        items = who_can(**form.selector_kwargs(), visible=visible_instances(request.user))
         page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
         query = form.api_query()
         context.update(

@@ -14,6 +14,7 @@ from capacity.services import table_sizes_refresh
 from instances.models import SYNC_INSTANCE_PERMISSION, Instance
 from whalefall.admin_tools import BigTableAdmin, format_bytes
 from whalefall.errors import WhalefallError, describe
+from whalefall.scoping import require_instance_in_scope
 
 
 @admin.register(DatabaseTableSizeStat)
@@ -67,6 +68,7 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
         if not request.user.has_perm(SYNC_INSTANCE_PERMISSION):
             raise PermissionDenied
         instance = get_object_or_404(Instance, pk=instance_id, deleted_at__isnull=True)
+        require_instance_in_scope(request.user, instance.pk, acting=True)
         try:
             result = table_sizes_refresh(instance=instance, database=database, created_by=request.user)
         except (WhalefallError, ValidationError) as exc:

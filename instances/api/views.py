@@ -38,6 +38,7 @@ from instances.services import (
     instances_resume,
 )
 from whalefall.csv_export import CsvListMixin
+from whalefall.scoping import ScopedViewMixin
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
@@ -102,7 +103,7 @@ class CredentialViewSet(viewsets.ModelViewSet):
         },
     )
 )
-class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
+class InstanceViewSet(ScopedViewMixin, CsvListMixin, viewsets.ModelViewSet):
     """Monitored database servers.
 
     ``db_type`` is a database type name, ``credential`` a credential id and
@@ -111,6 +112,7 @@ class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
     """
 
     queryset = Instance.objects.select_related("credential").prefetch_related("tags")
+    scope_instance_path = "pk"
     serializer_class = InstanceSerializer
     csv_columns = INSTANCE_CSV_COLUMNS
     filterset_class = InstanceFilterSet
