@@ -298,6 +298,10 @@ def batch_admin_action(
             modeladmin.message_user(request, f"You may not start a {label.lower()}.", messages.ERROR)
             return
         ids = list(queryset.values_list("pk", flat=True))
+        if not ids:  # the selection held only rows the list no longer shows (another team's, deleted)
+            modeladmin.message_user(request, f"No {label.lower()} started: none of the selected instances is "
+                                    "in the list.", messages.WARNING)  # fmt: skip
+            return
         if one is not None and len(ids) == 1:
             # a fresh query: the changelist's one defers the encrypted password the adapter needs
             one(modeladmin, request, Instance.objects.select_related("credential").get(pk=ids[0]))

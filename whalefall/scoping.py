@@ -11,7 +11,10 @@ A view declares how its rows reach an instance and nothing else:
   instance (``"pk"`` on the instance model itself); a row whose path is empty (an alert about no
   instance) is not shown to a scoped user;
 - ``scope_instance_path = None`` — rows are not about instances (tags, rules, users);
-- or a ``scope_queryset(queryset, visible)`` method of its own (sessions: every record in scope).
+- or a ``scope_queryset(queryset, visible)`` method of its own (sessions: every record in scope);
+- a view that answers from a selector rather than from its queryset passes the user's
+  :func:`visible_instances` to it, and says so in ``scope_explicit`` (the test matrix,
+  tests/scopes/test_matrix.py, requires one of these of every view of instance rows).
 
 Out of scope, a row does not exist for the user: lists leave it out, details and admin pages
 answer 404 (the admin: "does not exist"), admin actions never receive it. An action (POST, PUT,

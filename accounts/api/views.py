@@ -169,6 +169,7 @@ class WhoCanView(CsvListMixin, generics.ListAPIView):
     are in docs/api.md § Who can."""
 
     queryset = InstanceAccount.objects.all()  # for the model permission check; the answer is accounts.selectors.who_can
+    scope_explicit = "who_can(visible=...)"
     serializer_class = WhoCanSerializer
     filter_backends = []
     csv_columns = WHO_CAN_CSV_COLUMNS

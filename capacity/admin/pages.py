@@ -67,7 +67,6 @@ def instance_capacity_page(model_admin, request, instance_id: int):
         raise PermissionDenied
     instance = get_object_or_404(Instance, pk=instance_id)
     require_instance_in_scope(request.user, instance.pk, acting=False)
-    require_instance_in_scope(request.user, instance.pk, acting=False)
     days = _choice(request, "days", TREND_WINDOWS, 90)
     period = _choice(request, "period", PeriodType.values, DEFAULT_PERIOD)
     end = timezone.localdate()
@@ -115,6 +114,7 @@ def database_capacity_page(model_admin, request, instance_id: int, database: str
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     instance = get_object_or_404(Instance, pk=instance_id)
+    require_instance_in_scope(request.user, instance.pk, acting=False)
     days = _choice(request, "days", TREND_WINDOWS, 90)
     period = _choice(request, "period", PeriodType.values, DEFAULT_PERIOD)
     end = timezone.localdate()

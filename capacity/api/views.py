@@ -237,6 +237,7 @@ class _RollupViewSet(ScopedViewMixin, CsvListMixin, mixins.ListModelMixin, views
     cursor and CSV; never stored)."""
 
     filter_backends = [FilterBackend]
+    scope_instance_path = "instance"
     pagination_class = AggregationCursorPagination
     stored_filterset_class = None
     daily_filterset_class = None
@@ -304,6 +305,7 @@ class CapacitySummaryView(generics.GenericAPIView):
     (or ``forecast_days``): its cost does not grow with the stored history."""
 
     queryset = InstanceSizeStat.objects.all()  # for the model permission check
+    scope_explicit = "_instance(): 404 outside the scope"
     filter_backends = []
     pagination_class = None
 
@@ -327,6 +329,7 @@ class TopGrowersView(generics.GenericAPIView):
     growing ones only, each with its forecast over ``forecast_days`` and its limit."""
 
     queryset = DatabaseSizeStat.objects.all()  # for the model permission check
+    scope_explicit = "capacity_top_growers(instance_ids=the scope's)"
     filter_backends = []
     pagination_class = None
 
