@@ -456,7 +456,7 @@ def _reaches_instance(model, depth: int = 3) -> bool:
     if model._meta.label in GLOBAL_MODELS or depth == 0:
         return False
     for field in model._meta.get_fields():
-        if field.many_to_one or field.one_to_one and field.concrete:
-            if field.related_model is not None and _reaches_instance(field.related_model, depth - 1):
-                return True
+        forward = field.many_to_one or (field.one_to_one and field.concrete)
+        if forward and field.related_model is not None and _reaches_instance(field.related_model, depth - 1):
+            return True
     return False
