@@ -128,6 +128,8 @@ WHALEFALL_LDAP = {
         "(|(&(objectClass=groupOfNames)(member={dn}))(&(objectClass=groupOfUniqueNames)(uniqueMember={dn})))",
     ),
     "ROLE_GROUPS": _role_groups(os.environ.get("WHALEFALL_LDAP_ROLE_GROUPS", "")),
+    # team scopes (README § Team scopes), the same "<scope name>=<group DN>;…" form
+    "SCOPE_GROUPS": _role_groups(os.environ.get("WHALEFALL_LDAP_SCOPE_GROUPS", "")),
 }
 
 
