@@ -185,6 +185,8 @@ class TableSizesRefreshView(_TableSizesMixin, generics.GenericAPIView):
         responses={
             200: TableSizesRefreshSerializer,
             404: OpenApiResponse(description="No such instance, or the database is not in its inventory."),
+            403: OpenApiResponse(description="Missing the instances.sync_instance permission, or the instance is "
+                                 "outside the user's team scope."),
             409: OpenApiResponse(description="Credential/adapter problem or a refresh already running."),
             502: OpenApiResponse(description="Target unreachable, login or query failed."),
             504: OpenApiResponse(description="Target timed out."),
@@ -314,7 +316,7 @@ class CapacitySummaryView(generics.GenericAPIView):
         responses={
             200: CapacitySummarySerializer,
             400: OpenApiResponse(description="Invalid forecast_days: {code, message, instance_id, errors}."),
-            404: OpenApiResponse(description="No such instance."),
+            404: OpenApiResponse(description="No such instance, or one outside the user's team scope."),
         },
     )
     def get(self, request, instance_id: int):
@@ -364,7 +366,8 @@ class AggregateCapacityView(generics.GenericAPIView):
             202: SessionStartedSerializer,
             400: OpenApiResponse(description="Invalid period, range (future, before the retention, inverted) or "
                                  "instance ids: {code, message, instance_id, errors}."),
-            403: OpenApiResponse(description="Missing the instances.sync_instance permission."),
+            403: OpenApiResponse(description="Missing the instances.sync_instance permission, or an instance outside "
+                                 "the user's team scope."),
             409: OpenApiResponse(description="Partition maintenance is running: {code, message, instance_id}."),
         },
     )  # fmt: skip

@@ -42,7 +42,7 @@ from whalefall.scoping import ScopedViewMixin
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
-    404: OpenApiResponse(description="No such instance."),
+    404: OpenApiResponse(description="No such instance, or (a read) one outside the user's team scope."),
     409: OpenApiResponse(description="Credential/adapter problem or concurrent run: {code, message, instance_id}."),
     502: OpenApiResponse(description="Target unreachable, login or query failed: {code, message, instance_id}."),
     504: OpenApiResponse(description="Target timed out: {code, message, instance_id}."),
@@ -99,7 +99,7 @@ class CredentialViewSet(viewsets.ModelViewSet):
         "`manage.py purge_instance` (or the admin's Purge action), never the API.",
         responses={
             204: OpenApiResponse(description="Deleted (softly), or already deleted."),
-            404: OpenApiResponse(description="No such instance."),
+            404: OpenApiResponse(description="No such instance, or (a read) one outside the user's team scope."),
         },
     )
 )
