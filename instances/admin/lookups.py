@@ -154,6 +154,7 @@ class ScopeAdmin(ModelAdmin):
     """Team scopes (README § Team scopes): the instances their users and groups see."""
 
     form = ScopeForm
+    list_select_related = ()  # the tags, users and groups are prefetched
     list_display = ("name", "selects", "members")
     search_fields = ("name",)
     filter_horizontal = ("tags", "users", "groups")

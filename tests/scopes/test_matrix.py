@@ -3,8 +3,8 @@
 Roles (viewer, operator, admin) × scopes (none, by tag, by environment) × every operation of
 the OpenAPI schema and every page of ``admin.site._registry`` (both enumerated, so a new
 endpoint or admin is covered without touching this file), over the demo estate (four instances
-with accounts, changes, sizes, roll-ups, classifications and runs) plus table sizes, alerts and
-one single-instance run per instance:
+with accounts, changes, sizes, roll-ups, classifications and runs) plus table sizes, alerts, audit
+entries and one single-instance run per instance:
 
 - a scoped user's answers never name an instance outside the scope, and list no row of one
   (ids checked against the rows the view's scope path excludes);
@@ -32,6 +32,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from alerts.models import AlertChannel, AlertDelivery, AlertEvent
+from audit.models import AuditEvent
 from capacity.models import DatabaseTableSizeStat, InstanceDatabase
 from console.demo import demo_data_load
 from instances.models import Instance, Scope, Tag
@@ -111,6 +112,9 @@ class TeamScopeMatrix(TestCase):
                 title=f"alert on {name}", instance=instance,
             )  # fmt: skip
             AlertDelivery.objects.create(event=event, channel=channel)
+            AuditEvent.objects.create(channel="api", action="instances.instance.update", outcome="success",
+                                      object_type="instances.instance", object_id=str(instance.pk),
+                                      detail={"name": name})  # fmt: skip
 
         tag_scope = Scope.objects.create(name="team-billing")
         tag_scope.tags.add(billing)

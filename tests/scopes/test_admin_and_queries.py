@@ -1,0 +1,68 @@
+"""The scope admin, and what scoping costs: one query per request to know whether a user has
+scopes (users in none pay it too), the rest is a subquery of the list's own query (no query per
+row)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from instances.admin.lookups import ScopeForm
+from instances.models import Scope, Tag
+from tests.support.factories import make_instance
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_scope_needs_environments_or_tags():
+    form = ScopeForm(data={"name": "nothing", "environments": [], "tags": []})
+    assert not form.is_valid()
+    assert "a scope with neither selects no instance" in str(form.errors)
+    form = ScopeForm(data={"name": "oncall", "environments": ["production"]})
+    assert form.is_valid(), form.errors
+    assert form.save().environments == ["production"]
+    assert not ScopeForm(data={"name": "bad", "environments": ["moon"]}).is_valid()
+
+
+def test_the_scope_admin_lists_what_each_scope_selects(admin_client_logged_in):
+    scope = Scope.objects.create(name="billing", environments=["production"])
+    scope.tags.add(Tag.objects.create(name="billing"))
+    page = admin_client_logged_in.get("/admin/instances/scope/").content.decode()
+    assert "environment production and tag billing" in page
+
+
+def _queries(client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_a_scoped_list_costs_no_query_more_whatever_the_rows(db):
+    billing = Tag.objects.create(name="billing")
+    for n in range(12):
+        instance = make_instance(name=f"db-{n}", environment="production")
+        if n % 2:
+            instance.tags.add(billing)
+    viewer = Group.objects.get(name="viewer")
+    everyone = get_user_model().objects.create_user("everyone")
+    team = get_user_model().objects.create_user("team")
+    for user in (everyone, team):
+        user.groups.add(viewer)
+    scope = Scope.objects.create(name="billing")
+    scope.tags.add(billing)
+    scope.users.add(team)
+
+    def client_for(user):
+        client = APIClient()
+        client.force_authenticate(get_user_model().objects.get(pk=user.pk))
+        return client
+
+    for path in ("/api/v1/instances/", "/api/v1/accounts/", "/api/v1/sync-sessions/"):
+        # the question "in which scopes?" is asked of both; the scope is a subquery of the list's query
+        assert _queries(client_for(team), path) == _queries(client_for(everyone), path), path
+    names = [row["name"] for row in client_for(team).get("/api/v1/instances/").json()["results"]]
+    assert names == [f"db-{n}" for n in (1, 11, 3, 5, 7, 9)]
