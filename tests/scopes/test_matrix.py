@@ -347,6 +347,7 @@ class TeamScopeMatrix(TestCase):
 
     def test_admin(self):
         failures, checked = [], 0
+        self.autocomplete_controls = 0
         pages = [
             reverse("admin:index"),
             reverse("admin:accounts_who_can") + "?privilege=SELECT&object=orders",
@@ -369,6 +370,7 @@ class TeamScopeMatrix(TestCase):
                     checked += 1
                     failures += self._admin_instance_pages(client, role, scope)
         self.__class__.admin_checks = checked
+        assert self.autocomplete_controls, "no instance autocomplete answered the control user"
         assert not failures, f"{len(failures)} of {checked} admin checks failed:\n" + "\n".join(failures)
 
     def _admin_model(self, client, role, scope, model, model_admin) -> list[str]:
@@ -382,6 +384,17 @@ class TeamScopeMatrix(TestCase):
             failures.append(f"{scope}/{role}: {changelist} → {response.status_code}")
         if leaks := self._leaks(response.content.decode(), scope):
             failures.append(f"{scope}/{role}: {changelist} names {leaks}")
+        for field in model_admin.autocomplete_fields:  # the search box of an instance field
+            query = {"app_label": opts.app_label, "model_name": opts.model_name, "field_name": field, "term": "demo"}
+            answer = client.get(reverse("admin:autocomplete"), query)
+            if leaks := self._leaks(answer.content.decode(), scope):
+                failures.append(f"{scope}/{role}: autocomplete of {opts.label}.{field} offers {leaks}")
+            elif (
+                scope == "none" and answer.status_code == 200 and model._meta.get_field(field).related_model is Instance
+            ):
+                self.autocomplete_controls += 1
+                if not ALL <= {row["text"] for row in answer.json()["results"]}:
+                    failures.append(f"{role}: autocomplete of {opts.label}.{field} without a scope misses instances")
         if scope == "none" or not _scoped(model_admin):
             return failures
         out = self._out_rows(model_admin, model, scope)
