@@ -393,7 +393,7 @@ class TeamScopeMatrix(TestCase):
                 scope == "none" and answer.status_code == 200 and model._meta.get_field(field).related_model is Instance
             ):
                 self.autocomplete_controls += 1
-                if not ALL <= {row["text"] for row in answer.json()["results"]}:
+                if not {row["text"] for row in answer.json()["results"]} >= ALL:
                     failures.append(f"{role}: autocomplete of {opts.label}.{field} without a scope misses instances")
         if scope == "none" or not _scoped(model_admin):
             return failures
