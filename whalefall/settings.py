@@ -244,6 +244,7 @@ REST_FRAMEWORK = {
         "whalefall.api.StrictOrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": ["whalefall.api.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "whalefall.api.StrictContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "whalefall.api.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "whalefall.api.exception_handler",
