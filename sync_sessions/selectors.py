@@ -84,11 +84,13 @@ def records_failed(*, since: dt.datetime, visible: QuerySet | None = None) -> Qu
 def records_finished_counts(*, since: dt.datetime, visible: QuerySet | None = None) -> dict[str, int]:
     """How many instance records (on ``visible`` instances when given) finished ``failed`` and how
     many ``partial`` (finished, not all read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
-    return _records(visible).filter(
-        status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since
-    ).aggregate(
-        failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),
-        partial=Count("pk", filter=Q(status=RecordStatus.PARTIAL)),
+    return (
+        _records(visible)
+        .filter(status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since)
+        .aggregate(
+            failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),
+            partial=Count("pk", filter=Q(status=RecordStatus.PARTIAL)),
+        )
     )
 
 

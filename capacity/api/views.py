@@ -185,8 +185,10 @@ class TableSizesRefreshView(_TableSizesMixin, generics.GenericAPIView):
         responses={
             200: TableSizesRefreshSerializer,
             404: OpenApiResponse(description="No such instance, or the database is not in its inventory."),
-            403: OpenApiResponse(description="Missing the instances.sync_instance permission, or the instance is "
-                                 "outside the user's team scope."),
+            403: OpenApiResponse(
+                description="Missing the instances.sync_instance permission, or the instance is "
+                "outside the user's team scope."
+            ),
             409: OpenApiResponse(description="Credential/adapter problem or a refresh already running."),
             502: OpenApiResponse(description="Target unreachable, login or query failed."),
             504: OpenApiResponse(description="Target timed out."),
