@@ -12,6 +12,19 @@ from unfold.widgets import UnfoldAdminPasswordWidget
 from instances.models import Credential, DatabaseType, Instance, Scope, Tag
 from instances.services import credential_create, credential_update
 from whalefall.admin_tools import ModelAdmin, adopt_saved, count_subquery
+from whalefall.scoping import visible_instances
+
+
+def _counted(request):
+    """The instances the counts beside engines, credentials and tags count: the user's team scope's
+    (README § Team scopes), or None for every instance."""
+    return visible_instances(request.user)
+
+
+def _mine(request) -> Q:
+    """The filter of a ``Count("instances")`` for the user's team scope (empty: every instance)."""
+    counted = _counted(request)
+    return Q() if counted is None else Q(instances__in=counted.values("pk"))
 
 
 @admin.register(DatabaseType)
@@ -26,7 +39,9 @@ class DatabaseTypeAdmin(ModelAdmin):
     fieldsets = ((None, {"fields": ("name", "display_name", "default_port", "enabled")}),)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_instance_count=count_subquery(Instance, "db_type"))
+        counted = _counted(request)  # a team scope counts its own instances
+        mine = {} if counted is None else {"pk__in": counted.values("pk")}
+        return super().get_queryset(request).annotate(_instance_count=count_subquery(Instance, "db_type", **mine))
 
     def get_readonly_fields(self, request, obj=None):
         return ("name",) if obj is not None else ()
@@ -77,7 +92,7 @@ class CredentialAdmin(ModelAdmin):
             super()
             .get_queryset(request)
             .defer("password_encrypted")
-            .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True)))
+            .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True) & _mine(request)))
         )
 
     def get_fieldsets(self, request, obj=None):
@@ -121,7 +136,7 @@ class TagAdmin(ModelAdmin):
     fieldsets = ((None, {"fields": ("name",)}),)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_instance_count=Count("instances"))
+        return super().get_queryset(request).annotate(_instance_count=Count("instances", filter=_mine(request)))
 
     @admin.display(description="Instances", ordering="_instance_count")
     def instance_count(self, obj: Tag) -> int:

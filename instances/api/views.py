@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -38,7 +38,7 @@ from instances.services import (
     instances_resume,
 )
 from whalefall.csv_export import CsvListMixin
-from whalefall.scoping import ScopedViewMixin
+from whalefall.scoping import ScopedViewMixin, visible_instances
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
@@ -76,6 +76,14 @@ class CredentialViewSet(viewsets.ModelViewSet):
     filterset_class = CredentialFilterSet
     ordering_fields = ("name", "username", "instance_count", "created_at", "updated_at")
     ordering = ("name",)
+
+    def get_queryset(self):
+        visible = visible_instances(self.request.user)
+        if visible is None:
+            return super().get_queryset()
+        # a team scope counts the instances of its own that use the credential
+        counted = Count("instances", filter=Q(instances__in=visible.values("pk")))
+        return Credential.objects.annotate(instance_count=counted)
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):

@@ -5,14 +5,16 @@ row)."""
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from instances.admin.lookups import ScopeForm
-from instances.models import Scope, Tag
+from instances.models import Credential, DatabaseType, Scope, Tag
 from tests.support.factories import make_instance
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +68,28 @@ def test_a_scoped_list_costs_no_query_more_whatever_the_rows(db):
         assert _queries(client_for(team), path) == _queries(client_for(everyone), path), path
     names = [row["name"] for row in client_for(team).get("/api/v1/instances/").json()["results"]]
     assert names == [f"db-{n}" for n in (1, 11, 3, 5, 7, 9)]
+
+
+def test_counts_beside_engines_credentials_and_tags_count_the_scope():
+    billing, search = Tag.objects.create(name="billing"), Tag.objects.create(name="search")
+    for n in range(3):
+        make_instance(name=f"billing-{n}").tags.add(billing)
+    make_instance(name="search-0").tags.add(search)
+    team = get_user_model().objects.create_user("team", is_staff=True)
+    team.groups.add(Group.objects.get(name="admin"))
+    scope = Scope.objects.create(name="search")
+    scope.tags.add(search)
+    scope.users.add(team)
+    request = RequestFactory().get("/")
+    request.user = team
+
+    def counts(model) -> dict:
+        return {str(row): row._instance_count for row in admin.site._registry[model].get_queryset(request)}
+
+    assert counts(Tag) == {"billing": 0, "search": 1}  # 0, not the 3 instances of another team
+    assert counts(DatabaseType)["PostgreSQL"] == 1
+    assert sum(counts(Credential).values()) == 1
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.get(pk=team.pk))
+    rows = api.get("/api/v1/credentials/").json()["results"]
+    assert sorted(row["instance_count"] for row in rows) == [0, 0, 0, 1]
