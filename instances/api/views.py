@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.db import transaction
 from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -38,7 +39,7 @@ from instances.services import (
     instances_resume,
 )
 from whalefall.csv_export import CsvListMixin
-from whalefall.scoping import ScopedViewMixin, visible_instances
+from whalefall.scoping import ScopedViewMixin, require_instance_in_scope, visible_instances
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
@@ -139,7 +140,9 @@ class InstanceViewSet(ScopedViewMixin, CsvListMixin, viewsets.ModelViewSet):
     ordering = ("name",)
 
     def perform_create(self, serializer):
-        serializer.instance = instance_create(**serializer.validated_data)
+        with transaction.atomic():  # an instance the user's team scope would not hold is not created: 403
+            serializer.instance = instance_create(**serializer.validated_data)
+            require_instance_in_scope(self.request.user, serializer.instance.pk, acting=True)
 
     @extend_schema(
         request=None,
@@ -217,7 +220,9 @@ class InstanceViewSet(ScopedViewMixin, CsvListMixin, viewsets.ModelViewSet):
         return Response(InstanceSerializer(instance, context=self.get_serializer_context()).data)
 
     def perform_update(self, serializer):
-        serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
+        with transaction.atomic():  # nor moved out of it (another environment, its tags removed): 403
+            serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
+            require_instance_in_scope(self.request.user, serializer.instance.pk, acting=True)
 
     def perform_destroy(self, instance):
         instances_delete(instance_ids=[instance.pk])

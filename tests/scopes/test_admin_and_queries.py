@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from instances.admin.lookups import ScopeForm
-from instances.models import Credential, DatabaseType, Scope, Tag
+from instances.models import Credential, DatabaseType, Instance, Scope, Tag
 from tests.support.factories import make_instance
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +93,23 @@ def test_counts_beside_engines_credentials_and_tags_count_the_scope():
     api.force_authenticate(get_user_model().objects.get(pk=team.pk))
     rows = api.get("/api/v1/credentials/").json()["results"]
     assert sorted(row["instance_count"] for row in rows) == [0, 0, 0, 1]
+
+
+def test_a_scoped_admin_creates_and_edits_instances_of_its_scope_only():
+    billing = Tag.objects.create(name="billing")
+    team = get_user_model().objects.create_user("team", is_staff=True)
+    team.groups.add(Group.objects.get(name="admin"))
+    scope = Scope.objects.create(name="billing")
+    scope.tags.add(billing)
+    scope.users.add(team)
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.get(pk=team.pk))
+    body = {"name": "new-db", "db_type": "postgresql", "host": "db.example.invalid", "port": 5432}
+    assert api.post("/api/v1/instances/", {**body, "tags": ["search"]}, format="json").status_code == 403
+    assert not Instance.objects.filter(name="new-db").exists()  # rolled back
+    created = api.post("/api/v1/instances/", {**body, "tags": ["billing"]}, format="json")
+    assert created.status_code == 201
+    url = f"/api/v1/instances/{created.json()['id']}/"
+    assert api.patch(url, {"tags": ["search"]}, format="json").status_code == 403  # moved out: refused
+    assert list(Instance.objects.get(name="new-db").tags.values_list("name", flat=True)) == ["billing"]
+    assert api.patch(url, {"description": "ours"}, format="json").status_code == 200
