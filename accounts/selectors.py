@@ -221,12 +221,14 @@ def who_can(
     include_set_role: bool = False,
     include_inactive: bool = False,
     include_contained: bool = False,
+    visible: QuerySet[Instance] | None = None,
 ) -> list[WhoCanItem]:
     """Every account holding ``privilege`` (None: any privilege the search knows) on the object
     named by ``parts`` (``accounts.whocan.object_parts``), read per instance's engine; rules in
     ``accounts/whocan.py``. Instances: not deleted, of an engine on which the name names
     something, narrowed by ``instance_id``, ``db_type``, ``environment`` and every one of
-    ``tags``. Accounts: active ones unless ``include_inactive`` (the PUBLIC pseudo-account is one).
+    ``tags``, and to ``visible`` (a team scope's instances; None: all). Accounts: active ones
+    unless ``include_inactive`` (the PUBLIC pseudo-account is one).
     Sorted by instance name, username, host. Three queries, whatever the number of accounts: the
     instances, the candidate entries (from the index alone), the answering accounts."""
     instances = Instance.objects.filter(deleted_at__isnull=True)
@@ -238,6 +240,8 @@ def who_can(
         instances = instances.filter(environment=environment)
     for tag in tags:
         instances = instances.filter(tags__name=tag)
+    if visible is not None:
+        instances = instances.filter(pk__in=visible.values("pk"))
     asked_by_type: dict[str, Any] = {}
     chosen: dict[int, tuple[str, str]] = {}
     for pk, name, engine in instances.values_list("pk", "name", "db_type_id").distinct():

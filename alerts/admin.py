@@ -118,6 +118,8 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 class AlertEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What detection recorded, once per condition, with where it was sent."""
 
+    scope_instance_path = "instance"
+
     list_display = ("created_at", "severity", "kind", "summary", "instance", "delivery_summary", "cleared_at")
     list_filter = ("kind", "severity", DeliveryStatusFilter, "created_at")
     list_select_related = ("instance",)
@@ -149,6 +151,8 @@ class AlertEventAdmin(ReadOnlyAdminMixin, ModelAdmin):
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Every event × channel: pending, sent or failed (with the error; retried by the next run)."""
+
+    scope_instance_path = "event__instance"
 
     # what the page is for: where each alert went, whether it got there, and why not
     list_display = ("event_title", "channel", "state", "attempts", "last_attempt_at", "error")

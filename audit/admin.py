@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 
 from audit.models import AuditEvent
 from audit.selectors import AUDIT_CSV_COLUMNS
 from whalefall.admin_tools import BigTableAdmin, CsvExportMixin, pretty_json, recent_date_filter
+from whalefall.scoping import instance_model
 
 
 @admin.register(AuditEvent)
@@ -20,6 +23,13 @@ class AuditEventAdmin(CsvExportMixin, BigTableAdmin):
     fields = ("occurred_at", "user", "username", "channel", "action", "object_type", "object_id", "outcome",
               "status_code", "remote_addr", "detail_json")  # fmt: skip
     readonly_fields = fields
+
+    def scope_queryset(self, queryset, visible):
+        """Team scopes (README § Team scopes): the entries about an instance outside the scope are
+        left out; the others (logins, configuration, rows under an instance) are not about one."""
+        label = instance_model()._meta.label_lower
+        keys = visible.annotate(key=Cast("pk", CharField())).values("key")
+        return queryset.exclude(Q(object_type=label) & ~Q(object_id__in=keys))
 
     @admin.display(description="Object", ordering="object_type")
     def object(self, obj: AuditEvent) -> str:

@@ -72,6 +72,7 @@ from whalefall.admin_tools import (
     recent_date_filter,
 )
 from whalefall.charts import PALETTE, line_chart
+from whalefall.scoping import require_instance_in_scope, visible_instances
 
 
 def _swatch(color: str, name: str) -> str:
@@ -153,12 +154,14 @@ class AccountClassificationAdmin(ModelAdmin):
     )
 
     def get_queryset(self, request):
+        visible = visible_instances(request.user)  # a team scope counts the accounts of its instances
+        mine = {} if visible is None else {"account__instance__in": visible.values("pk")}
         return (
             super()
             .get_queryset(request)
             .annotate(
                 _rule_count=count_subquery(ClassificationRule, "classification"),
-                _account_count=count_subquery(AccountClassificationAssignment, "classification"),
+                _account_count=count_subquery(AccountClassificationAssignment, "classification", **mine),
             )
         )
 
@@ -301,6 +304,8 @@ class ClassificationRuleAdmin(ModelAdmin):
 class AccountClassificationAssignmentAdmin(BigTableAdmin):
     """Current assignments (one row per account and classification)."""
 
+    scope_instance_path = "account__instance"
+
     list_display = ("account", "instance", "classification", "source", "assigned_by", "assigned_at")
     list_select_related = ("account__instance", "classification", "rule", "assigned_by")
     list_filter = ("classification", "source")
@@ -329,6 +334,7 @@ class AccountClassificationAssignmentAdmin(BigTableAdmin):
         if not request.user.has_perm(ASSIGN_PERMISSION):
             raise PermissionDenied
         account = get_object_or_404(InstanceAccount, pk=account_id)
+        require_instance_in_scope(request.user, account.instance_id, acting=True)
         classification = AccountClassification.objects.filter(pk=classification_id or None).first()
         if classification is None:
             self.message_user(request, "Choose a classification.", messages.ERROR)
@@ -348,6 +354,8 @@ class AccountClassificationAssignmentAdmin(BigTableAdmin):
 @admin.register(AccountClassificationHistory)
 class AccountClassificationHistoryAdmin(BigTableAdmin):
     """Every add/remove of an assignment, grouped by batch."""
+
+    scope_instance_path = "account__instance"
 
     # the rule and the batch are on the row's page (the batch links to its other rows)
     list_display = ("changed_at", "account", "instance", "classification", "action", "source", "changed_by")
@@ -383,6 +391,8 @@ class AccountClassificationHistoryAdmin(BigTableAdmin):
 class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Accounts per classification per instance per day."""
 
+    scope_instance_path = "instance"
+
     list_display = ("date", "classification", "db_type", "instance", "account_count")
     list_select_related = ("classification", "db_type", "instance")
     list_filter = (recent_date_filter("date", default="30"), "classification", "db_type")
@@ -401,8 +411,9 @@ class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, ModelAdmin):
         start = end - dt.timedelta(days=COUNTS_CHART_DAYS - 1)
         classification_id = _int_param(request, "classification__id__exact")
         instance_id = _int_param(request, "instance__id__exact")
+        visible = visible_instances(request.user)
         series = classification_count_series(
-            start=start, end=end, classification_id=classification_id, instance_id=instance_id
+            start=start, end=end, classification_id=classification_id, instance_id=instance_id, visible=visible
         )
         chart = line_chart(
             [(c.name, counts) for c, counts in series],
@@ -410,7 +421,8 @@ class ClassificationDailyStatAdmin(ReadOnlyAdminMixin, ModelAdmin):
             end=end,
             colors=[c.color for c, _ in series] or None,
         )
-        instance = Instance.objects.filter(pk=instance_id).first() if instance_id is not None else None
+        instances = Instance.objects.all() if visible is None else visible
+        instance = instances.filter(pk=instance_id).first() if instance_id is not None else None
         context = {"counts_chart": chart, "counts_instance": instance, **(extra_context or {})}
         return super().changelist_view(request, extra_context=context)
 
@@ -427,6 +439,8 @@ def _int_param(request, name: str) -> int | None:
 @admin.register(InstanceClassificationState)
 class InstanceClassificationStateAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The state digest each instance's last auto-classification left (see docs/classification.md)."""
+
+    scope_instance_path = "instance"
 
     list_display = ("instance", "classified_at", "fingerprint")
     list_select_related = ("instance",)

@@ -227,10 +227,18 @@ def _named(rows: list[PreviewAccount]) -> list[PreviewAccount]:
 
 
 def classification_counts(
-    *, start: dt.date, end: dt.date, classification_id: int | None = None, instance_id: int | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    classification_id: int | None = None,
+    instance_id: int | None = None,
+    visible: QuerySet | None = None,
 ) -> QuerySet:
-    """Daily account counts per classification (summed over instances unless one is given)."""
+    """Daily account counts per classification (summed over instances unless one is given;
+    over ``visible`` — a team scope's instances — when given)."""
     rows = ClassificationDailyStat.objects.filter(date__gte=start, date__lte=end)
+    if visible is not None:
+        rows = rows.filter(instance_id__in=visible.values("pk"))
     if classification_id is not None:
         rows = rows.filter(classification_id=classification_id)
     if instance_id is not None:
@@ -239,22 +247,33 @@ def classification_counts(
 
 
 def classification_count_series(
-    *, start: dt.date, end: dt.date, classification_id: int | None = None, instance_id: int | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    classification_id: int | None = None,
+    instance_id: int | None = None,
+    visible: QuerySet | None = None,
 ) -> list[tuple[AccountClassification, dict[dt.date, int]]]:
     """The daily counts of :func:`classification_counts` as one series per classification
     that has any in the window, in the classifications' priority order (two queries)."""
     by_classification: dict[int, dict[dt.date, int]] = {}
-    counts = classification_counts(start=start, end=end, classification_id=classification_id, instance_id=instance_id)
+    counts = classification_counts(
+        start=start, end=end, classification_id=classification_id, instance_id=instance_id, visible=visible
+    )
     for row in counts:
         by_classification.setdefault(row["classification_id"], {})[row["date"]] = row["accounts"]
     classifications = AccountClassification.objects.filter(pk__in=by_classification)
     return [(c, by_classification[c.pk]) for c in classifications]
 
 
-def classifications_with_counts() -> QuerySet[AccountClassification]:
-    """Active classifications, priority order, each with ``accounts``: its current assignments."""
+def classifications_with_counts(*, visible: QuerySet | None = None) -> QuerySet[AccountClassification]:
+    """Active classifications, priority order, each with ``accounts``: its current assignments
+    (on ``visible`` instances — a team scope's — when given)."""
+    assignments = AccountClassificationAssignment.objects.all()
+    if visible is not None:
+        assignments = assignments.filter(account__instance__in=visible.values("pk"))
     assigned = (
-        AccountClassificationAssignment.objects.filter(classification=OuterRef("pk"))
+        assignments.filter(classification=OuterRef("pk"))
         .order_by()
         .values("classification")
         .annotate(n=Count("pk"))
@@ -267,12 +286,18 @@ def classifications_with_counts() -> QuerySet[AccountClassification]:
 HIGH_RISK_LEVELS = (RiskLevel.HIGH, RiskLevel.CRITICAL)
 
 
-def high_risk_additions(*, since: dt.datetime) -> QuerySet[AccountClassificationHistory]:
+def high_risk_additions(
+    *, since: dt.datetime, visible: QuerySet | None = None
+) -> QuerySet[AccountClassificationHistory]:
     """Assignments of a high or critical classification added since ``since`` (new
-    superusers, new grantors…), newest first, with account, instance and classification.
-    Not those found at an instance's baseline (``at_baseline``: its onboarding, not an addition)."""
+    superusers, new grantors…; on ``visible`` instances — a team scope's — when given), newest
+    first, with account, instance and classification. Not those found at an instance's baseline
+    (``at_baseline``: its onboarding, not an addition)."""
+    history = AccountClassificationHistory.objects.all()
+    if visible is not None:
+        history = history.filter(account__instance__in=visible.values("pk"))
     return (
-        AccountClassificationHistory.objects.filter(
+        history.filter(
             action=AccountClassificationHistory.Action.ADD,
             at_baseline=False,
             changed_at__gte=since,

@@ -24,6 +24,7 @@ from instances.models import DatabaseType, Instance
 from sync_sessions import selectors as session_selectors
 from sync_sessions.models import SyncSession
 from whalefall.charts import line_chart
+from whalefall.scoping import visible_instance_ids, visible_instances
 
 #: how many rows each list on the dashboard shows (its link opens the full list)
 LIST_ROWS = 10
@@ -126,10 +127,12 @@ class Dashboard:
     links: dict[str, str] = field(default_factory=dict)
 
 
-def _engines(health: dict[int, session_selectors.InstanceHealth]) -> tuple[list[EngineHealth], list[FailingInstance]]:
+def _engines(
+    health: dict[int, session_selectors.InstanceHealth], visible
+) -> tuple[list[EngineHealth], list[FailingInstance]]:
     engines = {t.pk: EngineHealth(t) for t in DatabaseType.objects.all()}
     failing = []
-    instances = Instance.objects.filter(deleted_at__isnull=True).values_list(
+    instances = (Instance.objects.all() if visible is None else visible).filter(deleted_at__isnull=True).values_list(
         "pk", "name", "db_type_id", "is_active", "suspended_at"
     )
     for pk, name, db_type, is_active, suspended_at in instances:
@@ -156,12 +159,15 @@ def _session_id(task: Task) -> uuid.UUID | None:
         return None
 
 
-def _jobs() -> list[JobRun]:
+def _jobs(visible) -> list[JobRun]:
     schedules = {s.name: s for s in Schedule.objects.filter(name__in=[job.name for job in SCHEDULES])}
     task_ids = [s.task for s in schedules.values() if s.task]
     tasks = {t.pk: t for t in Task.objects.filter(pk__in=task_ids)} if task_ids else {}
     session_ids = [sid for sid in map(_session_id, tasks.values()) if sid]
-    sessions = {s.session_id: s for s in SyncSession.objects.filter(session_id__in=session_ids)} if session_ids else {}
+    shown = SyncSession.objects.all()
+    if visible is not None:  # a team scope's user sees a job's session only when it is all in the scope
+        shown = session_selectors.sessions_in_scope(shown, visible)
+    sessions = {s.session_id: s for s in shown.filter(session_id__in=session_ids)} if session_ids else {}
     runs = []
     for job in SCHEDULES:
         schedule = schedules.get(job.name)
@@ -184,9 +190,9 @@ def _partitions(today: dt.date) -> list[PartitionHealth]:
     return result
 
 
-def _classification_chart(today: dt.date) -> dict:
+def _classification_chart(today: dt.date, visible) -> dict:
     start = today - dt.timedelta(days=CHART_DAYS - 1)
-    series = classification_selectors.classification_count_series(start=start, end=today)
+    series = classification_selectors.classification_count_series(start=start, end=today, visible=visible)
     return line_chart(
         [(c.name, counts) for c, counts in series],
         start=start,
@@ -203,28 +209,31 @@ def dashboard_callback(request, context: dict) -> dict:
 
 def dashboard_build(*, user, now: dt.datetime | None = None) -> Dashboard:
     """The dashboard's figures for ``user``: each section only when the user may view what it
-    counts (a viewer sees all of them)."""
+    counts (a viewer sees all of them); with a team scope, each figure counts the scope's
+    instances only (README § Team scopes)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     board = Dashboard()
+    visible = visible_instances(user)
+    ids = visible_instance_ids(user, None)  # for the SQL selectors: the scope's active instances (None: all)
     if user.has_perm("instances.view_instance") and user.has_perm("sync_sessions.view_syncinstancerecord"):
-        board.engines, board.failing = _engines(session_selectors.instance_health())
+        board.engines, board.failing = _engines(session_selectors.instance_health(), visible)
         since = now - dt.timedelta(hours=24)
-        board.failed_records = list(session_selectors.records_failed(since=since)[:LIST_ROWS])
-        counts = session_selectors.records_finished_counts(since=since)
+        board.failed_records = list(session_selectors.records_failed(since=since, visible=visible)[:LIST_ROWS])
+        counts = session_selectors.records_finished_counts(since=since, visible=visible)
         board.failed_records_total, board.partial_records_total = counts["failed"], counts["partial"]
     if user.has_perm("django_q.view_schedule"):
-        board.jobs = _jobs()
+        board.jobs = _jobs(visible)
     if user.has_perm("capacity.view_databasesizestat"):
-        growers = capacity_selectors.capacity_top_growers(days=30, limit=5, today=today)
-        soonest = capacity_selectors.capacity_soonest_limits(limit=5, today=today)
+        growers = capacity_selectors.capacity_top_growers(days=30, limit=5, today=today, instance_ids=ids)
+        soonest = capacity_selectors.capacity_soonest_limits(limit=5, today=today, instance_ids=ids)
         board.top_growers = [(g, database_page_url(g.instance_id, g.database_name)) for g in growers]
         board.soonest_limits = [(g, database_page_url(g.instance_id, g.database_name)) for g in soonest]
         board.partitions = _partitions(today)
     if user.has_perm("classification.view_accountclassificationassignment"):
-        board.classifications = list(classification_selectors.classifications_with_counts())
-        board.classification_chart = _classification_chart(today)
-        additions = classification_selectors.high_risk_additions(since=now - dt.timedelta(days=7))
+        board.classifications = list(classification_selectors.classifications_with_counts(visible=visible))
+        board.classification_chart = _classification_chart(today, visible)
+        additions = classification_selectors.high_risk_additions(since=now - dt.timedelta(days=7), visible=visible)
         board.high_risk = list(additions[:LIST_ROWS])
         board.high_risk_total = additions.count()
     board.links = {

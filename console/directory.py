@@ -11,6 +11,10 @@ configured from the ``WHALEFALL_LDAP_*`` variables (``whalefall/settings.py``; R
 - **groups → roles**: each directory login's WhaleFall groups (viewer/operator/admin) are set
   from its directory groups (``WHALEFALL_LDAP_ROLE_GROUPS``) at every login; a login in none
   of them is refused with a message saying so;
+- **groups → team scopes**: likewise its team scopes (``WHALEFALL_LDAP_SCOPE_GROUPS``; README
+  § Team scopes): the mapped scopes it is no longer in are taken away, scopes given by hand stay;
+  a directory group mapped to a scope that does not exist refuses the login (it would otherwise
+  see every instance);
 - **a deadline that holds**: connect and receive timeouts, and one pass over the server pool
   (the library's default pool retries forever when no server answers, and ldap3 waits 10 s
   after each pass);
@@ -40,11 +44,15 @@ from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from unfold.forms import AuthenticationForm
 
+from instances.models import Scope
+
 logger = logging.getLogger(__name__)
 
 ROLES = ("viewer", "operator", "admin")
 #: where the login form and the token endpoint find why a directory login failed (request attribute)
 REQUEST_ERROR = "whalefall_directory_error"
+#: the team scopes a login's directory groups map to that WhaleFall lacks (user attribute)
+MISSING_SCOPES = "_whalefall_missing_scopes"
 
 # django-python3-ldap reports connection and bind failures only as warnings of this logger
 # (authenticate() then answers None): they are captured per thread to tell "the directory did
@@ -116,6 +124,14 @@ class DirectoryBackend(LDAPBackend):
             logger.warning("directory login of %r not checked: %s", username, failures[-1])
             if request is not None:
                 setattr(request, REQUEST_ERROR, unavailable_message())
+        elif user is not None and getattr(user, MISSING_SCOPES, None):
+            missing = ", ".join(getattr(user, MISSING_SCOPES))
+            logger.warning("directory login of %r refused: mapped to team scope(s) %s, which do not exist",
+                           username, missing)  # fmt: skip
+            if request is not None:
+                setattr(request, REQUEST_ERROR, f"{username!r} belongs to a team scope that is not defined in "
+                                                f"WhaleFall ({missing}); ask an administrator.")  # fmt: skip
+            return None
         elif user is not None and not user.groups.filter(name__in=ROLES).exists():
             logger.info("directory login of %r refused: in none of the mapped directory groups", username)
             if request is not None:
@@ -195,19 +211,29 @@ def _search_dn(config: dict, name: str) -> str | None:
 
 def sync_user_relations(user, ldap_attributes, *, connection=None, dn=None) -> None:
     """At each directory login: the WhaleFall role groups the login's directory groups map to
-    (``WHALEFALL_LDAP_ROLE_GROUPS``), replacing the ones set before. Groups are read with
-    ``WHALEFALL_LDAP_GROUP_FILTER`` (``{dn}`` = the login's DN) under the group base. A login
-    with a role is staff (may use the console); one without is refused by the backend."""
+    (``WHALEFALL_LDAP_ROLE_GROUPS``), replacing the ones set before, and likewise its team scopes
+    (``WHALEFALL_LDAP_SCOPE_GROUPS``: the mapped scopes only; scopes given by hand stay). Groups
+    are read with ``WHALEFALL_LDAP_GROUP_FILTER`` (``{dn}`` = the login's DN) under the group base.
+    A login with a role is staff (may use the console); one without, or mapped to a scope that
+    does not exist, is refused by the backend."""
     config = directory_config()
     member_of = _directory_groups(config, connection, dn)
     roles = sorted({role for role, group_dn in config["ROLE_GROUPS"] if group_dn.lower() in member_of})
+    mapped = {scope for scope, _ in config.get("SCOPE_GROUPS", ())}
+    scopes = {scope for scope, group_dn in config.get("SCOPE_GROUPS", ()) if group_dn.lower() in member_of}
     with transaction.atomic():
         if user.is_staff != bool(roles):  # the admin (and the API) is for logins with a role
             user.is_staff = bool(roles)
             user.save(update_fields=["is_staff"])
         keep = user.groups.exclude(name__in=ROLES)
         user.groups.set([*keep, *Group.objects.filter(name__in=roles)])
-    logger.info("directory login %r: roles %s", user.get_username(), ", ".join(roles) or "none")
+        if mapped:
+            found = list(Scope.objects.filter(name__in=scopes))
+            user.instance_scopes.remove(*Scope.objects.filter(name__in=mapped - scopes))
+            user.instance_scopes.add(*found)
+            setattr(user, MISSING_SCOPES, sorted(scopes - {scope.name for scope in found}))
+    logger.info("directory login %r: roles %s, team scopes %s", user.get_username(), ", ".join(roles) or "none",
+                ", ".join(sorted(scopes)) or "none")  # fmt: skip
 
 
 def _directory_groups(config: dict, connection, dn: str | None) -> set[str]:

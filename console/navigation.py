@@ -79,6 +79,7 @@ NAVIGATION: tuple[Group, ...] = (
         Entry("Users", "manage_accounts", "auth.User"),
         Entry("Groups (roles)", "group", "auth.Group"),
         Entry("API tokens", "token", "authtoken.TokenProxy"),
+        Entry("Team scopes", "workspaces", "instances.Scope"),
         Entry("Database types", "category_search", "instances.DatabaseType"),
     )),
     # what the services keep for themselves: open them to debug, not to work

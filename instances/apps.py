@@ -10,8 +10,12 @@ class InstancesConfig(AppConfig):
 
         from audit.middleware import audit_view_register
         from instances import checks  # noqa: F401  (registers the adapter system check)
-        from instances.models import Credential
+        from instances.models import Credential, Instance
+        from instances.scopes import instances_visible_to
         from instances.services import credential_deleted_audit
+        from whalefall.scoping import visibility_register
+
+        visibility_register(visible=instances_visible_to, instance_model=Instance)
 
         # every read of a credential page or endpoint is audited (the password is never shown, the
         # login name and where it is used are), and every deletion, whichever path deletes it

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Now
 
 from instances.crypto import decrypt_password, encrypt_password
@@ -202,3 +204,52 @@ class InstanceTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instance_id}:{self.tag_id}"
+
+
+def _environment_choices_valid(value: list[str]) -> None:
+    unknown = sorted(set(value) - set(Instance.Environment.values))
+    if unknown:
+        names = ", ".join(unknown)
+        raise ValidationError("Unknown environment(s): %(names)s.", code="invalid", params={"names": names})
+
+
+class Scope(models.Model):
+    """A team's share of the estate (README § Team scopes): the instances in ANY of
+    ``environments`` (when some are given) AND carrying ANY of ``tags`` (when some are given).
+    A scope with neither selects no instance. Users see the union of their scopes and of their
+    groups' scopes; a user in no scope (and a superuser) sees every instance."""
+
+    name = models.CharField(max_length=100, validators=[validate_name])
+    description = models.TextField(blank=True, default="", db_default="")
+    environments = ArrayField(
+        models.CharField(max_length=20, choices=Instance.Environment.choices),
+        blank=True,
+        default=list,
+        db_default=Value([], output_field=ArrayField(models.CharField(max_length=20))),
+        validators=[_environment_choices_valid],
+        help_text="Instances in any of these environments; none: any environment.",
+    )
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="scopes", help_text="Instances carrying any of these tags; none: any tags."
+    )
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="instance_scopes")
+    groups = models.ManyToManyField("auth.Group", blank=True, related_name="instance_scopes")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "instance_scopes"
+        verbose_name = "team scope"
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="instance_scopes_name_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    environments__contained_by=["production", "staging", "testing", "development"]
+                ),
+                name="instance_scopes_environments_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -21,7 +21,12 @@ from instances.selectors import instances_check_privileges
 from instances.services import instance_test_connection
 from sync_sessions.contact import instances_check_privileges_batch, instances_test_connection_batch
 from sync_sessions.models import RecordStatus, SyncInstanceRecord, SyncSession
-from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, records_latest_per_category
+from sync_sessions.selectors import (
+    RECORD_CSV_COLUMNS,
+    SESSION_CSV_COLUMNS,
+    records_latest_per_category,
+    sessions_in_scope,
+)
 from sync_sessions.services import session_cancel
 from whalefall.admin_tools import (
     BigTableAdmin,
@@ -128,6 +133,9 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     )  # fmt: skip
     #: (label, url_for(session)) what a session wrote, from the apps that own it (``session_admin_link_register``)
     change_link_makers: tuple[tuple[str, Callable[[SyncSession], str]], ...] = ()
+
+    def scope_queryset(self, queryset, visible):
+        return sessions_in_scope(queryset, visible)
     readonly_fields = (
         "session_id",
         "sync_category",
@@ -206,6 +214,8 @@ class SyncSessionAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
 @admin.register(SyncInstanceRecord)
 class SyncInstanceRecordAdmin(CsvExportMixin, BigTableAdmin):
     """Every per-instance record of every session."""
+
+    scope_instance_path = "instance"
 
     actions = ("export_csv",)
     csv_columns = RECORD_CSV_COLUMNS
@@ -288,6 +298,10 @@ def batch_admin_action(
             modeladmin.message_user(request, f"You may not start a {label.lower()}.", messages.ERROR)
             return
         ids = list(queryset.values_list("pk", flat=True))
+        if not ids:  # the selection held only rows the list no longer shows (another team's, deleted)
+            modeladmin.message_user(request, f"No {label.lower()} started: none of the selected instances is "
+                                    "in the list.", messages.WARNING)  # fmt: skip
+            return
         if one is not None and len(ids) == 1:
             # a fresh query: the changelist's one defers the encrypted password the adapter needs
             one(modeladmin, request, Instance.objects.select_related("credential").get(pk=ids[0]))

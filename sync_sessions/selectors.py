@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord
 from whalefall.csv_export import CsvColumns
@@ -65,23 +65,32 @@ def instance_health(*, categories: Sequence[str] = CONTACT_CATEGORIES) -> dict[i
     }
 
 
-def records_failed(*, since: dt.datetime) -> QuerySet[SyncInstanceRecord]:
-    """Failed instance records finished since ``since``, newest first (with their session)."""
+def _records(visible: QuerySet | None) -> QuerySet[SyncInstanceRecord]:
+    records = SyncInstanceRecord.objects.all()
+    return records if visible is None else records.filter(instance_id__in=visible.values("pk"))
+
+
+def records_failed(*, since: dt.datetime, visible: QuerySet | None = None) -> QuerySet[SyncInstanceRecord]:
+    """Failed instance records finished since ``since`` (on ``visible`` instances — a team
+    scope's — when given), newest first (with their session)."""
     return (
-        SyncInstanceRecord.objects.filter(status=RecordStatus.FAILED, completed_at__gte=since)
+        _records(visible)
+        .filter(status=RecordStatus.FAILED, completed_at__gte=since)
         .select_related("session")
         .order_by("-completed_at", "-pk")
     )
 
 
-def records_finished_counts(*, since: dt.datetime) -> dict[str, int]:
-    """How many instance records finished ``failed`` and how many ``partial`` (finished, not all
-    read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
-    return SyncInstanceRecord.objects.filter(
-        status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since
-    ).aggregate(
-        failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),
-        partial=Count("pk", filter=Q(status=RecordStatus.PARTIAL)),
+def records_finished_counts(*, since: dt.datetime, visible: QuerySet | None = None) -> dict[str, int]:
+    """How many instance records (on ``visible`` instances when given) finished ``failed`` and how
+    many ``partial`` (finished, not all read) since ``since``: ``{"failed": n, "partial": m}``, one query."""
+    return (
+        _records(visible)
+        .filter(status__in=(RecordStatus.FAILED, RecordStatus.PARTIAL), completed_at__gte=since)
+        .aggregate(
+            failed=Count("pk", filter=Q(status=RecordStatus.FAILED)),
+            partial=Count("pk", filter=Q(status=RecordStatus.PARTIAL)),
+        )
     )
 
 
@@ -110,3 +119,13 @@ RECORD_CSV_COLUMNS: CsvColumns = (
     ("synced", "items_synced"), ("created", "items_created"), ("updated", "items_updated"),
     ("deleted", "items_deleted"), ("error_code", "error_code"), ("error", "error_message"),
 )  # fmt: skip
+
+
+def sessions_in_scope(queryset: QuerySet, visible: QuerySet) -> QuerySet:
+    """Team scopes (README § Team scopes): the rows of ``queryset`` (sessions, or rows whose
+    ``session_id`` is a session's uuid) whose session has records and only records on
+    ``visible`` instances. A session that also ran elsewhere is not shown at all — its counts
+    would tell how many runs the user cannot see; its in-scope runs stay in the list of
+    instance runs."""
+    records = SyncInstanceRecord.objects.filter(session_id=OuterRef("session_id"))
+    return queryset.filter(Exists(records)).exclude(Exists(records.exclude(instance_id__in=visible.values("pk"))))

@@ -116,3 +116,10 @@ def test_csv_is_offered_by_lists_only(api_client):
     assert api_client.get(f"/api/v1/instances/{instance.pk}/?format=csv").status_code == 404
     assert api_client.get("/api/v1/instances/?format=xml").status_code == 404
     assert api_client.get(f"/api/v1/instances/{instance.pk}/", HTTP_ACCEPT="text/csv").status_code == 406
+
+
+def test_an_empty_format_is_not_json(api_client):
+    """``?format=`` names no format: 404 like an unknown one, not a JSON answer (the schema's enum)."""
+    response = api_client.get("/api/v1/capacity/database-aggregations/?format=")
+    assert response.status_code == 404
+    assert api_client.get("/api/v1/instances/?format=json").status_code == 200

@@ -40,6 +40,7 @@ from unfold.forms import ActionForm as UnfoldActionForm
 from unfold.widgets import UnfoldAdminTextInputWidget
 
 from whalefall.csv_export import CsvColumns, csv_response
+from whalefall.scoping import ScopedMixin, instance_model, visible_instances
 from whalefall.units import size_exact, size_format, size_parse
 
 # --- the console's admin classes ---------------------------------------------------------------
@@ -55,12 +56,35 @@ def _database_fills_in(model: type[models.Model], name: str) -> bool:
     return field.db_default is not models.NOT_PROVIDED and not field.has_default()
 
 
-class ModelAdmin(UnfoldModelAdmin):
+class ModelAdmin(ScopedMixin, UnfoldModelAdmin):
     """The base of every admin in the console: unfold's, its list across the whole width; the
     site-wide "Delete selected" comes after the model's own actions, not first; an add form
-    leaves out the read-only fields the database fills in (created at, updated at)."""
+    leaves out the read-only fields the database fills in (created at, updated at).
+
+    Team scopes (whalefall.scoping): an admin whose rows belong to instances declares
+    ``scope_instance_path``; its list, pages, actions and exports then hold only the user's
+    instances, and an instance picked in one of its forms is one of them."""
 
     list_fullwidth = True
+
+    def get_queryset(self, request):
+        return self.scope_apply(super().get_queryset(request), request.user)
+
+    def _scope_choices(self, db_field, request, kwargs) -> None:
+        model = instance_model()
+        if model is None or db_field.related_model is not model or "queryset" in kwargs:
+            return
+        visible = visible_instances(request.user)
+        if visible is not None:
+            kwargs["queryset"] = visible
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._scope_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._scope_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.filters import OrderingFilter
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
@@ -153,6 +154,16 @@ class StrictOrderingFilter(OrderingFilter):
                 "schema": {"type": "string", "pattern": f"^{term}(,{term})*$"},
             }
         ]
+
+
+class StrictContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, but an empty ``?format=`` names no format: a 404 like an unknown one
+    (DRF would ignore it and answer JSON, which the schema's ``format`` enum does not allow)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if format_suffix is None and request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "":
+            raise Http404
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class RequestTooLarge(exceptions.APIException):

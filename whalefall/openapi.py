@@ -31,8 +31,10 @@ class ErrorSerializer(serializers.Serializer):
 SHARED_ERRORS = {
     "400": "Invalid input: a query parameter or the body does not match this schema.",
     "401": "Not authenticated (no, wrong or expired token or session).",
-    "403": "Authenticated, but the role lacks the permission for this operation.",
-    "404": "No such object, or a page or cursor past the end.",
+    "403": "Authenticated, but the role lacks the permission for this operation, or the operation acts on an "
+    "instance outside the user's team scope (README § Team scopes).",
+    "404": "No such object (one outside the user's team scope does not exist for the user), or a page or cursor "
+    "past the end.",
     "406": "No acceptable media type in the Accept header (this API answers application/json; lists also "
     "text/csv).",
     "413": "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.",

@@ -128,6 +128,8 @@ WHALEFALL_LDAP = {
         "(|(&(objectClass=groupOfNames)(member={dn}))(&(objectClass=groupOfUniqueNames)(uniqueMember={dn})))",
     ),
     "ROLE_GROUPS": _role_groups(os.environ.get("WHALEFALL_LDAP_ROLE_GROUPS", "")),
+    # team scopes (README § Team scopes), the same "<scope name>=<group DN>;…" form
+    "SCOPE_GROUPS": _role_groups(os.environ.get("WHALEFALL_LDAP_SCOPE_GROUPS", "")),
 }
 
 
@@ -242,6 +244,7 @@ REST_FRAMEWORK = {
         "whalefall.api.StrictOrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": ["whalefall.api.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "whalefall.api.StrictContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "whalefall.api.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "whalefall.api.exception_handler",

@@ -55,6 +55,7 @@ from whalefall.admin_tools import (
     prose,
     recent_date_filter,
 )
+from whalefall.scoping import visible_instances
 from whalefall.units import datetime_html
 
 CHANGE_HISTORY_LIMIT = 50
@@ -91,7 +92,10 @@ class InstanceIdFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return ()
-        name = Instance.objects.filter(pk=value).values_list("name", flat=True).first() if value.isdigit() else None
+        # a team scope's user never reads the name of an instance outside the scope here
+        shown = visible_instances(request.user)
+        instances = Instance.objects.all() if shown is None else shown
+        name = instances.filter(pk=value).values_list("name", flat=True).first() if value.isdigit() else None
         return ((value, name or f"{value} (unknown instance)"),)
 
     def queryset(self, request, queryset):
@@ -264,6 +268,8 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Logins found on instances, with permissions and change history (apps above add
     theirs with ``account_admin_extend``: classifications)."""
 
+    scope_instance_path = "instance"
+
     # flags as one column of labels; each has its own filter, and the account page says why
     list_display = ("account", "instance", "flags", "last_seen_at")
     list_select_related = ("instance", "permission")
@@ -349,6 +355,8 @@ class InstanceAccountAdmin(CsvExportMixin, ReadOnlyAdminMixin, ModelAdmin):
 class AccountPermissionAdmin(PermissionDisplayMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Current permissions, one row per account."""
 
+    scope_instance_path = "instance_account__instance"
+
     list_display = ("instance_account", "instance", "is_superuser", "can_grant", "is_locked", "updated_at")
     list_select_related = ("instance_account__instance",)
     list_filter = ("is_superuser", "can_grant", "is_locked")
@@ -374,6 +382,8 @@ def _change_account_label(change: AccountChangeLog) -> str:
 class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
     """Append-only log of account changes (each instance's baseline, adds, modifications, removals,
     reactivations)."""
+
+    scope_instance_path = "instance"
 
     actions = ("export_csv",)
     csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
@@ -422,6 +432,8 @@ class AccountChangeLogAdmin(CsvExportMixin, BigTableAdmin):
 @admin.register(AccountListing)
 class AccountListingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The last applied account listing per instance (see docs/architecture.md § Account sync)."""
+
+    scope_instance_path = "instance"
 
     list_display = ("instance", "account_count", "changed_at")
     list_select_related = ("instance",)

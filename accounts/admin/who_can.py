@@ -17,6 +17,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget, 
 from accounts.selectors import who_can
 from accounts.whocan import KNOWN_PRIVILEGES, object_parts
 from instances.models import DatabaseType, Instance, Tag
+from whalefall.scoping import visible_instances
 
 #: accounts per page of the answer (the CSV has them all)
 PAGE_SIZE = 100
@@ -43,11 +44,13 @@ class WhoCanForm(forms.Form):
     include_set_role = forms.BooleanField(required=False, label="Also after SET ROLE", widget=UnfoldBooleanWidget)
     include_inactive = forms.BooleanField(required=False, label="Also deactivated accounts", widget=UnfoldBooleanWidget)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, visible=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # three small lookups (instances not deleted, database types, tags) for the choices
+        # three small lookups (instances not deleted — of the user's team scope when it has one —,
+        # database types, tags) for the choices
+        instances = Instance.objects.all() if visible is None else visible
         self.fields["instance"].choices = _ANY + list(
-            Instance.objects.filter(deleted_at__isnull=True).order_by("name").values_list("pk", "name")
+            instances.filter(deleted_at__isnull=True).order_by("name").values_list("pk", "name")
         )
         self.fields["db_type"].choices = _ANY + list(DatabaseType.objects.order_by("name").values_list("pk", "name"))
         self.fields["tag"].choices = _ANY + [(name, name) for name in Tag.objects.values_list("name", flat=True)]
@@ -92,7 +95,8 @@ def who_can_page(model_admin, request) -> TemplateResponse:
     the same answer as CSV (the API's ``?format=csv``) and to the account list filtered by it."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    form = WhoCanForm(request.GET if "privilege" in request.GET else None)
+    visible = visible_instances(request.user)
+    form = WhoCanForm(request.GET if "privilege" in request.GET else None, visible=visible)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Who can…",
@@ -101,7 +105,7 @@ def who_can_page(model_admin, request) -> TemplateResponse:
         "privileges": KNOWN_PRIVILEGES,
     }
     if form.is_bound and form.is_valid():
-        items = who_can(**form.selector_kwargs())
+        items = who_can(**form.selector_kwargs(), visible=visible)
         page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
         query = form.api_query()
         context.update(

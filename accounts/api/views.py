@@ -43,6 +43,7 @@ from instances.models import Instance
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination
 from whalefall.csv_export import CsvListMixin, CsvRenderer, csv_items_response
+from whalefall.scoping import ScopedViewMixin, require_instance_in_scope, visible_instance_ids, visible_instances
 
 ACCOUNT_ORDERING_FIELDS = ("id", "username", "instance__name", "first_seen_at", "last_seen_at")
 ACCOUNT_ORDERING = ("instance__name", "username", "host", "id")
@@ -54,7 +55,7 @@ class ChangeLogPagination(HistoryCursorPagination):
     ordering = ("-changed_at", "-id")
 
 
-class AccountViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
+class AccountViewSet(ScopedViewMixin, CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """Logins found on instances, with db_type, instance name, permission flags
     (null until the first permission row) and current classification codes
     (added by the classification app).
@@ -63,6 +64,7 @@ class AccountViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """
 
     queryset = InstanceAccount.objects.all()  # for the model permission check; the list is accounts_list()
+    scope_instance_path = "instance"
     csv_columns = ACCOUNT_CSV_COLUMNS
     serializer_class = AccountSerializer
     filterset_class = AccountFilterSet
@@ -129,22 +131,23 @@ class AccountViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
         serializer_class=AccountSyncRequestSerializer,
     )
     def sync(self, request):
-        """Enqueue an account sync of the given instances (default: all active) as one session,
-        one task per instance; follow it at ``status_url``."""
+        """Enqueue an account sync of the given instances (default: all active ones, within the user's team
+        scope) as one session, one task per instance; follow it at ``status_url``. An instance outside the
+        user's team scope: 403."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = accounts_sync_all(
-            instance_ids=serializer.validated_data.get("instance_ids"), created_by=request.user, enqueue=True
-        )
+        instance_ids = visible_instance_ids(request.user, serializer.validated_data.get("instance_ids"))
+        session = accounts_sync_all(instance_ids=instance_ids, created_by=request.user, enqueue=True)
         data = SessionStartedSerializer(session_started_data(request, session)).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(parameters=[OpenApiParameter("instance_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
-class InstanceAccountListView(generics.ListAPIView):
+class InstanceAccountListView(ScopedViewMixin, generics.ListAPIView):
     """Accounts of one instance (same filters and ordering as /accounts); 404 for an unknown instance."""
 
     queryset = InstanceAccount.objects.all()  # for the model permission check
+    scope_instance_path = "instance"
     serializer_class = AccountSerializer
     filterset_class = AccountFilterSet
     ordering_fields = ACCOUNT_ORDERING_FIELDS
@@ -154,6 +157,7 @@ class InstanceAccountListView(generics.ListAPIView):
         instance_id = self.kwargs["instance_id"]
         if not hasattr(self, "_instance"):
             self._instance = get_object_or_404(Instance.objects.only("pk"), pk=instance_id)
+            require_instance_in_scope(self.request.user, self._instance.pk, acting=False)
         return accounts_list(instance_id=self._instance.pk)
 
 
@@ -167,6 +171,7 @@ class WhoCanView(CsvListMixin, generics.ListAPIView):
     are in docs/api.md § Who can."""
 
     queryset = InstanceAccount.objects.all()  # for the model permission check; the answer is accounts.selectors.who_can
+    scope_explicit = "who_can(visible=...)"
     serializer_class = WhoCanSerializer
     filter_backends = []
     csv_columns = WHO_CAN_CSV_COLUMNS
@@ -178,7 +183,7 @@ class WhoCanView(CsvListMixin, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         query = WhoCanQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        items = who_can(**query.selector_kwargs())
+        items = who_can(**query.selector_kwargs(), visible=visible_instances(request.user))
         if isinstance(request.accepted_renderer, CsvRenderer):
             self.paginator.query_validate(request)  # not applied, but malformed is still a 400
             rows = ({**item.as_dict(), "via": " → ".join(item.entry.via)} for item in items)
@@ -187,10 +192,11 @@ class WhoCanView(CsvListMixin, generics.ListAPIView):
         return self.get_paginated_response(self.get_serializer([item.as_dict() for item in page], many=True).data)
 
 
-class AccountChangeViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
+class AccountChangeViewSet(ScopedViewMixin, CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """The account change log of all instances, newest first (cursor-paginated)."""
 
     queryset = account_changes_list()
+    scope_instance_path = "instance"
     csv_columns = ACCOUNT_CHANGE_CSV_COLUMNS
     serializer_class = AccountChangeSerializer
     filterset_class = AccountChangeFilterSet

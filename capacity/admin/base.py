@@ -11,6 +11,8 @@ from whalefall.units import MINUS, rate_format, size_delta_format
 class FactTableAdmin(BigTableAdmin):
     """Read-only admin for the partitioned facts (one row per instance per day/period)."""
 
+    scope_instance_path = "instance"
+
     list_select_related = ("instance",)
     autocomplete_fields = ("instance",)
 

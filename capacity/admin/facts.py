@@ -18,6 +18,7 @@ from capacity.models import (
     InstanceSizeStat,
 )
 from capacity.selectors import DATABASE_SIZE_CSV_COLUMNS
+from sync_sessions.selectors import sessions_in_scope
 from whalefall.admin_tools import CsvExportMixin, ModelAdmin, ReadOnlyAdminMixin, format_bytes, recent_date_filter
 
 # Aggregation periods start up to a quarter back, so their default window is wider.
@@ -126,6 +127,9 @@ class AggregationRequestAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_select_related = ("session",)
 
     list_display = ("session_id", "period_types", "start_date", "end_date")
+
+    def scope_queryset(self, queryset, visible):
+        return sessions_in_scope(queryset, visible)  # a request shows for the sessions shown
     search_fields = ("=session__session_id",)
     fields = ("session", "period_types", "start_date", "end_date")
     readonly_fields = fields

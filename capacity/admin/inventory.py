@@ -34,6 +34,8 @@ class InstanceDatabaseAdmin(ModelAdmin):
     """Database inventory per instance; a vanished database turns inactive. Only the byte
     limit (what the forecast counts the days to) is edited here; the collection writes the rest."""
 
+    scope_instance_path = "instance"
+
     list_display = ("name", "instance", "is_active", "size_limit", "last_seen_at", "deleted_at")
     list_select_related = ("instance",)
     list_filter = ("is_active",)
@@ -61,6 +63,8 @@ class InstanceDatabaseAdmin(ModelAdmin):
 @admin.register(DatabaseSizeCurrent)
 class DatabaseSizeCurrentAdmin(SizeColumnsMixin, ReadOnlyAdminMixin, ModelAdmin):
     """Latest size of every database (one row per database); links to the capacity pages."""
+
+    scope_instance_path = "instance"
 
     list_display = (
         "database_capacity", "instance_capacity", "size", "data_size", "log_size", "complete", "collected_at"

@@ -24,6 +24,7 @@ from capacity.forecast import DEFAULT_WINDOW_DAYS
 from capacity.models import PeriodType
 from instances.models import SYNC_INSTANCE_PERMISSION, Instance
 from whalefall.admin_tools import format_bytes
+from whalefall.scoping import require_instance_in_scope, visible_instance_ids
 
 #: windows offered on the capacity pages (days)
 TREND_WINDOWS = (30, 90, 365, 730)
@@ -65,6 +66,7 @@ def instance_capacity_page(model_admin, request, instance_id: int):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     instance = get_object_or_404(Instance, pk=instance_id)
+    require_instance_in_scope(request.user, instance.pk, acting=False)
     days = _choice(request, "days", TREND_WINDOWS, 90)
     period = _choice(request, "period", PeriodType.values, DEFAULT_PERIOD)
     end = timezone.localdate()
@@ -112,6 +114,7 @@ def database_capacity_page(model_admin, request, instance_id: int, database: str
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     instance = get_object_or_404(Instance, pk=instance_id)
+    require_instance_in_scope(request.user, instance.pk, acting=False)
     days = _choice(request, "days", TREND_WINDOWS, 90)
     period = _choice(request, "period", PeriodType.values, DEFAULT_PERIOD)
     end = timezone.localdate()
@@ -153,7 +156,9 @@ def top_growers_page(model_admin, request):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     days = _choice(request, "days", GROWER_WINDOWS, 30)
-    rows = selectors.capacity_top_growers(days=days, limit=TOP_GROWERS)
+    rows = selectors.capacity_top_growers(
+        days=days, limit=TOP_GROWERS, instance_ids=visible_instance_ids(request.user, None)
+    )
     context = _context(
         model_admin,
         request,
@@ -168,6 +173,7 @@ def top_growers_page(model_admin, request):
 def _start_one(action, model_admin, request, instance_id: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    require_instance_in_scope(request.user, instance_id, acting=True)
     action(model_admin, request, Instance.objects.filter(pk=instance_id))
     return HttpResponseRedirect(reverse("admin:capacity_instance_capacity", args=[instance_id]))
 

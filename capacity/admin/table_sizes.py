@@ -14,11 +14,14 @@ from capacity.services import table_sizes_refresh
 from instances.models import SYNC_INSTANCE_PERMISSION, Instance
 from whalefall.admin_tools import BigTableAdmin, format_bytes
 from whalefall.errors import WhalefallError, describe
+from whalefall.scoping import require_instance_in_scope
 
 
 @admin.register(DatabaseTableSizeStat)
 class DatabaseTableSizeStatAdmin(BigTableAdmin):
     """Latest per-table sizes (refreshed per database on demand)."""
+
+    scope_instance_path = "instance"
 
     list_display = ("table", "database_name", "instance", "size", "data_size", "index_size", "row_count")
     list_select_related = ("instance",)
@@ -65,6 +68,7 @@ class DatabaseTableSizeStatAdmin(BigTableAdmin):
         if not request.user.has_perm(SYNC_INSTANCE_PERMISSION):
             raise PermissionDenied
         instance = get_object_or_404(Instance, pk=instance_id, deleted_at__isnull=True)
+        require_instance_in_scope(request.user, instance.pk, acting=True)
         try:
             result = table_sizes_refresh(instance=instance, database=database, created_by=request.user)
         except (WhalefallError, ValidationError) as exc:

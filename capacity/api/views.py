@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from capacity import selectors
@@ -64,13 +65,18 @@ from sync_sessions.api.serializers import SessionStartedSerializer, session_star
 from whalefall.api import HistoryCursorPagination, StrictOrderingFilter
 from whalefall.csv_export import CsvListMixin
 from whalefall.filters import FilterBackend
+from whalefall.scoping import ScopedViewMixin, require_instance_in_scope, visible_instance_ids
 
 _INSTANCE_PARAM = OpenApiParameter("instance_id", int, OpenApiParameter.PATH, description="Instance id.")
 _DATABASE_PARAM = OpenApiParameter("database", str, OpenApiParameter.PATH, description="Database name (URL-encoded).")
 
 
-def _instance(instance_id: int) -> Instance:
-    return get_object_or_404(Instance, pk=instance_id, deleted_at__isnull=True)
+def _instance(request, instance_id: int) -> Instance:
+    """The instance of the URL: 404 when unknown or deleted; outside the user's team scope, 404 to a
+    read and 403 to an action."""
+    instance = get_object_or_404(Instance, pk=instance_id, deleted_at__isnull=True)
+    require_instance_in_scope(request.user, instance.pk, acting=request.method not in SAFE_METHODS)
+    return instance
 
 
 class StatsCursorPagination(HistoryCursorPagination):
@@ -80,7 +86,7 @@ class StatsCursorPagination(HistoryCursorPagination):
 
 
 @extend_schema(parameters=[_INSTANCE_PARAM])
-class InstanceDatabaseSizesView(generics.ListAPIView):
+class InstanceDatabaseSizesView(ScopedViewMixin, generics.ListAPIView):
     """Latest size of every database of an instance (from ``database_size_current``).
 
     Bytes plus MiB; ``ordering``: database_name (default), size_bytes, collected_at.
@@ -88,16 +94,17 @@ class InstanceDatabaseSizesView(generics.ListAPIView):
     """
 
     queryset = DatabaseSizeCurrent.objects.all()
+    scope_instance_path = "instance"
     serializer_class = DatabaseSizeCurrentSerializer
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ("database_name", "size_bytes", "collected_at")
     ordering = ("database_name",)
 
     def get_queryset(self):
-        return selectors.database_sizes_current(instance_id=_instance(self.kwargs["instance_id"]).pk)
+        return selectors.database_sizes_current(instance_id=_instance(self.request, self.kwargs["instance_id"]).pk)
 
 
-class DatabaseSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class DatabaseSizeStatViewSet(ScopedViewMixin, CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily database sizes (partitioned history), newest first, cursor-paginated.
 
     Filters: ``instance``, ``database``, ``date_from``/``date_to`` (default: the
@@ -105,6 +112,7 @@ class DatabaseSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.Gene
     """
 
     queryset = DatabaseSizeStat.objects.all()
+    scope_instance_path = "instance"
     csv_columns = selectors.DATABASE_SIZE_CSV_COLUMNS
     serializer_class = DatabaseSizeStatSerializer
     filterset_class = DatabaseSizeStatFilterSet
@@ -112,13 +120,14 @@ class DatabaseSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.Gene
     pagination_class = StatsCursorPagination
 
 
-class InstanceSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class InstanceSizeStatViewSet(ScopedViewMixin, CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily instance totals (partitioned history), newest first, cursor-paginated.
 
     Filters: ``instance``, ``date_from``/``date_to`` (default: the last 30 days).
     """
 
     queryset = InstanceSizeStat.objects.all()
+    scope_instance_path = "instance"
     csv_columns = selectors.INSTANCE_SIZE_CSV_COLUMNS
     serializer_class = InstanceSizeStatSerializer
     filterset_class = InstanceSizeStatFilterSet
@@ -126,8 +135,9 @@ class InstanceSizeStatViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.Gene
     pagination_class = StatsCursorPagination
 
 
-class _TableSizesMixin:
+class _TableSizesMixin(ScopedViewMixin):
     queryset = DatabaseTableSizeStat.objects.all()
+    scope_instance_path = "instance"
     serializer_class = TableSizeSerializer
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ("size_bytes", "table_name", "schema_name", "row_count", "data_bytes", "index_bytes")
@@ -156,7 +166,7 @@ class TableSizesView(_TableSizesMixin, generics.GenericAPIView):
 
     @extend_schema(responses=TableSizesPageSerializer)
     def get(self, request, instance_id: int, database: str):
-        return self.snapshot_response(_instance(instance_id), database)
+        return self.snapshot_response(_instance(request, instance_id), database)
 
 
 @extend_schema(parameters=[_INSTANCE_PARAM, _DATABASE_PARAM])
@@ -175,13 +185,17 @@ class TableSizesRefreshView(_TableSizesMixin, generics.GenericAPIView):
         responses={
             200: TableSizesRefreshSerializer,
             404: OpenApiResponse(description="No such instance, or the database is not in its inventory."),
+            403: OpenApiResponse(
+                description="Missing the instances.sync_instance permission, or the instance is "
+                "outside the user's team scope."
+            ),
             409: OpenApiResponse(description="Credential/adapter problem or a refresh already running."),
             502: OpenApiResponse(description="Target unreachable, login or query failed."),
             504: OpenApiResponse(description="Target timed out."),
         },
     )
     def post(self, request, instance_id: int, database: str):
-        instance = _instance(instance_id)
+        instance = _instance(request, instance_id)
         result = table_sizes_refresh(instance=instance, database=database, created_by=request.user)
         return self.snapshot_response(
             instance,
@@ -207,7 +221,7 @@ class CollectCapacityView(generics.GenericAPIView):
 
     @extend_schema(request=None, responses={202: SessionStartedSerializer})
     def post(self, request, instance_id: int):
-        instance = _instance(instance_id)
+        instance = _instance(request, instance_id)
         session = capacity_collect_all(instance_ids=[instance.pk], created_by=request.user, enqueue=True)
         return Response(session_started_data(request, session), status=status.HTTP_202_ACCEPTED)
 
@@ -221,12 +235,13 @@ class AggregationCursorPagination(HistoryCursorPagination):
     ordering = ("-period_start", "-id")
 
 
-class _RollupViewSet(CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class _RollupViewSet(ScopedViewMixin, CsvListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Stored roll-ups (weekly, monthly, quarterly) from the aggregation table; with
     ``period_type=daily`` the daily roll-ups read from the daily sizes (same fields, filters,
     cursor and CSV; never stored)."""
 
     filter_backends = [FilterBackend]
+    scope_instance_path = "instance"
     pagination_class = AggregationCursorPagination
     stored_filterset_class = None
     daily_filterset_class = None
@@ -294,6 +309,7 @@ class CapacitySummaryView(generics.GenericAPIView):
     (or ``forecast_days``): its cost does not grow with the stored history."""
 
     queryset = InstanceSizeStat.objects.all()  # for the model permission check
+    scope_explicit = "_instance(): 404 outside the scope"
     filter_backends = []
     pagination_class = None
 
@@ -302,12 +318,13 @@ class CapacitySummaryView(generics.GenericAPIView):
         responses={
             200: CapacitySummarySerializer,
             400: OpenApiResponse(description="Invalid forecast_days: {code, message, instance_id, errors}."),
-            404: OpenApiResponse(description="No such instance."),
+            404: OpenApiResponse(description="No such instance, or one outside the user's team scope."),
         },
     )
     def get(self, request, instance_id: int):
         query = _query(SummaryQuerySerializer, request)
-        summary = selectors.capacity_summary(instance=_instance(instance_id), forecast_days=query["forecast_days"])
+        instance = _instance(request, instance_id)
+        summary = selectors.capacity_summary(instance=instance, forecast_days=query["forecast_days"])
         return Response(CapacitySummarySerializer(capacity_summary_data(summary)).data)
 
 
@@ -316,6 +333,7 @@ class TopGrowersView(generics.GenericAPIView):
     growing ones only, each with its forecast over ``forecast_days`` and its limit."""
 
     queryset = DatabaseSizeStat.objects.all()  # for the model permission check
+    scope_explicit = "capacity_top_growers(instance_ids=the scope's)"
     filter_backends = []
     pagination_class = None
 
@@ -328,7 +346,7 @@ class TopGrowersView(generics.GenericAPIView):
     )
     def get(self, request):
         query = _query(TopGrowersQuerySerializer, request)
-        rows = selectors.capacity_top_growers(**query)
+        rows = selectors.capacity_top_growers(**query, instance_ids=visible_instance_ids(request.user, None))
         return Response(DatabaseGrowthSerializer([database_growth_data(row) for row in rows], many=True).data)
 
 
@@ -350,7 +368,8 @@ class AggregateCapacityView(generics.GenericAPIView):
             202: SessionStartedSerializer,
             400: OpenApiResponse(description="Invalid period, range (future, before the retention, inverted) or "
                                  "instance ids: {code, message, instance_id, errors}."),
-            403: OpenApiResponse(description="Missing the instances.sync_instance permission."),
+            403: OpenApiResponse(description="Missing the instances.sync_instance permission, or an instance outside "
+                                 "the user's team scope."),
             409: OpenApiResponse(description="Partition maintenance is running: {code, message, instance_id}."),
         },
     )  # fmt: skip
@@ -362,7 +381,7 @@ class AggregateCapacityView(generics.GenericAPIView):
             period_types=StoredPeriodType.values if data["period"] == "all" else [data["period"]],
             start=data.get("date_from"),
             end=data.get("date_to"),
-            instance_ids=data.get("instance_ids"),
+            instance_ids=visible_instance_ids(request.user, data.get("instance_ids")),
             created_by=request.user,
             enqueue=True,
         )
@@ -381,8 +400,8 @@ class AggregateCapacityView(generics.GenericAPIView):
         }
     )
 )
-class InstanceDatabaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
-                              viewsets.GenericViewSet):  # fmt: skip
+class InstanceDatabaseViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                              mixins.UpdateModelMixin, viewsets.GenericViewSet):  # fmt: skip
     """The database inventory of the instances (found by capacity collections).
 
     Filters ``instance``, ``name``, ``is_active``. PATCH sets ``size_limit_bytes``
@@ -391,6 +410,7 @@ class InstanceDatabaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     """
 
     queryset = InstanceDatabase.objects.order_by("instance_id", "name")
+    scope_instance_path = "instance"
     serializer_class = InstanceDatabaseSerializer
     filterset_class = InstanceDatabaseFilterSet
     filter_backends = [FilterBackend]

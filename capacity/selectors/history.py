@@ -207,6 +207,7 @@ def capacity_top_growers(
     limit: int = 20,
     forecast_days: int = DEFAULT_WINDOW_DAYS,
     instance_id: int | None = None,
+    instance_ids: list[int] | None = None,
     limited_only: bool = False,
     active_only: bool = False,
     today: dt.date | None = None,
@@ -214,11 +215,13 @@ def capacity_top_growers(
     """The ``limit`` databases (of instances not deleted; one instance with ``instance_id``)
     that grew most over the last ``days`` days (``Growth``; growing ones only), each with
     its forecast over ``forecast_days`` and its inventory limit; with ``limited_only``, only
-    databases that have a limit; with ``active_only``, only active instances (alerts). One query."""
+    databases that have a limit; with ``active_only``, only active instances (alerts); with
+    ``instance_ids`` (a team scope's), only those instances. One query."""
     today = today or timezone.localdate()
     fetch_from = today - dt.timedelta(days=max(days, forecast_days - 1))
     sql = _TOP_GROWERS_SQL.format(
-        instance_filter=" AND s.instance_id = %(instance_id)s" if instance_id else "",
+        instance_filter=(" AND s.instance_id = %(instance_id)s" if instance_id else "")
+        + (" AND s.instance_id = ANY(%(instance_ids)s)" if instance_ids is not None else ""),
         limit_filter=" AND d.size_limit_bytes IS NOT NULL" if limited_only else "",
         active_filter=" AND i.is_active" if active_only else "",
     )
@@ -227,6 +230,7 @@ def capacity_top_growers(
         "fetch_from": fetch_from,
         "today": today,
         "instance_id": instance_id,
+        "instance_ids": instance_ids,
         "limit": limit,
     }
     with connection.cursor() as cursor:
@@ -338,12 +342,12 @@ def database_capacity(
 
 
 def capacity_soonest_limits(
-    *, limit: int = 5, candidates: int = 200, today: dt.date | None = None
+    *, limit: int = 5, candidates: int = 200, today: dt.date | None = None, instance_ids: list[int] | None = None
 ) -> list[DatabaseGrowth]:
     """The ``limit`` databases whose forecast reaches their inventory limit soonest, among the
     ``candidates`` fastest-growing databases that have a limit (one query; a shrinking or
     flat database never reaches it)."""
-    growers = capacity_top_growers(limit=candidates, limited_only=True, today=today)
+    growers = capacity_top_growers(limit=candidates, limited_only=True, today=today, instance_ids=instance_ids)
     reaching = [g for g in growers if g.forecast.days_until_limit is not None]
     return sorted(reaching, key=lambda g: (g.forecast.days_until_limit, g.instance_name, g.database_name))[:limit]
 

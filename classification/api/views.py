@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from accounts.models import InstanceAccount
@@ -50,12 +50,19 @@ from instances.api.permissions import CanSyncInstances
 from sync_sessions.api.serializers import SessionStartedSerializer, session_started_data
 from whalefall.api import HistoryCursorPagination, required_permission
 from whalefall.errors import unprocessable
+from whalefall.scoping import (
+    ScopedViewMixin,
+    require_instance_in_scope,
+    visible_instance_ids,
+    visible_instances,
+)
 
 CanAssign = required_permission(
     ASSIGN_PERMISSION, "You need the 'Can assign and unassign classifications by hand' permission."
 )
 INVALID = OpenApiResponse(description="Invalid input: {code, message, instance_id, errors} (rule errors by JSON path).")
 NOT_FOUND = OpenApiResponse(description="No such object.")
+SCOPED = OpenApiResponse(description="Missing the permission, or outside the user's team scope: {code, message}.")
 
 
 def _count(model, fk: str):
@@ -83,6 +90,17 @@ class ClassificationViewSet(viewsets.ModelViewSet):
     filterset_fields = ("risk_level", "is_active", "is_system")
     ordering_fields = ("priority", "name", "code")
     ordering = ("-priority", "name")
+
+    def get_queryset(self):
+        visible = visible_instances(self.request.user)
+        if visible is None:
+            return super().get_queryset()
+        # a team scope's user counts the assignments on its instances only
+        mine = AccountClassificationAssignment.objects.filter(account__instance__in=visible.values("pk"))
+        rows = mine.filter(classification=OuterRef("pk")).order_by().values("classification")
+        return super().get_queryset().annotate(
+            account_count=Coalesce(Subquery(rows.annotate(n=Count("*")).values("n")), 0)
+        )
 
     def perform_create(self, serializer):
         serializer.instance = self.get_queryset().get(pk=classification_create(**serializer.validated_data).pk)
@@ -140,8 +158,11 @@ class RulePreviewView(generics.GenericAPIView):
     serializer_class = RulePreviewRequestSerializer
     queryset = ClassificationRule.objects.none()
 
-    @extend_schema(responses={200: RulePreviewSerializer, 400: INVALID})
+    @extend_schema(responses={200: RulePreviewSerializer, 400: INVALID, 403: SCOPED})
     def post(self, request):
+        if visible_instances(request.user) is not None:
+            # a rule applies to every instance of its engine: its preview reads them all
+            raise PermissionDenied("A rule applies to every instance: previewing one needs the global view.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -154,6 +175,7 @@ class RulePreviewView(generics.GenericAPIView):
 
 
 class AssignmentViewSet(
+    ScopedViewMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):  # fmt: skip
@@ -162,6 +184,7 @@ class AssignmentViewSet(
     Both write history with the user."""
 
     queryset = AccountClassificationAssignment.objects.select_related("account", "classification", "assigned_by")
+    scope_instance_path = "account__instance"
     serializer_class = AssignmentSerializer
     filterset_class = AssignmentFilterSet
 
@@ -182,6 +205,7 @@ class AssignmentViewSet(
         account = InstanceAccount.objects.filter(pk=serializer.validated_data["account"]).first()
         if account is None:
             raise unprocessable("account", "No such account.", code="does_not_exist")
+        require_instance_in_scope(request.user, account.instance_id, acting=True)
         classification = serializer.validated_data["classification"]
         classification_assign(account_ids=[account.pk], classification=classification, user=request.user)
         assignment = self.get_queryset().get(account=account, classification=classification)
@@ -200,10 +224,11 @@ class HistoryPagination(HistoryCursorPagination):
     ordering = ("-changed_at", "-id")
 
 
-class HistoryViewSet(viewsets.ReadOnlyModelViewSet):
+class HistoryViewSet(ScopedViewMixin, viewsets.ReadOnlyModelViewSet):
     """Every add/remove of an assignment (auto runs: batch = session; manual: the user), newest first."""
 
     queryset = AccountClassificationHistory.objects.select_related("account", "classification", "changed_by")
+    scope_instance_path = "account__instance"
     serializer_class = HistorySerializer
     filterset_class = HistoryFilterSet
     pagination_class = HistoryPagination
@@ -213,10 +238,11 @@ class StatsPagination(HistoryCursorPagination):
     ordering = ("-date", "-id")
 
 
-class DailyStatViewSet(viewsets.ReadOnlyModelViewSet):
+class DailyStatViewSet(ScopedViewMixin, viewsets.ReadOnlyModelViewSet):
     """Accounts per classification, engine and instance per day (from the current assignments)."""
 
     queryset = ClassificationDailyStat.objects.select_related("classification")
+    scope_instance_path = "instance"
     serializer_class = DailyStatSerializer
     filterset_class = DailyStatFilterSet
     pagination_class = StatsPagination
@@ -233,9 +259,8 @@ class ClassifyRunView(generics.GenericAPIView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = classification_auto_classify(
-            instance_ids=serializer.validated_data.get("instance_ids"), created_by=request.user, enqueue=True
-        )
+        instance_ids = visible_instance_ids(request.user, serializer.validated_data.get("instance_ids"))
+        session = classification_auto_classify(instance_ids=instance_ids, created_by=request.user, enqueue=True)
         return Response(session_started_data(request, session), status=status.HTTP_202_ACCEPTED)
 
 

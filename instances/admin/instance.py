@@ -37,6 +37,7 @@ from whalefall.admin_tools import (
     is_set_filter,
     typed_names_match,
 )
+from whalefall.scoping import require_instance_in_scope
 from whalefall.units import SIZE_INPUT_HELP
 
 
@@ -101,6 +102,8 @@ class InstanceActionForm(ActionForm):
 class InstanceAdmin(CsvExportMixin, ModelAdmin):
     """Monitored database servers; saves go through ``instance_create``/``instance_update``."""
 
+    scope_instance_path = "pk"
+
     form = InstanceAdminForm
     # what a DBA scans for; credential, version, timeouts and limits are on the instance page
     list_display = ("name", "engine", "address", "environment", "tag_list", "state", "last_contact")
@@ -153,10 +156,13 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = dict(form.cleaned_data)
         tags = [tag.name for tag in fields.pop("tag_choices", None) or ()]
+        # the admin saves in a transaction: an instance outside the user's team scope (created so, or
+        # moved out by its environment or tags) is refused, 403, and nothing is written
         if change:
             instance_update(instance=obj, tags=tags, **fields)
         else:
             adopt_saved(obj, instance_create(tags=tags, **fields))
+        require_instance_in_scope(request.user, obj.pk, acting=True)
 
     @admin.display(description="Tags")
     def tag_list(self, obj: Instance) -> str:

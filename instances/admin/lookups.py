@@ -1,4 +1,4 @@
-"""Admins of the engines, credentials and tags instances refer to."""
+"""Admins of the engines, credentials and tags instances refer to, and of the team scopes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,22 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from instances.models import Credential, DatabaseType, Instance, Tag
+from instances.models import Credential, DatabaseType, Instance, Scope, Tag
 from instances.services import credential_create, credential_update
 from whalefall.admin_tools import ModelAdmin, adopt_saved, count_subquery
+from whalefall.scoping import visible_instances
+
+
+def _counted(request):
+    """The instances the counts beside engines, credentials and tags count: the user's team scope's
+    (README § Team scopes), or None for every instance."""
+    return visible_instances(request.user)
+
+
+def _mine(request) -> Q:
+    """The filter of a ``Count("instances")`` for the user's team scope (empty: every instance)."""
+    counted = _counted(request)
+    return Q() if counted is None else Q(instances__in=counted.values("pk"))
 
 
 @admin.register(DatabaseType)
@@ -26,7 +39,9 @@ class DatabaseTypeAdmin(ModelAdmin):
     fieldsets = ((None, {"fields": ("name", "display_name", "default_port", "enabled")}),)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_instance_count=count_subquery(Instance, "db_type"))
+        counted = _counted(request)  # a team scope counts its own instances
+        mine = {} if counted is None else {"pk__in": counted.values("pk")}
+        return super().get_queryset(request).annotate(_instance_count=count_subquery(Instance, "db_type", **mine))
 
     def get_readonly_fields(self, request, obj=None):
         return ("name",) if obj is not None else ()
@@ -77,7 +92,7 @@ class CredentialAdmin(ModelAdmin):
             super()
             .get_queryset(request)
             .defer("password_encrypted")
-            .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True)))
+            .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True) & _mine(request)))
         )
 
     def get_fieldsets(self, request, obj=None):
@@ -121,8 +136,58 @@ class TagAdmin(ModelAdmin):
     fieldsets = ((None, {"fields": ("name",)}),)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_instance_count=Count("instances"))
+        return super().get_queryset(request).annotate(_instance_count=Count("instances", filter=_mine(request)))
 
     @admin.display(description="Instances", ordering="_instance_count")
     def instance_count(self, obj: Tag) -> int:
         return obj._instance_count
+
+
+class ScopeForm(forms.ModelForm):
+    environments = forms.TypedMultipleChoiceField(
+        choices=Instance.Environment.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Instances in any of these environments; none: any environment.",
+    )
+
+    class Meta:
+        model = Scope
+        fields = ("name", "description", "environments", "tags", "users", "groups")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("environments") and not cleaned.get("tags"):
+            raise forms.ValidationError(
+                "Choose environments, tags or both: a scope with neither selects no instance.", code="empty"
+            )
+        return cleaned
+
+
+@admin.register(Scope)
+class ScopeAdmin(ModelAdmin):
+    """Team scopes (README § Team scopes): the instances their users and groups see."""
+
+    form = ScopeForm
+    list_select_related = ()  # the tags, users and groups are prefetched
+    list_display = ("name", "selects", "members")
+    search_fields = ("name",)
+    filter_horizontal = ("tags", "users", "groups")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags", "users", "groups")
+
+    @admin.display(description="Instances")
+    def selects(self, obj: Scope) -> str:
+        parts = []
+        if obj.environments:
+            parts.append("environment " + " or ".join(obj.environments))
+        if tags := [tag.name for tag in obj.tags.all()]:
+            parts.append("tag " + " or ".join(tags))
+        return " and ".join(parts) or "none"
+
+    @admin.display(description="Members")
+    def members(self, obj: Scope) -> str:
+        names = [user.get_username() for user in obj.users.all()] + [f"group {g.name}" for g in obj.groups.all()]
+        return ", ".join(names) or "-"

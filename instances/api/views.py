@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.db.models import Count
+from django.db import transaction
+from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -38,10 +39,11 @@ from instances.services import (
     instances_resume,
 )
 from whalefall.csv_export import CsvListMixin
+from whalefall.scoping import ScopedViewMixin, require_instance_in_scope, visible_instances
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: {code, message, instance_id, errors}."),
-    404: OpenApiResponse(description="No such instance."),
+    404: OpenApiResponse(description="No such instance, or (a read) one outside the user's team scope."),
     409: OpenApiResponse(description="Credential/adapter problem or concurrent run: {code, message, instance_id}."),
     502: OpenApiResponse(description="Target unreachable, login or query failed: {code, message, instance_id}."),
     504: OpenApiResponse(description="Target timed out: {code, message, instance_id}."),
@@ -76,6 +78,14 @@ class CredentialViewSet(viewsets.ModelViewSet):
     ordering_fields = ("name", "username", "instance_count", "created_at", "updated_at")
     ordering = ("name",)
 
+    def get_queryset(self):
+        visible = visible_instances(self.request.user)
+        if visible is None:
+            return super().get_queryset()
+        # a team scope counts the instances of its own that use the credential
+        counted = Count("instances", filter=Q(instances__in=visible.values("pk")))
+        return Credential.objects.annotate(instance_count=counted)
+
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
             return CredentialUpdateSerializer
@@ -98,11 +108,11 @@ class CredentialViewSet(viewsets.ModelViewSet):
         "`manage.py purge_instance` (or the admin's Purge action), never the API.",
         responses={
             204: OpenApiResponse(description="Deleted (softly), or already deleted."),
-            404: OpenApiResponse(description="No such instance."),
+            404: OpenApiResponse(description="No such instance, or (a read) one outside the user's team scope."),
         },
     )
 )
-class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
+class InstanceViewSet(ScopedViewMixin, CsvListMixin, viewsets.ModelViewSet):
     """Monitored database servers.
 
     ``db_type`` is a database type name, ``credential`` a credential id and
@@ -111,6 +121,7 @@ class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
     """
 
     queryset = Instance.objects.select_related("credential").prefetch_related("tags")
+    scope_instance_path = "pk"
     serializer_class = InstanceSerializer
     csv_columns = INSTANCE_CSV_COLUMNS
     filterset_class = InstanceFilterSet
@@ -129,7 +140,9 @@ class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
     ordering = ("name",)
 
     def perform_create(self, serializer):
-        serializer.instance = instance_create(**serializer.validated_data)
+        with transaction.atomic():  # an instance the user's team scope would not hold is not created: 403
+            serializer.instance = instance_create(**serializer.validated_data)
+            require_instance_in_scope(self.request.user, serializer.instance.pk, acting=True)
 
     @extend_schema(
         request=None,
@@ -207,7 +220,9 @@ class InstanceViewSet(CsvListMixin, viewsets.ModelViewSet):
         return Response(InstanceSerializer(instance, context=self.get_serializer_context()).data)
 
     def perform_update(self, serializer):
-        serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
+        with transaction.atomic():  # nor moved out of it (another environment, its tags removed): 403
+            serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
+            require_instance_in_scope(self.request.user, serializer.instance.pk, acting=True)
 
     def perform_destroy(self, instance):
         instances_delete(instance_ids=[instance.pk])

@@ -21,16 +21,18 @@ from sync_sessions.api.serializers import (
 )
 from sync_sessions.contact import instances_check_privileges_batch, instances_test_connection_batch
 from sync_sessions.models import SyncInstanceRecord, SyncSession
-from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS
+from sync_sessions.selectors import RECORD_CSV_COLUMNS, SESSION_CSV_COLUMNS, sessions_in_scope
 from sync_sessions.services import session_cancel
 from whalefall.csv_export import CsvListMixin
+from whalefall.scoping import ScopedViewMixin, visible_instance_ids
 
 
-class SyncSessionViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
+class SyncSessionViewSet(ScopedViewMixin, CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """Sync sessions (one run of one category over one or more instances), newest first.
 
     Looked up by ``session_id`` (UUID). The detail includes every per-instance
-    record; ``/records`` pages through them.
+    record; ``/records`` pages through them. A user with a team scope sees the sessions that
+    ran on its instances only (README § Team scopes).
     """
 
     queryset = SyncSession.objects.select_related("created_by")
@@ -48,6 +50,9 @@ class SyncSessionViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
                 Prefetch("records", queryset=SyncInstanceRecord.objects.order_by("instance_name", "id"))
             )
         return queryset
+
+    def scope_queryset(self, queryset, visible):
+        return sessions_in_scope(queryset, visible)
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -79,10 +84,11 @@ class SyncSessionViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
         return Response(SyncSessionSerializer(session, context=self.get_serializer_context()).data)
 
 
-class SyncInstanceRecordViewSet(CsvListMixin, viewsets.ReadOnlyModelViewSet):
+class SyncInstanceRecordViewSet(ScopedViewMixin, CsvListMixin, viewsets.ReadOnlyModelViewSet):
     """Per-instance records of all sync sessions, newest first."""
 
     queryset = SyncInstanceRecord.objects.all()
+    scope_instance_path = "instance"
     csv_columns = RECORD_CSV_COLUMNS
     serializer_class = SyncInstanceRecordSerializer
     filterset_class = SyncInstanceRecordFilterSet
@@ -97,9 +103,8 @@ def _checks_batch_action(*, name: str, url_path: str, start, summary: str):
     def batch(self, request):
         serializer = InstanceCheckRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = start(
-            instance_ids=serializer.validated_data.get("instance_ids"), created_by=request.user, enqueue=True
-        )
+        instance_ids = visible_instance_ids(request.user, serializer.validated_data.get("instance_ids"))
+        session = start(instance_ids=instance_ids, created_by=request.user, enqueue=True)
         data = SessionStartedSerializer(session_started_data(request, session)).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
