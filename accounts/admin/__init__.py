@@ -447,6 +447,7 @@ class AccountUnreadScopeAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What the last account sync of each instance could not read (docs/adapters.md § Partial
     reads): the stored entries inside are kept and marked on the account pages."""
 
+    scope_instance_path = "instance"
     list_display = ("instance", "name", "reason", "not_read_since", "last_unread_at")
     list_select_related = ("instance",)
     list_filter = ("level",)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from accounts.models import AccountUnreadScope
 from alerts.models import AlertChannel, AlertDelivery, AlertEvent
 from audit.models import AuditEvent
 from capacity.models import DatabaseTableSizeStat, InstanceDatabase
@@ -112,6 +113,10 @@ class TeamScopeMatrix(TestCase):
                 title=f"alert on {name}", instance=instance,
             )  # fmt: skip
             AlertDelivery.objects.create(event=event, channel=channel)
+            AccountUnreadScope.objects.create(
+                instance=instance, name=f"database unread_{name}", level="database", target=f"unread_{name}",
+                reason="no CONNECT", last_unread_at=now,
+            )  # fmt: skip
             AuditEvent.objects.create(channel="api", action="instances.instance.update", outcome="success",
                                       object_type="instances.instance", object_id=str(instance.pk),
                                       detail={"name": name})  # fmt: skip
