@@ -89,7 +89,7 @@ class PrivilegeEntry(models.Model):
     who-can index (DESIGN.md § accounts; matching rules in ``accounts/whocan.py``).
 
     Derived, never edited: the account sync rewrites an account's entries from the same
-    privileges as its facts, in the same transaction (``accounts/services.py:_copy_entries``),
+    privileges as its facts, in the same transaction (``accounts/encoding.py:copy_entries``),
     so the table is an index over ``account_permissions.facts``, not a second source of truth.
 
     ``instance_id`` copies the account's instance so that an instance filter applies inside

@@ -9,26 +9,29 @@ the last applied listing (``accounts/fingerprint.py``) only bumps timestamps.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import sql
-from accounts.diff import ADDED_FIELDS, facts_diff, facts_json, facts_privileges
+from accounts.diff import ADDED_FIELDS, facts_diff, facts_json
+from accounts.encoding import (
+    AccountState,
+    account_state,
+    copy_entries,
+    copy_rows,
+    permissions_doc,
+    state_digest,
+    text_array,
+)
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
 from accounts.unread import unread_carry_over, unread_record
-from accounts.whocan import mysql_pattern_affixes
-from instances.adapters.base import AccountFacts, Privilege, UnreadScope
-from instances.adapters.matching import mysql_is_pattern
+from instances.adapters.base import AccountFacts, UnreadScope
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
 from instances.services import instance_contact_record
@@ -148,17 +151,6 @@ def _run(cursor, statement: str, **params) -> list[tuple]:
     return cursor.fetchall() if cursor.description else []
 
 
-def _copy(cursor, statement: str, rows: Iterable[tuple]) -> None:
-    """``COPY … FROM STDIN`` of ``rows`` (psycopg escapes them). Logged like any
-    statement when Django logs queries, so query budgets count it."""
-    started = time.monotonic()
-    with cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": statement, "time": f"{time.monotonic() - started:.3f}"})
-
-
 @transaction.atomic(durable=True)
 def accounts_apply(
     *,
@@ -223,13 +215,13 @@ def accounts_apply(
         if baseline:
             changes.append(_baseline_change(incoming))
         if plan.changed:
-            _run(cursor, sql.UPSERT_PERMISSIONS, doc=_permissions_doc(plan.changed), now=now)
+            _run(cursor, sql.UPSERT_PERMISSIONS, doc=permissions_doc(plan.changed), now=now)
             _run(cursor, sql.DELETE_ENTRIES, ids=[account_id for account_id, _, _ in plan.changed])
         # the who-can index of every account whose facts were just written
         rewritten = [(account_id, incoming[(u, h)]) for account_id, u, h in created]
         rewritten += [(account_id, state.account) for account_id, state, _ in plan.changed]
         if rewritten:
-            _copy_entries(cursor, rewritten, instance_id=instance.pk, mysql=instance.db_type_id == "mysql")
+            copy_entries(cursor, rewritten, instance_id=instance.pk, mysql=instance.db_type_id == "mysql")
         if plan.reactivated:
             _run(cursor, sql.REACTIVATE, ids=plan.reactivated)
         if plan.vanished:
@@ -264,7 +256,7 @@ def accounts_apply(
 class _Plan:
     new_keys: list[tuple[str, str]] = field(default_factory=list)  # listed, not stored
     # stored and listed, with a different state or inactive: (id, new state, stored digest)
-    changed: list[tuple[int, _State, str | None]] = field(default_factory=list)
+    changed: list[tuple[int, AccountState, str | None]] = field(default_factory=list)
     reactivated: list[int] = field(default_factory=list)  # stored inactive, listed again
     vanished: list[tuple[int, tuple[str, str]]] = field(default_factory=list)  # stored active, not listed
 
@@ -282,7 +274,7 @@ def _plan(incoming: dict[tuple[str, str], AccountFacts], stored: dict) -> _Plan:
             plan.new_keys.append(key)
             continue
         account_id, is_active, digest = known
-        state = _state(account)
+        state = account_state(account)
         if not is_active:
             plan.reactivated.append(account_id)
             plan.changed.append((account_id, state, digest))
@@ -318,14 +310,14 @@ def _changes(plan: _Plan, old_facts: dict[int, str | None]) -> tuple[list[str], 
     return changes, modified
 
 
-def _only_added(old: dict, state: _State, stored_digest: str | None) -> bool:
+def _only_added(old: dict, state: AccountState, stored_digest: str | None) -> bool:
     """Did only fields the old facts lack appear (``ADDED_FIELDS``: an upgrade that reads
     something new, e.g. the password policy, for every account)? Then the state without them is
     the stored one — the snapshot did not change — and nothing is logged."""
     added = tuple(name for name in ADDED_FIELDS if name not in old)
     if not added:
         return False
-    return _digest(facts_json(state.account, omit=added), state.snapshot_json) == stored_digest
+    return state_digest(facts_json(state.account, omit=added), state.snapshot_json) == stored_digest
 
 
 def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, now, log_adds: bool = True) -> None:
@@ -338,131 +330,19 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
     def permission_rows():
         for account_id, u, h in created:
             account = incoming[(u, h)]
-            state = _state(account)
+            state = account_state(account)
             facts_json.append(state.facts_json)
             yield (account_id, state.snapshot_json, state.facts_json, state.digest, account.is_superuser,
-                   account.can_grant, account.is_locked, _text_array(sorted(set(account.roles))), now)  # fmt: skip
+                   account.can_grant, account.is_locked, text_array(sorted(set(account.roles))), now)  # fmt: skip
 
-    _copy(cursor, sql.COPY_PERMISSIONS, permission_rows())
+    copy_rows(cursor, sql.COPY_PERMISSIONS, permission_rows())
     if not log_adds:
         return
     add = ChangeType.ADD.value
-    _copy(cursor, sql.COPY_CHANGES, (
+    copy_rows(cursor, sql.COPY_CHANGES, (
         (instance_id, account_id, u, h, add, '{"facts":' + facts + "}", session_id, now)
         for (account_id, u, h), facts in zip(created, facts_json, strict=True)
     ))  # fmt: skip
-
-
-def _copy_entries(cursor, accounts: list[tuple[int, AccountFacts]], *, instance_id: int, mysql: bool) -> None:
-    """The who-can index rows of ``accounts`` ((id, facts) pairs) of one instance, by COPY in its
-    text format: one row per privilege, numbered in the order the facts list them
-    (``facts_privileges``). Most privileges are shared by many accounts (the parsers intern
-    them), so each one's columns are encoded once (``_entry_columns``); an account adds only its
-    id, ordinal and instance."""
-    columns = _entry_columns_mysql if mysql else _entry_columns
-
-    def chunks():
-        lines: list[str] = []
-        for account_id, account in accounts:
-            head = f"{account_id}\t"
-            lines += [f"{head}{n}\t{instance_id}\t{columns(p)}" for n, p in enumerate(facts_privileges(account), 1)]
-            if len(lines) >= 5000:
-                yield "".join(lines)
-                lines = []
-        yield "".join(lines)
-
-    _copy_text(cursor, sql.COPY_ENTRIES, chunks())
-
-
-def _copy_text(cursor, statement: str, chunks: Iterable[str]) -> None:
-    """``COPY … FROM STDIN`` of text-format ``chunks`` (whole lines); logged like ``_copy``."""
-    started = time.monotonic()
-    with cursor.cursor.copy(statement) as copy:
-        for chunk in chunks:
-            if chunk:
-                copy.write(chunk)
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": statement, "time": f"{time.monotonic() - started:.3f}"})
-
-
-def _copy_field(value: str) -> str:
-    # COPY's text format: backslash, tab, newline and carriage return are escaped
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _entry_line_tail(p: Privilege, affixes: tuple[str, str] | None) -> str:
-    via = _text_array(list(p.via))
-    nulls = ("\\N", "\\N") if affixes is None else tuple(map(_copy_field, affixes))
-    return "\t".join((
-        _copy_field(p.privilege.upper()), p.level, _copy_field(p.target), "t" if p.grantable else "f", p.state,
-        _copy_field(via), "t" if p.via_set_role else "f", "\\N" if p.implied_by is None else _copy_field(p.implied_by),
-        *nulls,
-    )) + "\n"  # fmt: skip
-
-
-@functools.lru_cache(maxsize=200_000)
-def _entry_columns(p: Privilege) -> str:
-    """Columns privilege … pattern_suffix of an entry, as a COPY text line's tail."""
-    return _entry_line_tail(p, None)
-
-
-@functools.lru_cache(maxsize=200_000)
-def _entry_columns_mysql(p: Privilege) -> str:
-    """The same on MySQL/MariaDB, whose database-level targets may be patterns (``pattern_prefix``,
-    ``pattern_suffix``)."""
-    pattern = p.level == "database" and mysql_is_pattern(p.target)
-    return _entry_line_tail(p, mysql_pattern_affixes(p.target) if pattern else None)
-
-
-def _text_array(items: list[str]) -> str:
-    """A PostgreSQL text[] literal (every element quoted): cheaper than the
-    driver's per-row list adaptation inside a 10,000-row COPY."""
-    if not items:
-        return "{}"
-    return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
-
-
-# one encoder for all snapshots (json.dumps would build one per call); adapters'
-# snapshots are plain dicts in no particular key order: sorted, so equal is equal
-_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
-
-
-class _State(NamedTuple):
-    """An account's canonical JSON of facts and of the snapshot (encoded once,
-    spliced into the writes) and their digest (equal states hash equal)."""
-
-    key: tuple[str, str]
-    account: AccountFacts
-    facts_json: str
-    snapshot_json: str
-    digest: str
-
-    @property
-    def facts(self) -> dict:
-        """The facts as a dict: only for the (few) accounts whose change is described."""
-        return json.loads(self.facts_json)
-
-
-def _digest(facts: str, snapshot: str) -> str:
-    return hashlib.blake2b(f"{facts}\n{snapshot}".encode(), digest_size=16).hexdigest()
-
-
-def _state(account: AccountFacts) -> _State:
-    facts, snapshot = facts_json(account), _canonical(account.snapshot)
-    return _State((account.username, account.host), account, facts, snapshot, _digest(facts, snapshot))
-
-
-def _permissions_doc(rows: list[tuple[int, _State, str | None]]) -> str:
-    # splice the already-serialised JSON in: nothing is encoded twice
-    return (
-        "["
-        + ",".join(
-            f'{{"id":{account_id},"state_hash":"{state.digest}","facts":{state.facts_json},'
-            f'"snapshot":{state.snapshot_json}}}'
-            for account_id, state, _ in rows
-        )
-        + "]"
-    )
 
 
 #: accounts named per flag in a baseline row (the counts are complete)

@@ -44,7 +44,7 @@ ON CONFLICT (instance_account_id) DO UPDATE SET
 # The who-can index (account_privilege_entries, accounts/whocan.py): an account's entries are
 # its facts.privileges, one row each in the same order, rewritten whenever its facts are:
 # changed accounts lose their old entries, then the entries of the new and changed accounts
-# are streamed by COPY (accounts/services.py:_copy_entries, from the same privileges that were
+# are streamed by COPY (accounts/encoding.py:copy_entries, from the same privileges that were
 # encoded into the facts). A deactivated account keeps its facts, and so its entries.
 DELETE_ENTRIES = "DELETE FROM account_privilege_entries WHERE account_id = ANY(%(ids)s)"
 COPY_ENTRIES = (

@@ -1,6 +1,6 @@
 """The who-can index: one row per effective privilege of each account (accounts.models.PrivilegeEntry),
 filled from the stored facts of every existing account, in SQL. The account sync writes the same
-rows from the same privileges in Python (accounts/services.py:_copy_entries); a test holds the two
+rows from the same privileges in Python (accounts/encoding.py:copy_entries); a test holds the two
 equal (tests/accounts/test_who_can.py::test_the_migration_backfill_writes_what_the_sync_writes)."""
 
 import django.contrib.postgres.fields
