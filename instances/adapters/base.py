@@ -133,8 +133,7 @@ class UnreadScope:
     rather than the scope itself. ``role_prefix``: roles inside the scope (SQL Server's
     ``db.role``); ``snapshot_path``: the keys of the engine-native snapshot the scope fills
     (SQL Server's ``databases`` → ``db``). ``reason``: why it was not read, in the server's or
-    the adapter's words. The sync keeps what it stored for such a scope as it was
-    (accounts/unread.py)."""
+    the adapter's words. The account sync keeps what it stored for such a scope as it was."""
 
     level: str
     target: str
