@@ -66,6 +66,7 @@ def scenario(mysql_module_scratch):
         s.run(f"CREATE USER '{P}{user}'@'%' IDENTIFIED BY '{secrets.token_urlsafe(12)}'")
         s.run(f"GRANT {P}r1 TO '{P}{user}'@'%'")
     s.run(f"SET DEFAULT ROLE {P}r1 FOR '{P}erin'@'%'")
+    s.run(f"ALTER USER '{P}frank'@'%' PASSWORD EXPIRE")  # global_priv's password_last_changed becomes 0
     return s
 
 
@@ -121,6 +122,14 @@ def test_a_granted_role_that_is_not_the_default_is_shown_not_counted(scenario, a
         frank.privileges
     )
     assert all(p.via_set_role for p in frank.privileges) and not frank.can_grant
+
+
+def test_an_expired_password_is_recorded_and_does_not_lock(scenario, adapter, mysql_monitor):
+    accounts = _ours(adapter.fetch_accounts(), mysql_monitor.username)
+    expired = {user for (user, _), account in accounts.items() if account.snapshot["password_expired"]}
+    assert expired == {f"{P}frank"}
+    frank = accounts[(f"{P}frank", "%")]
+    assert not frank.is_locked and frank.can_login  # an expired password still logs in, to change it
 
 
 def test_locked_user_with_database_grants(scenario, adapter, mysql_monitor):
