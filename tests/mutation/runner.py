@@ -117,12 +117,12 @@ def apply(tree: Path, mutation: Mutation) -> str:
     return text
 
 
-def plan(engines: list[str], only: str | None = None) -> list[tuple[str, list[Mutation], list[str]]]:
-    """Per engine: its mutations (those whose description contains ``only``, if given) and its tests."""
+def plan(engines: list[str], only: list[str] | None = None) -> list[tuple[str, list[Mutation], list[str]]]:
+    """Per engine: its mutations (those whose description contains one of ``only``, if given) and its tests."""
     steps = []
     for engine in engines:
         mutations, tests = load(engine)
-        mutations = [m for m in mutations if not only or only.lower() in m.description.lower()]
+        mutations = [m for m in mutations if not only or any(o.lower() in m.description.lower() for o in only)]
         if mutations:
             steps.append((engine, mutations, tests))
     return steps
@@ -196,7 +196,7 @@ def report(results: dict[str, list[Outcome]], minimum: float, out=sys.stdout) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/mutate-catalog-sql", description=__doc__.split("\n\n")[0])
     parser.add_argument("engines", nargs="*", metavar="ENGINE", help=f"of {', '.join(ENGINES)} (default: all)")
-    parser.add_argument("--only", help="only the mutations whose description contains this text")
+    parser.add_argument("--only", action="append", help="only the mutations whose description contains this text")
     parser.add_argument("--list", action="store_true", help="list the mutations and the tests, run nothing")
     parser.add_argument("--min-score", type=float, default=90.0, help="exit 1 below this %% on any engine (90)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per test run (300)")

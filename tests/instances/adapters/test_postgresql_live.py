@@ -166,6 +166,10 @@ def test_public_database_privileges_reported_separately(scenario, adapter, pg_mo
     assert len(public) == 1 and not public[0].can_login
     assert Privilege("database", "CREATE", APP, False) in public[0].privileges
     assert Privilege("database", "CONNECT", APP, False) in public[0].privileges  # default ACL expanded
+    # WEIRD was never granted on: its datacl is NULL, which means acldefault's entries (PUBLIC: CONNECT, TEMPORARY)
+    assert {Privilege("database", "CONNECT", WEIRD), Privilege("database", "TEMPORARY", WEIRD)} <= set(
+        public[0].privileges
+    )
     users = [a for a in accounts if a.username != "PUBLIC"]
     # PUBLIC's CONNECT is not copied into the users (erin holds one through her roles: g3's own grant)
     assert all(p.target != APP or p.privilege != "CONNECT" or p.via == G123 for a in users for p in a.privileges)
