@@ -160,6 +160,13 @@ def test_database_sizes_include_empty_schema(scenario, adapter):
     sizes = {d.name: d for d in adapter.fetch_database_sizes()}
     assert sizes[EMPTY].size_bytes == 0
     assert sizes[APP].size_bytes > 0 and sizes[APP].data_bytes > 0
+    # the schema's data bytes are its tables' (read by another statement, TABLE_SIZES; InnoDB statistics may
+    # be refreshed between the two reads, hence approx), which here are well apart from their index bytes
+    tables = adapter.fetch_table_sizes(APP)
+    data, index = sum(t.data_bytes for t in tables), sum(t.index_bytes for t in tables)
+    assert data > 2 * index > 0
+    assert sizes[APP].data_bytes == pytest.approx(data, rel=0.25)
+    assert sizes[APP].size_bytes == pytest.approx(data + index, rel=0.25)
     assert "mysql" not in sizes
 
 
