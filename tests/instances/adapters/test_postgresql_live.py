@@ -54,6 +54,12 @@ def scenario(pg_module_scratch):
     # a table with the default (NULL) ACL owned by a login nobody is a member of: only its ownership grants it
     s.run(pgsql.SQL("CREATE TABLE gina_t (id int); ALTER TABLE gina_t OWNER TO {}").format(ident(f"{P}gina")),
           database=APP)  # fmt: skip
+    # default privileges of objects gina will create: in every schema (defaclnamespace 0) and in schema public
+    # (owned by pg_database_owner on PG 15+, not by gina)
+    s.run(pgsql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT SELECT ON TABLES TO {}").format(
+        ident(f"{P}gina"), ident(f"{P}alice")), database=APP)  # fmt: skip
+    s.run(pgsql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT INSERT ON TABLES TO {}").format(
+        ident(f"{P}gina"), ident(f"{P}alice")), database=APP)  # fmt: skip
     s.run(pgsql.SQL("GRANT SELECT (note) ON t TO {}").format(ident(f"{P}alice")), database=APP)
     s.run(pgsql.SQL("GRANT INSERT ON t TO {} WITH GRANT OPTION").format(ident(f"{P}alice")), database=APP)
     s.run('CREATE SCHEMA "odd""schema"; CREATE TABLE "odd""schema"."t;x" (id int)', database=WEIRD)
@@ -153,6 +159,15 @@ def test_the_owner_of_a_table_with_the_default_acl_holds_it(scenario, app_adapte
     gina = _ours(app_adapter.fetch_accounts(), pg_monitor.username)[f"{P}gina"]
     owned = [(p.level, p.target, p.implied_by) for p in gina.privileges]
     assert owned and set(owned) == {("object", f"{APP}.public.gina_t", "owner")}
+
+
+def test_default_privileges_in_every_schema_and_in_one_name_their_creator(scenario, app_adapter, pg_monitor):
+    alice = _ours(app_adapter.fetch_accounts(), pg_monitor.username)[f"{P}alice"]
+    defaults = {(p.level, p.privilege, p.target) for p in alice.privileges if p.privilege.startswith("DEFAULT ")}
+    assert defaults == {
+        ("database", f"DEFAULT SELECT ON TABLES FOR ROLE {P}gina", APP),
+        ("schema", f"DEFAULT INSERT ON TABLES FOR ROLE {P}gina", f"{APP}.public"),
+    }
 
 
 def test_expired_role_is_locked(scenario, adapter, pg_monitor):
