@@ -222,7 +222,7 @@ def test_table_sizes(scenario, adapter):
     assert set(tables) == {("public", "t"), ("public", "gina_t")}
     t = tables[("public", "t")]
     assert t.size_bytes >= t.data_bytes + t.index_bytes > 0
-    assert t.data_bytes > 0 and t.index_bytes > 0
+    assert t.data_bytes > t.index_bytes > 0  # 2,000 rows of three columns; a btree on one int4
     assert t.row_count == 2000  # analysed
 
 
