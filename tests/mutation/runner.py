@@ -17,6 +17,7 @@ import argparse
 import importlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,13 +97,22 @@ def run_tests(tree: Path, tests: list[str], timeout: float) -> tuple[int, str]:
     env.pop("DATABASE_URL", None)  # each run starts its own embedded metadata database
     command = [str(ROOT / ".venv/bin/python"), "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider",
                "--no-header", "-o", "addopts="]  # fmt: skip
+    process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return -1, f"timed out after {timeout:.0f} s"
-    lines = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
-    summary = done.stdout.strip().splitlines()[-1:] if done.stdout.strip() else [done.stderr.strip()[-300:]]
-    return done.returncode, (lines[0] if lines else " ".join(summary))[:300]
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException as stopped:  # timeout, Ctrl-C, kill: pytest is interrupted so that its teardown
+        process.send_signal(signal.SIGINT)  # drops the live objects and stops its metadata server
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+        if isinstance(stopped, subprocess.TimeoutExpired):
+            return -1, f"timed out after {timeout:.0f} s"
+        raise
+    lines = [line for line in stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    summary = stdout.strip().splitlines()[-1:] if stdout.strip() else [stderr.strip()[-300:]]
+    return process.returncode, (lines[0] if lines else " ".join(summary))[:300]
 
 
 def apply(tree: Path, mutation: Mutation) -> str:
@@ -212,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                 where = "" if mutation.path.endswith("/sql.py") else f" [{mutation.path}]"
                 print(f"   {mutation.description}{where}")
         return 0
+    # Ctrl-C and kill end the run through the ``with`` blocks: the test run is killed, the copy deleted (a
+    # shell's background job inherits SIGINT ignored, so the default handler is set again).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     results = run(plan(engines, args.only), timeout=args.timeout)
     ok = report(results, args.min_score)
