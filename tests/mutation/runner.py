@@ -173,7 +173,7 @@ def run(steps: list[tuple[str, list[Mutation], list[str]]], *, timeout: float = 
                 status = {0: "survived", 1: "caught"}.get(rc, "error")
                 outcome = Outcome(mutation, status, time.monotonic() - started, detail)
                 outcomes.append(outcome)
-                shown = "" if status == "survived" else f"\n            ↳ {detail}"
+                shown = f"\n            ↳ {detail}"  # a survivor's: pytest's summary (passed, skipped)
                 print(f"   {status:8} {outcome.seconds:5.1f} s  {mutation.description}{shown}", file=out, flush=True)
     return results
 
