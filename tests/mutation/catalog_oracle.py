@@ -78,9 +78,10 @@ MUTATIONS: list[tuple[str, str, str]] = [
      "SELECT role FROM session_roles ORDER BY role", "SELECT privilege AS role FROM session_privs ORDER BY role"),
 ]  # fmt: skip
 
-# The tests that execute this SQL (on the emulated dictionary) or check its columns against the documentation.
+# The tests that execute this SQL on the emulated dictionary. Not test_catalog_sql.py: it checks the columns
+# against the documentation, and its negative cases are derived from the SQL's text while collecting, so a
+# mutation errors there on the text before any result is compared.
 TESTS: list[str] = [
     "tests/instances/adapters/test_oracle_executed.py",
     "tests/instances/adapters/test_oracle_adapter.py",
-    "tests/instances/adapters/test_catalog_sql.py",
 ]

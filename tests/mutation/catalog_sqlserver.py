@@ -78,9 +78,10 @@ MUTATIONS: list[tuple[str, str, str]] = [
      "       CAST(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DEFINITION') AS int) AS view_any_database"),
 ]  # fmt: skip
 
-# The tests that execute this SQL (on the emulated catalog) or check its columns against the documentation.
+# The tests that execute this SQL on the emulated catalog. Not test_catalog_sql.py: it checks the columns
+# against the documentation, and its negative cases are derived from the SQL's text while collecting, so a
+# mutation errors there on the text before any result is compared.
 TESTS: list[str] = [
     "tests/instances/adapters/test_sqlserver_executed.py",
     "tests/instances/adapters/test_sqlserver_adapter.py",
-    "tests/instances/adapters/test_catalog_sql.py",
 ]

@@ -1,6 +1,7 @@
 """The mutation lists of bin/mutate-catalog-sql stay applicable: every ``tests/mutation/catalog_*.py``
-names at least 12 mutations of its engine's sql.py, each original occurs exactly once there and its
-replacement changes the text, and every test path it names exists (the runner itself is run by hand)."""
+names at least 12 mutations of its engine's adapter (sql.py unless a file is named), each original
+occurs exactly once in its file and its replacement changes the text, and every test it names exists
+(the whole run is by hand; test_mutation_runner.py runs a few mutations)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,36 @@ from pathlib import Path
 
 import pytest
 
+from tests.mutation.runner import ENGINES, load
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(path.stem for path in Path(__file__).parent.glob("catalog_*.py"))
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_mutations_apply_to_the_sql_they_name(name):
-    module = importlib.import_module(f"tests.mutation.{name}")
     engine = name.removeprefix("catalog_")
-    text = (ROOT / "instances" / "adapters" / engine / "sql.py").read_text()
-    assert len(module.MUTATIONS) >= 12
-    for description, original, replacement in module.MUTATIONS:
-        assert text.count(original) == 1, f"{description}: {original!r} occurs {text.count(original)} times"
-        assert replacement != original, description
-    assert len({description for description, _, _ in module.MUTATIONS}) == len(module.MUTATIONS)
-    for test in module.TESTS:
-        assert (ROOT / test.split("::")[0]).exists(), test
+    mutations, tests = load(engine)
+    assert len(mutations) >= 12
+    for mutation in mutations:
+        assert mutation.path.startswith(f"instances/adapters/{engine}/"), mutation.label
+        text = (ROOT / mutation.path).read_text()
+        count = text.count(mutation.original)
+        assert count == 1, f"{mutation.label}: {mutation.original!r} occurs {count} times in {mutation.path}"
+        assert mutation.replacement != mutation.original, mutation.label
+    assert len({m.description for m in mutations}) == len(mutations)
+    module = importlib.import_module(f"tests.mutation.{name}")
+    assert all(len(entry) in (3, 4) for entry in module.MUTATIONS)
+    pending = getattr(module, "PENDING_TESTS", {})
+    for prefix, test in getattr(module, "NEEDS", {}).items():
+        assert test in pending, f"{prefix}: {test} is not a pending test"
+        assert any(m.description.startswith(prefix) for m in mutations), prefix
+    for test in [t for t in tests if t not in pending]:
+        path, _, function = test.partition("::")
+        assert (ROOT / path).exists(), test
+        assert not function or f"def {function}(" in (ROOT / path).read_text(), test
 
 
-def test_both_emulated_engines_have_a_list():
-    assert {"catalog_sqlserver", "catalog_oracle"} <= set(MODULES)
+def test_every_engine_has_a_list_and_at_least_40_mutations_in_all():
+    assert set(MODULES) == {f"catalog_{engine}" for engine in ENGINES}
+    assert sum(len(load(engine)[0]) for engine in ENGINES) >= 40

@@ -101,3 +101,16 @@ def test_postgresql_superuser_monitor_sees_no_passwordcheck_and_who_has_a_passwo
     with_password, without = (accounts[name].password_policy for name in pg_roles)
     assert with_password.enforced is False and "passwordcheck is not loaded" in with_password.reason
     assert without == PasswordPolicy(None, "no password (pg_authid): it logs in by other means, if at all")
+
+
+def test_postgresql_passwordcheck_loaded_for_one_session_only_is_not_enforced(pg_roles, pg_scratch):
+    """session_preload_libraries loads passwordcheck for that role's sessions only (the monitor's here), not for
+    the sessions that set passwords: what counts is shared_preload_libraries."""
+    monitor = f"{P}su_session"
+    pg_scratch.later(pg_drop_role(monitor))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(pgsql.Identifier(monitor)))
+    pg_scratch.run(pgsql.SQL("ALTER ROLE {} SET session_preload_libraries = 'passwordcheck'").format(
+        pgsql.Identifier(monitor)))  # fmt: skip
+    accounts = {a.username: a for a in PostgreSQLAdapter(params("postgresql", monitor, "")).fetch_accounts()}
+    policy = accounts[pg_roles[0]].password_policy
+    assert policy.enforced is False and "passwordcheck is not loaded" in policy.reason

@@ -194,6 +194,9 @@ def test_the_scenario_holds_implied_entries_where_expected(scenario, monitor_rea
     if scenario.major >= 15:
         # PG 15+: schema public is owned by pg_database_owner, i.e. by each database's owner
         assert ("dbowner", "owner", "schema", f"{DB1}.public", False) in implied
+    # t3's ACL still holds its owner's default entry (UPDATE was granted to another role since): ownership's ALL
+    t3 = {p.privilege for p in ours[role("tbl_login")] if p.target == f"{DB1}.public.t3" and p.implied_by}
+    assert t3 == {"ALL"}
     t4 = [p.privilege for p in ours[role("dbowner")] if p.target == f"{DB1}.public.t4"]
     assert "DELETE" not in t4 and "ALL" not in t4 and "SELECT" in t4  # the owner revoked DELETE from itself
 

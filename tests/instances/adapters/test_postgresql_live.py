@@ -22,7 +22,7 @@ P = RUN_PREFIX
 APP = f"{P}app"
 WEIRD = f'{P}we"ird; drop`x'
 LOCKED = f"{P}locked"
-LOGINS = ("alice", "bob", "carol", "dave", "erin", "frank")
+LOGINS = ("alice", "bob", "carol", "dave", "erin", "frank", "gina")
 
 
 def ident(name: str) -> pgsql.Identifier:
@@ -41,6 +41,7 @@ def scenario(pg_module_scratch):
     s.run(pgsql.SQL("CREATE ROLE {} LOGIN VALID UNTIL '2000-01-01'").format(ident(f"{P}bob")))
     s.run(pgsql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(ident(f"{P}carol")))
     s.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(f"{P}dave")))
+    s.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(f"{P}gina")))
     for db in (APP, WEIRD, LOCKED):
         s.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(db)))
         s.run(pgsql.SQL("CREATE DATABASE {}").format(ident(db)))
@@ -50,6 +51,15 @@ def scenario(pg_module_scratch):
     s.run("CREATE TABLE t (id int PRIMARY KEY, note text, secret text)", database=APP)
     s.run("INSERT INTO t SELECT g, 'note ' || g, md5(g::text) FROM generate_series(1, 2000) g", database=APP)
     s.run("ANALYZE t", database=APP)
+    # a table with the default (NULL) ACL owned by a login nobody is a member of: only its ownership grants it
+    s.run(pgsql.SQL("CREATE TABLE gina_t (id int); ALTER TABLE gina_t OWNER TO {}").format(ident(f"{P}gina")),
+          database=APP)  # fmt: skip
+    # default privileges of objects gina will create: in every schema (defaclnamespace 0) and in schema public
+    # (owned by pg_database_owner on PG 15+, not by gina)
+    s.run(pgsql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT SELECT ON TABLES TO {}").format(
+        ident(f"{P}gina"), ident(f"{P}alice")), database=APP)  # fmt: skip
+    s.run(pgsql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT INSERT ON TABLES TO {}").format(
+        ident(f"{P}gina"), ident(f"{P}alice")), database=APP)  # fmt: skip
     s.run(pgsql.SQL("GRANT SELECT (note) ON t TO {}").format(ident(f"{P}alice")), database=APP)
     s.run(pgsql.SQL("GRANT INSERT ON t TO {} WITH GRANT OPTION").format(ident(f"{P}alice")), database=APP)
     s.run('CREATE SCHEMA "odd""schema"; CREATE TABLE "odd""schema"."t;x" (id int)', database=WEIRD)
@@ -153,6 +163,21 @@ def test_a_database_the_monitor_cannot_connect_to_is_named(scenario, adapter):
     assert not locked.contains(Privilege("object", "SELECT", f"{APP}.s.t"))
 
 
+def test_the_owner_of_a_table_with_the_default_acl_holds_it(scenario, app_adapter, pg_monitor):
+    gina = _ours(app_adapter.fetch_accounts(), pg_monitor.username)[f"{P}gina"]
+    owned = [(p.level, p.target, p.implied_by) for p in gina.privileges]
+    assert owned and set(owned) == {("object", f"{APP}.public.gina_t", "owner")}
+
+
+def test_default_privileges_in_every_schema_and_in_one_name_their_creator(scenario, app_adapter, pg_monitor):
+    alice = _ours(app_adapter.fetch_accounts(), pg_monitor.username)[f"{P}alice"]
+    defaults = {(p.level, p.privilege, p.target) for p in alice.privileges if p.privilege.startswith("DEFAULT ")}
+    assert defaults == {
+        ("database", f"DEFAULT SELECT ON TABLES FOR ROLE {P}gina", APP),
+        ("schema", f"DEFAULT INSERT ON TABLES FOR ROLE {P}gina", f"{APP}.public"),
+    }
+
+
 def test_expired_role_is_locked(scenario, adapter, pg_monitor):
     bob = _ours(adapter.fetch_accounts(), pg_monitor.username)[f"{P}bob"]
     assert bob.is_locked and not bob.can_login
@@ -174,6 +199,10 @@ def test_public_database_privileges_reported_separately(scenario, adapter, pg_mo
     assert len(public) == 1 and not public[0].can_login
     assert Privilege("database", "CREATE", APP, False) in public[0].privileges
     assert Privilege("database", "CONNECT", APP, False) in public[0].privileges  # default ACL expanded
+    # WEIRD was never granted on: its datacl is NULL, which means acldefault's entries (PUBLIC: CONNECT, TEMPORARY)
+    assert {Privilege("database", "CONNECT", WEIRD), Privilege("database", "TEMPORARY", WEIRD)} <= set(
+        public[0].privileges
+    )
     users = [a for a in accounts if a.username != "PUBLIC"]
     # PUBLIC's CONNECT is not copied into the users (erin holds one through her roles: g3's own grant)
     assert all(p.target != APP or p.privilege != "CONNECT" or p.via == G123 for a in users for p in a.privileges)
@@ -198,10 +227,10 @@ def test_database_sizes(scenario, adapter):
 
 def test_table_sizes(scenario, adapter):
     tables = {(t.schema, t.table): t for t in adapter.fetch_table_sizes(APP)}
-    assert set(tables) == {("public", "t")}
+    assert set(tables) == {("public", "t"), ("public", "gina_t")}
     t = tables[("public", "t")]
     assert t.size_bytes >= t.data_bytes + t.index_bytes > 0
-    assert t.data_bytes > 0 and t.index_bytes > 0
+    assert t.data_bytes > t.index_bytes > 0  # 2,000 rows of three columns; a btree on one int4
     assert t.row_count == 2000  # analysed
 
 
