@@ -101,9 +101,19 @@ MUTATIONS: list[tuple[str, ...]] = [
     ("MySQL 8 dynamic privileges: user and host swapped",
      "SELECT USER, HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants",
      "SELECT HOST AS USER, USER AS HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants"),
-    ("MySQL 8 accounts: the lock flag read from password_expired",
+    ("MySQL 8 accounts: the lock flag read from password_expired (5.7.6 – 8.0.15)",
      'return f"{base}, u.account_locked FROM mysql.user u',
      'return f"{base}, u.password_expired AS account_locked FROM mysql.user u'),
+    ("MySQL 8 accounts: the lock flag read from password_expired (8.0.16+)",
+     "return (f\"{base}, u.account_locked, JSON_EXTRACT",
+     "return (f\"{base}, u.password_expired AS account_locked, JSON_EXTRACT"),
+    ("MySQL 8 accounts: partial revokes read from another key of User_attributes",
+     "'$.Restrictions') AS restrictions", "'$.additional_password') AS restrictions"),
+    ("MySQL 8 role edges: role host (FROM) and grantee host (TO) swapped",
+     '"SELECT FROM_HOST, FROM_USER, TO_HOST, TO_USER, WITH_ADMIN_OPTION FROM mysql.role_edges "',
+     '"SELECT TO_HOST AS FROM_HOST, FROM_USER, FROM_HOST AS TO_HOST, TO_USER, WITH_ADMIN_OPTION FROM mysql.role_edges "'),
+    ("MySQL 8 roles: mandatory_roles never read",
+     "@@GLOBAL.mandatory_roles AS mandatory_roles", "'' AS mandatory_roles"),
     ("MySQL 8 accounts: the MariaDB 10.0–10.3 branch (is_role, default_role) taken (the gate crossed)",
      "if features.has_roles_mapping:  # MariaDB",
      "if features.has_role_edges:  # MariaDB"),
@@ -126,12 +136,5 @@ TESTS: list[str] = [
     "tests/instances/adapters/test_password_policy_live.py::test_mariadb_simple_password_check_flips_the_fact",
     "tests/instances/adapters/test_password_policy_live.py::test_mariadb_without_strict_validation_is_not_enforced",
     "tests/capacity/test_live.py::test_mariadb_collect_grow_drop_and_table_sizes",
+    "tests/instances/adapters/test_mysql_executed.py",
 ]
-
-# Executed tests being added on other branches, run as soon as they exist (path: where from).
-PENDING_TESTS: dict[str, str] = {
-    "tests/instances/adapters/test_mysql8_executed.py": "branch mysql8-emul (MySQL 8 catalog tables in MariaDB)",
-}
-
-# Mutations no test executes until a pending test exists (description prefix: test): run, and scored, then.
-NEEDS: dict[str, str] = {"MySQL 8": "tests/instances/adapters/test_mysql8_executed.py"}

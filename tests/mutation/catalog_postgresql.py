@@ -122,14 +122,5 @@ TESTS: list[str] = [
     "tests/instances/adapters/test_password_policy_live.py::"
     "test_postgresql_passwordcheck_loaded_for_one_session_only_is_not_enforced",
     "tests/capacity/test_live.py::test_postgresql_collect_grow_drop_and_table_sizes",
+    "tests/instances/adapters/test_postgresql_grant_options_live.py",
 ]
-
-# Executed tests being added on other branches, run as soon as they exist (path: where from). The live
-# tests above run on PostgreSQL 15 and 18 once branch pg18-live parametrizes the target.
-PENDING_TESTS: dict[str, str] = {
-    "tests/instances/adapters/test_postgresql_grant_options_live.py": "branch pg18-live: PG 16+ INHERIT/SET options",
-}
-
-# Mutations no test executes until a pending test exists (description prefix: test): run, and scored, then.
-# (The PostgreSQL 18 target runs every live test above, but arrives with this file.)
-NEEDS: dict[str, str] = {"PG 16+": "tests/instances/adapters/test_postgresql_grant_options_live.py"}

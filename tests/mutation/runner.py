@@ -37,22 +37,16 @@ class Mutation:
     original: str
     replacement: str
     path: str  # relative to the repository root
-    needs: str = ""  # a test file another branch is adding, without which no test executes this SQL
 
     @property
     def label(self) -> str:
         return f"{self.engine}: {self.description}"
 
-    @property
-    def waiting(self) -> bool:
-        return bool(self.needs) and not (ROOT / self.needs).exists()
-
 
 @dataclass(frozen=True)
 class Outcome:
     mutation: Mutation
-    # "caught", "survived", "error" (pytest neither passed nor failed: usage, collection) or "pending"
-    # (not run: the test that executes this SQL is not there yet; not scored, listed)
+    # "caught", "survived" or "error" (pytest neither passed nor failed: usage, collection)
     status: str
     seconds: float
     detail: str
@@ -61,19 +55,14 @@ class Outcome:
 def load(engine: str) -> tuple[list[Mutation], list[str]]:
     """The mutations and test node ids of one engine; each mutation is ``(description, original,
     replacement)`` on the engine's sql.py, or ``(…, path)`` on another file of the adapter (a version
-    gate in features.py). The tests are ``TESTS`` and those of ``PENDING_TESTS`` (test files other
-    branches are adding) that exist; ``NEEDS`` maps a description prefix to the pending test without
-    which no test executes that SQL."""
+    gate in features.py). The tests are the module's ``TESTS``."""
     module = importlib.import_module(f"tests.mutation.catalog_{engine}")
     mutations = []
     for entry in module.MUTATIONS:
         description, original, replacement, *rest = entry
         path = rest[0] if rest else DEFAULT_FILE.format(engine=engine)
-        needs = next((test for prefix, test in getattr(module, "NEEDS", {}).items()
-                      if description.startswith(prefix)), "")  # fmt: skip
-        mutations.append(Mutation(engine, description, original, replacement, path, needs))
-    pending = [test for test in getattr(module, "PENDING_TESTS", {}) if (ROOT / test.split("::")[0]).exists()]
-    return mutations, [*module.TESTS, *pending]
+        mutations.append(Mutation(engine, description, original, replacement, path))
+    return mutations, list(module.TESTS)
 
 
 def copy_tree(destination: Path) -> None:
@@ -158,12 +147,6 @@ def run(steps: list[tuple[str, list[Mutation], list[str]]], *, timeout: float = 
                     continue
             outcomes = results.setdefault(engine, [])
             for mutation in mutations:
-                if mutation.waiting:
-                    outcomes.append(
-                        Outcome(mutation, "pending", 0.0, f"no test executes it until {mutation.needs} exists")
-                    )
-                    print(f"   pending           {mutation.description}", file=out, flush=True)
-                    continue
                 original = apply(tree, mutation)
                 started = time.monotonic()
                 try:
@@ -188,18 +171,15 @@ def report(results: dict[str, list[Outcome]], minimum: float, out=sys.stdout) ->
             ok = False
             continue
         caught = sum(o.status == "caught" for o in outcomes)
-        pending = sum(o.status == "pending" for o in outcomes)
-        scored = len(outcomes) - pending
-        score = 100 * caught / scored if scored else 0.0
+        score = 100 * caught / len(outcomes)
         ok &= score >= minimum
-        waiting = f", {pending} pending (not scored)" if pending else ""
-        print(f"{engine:11} {caught}/{scored} caught ({score:.0f} %){waiting}, "
+        print(f"{engine:11} {caught}/{len(outcomes)} caught ({score:.0f} %), "
               f"{sum(o.seconds for o in outcomes):.0f} s", file=out)  # fmt: skip
     survivors = [o for outcomes in results.values() for o in outcomes if o.status != "caught"]
     print("\n== survivors" + ("" if survivors else ": none"), file=out)
     for outcome in survivors:
         print(f"{outcome.status:8} {outcome.mutation.label}" + (
-            f" ({outcome.detail})" if outcome.status in ("error", "pending") else ""), file=out)  # fmt: skip
+            f" ({outcome.detail})" if outcome.status == "error" else ""), file=out)  # fmt: skip
     return ok
 
 

@@ -103,7 +103,9 @@ def test_postgresql_superuser_monitor_sees_no_passwordcheck_and_who_has_a_passwo
     assert without == PasswordPolicy(None, "no password (pg_authid): it logs in by other means, if at all")
 
 
-def test_postgresql_passwordcheck_loaded_for_one_session_only_is_not_enforced(pg_roles, pg_scratch):
+# the embedded PostgreSQL 18 ships no contrib modules (no passwordcheck to load): the machine's 15 only
+@pytest.mark.pg_targets("pg15")
+def test_postgresql_passwordcheck_loaded_for_one_session_only_is_not_enforced(pg_roles, pg_scratch, pg_target):
     """session_preload_libraries loads passwordcheck for that role's sessions only (the monitor's here), not for
     the sessions that set passwords: what counts is shared_preload_libraries."""
     monitor = f"{P}su_session"
@@ -111,6 +113,6 @@ def test_postgresql_passwordcheck_loaded_for_one_session_only_is_not_enforced(pg
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(pgsql.Identifier(monitor)))
     pg_scratch.run(pgsql.SQL("ALTER ROLE {} SET session_preload_libraries = 'passwordcheck'").format(
         pgsql.Identifier(monitor)))  # fmt: skip
-    accounts = {a.username: a for a in PostgreSQLAdapter(params("postgresql", monitor, "")).fetch_accounts()}
+    accounts = {a.username: a for a in PostgreSQLAdapter(pg_target.params(monitor, "")).fetch_accounts()}
     policy = accounts[pg_roles[0]].password_policy
     assert policy.enforced is False and "passwordcheck is not loaded" in policy.reason
