@@ -111,7 +111,8 @@ MUTATIONS: list[tuple[str, ...]] = [
      "'$.Restrictions') AS restrictions", "'$.additional_password') AS restrictions"),
     ("MySQL 8 role edges: role host (FROM) and grantee host (TO) swapped",
      '"SELECT FROM_HOST, FROM_USER, TO_HOST, TO_USER, WITH_ADMIN_OPTION FROM mysql.role_edges "',
-     '"SELECT TO_HOST AS FROM_HOST, FROM_USER, FROM_HOST AS TO_HOST, TO_USER, WITH_ADMIN_OPTION FROM mysql.role_edges "'),
+     '"SELECT TO_HOST AS FROM_HOST, FROM_USER, FROM_HOST AS TO_HOST, TO_USER, WITH_ADMIN_OPTION "'
+     '"FROM mysql.role_edges "'),
     ("MySQL 8 roles: mandatory_roles never read",
      "@@GLOBAL.mandatory_roles AS mandatory_roles", "'' AS mandatory_roles"),
     ("MySQL 8 accounts: the MariaDB 10.0–10.3 branch (is_role, default_role) taken (the gate crossed)",
