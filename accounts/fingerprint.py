@@ -32,9 +32,11 @@ _STATE_MODULES = (
     "instances.adapters.parsing",
     "instances.adapters.matching",
     "accounts.diff",
+    "accounts.encoding",
     "accounts.services",
     "accounts.sql",
     "accounts.unread",
+    "accounts.whocan",
 )
 
 

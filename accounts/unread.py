@@ -127,9 +127,9 @@ def carry_over(
     kept_labels = {privilege_label(p) for p in kept}
     listed_reasons = [r for r in account.reasons.get("can_grant", ())
                       if r not in {privilege_label(p) for p in listed_inside}
-                      and not any(role in r for role in listed_roles_inside)]  # fmt: skip
+                      and not any(_names_role(r, role) for role in listed_roles_inside)]  # fmt: skip
     stored_reasons = list(facts.get("reasons", {}).get("can_grant", ()))
-    carried = [r for r in stored_reasons if r in kept_labels or any(role in r for role in kept_roles)]
+    carried = [r for r in stored_reasons if r in kept_labels or any(_names_role(r, role) for role in kept_roles)]
     grant_reasons = list(dict.fromkeys(listed_reasons + carried))
     if set(grant_reasons) == set(stored_reasons):
         grant_reasons = stored_reasons  # the stored order: equal reasons, equal state
@@ -231,3 +231,9 @@ def stored_scope(row: Any) -> UnreadScope:
 
 def _label(row: Any) -> str:
     return f"{row.level} {row.target}" if row.target else "instance"
+
+
+def _names_role(reason: str, role: str) -> bool:
+    """Is ``reason`` a membership of ``role`` ("member of <role>" or "member of <role> via …")?
+    Not a substring test: role ``a.db_owner`` is not named by "member of data.db_owner"."""
+    return reason == f"member of {role}" or reason.startswith(f"member of {role} via ")
