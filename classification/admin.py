@@ -267,6 +267,8 @@ class ClassificationRuleAdmin(ModelAdmin):
             obj is not None and not self.has_change_permission(request, obj)
         ):
             raise PermissionDenied
+        if visible_instances(request.user) is not None:  # as the API's preview: it reads every instance
+            raise PermissionDenied("A rule applies to every instance: previewing one needs the global view.")
         fieldsets = self.get_fieldsets(request, obj)
         form_class = self.get_form(request, obj, change=obj is not None, fields=flatten_fieldsets(fieldsets))
         form = form_class(request.POST, instance=obj or self.model())

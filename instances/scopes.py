@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, Func, OuterRef, Q, QuerySet
 
-from instances.models import Instance, Scope
-
-
-def scopes_of(user) -> QuerySet[Scope]:
-    """The scopes given to ``user`` directly or through one of its groups."""
-    return Scope.objects.filter(Q(users=user) | Q(groups__user=user)).distinct()
+from instances.models import Credential, Instance, Scope
 
 
 def instances_visible_to(user) -> QuerySet[Instance] | None:
@@ -34,3 +29,11 @@ def instances_visible_to(user) -> QuerySet[Instance] | None:
     )
     matching = Scope.objects.filter(direct).filter(Q(environments__len__gt=0) | Exists(scope_tags))
     return Instance.objects.filter(Exists(matching.filter(in_environment).filter(carries_tag)))
+
+
+def credentials_within(visible: QuerySet[Instance]) -> QuerySet[Credential]:
+    """The credentials a team scope may see, change and give to its instances: those no instance
+    outside ``visible`` uses (deleted ones included). Another team's login is neither shown nor
+    lent: an instance of ours pointed at a host we control would receive its password."""
+    outside = Instance.objects.exclude(pk__in=visible.values("pk"))
+    return Credential.objects.exclude(Exists(outside.filter(credential_id=OuterRef("pk"))))

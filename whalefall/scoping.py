@@ -64,12 +64,6 @@ def visible_instances(user) -> models.QuerySet | None:
     return cached
 
 
-def forget_visible_instances(user) -> None:
-    """Drop the cached answer (after a user's scopes or groups changed in the same request)."""
-    if hasattr(user, _CACHE):
-        delattr(user, _CACHE)
-
-
 def scope_by_path(queryset: models.QuerySet, visible: models.QuerySet, path: str) -> models.QuerySet:
     """Rows of ``queryset`` whose ``path`` is one of ``visible``'s instances."""
     return queryset.filter(**{f"{path}__in": visible.values("pk")})

@@ -15,6 +15,7 @@ from unfold.widgets import (
 
 from instances.admin.page import instance_admin_button_register, instance_page_context, instance_state
 from instances.models import SYNC_INSTANCE_PERMISSION, Instance, Tag
+from instances.scopes import credentials_within
 from instances.selectors import INSTANCE_CSV_COLUMNS
 from instances.services import (
     instance_create,
@@ -37,7 +38,7 @@ from whalefall.admin_tools import (
     is_set_filter,
     typed_names_match,
 )
-from whalefall.scoping import require_instance_in_scope
+from whalefall.scoping import require_instance_in_scope, visible_instances
 from whalefall.units import SIZE_INPUT_HELP
 
 
@@ -152,6 +153,12 @@ class InstanceAdmin(CsvExportMixin, ModelAdmin):
             .defer("credential__password_encrypted")
             .prefetch_related("tags")
         )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        visible = visible_instances(request.user)
+        if db_field.name == "credential" and visible is not None:  # never another team's login
+            kwargs["queryset"] = credentials_within(visible)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         fields = dict(form.cleaned_data)

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from instances.models import Credential, DatabaseType, Instance, Scope, Tag
+from instances.scopes import credentials_within
 from instances.services import credential_create, credential_update
 from whalefall.admin_tools import ModelAdmin, adopt_saved, count_subquery
 from whalefall.scoping import visible_instances
@@ -88,12 +89,14 @@ class CredentialAdmin(ModelAdmin):
     add_fieldsets = ((None, {"fields": ("name", "username", "password")}),)
 
     def get_queryset(self, request):
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .defer("password_encrypted")
             .annotate(_instance_count=Count("instances", filter=Q(instances__deleted_at__isnull=True) & _mine(request)))
         )
+        visible = _counted(request)
+        return queryset if visible is None else queryset.filter(pk__in=credentials_within(visible).values("pk"))
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
@@ -142,6 +145,14 @@ class TagAdmin(ModelAdmin):
     def instance_count(self, obj: Tag) -> int:
         return obj._instance_count
 
+    def get_deleted_objects(self, objs, request):
+        """A tag a team scope selects by is protected: deleting it would silently widen "tag X in
+        production" to all of production (a scope without tags selects by environment alone)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        using = Scope.objects.filter(tags__in=objs).distinct().order_by("name")
+        protected = [*protected, *(f"Team scope: {scope.name} (remove the tag from it first)" for scope in using)]
+        return deleted, counts, perms_needed, protected
+
 
 class ScopeForm(forms.ModelForm):
     environments = forms.TypedMultipleChoiceField(
@@ -177,6 +188,17 @@ class ScopeAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags", "users", "groups")
+
+    # only the global view edits scopes: a scoped admin could otherwise widen its own, or leave
+    # every scope and so see every instance
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and visible_instances(request.user) is None
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and visible_instances(request.user) is None
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and visible_instances(request.user) is None
 
     @admin.display(description="Instances")
     def selects(self, obj: Scope) -> str:

@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from instances.api.filters import CredentialFilterSet, InstanceFilterSet
@@ -27,6 +28,7 @@ from instances.api.serializers import (
     PrivilegeReportSerializer,
 )
 from instances.models import Credential, DatabaseType, Instance
+from instances.scopes import credentials_within
 from instances.selectors import INSTANCE_CSV_COLUMNS, instances_check_privileges
 from instances.services import (
     credential_create,
@@ -82,9 +84,9 @@ class CredentialViewSet(viewsets.ModelViewSet):
         visible = visible_instances(self.request.user)
         if visible is None:
             return super().get_queryset()
-        # a team scope counts the instances of its own that use the credential
+        # a team scope sees the credentials only its instances use, and counts those instances
         counted = Count("instances", filter=Q(instances__in=visible.values("pk")))
-        return Credential.objects.annotate(instance_count=counted)
+        return credentials_within(visible).annotate(instance_count=counted)
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -139,7 +141,16 @@ class InstanceViewSet(ScopedViewMixin, CsvListMixin, viewsets.ModelViewSet):
     )
     ordering = ("name",)
 
+    def _credential_in_scope(self, serializer) -> None:
+        """A team scope gives its instances only the credentials it may see (else 403)."""
+        visible = visible_instances(self.request.user)
+        credential = serializer.validated_data.get("credential")
+        lent = visible is not None and credential is not None
+        if lent and not credentials_within(visible).filter(pk=credential.pk).exists():
+            raise PermissionDenied("That credential is used by instances outside your team scope.")
+
     def perform_create(self, serializer):
+        self._credential_in_scope(serializer)
         with transaction.atomic():  # an instance the user's team scope would not hold is not created: 403
             serializer.instance = instance_create(**serializer.validated_data)
             require_instance_in_scope(self.request.user, serializer.instance.pk, acting=True)
@@ -220,6 +231,7 @@ class InstanceViewSet(ScopedViewMixin, CsvListMixin, viewsets.ModelViewSet):
         return Response(InstanceSerializer(instance, context=self.get_serializer_context()).data)
 
     def perform_update(self, serializer):
+        self._credential_in_scope(serializer)
         with transaction.atomic():  # nor moved out of it (another environment, its tags removed): 403
             serializer.instance = instance_update(instance=serializer.instance, **serializer.validated_data)
             require_instance_in_scope(self.request.user, serializer.instance.pk, acting=True)

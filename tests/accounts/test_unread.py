@@ -100,8 +100,8 @@ def test_a_reason_carried_over_names_the_kept_role_itself_not_one_ending_like_it
     # unread database "a": its a.db_owner is kept; "member of data.db_owner" is of the read
     # database "data", whose db_owner membership was really revoked
     scope = UnreadScope("database", "a", "no HAS_DBACCESS", role_prefix="a.", snapshot_path=("databases", "a"))
-    stored_facts = {"privileges": [], "roles": ["a.db_owner", "data.db_owner"],
-                    "reasons": {"can_grant": ["member of data.db_owner", "member of a.db_owner via a.team"]}}  # fmt: skip
+    reasons = ["member of data.db_owner", "member of a.db_owner via a.team"]
+    stored_facts = {"privileges": [], "roles": ["a.db_owner", "data.db_owner"], "reasons": {"can_grant": reasons}}
     merged = carry_over(AccountFacts("u"), facts=stored_facts, snapshot={}, scopes=[scope])
     assert merged.roles == ("a.db_owner",)
     assert merged.reasons["can_grant"] == ("member of a.db_owner via a.team",)

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from instances.admin.lookups import ScopeForm
 from instances.models import Credential, DatabaseType, Instance, Scope, Tag
-from tests.support.factories import make_instance
+from tests.support.factories import make_credential, make_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_counts_beside_engines_credentials_and_tags_count_the_scope():
     api = APIClient()
     api.force_authenticate(get_user_model().objects.get(pk=team.pk))
     rows = api.get("/api/v1/credentials/").json()["results"]
-    assert sorted(row["instance_count"] for row in rows) == [0, 0, 0, 1]
+    assert [row["instance_count"] for row in rows] == [1]  # the other teams' logins are not listed
 
 
 def test_a_scoped_admin_creates_and_edits_instances_of_its_scope_only():
@@ -113,3 +113,67 @@ def test_a_scoped_admin_creates_and_edits_instances_of_its_scope_only():
     assert api.patch(url, {"tags": ["search"]}, format="json").status_code == 403  # moved out: refused
     assert list(Instance.objects.get(name="new-db").tags.values_list("name", flat=True)) == ["billing"]
     assert api.patch(url, {"description": "ours"}, format="json").status_code == 200
+
+
+def _scoped_admin(tag_name: str, username: str = "team"):
+    """A member of the admin group whose team scope is the instances tagged ``tag_name``."""
+    tag, _ = Tag.objects.get_or_create(name=tag_name)
+    team = get_user_model().objects.create_user(username, is_staff=True)
+    team.groups.add(Group.objects.get(name="admin"))
+    scope = Scope.objects.create(name=f"scope-{tag_name}")
+    scope.tags.add(tag)
+    scope.users.add(team)
+    return team, scope, tag
+
+
+def test_a_scoped_admin_neither_edits_team_scopes_nor_previews_rules(client):
+    team, scope, _ = _scoped_admin("billing")
+    client.force_login(team)
+    # widening its own scope, or leaving every scope (the global view), is for the global view only
+    assert client.get(f"/admin/instances/scope/{scope.pk}/change/").status_code == 200  # shown, read-only
+    response = client.post(f"/admin/instances/scope/{scope.pk}/change/",
+                           {"name": "scope-billing", "environments": ["production"]})  # fmt: skip
+    assert response.status_code == 403 and list(scope.tags.all())
+    assert client.post(f"/admin/instances/scope/{scope.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/instances/scope/add/").status_code == 403
+    # a rule's preview reads every instance of its engine: refused as the API refuses it
+    from classification.models import AccountClassification
+
+    classification = AccountClassification.objects.create(code="w", name="Writers")
+    form = {"name": "w", "classification": classification.pk, "db_type": "postgresql", "is_active": "on",
+            "expression": '{"fn": "is_superuser"}', "_preview": "Preview"}  # fmt: skip
+    assert client.post("/admin/classification/classificationrule/add/", form).status_code == 403
+
+
+def test_a_tag_a_team_scope_selects_by_cannot_be_deleted(admin_client_logged_in):
+    _, scope, tag = _scoped_admin("billing")
+    unused = Tag.objects.create(name="unused")
+    page = admin_client_logged_in.post(f"/admin/instances/tag/{tag.pk}/delete/", {"post": "yes"})
+    assert page.status_code == 200 and "Team scope: scope-billing" in page.content.decode()
+    assert Tag.objects.filter(pk=tag.pk).exists() and list(scope.tags.all()) == [tag]
+    bulk = admin_client_logged_in.post("/admin/instances/tag/", {
+        "action": "delete_selected", "_selected_action": [tag.pk, unused.pk], "post": "yes"})  # fmt: skip
+    assert bulk.status_code == 200 and Tag.objects.filter(pk=tag.pk).exists()
+    assert admin_client_logged_in.post(f"/admin/instances/tag/{unused.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Tag.objects.filter(pk=unused.pk).exists()
+
+
+def test_another_teams_credential_is_neither_shown_nor_lent(client):
+    team, _, billing = _scoped_admin("billing")
+    ours, theirs, unused = make_credential(name="ours"), make_credential(name="theirs"), make_credential(name="spare")
+    make_instance(name="billing-db", credential=ours).tags.add(billing)
+    make_instance(name="search-db", credential=theirs)
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.get(pk=team.pk))
+    assert {row["name"] for row in api.get("/api/v1/credentials/").json()["results"]} == {"ours", "spare"}
+    assert api.get(f"/api/v1/credentials/{theirs.pk}/").status_code == 404
+    assert api.patch(f"/api/v1/credentials/{theirs.pk}/", {"username": "x"}, format="json").status_code == 404
+    body = {"name": "new-db", "db_type": "postgresql", "host": "mine.example.invalid", "port": 5432,
+            "tags": ["billing"]}  # fmt: skip
+    assert api.post("/api/v1/instances/", {**body, "credential": theirs.pk}, format="json").status_code == 403
+    assert not Instance.objects.filter(name="new-db").exists()
+    assert api.post("/api/v1/instances/", {**body, "credential": unused.pk}, format="json").status_code == 201
+    client.force_login(team)
+    assert client.get(f"/admin/instances/credential/{theirs.pk}/change/").status_code == 302  # "not found"
+    form = client.get("/admin/instances/instance/add/").context["adminform"].form
+    assert set(form.fields["credential"].queryset.values_list("name", flat=True)) == {"ours", "spare"}
