@@ -141,8 +141,9 @@ class SQLServerAdapter(BaseAdapter):
 
     def read_account_rows(self) -> AccountRows:
         """Statements: 4 per instance + 3 per ONLINE user database the login can open
-        (``HAS_DBACCESS``; the others are named in ``databases_not_read``), never per login
-        (plus the version, read when the session starts)."""
+        (``HAS_DBACCESS``; the others — not ONLINE (restoring, offline, …) or not open to the
+        login — are named in ``databases_not_read``: what was stored of them is kept, never logged
+        as revoked), never per login (plus the version, read when the session starts)."""
         with self.connect() as session:
             rows: AccountRows = {
                 "principals": session.rows(sql.SERVER_PRINCIPALS, action="read sys.server_principals"),
@@ -150,11 +151,10 @@ class SQLServerAdapter(BaseAdapter):
                 "permissions": session.rows(sql.SERVER_PERMISSIONS, action="read sys.server_permissions"),
             }
             listed = session.rows(sql.ACCOUNT_DATABASES, action="read sys.databases")
-            databases = [row["name"] for row in listed if row["has_dbaccess"] == 1]
+            databases = [row["name"] for row in listed if row["state"] == 0 and row["has_dbaccess"] == 1]
             rows["databases_not_read"] = [
-                {"database": row["name"], "reason": "the monitoring login cannot open it (HAS_DBACCESS is 0: no user "
-                 "for the login, guest not enabled, and no CONNECT ANY DATABASE)"}
-                for row in listed if row["has_dbaccess"] != 1
+                {"database": row["name"], "reason": _not_read_because(row)}
+                for row in listed if row["name"] not in databases
             ]  # fmt: skip
             rows["security"] = {name: self._database_security(session, name) for name in databases}
         logger.info(
@@ -164,7 +164,7 @@ class SQLServerAdapter(BaseAdapter):
         return rows
 
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
-        """Each ONLINE user database the login cannot open: everything in it (database, schema,
+        """Each user database not read (not ONLINE, or the login cannot open it): everything in it (database, schema,
         object and column permissions, its ``db.role`` roles, the snapshot's ``databases`` entry)."""
         return tuple(
             UnreadScope(
@@ -220,3 +220,10 @@ class SQLServerAdapter(BaseAdapter):
             databases = session.rows(sql.DATABASE_CONNECT_CHECK, action="read database permissions")
             major = session.features.version[0]
         return privileges.decide(login=self.params.username, major_version=major, server=server, databases=databases)
+
+
+def _not_read_because(database: dict) -> str:
+    if database["state"] != 0:  # sys.databases.state: 0 ONLINE, 1 RESTORING, 2 RECOVERING, 6 OFFLINE, …
+        return f"it is {database['state_desc']}, not ONLINE: its permissions cannot be read now"
+    return ("the monitoring login cannot open it (HAS_DBACCESS is 0: no user for the login, guest not enabled, "
+            "and no CONNECT ANY DATABASE)")

@@ -83,9 +83,9 @@ ORDER BY d.name"""
 # cannot open is not read (its three per-database statements would fail with error 916) and is
 # named as an unread scope.
 ACCOUNT_DATABASES = f"""-- whalefall:account_databases
-SELECT d.name, HAS_DBACCESS(d.name) AS has_dbaccess
+SELECT d.name, d.state, d.state_desc, HAS_DBACCESS(d.name) AS has_dbaccess
 FROM sys.databases AS d
-WHERE {_USER_DATABASE_FILTER} AND d.state = 0
+WHERE {_USER_DATABASE_FILTER}
 ORDER BY d.name"""
 
 # sys.master_files — SQL Server 2005+. size is in 8 KB pages; type 0 = ROWS

@@ -246,7 +246,8 @@ def test_with_grant_option_and_column_permission():
 
 def test_principals_in_several_databases_and_statement_count():
     """Each ONLINE user database is read with its three-part names ({DOCS}/relational-databases/
-    system-catalog-views/sys-databases-transact-sql: state 0 ONLINE); an OFFLINE one is not read."""
+    system-catalog-views/sys-databases-transact-sql: state 0 ONLINE); an OFFLINE one is not read but
+    named, so that what was stored of it is kept (a database taken offline revokes nothing)."""
     server = monitored()
     server.login("dana")
     sales, hr = server.database("sales"), server.database("hr")
@@ -268,6 +269,11 @@ def test_principals_in_several_databases_and_statement_count():
     assert set(dana.snapshot["databases"]) == {"hr", "sales"}
     (connection,) = instance.connections
     assert len(connection.statements) == 1 + 4 + 3 * 2  # the version, 4 server reads, 3 per ONLINE database
+    rows = instance.read_account_rows()
+    assert rows["databases_not_read"] == [
+        {"database": "archive", "reason": "it is OFFLINE, not ONLINE: its permissions cannot be read now"}]
+    (scope,) = instance.account_unread_scopes(rows)
+    assert (scope.level, scope.target, scope.role_prefix) == ("database", "archive", "archive.")
     assert not any("archive" in statement for statement in connection.statements)
 
 
