@@ -12,7 +12,8 @@ Dedup keys (docs/alerts.md):
   new rule, by hand) — all of them in one event;
 - ``instance_onboarded:<instance_id>:<baseline_change_log_id>``: what an instance's baseline (its
   first account sync) found, once per instance;
-- ``sync_partial:<record_id>``: an instance record of a run that finished ``partial``;
+- ``sync_partial:<instance>:<category>:<day>:<message digest>``: a run that finished ``partial`` on an
+  instance (once a day per instance, kind of run and message);
 - ``capacity_limit:<instance_id>:<database>:<threshold>d:#<n>``: the n-th time a database's forecast
   came to reach its limit within ``threshold`` days; open (``cleared_at`` NULL) while that holds,
   cleared when it no longer does, so the next onset is number n+1 and alerts again;

@@ -11,6 +11,7 @@ Sending is alerts/services/deliver.py. Dedup keys: alerts/models.py.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -213,12 +214,16 @@ def _onboarded_events(since: dt.datetime, now: dt.datetime) -> list[dict]:
 
 
 def _partial_events(since: dt.datetime) -> list[dict]:
-    """One event per instance record that finished ``partial`` (a scope not read, a follow-up that
-    failed): the instance, the run and the record's message."""
+    """An event per instance record that finished ``partial`` (a scope not read, a follow-up that
+    failed): the instance, the run and the record's message — once a day per instance, kind of
+    run and message (a database the monitor never may read makes every run partial: one event a
+    day says so, not one per run)."""
     kind, events = EventKind.SYNC_PARTIAL, []
     for r in selectors.partial_records_since(since=since):
+        said = hashlib.blake2b(r["error_message"].encode(), digest_size=8).hexdigest()
+        day = timezone.localdate(r["completed_at"]).isoformat()
         events.append(_event(
-            kind, Severity.MEDIUM, f"{kind}:{r['pk']}",
+            kind, Severity.MEDIUM, f"{kind}:{r['instance_id']}:{r['sync_category']}:{day}:{said}",
             f"{r['sync_category'].capitalize()} run on {r['instance_name']} finished partial: {r['error_message']}",
             instance_id=r["instance_id"],
             payload={"instance": r["instance_name"], "instance_id": r["instance_id"], "record_id": r["pk"],

@@ -20,7 +20,7 @@ from capacity.partitions import partitions_cover
 from capacity.services import capacity_apply, instance_database_limit_set
 from classification.models import AccountClassification
 from classification.services import classification_assign
-from instances.adapters.base import AccountFacts, DatabaseSize, Privilege
+from instances.adapters.base import AccountFacts, DatabaseSize, Privilege, UnreadScope
 from sync_sessions.services import session_create
 from tests.alerts.conftest import email, resync, synced_instance, webhook
 from tests.support.factories import make_fake_instance
@@ -312,11 +312,24 @@ def test_a_partial_run_is_one_event_with_the_instance_the_run_and_its_message(mo
     result = alerts_detect()  # (its onboarding waits for the classification the failed follow-up did not run)
     assert result.by_kind == {"sync_partial": 1}
     event = AlertEvent.objects.get(kind="sync_partial")
-    assert (event.severity, event.instance, event.dedup_key) == ("medium", instance, f"sync_partial:{record.pk}")
+    assert (event.severity, event.instance) == ("medium", instance)
+    assert event.dedup_key.startswith(f"sync_partial:{instance.pk}:account:{timezone.localdate().isoformat()}:")
     assert event.title == f"Account run on {instance.name} finished partial: {record.error_message}"
     assert "KeyError" in event.payload["message"] and event.payload["session_id"] == str(session.session_id)
     assert event.payload["category"] == "account" and event.payload["sync_type"] == "manual_single"
     assert alerts_detect().new == 0
+
+
+def test_a_run_partial_for_the_same_reason_again_that_day_is_not_a_new_event(monkeypatch):
+    from tests.support.fake_adapter import FAKE_UNREAD
+
+    instance = make_fake_instance()
+    scope = UnreadScope("database", "app", "no CONNECT", covers=("schema", "object", "column"))
+    monkeypatch.setitem(FAKE_UNREAD, instance.name, [scope])
+    for _ in range(2):
+        assert accounts_sync_all(instance_ids=[instance.pk]).records.get().status == "partial"
+    alerts_detect()
+    assert AlertEvent.objects.filter(kind="sync_partial").count() == 1
 
 
 def test_capacity_alerts_skip_inactive_instances():
