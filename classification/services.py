@@ -69,14 +69,16 @@ FROM jsonb_to_recordset(%(doc)s::jsonb)
           at_baseline boolean)
 """
 # Of the accounts ``ids`` (of one instance), those whose additions describe the instance's baseline:
-# the instance has a baseline and has not been classified since (its state is older or absent),
-# the account was found by that baseline and has no change-log row since (facts as found then).
+# the instance has a baseline and no classification run of it has finished since (this run is its
+# first: a run that ended, even with a broken rule, makes every later addition a real one), the
+# account was found by that baseline and has no change-log row since (facts as found then).
 _AT_BASELINE = """
 SELECT a.id FROM instance_accounts a
 JOIN account_change_log b ON b.instance_id = a.instance_id AND b.change_type = 'baseline'
-LEFT JOIN classification_instance_states s ON s.instance_id = a.instance_id
 WHERE a.id = ANY(%(ids)s) AND a.first_seen_at <= b.changed_at
-  AND (s.classified_at IS NULL OR s.classified_at < b.changed_at)
+  AND NOT EXISTS (SELECT 1 FROM sync_instance_records r
+                  WHERE r.instance_id = a.instance_id AND r.sync_category = 'classification'
+                    AND r.status IN ('completed', 'partial') AND r.completed_at > b.changed_at)
   AND NOT EXISTS (SELECT 1 FROM account_change_log c WHERE c.instance_account_id = a.id)
 """
 _STATS_EXIST = "SELECT EXISTS (SELECT 1 FROM classification_daily_stats WHERE date = %(day)s AND instance_id = %(iid)s)"

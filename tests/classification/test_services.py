@@ -316,3 +316,31 @@ def test_the_first_classification_after_the_baseline_is_not_an_addition_later_on
     later = AccountClassificationHistory.objects.filter(at_baseline=False)
     assert sorted(later.values_list("account__username", flat=True)) == ["app", "new"]
     assert sorted(h.account.username for h in high_risk_additions(since=start)) == ["app", "new"]
+
+
+def test_after_the_first_classification_run_an_addition_is_real_even_with_a_broken_rule():
+    """The baseline's additions are those of the first classification run after it, whatever its
+    rules: with a broken rule stored (the run stores no state then), a rule added later that
+    matches a baseline account is a real addition, shown and alerted."""
+    from django.utils import timezone
+
+    from classification.selectors import high_risk_additions
+
+    instance = make_fake_instance(name="onboarded-broken")
+    broken_home = AccountClassification.objects.create(code="b", name="Broken", priority=1, risk_level="low")
+    broken = rule_create(classification=broken_home, db_type="fake", name="b", expression={"fn": "is_superuser"})
+    ClassificationRule.objects.filter(pk=broken.pk).update(expression={"fn": "has_privilege"})  # raw: unvalidated
+    start = timezone.now()
+    try:
+        FAKE_ACCOUNTS["onboarded-broken"] = [account("root", superuser=True)]
+        accounts_sync_all(instance_ids=[instance.pk])  # the baseline, classified inline (the broken rule reported)
+        superuser = AccountClassification.objects.create(code="su", name="Superuser", priority=100,
+                                                         risk_level="critical")  # fmt: skip
+        rule_create(classification=superuser, db_type="fake", name="su", expression={"fn": "is_superuser"})
+        record = classification_auto_classify(instance_ids=[instance.pk]).records.get()
+        assert record.sync_details["rule_errors"]
+    finally:
+        FAKE_ACCOUNTS.pop("onboarded-broken", None)
+    (added,) = AccountClassificationHistory.objects.filter(classification=superuser)
+    assert (added.account.username, added.at_baseline) == ("root", False)
+    assert [h.account.username for h in high_risk_additions(since=start)] == ["root"]
