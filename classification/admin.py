@@ -43,6 +43,7 @@ from classification.models import (
 )
 from classification.selectors import (
     accounts_with_classification,
+    assignment_count,
     classification_count_series,
     instance_risky_assignments,
     rule_preview,
@@ -155,13 +156,12 @@ class AccountClassificationAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         visible = visible_instances(request.user)  # a team scope counts the accounts of its instances
-        mine = {} if visible is None else {"account__instance__in": visible.values("pk")}
         return (
             super()
             .get_queryset(request)
             .annotate(
                 _rule_count=count_subquery(ClassificationRule, "classification"),
-                _account_count=count_subquery(AccountClassificationAssignment, "classification", **mine),
+                _account_count=assignment_count(visible=visible),
             )
         )
 

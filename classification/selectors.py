@@ -266,9 +266,10 @@ def classification_count_series(
     return [(c, by_classification[c.pk]) for c in classifications]
 
 
-def classifications_with_counts(*, visible: QuerySet | None = None) -> QuerySet[AccountClassification]:
-    """Active classifications, priority order, each with ``accounts``: its current assignments
-    (on ``visible`` instances — a team scope's — when given)."""
+def assignment_count(*, visible: QuerySet | None = None) -> Coalesce:
+    """The number of current assignments of the classification being annotated (``OuterRef("pk")``),
+    on ``visible`` instances — a team scope's — when given: one correlated subquery, 0 for none.
+    Every count of a classification's accounts (lists, API, dashboard) is this one."""
     assignments = AccountClassificationAssignment.objects.all()
     if visible is not None:
         assignments = assignments.filter(account__instance__in=visible.values("pk"))
@@ -279,7 +280,13 @@ def classifications_with_counts(*, visible: QuerySet | None = None) -> QuerySet[
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return AccountClassification.objects.filter(is_active=True).annotate(accounts=Coalesce(Subquery(assigned), 0))
+    return Coalesce(Subquery(assigned), 0)
+
+
+def classifications_with_counts(*, visible: QuerySet | None = None) -> QuerySet[AccountClassification]:
+    """Active classifications, priority order, each with ``accounts``: its current assignments
+    (on ``visible`` instances — a team scope's — when given)."""
+    return AccountClassification.objects.filter(is_active=True).annotate(accounts=assignment_count(visible=visible))
 
 
 #: risk levels whose additions the console calls out

@@ -35,7 +35,7 @@ from classification.models import (
     ClassificationDailyStat,
     ClassificationRule,
 )
-from classification.selectors import rule_preview
+from classification.selectors import assignment_count, rule_preview
 from classification.services import (
     classification_assign,
     classification_auto_classify,
@@ -82,25 +82,16 @@ class ClassificationViewSet(viewsets.ModelViewSet):
     """Risk classifications, highest priority first (the primary classification of an account
     is its highest-priority one). System classifications can be edited, not deleted."""
 
-    queryset = AccountClassification.objects.annotate(
-        rule_count=_count(ClassificationRule, "classification"),
-        account_count=_count(AccountClassificationAssignment, "classification"),
-    )
+    queryset = AccountClassification.objects.annotate(rule_count=_count(ClassificationRule, "classification"))
     serializer_class = ClassificationSerializer
     filterset_fields = ("risk_level", "is_active", "is_system")
     ordering_fields = ("priority", "name", "code")
     ordering = ("-priority", "name")
 
     def get_queryset(self):
-        visible = visible_instances(self.request.user)
-        if visible is None:
-            return super().get_queryset()
         # a team scope's user counts the assignments on its instances only
-        mine = AccountClassificationAssignment.objects.filter(account__instance__in=visible.values("pk"))
-        rows = mine.filter(classification=OuterRef("pk")).order_by().values("classification")
-        return super().get_queryset().annotate(
-            account_count=Coalesce(Subquery(rows.annotate(n=Count("*")).values("n")), 0)
-        )
+        visible = visible_instances(self.request.user)
+        return super().get_queryset().annotate(account_count=assignment_count(visible=visible))
 
     def perform_create(self, serializer):
         serializer.instance = self.get_queryset().get(pk=classification_create(**serializer.validated_data).pk)
