@@ -24,7 +24,7 @@ from instances.models import DatabaseType, Instance
 from sync_sessions import selectors as session_selectors
 from sync_sessions.models import SyncSession
 from whalefall.charts import line_chart
-from whalefall.scoping import visible_instance_ids, visible_instances
+from whalefall.scoping import readable_instance_ids, visible_instances
 
 #: how many rows each list on the dashboard shows (its link opens the full list)
 LIST_ROWS = 10
@@ -215,7 +215,7 @@ def dashboard_build(*, user, now: dt.datetime | None = None) -> Dashboard:
     today = timezone.localdate(now)
     board = Dashboard()
     visible = visible_instances(user)
-    ids = visible_instance_ids(user, None)  # for the SQL selectors: the scope's active instances (None: all)
+    ids = readable_instance_ids(user)  # for the SQL selectors: the scope's instances (None: all)
     if user.has_perm("instances.view_instance") and user.has_perm("sync_sessions.view_syncinstancerecord"):
         board.engines, board.failing = _engines(session_selectors.instance_health(), visible)
         since = now - dt.timedelta(hours=24)

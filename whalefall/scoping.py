@@ -85,6 +85,13 @@ def visible_instance_ids(user, instance_ids: Iterable[int] | None) -> list[int] 
     return wanted
 
 
+def readable_instance_ids(user) -> list[int] | None:
+    """For a read that takes instance ids (the SQL selectors): every instance of the user's team
+    scope, active or not, as the global view (``None``) reads them all."""
+    visible = visible_instances(user)
+    return None if visible is None else list(visible.values_list("pk", flat=True))
+
+
 def require_instance_in_scope(user, instance_id, *, acting: bool) -> None:
     """Reading (``acting`` false): an instance outside the scope does not exist (Http404). Acting:
     it is refused (PermissionDenied, a 403). Nothing for the global view."""

@@ -24,7 +24,7 @@ from capacity.forecast import DEFAULT_WINDOW_DAYS
 from capacity.models import PeriodType
 from instances.models import SYNC_INSTANCE_PERMISSION, Instance
 from whalefall.admin_tools import format_bytes
-from whalefall.scoping import require_instance_in_scope, visible_instance_ids
+from whalefall.scoping import readable_instance_ids, require_instance_in_scope
 
 #: windows offered on the capacity pages (days)
 TREND_WINDOWS = (30, 90, 365, 730)
@@ -157,7 +157,7 @@ def top_growers_page(model_admin, request):
         raise PermissionDenied
     days = _choice(request, "days", GROWER_WINDOWS, 30)
     rows = selectors.capacity_top_growers(
-        days=days, limit=TOP_GROWERS, instance_ids=visible_instance_ids(request.user, None)
+        days=days, limit=TOP_GROWERS, instance_ids=readable_instance_ids(request.user)
     )
     context = _context(
         model_admin,
