@@ -289,7 +289,7 @@ def test_account_page_shows_effective_privileges_reasons_and_collapsed_json(admi
 
 
 def test_privileges_table_is_capped(accounts_200):
-    from accounts import admin as accounts_admin
+    from accounts.admin import display as accounts_admin
 
     permission = AccountPermission.objects.get(instance_account=accounts_200[2])
     permission.facts = {"privileges": [
