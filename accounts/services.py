@@ -51,17 +51,15 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
     Holds an advisory lock per instance (a concurrent sync of the same
     instance raises ConcurrentOperation); reads the remote catalog outside any
     metadata transaction; applies everything in one transaction, or only
-    bumps timestamps when the catalog rows are those last applied. The
-    outcome's details name what the read could not cover
-    (``adapter.account_read_details``), on both paths.
+    bumps timestamps when the catalog rows are those last applied. A read
+    that could not cover everything (``adapter.account_unread_scopes``) is
+    always applied, its scopes named in the outcome (``accounts/unread.py``).
     """
     with advisory_lock("accounts.sync", instance.pk, what=f"Account sync of {instance.name}"):
         adapter = get_adapter(instance)
         rows = adapter.read_account_rows()
         fingerprint = listing_fingerprint(adapter=adapter, rows=rows)
         version = adapter.server_version_seen
-        # what the read could not cover (PostgreSQL: databases it could not connect to) goes on the record
-        read_details = adapter.account_read_details(rows)
         # a partial read is always applied (its unread scopes carried over), never "unchanged"
         unread = adapter.account_unread_scopes(rows)
         outcome = None
@@ -74,7 +72,6 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
                     instance=instance, accounts=accounts, session=session, fingerprint=fingerprint,
                     server_version=version, unread=unread,
                 )  # fmt: skip
-        outcome.details.update(read_details)
     if not outcome.details.get("unchanged_listing"):
         _followups(instance=instance, session=session, outcome=outcome)
     return outcome

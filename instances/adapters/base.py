@@ -445,11 +445,6 @@ class BaseAdapter(abc.ABC):
         connected database, the server flavour) is put into ``rows`` by the read,
         so that equal rows always mean equal accounts."""
 
-    def account_read_details(self, rows: AccountRows) -> dict[str, Any]:
-        """What the sync record should say about a read (e.g. PostgreSQL: databases whose
-        object privileges could not be read). A function of ``rows``; none by default."""
-        return {}
-
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
         """The scopes ``read_account_rows`` could not read (a function of ``rows``: the read puts
         them there). Their privileges are missing from ``parse_account_rows``: the sync keeps the

@@ -198,7 +198,7 @@ def test_postgresql_role_revoked_names_the_privileges_lost_and_unread_databases(
     pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(ident(login), ident(outer)))
     instance = instance_for(pg_monitor, "postgresql")
     record = sync(instance, unread=[locked])
-    unread = {d["database"]: d["reason"] for d in record.sync_details["databases_not_read"]}
+    unread = {d["target"]: d["reason"] for d in record.sync_details["unread_scopes"]}
     assert unread[locked] == "the monitoring login has no CONNECT privilege on it"
 
     pg_scratch.run(pgsql.SQL("REVOKE {} FROM {}").format(ident(outer), ident(login)))
@@ -214,7 +214,7 @@ def test_postgresql_role_revoked_names_the_privileges_lost_and_unread_databases(
     # a partial read is compared in full every time (never "unchanged"), and finds nothing to log
     assert "unchanged_listing" not in record.sync_details
     assert AccountChangeLog.objects.filter(instance=instance).count() == before
-    assert locked in {d["database"] for d in record.sync_details["databases_not_read"]}
+    assert locked in {d["target"] for d in record.sync_details["unread_scopes"]}
 
 
 def test_postgresql_a_database_the_monitor_cannot_connect_to_is_kept_marked_and_reconciled_later(

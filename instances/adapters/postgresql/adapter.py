@@ -180,10 +180,6 @@ class PostgreSQLAdapter(BaseAdapter):
             listed = session.rows(sql.OBJECT_DATABASES, action="list databases")
         return any(d["datname"] == name for d in listed)
 
-    def account_read_details(self, rows: AccountRows) -> dict:
-        """The databases whose object privileges could not be read, for the sync record."""
-        return {"databases_not_read": rows["databases_not_read"]} if rows["databases_not_read"] else {}
-
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
         """Each database whose object privileges could not be read: its schemas, tables, columns
         and the default privileges set for every schema in it (``DEFAULT … ON …`` entries on the
