@@ -16,12 +16,13 @@ for what the engine allows without a grant (superuser, owner, …) — and
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from instances.adapters.base import AccountFacts, Privilege
-from instances.adapters.parsing import privilege_label, privilege_order
+from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
+from instances.adapters.parsing import OrderedPrivileges, privilege_label, privilege_order
 
 SCALAR_FIELDS = ("is_superuser", "can_grant", "is_locked", "can_login")
 
@@ -61,7 +62,7 @@ def facts_privileges(account: AccountFacts) -> Sequence[Privilege]:
     """The account's privileges as its facts list them: distinct, in ``privilege_order``
     (the who-can index numbers them in this order too)."""
     privileges = account.privileges
-    if len(privileges) > 1:
+    if len(privileges) > 1 and not isinstance(privileges, OrderedPrivileges):  # the parsers' are sorted already
         privileges = sorted(set(privileges), key=privilege_order)
     return privileges
 
@@ -73,19 +74,25 @@ def facts_json(account: AccountFacts, *, omit: tuple[str, ...] = ()) -> str:
     ``ADDED_FIELDS`` (the text before they existed)."""
     privileges = facts_privileges(account)
     reasons = {flag: list(items) for flag, items in sorted(account.reasons.items())} if account.reasons else None
-    roles = sorted(set(account.roles)) if account.roles else None
     policy = account.password_policy
-    policy_json = (
-        f'"password_policy":{_encode({"enforced": policy.enforced, "reason": policy.reason})},'
-        if policy is not None and "password_policy" not in omit
-        else ""
-    )
+    policy_json = _policy_json(policy) if policy is not None and "password_policy" not in omit else ""
     return (
         f'{{"can_grant":{_BOOL[bool(account.can_grant)]},"can_login":{_BOOL[bool(account.can_login)]},'
         f'"is_locked":{_BOOL[bool(account.is_locked)]},"is_superuser":{_BOOL[bool(account.is_superuser)]},'
         f'{policy_json}"privileges":[{",".join(map(_privilege_json, privileges))}],'
-        f'"reasons":{_encode(reasons) if reasons else "{}"},"roles":{_encode(roles) if roles else "[]"}}}'
+        f'"reasons":{_encode(reasons) if reasons else "{}"},"roles":{_roles_json(tuple(account.roles))}}}'
     )
+
+
+# many accounts share their roles and their password policy: each distinct one is encoded once
+@functools.lru_cache(maxsize=4096)
+def _roles_json(roles: tuple[str, ...]) -> str:
+    return _encode(sorted(set(roles))) if roles else "[]"
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_json(policy: PasswordPolicy) -> str:
+    return f'"password_policy":{_encode({"enforced": policy.enforced, "reason": policy.reason})},'
 
 
 def permission_facts(account: AccountFacts) -> dict[str, Any]:

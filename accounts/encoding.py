@@ -9,7 +9,7 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from django.db import connection
@@ -131,14 +131,27 @@ def account_state(account: AccountFacts) -> AccountState:
     return AccountState((account.username, account.host), account, facts, snapshot, state_digest(facts, snapshot))
 
 
-def permissions_doc(rows: list[tuple[int, AccountState, str | None]]) -> str:
-    # splice the already-serialised JSON in: nothing is encoded twice
-    return (
-        "["
-        + ",".join(
-            f'{{"id":{account_id},"state_hash":"{state.digest}","facts":{state.facts_json},'
-            f'"snapshot":{state.snapshot_json}}}'
-            for account_id, state, _ in rows
-        )
-        + "]"
-    )
+#: the largest JSON text ``permissions_docs`` puts in one document: PostgreSQL refuses a jsonb
+#: array over 256 MB ("total size of jsonb array elements exceeds the maximum"), and accounts with
+#: many privileges (an owner of thousands of tables) reach that in a few thousand accounts
+DOC_LIMIT = 64 * 1024 * 1024
+
+
+def permissions_docs(rows: list[tuple[int, AccountState, str | None]], *, limit: int | None = None) -> Iterator[str]:
+    """The permission rows of changed accounts as JSON array documents (``sql.UPSERT_PERMISSIONS``),
+    each at most ``limit`` (``DOC_LIMIT``) characters unless one account alone is larger: one
+    document for any ordinary change, more only for very large ones. The already-serialised JSON is
+    spliced in: nothing is encoded twice."""
+    limit = DOC_LIMIT if limit is None else limit
+    parts: list[str] = []
+    size = 0
+    for account_id, state, _ in rows:
+        part = (f'{{"id":{account_id},"state_hash":"{state.digest}","facts":{state.facts_json},'
+                f'"snapshot":{state.snapshot_json}}}')  # fmt: skip
+        if parts and size + len(part) > limit:
+            yield "[" + ",".join(parts) + "]"
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        yield "[" + ",".join(parts) + "]"

@@ -24,7 +24,7 @@ from accounts.encoding import (
     account_state,
     copy_entries,
     copy_rows,
-    permissions_doc,
+    permissions_docs,
     state_digest,
     text_array,
 )
@@ -212,7 +212,8 @@ def accounts_apply(
         if baseline:
             changes.append(_baseline_change(incoming))
         if plan.changed:
-            _run(cursor, sql.UPSERT_PERMISSIONS, doc=permissions_doc(plan.changed), now=now)
+            for doc in permissions_docs(plan.changed):  # one, unless the changed state is huge
+                _run(cursor, sql.UPSERT_PERMISSIONS, doc=doc, now=now)
             _run(cursor, sql.DELETE_ENTRIES, ids=[account_id for account_id, _, _ in plan.changed])
         # the who-can index of every account whose facts were just written
         rewritten = [(account_id, incoming[(u, h)]) for account_id, u, h in created]
@@ -224,8 +225,8 @@ def accounts_apply(
         if plan.vanished:
             _run(cursor, sql.DEACTIVATE, ids=[account_id for account_id, _ in plan.vanished], now=now)
         _run(cursor, sql.TOUCH_ACTIVE, **ids)
-        if changes:
-            _run(cursor, sql.INSERT_CHANGES, doc="[" + ",".join(changes) + "]", session_id=session_id, **ids)
+        if changes:  # by COPY: a remove row carries the account's last facts, which may be large
+            copy_rows(cursor, sql.COPY_CHANGES, ((instance.pk, *change, session_id, now) for change in changes))
         instance_contact_record(instance=instance, at=now, version=server_version)
         if unread_records:
             unread_record(cursor, instance_id=instance.pk, records=unread_records, now=now)
@@ -282,9 +283,9 @@ def _plan(incoming: dict[tuple[str, str], AccountFacts], stored: dict) -> _Plan:
     return plan
 
 
-def _changes(plan: _Plan, old_facts: dict[int, str | None]) -> tuple[list[str], int]:
-    """Change-log rows (JSON text) for changed, returning and vanished accounts,
-    and how many were modified."""
+def _changes(plan: _Plan, old_facts: dict[int, str | None]) -> tuple[list[tuple], int]:
+    """Change-log rows (``_change``) for changed, returning and vanished accounts, and how many
+    were modified."""
     changes, modified = [], 0
     reactivated = set(plan.reactivated)
     for account_id, state, stored_digest in plan.changed:
@@ -346,7 +347,7 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
 BASELINE_NAMES_LIMIT = 50
 
 
-def _baseline_change(incoming: dict[tuple[str, str], AccountFacts]) -> str:
+def _baseline_change(incoming: dict[tuple[str, str], AccountFacts]) -> tuple:
     """The baseline row of an instance (no account): how many accounts the first sync found, how
     many are superusers, can grant or are locked, and the first ``BASELINE_NAMES_LIMIT`` names of
     the superusers and grantors (user@host, sorted)."""
@@ -359,11 +360,9 @@ def _baseline_change(incoming: dict[tuple[str, str], AccountFacts]) -> str:
     return _change(None, "", "", ChangeType.BASELINE, {"baseline": summary})
 
 
-def _change(account_id: int | None, username: str, host: str, change_type: str, diff: dict) -> str:
-    """One change-log row as JSON text."""
-    return json.dumps(
-        {"account_id": account_id, "username": username, "host": host, "change_type": change_type, "diff": diff}
-    )
+def _change(account_id: int | None, username: str, host: str, change_type: str, diff: dict) -> tuple:
+    """One change-log row: account id, username, host, change type and the diff as JSON text."""
+    return account_id, username, host, change_type, json.dumps(diff)
 
 
 def accounts_sync_all(

@@ -1,9 +1,10 @@
 """Set-based SQL of the account sync and of the who-can search (PostgreSQL).
 
 Every statement takes its accounts as a few array parameters (``unnest``,
-``ANY``), ONE jsonb document (``jsonb_to_recordset``) or a ``COPY`` stream;
+``ANY``), a jsonb document (``jsonb_to_recordset``) or a ``COPY`` stream;
 writes are ``INSERT … SELECT`` / ``ON CONFLICT`` / ``COPY`` — a fixed number
-of statements per instance, whatever the number of accounts.
+of statements per instance, whatever the number of accounts (the changed
+permissions: one statement per 64 MB of their JSON, ``encoding.DOC_LIMIT``).
 """
 
 # The stored side of the comparison: every account of the instance with its
@@ -64,15 +65,9 @@ TOUCH_ACTIVE = (
 # The partial unique index account_change_log_one_baseline answers it.
 BASELINE_EXISTS = "SELECT 1 FROM account_change_log WHERE instance_id = %(instance_id)s AND change_type = 'baseline'"
 
-INSERT_CHANGES = """
-INSERT INTO account_change_log (instance_id, instance_account_id, username, host, change_type, diff, session_id,
-                                changed_at)
-SELECT %(instance_id)s, x.account_id, x.username, x.host, x.change_type, x.diff, %(session_id)s, %(now)s
-FROM jsonb_to_recordset(%(doc)s::jsonb) AS x(account_id bigint, username text, host text, change_type text, diff jsonb)
-"""
-
-# Accounts inserted by this sync: their permission rows and "add" change-log
-# rows (none at the baseline) are new, so they are streamed with COPY (no conflict to handle).
+# Accounts inserted by this sync: their permission rows are new, so they are streamed with COPY (no
+# conflict to handle); so are the change-log rows of every sync ("add" rows of new accounts — none
+# at the baseline — and the modify, remove, reactivate and baseline rows).
 COPY_PERMISSIONS = (
     "COPY account_permissions (instance_account_id, snapshot, facts, state_hash, is_superuser, can_grant, "
     "is_locked, roles, updated_at) FROM STDIN"

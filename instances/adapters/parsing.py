@@ -70,6 +70,7 @@ class RoleGraph:
         # when every edge inherits, SET ROLE reaches nothing that is not already held
         self._only_inheriting = all(inherit for inherit, _, _ in merged.values())
         self._memo: dict[tuple[Hashable, bool], dict[Hashable, tuple]] = {}
+        self._reach_memo: dict[tuple, tuple[RoleReach, ...]] = {}
         self._admin: dict[Hashable, list[Hashable]] = defaultdict(list)
         for (member, role), (_, _, admin) in sorted(merged.items()):
             if admin:
@@ -91,7 +92,7 @@ class RoleGraph:
                 reasons += [f"ADMIN OPTION on role {role}{via_label(r.via)}" for role in admin[r.role]]
         return reasons
 
-    def reach(self, grantee: Hashable) -> list[RoleReach]:
+    def reach(self, grantee: Hashable) -> tuple[RoleReach, ...]:
         """Every role reached from ``grantee`` (not the grantee itself), held ones
         first, then by path length and path."""
         # A path from the grantee is its first edge plus a path from that role, so
@@ -100,7 +101,19 @@ class RoleGraph:
         # shortest, so it never wins over a simple one.
         edges = self.edges.get(grantee)
         if not edges:
-            return []
+            return ()
+        # logins granted the same roles with the same options reach the same roles by the same
+        # paths (no shortest path runs through a node whose edges are the start's), except the
+        # login itself when a cycle leads back to it (MySQL/MariaDB roles may form cycles)
+        key = tuple((edge.role, edge.inherit, edge.set_role) for edge in edges)
+        shared = self._reach_memo.get(key)
+        if shared is None:
+            shared = self._reach_memo[key] = self._reach(edges)
+        if any(r.role == grantee for r in shared):
+            return tuple(r for r in shared if r.role != grantee)
+        return shared  # shared by these logins: a tuple, so that nobody changes it
+
+    def _reach(self, edges: list[RoleEdge]) -> tuple[RoleReach, ...]:
         held: dict[Hashable, tuple] = {}
         chosen: dict[Hashable, tuple] = {}
         for edge in edges:
@@ -112,10 +125,9 @@ class RoleGraph:
                 _offer(chosen, edge.role, (edge.role,))
                 for role, path in self._paths(edge.role, False).items():
                     _offer(chosen, role, (edge.role, *path))
-        held.pop(grantee, None)
         reached = [RoleReach(role, via, False) for role, via in held.items()]
-        reached += [RoleReach(role, via, True) for role, via in chosen.items() if role not in held and role != grantee]
-        return sorted(reached, key=lambda r: (r.set_role, len(r.via), r.via))
+        reached += [RoleReach(role, via, True) for role, via in chosen.items() if role not in held]
+        return tuple(sorted(reached, key=lambda r: (r.set_role, len(r.via), r.via)))
 
     def set_path(self, grantee: Hashable, role: Hashable) -> tuple | None:
         """The shortest (then first in name order) path from ``grantee`` to ``role`` along
@@ -212,12 +224,19 @@ def privilege_order(p: Privilege) -> tuple:
             not p.grantable, p.implied_by or "")  # fmt: skip
 
 
-def sorted_privileges(privileges: Iterable[Privilege]) -> tuple[Privilege, ...]:
+class OrderedPrivileges(tuple):
+    """Privileges already distinct and in ``privilege_order`` (what ``sorted_privileges`` returns):
+    the account sync's canonical encoding takes them as they are instead of sorting them again."""
+
+    __slots__ = ()
+
+
+def sorted_privileges(privileges: Iterable[Privilege]) -> OrderedPrivileges:
     """Distinct privileges in ``privilege_order``."""
     privileges = tuple(privileges)
     if len(privileges) < 2:  # most accounts: nothing to sort
-        return privileges
-    return tuple(sorted(set(privileges), key=privilege_order))
+        return OrderedPrivileges(privileges)
+    return OrderedPrivileges(sorted(set(privileges), key=privilege_order))
 
 
 def where_label(level: str, target: str) -> str:

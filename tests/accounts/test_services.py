@@ -366,3 +366,35 @@ def test_a_failing_follow_up_makes_the_sync_record_partial_with_its_traceback_lo
     assert InstanceAccount.objects.filter(instance=instance).count() == 3  # the accounts were synced
     (logged,) = [r for r in caplog.records if "follow-up" in r.getMessage()]
     assert logged.exc_info is not None and logged.exc_info[0] is KeyError
+
+
+def test_changed_permissions_go_in_as_many_documents_as_their_size_needs(monkeypatch):
+    # PostgreSQL refuses a jsonb array over 256 MB: large changes are split (accounts.encoding.DOC_LIMIT)
+    instance = make_fake_instance()
+    names = [f"u{i}" for i in range(6)]
+    FAKE_ACCOUNTS[instance.name] = [facts(name) for name in names]
+    accounts_sync_instance(instance=instance)
+    granted = (Privilege("database", "SELECT", "shop"),)
+    FAKE_ACCOUNTS[instance.name] = [facts(name, can_grant=True, privileges=granted) for name in names]
+    monkeypatch.setattr("accounts.encoding.DOC_LIMIT", 500)  # about two accounts per document
+    with CaptureQueriesContext(connection) as captured:
+        outcome = accounts_sync_instance(instance=instance)
+    upserts = [q for q in captured if "INSERT INTO account_permissions" in q["sql"]]
+    assert outcome.updated == 6 and 2 < len(upserts) <= 6
+    stored = AccountPermission.objects.filter(instance_account__instance=instance)
+    assert sorted((p.instance_account.username, p.can_grant, len(p.facts["privileges"])) for p in stored) == [
+        (name, True, 1) for name in names
+    ]
+    assert AccountChangeLog.objects.filter(instance=instance, change_type="modify").count() == 6
+
+
+def test_change_rows_are_streamed_with_their_escapes():
+    instance = make_fake_instance()
+    odd = "we\tird\\name\nx ü"
+    FAKE_ACCOUNTS[instance.name] = [facts("seed"), facts(odd, roles=('r "1"\\',))]
+    accounts_sync_instance(instance=instance)
+    FAKE_ACCOUNTS[instance.name] = [facts("seed")]
+    accounts_sync_instance(instance=instance)
+    removed = AccountChangeLog.objects.get(instance=instance, change_type="remove")
+    assert (removed.username, removed.diff["last_facts"]["roles"]) == (odd, ['r "1"\\'])
+    assert AccountChangeLog.objects.get(instance=instance, change_type="baseline").instance_account_id is None

@@ -143,6 +143,17 @@ def test_p0_account_permissions_one_row_per_account_indexed_no_redundant_identit
     assert "account_permissions_instance_account_id" in plan or "Index" in plan, plan
 
 
+def test_accounts_leave_room_for_heap_only_updates_of_last_seen():
+    # every sync rewrites last_seen_at of each active account: half-empty pages keep those updates
+    # off the indexes (accounts/migrations/0009_accounts_fillfactor.py)
+    assert rows("SELECT reloptions FROM pg_class WHERE oid = 'instance_accounts'::regclass") == [(["fillfactor=50"],)]
+    indexed = rows(
+        """SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = 'instance_accounts'::regclass"""
+    )
+    assert ("last_seen_at",) not in indexed  # an indexed column would rule heap-only updates out
+
+
 def test_p0_account_permissions_rejects_second_row_for_account(instance):
     from accounts.models import AccountPermission, InstanceAccount
 

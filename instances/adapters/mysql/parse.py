@@ -366,6 +366,7 @@ def parse_accounts(
     for grant in role_grants:
         direct_grants[grant.grantee].append(grant)
     memo: dict = {}
+    policies: dict[str, PasswordPolicy] = {}  # an account's policy depends only on its plugin
     accounts = []
     for row in users:
         key = (row["User"], row["Host"])
@@ -374,7 +375,10 @@ def parse_accounts(
         name = node(key)
         reach = graph.reach(name)
         privileges = effective_privileges(name, graph, grants, reach, memo)
-        policy = password_policy(password_check, row.get("plugin"), mariadb=mariadb)
+        plugin = row.get("plugin") or ""
+        policy = policies.get(plugin)
+        if policy is None:
+            policy = policies[plugin] = password_policy(password_check, plugin, mariadb=mariadb)
         accounts.append(
             _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
                      mariadb=mariadb, activate_all=activate_all_roles, policy=policy)

@@ -234,8 +234,17 @@ def parse_accounts(
     memo: dict = {}
     names_with_password = (password_check or {}).get("with_password")
     with_password = None if names_with_password is None else frozenset(names_with_password)
-    accounts = [_account(row, graph, grants, memo, superusers, password_policy(password_check, row["rolname"],
-                                                                               with_password))
+    # a role's policy depends only on whether it has a password: two policies for the whole listing
+    policies: dict[bool, PasswordPolicy] = {}
+
+    def policy_of(name: str) -> PasswordPolicy:
+        has_password = with_password is None or name in with_password
+        if has_password not in policies:
+            policies[has_password] = password_policy(password_check, name, with_password)
+        return policies[has_password]
+
+    closures: dict[str, frozenset[str]] = {}
+    accounts = [_account(row, graph, grants, memo, closures, superusers, policy_of(row["rolname"]))
                 for row in role_rows if row["rolcanlogin"]]  # fmt: skip
     if public:
         accounts.append(public_pseudo_account(public))
@@ -289,22 +298,37 @@ def _superuser(name: str, superuser: bool, graph: RoleGraph, reach, superusers: 
     return implied
 
 
-def _member_of(graph: RoleGraph, name: str) -> set[str]:
+def _member_of(graph: RoleGraph, name: str, closures: dict[str, frozenset[str]]) -> tuple[str, ...]:
     """Every role ``name`` is a member of, through any chain of grants (``pg_has_role … 'MEMBER'``):
     also along PG 16+ grants with neither INHERIT nor SET, which ``reach`` does not follow (e.g. the
-    ADMIN-only grant of a role to the CREATEROLE login that created it)."""
+    ADMIN-only grant of a role to the CREATEROLE login that created it); sorted. ``closures``: the
+    roles each granted role leads to, shared by the accounts of one listing (few roles, many
+    members)."""
     seen: set[str] = set()
-    stack = [name]
+    for edge in graph.direct(name):
+        seen.add(edge.role)
+        closure = closures.get(edge.role)
+        if closure is None:
+            closure = closures[edge.role] = frozenset(_reachable(graph, edge.role))
+        seen |= closure
+    seen.discard(name)
+    return tuple(sorted(seen))
+
+
+def _reachable(graph: RoleGraph, start: str) -> set[str]:
+    """The roles any chain of grants leads to from ``start`` (not ``start`` itself)."""
+    seen: set[str] = set()
+    stack = [start]
     while stack:
         for edge in graph.direct(stack.pop()):
             if edge.role not in seen:
                 seen.add(edge.role)
                 stack.append(edge.role)
-    seen.discard(name)
+    seen.discard(start)
     return seen
 
 
-def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict,
+def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict, closures: dict,
              superusers: frozenset[str], policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
     name = row["rolname"]
     reach = graph.reach(name)
@@ -333,7 +357,7 @@ def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], 
         can_grant=bool(grant_reasons),
         is_locked=expired,
         can_login=not expired,
-        roles=tuple(sorted(_member_of(graph, name))),
+        roles=_member_of(graph, name, closures),
         privileges=sorted_privileges(privileges),
         snapshot=_snapshot(row, graph.direct(name)),
         reasons=reasons,

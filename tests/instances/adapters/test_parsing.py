@@ -94,22 +94,36 @@ def test_effective_set_equals_brute_force_closure(edges, grants):
     assert set(effective_privileges("login", graph, grants)) == want
 
 
+@settings(max_examples=300, deadline=None)
+@given(edges=st.lists(edge_strategy, max_size=14))
+def test_logins_granted_the_same_roles_share_their_reach_and_never_reach_themselves(edges):
+    # RoleGraph.reach answers every login with the same grants from one computation: each answer
+    # must still be that login's own (a cycle may lead back to one of them)
+    twins = [RoleEdge(twin, e.role, e.inherit, e.set_role, e.admin)
+             for twin in ("twin", "a") for e in edges if e.member == "login" and e.role != twin]  # fmt: skip
+    all_edges = edges + twins
+    graph = RoleGraph(all_edges)
+    for login in ("login", "twin", "a"):
+        reached = {r.role: (r.set_role, r.via) for r in graph.reach(login)}
+        assert reached == brute_force(login, all_edges)
+
+
 def test_paths_are_shortest_then_in_name_order_and_held_before_set_role():
     graph = RoleGraph([
         RoleEdge("login", "z"), RoleEdge("login", "b"), RoleEdge("z", "top"), RoleEdge("b", "mid"),
         RoleEdge("mid", "top"), RoleEdge("login", "n", inherit=False), RoleEdge("n", "deep"),
     ])  # fmt: skip
-    assert graph.reach("login") == [
+    assert list(graph.reach("login")) == [
         RoleReach("b", ("b",), False), RoleReach("z", ("z",), False), RoleReach("mid", ("b", "mid"), False),
         RoleReach("top", ("z", "top"), False), RoleReach("n", ("n",), True), RoleReach("deep", ("n", "deep"), True),
     ]  # fmt: skip
 
 
 def test_a_noinherit_edge_without_set_role_reaches_nothing_and_duplicate_grants_combine():
-    assert RoleGraph([RoleEdge("login", "r", inherit=False, set_role=False)]).reach("login") == []
+    assert RoleGraph([RoleEdge("login", "r", inherit=False, set_role=False)]).reach("login") == ()
     graph = RoleGraph([RoleEdge("login", "r", inherit=False, admin=True), RoleEdge("login", "r", set_role=False)])
     assert graph.direct("login") == [RoleEdge("login", "r", inherit=True, set_role=True, admin=True)]
-    assert graph.reach("login") == [RoleReach("r", ("r",), False)]
+    assert graph.reach("login") == (RoleReach("r", ("r",), False),)
 
 
 def test_cycles_end():
