@@ -67,8 +67,8 @@ def listing_fingerprint(*, adapter: BaseAdapter, rows: AccountRows) -> str:
     """Hex digest of ``rows`` as read by ``adapter``'s code."""
     digest = hashlib.blake2b(_code_digest(type(adapter)), digest_size=16)
     digest.update(repr({name: _compact(value) for name, value in rows.items()}).encode())
-    # a partial read never equals a full one, whatever its rows (the sync also never stores the
-    # fingerprint of a partial read: accounts/unread.py)
+    # a partial read never equals a full one, whatever its rows, nor one whose scopes or reasons
+    # differ (the same partial read again is unchanged: accounts/unread.py)
     unread = adapter.account_unread_scopes(rows)
     if unread:
         digest.update(b"\0unread\0" + repr(unread).encode())

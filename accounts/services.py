@@ -30,7 +30,7 @@ from accounts.encoding import (
 )
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
-from accounts.unread import unread_carry_over, unread_record
+from accounts.unread import unread_carry_over, unread_record, unread_records_stored
 from instances.adapters.base import AccountFacts, UnreadScope
 from instances.adapters.registry import get_adapter
 from instances.models import Instance
@@ -52,19 +52,17 @@ def accounts_sync_instance(*, instance: Instance, session: SyncSession | None = 
     instance raises ConcurrentOperation); reads the remote catalog outside any
     metadata transaction; applies everything in one transaction, or only
     bumps timestamps when the catalog rows are those last applied. A read
-    that could not cover everything (``adapter.account_unread_scopes``) is
-    always applied, its scopes named in the outcome (``accounts/unread.py``).
+    that could not cover everything (``adapter.account_unread_scopes``) names its
+    scopes in the outcome (``accounts/unread.py``); it is unchanged only when it is the
+    same partial read as the last applied one (the fingerprint covers the scopes).
     """
     with advisory_lock("accounts.sync", instance.pk, what=f"Account sync of {instance.name}"):
         adapter = get_adapter(instance)
         rows = adapter.read_account_rows()
         fingerprint = listing_fingerprint(adapter=adapter, rows=rows)
         version = adapter.server_version_seen
-        # a partial read is always applied (its unread scopes carried over), never "unchanged"
         unread = adapter.account_unread_scopes(rows)
-        outcome = None
-        if not unread:
-            outcome = _touch_unchanged(instance=instance, fingerprint=fingerprint, server_version=version)
+        outcome = _touch_unchanged(instance=instance, fingerprint=fingerprint, server_version=version, unread=unread)
         if outcome is None:
             with _collector_paused():
                 accounts = adapter.parse_account_rows(rows)
@@ -116,17 +114,32 @@ ACCOUNT_SYNC_UNIT = Unit(accounts_sync_instance)
 
 
 @transaction.atomic(durable=True)
-def _touch_unchanged(*, instance: Instance, fingerprint: str, server_version: str) -> RecordOutcome | None:
+def _touch_unchanged(
+    *, instance: Instance, fingerprint: str, server_version: str, unread: Sequence[UnreadScope] = ()
+) -> RecordOutcome | None:
     """The listing is the one last applied: bump ``last_seen_at`` (and the instance's
-    contact time and version) and return the outcome; None (nothing written) when it differs."""
+    contact time and version) and return the outcome; None (nothing written) when it differs.
+    The same partial read as the last applied one (``unread``: its scopes, which its fingerprint
+    covers) is unchanged too: its scopes stay unread since their stored dates, and the outcome
+    names them (the record is ``partial``)."""
     now = timezone.now()
     with connection.cursor() as cursor:
         rows = _run(cursor, sql.SAME_LISTING, instance_id=instance.pk, fingerprint=fingerprint)
         if not rows:
             return None
+        account_count, stored_scopes = rows[0]
+        records = unread_records_stored(unread, json.loads(stored_scopes))
+        if records is None:  # the stored scopes are not this read's (changed by hand): compare everything
+            return None
         _run(cursor, sql.TOUCH_ACTIVE, instance_id=instance.pk, now=now)
+        if records:
+            _run(cursor, sql.TOUCH_UNREAD, instance_id=instance.pk, now=now)
     instance_contact_record(instance=instance, at=now, version=server_version)
-    return RecordOutcome(synced=rows[0][0], details={"unchanged_listing": True})
+    outcome = RecordOutcome(synced=account_count, details={"unchanged_listing": True})
+    if records:
+        outcome.details["unread_scopes"] = [record.details() for record in records]
+        outcome.incomplete += [record.message() for record in records]
+    return outcome
 
 
 def _index_incoming(instance: Instance, accounts: Sequence[AccountFacts]) -> dict[tuple[str, str], AccountFacts]:
@@ -178,8 +191,8 @@ def accounts_apply(
 
     ``unread``: the scopes the read could not cover (``accounts/unread.py``): what the stored
     accounts hold inside them is kept as it was (no change rows for it), the scopes are stored
-    with their since-dates, no fingerprint is stored, and the outcome names each scope in
-    ``incomplete`` (the record is ``partial``). One more statement.
+    with their since-dates (and the fingerprint, which covers them), and the outcome names each
+    scope in ``incomplete`` (the record is ``partial``). One more statement.
     """
     now = timezone.now()
     incoming = _index_incoming(instance, accounts)
@@ -232,7 +245,8 @@ def accounts_apply(
             copy_rows(cursor, sql.COPY_CHANGES, ((instance.pk, *change, session_id, now) for change in changes))
         instance_contact_record(instance=instance, at=now, version=server_version)
         if unread_records:
-            unread_record(cursor, instance_id=instance.pk, records=unread_records, now=now)
+            unread_record(cursor, instance_id=instance.pk, records=unread_records, now=now, fingerprint=fingerprint,
+                          account_count=len(incoming))  # fmt: skip
         elif fingerprint:
             _run(cursor, sql.UPSERT_LISTING, fingerprint=fingerprint, account_count=len(incoming), **ids)
         else:

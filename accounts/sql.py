@@ -79,11 +79,17 @@ COPY_CHANGES = (
 
 
 # The stored listing fingerprint (accounts/fingerprint.py): a resync with the
-# same fingerprint only bumps the timestamps (gets the account count).
+# same fingerprint only bumps the timestamps (gets the account count, and the stored unread
+# scopes with their since-dates: a partial read's fingerprint covers its scopes, accounts/unread.py).
 SAME_LISTING = """
-SELECT account_count FROM instance_account_listings
-WHERE instance_id = %(instance_id)s AND fingerprint = %(fingerprint)s
+SELECT l.account_count,
+       (SELECT coalesce(jsonb_object_agg(s.name, s.not_read_since), '{}') FROM account_unread_scopes s
+        WHERE s.instance_id = l.instance_id)::text
+FROM instance_account_listings l
+WHERE l.instance_id = %(instance_id)s AND l.fingerprint = %(fingerprint)s
 """
+# The same partial read again: its scopes are still unread (their since-dates stay)
+TOUCH_UNREAD = "UPDATE account_unread_scopes SET last_unread_at = %(now)s WHERE instance_id = %(instance_id)s"
 # A full read: the instance has no unread scopes any more (accounts/unread.py), deleted by the
 # same statement that stores or forgets the fingerprint.
 UPSERT_LISTING = """

@@ -14,12 +14,18 @@ read compares the real entries with the kept ones and logs what really changed m
 
 The instance's unread scopes are stored (``AccountUnreadScope``) with ``not_read_since``: the
 last sync that read the scope in full (kept while it stays unread), so pages and the API mark
-the kept entries. A partial read never stores a listing fingerprint (``WRITE_PARTIAL`` deletes
-it), so the next sync compares everything; a full read deletes the instance's unread scopes
-in the statement that stores its fingerprint (``accounts/sql.py``).
+the kept entries. A partial read stores its listing fingerprint like a full one (``WRITE_PARTIAL``),
+and that fingerprint covers the unread scopes and their reasons (``accounts/fingerprint.py``): the
+same partial read again — the same rows, the same scopes unread for the same reasons — is an
+unchanged listing (the carry-over would give the stored state again), so it only bumps the
+timestamps, the scopes' ``last_unread_at`` included, and its record is still ``partial``, naming
+each scope with its stored since-date (``accounts.services._touch_unchanged``). Any other read
+differs from it, a full read above all, and compares everything; a full read deletes the
+instance's unread scopes in the statement that stores its fingerprint (``accounts/sql.py``).
 
 Costs: nothing on a full read; on a partial one, one read of the stored states and one write of
-the scopes, whatever the number of accounts.
+the scopes, whatever the number of accounts; on the same partial read again, one statement more
+than an unchanged full read.
 """
 
 from __future__ import annotations
@@ -46,10 +52,17 @@ SELECT (SELECT max(a.last_seen_at) FROM instance_accounts a WHERE a.instance_id 
         WHERE a.instance_id = %(instance_id)s)::text
 """
 
-# A partial read: forget the listing fingerprint (the next sync compares everything) and
-# replace the instance's unread scopes by this read's.
+# A partial read: store its listing fingerprint (which covers its unread scopes; none given: forget
+# the stored one, so that the next sync compares everything) and replace the instance's unread
+# scopes by this read's.
 WRITE_PARTIAL = """
-WITH forget AS (DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s),
+WITH forget AS (DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s AND %(fingerprint)s = ''),
+listing AS (
+    INSERT INTO instance_account_listings (instance_id, fingerprint, account_count, changed_at)
+    SELECT %(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s WHERE %(fingerprint)s <> ''
+    ON CONFLICT (instance_id) DO UPDATE SET
+        fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at
+),
 gone AS (DELETE FROM account_unread_scopes WHERE instance_id = %(instance_id)s AND name <> ALL(%(names)s::text[]))
 INSERT INTO account_unread_scopes (instance_id, name, level, target, reason, covers, covers_privileges, role_prefix,
                                    snapshot_path, not_read_since, last_unread_at)
@@ -204,9 +217,17 @@ def unread_carry_over(
     return records
 
 
-def unread_record(cursor, *, instance_id: int, records: Sequence[UnreadRecord], now: dt.datetime) -> None:
-    """Store this partial read's unread scopes (replacing the instance's) and forget its listing
-    fingerprint. One statement."""
+def unread_record(
+    cursor,
+    *,
+    instance_id: int,
+    records: Sequence[UnreadRecord],
+    now: dt.datetime,
+    fingerprint: str = "",
+    account_count: int = 0,
+) -> None:
+    """Store this partial read's unread scopes (replacing the instance's) and its listing
+    ``fingerprint`` with ``account_count`` (none: forget the stored one). One statement."""
     doc = [
         {"name": r.scope.label, "level": r.scope.level, "target": r.scope.target, "reason": r.scope.reason,
          "covers": list(r.scope.covers), "covers_privileges": [list(pair) for pair in r.scope.covers_privileges],
@@ -216,8 +237,19 @@ def unread_record(cursor, *, instance_id: int, records: Sequence[UnreadRecord], 
     ]  # fmt: skip
     cursor.execute(
         WRITE_PARTIAL,
-        {"instance_id": instance_id, "names": [r.scope.label for r in records], "doc": json.dumps(doc), "now": now},
-    )
+        {"instance_id": instance_id, "names": [r.scope.label for r in records], "doc": json.dumps(doc), "now": now,
+         "fingerprint": fingerprint, "account_count": account_count},
+    )  # fmt: skip
+
+
+def unread_records_stored(scopes: Sequence[UnreadScope], stored: dict[str, str | None]) -> list[UnreadRecord] | None:
+    """This read's ``scopes`` with the since-dates stored for them (``stored``: scope name → ISO
+    date or None), when the stored scopes are exactly these: the same partial read as the last
+    applied one (its listing fingerprint matched). None when they differ."""
+    if set(stored) != {scope.label for scope in scopes}:
+        return None
+    return [UnreadRecord(scope, dt.datetime.fromisoformat(stored[scope.label]) if stored[scope.label] else None)
+            for scope in scopes]  # fmt: skip
 
 
 def stored_scope(row: Any) -> UnreadScope:

@@ -2,6 +2,7 @@
 stored, never logged as removed; a later full read logs what really changed. Live engines:
 test_live_sync.py (PostgreSQL, MariaDB); SQL Server/Oracle adapters: tests/instances/adapters."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -138,18 +139,34 @@ def test_a_partial_read_logs_nothing_inside_the_scope_keeps_and_marks_it_then_a_
         f"(not read since {first_read:%Y-%m-%d %H:%M} UTC)."
     ]
     assert outcome.details["unread_scopes"][0]["not_read_since"] == first_read.isoformat()
-    assert not AccountListing.objects.filter(instance=instance).exists()  # never "unchanged" after a partial read
+    # its fingerprint covers the scope: the same partial read again is unchanged, still partial
+    assert AccountListing.objects.filter(instance=instance).exists()
 
-    # still unread: nothing logged, the since-date stays the last full read
+    # still unread, nothing else changed: nothing logged or compared, the since-date stays the last full read
+    with CaptureQueriesContext(connection) as again:
+        outcome = accounts_sync_instance(instance=instance)
+    assert outcome.details["unchanged_listing"] is True and not any("account_permissions" in q["sql"] for q in again)
+    assert AccountChangeLog.objects.count() == before + 1 and outcome.incomplete == [
+        f"database app was not read (no CONNECT); its stored privileges are kept as they were "
+        f"(not read since {first_read:%Y-%m-%d %H:%M} UTC)."
+    ]
+    scope = AccountUnreadScope.objects.get(instance=instance)
+    assert scope.not_read_since == first_read and scope.last_unread_at > first_read
+
+    # still unread, but a change outside it: compared and logged as usual
+    FAKE_ACCOUNTS[instance.name] = [account("u", CONNECT_APP), account("w"), account("new")]
     outcome = accounts_sync_instance(instance=instance)
-    assert AccountChangeLog.objects.count() == before + 1 and outcome.incomplete
-    assert AccountUnreadScope.objects.get(instance=instance).not_read_since == first_read
+    assert "unchanged_listing" not in outcome.details and outcome.created == 1 and outcome.incomplete
+    assert AccountChangeLog.objects.filter(instance=instance, change_type="add").count() == 1
+    FAKE_ACCOUNTS[instance.name] = [account("u", CONNECT_APP), account("w")]
+    accounts_sync_instance(instance=instance)
+    before += 2  # the add and the remove of "new"
 
     # readable again: DELETE on app.public.t was really revoked meanwhile, the rest is as kept
     FAKE_UNREAD.clear()
     FAKE_ACCOUNTS[instance.name] = [account("u", CONNECT_APP, SELECT_T), account("w", SELECT_T)]
     outcome = accounts_sync_instance(instance=instance)
-    rows = list(AccountChangeLog.objects.order_by("pk")[before + 1 :].values_list("username", "diff"))
+    rows = list(AccountChangeLog.objects.order_by("pk")[before + 1 :].values_list("username", "diff"))  # after revoked
     assert rows == [("u", {"privileges": {"added": [], "removed": ["DELETE on object app.public.t via r1"]}})]
     assert not outcome.incomplete and "unread_scopes" not in outcome.details
     assert not AccountUnreadScope.objects.filter(instance=instance).exists()
@@ -180,12 +197,26 @@ def test_the_record_is_partial_and_names_each_scope_with_its_reason():
     assert {s["name"] for s in record.sync_details["unread_scopes"]} == {"database app", "mysql.tables_priv"}
 
 
-def test_the_fingerprint_never_equates_a_partial_read_with_a_full_one():
+def test_the_fingerprint_never_equates_a_partial_read_with_a_full_one_or_with_other_scopes():
     instance = make_fake_instance()
     adapter = get_adapter(instance)
     rows = {"accounts": [account("u")], "unread": []}
     partial = {"accounts": [account("u")], "unread": [APP]}
-    assert listing_fingerprint(adapter=adapter, rows=rows) != listing_fingerprint(adapter=adapter, rows=partial)
+    other_reason = {"accounts": [account("u")], "unread": [dataclasses.replace(APP, reason="dropped meanwhile")]}
+    prints = [listing_fingerprint(adapter=adapter, rows=r) for r in (rows, partial, other_reason)]
+    assert len(set(prints)) == 3
+
+
+def test_the_same_partial_read_is_unchanged_only_while_the_stored_scopes_are_its_own():
+    instance = make_fake_instance()
+    FAKE_ACCOUNTS[instance.name] = [account("u", CONNECT_APP, SELECT_T)]
+    FAKE_UNREAD[instance.name] = [APP]
+    accounts_sync_instance(instance=instance)
+    assert accounts_sync_instance(instance=instance).details.get("unchanged_listing") is True
+    AccountUnreadScope.objects.filter(instance=instance).delete()  # not what the last apply stored
+    outcome = accounts_sync_instance(instance=instance)
+    assert "unchanged_listing" not in outcome.details and outcome.incomplete
+    assert AccountUnreadScope.objects.filter(instance=instance).count() == 1
 
 
 def test_a_partial_sync_is_set_based_and_writes_nothing_for_accounts_that_only_differ_inside_the_scope():
@@ -202,8 +233,9 @@ def test_a_partial_sync_is_set_based_and_writes_nothing_for_accounts_that_only_d
         assert labels("u0", instance) == {("CONNECT", "app"), ("SELECT", "app.public.t")}
         statements = [q["sql"] for q in partial if "SAVEPOINT" not in q["sql"]]
         counts.append(len(statements))
-        # the stored states in one read, the scopes in one write; no permission, entry or change row
-        assert sum("account_unread_scopes" in q for q in statements) == 2
+        # the listing check (its stored scopes), the stored states in one read, the scopes in one
+        # write; no permission, entry or change row
+        assert sum("account_unread_scopes" in q for q in statements) == 3
         assert not [q for q in statements if "INTO account_permissions" in q or "account_privilege_entries" in q
                     or "account_change_log" in q]  # fmt: skip
     assert counts[0] == counts[1], counts
