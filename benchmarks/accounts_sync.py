@@ -1,14 +1,16 @@
 """Account sync of N accounts (default 10,000) on the local MariaDB and PostgreSQL.
 
     .venv/bin/python benchmarks/accounts_sync.py [--accounts 10000] [--engine mysql|postgresql|both]
-                                                 [--owned-tables 0] [--databases 0]
+                                                 [--owned-tables 0] [--databases 0 [--closed-databases 0]]
 
 Creates N users (prefix wfbench_) with a role and a grant each on the target
 (PostgreSQL, with --owned-tables M: also M tables with the default ACL owned by
 a group role every 1,000th user belongs to — what the owner read costs; with
 --databases N: also N more databases, each with a schema of 5 tables granted to
 every 500th user, a column grant and a default privilege — what reading many
-databases costs), then
+databases costs; --closed-databases K: K of them do not allow connections, so
+every read is partial and each resync applies everything, accounts/unread.py),
+then
 measures in one run, each the median of 3, as ratios to the LEAN READ:
 
 - lean read: an independent read of the same catalog tables with the driver
@@ -113,12 +115,13 @@ class MariaDBTarget:
 class PostgreSQLTarget:
     db_type, port, user, password = "postgresql", PG_PORT, "postgres", ""
 
-    def __init__(self, owned_tables=0, databases=0):
+    def __init__(self, owned_tables=0, databases=0, closed_databases=0):
         import psycopg
 
         self.conn = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", autocommit=True)
         self.owned_tables = owned_tables
         self.databases = databases
+        self.closed_databases = closed_databases
 
     def connect(self, dbname):
         import psycopg
@@ -174,6 +177,8 @@ class PostgreSQLTarget:
             user = f'"{PREFIX}{d % n:05d}"'
             conn.execute(f"GRANT UPDATE (v) ON {PREFIX}s.t0 TO {user}")
             conn.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {PREFIX}s GRANT SELECT ON TABLES TO {user}")
+        if d < self.closed_databases:  # an unread scope for the adapter; the lean read skips it too
+            self.run(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
 
     def lean_read(self):
         """The catalogs the adapter reads, with psycopg alone, in every database it may connect to."""
@@ -288,6 +293,9 @@ def bench(target, n):
     from tests.support.factories import make_credential, make_instance
 
     extra = getattr(target, "databases", 0)
+    # a read that cannot connect to every database is partial: such a sync ends "partial", is never
+    # "unchanged" and applies everything (accounts/unread.py)
+    closed = getattr(target, "closed_databases", 0)
     print(f"== {target.db_type}: creating {n} accounts{f' and {extra} databases' if extra else ''} …", flush=True)
     target.create(n)
     Instance.objects.filter(name__startswith=f"bench-{target.db_type}").delete()
@@ -308,7 +316,7 @@ def bench(target, n):
         finally:
             services._FOLLOWUPS[:] = saved
         record = session.records.get()
-        assert record.status == "completed", record.error_message
+        assert record.status == ("partial" if closed else "completed"), record.error_message
         return record
 
     instance = fresh_instance(0)
@@ -347,7 +355,9 @@ def bench(target, n):
         tries += 1
         assert tries <= 20, "the listing kept changing (other runs on the shared servers)"
         elapsed, record = timed(lambda: sync(instance))
-        if record.sync_details.get("unchanged_listing"):
+        if record.sync_details.get("unchanged_listing") or (
+            closed and not (record.items_created or record.items_updated or record.items_deleted)
+        ):
             agains.append(elapsed)
     changed_times = []
     for k in range(3):  # a different 1% each time
@@ -365,7 +375,7 @@ def bench(target, n):
         "changed": statistics.median(changed_times) / lean, "changed_n": record.items_updated,
         "classify": classify / lean, "lean_spread": (min(leans), max(leans)), "adds": statistics.median(adds) / lean,
         # PostgreSQL with --databases: how many databases the adapter read objects in
-        "databases_read": len(rows["objects"]) if extra else 0,
+        "databases_read": len(rows["objects"]) if extra else 0, "closed": closed,
     }  # fmt: skip
 
 
@@ -375,6 +385,9 @@ def main():
     parser.add_argument("--engine", choices=["mysql", "postgresql", "both"], default="both")
     parser.add_argument("--owned-tables", type=int, default=0, help="PostgreSQL: tables owned by a group role")
     parser.add_argument("--databases", type=int, default=0, help="PostgreSQL: more databases, with grants in each")
+    parser.add_argument(
+        "--closed-databases", type=int, default=0, help="PostgreSQL: of the --databases, how many allow no connection"
+    )
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings_bench"
     import django
@@ -388,7 +401,7 @@ def main():
     )
     rows = []
     for cls in targets:
-        target = cls(args.owned_tables, args.databases) if cls is PostgreSQLTarget else cls()
+        target = cls(args.owned_tables, args.databases, args.closed_databases) if cls is PostgreSQLTarget else cls()
         try:
             rows.append(bench(target, args.accounts))
             print(rows[-1], flush=True)  # each engine's figures as soon as they exist
@@ -407,6 +420,8 @@ def main():
     for r in rows:
         low, high = r["lean_spread"]
         engine_note = f" ({r['databases_read']} databases read)" if r["databases_read"] else ""
+        if r["closed"]:
+            engine_note += f" ({r['closed']} not allowing connections: a partial read, resyncs not skipped)"
         print(
             f"| {r['engine']}{engine_note} | {r['accounts']} | 1.00 ({r['lean_s']:.3f} s; {low:.3f}–{high:.3f}) "
             f"| {r['read']:.2f}× | {r['parse']:.2f}× | **{r['first']:.2f}×** | {r['floor']:.2f}× "
