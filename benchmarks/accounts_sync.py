@@ -1,11 +1,16 @@
 """Account sync of N accounts (default 10,000) on the local MariaDB and PostgreSQL.
 
     .venv/bin/python benchmarks/accounts_sync.py [--accounts 10000] [--engine mysql|postgresql|both]
-                                                 [--owned-tables 0]
+                                                 [--owned-tables 0] [--databases 0 [--closed-databases 0]]
 
 Creates N users (prefix wfbench_) with a role and a grant each on the target
 (PostgreSQL, with --owned-tables M: also M tables with the default ACL owned by
-a group role every 1,000th user belongs to — what the owner read costs), then
+a group role every 1,000th user belongs to — what the owner read costs; with
+--databases N: also N more databases, each with a schema of 5 tables granted to
+every 500th user, a column grant and a default privilege — what reading many
+databases costs; --closed-databases K: K of them do not allow connections, so
+every read is partial — the same partial read again is an unchanged listing, accounts/unread.py),
+then
 measures in one run, each the median of 3, as ratios to the LEAN READ:
 
 - lean read: an independent read of the same catalog tables with the driver
@@ -110,11 +115,18 @@ class MariaDBTarget:
 class PostgreSQLTarget:
     db_type, port, user, password = "postgresql", PG_PORT, "postgres", ""
 
-    def __init__(self, owned_tables=0):
+    def __init__(self, owned_tables=0, databases=0, closed_databases=0):
         import psycopg
 
         self.conn = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", autocommit=True)
         self.owned_tables = owned_tables
+        self.databases = databases
+        self.closed_databases = closed_databases
+
+    def connect(self, dbname):
+        import psycopg
+
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=dbname, autocommit=True)
 
     def run(self, statement):
         self.conn.execute(statement)
@@ -145,14 +157,34 @@ class PostgreSQLTarget:
                     f"EXECUTE format('CREATE TABLE {PREFIX}o.t%s (id int)', i); "
                     f"EXECUTE format('ALTER TABLE {PREFIX}o.t%s OWNER TO {PREFIX}owner', i); END LOOP; END $$"
                 )
+        for d in range(self.databases):
+            self.create_database(f"{PREFIX}db{d:03d}", d, n)
+
+    def create_database(self, name, d, n):
+        """One more database: 5 tables, each granted to every 500th user (from its own offset), a
+        column grant and a default privilege, so that each database's object read has schema, table,
+        column and default rows. Not to the group role every user belongs to: that would give each of
+        the N accounts 6 more entries per database (what a first sync writes, not what this option
+        measures)."""
+        self.run(f'CREATE DATABASE "{name}"')
+        with self.connect(name) as conn:
+            conn.execute(f"CREATE SCHEMA {PREFIX}s")
+            for t in range(5):
+                users = [f'"{PREFIX}{i:05d}"' for i in range((d * 5 + t) % 500, n, 500)]
+                conn.execute(f"CREATE TABLE {PREFIX}s.t{t} (id int, v text)")
+                if users:
+                    conn.execute(f"GRANT SELECT ON {PREFIX}s.t{t} TO " + ", ".join(users))
+            user = f'"{PREFIX}{d % n:05d}"'
+            conn.execute(f"GRANT UPDATE (v) ON {PREFIX}s.t0 TO {user}")
+            conn.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {PREFIX}s GRANT SELECT ON TABLES TO {user}")
+        if d < self.closed_databases:  # an unread scope for the adapter; the lean read skips it too
+            self.run(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
 
     def lean_read(self):
         """The catalogs the adapter reads, with psycopg alone, in every database it may connect to."""
         import psycopg
 
-        def connect(dbname):
-            return psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=dbname, autocommit=True)
-
+        connect = self.connect
         with connect("postgres") as conn:
             conn.execute("SELECT * FROM pg_roles").fetchall()
             conn.execute("SELECT * FROM pg_auth_members").fetchall()
@@ -180,6 +212,11 @@ class PostgreSQLTarget:
         )
 
     def drop(self):
+        # the extra databases first: a role with privileges in another database cannot be dropped
+        databases = self.conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                      (PREFIX + "db%",)).fetchall()  # fmt: skip
+        for (name,) in databases:
+            self.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         rows = self.conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (PREFIX + "%",)).fetchall()
         self.run(f"DROP SCHEMA IF EXISTS {PREFIX}s CASCADE")
         tables = self.conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (f"{PREFIX}o",)).fetchone()
@@ -260,7 +297,11 @@ def bench(target, n):
     from instances.models import Instance
     from tests.support.factories import make_credential, make_instance
 
-    print(f"== {target.db_type}: creating {n} accounts …", flush=True)
+    extra = getattr(target, "databases", 0)
+    # a read that cannot connect to every database is partial: such a sync ends "partial", is never
+    # "unchanged" and applies everything (accounts/unread.py)
+    closed = getattr(target, "closed_databases", 0)
+    print(f"== {target.db_type}: creating {n} accounts{f' and {extra} databases' if extra else ''} …", flush=True)
     target.create(n)
     Instance.objects.filter(name__startswith=f"bench-{target.db_type}").delete()
     credential = make_credential(username=target.user, password=target.password)
@@ -280,7 +321,7 @@ def bench(target, n):
         finally:
             services._FOLLOWUPS[:] = saved
         record = session.records.get()
-        assert record.status == "completed", record.error_message
+        assert record.status == ("partial" if closed else "completed"), record.error_message
         return record
 
     instance = fresh_instance(0)
@@ -321,7 +362,7 @@ def bench(target, n):
         tries += 1
         assert tries <= 20, "the listing kept changing (other runs on the shared servers)"
         elapsed, record = timed(lambda: sync(instance))
-        if record.sync_details.get("unchanged_listing"):
+        if record.sync_details.get("unchanged_listing"):  # a partial read too: the same one again
             agains.append(elapsed)
     changed_times = []
     for k in range(3):  # a different 1% each time
@@ -339,6 +380,8 @@ def bench(target, n):
         "floor_rolled_back": floor_rolled_back / lean, "nochange": statistics.median(agains) / lean,
         "changed": statistics.median(changed_times) / lean, "changed_n": record.items_updated,
         "classify": classify / lean, "lean_spread": (min(leans), max(leans)), "adds": statistics.median(adds) / lean,
+        # PostgreSQL with --databases: how many databases the adapter read objects in
+        "databases_read": len(rows["objects"]) if extra else 0, "closed": closed,
     }  # fmt: skip
 
 
@@ -347,6 +390,10 @@ def main():
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--engine", choices=["mysql", "postgresql", "both"], default="both")
     parser.add_argument("--owned-tables", type=int, default=0, help="PostgreSQL: tables owned by a group role")
+    parser.add_argument("--databases", type=int, default=0, help="PostgreSQL: more databases, with grants in each")
+    parser.add_argument(
+        "--closed-databases", type=int, default=0, help="PostgreSQL: of the --databases, how many allow no connection"
+    )
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings_bench"
     import django
@@ -360,7 +407,7 @@ def main():
     )
     rows = []
     for cls in targets:
-        target = cls(args.owned_tables) if cls is PostgreSQLTarget else cls()
+        target = cls(args.owned_tables, args.databases, args.closed_databases) if cls is PostgreSQLTarget else cls()
         try:
             rows.append(bench(target, args.accounts))
             print(rows[-1], flush=True)  # each engine's figures as soon as they exist
@@ -379,8 +426,11 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         low, high = r["lean_spread"]
+        engine_note = f" ({r['databases_read']} databases read)" if r["databases_read"] else ""
+        if r["closed"]:
+            engine_note += f" ({r['closed']} not allowing connections: a partial read)"
         print(
-            f"| {r['engine']} | {r['accounts']} | 1.00 ({r['lean_s']:.3f} s; {low:.3f}–{high:.3f}) "
+            f"| {r['engine']}{engine_note} | {r['accounts']} | 1.00 ({r['lean_s']:.3f} s; {low:.3f}–{high:.3f}) "
             f"| {r['read']:.2f}× | {r['parse']:.2f}× | **{r['first']:.2f}×** "
             f"| {r['floor']:.2f}× ({r['floor_rolled_back']:.2f}×) "
             f"| {1.5 * (r['floor'] + 1):.2f}× | **{r['nochange']:.2f}×** "

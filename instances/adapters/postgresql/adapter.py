@@ -67,6 +67,14 @@ def classify(exc: BaseException) -> type[TargetError]:
     return TargetQueryFailed
 
 
+def quiet_superusers(roles: list[dict], memberships: list[dict]) -> list[int]:
+    """The oids of the superusers nobody is a member of (``sql.OBJECT_PRIVILEGES``' ``quiet``), from
+    the ACCOUNTS and MEMBERSHIPS rows of the same read: roles are shared by every database, so one
+    answer serves each database's object read (parse.py leaves the same roles' ownership out)."""
+    granted = {m["roleid"] for m in memberships}
+    return [r["oid"] for r in roles if r["rolsuper"] and r["oid"] not in granted]
+
+
 class PostgreSQLAdapter(BaseAdapter):
     """Reads login roles, databases and sizes of one PostgreSQL server (session
     contract in ``base.py``; ``session.features`` is a ``PostgreSQLFeatures``)."""
@@ -124,13 +132,18 @@ class PostgreSQLAdapter(BaseAdapter):
         ``databases_not_read`` and the others are still read."""
         with self.connect() as session:
             features: PostgreSQLFeatures = session.features
-            memberships = sql.MEMBERSHIPS_16 if features.has_grant_inherit_set_options else sql.MEMBERSHIPS
+            memberships_sql = sql.MEMBERSHIPS_16 if features.has_grant_inherit_set_options else sql.MEMBERSHIPS
+            roles = session.rows(sql.ACCOUNTS, action="read pg_roles")
+            memberships = session.rows(memberships_sql, action="read pg_auth_members")
+            quiet = {"quiet": quiet_superusers(roles, memberships)}
             rows: AccountRows = {
                 "connected_database": session.database,
-                "roles": session.rows(sql.ACCOUNTS, action="read pg_roles"),
-                "memberships": session.rows(memberships, action="read pg_auth_members"),
+                "roles": roles,
+                "memberships": memberships,
                 "databases": session.rows(sql.DATABASE_PRIVILEGES, action="read database privileges"),
-                "objects": {session.database: session.rows(sql.OBJECT_PRIVILEGES, action="read object privileges")},
+                "objects": {
+                    session.database: session.rows(sql.OBJECT_PRIVILEGES, quiet, action="read object privileges")
+                },
                 "databases_not_read": [],
             }
             rows["password_check"] = self._password_check(session)
@@ -138,7 +151,7 @@ class PostgreSQLAdapter(BaseAdapter):
             rows["database_owners"] = {d["datname"]: d["owner"] for d in listed}
             others = [d for d in listed if d["datname"] != session.database]
         for database in others:
-            reason = self._read_objects(database, rows["objects"])
+            reason = self._read_objects(database, rows["objects"], quiet)
             if reason:
                 rows["databases_not_read"].append({"database": database["datname"], "reason": reason})
         return rows
@@ -154,8 +167,9 @@ class PostgreSQLAdapter(BaseAdapter):
             with_password = [r["rolname"] for r in names]
         return {"shared_preload_libraries": row["shared_preload_libraries"], "with_password": with_password}
 
-    def _read_objects(self, database: dict, objects: dict) -> str:
-        """Object privileges of one more database into ``objects``; or why they could not be read."""
+    def _read_objects(self, database: dict, objects: dict, quiet: dict) -> str:
+        """Object privileges of one more database into ``objects``; or why they could not be read.
+        ``quiet``: the parameters of ``sql.OBJECT_PRIVILEGES``."""
         name = database["datname"]
         if not database["datallowconn"]:
             return "connections to it are not allowed (datallowconn is false)"
@@ -163,7 +177,7 @@ class PostgreSQLAdapter(BaseAdapter):
             return "the monitoring login has no CONNECT privilege on it"
         try:
             with self.connect(name) as session:
-                objects[name] = session.rows(sql.OBJECT_PRIVILEGES, action=f"read object privileges of {name!r}")
+                objects[name] = session.rows(sql.OBJECT_PRIVILEGES, quiet, action=f"read object privileges of {name!r}")
         except (TargetPermissionDenied, TargetAuthFailed, TargetTimeout) as exc:
             return str(exc)
         except TargetError as exc:

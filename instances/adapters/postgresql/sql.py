@@ -1,9 +1,10 @@
 """Catalog SQL for PostgreSQL 10+ (tested on 15 and 18).
 
-Each constant names its source view and minimum version. None takes
-parameters: per-database queries run on a connection to that database (the
-name is a connection parameter, never SQL text). Statements without
-parameters are sent as-is, so ``%`` in LIKE patterns needs no escaping.
+Each constant names its source view and minimum version. Per-database
+queries run on a connection to that database (the name is a connection
+parameter, never SQL text). Statements without parameters are sent as-is, so
+``%`` in LIKE patterns needs no escaping; the one with parameters
+(``OBJECT_PRIVILEGES``) doubles it.
 All catalogs read here are readable by any role; only sizes need more (see
 docs/adapters.md).
 """
@@ -19,6 +20,8 @@ _USER_SCHEMAS = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
 )
+# The same in a statement with parameters: there ``%`` is the driver's placeholder mark.
+_USER_SCHEMAS_BOUND = _USER_SCHEMAS.replace("%", "%%")
 
 # Any version.
 VERSION = "SELECT current_setting('server_version') AS version"
@@ -92,27 +95,28 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 # = every schema (schema_name NULL). Objects with the default ACL owned by a
 # superuser nobody is a member of (``quiet``, e.g. postgres) are not listed:
 # that superuser's ALL covers them (parse.py leaves their ownership out), so
-# they cost no rows and creating one does not change the listing.
+# they cost no rows and creating one does not change the listing. Those
+# superusers' oids are the parameter ``quiet`` (an oid list): the adapter takes
+# them from the ACCOUNTS and MEMBERSHIPS rows it has just read (roles are
+# shared by every database), where a subquery over pg_roles in each database
+# scanned every role again — on a new connection to each database that was
+# half of the statement's time at 10,000 roles (benchmarks/README.md).
 OBJECT_PRIVILEGES = f"""
-WITH quiet AS (
-    SELECT r.oid FROM pg_roles r
-    WHERE r.rolsuper AND NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.roleid = r.oid)
-)
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
        pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype,
        (n.nspacl IS NULL OR n.nspacl @> (acldefault('n', n.nspowner))[1]) AS owner_all
 FROM pg_namespace n
-WHERE {_USER_SCHEMAS} AND (n.nspacl IS NOT NULL OR n.nspowner NOT IN (SELECT oid FROM quiet))
+WHERE {_USER_SCHEMAS_BOUND} AND (n.nspacl IS NOT NULL OR n.nspowner <> ALL (%(quiet)s::oid[]))
 UNION ALL
 SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], NULL,
        (c.relacl IS NULL OR c.relacl @> (acldefault('r', c.relowner))[1])
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS}
-  AND (c.relacl IS NOT NULL OR c.relowner NOT IN (SELECT oid FROM quiet))
+WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS_BOUND}
+  AND (c.relacl IS NOT NULL OR c.relowner <> ALL (%(quiet)s::oid[]))
 UNION ALL
 SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {_USER_SCHEMAS}
+WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {_USER_SCHEMAS_BOUND}
 UNION ALL
 SELECT 'default', n.nspname, NULL, NULL, pg_get_userbyid(d.defaclrole), d.defaclacl::text[], d.defaclobjtype, NULL
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
