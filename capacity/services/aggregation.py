@@ -137,6 +137,31 @@ class AggregationResult:
         return sum(getattr(c, what) for by_type in self.counts.values() for c in by_type.values())
 
 
+def statement_params(*, plans: Sequence[PeriodPlan], instance_ids: Sequence[int] | None) -> dict:
+    """The parameters of ``aggregation_sql.aggregation_statement`` for ``plans``."""
+    return {
+        "today": timezone.localdate(),
+        "now": timezone.now(),
+        "instance_ids": list(instance_ids or []),
+        "types": [p.period_type for p in plans],
+        "steps": [INTERVAL[p.period_type] for p in plans],
+        "firsts": [p.first for p in plans],
+        "lasts": [p.last for p in plans],
+        "read_from": min(p.first for p in plans),
+        "read_to": max(p.read_to for p in plans),
+        "stored_from": min(p.previous_start for p in plans),
+        "stored_to": max(p.last for p in plans),
+        **{f"stored_from_{p.period_type}": p.previous_start for p in plans},
+        **{f"stored_to_{p.period_type}": p.last for p in plans},
+        **{
+            param: day
+            for p in plans
+            if p.period_type == StoredPeriodType.WEEKLY
+            for param, day in (("week_from", p.first), ("week_to", p.read_to))
+        },
+    }
+
+
 def capacity_aggregate(
     *,
     period_types: Sequence[str],
@@ -166,21 +191,7 @@ def capacity_aggregate(
     if not partitions_ready:
         partitions_cover(tables=AGGREGATION_TABLES, start=min(p.first for p in plans), end=max(p.last for p in plans))
     filtered = instance_ids is not None
-    params = {
-        "today": timezone.localdate(),
-        "now": timezone.now(),
-        "instance_ids": list(instance_ids or []),
-        "types": [p.period_type for p in plans],
-        "steps": [INTERVAL[p.period_type] for p in plans],
-        "firsts": [p.first for p in plans],
-        "lasts": [p.last for p in plans],
-        "read_from": min(p.first for p in plans),
-        "read_to": max(p.read_to for p in plans),
-        "stored_from": min(p.previous_start for p in plans),
-        "stored_to": max(p.last for p in plans),
-        **{f"stored_from_{p.period_type}": p.previous_start for p in plans},
-        **{f"stored_to_{p.period_type}": p.last for p in plans},
-    }
+    params = statement_params(plans=plans, instance_ids=instance_ids)
     with transaction.atomic(durable=True), connection.cursor() as cursor, partition_errors():
         cursor.execute("SET LOCAL work_mem = '64MB'")
         for level in LEVELS:

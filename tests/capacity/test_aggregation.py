@@ -233,6 +233,28 @@ def test_running_period_is_partial_then_complete_after_it_ends(fixed_data):
     assert week[D(2026, 1, 12)][4] == 1 and week[D(2026, 1, 12)][-1] is False  # the new running week
 
 
+def test_the_nightly_window_recomputes_its_periods_exactly_as_a_backfill_does(fixed_data):
+    """The nightly run reads the running quarter whole but gives a week only to the days of the
+    weeks it writes (the quarter's other days stay one segment per month): its rows are
+    those a backfill of every period computes."""
+    a, _b = fixed_data
+    with at(TODAY):
+        aggregate(fixed_data)
+        backfilled = {t: (database_rows(a, "app", t), instance_rows(a, t)) for t in ALL}
+        # the nightly periods on Tuesday 2026-01-06: W02 (01-05), January, Q1
+        DatabaseSizeAggregation.objects.filter(period_start__gte=D(2026, 1, 1)).delete()
+        InstanceSizeAggregation.objects.filter(period_start__gte=D(2026, 1, 1)).delete()
+        result = aggregate(fixed_data, start=TODAY - dt.timedelta(days=1), end=TODAY)
+        assert {t: (database_rows(a, "app", t), instance_rows(a, t)) for t in ALL} == backfilled
+    assert result.counts["database"]["weekly"].computed == 2  # W02: app and late (A), nothing for B
+    # a range that ends mid-quarter writes its weeks only, though it reads the quarter's later days
+    DatabaseSizeAggregation.objects.all().delete()
+    with at(TODAY):
+        aggregate(fixed_data, start=D(2025, 12, 29), end=D(2025, 12, 30))
+    assert set(database_rows(a, "app", "weekly")) == {D(2025, 12, 29)}
+    assert database_rows(a, "app", "quarterly") == {D(2025, 10, 1): backfilled["quarterly"][0][D(2025, 10, 1)]}
+
+
 def test_the_period_before_the_first_one_computed_is_its_stored_row(fixed_data):
     a, _b = fixed_data
     with at(TODAY):
