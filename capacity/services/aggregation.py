@@ -48,8 +48,13 @@ logger = logging.getLogger(__name__)
 
 LEVELS = ("database", "instance")
 AGGREGATION_TABLES = ("database_size_aggregations", "instance_size_aggregations")
-#: the aggregation transaction's own settings: the segments and roll-ups hash in memory
+#: the aggregation transaction's own settings: the segments and roll-ups hash in memory; and in a
+#: batch (``lock``) its commit does not wait for the disk: the record's finish, a synchronous
+#: commit later in the WAL, makes it durable with the record (a server crash in between loses
+#: the rows and the record's finish together: the record is reaped, nothing says "completed"
+#: of rows that are gone, and the next run computes them again)
 TRANSACTION_SETTINGS = {"work_mem": "64MB"}
+BATCH_TRANSACTION_SETTINGS = {**TRANSACTION_SETTINGS, "synchronous_commit": "off"}
 #: what ``--period daily`` and the API answer: daily values are read, there is nothing to run
 DAILY_IS_READ = (
     "Daily roll-ups are not aggregated: they are read from the daily sizes when asked for "
@@ -201,7 +206,7 @@ def capacity_aggregate(
     with transaction.atomic(durable=True), connection.cursor() as cursor, partition_errors():
         if lock is not None:
             advisory_xact_lock("capacity.aggregate", lock.pk, what=f"Capacity aggregation of {lock.name}",
-                               local_settings=TRANSACTION_SETTINGS)  # fmt: skip
+                               local_settings=BATCH_TRANSACTION_SETTINGS)  # fmt: skip
         else:
             cursor.execute("SET LOCAL work_mem = %s", [TRANSACTION_SETTINGS["work_mem"]])
         for level in LEVELS:

@@ -345,6 +345,27 @@ def test_batch_records_each_instance_and_one_failure_does_not_stop_the_others(fi
     assert (request.period_types, request.start_date, request.end_date) == (ALL, D(2026, 1, 5), TODAY)
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_batch_outside_a_transaction_commits_each_instance_and_leaves_the_connection_as_it_was():
+    """As the command runs it (no outer transaction): each record's aggregation transaction
+    takes its lock and settings in one statement and commits (asynchronously: the record's
+    synchronous finish follows it in the WAL); nothing stays set on the connection."""
+    inst = make_instance(name="agg-tx")
+    put_stats(inst, {"app": {d: app_size(d) for d in days(ORIGIN, TODAY)}})
+    put_totals(inst, {d: (5000, 1) for d in days(ORIGIN, TODAY)})
+    assert not connection.in_atomic_block
+    with at(TODAY):
+        session = capacity_aggregate_all(instance_ids=[inst.pk])
+    assert session.status == "completed" and session.records.get().items_created > 0
+    assert database_rows(inst, "app", "weekly")[D(2026, 1, 5)][1] == 245  # the running week: 240, 250
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit'), current_setting('work_mem'), "
+                       "pg_try_advisory_lock(%s, %s)", [_namespace_key("capacity.aggregate"), inst.pk])  # fmt: skip
+        sync, work_mem, lockable = cursor.fetchone()
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_namespace_key("capacity.aggregate"), inst.pk])
+    assert (sync, lockable) == ("on", True) and work_mem != "64MB"
+
+
 def test_an_instance_level_failure_rolls_back_that_instances_database_rows(fixed_data, monkeypatch):
     a, _b = fixed_data
     monkeypatch.setitem(aggregation_sql._LEVEL_SQL["instance"], "source", "no_such_table")
