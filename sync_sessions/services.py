@@ -189,8 +189,12 @@ UPDATE sync_sessions s SET
     updated_at = now()
 FROM finished
 WHERE s.session_id = finished.session_id
-RETURNING s.status
+RETURNING s.status{async_commit}
 """
+# An inline batch finishes its records without waiting for the disk and flushes once at its end
+# (``records_flush``): see ``record_finish``'s ``wait_for_disk``.
+_FINISH_RECORD_ASYNC_SQL = _FINISH_RECORD_SQL.format(async_commit=", set_config('synchronous_commit', 'off', true)")
+_FINISH_RECORD_SQL = _FINISH_RECORD_SQL.format(async_commit="")
 
 
 def record_finish(
@@ -198,13 +202,17 @@ def record_finish(
     record: SyncInstanceRecord,
     outcome: RecordOutcome | None = None,
     error: BaseException | None = None,
+    wait_for_disk: bool = True,
 ) -> str | None:
     """Finish a record as completed or partial (``outcome``; partial when it names
     something ``incomplete``) or failed (``error``) and count it on its session, in one
     statement (the session row lock orders concurrent finishers; the one that reaches the
     total finalizes). A partial record counts as successful and as partial.
     Returns the session's status afterwards, or None when the record was
-    already finished (counted once only)."""
+    already finished (counted once only).
+
+    ``wait_for_disk=False`` (an inline batch, whose ``records_flush`` follows; only when the
+    statement is its own transaction): the commit does not wait for the WAL flush."""
     outcome = outcome or RecordOutcome()
     breaker = "ok"
     if error is not None:
@@ -215,9 +223,10 @@ def record_finish(
     else:
         status, code, message = RecordStatus.COMPLETED, "", ""
     now = timezone.now()
+    sql = _FINISH_RECORD_SQL if wait_for_disk or connection.in_atomic_block else _FINISH_RECORD_ASYNC_SQL
     with connection.cursor() as cursor:
         cursor.execute(
-            _FINISH_RECORD_SQL,
+            sql,
             {
                 "record_id": record.pk,
                 "status": status,
@@ -263,8 +272,16 @@ def _failure(record: SyncInstanceRecord, error: BaseException) -> tuple[str, str
     return code, message
 
 
+def records_flush() -> None:
+    """Return once every commit this connection made is on disk: a transaction with an id
+    commits synchronously, and its flush covers the WAL before it (the asynchronous commits of
+    the batch's records). Inside a transaction it only takes an id (its commit flushes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()")
+
+
 @contextmanager
-def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
+def record_running(*, record: SyncInstanceRecord, wait_for_disk: bool = True) -> Iterator[RecordOutcome]:
     """Run one unit of work for a record::
 
         with record_running(record=r) as outcome:
@@ -275,15 +292,16 @@ def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
     the target (``errors.TARGET_FAILURES``) counts towards the instance's circuit
     breaker; any other error does not, and one that is not a WhalefallError (a bug)
     is logged with its traceback and an error id the record's message names.
+    ``wait_for_disk``: see ``record_finish``.
     """
     record_start(record=record)
     outcome = RecordOutcome()
     try:
         yield outcome
     except BaseException as exc:
-        record_finish(record=record, error=exc)
+        record_finish(record=record, error=exc, wait_for_disk=wait_for_disk)
         raise
-    record_finish(record=record, outcome=outcome)
+    record_finish(record=record, outcome=outcome, wait_for_disk=wait_for_disk)
 
 
 @transaction.atomic(durable=True)

@@ -49,10 +49,11 @@ logger = logging.getLogger(__name__)
 LEVELS = ("database", "instance")
 AGGREGATION_TABLES = ("database_size_aggregations", "instance_size_aggregations")
 #: the aggregation transaction's own settings: the segments and roll-ups hash in memory; and in a
-#: batch (``lock``) its commit does not wait for the disk: the record's finish, a synchronous
-#: commit later in the WAL, makes it durable with the record (a server crash in between loses
-#: the rows and the record's finish together: the record is reaped, nothing says "completed"
-#: of rows that are gone, and the next run computes them again)
+#: batch (``lock``) its commit does not wait for the disk: the synchronous commit that follows it
+#: in the WAL (the record's finish when a worker runs it, the batch's ``records_flush`` inline)
+#: makes it durable with the record (a server crash in between loses the rows and the record's
+#: finish together: the record is reaped, nothing says "completed" of rows that are gone, and
+#: the next run computes them again)
 TRANSACTION_SETTINGS = {"work_mem": "64MB"}
 BATCH_TRANSACTION_SETTINGS = {**TRANSACTION_SETTINGS, "synchronous_commit": "off"}
 #: what ``--period daily`` and the API answer: daily values are read, there is nothing to run
