@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 
 from instances.selectors import instances_for_batch
 from sync_sessions.models import CONTACT_CATEGORIES, RecordStatus, SyncInstanceRecord, SyncSession, SyncType
-from sync_sessions.services import RecordOutcome, record_running, session_create
+from sync_sessions.services import RecordOutcome, record_running, records_flush, session_create
 from whalefall.errors import TargetTimeout, TargetUnreachable, UnitUnavailable
 
 logger = logging.getLogger(__name__)
@@ -97,10 +97,16 @@ def batch_start(
     if enqueue:
         transaction.on_commit(lambda: records_enqueue(record_ids=record_ids, session=session))
         return session
+    # One WAL flush for the batch, not one per record: each record's finish commits without
+    # waiting for the disk, and the flush at the end covers them all (and the records' work
+    # committed before them). A server crash before it loses a prefix-closed tail of the batch:
+    # those records are back to queued/running, failed by the reaper, never "completed" over
+    # work that is gone. The returned session is durable; ``progress`` may report a record first.
     for record_id in record_ids:
-        record = record_execute(record_id=record_id)
+        record = record_execute(record_id=record_id, wait_for_disk=False)
         if progress is not None:
             progress(record)
+    records_flush()
     session.refresh_from_db()
     return session
 
@@ -129,20 +135,21 @@ def session_unit(session: SyncSession) -> Unit:
     return Unit(func, attempts=session.unit_attempts, backoff_seconds=session.unit_backoff_seconds)
 
 
-def record_execute(*, record_id: int) -> SyncInstanceRecord:
+def record_execute(*, record_id: int, wait_for_disk: bool = True) -> SyncInstanceRecord:
     """Run the unit of work of one queued record and finish the record.
 
     Transient failures are retried up to the unit's ``attempts`` with
     exponential backoff. Any failure is recorded on the record (typed code
     and message) and does not propagate: one instance never stops the others.
     A record that is no longer queued (cancelled, taken by another worker)
-    is left alone.
+    is left alone. ``wait_for_disk=False``: the finish does not wait for the WAL flush
+    (``batch_start``'s inline loop flushes once at its end).
     """
     record = SyncInstanceRecord.objects.select_related("instance__credential", "session").get(pk=record_id)
     if record.status != RecordStatus.QUEUED:
         return record
     try:
-        with record_running(record=record) as outcome:
+        with record_running(record=record, wait_for_disk=wait_for_disk) as outcome:
             result = _attempt(session_unit(record.session), record)
             outcome.synced, outcome.created = result.synced, result.created
             outcome.updated, outcome.deleted = result.updated, result.deleted

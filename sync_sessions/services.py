@@ -118,17 +118,25 @@ WITH started AS (
     UPDATE sync_sessions s SET status = 'running', started_at = %(now)s, updated_at = %(now)s
     FROM started WHERE s.session_id = started.session_id AND s.status = 'queued'
 )
-SELECT count(*) FROM started
+SELECT count(*){async_commit} FROM started
 """
+# A start lost in a server crash leaves the record queued, which the reaper fails as it fails a
+# running one, and the record's finish (a synchronous commit, later in the WAL) makes the start
+# durable with it: so the start's own commit need not wait for the disk (one WAL flush less per
+# record; a flush costs milliseconds on a busy disk, benchmarks/README.md). Only when the
+# statement is its own transaction: a caller's transaction may hold writes of its own.
+_START_RECORD_ASYNC_SQL = _START_RECORD_SQL.format(async_commit=", set_config('synchronous_commit', 'off', true)")
+_START_RECORD_SQL = _START_RECORD_SQL.format(async_commit="")
 
 
 def record_start(*, record: SyncInstanceRecord) -> bool:
     """Mark a queued record running (and its session, if still queued); False if it was
     already taken, cancelled or finished."""
     now = timezone.now()
+    sql = _START_RECORD_SQL if connection.in_atomic_block else _START_RECORD_ASYNC_SQL
     with connection.cursor() as cursor:
-        cursor.execute(_START_RECORD_SQL, {"record_id": record.pk, "now": now})
-        (updated,) = cursor.fetchone()
+        cursor.execute(sql, {"record_id": record.pk, "now": now})
+        updated = cursor.fetchone()[0]
     if updated:
         record.status, record.started_at = RecordStatus.RUNNING, now
     return bool(updated)
@@ -181,8 +189,12 @@ UPDATE sync_sessions s SET
     updated_at = now()
 FROM finished
 WHERE s.session_id = finished.session_id
-RETURNING s.status
+RETURNING s.status{async_commit}
 """
+# An inline batch finishes its records without waiting for the disk and flushes once at its end
+# (``records_flush``): see ``record_finish``'s ``wait_for_disk``.
+_FINISH_RECORD_ASYNC_SQL = _FINISH_RECORD_SQL.format(async_commit=", set_config('synchronous_commit', 'off', true)")
+_FINISH_RECORD_SQL = _FINISH_RECORD_SQL.format(async_commit="")
 
 
 def record_finish(
@@ -190,13 +202,17 @@ def record_finish(
     record: SyncInstanceRecord,
     outcome: RecordOutcome | None = None,
     error: BaseException | None = None,
+    wait_for_disk: bool = True,
 ) -> str | None:
     """Finish a record as completed or partial (``outcome``; partial when it names
     something ``incomplete``) or failed (``error``) and count it on its session, in one
     statement (the session row lock orders concurrent finishers; the one that reaches the
     total finalizes). A partial record counts as successful and as partial.
     Returns the session's status afterwards, or None when the record was
-    already finished (counted once only)."""
+    already finished (counted once only).
+
+    ``wait_for_disk=False`` (an inline batch, whose ``records_flush`` follows; only when the
+    statement is its own transaction): the commit does not wait for the WAL flush."""
     outcome = outcome or RecordOutcome()
     breaker = "ok"
     if error is not None:
@@ -207,9 +223,10 @@ def record_finish(
     else:
         status, code, message = RecordStatus.COMPLETED, "", ""
     now = timezone.now()
+    sql = _FINISH_RECORD_SQL if wait_for_disk or connection.in_atomic_block else _FINISH_RECORD_ASYNC_SQL
     with connection.cursor() as cursor:
         cursor.execute(
-            _FINISH_RECORD_SQL,
+            sql,
             {
                 "record_id": record.pk,
                 "status": status,
@@ -255,8 +272,16 @@ def _failure(record: SyncInstanceRecord, error: BaseException) -> tuple[str, str
     return code, message
 
 
+def records_flush() -> None:
+    """Return once every commit this connection made is on disk: a transaction with an id
+    commits synchronously, and its flush covers the WAL before it (the asynchronous commits of
+    the batch's records). Inside a transaction it only takes an id (its commit flushes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()")
+
+
 @contextmanager
-def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
+def record_running(*, record: SyncInstanceRecord, wait_for_disk: bool = True) -> Iterator[RecordOutcome]:
     """Run one unit of work for a record::
 
         with record_running(record=r) as outcome:
@@ -267,15 +292,16 @@ def record_running(*, record: SyncInstanceRecord) -> Iterator[RecordOutcome]:
     the target (``errors.TARGET_FAILURES``) counts towards the instance's circuit
     breaker; any other error does not, and one that is not a WhalefallError (a bug)
     is logged with its traceback and an error id the record's message names.
+    ``wait_for_disk``: see ``record_finish``.
     """
     record_start(record=record)
     outcome = RecordOutcome()
     try:
         yield outcome
     except BaseException as exc:
-        record_finish(record=record, error=exc)
+        record_finish(record=record, error=exc, wait_for_disk=wait_for_disk)
         raise
-    record_finish(record=record, outcome=outcome)
+    record_finish(record=record, outcome=outcome, wait_for_disk=wait_for_disk)
 
 
 @transaction.atomic(durable=True)

@@ -41,13 +41,21 @@ from instances.models import Instance
 from sync_sessions.models import SyncCategory, SyncInstanceRecord, SyncSession
 from sync_sessions.runner import Unit, batch_start
 from sync_sessions.services import RecordOutcome
-from whalefall.db.locks import advisory_lock
+from whalefall.db.locks import advisory_xact_lock
 from whalefall.errors import NotFound, unprocessable
 
 logger = logging.getLogger(__name__)
 
 LEVELS = ("database", "instance")
 AGGREGATION_TABLES = ("database_size_aggregations", "instance_size_aggregations")
+#: the aggregation transaction's own settings: the segments and roll-ups hash in memory; and in a
+#: batch (``lock``) its commit does not wait for the disk: the synchronous commit that follows it
+#: in the WAL (the record's finish when a worker runs it, the batch's ``records_flush`` inline)
+#: makes it durable with the record (a server crash in between loses the rows and the record's
+#: finish together: the record is reaped, nothing says "completed" of rows that are gone, and
+#: the next run computes them again)
+TRANSACTION_SETTINGS = {"work_mem": "64MB"}
+BATCH_TRANSACTION_SETTINGS = {**TRANSACTION_SETTINGS, "synchronous_commit": "off"}
 #: what ``--period daily`` and the API answer: daily values are read, there is nothing to run
 DAILY_IS_READ = (
     "Daily roll-ups are not aggregated: they are read from the daily sizes when asked for "
@@ -137,36 +145,9 @@ class AggregationResult:
         return sum(getattr(c, what) for by_type in self.counts.values() for c in by_type.values())
 
 
-def capacity_aggregate(
-    *,
-    period_types: Sequence[str],
-    start: dt.date,
-    end: dt.date,
-    instance_ids: Sequence[int] | None = None,
-    session: SyncSession | None = None,
-    partitions_ready: bool = False,
-) -> AggregationResult:
-    """Compute and store the roll-ups of every period (of each stored type) that contains
-    a day of ``[start, end]`` (inclusive), at database and instance level, for the
-    given instances (default: every instance with samples). Sizes in bytes.
-
-    First creates the aggregation partitions those periods need (a backfill of
-    months that never had any; skipped with ``partitions_ready``, when the batch
-    did it once for every instance); then one durable transaction with one
-    statement per level. ``session`` only labels the log line.
-    Raises ValidationError for a bad request (``daily`` included: it is read,
-    never stored) and PartitionMissing if a write still finds no partition.
-    Takes no lock: the batch unit locks per instance.
-    """
-    period_types = aggregation_validate(period_types=period_types, start=start, end=end)
-    plans = aggregation_plan(period_types=period_types, start=start, end=end)
-    result = AggregationResult(start=start, end=end, period_types=period_types)
-    if not plans:
-        return result
-    if not partitions_ready:
-        partitions_cover(tables=AGGREGATION_TABLES, start=min(p.first for p in plans), end=max(p.last for p in plans))
-    filtered = instance_ids is not None
-    params = {
+def statement_params(*, plans: Sequence[PeriodPlan], instance_ids: Sequence[int] | None) -> dict:
+    """The parameters of ``aggregation_sql.aggregation_statement`` for ``plans``."""
+    return {
         "today": timezone.localdate(),
         "now": timezone.now(),
         "instance_ids": list(instance_ids or []),
@@ -180,9 +161,55 @@ def capacity_aggregate(
         "stored_to": max(p.last for p in plans),
         **{f"stored_from_{p.period_type}": p.previous_start for p in plans},
         **{f"stored_to_{p.period_type}": p.last for p in plans},
+        **{
+            param: day
+            for p in plans
+            if p.period_type == StoredPeriodType.WEEKLY
+            for param, day in (("week_from", p.first), ("week_to", p.read_to))
+        },
     }
+
+
+def capacity_aggregate(
+    *,
+    period_types: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    instance_ids: Sequence[int] | None = None,
+    session: SyncSession | None = None,
+    partitions_ready: bool = False,
+    lock: Instance | None = None,
+) -> AggregationResult:
+    """Compute and store the roll-ups of every period (of each stored type) that contains
+    a day of ``[start, end]`` (inclusive), at database and instance level, for the
+    given instances (default: every instance with samples). Sizes in bytes.
+
+    First creates the aggregation partitions those periods need (a backfill of
+    months that never had any; skipped with ``partitions_ready``, when the batch
+    did it once for every instance); then one durable transaction with one
+    statement per level. ``session`` only labels the log line.
+    Raises ValidationError for a bad request (``daily`` included: it is read,
+    never stored) and PartitionMissing if a write still finds no partition.
+    With ``lock`` (the batch unit, ``instance_ids`` = that instance) the transaction first
+    takes the advisory lock ``capacity.aggregate``/instance id, held until it ends (a
+    concurrent aggregation of the instance raises ConcurrentOperation), in the same
+    statement as its ``work_mem`` setting; otherwise it takes no lock.
+    """
+    period_types = aggregation_validate(period_types=period_types, start=start, end=end)
+    plans = aggregation_plan(period_types=period_types, start=start, end=end)
+    result = AggregationResult(start=start, end=end, period_types=period_types)
+    if not plans:
+        return result
+    if not partitions_ready:
+        partitions_cover(tables=AGGREGATION_TABLES, start=min(p.first for p in plans), end=max(p.last for p in plans))
+    filtered = instance_ids is not None
+    params = statement_params(plans=plans, instance_ids=instance_ids)
     with transaction.atomic(durable=True), connection.cursor() as cursor, partition_errors():
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        if lock is not None:
+            advisory_xact_lock("capacity.aggregate", lock.pk, what=f"Capacity aggregation of {lock.name}",
+                               local_settings=BATCH_TRANSACTION_SETTINGS)  # fmt: skip
+        else:
+            cursor.execute("SET LOCAL work_mem = %s", [TRANSACTION_SETTINGS["work_mem"]])
         for level in LEVELS:
             cursor.execute(aggregation_statement(level, period_types=params["types"], filtered=filtered), params)
             by_type = {row[0]: row[1:] for row in cursor.fetchall()}
@@ -233,19 +260,19 @@ def _session_request(session: SyncSession) -> tuple[list[str], dt.date, dt.date]
 def capacity_aggregate_instance(*, instance: Instance, session: SyncSession) -> RecordOutcome:
     """The unit of an aggregation batch: ``capacity_aggregate`` for one instance (its
     databases and its total in one transaction) under the advisory lock
-    ``capacity.aggregate``/instance id (a concurrent aggregation of the same
-    instance raises ConcurrentOperation). An instance without samples in the
+    ``capacity.aggregate``/instance id, taken by that transaction (a concurrent
+    aggregation of the same instance raises ConcurrentOperation). An instance without samples in the
     periods is completed with nothing written, and its record says so. ``sync_details``
     has ``rows_written`` (created + updated + deleted: 0 for a re-run over unchanged data)
     and the counts per level and period type."""
     period_types, start, end = _session_request(session)
     if not period_types:
         return RecordOutcome(details={"period_types": [], "note": DAILY_IS_READ})
-    with advisory_lock("capacity.aggregate", instance.pk, what=f"Capacity aggregation of {instance.name}"):
-        result = capacity_aggregate(
-            period_types=period_types, start=start, end=end, instance_ids=[instance.pk], session=session,
-            partitions_ready=True,  # capacity_aggregate_all created them before any record ran
-        )  # fmt: skip
+    result = capacity_aggregate(
+        period_types=period_types, start=start, end=end, instance_ids=[instance.pk], session=session,
+        partitions_ready=True,  # capacity_aggregate_all created them before any record ran
+        lock=instance,
+    )  # fmt: skip
     details: dict = {
         "period_types": result.period_types,
         "date_from": start.isoformat(),

@@ -135,15 +135,21 @@ SELECT t.period_type, COALESCE(c.computed, 0), COALESCE(c.created, 0),
 FROM plan t LEFT JOIN counted c ON c.period_type = t.period_type
 """
 
-#: the segment column of a period type: its period's start, or (quarters) what the quarter is made of
-_WEEK = "date_trunc('week', s.collected_date::timestamp)::date AS week_start"
+#: the segment column of a period type: its period's start, or (quarters) what the quarter is made of.
+#: Only the days of the weeks the run writes get a week: the others (a running quarter's earlier
+#: weeks, read for the quarter alone) stay one segment per month instead of one per week.
+_WEEK = (
+    "CASE WHEN s.collected_date BETWEEN %(week_from)s AND %(week_to)s "
+    "THEN date_trunc('week', s.collected_date::timestamp)::date END AS week_start"
+)
 _MONTH = "date_trunc('month', s.collected_date::timestamp)::date AS month_start"
 
 
 def aggregation_statement(level: str, *, period_types: Sequence[str], filtered: bool) -> str:
     """The statement of one level for ``period_types`` (stored types, canonical order); with
     ``filtered`` it is limited to ``%(instance_ids)s``. Parameters: see ``capacity_aggregate``
-    (``stored_from_<type>``/``stored_to_<type>``: the stored rows a type reads)."""
+    (``stored_from_<type>``/``stored_to_<type>``: the stored rows a type reads;
+    ``week_from``/``week_to``: the days of the weeks written, when weekly is asked for)."""
     parts = _LEVEL_SQL[level]
     keys = parts["keys"].split(", ")
     values = _VALUE_COLUMNS.format(extra_columns=parts["extra_columns"]).split(", ")

@@ -233,6 +233,28 @@ def test_running_period_is_partial_then_complete_after_it_ends(fixed_data):
     assert week[D(2026, 1, 12)][4] == 1 and week[D(2026, 1, 12)][-1] is False  # the new running week
 
 
+def test_the_nightly_window_recomputes_its_periods_exactly_as_a_backfill_does(fixed_data):
+    """The nightly run reads the running quarter whole but gives a week only to the days of the
+    weeks it writes (the quarter's other days stay one segment per month): its rows are
+    those a backfill of every period computes."""
+    a, _b = fixed_data
+    with at(TODAY):
+        aggregate(fixed_data)
+        backfilled = {t: (database_rows(a, "app", t), instance_rows(a, t)) for t in ALL}
+        # the nightly periods on Tuesday 2026-01-06: W02 (01-05), January, Q1
+        DatabaseSizeAggregation.objects.filter(period_start__gte=D(2026, 1, 1)).delete()
+        InstanceSizeAggregation.objects.filter(period_start__gte=D(2026, 1, 1)).delete()
+        result = aggregate(fixed_data, start=TODAY - dt.timedelta(days=1), end=TODAY)
+        assert {t: (database_rows(a, "app", t), instance_rows(a, t)) for t in ALL} == backfilled
+    assert result.counts["database"]["weekly"].computed == 2  # W02: app and late (A), nothing for B
+    # a range that ends mid-quarter writes its weeks only, though it reads the quarter's later days
+    DatabaseSizeAggregation.objects.all().delete()
+    with at(TODAY):
+        aggregate(fixed_data, start=D(2025, 12, 29), end=D(2025, 12, 30))
+    assert set(database_rows(a, "app", "weekly")) == {D(2025, 12, 29)}
+    assert database_rows(a, "app", "quarterly") == {D(2025, 10, 1): backfilled["quarterly"][0][D(2025, 10, 1)]}
+
+
 def test_the_period_before_the_first_one_computed_is_its_stored_row(fixed_data):
     a, _b = fixed_data
     with at(TODAY):
@@ -321,6 +343,27 @@ def test_batch_records_each_instance_and_one_failure_does_not_stop_the_others(fi
     assert (done.items_synced, done.items_created, done.sync_details["rows_written"]) == (6 + 3, 6 + 3, 9)
     request = AggregationRequest.objects.get(session=session)
     assert (request.period_types, request.start_date, request.end_date) == (ALL, D(2026, 1, 5), TODAY)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_batch_outside_a_transaction_commits_each_instance_and_leaves_the_connection_as_it_was():
+    """As the command runs it (no outer transaction): each record's aggregation transaction
+    takes its lock and settings in one statement and commits (asynchronously: the record's
+    synchronous finish follows it in the WAL); nothing stays set on the connection."""
+    inst = make_instance(name="agg-tx")
+    put_stats(inst, {"app": {d: app_size(d) for d in days(ORIGIN, TODAY)}})
+    put_totals(inst, {d: (5000, 1) for d in days(ORIGIN, TODAY)})
+    assert not connection.in_atomic_block
+    with at(TODAY):
+        session = capacity_aggregate_all(instance_ids=[inst.pk])
+    assert session.status == "completed" and session.records.get().items_created > 0
+    assert database_rows(inst, "app", "weekly")[D(2026, 1, 5)][1] == 245  # the running week: 240, 250
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit'), current_setting('work_mem'), "
+                       "pg_try_advisory_lock(%s, %s)", [_namespace_key("capacity.aggregate"), inst.pk])  # fmt: skip
+        sync, work_mem, lockable = cursor.fetchone()
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_namespace_key("capacity.aggregate"), inst.pk])
+    assert (sync, lockable) == ("on", True) and work_mem != "64MB"
 
 
 def test_an_instance_level_failure_rolls_back_that_instances_database_rows(fixed_data, monkeypatch):

@@ -50,6 +50,32 @@ def test_the_unit_is_stored_on_the_session_and_run_from_there():
     assert unit_calls == [("a", session.pk), ("b", session.pk)]
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_inline_batch_flushes_once_at_its_end_and_returns_its_finished_session():
+    """Outside a transaction (as a command runs it): each record's start and finish commit
+    without waiting for the disk, one synchronous commit at the end flushes them all; nothing
+    stays set on the connection."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    unit_calls.clear()
+    instances = [make_fake_instance(name=n) for n in ("a", "b", "c")]
+    assert not connection.in_atomic_block
+    with CaptureQueriesContext(connection) as ctx:
+        session = batch_start(unit=Unit(counting_unit), sync_category="other", instance_ids=[i.pk for i in instances])
+    assert (session.status, session.successful_instances) == ("completed", 3)
+    assert sorted(session.records.values_list("status", flat=True)) == ["completed"] * 3
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum("synchronous_commit" in q for q in sql) == 6  # 3 starts, 3 finishes
+    assert sum("pg_current_xact_id" in q for q in sql) == 1  # the one flush, after the last finish
+    assert sql.index(next(q for q in sql if "pg_current_xact_id" in q)) > max(
+        i for i, q in enumerate(sql) if "synchronous_commit" in q
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
 def test_a_unit_that_cannot_be_imported_fails_its_records_with_a_clear_error():
     instance = make_fake_instance()
     session = batch_start(unit=ACCOUNT_SYNC_UNIT, sync_category="account", instance_ids=[instance.pk], enqueue=True)

@@ -257,3 +257,21 @@ def test_concurrent_finishers_finalize_exactly_once():
     assert (session.status, session.successful_instances, session.failed_instances) == ("completed", 8, 0)
     # each finisher sees the status after its own update: only the last one sees the end
     assert sorted(results) == ["completed"] + ["running"] * 7
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_start_outside_a_transaction_commits_without_waiting_for_the_disk():
+    """record_start as the runner calls it (its own transaction): the start is committed
+    asynchronously, for that statement only; the finish stays synchronous."""
+    session = new_session([make_instance()])
+    record = session.records.get()
+    assert not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        default = cursor.fetchone()[0]
+        assert record_start(record=record) is True
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == default  # set for the start's own transaction, not the connection
+    assert SyncInstanceRecord.objects.get(pk=record.pk).status == "running"
+    assert record_start(record=record) is False
+    assert record_finish(record=record, outcome=RecordOutcome(synced=1)) == "completed"

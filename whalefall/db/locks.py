@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from django.db import connection
@@ -39,3 +39,27 @@ def advisory_lock(namespace: str, key: int = 0, *, what: str | None = None) -> I
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ns, key])
+
+
+def advisory_xact_lock(
+    namespace: str, key: int = 0, *, what: str | None = None, local_settings: Mapping[str, str] | None = None
+) -> None:
+    """Take a transaction-level advisory lock (released when the transaction ends) or raise
+    ConcurrentOperation at once; must run inside a transaction. ``local_settings`` are set for
+    the transaction (``SET LOCAL``) by the same statement: one round trip, not one per setting
+    plus a lock and an unlock. It conflicts with ``advisory_lock`` on the same key."""
+    settings = list((local_settings or {}).items())
+    set_configs = "".join(", set_config(%s, %s, true)" for _ in settings)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT pg_try_advisory_xact_lock(%s, %s){set_configs}",
+            [_namespace_key(namespace), key, *(v for pair in settings for v in pair)],
+        )
+        acquired = cursor.fetchone()[0]
+    if not acquired:
+        raise ConcurrentOperation(
+            f"{what or namespace} is already running"
+            + (f" for id {key}" if key else "")
+            + "; try again when it has finished.",
+            instance_id=key or None,
+        )
