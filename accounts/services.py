@@ -199,10 +199,11 @@ def accounts_apply(
     ids = {"instance_id": instance.pk, "now": now}
     session_id = session.session_id if session is not None else None
     with connection.cursor() as cursor:
-        # Don't wait for the WAL flush of this (large) commit: the record's
-        # finish, a synchronous commit right after, flushes it. A crash before
-        # that loses this sync *and* leaves its record unfinished (reaped as
-        # failed) — never a completed record without its data.
+        # Don't wait for the WAL flush of this (large) commit: the record's finish — a synchronous
+        # commit right after, or in an inline batch the batch's one flush after its last record
+        # (sync_sessions.services.records_flush) — flushes it. A crash before that loses this sync
+        # *and* leaves its record unfinished (reaped as failed) — never a completed record
+        # without its data.
         # And check the foreign keys as each statement writes (every row's parent is written
         # before it), not all at the commit: the database checks the streamed rows while Python
         # encodes the next ones, instead of making the commit wait for 10,000s of checks at the end.
