@@ -24,7 +24,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from instances.adapters.base import AccountRows, BaseAdapter
+from instances.adapters.base import AccountRows, BaseAdapter, Rows
 
 # Modules, besides the engine's own package, whose code decides the stored state.
 _STATE_MODULES = (
@@ -57,8 +57,11 @@ def _code_digest(adapter_class: type[BaseAdapter]) -> bytes:
 
 
 def _compact(value):
-    # a list of row dicts: its column names once, then the values (half the text to hash)
-    if isinstance(value, list) and value and isinstance(value[0], dict):
+    # a list of row dicts: its column names once, then the values (half the text to hash); the
+    # same text straight from the driver's tuples when the dicts were never built (Rows)
+    if isinstance(value, Rows) and not value.built:
+        return [value.columns] + [tuple(row) for row in value.raw] if value.raw else []
+    if isinstance(value, Rows | list) and value and isinstance(value[0], dict):
         return [tuple(value[0])] + [tuple(row.values()) for row in value]
     return value
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from instances.adapters.common import DeadlineExceeded, Stopwatch, call_with_deadline
+from instances.adapters.rows import Row, Rows
 from whalefall.errors import AdapterUnavailable, TargetError, TargetTimeout, redact
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -281,6 +281,11 @@ class AdapterSession:
 
         ``params`` are bound by the driver (identifiers and values never pasted
         into SQL text). Counted before it is sent, so failed statements count too."""
+        return self.lazy_rows(sql, params, action).dicts()
+
+    def lazy_rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, action: str = "query") -> Rows:
+        """``rows``, the dicts built on first use (``Rows``): for the large account statements,
+        which an unchanged listing never parses."""
         adapter = self.adapter
         adapter.statements_executed += 1
         try:
@@ -293,7 +298,7 @@ class AdapterSession:
             raise adapter.no_answer_error(action, exc.seconds) from exc
         except adapter.driver_errors as exc:
             raise adapter.wrap_error(exc, action) from exc
-        return [dict(zip(columns, row, strict=True)) for row in data]
+        return Rows(columns, data)
 
 
 class BaseAdapter(abc.ABC):

@@ -15,6 +15,7 @@ from accounts.services import accounts_apply, accounts_sync_instance
 from instances.adapters.base import AccountFacts
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
+from instances.adapters.rows import Rows
 from tests.support.factories import make_fake_instance
 from tests.support.fake_adapter import FAKE_ACCOUNTS, FakeAdapter, generated_accounts
 
@@ -83,6 +84,18 @@ def test_fingerprint_covers_rows_and_the_reading_code():
     assert same != fingerprint.listing_fingerprint(adapter=mysql, rows={"users": [{"User": "app", "Host": "h"}]})
     # the same rows read by another engine's code are another listing
     assert same != fingerprint.listing_fingerprint(adapter=postgres, rows=rows)
+
+
+def test_rows_never_built_are_fingerprinted_from_the_driver_tuples_as_their_dicts_would_be():
+    mysql = MySQLAdapter.__new__(MySQLAdapter)
+    lazy = Rows(("User", "Host", "plugin"), [("app", "%", None), ("ro", "10.0.%", "ed25519")])
+    as_dicts = [{"User": "app", "Host": "%", "plugin": None}, {"User": "ro", "Host": "10.0.%", "plugin": "ed25519"}]
+    digest = fingerprint.listing_fingerprint(adapter=mysql, rows={"users": lazy, "db_privs": Rows(("Db",), [])})
+    assert digest == fingerprint.listing_fingerprint(adapter=mysql, rows={"users": as_dicts, "db_privs": []})
+    assert not lazy.built and lazy.column("Host") == ["%", "10.0.%"] and len(lazy) == 2
+    assert lazy == as_dicts and lazy.built  # reading a row builds them all
+    lazy[1]["User"] = "changed by a reader"  # what the parse would see: another listing
+    assert fingerprint.listing_fingerprint(adapter=mysql, rows={"users": lazy, "db_privs": []}) != digest
 
 
 def test_fingerprint_changes_when_the_reading_code_changes(tmp_path, monkeypatch):

@@ -138,7 +138,9 @@ class MySQLAdapter(BaseAdapter):
                 "mariadb": features.is_mariadb,
                 # decoding MariaDB's access bitmask depends on the version (bit 20's name)
                 "version": list(features.version),
-                "users": session.rows(sql.accounts_sql(features), action=f"read {sql.accounts_table(features)}"),
+                # one row per account (and per database grant, role grant below): built into
+                # dicts only if the listing changed
+                "users": session.lazy_rows(sql.accounts_sql(features), action=f"read {sql.accounts_table(features)}"),
                 "db_privs": self._unless_denied(session, db_sql, "mysql.db", unread),
                 "db_priv_columns": list(db_columns) if db_columns else None,
                 "table_privs": self._unless_denied(session, sql.TABLE_PRIVILEGES, "mysql.tables_priv", unread),
@@ -147,7 +149,7 @@ class MySQLAdapter(BaseAdapter):
                 "mandatory_roles": "", "unread_tables": unread,
             }  # fmt: skip
             if features.has_roles_mapping:
-                rows["mariadb_roles"] = session.rows(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
+                rows["mariadb_roles"] = session.lazy_rows(sql.MARIADB_ROLE_GRANTS, action="read mysql.roles_mapping")
             if features.has_role_edges:
                 rows["role_edges"] = session.rows(sql.MYSQL_ROLE_EDGES, action="read mysql.role_edges")
                 rows["default_roles"] = session.rows(sql.MYSQL_DEFAULT_ROLES, action="read mysql.default_roles")
@@ -164,7 +166,7 @@ class MySQLAdapter(BaseAdapter):
         may not read it, [] and the table with the server's words in ``unread`` (a partial read:
         ``account_unread_scopes``). Any other failure raises as in every read."""
         try:
-            return session.rows(statement, action=f"read {table}")
+            return session.lazy_rows(statement, action=f"read {table}")
         except TargetPermissionDenied as exc:
             cause = exc.__cause__.args if exc.__cause__ is not None else ()
             reason = str(cause[1]) if len(cause) > 1 else exc.message

@@ -25,6 +25,7 @@ from instances.adapters.base import (
 from instances.adapters.postgresql import parse, privileges, sql
 from instances.adapters.postgresql.features import PostgreSQLFeatures
 from instances.adapters.privileges import PrivilegeCheck
+from instances.adapters.rows import Rows
 from whalefall.errors import (
     TargetAuthFailed,
     TargetError,
@@ -67,12 +68,14 @@ def classify(exc: BaseException) -> type[TargetError]:
     return TargetQueryFailed
 
 
-def quiet_superusers(roles: list[dict], memberships: list[dict]) -> list[int]:
+def quiet_superusers(roles: Rows, memberships: Rows) -> list[int]:
     """The oids of the superusers nobody is a member of (``sql.OBJECT_PRIVILEGES``' ``quiet``), from
     the ACCOUNTS and MEMBERSHIPS rows of the same read: roles are shared by every database, so one
-    answer serves each database's object read (parse.py leaves the same roles' ownership out)."""
-    granted = {m["roleid"] for m in memberships}
-    return [r["oid"] for r in roles if r["rolsuper"] and r["oid"] not in granted]
+    answer serves each database's object read (parse.py leaves the same roles' ownership out).
+    Reads the columns only: an unchanged listing never builds the rows' dicts."""
+    granted = set(memberships.column("roleid"))
+    return [oid for oid, superuser in zip(roles.column("oid"), roles.column("rolsuper"), strict=True)
+            if superuser and oid not in granted]  # fmt: skip
 
 
 class PostgreSQLAdapter(BaseAdapter):
@@ -133,8 +136,9 @@ class PostgreSQLAdapter(BaseAdapter):
         with self.connect() as session:
             features: PostgreSQLFeatures = session.features
             memberships_sql = sql.MEMBERSHIPS_16 if features.has_grant_inherit_set_options else sql.MEMBERSHIPS
-            roles = session.rows(sql.ACCOUNTS, action="read pg_roles")
-            memberships = session.rows(memberships_sql, action="read pg_auth_members")
+            # one row per role and per membership: built into dicts only if the listing changed
+            roles = session.lazy_rows(sql.ACCOUNTS, action="read pg_roles")
+            memberships = session.lazy_rows(memberships_sql, action="read pg_auth_members")
             quiet = {"quiet": quiet_superusers(roles, memberships)}
             rows: AccountRows = {
                 "connected_database": session.database,

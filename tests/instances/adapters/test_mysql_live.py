@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from accounts.fingerprint import listing_fingerprint
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.registry import get_adapter
@@ -78,6 +79,14 @@ def adapter(mysql_monitor) -> MySQLAdapter:
 
 def _ours(accounts: list[AccountFacts], monitor_name: str) -> dict[tuple[str, str], AccountFacts]:
     return {(a.username, a.host): a for a in accounts if a.username.startswith(P) and a.username != monitor_name}
+
+
+def test_the_large_account_statements_are_fingerprinted_without_building_their_rows(adapter):
+    # an unchanged listing is recognised from the driver's tuples: its rows are never made dicts
+    rows = adapter.read_account_rows()
+    listing_fingerprint(adapter=adapter, rows=rows)
+    assert [name for name in ('users', 'db_privs', 'mariadb_roles') if rows[name].built] == []
+    assert adapter.parse_account_rows(rows) and all(rows[name].built for name in ('users', 'db_privs', 'mariadb_roles'))
 
 
 def test_connection_reports_version_and_latency(adapter):

@@ -9,6 +9,7 @@ import json
 import pytest
 from psycopg import sql as pgsql
 
+from accounts.fingerprint import listing_fingerprint
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.postgresql.adapter import PostgreSQLAdapter
 from instances.adapters.registry import get_adapter
@@ -90,6 +91,14 @@ def app_adapter(pg_monitor) -> PostgreSQLAdapter:
 
 def _ours(accounts: list[AccountFacts], monitor: str) -> dict[str, AccountFacts]:
     return {a.username: a for a in accounts if a.username.startswith(P) and a.username != monitor}
+
+
+def test_the_large_account_statements_are_fingerprinted_without_building_their_rows(adapter):
+    # an unchanged listing is recognised from the driver's tuples: its rows are never made dicts
+    rows = adapter.read_account_rows()
+    listing_fingerprint(adapter=adapter, rows=rows)
+    assert [name for name in ('roles', 'memberships') if rows[name].built] == []
+    assert adapter.parse_account_rows(rows) and all(rows[name].built for name in ('roles', 'memberships'))
 
 
 def test_connection_reports_version_and_latency(adapter):
