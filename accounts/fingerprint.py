@@ -29,6 +29,7 @@ from instances.adapters.base import AccountRows, BaseAdapter, Rows
 # Modules, besides the engine's own package, whose code decides the stored state.
 _STATE_MODULES = (
     "instances.adapters.base",
+    "instances.adapters.rows",
     "instances.adapters.parsing",
     "instances.adapters.matching",
     "accounts.diff",

@@ -40,26 +40,33 @@ from accounts.diff import facts_privileges
 from instances.adapters.base import AccountFacts, Privilege, UnreadScope
 from instances.adapters.parsing import privilege_label
 
-# The stored side, one row: when the instance was last read (its accounts' last_seen_at before
-# this sync bumps it), its unread scopes with their since-dates, and every account's facts and
-# snapshot (the carry-over needs the stored entries inside the scopes).
+# The stored side: when the instance was last read (its accounts' last_seen_at before this sync
+# bumps it) and its unread scopes with their since-dates, on every row, and each account's facts and
+# snapshot, one row per account (the carry-over needs the stored entries inside the scopes; one
+# jsonb array of them all would hit PostgreSQL's 256 MB limit on a large instance). One row of
+# NULL accounts when none is stored.
 STORED = """
-SELECT (SELECT max(a.last_seen_at) FROM instance_accounts a WHERE a.instance_id = %(instance_id)s),
-       (SELECT coalesce(jsonb_object_agg(s.name, s.not_read_since), '{}') FROM account_unread_scopes s
-        WHERE s.instance_id = %(instance_id)s)::text,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(a.username, a.host, p.facts, p.snapshot)), '[]')
-        FROM instance_accounts a JOIN account_permissions p ON p.instance_account_id = a.id
-        WHERE a.instance_id = %(instance_id)s)::text
+SELECT i.last_read, i.scopes, a.username, a.host, a.facts, a.snapshot
+FROM (SELECT (SELECT max(a.last_seen_at) FROM instance_accounts a WHERE a.instance_id = %(instance_id)s) AS last_read,
+             (SELECT coalesce(jsonb_object_agg(s.name, s.not_read_since), '{}') FROM account_unread_scopes s
+              WHERE s.instance_id = %(instance_id)s)::text AS scopes) i
+LEFT JOIN LATERAL (
+    SELECT a.username, a.host, p.facts::text AS facts, p.snapshot::text AS snapshot
+    FROM instance_accounts a JOIN account_permissions p ON p.instance_account_id = a.id
+    WHERE a.instance_id = %(instance_id)s
+) a ON true
 """
 
 # A partial read: store its listing fingerprint (which covers its unread scopes; none given: forget
 # the stored one, so that the next sync compares everything) and replace the instance's unread
 # scopes by this read's.
 WRITE_PARTIAL = """
-WITH forget AS (DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s AND %(fingerprint)s = ''),
+WITH forget AS (
+    DELETE FROM instance_account_listings WHERE instance_id = %(instance_id)s AND coalesce(%(fingerprint)s, '') = ''
+),
 listing AS (
     INSERT INTO instance_account_listings (instance_id, fingerprint, account_count, changed_at)
-    SELECT %(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s WHERE %(fingerprint)s <> ''
+    SELECT %(instance_id)s, %(fingerprint)s, %(account_count)s, %(now)s WHERE coalesce(%(fingerprint)s, '') <> ''
     ON CONFLICT (instance_id) DO UPDATE SET
         fingerprint = EXCLUDED.fingerprint, account_count = EXCLUDED.account_count, changed_at = EXCLUDED.changed_at
 ),
@@ -199,13 +206,16 @@ def unread_carry_over(
     the stored state (``carry_over``), and return each scope with its since-date: the stored one
     while it stays unread, else the instance's last read (None before any). One statement."""
     cursor.execute(STORED, {"instance_id": instance_id})
-    last_read, previous_text, stored_text = cursor.fetchone()
+    rows = cursor.fetchall()
+    last_read, previous_text = rows[0][:2]
     previous = json.loads(previous_text)
-    for username, host, facts, snapshot in json.loads(stored_text):
-        key = (username, host)
-        account = incoming.get(key)
+    for _, _, username, host, facts, snapshot in rows:
+        account = incoming.get((username, host)) if username is not None else None
         if account is not None:
-            incoming[key] = carry_over(account, facts=facts or {}, snapshot=snapshot or {}, scopes=scopes)
+            incoming[(username, host)] = carry_over(
+                account, facts=json.loads(facts) if facts else {}, snapshot=json.loads(snapshot) if snapshot else {},
+                scopes=scopes,
+            )  # fmt: skip
     records = []
     for scope in scopes:
         if scope.label in previous:

@@ -102,11 +102,13 @@ def batch_start(
     # committed before them). A server crash before it loses a prefix-closed tail of the batch:
     # those records are back to queued/running, failed by the reaper, never "completed" over
     # work that is gone. The returned session is durable; ``progress`` may report a record first.
-    for record_id in record_ids:
-        record = record_execute(record_id=record_id, wait_for_disk=False)
-        if progress is not None:
-            progress(record)
-    records_flush()
+    try:
+        for record_id in record_ids:
+            record = record_execute(record_id=record_id, wait_for_disk=False)
+            if progress is not None:
+                progress(record)
+    finally:  # also when a progress callback fails or the run is interrupted
+        records_flush()
     session.refresh_from_db()
     return session
 

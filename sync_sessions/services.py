@@ -129,11 +129,18 @@ _START_RECORD_ASYNC_SQL = _START_RECORD_SQL.format(async_commit=", set_config('s
 _START_RECORD_SQL = _START_RECORD_SQL.format(async_commit="")
 
 
+def _own_transaction() -> bool:
+    """Is the next statement its own transaction (autocommit, no atomic block)? Only then may it
+    set ``synchronous_commit`` for itself: in a caller's transaction the setting would reach the
+    caller's own writes too."""
+    return connection.get_autocommit() and not connection.in_atomic_block
+
+
 def record_start(*, record: SyncInstanceRecord) -> bool:
     """Mark a queued record running (and its session, if still queued); False if it was
     already taken, cancelled or finished."""
     now = timezone.now()
-    sql = _START_RECORD_SQL if connection.in_atomic_block else _START_RECORD_ASYNC_SQL
+    sql = _START_RECORD_ASYNC_SQL if _own_transaction() else _START_RECORD_SQL
     with connection.cursor() as cursor:
         cursor.execute(sql, {"record_id": record.pk, "now": now})
         updated = cursor.fetchone()[0]
@@ -223,7 +230,7 @@ def record_finish(
     else:
         status, code, message = RecordStatus.COMPLETED, "", ""
     now = timezone.now()
-    sql = _FINISH_RECORD_SQL if wait_for_disk or connection.in_atomic_block else _FINISH_RECORD_ASYNC_SQL
+    sql = _FINISH_RECORD_SQL if wait_for_disk or not _own_transaction() else _FINISH_RECORD_ASYNC_SQL
     with connection.cursor() as cursor:
         cursor.execute(
             sql,

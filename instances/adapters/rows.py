@@ -40,7 +40,7 @@ class Rows(Sequence[Row]):
         return [row[at] for row in self.raw]
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.raw) if self._dicts is None else len(self._dicts)
 
     def __getitem__(self, index):  # an int or a slice, as a list takes
         return self.dicts()[index]

@@ -76,6 +76,33 @@ def test_an_inline_batch_flushes_once_at_its_end_and_returns_its_finished_sessio
         assert cursor.fetchone()[0] == "on"
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_inline_batch_still_flushes_when_its_progress_callback_fails():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    instances = [make_fake_instance(name=n) for n in ("a", "b")]
+
+    def broken_progress(record):
+        raise BrokenPipeError("the command's output went away")
+
+    with CaptureQueriesContext(connection) as ctx, pytest.raises(BrokenPipeError):
+        batch_start(unit=Unit(counting_unit), sync_category="other", instance_ids=[i.pk for i in instances],
+                    progress=broken_progress)  # fmt: skip
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum("pg_current_xact_id" in q for q in sql) == 1  # the finished record is made durable
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_transaction_level_lock_is_refused_outside_a_transaction():
+    from django.db.transaction import TransactionManagementError
+
+    from whalefall.db.locks import advisory_xact_lock
+
+    with pytest.raises(TransactionManagementError):
+        advisory_xact_lock("tests.lock", 1)
+
+
 def test_a_unit_that_cannot_be_imported_fails_its_records_with_a_clear_error():
     instance = make_fake_instance()
     session = batch_start(unit=ACCOUNT_SYNC_UNIT, sync_category="account", instance_ids=[instance.pk], enqueue=True)

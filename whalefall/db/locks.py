@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 
 from whalefall.errors import ConcurrentOperation
 
@@ -48,6 +49,8 @@ def advisory_xact_lock(
     ConcurrentOperation at once; must run inside a transaction. ``local_settings`` are set for
     the transaction (``SET LOCAL``) by the same statement: one round trip, not one per setting
     plus a lock and an unlock. It conflicts with ``advisory_lock`` on the same key."""
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("advisory_xact_lock outside a transaction would be released at once")
     settings = list((local_settings or {}).items())
     set_configs = "".join(", set_config(%s, %s, true)" for _ in settings)
     with connection.cursor() as cursor:
