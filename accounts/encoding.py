@@ -137,12 +137,12 @@ def account_state(account: AccountFacts) -> AccountState:
 DOC_LIMIT = 64 * 1024 * 1024
 
 
-def permissions_docs(rows: list[tuple[int, AccountState, str | None]], *, limit: int | None = None) -> Iterator[str]:
+def permissions_docs(rows: list[tuple[int, AccountState, str | None]]) -> Iterator[str]:
     """The permission rows of changed accounts as JSON array documents (``sql.UPSERT_PERMISSIONS``),
-    each at most ``limit`` (``DOC_LIMIT``) characters unless one account alone is larger: one
-    document for any ordinary change, more only for very large ones. The already-serialised JSON is
-    spliced in: nothing is encoded twice."""
-    limit = DOC_LIMIT if limit is None else limit
+    each at most ``DOC_LIMIT`` characters unless one account alone is larger: one document for any
+    ordinary change, more only for very large ones. The already-serialised JSON is spliced in:
+    nothing is encoded twice."""
+    limit = DOC_LIMIT  # read at each call: a test lowers it
     parts: list[str] = []
     size = 0
     for account_id, state, _ in rows:

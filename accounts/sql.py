@@ -81,10 +81,11 @@ COPY_CHANGES = (
 # The stored listing fingerprint (accounts/fingerprint.py): a resync with the
 # same fingerprint only bumps the timestamps (gets the account count, and the stored unread
 # scopes with their since-dates: a partial read's fingerprint covers its scopes, accounts/unread.py).
-SAME_LISTING = """
-SELECT l.account_count,
-       (SELECT coalesce(jsonb_object_agg(s.name, s.not_read_since), '{}') FROM account_unread_scopes s
-        WHERE s.instance_id = l.instance_id)::text
+# The instance's unread scopes (accounts/unread.py) with their since-dates: JSON text, name → date.
+UNREAD_SINCE = """(SELECT coalesce(jsonb_object_agg(s.name, s.not_read_since), '{}') FROM account_unread_scopes s
+                   WHERE s.instance_id = %(instance_id)s)::text"""
+SAME_LISTING = f"""
+SELECT l.account_count, {UNREAD_SINCE}
 FROM instance_account_listings l
 WHERE l.instance_id = %(instance_id)s AND l.fingerprint = %(fingerprint)s
 """

@@ -36,6 +36,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from accounts import sql
 from accounts.diff import facts_privileges
 from instances.adapters.base import AccountFacts, Privilege, UnreadScope
 from instances.adapters.parsing import privilege_label
@@ -45,11 +46,10 @@ from instances.adapters.parsing import privilege_label
 # snapshot, one row per account (the carry-over needs the stored entries inside the scopes; one
 # jsonb array of them all would hit PostgreSQL's 256 MB limit on a large instance). One row of
 # NULL accounts when none is stored.
-STORED = """
+STORED = f"""
 SELECT i.last_read, i.scopes, a.username, a.host, a.facts, a.snapshot
 FROM (SELECT (SELECT max(a.last_seen_at) FROM instance_accounts a WHERE a.instance_id = %(instance_id)s) AS last_read,
-             (SELECT coalesce(jsonb_object_agg(s.name, s.not_read_since), '{}') FROM account_unread_scopes s
-              WHERE s.instance_id = %(instance_id)s)::text AS scopes) i
+             {sql.UNREAD_SINCE} AS scopes) i
 LEFT JOIN LATERAL (
     SELECT a.username, a.host, p.facts::text AS facts, p.snapshot::text AS snapshot
     FROM instance_accounts a JOIN account_permissions p ON p.instance_account_id = a.id
@@ -216,14 +216,18 @@ def unread_carry_over(
                 account, facts=json.loads(facts) if facts else {}, snapshot=json.loads(snapshot) if snapshot else {},
                 scopes=scopes,
             )  # fmt: skip
+    return _records(scopes, previous, last_read=last_read)
+
+
+def _records(
+    scopes: Sequence[UnreadScope], stored: dict[str, str | None], *, last_read: dt.datetime | None
+) -> list[UnreadRecord]:
+    """Each scope with its since-date: the stored one (``stored``: scope name → ISO date or None)
+    while it stays unread, else ``last_read``."""
     records = []
     for scope in scopes:
-        if scope.label in previous:
-            since = previous[scope.label]
-            since = dt.datetime.fromisoformat(since) if since else None
-        else:
-            since = last_read
-        records.append(UnreadRecord(scope, since))
+        since = stored.get(scope.label, last_read)  # a stored None: never read in full
+        records.append(UnreadRecord(scope, dt.datetime.fromisoformat(since) if isinstance(since, str) else since))
     return records
 
 
@@ -258,8 +262,7 @@ def unread_records_stored(scopes: Sequence[UnreadScope], stored: dict[str, str |
     applied one (its listing fingerprint matched). None when they differ."""
     if set(stored) != {scope.label for scope in scopes}:
         return None
-    return [UnreadRecord(scope, dt.datetime.fromisoformat(stored[scope.label]) if stored[scope.label] else None)
-            for scope in scopes]  # fmt: skip
+    return _records(scopes, stored, last_read=None)
 
 
 def stored_scope(row: Any) -> UnreadScope:
