@@ -19,6 +19,7 @@ from accounts.diff import facts_json, facts_privileges
 from accounts.whocan import mysql_pattern_affixes
 from instances.adapters.base import AccountFacts, Privilege
 from instances.adapters.matching import mysql_is_pattern
+from instances.adapters.parsing import SharedSnapshot
 
 
 def copy_rows(cursor, statement: str, rows: Iterable[tuple]) -> None:
@@ -126,8 +127,17 @@ def state_digest(facts: str, snapshot: str) -> str:
     return hashlib.blake2b(f"{facts}\n{snapshot}".encode(), digest_size=16).hexdigest()
 
 
+def snapshot_json(snapshot: dict) -> str:
+    """The canonical JSON of a snapshot; a ``SharedSnapshot`` is encoded once for all its accounts."""
+    if type(snapshot) is not SharedSnapshot:
+        return _canonical(snapshot)
+    if snapshot.encoded is None:
+        snapshot.encoded = _canonical(snapshot)
+    return snapshot.encoded
+
+
 def account_state(account: AccountFacts) -> AccountState:
-    facts, snapshot = facts_json(account), _canonical(account.snapshot)
+    facts, snapshot = facts_json(account), snapshot_json(account.snapshot)
     return AccountState((account.username, account.host), account, facts, snapshot, state_digest(facts, snapshot))
 
 

@@ -12,7 +12,7 @@ default roles, SQL Server nested roles) and what its own flags are.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -237,6 +237,34 @@ def sorted_privileges(privileges: Iterable[Privilege]) -> OrderedPrivileges:
     if len(privileges) < 2:  # most accounts: nothing to sort
         return OrderedPrivileges(privileges)
     return OrderedPrivileges(sorted(set(privileges), key=privilege_order))
+
+
+class SharedSnapshot(dict):
+    """An account snapshot that several accounts of one listing share (``snapshot_interner``):
+    equal inputs, one dict. Read-only by contract, like every snapshot. ``encoded`` is a slot for
+    its consumer's encoding of it (the account sync's canonical JSON), so that a snapshot shared by
+    thousands of accounts is encoded once."""
+
+    __slots__ = ("encoded",)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.encoded: str | None = None
+
+
+def snapshot_interner() -> Callable[[Hashable, Callable[[], dict[str, Any]]], SharedSnapshot]:
+    """``intern(key, build)``: the snapshot built for ``key`` by an earlier call, else
+    ``build()``'s as a ``SharedSnapshot``. One interner per listing; ``key`` holds every input
+    ``build`` reads (most logins have the same attributes and direct roles)."""
+    snapshots: dict[Hashable, SharedSnapshot] = {}
+
+    def intern(key: Hashable, build: Callable[[], dict[str, Any]]) -> SharedSnapshot:
+        snapshot = snapshots.get(key)
+        if snapshot is None:
+            snapshot = snapshots[key] = SharedSnapshot(build())
+        return snapshot
+
+    return intern
 
 
 def where_label(level: str, target: str) -> str:

@@ -59,6 +59,7 @@ from instances.adapters.parsing import (
     effective_privileges,
     privilege_label,
     reasons_dict,
+    snapshot_interner,
     sorted_privileges,
 )
 
@@ -366,6 +367,7 @@ def parse_accounts(
     for grant in role_grants:
         direct_grants[grant.grantee].append(grant)
     memo: dict = {}
+    intern = snapshot_interner()
     policies: dict[str, PasswordPolicy] = {}  # an account's policy depends only on its plugin
     accounts = []
     for row in users:
@@ -381,7 +383,7 @@ def parse_accounts(
             policy = policies[plugin] = password_policy(password_check, plugin, mariadb=mariadb)
         accounts.append(
             _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
-                     mariadb=mariadb, activate_all=activate_all_roles, policy=policy)
+                     mariadb=mariadb, activate_all=activate_all_roles, policy=policy, intern=intern)
         )  # fmt: skip
     public = grants.get(PUBLIC) if mariadb and (PUBLIC, "") in roles else None
     if public:
@@ -393,7 +395,7 @@ def parse_accounts(
 
 
 def _account(row, node: str, graph, reach, privileges, direct, defaults, *, mariadb, activate_all,
-             policy=None) -> AccountFacts:  # fmt: skip
+             policy, intern) -> AccountFacts:  # fmt: skip
     held = counted(privileges)
     supers = [privilege_label(p) for p in held if p.level == "global" and p.privilege == "SUPER"]
     grant_reasons = [privilege_label(p) for p in held if p.grantable or p.privilege == "ROLE_ADMIN"]
@@ -408,10 +410,24 @@ def _account(row, node: str, graph, reach, privileges, direct, defaults, *, mari
         can_login=not locked,
         roles=tuple(sorted({r.role for r in reach})),
         privileges=sorted_privileges(privileges),
-        snapshot=_snapshot(row, direct, defaults, mariadb=mariadb, activate_all=activate_all),
+        snapshot=intern(_snapshot_key(row, direct, defaults),
+                        lambda: _snapshot(row, direct, defaults, mariadb=mariadb, activate_all=activate_all)),
         reasons=reasons_dict(is_superuser=supers, can_grant=grant_reasons, is_locked=["ACCOUNT LOCK"] * locked),
         password_policy=policy,
     )
+
+
+# what ``_snapshot`` reads of an account's row (``mariadb`` and ``activate_all`` hold for the whole listing)
+_SNAPSHOT_COLUMNS = ("plugin", "password_expired", "account_locked", "default_role", "access")
+
+
+def _snapshot_key(row: Row, direct: list[RoleGrant], defaults: set[Key]) -> tuple:
+    """Every input of ``_snapshot`` (``snapshot_interner``): most accounts have the same plugin,
+    flags and direct roles. The password's change time only as its text (``_snapshot`` compares
+    its text)."""
+    changed = str(row["password_last_changed"]) if "password_last_changed" in row else None
+    return (tuple(row.get(column) for column in _SNAPSHOT_COLUMNS), changed,
+            tuple((g.role, g.admin_option) for g in direct), frozenset(defaults) if defaults else None)  # fmt: skip
 
 
 def _snapshot(row: Row, direct: list[RoleGrant], defaults: set[Key], *, mariadb: bool, activate_all: bool) -> dict:

@@ -52,9 +52,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
@@ -64,6 +65,7 @@ from instances.adapters.parsing import (
     effective_privileges,
     privilege_label,
     reasons_dict,
+    snapshot_interner,
     sorted_privileges,
 )
 
@@ -244,8 +246,10 @@ def parse_accounts(
         return policies[has_password]
 
     closures: dict[str, frozenset[str]] = {}
-    accounts = [_account(row, graph, grants, memo, closures, superusers, policy_of(row["rolname"]))
-                for row in role_rows if row["rolcanlogin"]]  # fmt: skip
+    member_of: dict[tuple, tuple[str, ...]] = {}
+    intern = snapshot_interner()
+    accounts = [_account(row, graph, grants, memo, (closures, member_of), superusers, policy_of(row["rolname"]),
+                         intern) for row in role_rows if row["rolcanlogin"]]  # fmt: skip
     if public:
         accounts.append(public_pseudo_account(public))
     return sorted(accounts, key=lambda a: a.username)
@@ -298,21 +302,25 @@ def _superuser(name: str, superuser: bool, graph: RoleGraph, reach, superusers: 
     return implied
 
 
-def _member_of(graph: RoleGraph, name: str, closures: dict[str, frozenset[str]]) -> tuple[str, ...]:
+def _member_of(graph: RoleGraph, name: str, memos: tuple[dict, dict]) -> tuple[str, ...]:
     """Every role ``name`` is a member of, through any chain of grants (``pg_has_role … 'MEMBER'``):
     also along PG 16+ grants with neither INHERIT nor SET, which ``reach`` does not follow (e.g. the
-    ADMIN-only grant of a role to the CREATEROLE login that created it); sorted. ``closures``: the
-    roles each granted role leads to, shared by the accounts of one listing (few roles, many
-    members)."""
-    seen: set[str] = set()
-    for edge in graph.direct(name):
-        seen.add(edge.role)
-        closure = closures.get(edge.role)
-        if closure is None:
-            closure = closures[edge.role] = frozenset(_reachable(graph, edge.role))
-        seen |= closure
-    seen.discard(name)
-    return tuple(sorted(seen))
+    ADMIN-only grant of a role to the CREATEROLE login that created it); sorted. ``memos``: the
+    roles each granted role leads to, and the answer for each set of directly granted roles,
+    shared by the accounts of one listing (few roles, many members)."""
+    direct = tuple(edge.role for edge in graph.direct(name))
+    closures, answers = memos
+    answer = answers.get(direct)
+    if answer is None:
+        seen: set[str] = set(direct)
+        for role in direct:
+            closure = closures.get(role)
+            if closure is None:
+                closure = closures[role] = frozenset(_reachable(graph, role))
+            seen |= closure
+        answer = answers[direct] = tuple(sorted(seen))
+    # a login only leads back to itself through a cycle of grants: it is not its own member
+    return tuple(role for role in answer if role != name) if name in answer else answer
 
 
 def _reachable(graph: RoleGraph, start: str) -> set[str]:
@@ -328,8 +336,8 @@ def _reachable(graph: RoleGraph, start: str) -> set[str]:
     return seen
 
 
-def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict, closures: dict,
-             superusers: frozenset[str], policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
+def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], memo: dict, memos: tuple[dict, dict],
+             superusers: frozenset[str], policy: PasswordPolicy | None, intern: Callable) -> AccountFacts:  # fmt: skip
     name = row["rolname"]
     reach = graph.reach(name)
     privileges = effective_privileges(name, graph, grants, reach, memo)
@@ -357,9 +365,9 @@ def _account(row: Row, graph: RoleGraph, grants: Mapping[str, list[Privilege]], 
         can_grant=bool(grant_reasons),
         is_locked=expired,
         can_login=not expired,
-        roles=_member_of(graph, name, closures),
+        roles=_member_of(graph, name, memos),
         privileges=sorted_privileges(privileges),
-        snapshot=_snapshot(row, graph.direct(name)),
+        snapshot=_interned_snapshot(row, graph.direct(name), intern),
         reasons=reasons,
         password_policy=policy,
     )
@@ -377,6 +385,20 @@ def public_pseudo_account(public: list[Privilege]) -> AccountFacts:
         privileges=sorted_privileges(public),
         snapshot={"engine": "postgresql", "pseudo_role": PUBLIC},
     )
+
+
+# what ``_snapshot`` reads of a role's row
+_SNAPSHOT_COLUMNS = operator.itemgetter("rolsuper", "rolcreaterole", "rolcreatedb", "rolcanlogin", "rolinherit",
+                                        "rolreplication", "rolbypassrls", "rolconnlimit", "rolvaliduntil")  # fmt: skip
+
+
+def _interned_snapshot(row: Row, direct: list[RoleEdge], intern: Callable) -> dict[str, Any]:
+    """``_snapshot``, one dict for the logins with equal attributes and direct grants (``intern``)."""
+    valid_until = row["rolvaliduntil"]
+    # each edge without its member (the login); the valid-until time also as the snapshot's JSON
+    # shows it (two equal instants in different zones print apart)
+    key = (_SNAPSHOT_COLUMNS(row), None if valid_until is None else str(valid_until), tuple(e[1:] for e in direct))
+    return intern(key, lambda: _snapshot(row, direct))
 
 
 def _snapshot(row: Row, direct: list[RoleEdge]) -> dict[str, Any]:
