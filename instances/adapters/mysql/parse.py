@@ -426,7 +426,7 @@ def _snapshot_key(row: Row, direct: list[RoleGrant], defaults: set[Key]) -> tupl
     flags and direct roles. The password's change time only as its text (``_snapshot`` compares
     its text)."""
     changed = str(row["password_last_changed"]) if "password_last_changed" in row else None
-    return (tuple(row.get(column) for column in _SNAPSHOT_COLUMNS), changed,
+    return (tuple(map(row.get, _SNAPSHOT_COLUMNS)), changed,
             tuple((g.role, g.admin_option) for g in direct), frozenset(defaults) if defaults else None)  # fmt: skip
 
 
