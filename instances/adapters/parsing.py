@@ -204,9 +204,11 @@ def effective_privileges(
             continue
         held = memo.get(reach) if memo is not None else None
         if held is None:
-            # an entry's own ``via`` (PostgreSQL: ``pg_database_owner``) follows the path to the role
+            # an entry's own ``via`` (PostgreSQL: ``pg_database_owner``) follows the path to the role,
+            # and so does its own ``via_set_role`` (a PG < 16 NOINHERIT owner's pg_database_owner)
             held = [Privilege(p.level, p.privilege, p.target, p.grantable, p.state,
-                              (*reach.via, *p.via) if p.via else reach.via, reach.set_role, p.implied_by)
+                              (*reach.via, *p.via) if p.via else reach.via, reach.set_role or p.via_set_role,
+                              p.implied_by)
                     for p in own]  # fmt: skip
             if memo is not None:
                 memo[reach] = held

@@ -24,7 +24,9 @@ Definitions (also in docs/adapters.md):
   schema and table it owns (``owner``) — or, when it revoked some from itself,
   what its own ACL entry still has — and passes it to its members like a
   grant; what ``pg_database_owner`` owns or is granted in a database (PG 14+)
-  belongs to that database's owner (path ``… → pg_database_owner``);
+  belongs to that database's owner (path ``… → pg_database_owner``; before
+  PG 16 by ``SET ROLE`` only when the owner is NOINHERIT: that implicit
+  membership inherits like any other then — PG 15's has_schema_privilege);
   ``pg_read_all_data`` / ``pg_write_all_data`` / ``pg_maintain`` hold their
   documented privileges globally. A superuser nobody is a member of holds no
   owner entries: its ``ALL`` covers them. The answer of
@@ -162,11 +164,13 @@ def privileges_by_grantee(
     objects_by_database: Mapping[str, Iterable[Row]],
     database_owners: Mapping[str, str] | None = None,
     quiet_owners: frozenset[str] | set[str] = frozenset(),
+    set_role_owners: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, list[Privilege]], list[Privilege]]:
     """(role name → its own privileges, privileges granted to PUBLIC). ``database_owners``: database
     → its owner, who holds in it what is granted to or owned by ``pg_database_owner`` (PG 14+; the
-    entries keep ``pg_database_owner`` in their path). Ownership of ``quiet_owners`` (superusers
-    nobody is a member of) is left out: their global ``ALL`` covers it."""
+    entries keep ``pg_database_owner`` in their path; ``via_set_role`` for the owners in
+    ``set_role_owners``). Ownership of ``quiet_owners`` (superusers nobody is a member of) is left
+    out: their global ``ALL`` covers it."""
     database_owners = database_owners or {}
     by_grantee: dict[str, list[Privilege]] = defaultdict(list)
     public: list[Privilege] = []
@@ -177,7 +181,8 @@ def privileges_by_grantee(
             return
         if grantee == PG_DATABASE_OWNER and database in database_owners:
             grantee = database_owners[database]
-            privilege = dataclasses.replace(privilege, via=(PG_DATABASE_OWNER,))
+            privilege = dataclasses.replace(privilege, via=(PG_DATABASE_OWNER,),
+                                            via_set_role=grantee in set_role_owners)  # fmt: skip
         if not (privilege.implied_by == OWNER and grantee in quiet_owners):
             by_grantee[grantee].append(privilege)
 
@@ -224,11 +229,16 @@ def parse_accounts(
     """One ``AccountFacts`` per login role, sorted by name, plus ``PUBLIC`` when it holds
     grants. ``role_rows``: every role (``ACCOUNTS``); ``database_owners``: database → owner
     (``OBJECT_DATABASES``). See the module docstring."""
-    role_rows = list(role_rows)
+    role_rows, membership_rows = list(role_rows), list(membership_rows)
     graph = membership_graph(membership_rows, {row["oid"]: row for row in role_rows})
     superusers = frozenset(row["rolname"] for row in role_rows if row["rolsuper"])
+    # before PG 16 (no per-grant options) a database owner's implicit membership of
+    # pg_database_owner inherits like any membership then: only when the owner has rolinherit
+    # (PG 16+: always). pg_auth_members is never empty (pg_monitor's own memberships).
+    per_grant = any("inherit_option" in row for row in membership_rows)
+    set_role_owners = frozenset() if per_grant else frozenset(r["rolname"] for r in role_rows if not r["rolinherit"])
     grants, public = privileges_by_grantee(database_rows, objects_by_database or {}, database_owners,
-                                           superusers - graph.granted_roles())  # fmt: skip
+                                           superusers - graph.granted_roles(), set_role_owners)  # fmt: skip
     names = {row["rolname"] for row in role_rows}
     for name, held in PREDEFINED_ROLES.items():
         if name in names:

@@ -4,6 +4,7 @@ Each rule of the module docstring decides at least one test."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 
@@ -198,6 +199,25 @@ def test_pg_database_owner_is_the_owner_of_each_database():
     assert every["bob"].privileges == (Privilege("schema", "ALL", "crm.public", True,
                                                  via=("carol", "pg_database_owner"), implied_by="owner"),)  # fmt: skip
     assert Privilege("schema", "USAGE", "app.public") in every["PUBLIC"].privileges
+
+
+def test_before_pg16_a_noinherit_database_owner_holds_pg_database_owners_privileges_by_set_role_only():
+    """PG < 16: the owner's implicit membership of pg_database_owner inherits like any membership then,
+    only when the owner has rolinherit (PG 15: has_schema_privilege(owner, 'public', 'CREATE') is false
+    for a NOINHERIT owner and for its members; test_postgresql_random_live.py); PG 16+: always."""
+    objects = {"app": [obj("schema", "pg_database_owner=UC/pg_database_owner", owner="pg_database_owner",
+                           owner_all=True)]}  # fmt: skip
+    roles = [role("alice", rolinherit=False), role("bob")]
+    owned = Privilege("schema", "ALL", "app.public", True, via=("pg_database_owner",), implied_by="owner")
+    pg15 = accounts(roles=roles, memberships=[{"member": oid("bob"), "roleid": oid("alice"), "admin_option": False}],
+                    objects=objects, database_owners={"app": "alice"})  # fmt: skip
+    assert pg15["alice"].privileges == (dataclasses.replace(owned, via_set_role=True),)
+    assert pg15["bob"].privileges == (dataclasses.replace(owned, via=("alice", "pg_database_owner"),
+                                                          via_set_role=True),)  # fmt: skip
+    pg16 = accounts(roles=roles, memberships=[member("bob", "alice")], objects=objects,
+                    database_owners={"app": "alice"})  # fmt: skip
+    assert pg16["alice"].privileges == (owned,)
+    assert pg16["bob"].privileges == (dataclasses.replace(owned, via=("alice", "pg_database_owner")),)
 
 
 def test_a_superuser_holds_all_and_its_members_only_by_set_role():
