@@ -149,6 +149,7 @@ class PostgreSQLAdapter(BaseAdapter):
                     session.database: session.rows(sql.OBJECT_PRIVILEGES, quiet, action="read object privileges")
                 },
                 "databases_not_read": [],
+                "per_grant_options": features.has_grant_inherit_set_options,
             }
             rows["password_check"] = self._password_check(session)
             listed = session.rows(sql.OBJECT_DATABASES, action="list databases")
@@ -219,6 +220,7 @@ class PostgreSQLAdapter(BaseAdapter):
         return parse.parse_accounts(
             rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"],
             database_owners=rows.get("database_owners") or {}, password_check=rows.get("password_check"),
+            per_grant_options=rows.get("per_grant_options"),
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

@@ -225,17 +225,22 @@ def parse_accounts(
     membership_rows: Iterable[Row] = (),
     database_owners: Mapping[str, str] | None = None,
     password_check: Mapping[str, Any] | None = None,
+    per_grant_options: bool | None = None,
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per login role, sorted by name, plus ``PUBLIC`` when it holds
     grants. ``role_rows``: every role (``ACCOUNTS``); ``database_owners``: database → owner
-    (``OBJECT_DATABASES``). See the module docstring."""
+    (``OBJECT_DATABASES``); ``per_grant_options``: the server has PG 16's per-grant INHERIT and
+    SET options (None: as the membership rows show, ``MEMBERSHIPS_16``'s or not). See the module
+    docstring."""
     role_rows, membership_rows = list(role_rows), list(membership_rows)
     graph = membership_graph(membership_rows, {row["oid"]: row for row in role_rows})
     superusers = frozenset(row["rolname"] for row in role_rows if row["rolsuper"])
     # before PG 16 (no per-grant options) a database owner's implicit membership of
     # pg_database_owner inherits like any membership then: only when the owner has rolinherit
-    # (PG 16+: always). pg_auth_members is never empty (pg_monitor's own memberships).
-    per_grant = any("inherit_option" in row for row in membership_rows)
+    # (PG 16+: always)
+    per_grant = per_grant_options
+    if per_grant is None:
+        per_grant = any("inherit_option" in row for row in membership_rows)
     set_role_owners = frozenset() if per_grant else frozenset(r["rolname"] for r in role_rows if not r["rolinherit"])
     grants, public = privileges_by_grantee(database_rows, objects_by_database or {}, database_owners,
                                            superusers - graph.granted_roles(), set_role_owners)  # fmt: skip

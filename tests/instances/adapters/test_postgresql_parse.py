@@ -220,6 +220,22 @@ def test_before_pg16_a_noinherit_database_owner_holds_pg_database_owners_privile
     assert pg16["bob"].privileges == (dataclasses.replace(owned, via=("alice", "pg_database_owner")),)
 
 
+def test_the_server_version_decides_for_a_noinherit_database_owner_without_any_membership():
+    """The adapter says whether the server has per-grant options (PG 16+): without memberships the
+    rows cannot show it."""
+    objects = {"app": [obj("schema", "pg_database_owner=UC/pg_database_owner", owner="pg_database_owner",
+                           owner_all=True)]}  # fmt: skip
+    roles = [role("alice", rolinherit=False)]
+
+    def alice(per_grant_options):
+        (parsed,) = parse.parse_accounts(roles, (), objects, database_owners={"app": "alice"},
+                                         per_grant_options=per_grant_options)  # fmt: skip
+        return [p.via_set_role for p in parsed.privileges]
+
+    assert alice(True) == [False]
+    assert alice(False) == [True]
+
+
 def test_a_superuser_holds_all_and_its_members_only_by_set_role():
     edges = [member("alice", "admins"), member("admins", "root"), member("bob", "root", set_option=False)]
     objects = {"app": [obj("object", table="t", owner="postgres"), obj("object", table="u", owner="root")]}
