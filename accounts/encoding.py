@@ -10,6 +10,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import NamedTuple
 
 from django.db import connection
@@ -92,6 +93,41 @@ def _entry_columns_mysql(p: Privilege) -> str:
     ``pattern_suffix``)."""
     pattern = p.level == "database" and mysql_is_pattern(p.target)
     return _entry_line_tail(p, mysql_pattern_affixes(p.target) if pattern else None)
+
+
+def permission_lines(
+    accounts: Iterable[tuple[int, AccountFacts]], *, now: datetime, facts_out: list[str]
+) -> Iterator[str]:
+    """``sql.COPY_PERMISSIONS`` rows of new accounts ((id, facts) pairs) in COPY's text format, a
+    chunk of lines at a time; each account's state is computed here, inside the stream, so the
+    database ingests one chunk while the next is encoded. Each facts JSON is appended to
+    ``facts_out`` (for the accounts' "add" rows)."""
+    stamp = copy_field(now.isoformat())
+    lines: list[str] = []
+    for account_id, account in accounts:
+        state = account_state(account)
+        facts_out.append(state.facts_json)
+        lines.append(
+            f"{account_id}\t{snapshot_field(state.snapshot_json)}\t{copy_field(state.facts_json)}\t{state.digest}\t"
+            f"{'t' if account.is_superuser else 'f'}\t{'t' if account.can_grant else 'f'}\t"
+            f"{'t' if account.is_locked else 'f'}\t{roles_field(tuple(account.roles))}\t{stamp}\n"
+        )
+        if len(lines) >= 1000:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines)
+
+
+@functools.lru_cache(maxsize=4096)
+def roles_field(roles: tuple[str, ...]) -> str:
+    """An account's roles as a COPY text field of ``account_permissions.roles`` (sorted, distinct):
+    most accounts share theirs, so each distinct list is encoded once."""
+    return copy_field(text_array(sorted(set(roles))))
+
+
+#: a snapshot's JSON as a COPY text field: equal snapshots are shared (``parsing.SharedSnapshot``),
+#: so most are escaped once
+snapshot_field = functools.lru_cache(maxsize=4096)(copy_field)
 
 
 def text_array(items: list[str]) -> str:

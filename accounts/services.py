@@ -24,9 +24,10 @@ from accounts.encoding import (
     account_state,
     copy_entries,
     copy_rows,
+    copy_text,
+    permission_lines,
     permissions_docs,
     state_digest,
-    text_array,
 )
 from accounts.fingerprint import listing_fingerprint
 from accounts.models import ChangeType
@@ -342,16 +343,8 @@ def _copy_new_accounts(cursor, created, incoming, *, instance_id, session_id, no
     The states are computed inside the first stream, so the database ingests one chunk while
     the next is encoded."""
     facts_json: list[str] = []
-
-    def permission_rows():
-        for account_id, u, h in created:
-            account = incoming[(u, h)]
-            state = account_state(account)
-            facts_json.append(state.facts_json)
-            yield (account_id, state.snapshot_json, state.facts_json, state.digest, account.is_superuser,
-                   account.can_grant, account.is_locked, text_array(sorted(set(account.roles))), now)  # fmt: skip
-
-    copy_rows(cursor, sql.COPY_PERMISSIONS, permission_rows())
+    new_accounts = ((account_id, incoming[(u, h)]) for account_id, u, h in created)
+    copy_text(cursor, sql.COPY_PERMISSIONS, permission_lines(new_accounts, now=now, facts_out=facts_json))
     if not log_adds:
         return
     add = ChangeType.ADD.value

@@ -342,6 +342,9 @@ def test_copy_streams_keep_escapes_in_names_and_json():
     accounts_sync_instance(instance=instance)
     account = InstanceAccount.objects.get(instance=instance, host=host)
     assert (account.username, account.host, account.permission.snapshot) == (username, host, snapshot)
+    assert account.permission.updated_at == account.first_seen_at  # the sync's time, through COPY's text
+    permission = account.permission
+    assert (permission.is_superuser, permission.can_grant, permission.roles) == (False, False, [])
     assert AccountChangeLog.objects.get(instance=instance, change_type="add").username == username
     assert accounts_sync_instance(instance=instance).details["unchanged_listing"] is True
 
