@@ -4,9 +4,11 @@ A resync that reads exactly the rows it read last time, through the same
 code, would compute exactly the state it stored last time: it can skip
 parsing, comparing and writing. The fingerprint therefore covers
 
-- the raw rows of ``adapter.read_account_rows()`` (``repr`` is deterministic
-  for the driver types: str, int, bool, None, Decimal, datetime, bytes, and
-  every account query has an ORDER BY), and
+- the raw rows of ``adapter.read_account_rows()`` (every account query has an
+  ORDER BY), encoded by ``marshal`` format 2 — values only: unlike later formats
+  it writes no back-references, which would depend on which objects happen to
+  be shared — or, when a value is of a type marshal does not take (datetime,
+  Decimal), by ``repr``, deterministic for the driver types; and
 - the source of every module that turns those rows into stored state (the
   engine's adapter package, the shared adapter modules, this app's state
   encoding and SQL): after an upgrade that changes any of them, the first
@@ -21,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import marshal
 import sys
 from pathlib import Path
 
@@ -39,6 +42,11 @@ _STATE_MODULES = (
     "accounts.unread",
     "accounts.whocan",
 )
+
+
+#: marshal's format 2: no references between equal objects (format 3+), so equal values give
+#: equal bytes whatever objects the driver shared
+_MARSHAL_VALUES_ONLY = 2
 
 
 @functools.cache
@@ -62,7 +70,9 @@ def _compact(value):
     # same text straight from the driver's tuples when the dicts were never built (Rows)
     if isinstance(value, Rows) and not value.built:
         return [value.columns] + [tuple(row) for row in value.raw] if value.raw else []
-    if isinstance(value, Rows | list) and value and isinstance(value[0], dict):
+    if isinstance(value, Rows):
+        value = value.dicts()
+    if isinstance(value, list) and value and isinstance(value[0], dict):
         return [tuple(value[0])] + [tuple(row.values()) for row in value]
     return value
 
@@ -70,7 +80,11 @@ def _compact(value):
 def listing_fingerprint(*, adapter: BaseAdapter, rows: AccountRows) -> str:
     """Hex digest of ``rows`` as read by ``adapter``'s code."""
     digest = hashlib.blake2b(_code_digest(type(adapter)), digest_size=16)
-    digest.update(repr({name: _compact(value) for name, value in rows.items()}).encode())
+    compact = {name: _compact(value) for name, value in rows.items()}
+    try:  # four times faster than repr on 10,000 rows
+        digest.update(b"marshal\0" + marshal.dumps(compact, _MARSHAL_VALUES_ONLY))
+    except ValueError:  # a type marshal does not take
+        digest.update(b"repr\0" + repr(compact).encode())
     # a partial read never equals a full one, whatever its rows, nor one whose scopes or reasons
     # differ (the same partial read again is unchanged: accounts/unread.py)
     unread = adapter.account_unread_scopes(rows)

@@ -4,6 +4,8 @@ comparing — and never skips a real change."""
 
 import sys
 import textwrap
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -96,6 +98,29 @@ def test_rows_never_built_are_fingerprinted_from_the_driver_tuples_as_their_dict
     assert lazy == as_dicts and lazy.built  # reading a row builds them all
     lazy[1]["User"] = "changed by a reader"  # what the parse would see: another listing
     assert fingerprint.listing_fingerprint(adapter=mysql, rows={"users": lazy, "db_privs": []}) != digest
+
+
+def test_equal_values_fingerprint_equal_whatever_objects_the_driver_shared():
+    """marshal's format 2 writes values, never references to objects met before."""
+    mysql = MySQLAdapter.__new__(MySQLAdapter)
+    shared = "app"
+    same_object = {"users": [{"User": shared, "Host": "%"}, {"User": shared, "Host": "%"}]}
+    copies = {"users": [{"User": "".join(["a", "pp"]), "Host": "%"}, {"User": "".join(["ap", "p"]), "Host": "%"}]}
+    assert fingerprint.listing_fingerprint(adapter=mysql, rows=same_object) == fingerprint.listing_fingerprint(
+        adapter=mysql, rows=copies
+    )
+
+
+def test_values_marshal_does_not_take_are_fingerprinted_by_their_repr():
+    mysql = MySQLAdapter.__new__(MySQLAdapter)
+
+    def digest(when):
+        return fingerprint.listing_fingerprint(adapter=mysql, rows={"users": [{"User": "app", "changed": when}]})
+
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    assert digest(first) == digest(datetime(2026, 1, 1, tzinfo=UTC))
+    assert digest(first) != digest(datetime(2026, 1, 2, tzinfo=UTC))
+    assert digest(Decimal("1.0")) != digest(Decimal("1.00"))  # the text the driver gave
 
 
 def test_fingerprint_changes_when_the_reading_code_changes(tmp_path, monkeypatch):
