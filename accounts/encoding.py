@@ -103,12 +103,21 @@ def permission_lines(
     database ingests one chunk while the next is encoded. Each facts JSON is appended to
     ``facts_out`` (for the accounts' "add" rows)."""
     stamp = copy_field(now.isoformat())
+    shared: dict[int, tuple[SharedSnapshot, str]] = {}  # id → (the shared snapshot, its escaped JSON)
     lines: list[str] = []
     for account_id, account in accounts:
         state = account_state(account)
         facts_out.append(state.facts_json)
+        snapshot = account.snapshot
+        if type(snapshot) is SharedSnapshot:  # escaped once for every account that shares it
+            known = shared.get(id(snapshot))
+            if known is None:
+                known = shared[id(snapshot)] = (snapshot, copy_field(state.snapshot_json))
+            snapshot_text = known[1]
+        else:
+            snapshot_text = copy_field(state.snapshot_json)
         lines.append(
-            f"{account_id}\t{snapshot_field(state.snapshot_json)}\t{copy_field(state.facts_json)}\t{state.digest}\t"
+            f"{account_id}\t{snapshot_text}\t{copy_field(state.facts_json)}\t{state.digest}\t"
             f"{'t' if account.is_superuser else 'f'}\t{'t' if account.can_grant else 'f'}\t"
             f"{'t' if account.is_locked else 'f'}\t{roles_field(tuple(account.roles))}\t{stamp}\n"
         )
@@ -124,10 +133,6 @@ def roles_field(roles: tuple[str, ...]) -> str:
     most accounts share theirs, so each distinct list is encoded once."""
     return copy_field(text_array(sorted(set(roles))))
 
-
-#: a snapshot's JSON as a COPY text field: equal snapshots are shared (``parsing.SharedSnapshot``),
-#: so most are escaped once
-snapshot_field = functools.lru_cache(maxsize=4096)(copy_field)
 
 
 def text_array(items: list[str]) -> str:

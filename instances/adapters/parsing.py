@@ -253,6 +253,10 @@ class SharedSnapshot(dict):
         super().__init__(*args, **kwargs)
         self.encoded: str | None = None
 
+    def __reduce__(self):
+        # a copy (copy, deepcopy, pickle) may be changed: it starts without the encoding
+        return SharedSnapshot, (dict(self),)
+
 
 def snapshot_interner() -> Callable[[Hashable, Callable[[], dict[str, Any]]], SharedSnapshot]:
     """``intern(key, build)``: the snapshot built for ``key`` by an earlier call, else

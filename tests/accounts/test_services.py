@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import AccountChangeLog, AccountPermission, InstanceAccount
 from accounts.services import accounts_apply, accounts_sync_all, accounts_sync_instance
 from instances.adapters.base import AccountFacts, PasswordPolicy, Privilege
+from instances.adapters.parsing import SharedSnapshot
 from sync_sessions.models import SyncInstanceRecord, SyncSession
 from tests.support.factories import make_fake_instance
 from tests.support.fake_adapter import FAKE_ACCOUNTS, generated_accounts
@@ -313,6 +314,25 @@ def test_role_names_with_array_syntax_survive_the_copy():
     permission = AccountPermission.objects.get(instance_account__instance=instance, instance_account__username="app")
     assert permission.roles == sorted(odd) == permission.facts["roles"]
     assert AccountChangeLog.objects.get(instance=instance, change_type="add").diff["facts"]["roles"] == sorted(odd)
+
+
+def test_a_first_sync_streams_roles_and_snapshots_with_their_escapes():
+    """The baseline's permission rows go by COPY's text format (encoding.permission_lines)."""
+    instance = make_fake_instance()
+    odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", '""', "tab\there", "line\nbreak", "É"]
+    snapshot = {"note": 'a "quote", a \\ backslash, a\ttab, a\nnewline, \u00e9'}
+    shared = SharedSnapshot(snapshot)  # as the parsers give logins alike: escaped once
+    FAKE_ACCOUNTS[instance.name] = [facts("app", roles=tuple(odd), snapshot=shared, is_superuser=True),
+                                    facts("other", snapshot=shared, is_locked=True),
+                                    facts("third", snapshot=dict(snapshot))]  # fmt: skip
+    accounts_sync_instance(instance=instance)
+    app, other = (AccountPermission.objects.get(instance_account__instance=instance, instance_account__username=name)
+                  for name in ("app", "other"))  # fmt: skip
+    assert app.roles == sorted(odd) == app.facts["roles"] and app.snapshot == snapshot == other.snapshot
+    assert (app.is_superuser, app.can_grant, app.is_locked) == (True, False, False)
+    assert (other.is_superuser, other.is_locked, other.roles) == (False, True, [])
+    third = AccountPermission.objects.get(instance_account__instance=instance, instance_account__username="third")
+    assert third.snapshot == snapshot
 
 
 def test_account_returning_unchanged_is_reactivated_with_an_empty_diff():

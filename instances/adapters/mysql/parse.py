@@ -423,9 +423,9 @@ _SNAPSHOT_COLUMNS = ("plugin", "password_expired", "account_locked", "default_ro
 
 def _snapshot_key(row: Row, direct: list[RoleGrant], defaults: set[Key]) -> tuple:
     """Every input of ``_snapshot`` (``snapshot_interner``): most accounts have the same plugin,
-    flags and direct roles. The password's change time only as its text (``_snapshot`` compares
-    its text)."""
-    changed = str(row["password_last_changed"]) if "password_last_changed" in row else None
+    flags and direct roles. Of the password's change time only what ``_snapshot`` reads: whether
+    it is 0 (MariaDB 10.4+: expired)."""
+    changed = str(row["password_last_changed"]) == "0" if "password_last_changed" in row else None
     return (tuple(map(row.get, _SNAPSHOT_COLUMNS)), changed,
             tuple((g.role, g.admin_option) for g in direct), frozenset(defaults) if defaults else None)  # fmt: skip
 

@@ -236,6 +236,24 @@ def test_the_server_version_decides_for_a_noinherit_database_owner_without_any_m
     assert alice(False) == [True]
 
 
+def test_before_pg16_a_grant_option_of_pg_database_owner_lets_only_an_inheriting_database_owner_grant():
+    """What a NOINHERIT owner holds only by SET ROLE is not counted (PG: a grantor's options must be
+    its own or inherited)."""
+    objects = {"app": [obj("schema", "pg_database_owner=U*/x", schema="s", owner="x")]}
+
+    def alice(per_grant_options, inherit):
+        roles = [role("alice", rolinherit=inherit), role("x", rolcanlogin=False)]
+        parsed = parse.parse_accounts(roles, (), objects, database_owners={"app": "alice"},
+                                      per_grant_options=per_grant_options)  # fmt: skip
+        return next(a for a in parsed if a.username == "alice")
+
+    assert not alice(False, inherit=False).can_grant
+    assert alice(False, inherit=True).can_grant
+    held = alice(True, inherit=False)
+    reason = "USAGE on schema app.s WITH GRANT OPTION via pg_database_owner"
+    assert held.can_grant and held.reasons["can_grant"] == (reason,)
+
+
 def test_a_superuser_holds_all_and_its_members_only_by_set_role():
     edges = [member("alice", "admins"), member("admins", "root"), member("bob", "root", set_option=False)]
     objects = {"app": [obj("object", table="t", owner="postgres"), obj("object", table="u", owner="root")]}

@@ -8,6 +8,8 @@ sharing never lends one login another's snapshot.
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
@@ -116,9 +118,56 @@ def test_mariadb_shared_snapshots_equal_each_accounts_own(specs):
 
 
 def test_mariadb_accounts_alike_share_one_snapshot_and_others_do_not():
-    users = [mysql_role("g1"), gp("a"), gp("b"), gp("c", password_last_changed="0"), gp("d", plugin="unix_socket")]
+    users = [mysql_role("g1"), gp("a"), gp("b", password_last_changed="1796118999"),
+             gp("c", password_last_changed="0"), gp("d", plugin="unix_socket")]  # fmt: skip
     role_grants = mysql_parse.mariadb_role_grants([grant(name, "g1") for name in "abcd"])
     parsed = {a.username: a for a in mysql_parse.parse_accounts(users, role_grants=role_grants, mariadb=True)}
-    assert parsed["a"].snapshot is parsed["b"].snapshot
+    assert parsed["a"].snapshot is parsed["b"].snapshot  # other change times, neither expired
     assert parsed["c"].snapshot is not parsed["a"].snapshot  # expired password
     assert parsed["d"].snapshot is not parsed["a"].snapshot  # another plugin
+
+
+mysql8_account = st.fixed_dictionaries({
+    "plugin": st.sampled_from(["caching_sha2_password", "auth_socket"]),
+    "password_expired": st.sampled_from(["N", "Y"]),
+    "account_locked": st.sampled_from(["N", "Y"]),
+    "groups": st.lists(st.tuples(st.sampled_from(GROUPS), st.booleans(), st.booleans()), max_size=3,
+                       unique_by=lambda g: g[0]),
+})  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(mysql8_account, min_size=1, max_size=8), st.booleans())
+def test_mysql8_shared_snapshots_equal_each_accounts_own(specs, activate_all):
+    """MySQL 8: role edges, default roles (``SET DEFAULT ROLE``) and activate_all_roles_on_login."""
+    users = [{"User": g, "Host": "%", "plugin": "caching_sha2_password", "password_expired": "Y",
+              "account_locked": "Y"} for g in GROUPS]  # fmt: skip
+    edges, default_rows = [], []
+    for i, spec in enumerate(specs):
+        users.append({"User": f"u{i}", "Host": "%", **{k: v for k, v in spec.items() if k != "groups"}})
+        for group, admin, default in spec["groups"]:
+            edges.append({"FROM_USER": group, "FROM_HOST": "%", "TO_USER": f"u{i}", "TO_HOST": "%",
+                          "WITH_ADMIN_OPTION": "Y" if admin else "N"})  # fmt: skip
+            if default:
+                default_rows.append({"USER": f"u{i}", "HOST": "%", "DEFAULT_ROLE_USER": group,
+                                     "DEFAULT_ROLE_HOST": "%"})  # fmt: skip
+    role_grants = mysql_parse.mysql_role_grants(edges)
+    parsed = {a.username: a for a in mysql_parse.parse_accounts(
+        users, role_grants=role_grants, default_roles=default_rows, mariadb=False, version=(8, 0, 40),
+        activate_all_roles=activate_all)}  # fmt: skip
+    defaults = mysql_parse._default_roles(users, default_rows)
+    for row in users[len(GROUPS):]:
+        key = (row["User"], row["Host"])
+        direct = [g for g in role_grants if g.grantee == key]
+        own = mysql_parse._snapshot(row, direct, defaults.get(key, set()), mariadb=False, activate_all=activate_all)
+        assert parsed[row["User"]].snapshot == own
+        assert snapshot_json(parsed[row["User"]].snapshot) == _canonical(own)
+
+
+def test_a_copy_of_a_shared_snapshot_starts_without_its_encoding():
+    shared = SharedSnapshot({"a": 1})
+    snapshot_json(shared)
+    for copied in (copy.copy(shared), copy.deepcopy(shared), pickle.loads(pickle.dumps(shared))):
+        assert copied == shared and copied.encoded is None
+        copied["a"] = 2
+        assert snapshot_json(copied) == '{"a":2}'
