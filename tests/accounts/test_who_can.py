@@ -216,7 +216,7 @@ def test_mysql_database_patterns_default_and_non_default_roles():
 
 def test_mysql8_partial_revokes_narrow_only_their_holders_global_grant():
     """MySQL 8 ``REVOKE INSERT ON mysql.* FROM etl`` (partial_revokes ON) is a database-level DENY
-    entry next to the global grant (parse.partial_revokes; executed in test_mysql_executed.py)."""
+    entry next to the global grant (grants.partial_revokes; executed in test_mysql_executed.py)."""
     restricted = (Privilege("global", "INSERT"), Privilege("database", "INSERT", "mysql", state="DENY"))
     lifted = (*restricted, Privilege("global", "INSERT", via=("writer",)))  # a role's unrestricted grant
     instance = make_instance(db_type="mysql", port=3306)

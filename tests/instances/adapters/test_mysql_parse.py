@@ -15,7 +15,7 @@ import re
 import pytest
 
 from instances.adapters.base import AccountFacts, DatabaseSize, PasswordPolicy, Privilege, TableSize
-from instances.adapters.mysql import parse, sql
+from instances.adapters.mysql import grants, parse, sql
 from instances.adapters.mysql.features import MySQLFeatures
 
 SELECT, SUPER, GRANT_OPTION = 1, 1 << 15, 1 << 10
@@ -72,10 +72,10 @@ def test_roles_are_not_accounts_and_are_held_transitively():
 
 
 def test_access_bitmask_is_decoded_including_privileges_newer_than_the_user_view():
-    names, grantable = parse.decode_access(SELECT | 1 << 20 | 1 << 32 | 1 << 38, (10, 11, 19))
+    names, grantable = grants.decode_access(SELECT | 1 << 20 | 1 << 32 | 1 << 38, (10, 11, 19))
     assert names == ("SELECT", "BINLOG MONITOR", "CONNECTION ADMIN", "SLAVE MONITOR") and not grantable
-    assert parse.decode_access(1 << 20, (10, 4, 30))[0] == ("REPLICATION CLIENT",)  # its name before 10.5.2
-    assert parse.decode_access(GRANT_OPTION, (10, 11, 0)) == ((), True)
+    assert grants.decode_access(1 << 20, (10, 4, 30))[0] == ("REPLICATION CLIENT",)  # its name before 10.5.2
+    assert grants.decode_access(GRANT_OPTION, (10, 11, 0)) == ((), True)
 
 
 def test_all_privileges_on_star_star_is_every_privilege():
@@ -187,9 +187,9 @@ def test_snapshot_and_expired_password():
 
 
 def test_privilege_names():
-    assert parse.privilege_name("Create_tmp_table_priv") == "CREATE TEMPORARY TABLES"
-    assert parse.privilege_name("Show_view_priv") == "SHOW VIEW"
-    assert parse.privilege_name("Repl_client_priv") == "REPLICATION CLIENT"
+    assert grants.privilege_name("Create_tmp_table_priv") == "CREATE TEMPORARY TABLES"
+    assert grants.privilege_name("Show_view_priv") == "SHOW VIEW"
+    assert grants.privilege_name("Repl_client_priv") == "REPLICATION CLIENT"
 
 
 def test_sizes():

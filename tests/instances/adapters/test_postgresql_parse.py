@@ -11,7 +11,7 @@ import zlib
 import pytest
 
 from instances.adapters.base import AccountFacts, DatabaseSize, Privilege, TableSize
-from instances.adapters.postgresql import parse
+from instances.adapters.postgresql import acl, parse
 from instances.adapters.postgresql.features import PostgreSQLFeatures
 
 
@@ -131,12 +131,12 @@ def test_object_column_and_default_privileges_of_several_databases():
     ],
 )  # fmt: skip
 def test_acl_items_are_decoded(item, expected):
-    assert parse.acl_item(item) == expected
+    assert acl.acl_item(item) == expected
 
 
 def test_a_malformed_acl_item_is_an_error():
     with pytest.raises(ValueError, match="aclitem"):
-        parse.acl_item("no equals sign")
+        acl.acl_item("no equals sign")
 
 
 def test_the_owners_own_acl_entries_are_what_ownership_gives():
