@@ -1,0 +1,350 @@
+"""Randomized differential test: on random MariaDB grant catalogs, ``holds()`` over the facts an
+account sync stored answers what each login can actually run, for every login × table × privilege
+and login × column × privilege.
+
+Each seed (``random.Random(seed)`` decides everything) builds: two databases ``<p>s_1`` and
+``<p>sx1`` (the second matches the first's name read as a pattern: ``_`` is any character) with 2–3
+tables ``(id, c, d)`` each; 6–8 logins at host '%' (``test_same_name_at_two_hosts``: one of them
+also at '127.0.0.1', what a connection from here authenticates as); 3–4 roles, granted to
+one another (acyclic) and to logins, some WITH ADMIN OPTION, one of a login's roles now and then
+its DEFAULT ROLE (also a default role revoked afterwards); grants to logins, roles and PUBLIC at
+global level (rarely, and one of the four compared privileges only), database level (the exact
+name escaped, the name unescaped — a pattern —, and the patterns ``<p>s%``, ``<p>s_1``,
+``<p>%``), table level and column level (``c``, ``d``), some WITH GRANT OPTION; then REVOKEs of
+privileges and grant options granted before; last ``FLUSH PRIVILEGES``: MariaDB 10.11.19 keeps in
+memory, until the grant tables are reloaded, a role without the global privileges of the roles
+granted to it after a database or table privilege is granted to that role (``GRANT r1 TO r0; GRANT
+SELECT ON *.* TO r1; GRANT INSERT ON d.* TO r0``: a login whose default role is r0 cannot SELECT;
+after FLUSH PRIVILEGES, or a restart, it can) — WhaleFall reads the tables.
+
+The server's answer is the statement a login can run, connected as itself (no ``SET ROLE``: its
+default role is active at login): ``SELECT * … LIMIT 0``, ``INSERT … (id) SELECT 1 FROM DUAL WHERE
+1=0``, ``UPDATE … SET id = 1 WHERE 1=0``, ``DELETE … WHERE 1=0`` (table level: ``id`` is never
+granted by column, so only a table-level or wider grant lets them run) and ``SELECT c``,
+``INSERT … (c)``, ``UPDATE … SET c = 1`` per column. Zero rows are touched; the privileges are
+checked before the statement runs (each answer kind is asserted to occur both ways). Ours is
+``holds()`` over the stored entries of the account the server authenticated (``CURRENT_USER()``) or
+over PUBLIC's, SET-ROLE-only entries not counted (``include_set_role`` False), as in
+test_postgresql_random_live.py.
+
+Not generated: global grants to PUBLIC (MariaDB accepts them, but on a shared server every other
+login, including other tests', would hold them while this test runs); SUPER or ALL globally
+(every answer would be yes); grant options are not compared (``holds()`` has no grant-option
+argument), only granted along. Known and not modelled (``test_same_name_at_two_hosts``, xfail):
+the database, table and column rows of ``'u'@'%'`` apply to a connection authenticated as
+``'u'@'127.0.0.1'`` where that account has no row of its own.
+
+A failure names the seed and lists each (login, level, target, privilege, ours, server's) that
+differs, followed by the scenario's SQL, so that it can be replayed with the mysql client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pymysql
+import pytest
+
+from accounts.models import AccountPermission
+from accounts.services import accounts_sync_all
+from instances.adapters.matching import holds, privileges_from_facts
+from tests.live_targets import MYSQL_HOST, MYSQL_PORT, RUN_PREFIX, MySQLScratch
+from tests.support.factories import make_credential, make_instance
+
+pytestmark = [pytest.mark.django_db, pytest.mark.live]
+
+# each fails without the first-match rule of mysql.db rows (matching rule 5); seeds 1–100 pass since
+SEEDS = (1, 2, 6, 9, 19)
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE")
+COLUMNS = ("c", "d")  # never ``id``: the table-level statements name it
+PUBLIC = "PUBLIC"
+LOOPBACK = "127.0.0.1"
+DENIED = (1142, 1143, 1044)  # command denied on a table / on a column / access denied to a database
+
+TABLE_STATEMENTS = {
+    "SELECT": "SELECT * FROM {t} LIMIT 0",
+    "INSERT": "INSERT INTO {t} (id) SELECT 1 FROM DUAL WHERE 1=0",
+    "UPDATE": "UPDATE {t} SET id = 1 WHERE 1=0",
+    "DELETE": "DELETE FROM {t} WHERE 1=0",
+}
+COLUMN_STATEMENTS = {
+    "SELECT": "SELECT {c} FROM {t} LIMIT 0",
+    "INSERT": "INSERT INTO {t} ({c}) SELECT 1 FROM DUAL WHERE 1=0",
+    "UPDATE": "UPDATE {t} SET {c} = 1 WHERE 1=0",
+}
+
+
+def ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def escape(name: str) -> str:
+    """A database name as a pattern matching only itself (``\\_``, ``\\%``)."""
+    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+@dataclasses.dataclass
+class Scenario:
+    """One random catalog: logins (name → password), the extra '127.0.0.1' account of a login if
+    any, roles, each database's tables, what PUBLIC was granted on (revoked at teardown), its SQL."""
+
+    logins: dict[str, str]
+    twin: str | None
+    roles: list[str]
+    tables: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    public_on: set[str] = dataclasses.field(default_factory=set)
+    statements: list[str] = dataclasses.field(default_factory=list)
+
+    def script(self) -> str:
+        return "\n".join(f"{statement};" for statement in self.statements)
+
+
+class Generator:
+    """Draws one scenario; every choice comes from ``rng``, in a fixed order."""
+
+    def __init__(self, seed: int, prefix: str, *, twins: bool = False):
+        self.rng = rng = random.Random(seed)
+        self.prefix = prefix
+        logins = {f"{prefix}u{i}": f"Pw-{rng.getrandbits(64):x}" for i in range(rng.randint(6, 8))}
+        twin = rng.choice(sorted(logins)) if rng.random() < 0.5 and twins else None
+        roles = [f"{prefix}r{i}" for i in range(rng.randint(3, 4))]
+        self.scenario = Scenario(logins, twin, roles)
+        self.accounts = [f"'{name}'@'%'" for name in logins] + ([f"'{twin}'@'{LOOPBACK}'"] if twin else [])
+        self.roles = [ident(name) for name in roles]
+        # (grantee, on, column or None) → privileges granted and not revoked (what a REVOKE may name)
+        self.granted: dict[tuple[str, str, str | None], set[str]] = {}
+        self.optioned: set[tuple[str, str]] = set()  # (grantee, on) WITH GRANT OPTION
+
+    def sql(self, statement: str) -> None:
+        self.scenario.statements.append(statement)
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def grantee(self, public: float = 0.15) -> str:
+        """PUBLIC (less often on a database pattern: it would answer yes for every login), a role or
+        a login."""
+        roll = self.rng.random()
+        if roll < public:
+            return PUBLIC
+        return self.rng.choice(self.roles) if roll < public + 0.3 else self.rng.choice(self.accounts)
+
+    def grant(self, privileges: list[str], on: str, grantee: str, column: str | None = None) -> None:
+        option = self.chance(0.2)
+        names = ", ".join(f"{p} ({column})" if column else p for p in privileges)
+        self.sql(f"GRANT {names} ON {on} TO {grantee}{' WITH GRANT OPTION' if option else ''}")
+        self.granted.setdefault((grantee, on, column), set()).update(privileges)
+        if option:
+            self.optioned.add((grantee, on))
+        if grantee == PUBLIC:
+            self.scenario.public_on.add(on)
+
+    def generate(self) -> Scenario:
+        rng, s = self.rng, self.scenario
+        databases = [f"{self.prefix}s_1", f"{self.prefix}sx1"]
+        for db in databases:
+            self.sql(f"CREATE DATABASE {ident(db)}")
+            s.tables[db] = [f"t{k}" for k in range(rng.randint(2, 3))]
+            for table in s.tables[db]:
+                self.sql(f"CREATE TABLE {ident(db)}.{table} (id int, c int, d int)")
+        for name, password in s.logins.items():
+            self.sql(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
+        if s.twin:  # the same name and password: the connection picks the most specific host
+            self.sql(f"CREATE USER '{s.twin}'@'{LOOPBACK}' IDENTIFIED BY '{s.logins[s.twin]}'")
+        self.roles_and_memberships()
+        for grantee in self.accounts + self.roles:  # rarely, and never SUPER / ALL
+            if self.chance(0.08):
+                self.grant([rng.choice(TABLE_PRIVILEGES)], "*.*", grantee)
+        # the exact names most often; the first name unescaped matches the second too (``_``)
+        wild = escape(self.prefix)
+        patterns = [escape(db) for db in databases] * 3 + [databases[0], f"{wild}s%", f"{wild}s_1", f"{wild}%"]
+        for _ in range(rng.randint(4, 8)):
+            privileges = rng.sample(TABLE_PRIVILEGES, rng.randint(1, 3))
+            self.grant(privileges, f"{ident(rng.choice(patterns))}.*", self.grantee(public=0.06))
+        for db, tables in s.tables.items():
+            for table in tables:
+                on = f"{ident(db)}.{table}"
+                for _ in range(rng.randint(0, 3)):
+                    self.grant(rng.sample(TABLE_PRIVILEGES, rng.randint(1, 2)), on, self.grantee())
+                for _ in range(rng.randint(0, 2)):
+                    self.grant([rng.choice(COLUMN_PRIVILEGES)], on, self.grantee(), rng.choice(COLUMNS))
+        self.revokes()
+        self.sql("FLUSH PRIVILEGES")
+        return s
+
+    def roles_and_memberships(self) -> None:
+        rng = self.rng
+        for role in self.roles:
+            self.sql(f"CREATE ROLE {role}")
+        for i, role in enumerate(self.roles):  # acyclic: a role is granted only roles after it
+            for inner in self.roles[i + 1 :]:
+                if self.chance(0.35):
+                    self.sql(f"GRANT {inner} TO {role}")
+        for account in self.accounts:
+            granted = rng.sample(self.roles, rng.choice((0, 1, 1, 2)))
+            for role in granted:
+                self.sql(f"GRANT {role} TO {account}{' WITH ADMIN OPTION' if self.chance(0.2) else ''}")
+            if granted and self.chance(0.7):
+                default = rng.choice(granted)
+                self.sql(f"SET DEFAULT ROLE {default} FOR {account}")
+                if self.chance(0.1):  # the default role named, but no longer granted
+                    self.sql(f"REVOKE {default} FROM {account}")
+
+    def revokes(self) -> None:
+        rng = self.rng
+        for _ in range(rng.randint(1, 4)):
+            held = sorted(((key, sorted(privileges)) for key, privileges in self.granted.items() if privileges),
+                          key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))  # fmt: skip
+            if not held:
+                return
+            (grantee, on, column), privileges = rng.choice(held)
+            privilege = rng.choice(privileges)
+            self.sql(f"REVOKE {f'{privilege} ({column})' if column else privilege} ON {on} FROM {grantee}")
+            for (who, what, col), names in self.granted.items():  # a table-level REVOKE takes its columns' too
+                if (who, what) == (grantee, on) and (col == column or column is None):
+                    names.discard(privilege)
+        if self.optioned and self.chance(0.5):
+            grantee, on = rng.choice(sorted(self.optioned))
+            self.sql(f"REVOKE GRANT OPTION ON {on} FROM {grantee}")
+            self.optioned.discard((grantee, on))
+
+
+def revoke_public(scratch: MySQLScratch, scenario: Scenario) -> None:
+    """PUBLIC's grants on the scenario's objects (DROP DATABASE leaves grants behind, and PUBLIC
+    is never dropped); a grant already revoked by the scenario is no error here."""
+    for on in sorted(scenario.public_on):
+        for what in ("ALL PRIVILEGES", "GRANT OPTION"):
+            try:
+                scratch.run(f"REVOKE {what} ON {on} FROM PUBLIC")
+            except pymysql.MySQLError as exc:
+                if exc.args[0] not in (1141, 1147):  # there is no such grant defined (on the table)
+                    raise
+    for db in scenario.tables:  # column grants outlive a table-level REVOKE ALL only if it failed
+        left = scratch.run("SELECT Db, Table_name FROM mysql.tables_priv WHERE User = %s AND Db = %s "
+                           "UNION SELECT Db, Table_name FROM mysql.columns_priv WHERE User = %s AND Db = %s",
+                           (PUBLIC, db, PUBLIC, db))  # fmt: skip
+        assert not left, left
+
+
+def build(scratch: MySQLScratch, scenario: Scenario) -> None:
+    """Run the scenario's statements; teardown drops what it created."""
+    for db in scenario.tables:
+        scratch.later(f"DROP DATABASE IF EXISTS {ident(db)}")
+    for role in scenario.roles:
+        scratch.later(f"DROP ROLE IF EXISTS {ident(role)}")
+    for name in scenario.logins:
+        scratch.later(f"DROP USER IF EXISTS '{name}'@'%'")
+    if scenario.twin:
+        scratch.later(f"DROP USER IF EXISTS '{scenario.twin}'@'{LOOPBACK}'")
+    for statement in scenario.statements:
+        scratch.run(statement)
+
+
+def server_answers(scenario: Scenario) -> tuple[dict[str, tuple[str, str]], dict[tuple, bool]]:
+    """Each login's account as the server authenticated it (user, host), and (login, level, target,
+    privilege) → whether the login could run the statement, one connection per login."""
+    accounts, answers = {}, {}
+    for login, password in scenario.logins.items():
+        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=login, password=password, autocommit=True,
+                               connect_timeout=5)  # fmt: skip
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT CURRENT_USER()")
+                accounts[login] = tuple(cursor.fetchone()[0].rsplit("@", 1))
+                for db, tables in scenario.tables.items():
+                    for table in tables:
+                        t = f"{ident(db)}.{table}"
+                        for privilege, template in TABLE_STATEMENTS.items():
+                            answers[(login, "object", f"{db}.{table}", privilege)] = _runs(
+                                cursor, template.format(t=t))  # fmt: skip
+                        for column in COLUMNS:
+                            for privilege, template in COLUMN_STATEMENTS.items():
+                                answers[(login, "column", f"{db}.{table}.{column}", privilege)] = _runs(
+                                    cursor, template.format(t=t, c=column))  # fmt: skip
+        finally:
+            conn.close()
+    return accounts, answers
+
+
+def _runs(cursor, statement: str) -> bool:
+    try:
+        cursor.execute(statement)
+        cursor.fetchall()
+    except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as exc:
+        if exc.args[0] in DENIED:
+            return False
+        raise
+    return True
+
+
+def synced_privileges(monitor) -> dict[tuple[str, str], list]:
+    """Sync the instance through the adapter; every account's stored effective privileges."""
+    credential = make_credential(username=monitor.username, password=monitor.password)
+    instance = make_instance(db_type="mysql", host=monitor.host, port=monitor.port, credential=credential)
+    record = accounts_sync_all(instance_ids=[instance.pk]).records.get()
+    assert record.status == "completed", record.error_message
+    stored = AccountPermission.objects.filter(instance_account__instance=instance).values_list(
+        "instance_account__username", "instance_account__host", "facts")  # fmt: skip
+    return {(username, host): privileges_from_facts(facts["privileges"]) for username, host, facts in stored}
+
+
+def mismatches(scenario: Scenario, prefix: str, mysql_scratch, mysql_monitor) -> tuple[list[tuple], dict]:
+    """Build the scenario, ask the server and the synced facts; each (account, level, target,
+    privilege, ours, server's) that differs, and the server's answers. PUBLIC's grants are revoked
+    even when something fails."""
+    try:
+        build(mysql_scratch, scenario)
+        accounts, server = server_answers(scenario)
+        ours = synced_privileges(mysql_monitor)
+    finally:
+        revoke_public(mysql_scratch, scenario)
+    public = ours.get((PUBLIC, ""), [])
+    differing = []
+    for (login, level, target, privilege), expected in sorted(server.items()):
+        granting = holds(ours[accounts[login]], privilege, level, target, db_type="mysql") or holds(
+            public, privilege, level, target, db_type="mysql")  # fmt: skip
+        if bool(granting) != expected:
+            account = "@".join(accounts[login]).removeprefix(prefix)
+            differing.append((account, level, target.removeprefix(prefix), privilege, bool(granting), expected))
+    return differing, server
+
+
+def failure(seed, scenario: Scenario, prefix: str, differing: list[tuple], total: int) -> str:
+    return (f"seed {seed}: {len(differing)} of {total} answers differ (login, level, target, privilege, ours, "
+            "server's):\n" + "\n".join(map(str, differing))
+            + f"\n-- the scenario (prefix {prefix}):\n{scenario.script()}")  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_grants_match_what_each_login_can_run(seed, mysql_scratch, mysql_monitor):
+    prefix = f"{RUN_PREFIX}x{seed}_"
+    scenario = Generator(seed, prefix).generate()
+    differing, server = mismatches(scenario, prefix, mysql_scratch, mysql_monitor)
+    assert not differing, failure(seed, scenario, prefix, differing, len(server))
+    # the comparison would pass on an empty catalog: each level has both answers
+    for level in ("object", "column"):
+        answers = {ok for (_, lvl, _, _), ok in server.items() if lvl == level}
+        assert answers == {True, False}, (seed, level)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="not modelled: the mysql.db / tables_priv / columns_priv rows of 'u'@'%' apply to a "
+                   "connection authenticated as 'u'@'127.0.0.1' (rows are matched by the user name and the "
+                   "client's host, not by the account)")  # fmt: skip
+@pytest.mark.parametrize("seed", (1, 9))
+def test_same_name_at_two_hosts(seed, mysql_scratch, mysql_monitor):
+    """A login also at '127.0.0.1' (the account a connection from here authenticates as: the most
+    specific host; skip_name_resolve is ON) holds what its '%' account's database, table and column
+    rows give where it has no row of its own (MySQL "Access Control, Stage 2": the db row is
+    chosen by the client's host and user name; MariaDB ``acl_db_find``)."""
+    prefix = f"{RUN_PREFIX}y{seed}_"
+    scenario = Generator(seed, prefix, twins=True).generate()
+    if not scenario.twin:
+        pytest.fail(f"seed {seed} draws no login at two hosts")
+    differing, server = mismatches(scenario, prefix, mysql_scratch, mysql_monitor)
+    twin = f"{scenario.twin.removeprefix(prefix)}@{LOOPBACK}"
+    if others := [d for d in differing if d[0] != twin]:  # anything else is a real failure, not the known gap
+        pytest.fail(failure(seed, scenario, prefix, others, len(server)))
+    assert not differing, failure(seed, scenario, prefix, differing, len(server))
