@@ -57,6 +57,13 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    the server matches as a ``LIKE`` pattern (``%`` any text, ``_`` one character, ``\\`` escapes;
    MySQL "Access Control, Stage 2: Request Verification"): it covers a database whose name the
    pattern matches, and everything in it (``mysql_pattern_matches``).
+   Of the rows of one holder that match a database, the server uses only the most specific one
+   (same page: "it uses the first match"; MariaDB ``acl_db_find``, rows ordered by
+   ``get_magic_sort``, ``mariadb_database_rank``): the MariaDB adapter lists what a less specific
+   row grants and the more specific one does not as DENY entries on the more specific row
+   (``implied_by`` ``FIRST_MATCH``); such a DENY cancels only a database-level grant of the same
+   holder (the account, PUBLIC, or the role reached first: MariaDB merges a role's own rows with
+   those of the roles granted to it) on a less specific pattern.
 
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
 SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read
@@ -172,6 +179,40 @@ def mysql_pattern_matches(pattern: str, name: str) -> bool:
     return len(name) in states
 
 
+#: ``implied_by`` of a MariaDB DENY entry standing for a more specific ``mysql.db`` row (rule 5)
+FIRST_MATCH = "mysql.db first match"
+
+
+@lru_cache(maxsize=65536)
+def mariadb_database_rank(pattern: str, max_length: int = 64) -> int:
+    """Where MariaDB 10.5+ sorts a ``mysql.db`` pattern among a holder's rows: smaller is more
+    specific and matched first (sql_acl.cc ``get_magic_sort`` for a database name of at most
+    ``max_length`` characters: no wildcard first, then by how many names the pattern can match)."""
+    n = m = k = p = 0  # literal characters, ``_``, runs of ``%``, literal prefix length
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c in "%_":
+            if not k and not m:
+                p = n
+            if c == "%":
+                k += 1
+                while i + 1 < len(pattern) and pattern[i + 1] == "%":
+                    i += 1
+            else:
+                m += 1
+        else:
+            i += c == "\\" and i + 1 < len(pattern)
+            n += 1
+        i += 1
+    k, m = min(k, 31), min(m, 31)
+    rest = max(max_length - n - m, 0) if k else 0
+    d, d1 = max_length + 1, min(max_length + 1, 32)
+    if rest > m:
+        return (((rest * 2 + 1) * d + k) * d1 + m) * d + p
+    return ((m * 2 * d + rest) * d1 + k) * d + p
+
+
 def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
     """Rule 3: does the entry's scope include (``level``, ``target``)?"""
     if entry.level == "global":
@@ -190,6 +231,9 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
 
 def cancels(deny: Entry, grant: Entry, db_type: str = "") -> bool:
     """Rule 4, for a DENY that gives the privilege and covers the asked scope: does it cancel ``grant``?"""
+    if db_type == "mysql" and deny.implied_by == FIRST_MATCH:  # rule 5: a less specific row of its holder
+        return (grant.level == "database" and grant.via[:1] == deny.via[:1]
+                and mariadb_database_rank(grant.target) > mariadb_database_rank(deny.target))  # fmt: skip
     if db_type == "mysql":  # a partial revoke: only its holder's global grant
         return grant.level == "global" and grant.via == deny.via
     if grant.implied_by in BYPASS_DENY:

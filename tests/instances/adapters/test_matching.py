@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from instances.adapters.base import Privilege
-from instances.adapters.matching import holds, privileges_from_facts
+from instances.adapters.matching import FIRST_MATCH, holds, mariadb_database_rank, privileges_from_facts
 
 
 def ask(privileges, privilege, level, target="", db_type="mysql", **options):
@@ -139,6 +139,25 @@ def test_sysadmin_dbo_and_superuser_bypass_deny_db_owner_does_not():
     assert ask([dbo, deny], *asked) == [dbo]
     assert ask([db_owner, deny], *asked) == []
     assert ask([db_owner, dbo, deny], *asked) == [dbo]
+
+
+def test_mariadb_database_rows_are_ranked_as_the_server_matches_them():
+    # no wildcard, then ``_`` (the shorter literal prefix first), then ``%`` (more literal text first)
+    order = ["a\\_bc", "a\\_b_", "a\\_%c", "a\\_%", "a%", "%"]
+    assert sorted(order, key=mariadb_database_rank) == order
+    assert mariadb_database_rank("abc") == mariadb_database_rank("a\\_bc") == 0
+    assert mariadb_database_rank("a_bc") < mariadb_database_rank("ab_c")  # live: MariaDB 10.11
+
+
+def test_a_first_match_deny_cancels_only_a_wider_database_row_of_its_holder():
+    deny = Privilege("database", "DELETE", "a\\_b", state="DENY", via=("r",), implied_by=FIRST_MATCH)
+    wider, own = Privilege("database", "DELETE", "a%", via=("r", "s")), Privilege("database", "DELETE", "a%")
+    narrower = Privilege("database", "DELETE", "a\\_b", via=("r",))
+    table = Privilege("object", "DELETE", "a_b.t", via=("r",))
+    assert holds([deny, wider], "DELETE", "object", "a_b.t", db_type="mysql") == []
+    assert holds([deny, wider], "DELETE", "object", "a_c.t", db_type="mysql") == [wider]  # not where it applies
+    for kept in (own, narrower, table):  # another holder, the row itself, a table grant
+        assert holds([deny, kept], "DELETE", "object", "a_b.t", db_type="mysql") == [kept]
 
 
 def test_entries_read_back_from_stored_facts():

@@ -15,6 +15,7 @@ import re
 import pytest
 
 from instances.adapters.base import AccountFacts, DatabaseSize, PasswordPolicy, Privilege, TableSize
+from instances.adapters.matching import FIRST_MATCH, holds
 from instances.adapters.mysql import grants, parse, sql
 from instances.adapters.mysql.features import MySQLFeatures
 
@@ -157,6 +158,38 @@ def test_admin_option_on_a_role_directly_or_through_a_held_role():
     assert "ADMIN OPTION on role ops via r1" in through.reasons["can_grant"]
     assert not chain(default_role=None, roles_mapping=[grant("r1", "ops", host="", admin=True)],
                      users=[role("ops")]).can_grant  # fmt: skip
+
+
+# --- database rows: only the most specific one matching a database ------------------------------
+# MariaDB uses one mysql.db row per holder and database (live: test_mariadb_random_live.py)
+
+
+def _held(account: AccountFacts, privilege: str, table: str) -> bool:
+    return bool(holds(account.privileges, privilege, "object", table, db_type="mysql"))
+
+
+def test_a_more_specific_database_row_hides_what_a_wider_one_grants():
+    account = alice(dbs=[db("alice", "%", "a%", "Select", "Delete"), db("alice", "%", "a\\_b", "Insert")])
+    assert Privilege("database", "DELETE", "a\\_b", state="DENY", implied_by=FIRST_MATCH) in account.privileges
+    assert not _held(account, "DELETE", "a_b.t") and not _held(account, "SELECT", "a_b.t")
+    assert _held(account, "INSERT", "a_b.t") and _held(account, "DELETE", "a_c.t")
+
+
+def test_a_role_and_the_roles_granted_to_it_are_one_holder_the_account_another():
+    account = chain(dbs=[db("r1", "", "a%", "Select"), db("r3", "", "a\\_b", "Insert"),
+                         db("alice", "%", "a%", "Update")])  # fmt: skip
+    assert Privilege("database", "SELECT", "a\\_b", state="DENY", via=("r1",), implied_by=FIRST_MATCH) in (
+        account.privileges)  # fmt: skip
+    assert not _held(account, "SELECT", "a_b.t") and _held(account, "INSERT", "a_b.t")
+    assert _held(account, "UPDATE", "a_b.t")  # the account's own row: not hidden by its role's
+
+
+def test_public_rows_hide_only_public_rows():
+    accounts = mariadb([gp("alice"), role("PUBLIC")], dbs=[db("PUBLIC", "", "a%", "Select"),
+                                                           db("PUBLIC", "", "a_b", "Insert"),
+                                                           db("alice", "%", "a\\_b", "Delete")])  # fmt: skip
+    assert not _held(accounts["PUBLIC"], "SELECT", "a_b.t") and _held(accounts["PUBLIC"], "SELECT", "a_c.t")
+    assert [p.state for p in accounts["alice"].privileges] == ["GRANT"]
 
 
 # --- locks, PUBLIC, snapshot -------------------------------------------------------
