@@ -25,7 +25,8 @@ granted by column, so only a table-level or wider grant lets them run) and ``SEL
 checked before the statement runs (each answer kind is asserted to occur both ways). Ours is
 ``holds()`` over the stored entries of the account the server authenticated (``CURRENT_USER()``) or
 over PUBLIC's, SET-ROLE-only entries not counted (``include_set_role`` False), as in
-test_postgresql_random_live.py.
+test_postgresql_random_live.py; and the who-can search (``accounts.selectors.who_can``: its indexed
+candidate SQL, then the same rules) must name the same accounts.
 
 Not generated: global grants to PUBLIC (MariaDB accepts them, but on a shared server every other
 login, including other tests', would hold them while this test runs); SUPER or ALL globally
@@ -47,6 +48,7 @@ import pymysql
 import pytest
 
 from accounts.models import AccountPermission
+from accounts.selectors import who_can
 from accounts.services import accounts_sync_all
 from instances.adapters.matching import holds, privileges_from_facts
 from tests.live_targets import MYSQL_HOST, MYSQL_PORT, RUN_PREFIX, MySQLScratch
@@ -279,15 +281,15 @@ def _runs(cursor, statement: str) -> bool:
     return True
 
 
-def synced_privileges(monitor) -> dict[tuple[str, str], list]:
-    """Sync the instance through the adapter; every account's stored effective privileges."""
+def synced_privileges(monitor) -> tuple[int, dict[tuple[str, str], list]]:
+    """Sync the instance through the adapter; its id and every account's stored effective privileges."""
     credential = make_credential(username=monitor.username, password=monitor.password)
     instance = make_instance(db_type="mysql", host=monitor.host, port=monitor.port, credential=credential)
     record = accounts_sync_all(instance_ids=[instance.pk]).records.get()
     assert record.status == "completed", record.error_message
     stored = AccountPermission.objects.filter(instance_account__instance=instance).values_list(
         "instance_account__username", "instance_account__host", "facts")  # fmt: skip
-    return {(username, host): privileges_from_facts(facts["privileges"]) for username, host, facts in stored}
+    return instance.pk, {(user, host): privileges_from_facts(facts["privileges"]) for user, host, facts in stored}
 
 
 def mismatches(scenario: Scenario, prefix: str, mysql_scratch, mysql_monitor) -> tuple[list[tuple], dict]:
@@ -297,17 +299,24 @@ def mismatches(scenario: Scenario, prefix: str, mysql_scratch, mysql_monitor) ->
     try:
         build(mysql_scratch, scenario)
         accounts, server = server_answers(scenario)
-        ours = synced_privileges(mysql_monitor)
+        instance_id, ours = synced_privileges(mysql_monitor)
     finally:
         revoke_public(mysql_scratch, scenario)
     public = ours.get((PUBLIC, ""), [])
     differing = []
+    searched: dict[tuple[str, str], set[tuple[str, str]]] = {}  # the who-can search's accounts per question
     for (login, level, target, privilege), expected in sorted(server.items()):
         granting = holds(ours[accounts[login]], privilege, level, target, db_type="mysql") or holds(
             public, privilege, level, target, db_type="mysql")  # fmt: skip
+        account = "@".join(accounts[login]).removeprefix(prefix)
         if bool(granting) != expected:
-            account = "@".join(accounts[login]).removeprefix(prefix)
             differing.append((account, level, target.removeprefix(prefix), privilege, bool(granting), expected))
+        if (target, privilege) not in searched:  # the indexed search (its candidate SQL, then holds) agrees
+            items = who_can(privilege=privilege, parts=tuple(target.split(".")), instance_id=instance_id)
+            searched[(target, privilege)] = {(item.username, item.host) for item in items}
+        found = searched[(target, privilege)]
+        if ((PUBLIC, "") in found or accounts[login] in found) != bool(granting):
+            differing.append((account, level, target.removeprefix(prefix), privilege, "who-can", not granting))
     return differing, server
 
 
