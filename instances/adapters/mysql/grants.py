@@ -1,7 +1,7 @@
 """MySQL / MariaDB privilege tables → the privileges each account or role holds itself: the
 ``*_priv`` flag columns, MariaDB's ``access`` bitmask, SET columns of table and column grants,
-dynamic privileges and MySQL 8's partial revokes (pure functions, no driver, no ORM; the
-definitions are in ``parse``'s docstring)."""
+dynamic privileges, MySQL 8's partial revokes and MariaDB's first matching database row (pure
+functions, no driver, no ORM; the definitions are in ``parse``'s docstring)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from instances.adapters.base import Privilege
+from instances.adapters.matching import FIRST_MATCH, mariadb_database_rank, mysql_pattern_matches, mysql_pattern_tokens
 
 Row = Mapping[str, Any]
 Key = tuple[str, str]  # (user, host)
@@ -157,3 +158,53 @@ def partial_revokes(restrictions: Any) -> list[Privilege]:
         for entry in entries or ()
         for name in entry.get("Privileges") or ()
     ]
+
+
+def first_match_denies(privileges: Sequence[Privilege], cache: dict | None = None) -> list[Privilege]:
+    """MariaDB: per holder (the account or PUBLIC itself, ``via`` (); a role reached first,
+    ``via[:1]``: the roles granted to it are merged into its rows), a DENY on each database row of
+    what a less specific row that may match the same database grants and it does not. ``cache``:
+    one dict for a whole listing (the logins of a role share its rows: their DENYs are built once)."""
+    rows = [p for p in privileges if p.level == "database" and p.state != "DENY"]
+    # only a holder whose rows are not all equally specific can have a row hidden (most: one pass)
+    ranks: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    for p in rows:
+        ranks[p.via[:1]].add(mariadb_database_rank(p.target))
+    wild = {holder for holder, found in ranks.items() if len(found) > 1}
+    if not wild:
+        return []
+    by_holder: dict[tuple[str, ...], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    set_role: dict[tuple[str, ...], bool] = {}
+    for p in rows:
+        if p.via[:1] in wild:
+            by_holder[p.via[:1]][p.target].add(p.privilege)
+            set_role[p.via[:1]] = p.via_set_role
+    denies: list[Privilege] = []
+    for holder, by_target in by_holder.items():
+        key = (holder, set_role[holder], frozenset((target, frozenset(names)) for target, names in by_target.items()))
+        held = cache.get(key) if cache is not None else None
+        if held is None:
+            held = [Privilege("database", name, target, state="DENY", via=holder, via_set_role=set_role[holder],
+                              implied_by=FIRST_MATCH)
+                    for target, name in _hidden_by_first_match(by_target)]  # fmt: skip
+            if cache is not None:
+                cache[key] = held
+        denies += held
+    return denies
+
+
+def _hidden_by_first_match(by_target: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+    """(row, privilege): what a less specific row grants and the row does not. A row without
+    wildcards (rank 0) is one database: only the patterns matching its name are less specific there;
+    two patterns are assumed to share a database."""
+    patterns = [(rank, target) for target in by_target if (rank := mariadb_database_rank(target))]
+    hidden = []
+    for specific, granted in by_target.items():
+        rank = mariadb_database_rank(specific)
+        name = "".join(mysql_pattern_tokens(specific)[0]) if not rank else ""  # type: ignore[arg-type]
+        wider: set[str] = set()
+        for other_rank, general in patterns:
+            if other_rank > rank and (rank or mysql_pattern_matches(general, name)):
+                wider |= by_target[general]
+        hidden += [(specific, privilege) for privilege in sorted(wider - granted - {"USAGE"})]
+    return hidden
