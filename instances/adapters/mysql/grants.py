@@ -166,6 +166,8 @@ def first_match_denies(privileges: Sequence[Privilege], cache: dict | None = Non
     what a less specific row that may match the same database grants and it does not. ``cache``:
     one dict for a whole listing (the logins of a role share its rows: their DENYs are built once)."""
     rows = [p for p in privileges if p.level == "database" and p.state != "DENY"]
+    if len(rows) < 2:  # most accounts: nothing a first match could hide
+        return []
     # only a holder whose rows are not all equally specific can have a row hidden (most: one pass)
     ranks: dict[tuple[str, ...], set[int]] = defaultdict(set)
     for p in rows:
