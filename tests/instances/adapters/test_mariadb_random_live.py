@@ -339,10 +339,6 @@ def test_random_grants_match_what_each_login_can_run(seed, mysql_scratch, mysql_
         assert answers == {True, False}, (seed, level)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="not modelled: the mysql.db / tables_priv / columns_priv rows of 'u'@'%' apply to a "
-                   "connection authenticated as 'u'@'127.0.0.1' (rows are matched by the user name and the "
-                   "client's host, not by the account)")  # fmt: skip
 @pytest.mark.parametrize("seed", (1, 9))
 def test_same_name_at_two_hosts(seed, mysql_scratch, mysql_monitor):
     """A login also at '127.0.0.1' (the account a connection from here authenticates as: the most
