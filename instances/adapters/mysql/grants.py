@@ -179,6 +179,8 @@ def first_match_denies(privileges: Sequence[Privilege], cache: dict | None = Non
     ``cache``: one dict for a whole listing (the logins of a role share its rows: their DENYs are
     built once)."""
     rows = [p for p in privileges if p.level == "database" and p.state != "DENY"]
+    if len(rows) < 2:  # most accounts: nothing to rank
+        return []
     # only a holder whose rows are not all equally ranked can have a row hidden (most: one pass)
     ranks: dict[tuple[str, ...], set[tuple]] = defaultdict(set)
     for p in rows:
@@ -261,7 +263,10 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
     ``SAME_NAME_HOST`` + that host: every database row (ranked after the account's own by
     ``first_match_denies``), and a table's table and column entries only from the most specific host
     that has an entry for that table (the account's own first). Only user names at two or more hosts
-    are looked at: most listings pay one pass over the keys."""
+    are looked at: most listings (every name once) pay one set of the names."""
+    names = [user for user, _ in grants]
+    if len(set(names)) == len(names):
+        return {}
     hosts: dict[str, list[str]] = defaultdict(list)
     for user, host in grants:
         if (user, host) not in roles:
