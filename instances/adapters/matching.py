@@ -63,7 +63,19 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    row grants and the more specific one does not as DENY entries on the more specific row
    (``implied_by`` ``FIRST_MATCH``); such a DENY cancels only a database-level grant of the same
    holder (the account, PUBLIC, or the role reached first: MariaDB merges a role's own rows with
-   those of the roles granted to it) on a less specific pattern.
+   those of the roles granted to it) on a less specific row (``mariadb_row_rank``).
+
+6. **MariaDB rows by user name and client host.** The server looks up database, table and column
+   rows by the login's user name and the client's host, not by the account it authenticated
+   (sql_acl.cc ``acl_get``, ``table_hash_search``): the rows of a same-name account whose host
+   pattern covers the account's host (``'u'@'%'`` for ``'u'@'10.%'``) apply to its sessions too.
+   The MariaDB adapter lists them among the account's own entries (``via`` ``()``: the same
+   holder) with ``implied_by`` ``SAME_NAME_HOST`` + that host (their own ``FIRST_MATCH`` DENYs:
+   ``FIRST_MATCH`` + ", " + that label). Rows are ranked by host first (the account's own, then the
+   covering hosts, most specific first), then by database pattern (``get_magic_sort("hdu", …)``);
+   of table grants, only the most specific host's entry for a table applies (with its columns), so
+   the adapter copies a covering account's table and column entries only for tables where no more
+   specific host has one.
 
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
 SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read
@@ -181,6 +193,26 @@ def mysql_pattern_matches(pattern: str, name: str) -> bool:
 
 #: ``implied_by`` of a MariaDB DENY entry standing for a more specific ``mysql.db`` row (rule 5)
 FIRST_MATCH = "mysql.db first match"
+#: ``implied_by`` of a MariaDB entry from a same-name account whose host covers the account's: this,
+#: then that host (rule 6)
+SAME_NAME_HOST = "same user name at host "
+#: MariaDB 10.4+ ``HOSTNAME_LENGTH``: the host field's width in ``get_magic_sort``
+HOSTNAME_LENGTH = 255
+
+
+def same_name_host(implied_by: str | None) -> str | None:
+    """The covering host an entry comes from (rule 6), None for the account's own rows."""
+    if not implied_by or SAME_NAME_HOST not in implied_by:
+        return None
+    return implied_by.partition(SAME_NAME_HOST)[2]
+
+
+def mariadb_row_rank(entry: Entry) -> tuple[bool, int, int]:
+    """Where MariaDB sorts a ``mysql.db`` row of a holder (smaller first): host, then database
+    pattern; the account's own rows come before those of covering hosts (rule 6)."""
+    host = same_name_host(entry.implied_by)
+    host_rank = mariadb_database_rank(host, HOSTNAME_LENGTH) if host is not None else 0
+    return host is not None, host_rank, mariadb_database_rank(entry.target)
 
 
 @lru_cache(maxsize=65536)
@@ -231,9 +263,9 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
 
 def cancels(deny: Entry, grant: Entry, db_type: str = "") -> bool:
     """Rule 4, for a DENY that gives the privilege and covers the asked scope: does it cancel ``grant``?"""
-    if db_type == "mysql" and deny.implied_by == FIRST_MATCH:  # rule 5: a less specific row of its holder
+    if db_type == "mysql" and (deny.implied_by or "").startswith(FIRST_MATCH):  # rule 5: a later row of its holder
         return (grant.level == "database" and grant.via[:1] == deny.via[:1]
-                and mariadb_database_rank(grant.target) > mariadb_database_rank(deny.target))  # fmt: skip
+                and mariadb_row_rank(grant) > mariadb_row_rank(deny))  # fmt: skip
     if db_type == "mysql":  # a partial revoke: only its holder's global grant
         return grant.level == "global" and grant.via == deny.via
     if grant.implied_by in BYPASS_DENY:

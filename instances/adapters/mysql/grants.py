@@ -1,18 +1,29 @@
 """MySQL / MariaDB privilege tables → the privileges each account or role holds itself: the
 ``*_priv`` flag columns, MariaDB's ``access`` bitmask, SET columns of table and column grants,
-dynamic privileges, MySQL 8's partial revokes and MariaDB's first matching database row (pure
-functions, no driver, no ORM; the definitions are in ``parse``'s docstring)."""
+dynamic privileges, MySQL 8's partial revokes, MariaDB's first matching database row and the rows of
+same-name accounts at covering hosts (pure functions, no driver, no ORM; the definitions are in
+``parse``'s docstring)."""
 
 from __future__ import annotations
 
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import replace
 from typing import Any
 
 from instances.adapters.base import Privilege
-from instances.adapters.matching import FIRST_MATCH, mariadb_database_rank, mysql_pattern_matches, mysql_pattern_tokens
+from instances.adapters.matching import (
+    FIRST_MATCH,
+    HOSTNAME_LENGTH,
+    SAME_NAME_HOST,
+    mariadb_database_rank,
+    mariadb_row_rank,
+    mysql_pattern_matches,
+    mysql_pattern_tokens,
+    same_name_host,
+)
 
 Row = Mapping[str, Any]
 Key = tuple[str, str]  # (user, host)
@@ -161,52 +172,127 @@ def partial_revokes(restrictions: Any) -> list[Privilege]:
 
 
 def first_match_denies(privileges: Sequence[Privilege], cache: dict | None = None) -> list[Privilege]:
-    """MariaDB: per holder (the account or PUBLIC itself, ``via`` (); a role reached first,
-    ``via[:1]``: the roles granted to it are merged into its rows), a DENY on each database row of
-    what a less specific row that may match the same database grants and it does not. ``cache``:
-    one dict for a whole listing (the logins of a role share its rows: their DENYs are built once)."""
+    """MariaDB: per holder (the account or PUBLIC itself, ``via`` (), the account's rows with those of
+    its covering same-name accounts, ``same_name_rows``; a role reached first, ``via[:1]``: the roles
+    granted to it are merged into its rows), a DENY on each database row of what a later row
+    (``matching.mariadb_row_rank``) that may match the same database grants and it does not.
+    ``cache``: one dict for a whole listing (the logins of a role share its rows: their DENYs are
+    built once)."""
     rows = [p for p in privileges if p.level == "database" and p.state != "DENY"]
-    if len(rows) < 2:  # most accounts: nothing a first match could hide
+    if len(rows) < 2:  # most accounts: nothing to rank
         return []
-    # only a holder whose rows are not all equally specific can have a row hidden (most: one pass)
-    ranks: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    # only a holder whose rows are not all equally ranked can have a row hidden (most: one pass)
+    ranks: dict[tuple[str, ...], set[tuple]] = defaultdict(set)
     for p in rows:
-        ranks[p.via[:1]].add(mariadb_database_rank(p.target))
+        ranks[p.via[:1]].add(mariadb_row_rank(p))
     wild = {holder for holder, found in ranks.items() if len(found) > 1}
     if not wild:
         return []
-    by_holder: dict[tuple[str, ...], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    by_holder: dict[tuple[str, ...], dict[tuple, set[str]]] = defaultdict(lambda: defaultdict(set))
     set_role: dict[tuple[str, ...], bool] = {}
     for p in rows:
         if p.via[:1] in wild:
-            by_holder[p.via[:1]][p.target].add(p.privilege)
+            by_holder[p.via[:1]][(mariadb_row_rank(p), p.target, same_name_host(p.implied_by))].add(p.privilege)
             set_role[p.via[:1]] = p.via_set_role
     denies: list[Privilege] = []
-    for holder, by_target in by_holder.items():
-        key = (holder, set_role[holder], frozenset((target, frozenset(names)) for target, names in by_target.items()))
+    for holder, by_row in by_holder.items():
+        key = (holder, set_role[holder], frozenset((row, frozenset(names)) for row, names in by_row.items()))
         held = cache.get(key) if cache is not None else None
         if held is None:
             held = [Privilege("database", name, target, state="DENY", via=holder, via_set_role=set_role[holder],
-                              implied_by=FIRST_MATCH)
-                    for target, name in _hidden_by_first_match(by_target)]  # fmt: skip
+                              implied_by=FIRST_MATCH if host is None else f"{FIRST_MATCH}, {SAME_NAME_HOST}{host}")
+                    for target, host, name in _hidden_by_first_match(by_row)]  # fmt: skip
             if cache is not None:
                 cache[key] = held
         denies += held
     return denies
 
 
-def _hidden_by_first_match(by_target: Mapping[str, set[str]]) -> list[tuple[str, str]]:
-    """(row, privilege): what a less specific row grants and the row does not. A row without
-    wildcards (rank 0) is one database: only the patterns matching its name are less specific there;
-    two patterns are assumed to share a database."""
-    patterns = [(rank, target) for target in by_target if (rank := mariadb_database_rank(target))]
+def _hidden_by_first_match(by_row: Mapping[tuple, set[str]]) -> list[tuple[str, str | None, str]]:
+    """(target, host, privilege) of each row: what a later row grants and the row does not (rows:
+    (rank, target, covering host or None)). Two rows share a database when a row without wildcards
+    (database rank 0: one database) is the other's name or matches the other's pattern; two patterns
+    are assumed to share one."""
     hidden = []
-    for specific, granted in by_target.items():
-        rank = mariadb_database_rank(specific)
-        name = "".join(mysql_pattern_tokens(specific)[0]) if not rank else ""  # type: ignore[arg-type]
+    for row, granted in by_row.items():
+        rank, specific, host = row
         wider: set[str] = set()
-        for other_rank, general in patterns:
-            if other_rank > rank and (rank or mysql_pattern_matches(general, name)):
-                wider |= by_target[general]
-        hidden += [(specific, privilege) for privilege in sorted(wider - granted - {"USAGE"})]
+        for (other_rank, general, _), names in by_row.items():
+            if other_rank > rank and _may_share_database(specific, rank[2], general, other_rank[2]):
+                wider |= names
+        hidden += [(specific, host, privilege) for privilege in sorted(wider - granted - {"USAGE"})]
     return hidden
+
+
+def _may_share_database(one: str, one_rank: int, other: str, other_rank: int) -> bool:
+    if one_rank and other_rank:
+        return True
+    if not one_rank and not other_rank:
+        return _literal(one) == _literal(other)
+    return mysql_pattern_matches(other, _literal(one)) if not one_rank else mysql_pattern_matches(one, _literal(other))
+
+
+def _literal(target: str) -> str:
+    """A pattern without wildcards as the one name it matches (escapes removed)."""
+    return "".join(mysql_pattern_tokens(target)[0])  # type: ignore[arg-type]
+
+
+# --- rows of same-name accounts (matching rule 6) -------------------------------------------------
+
+
+def host_covers(general: str, specific: str) -> bool:
+    """Does the host pattern ``general`` match every client host ``specific`` matches (``%`` any
+    text, ``_`` one character; host names compare case-insensitively)? A ``%`` of ``specific`` is
+    covered only by a ``%`` of ``general``, its ``_`` by ``_`` or ``%``."""
+    states = {0}  # positions in ``specific`` reachable after each character of ``general``
+    specific = specific.lower()
+    for char in general.lower():
+        if char == "%":
+            states = set(range(min(states), len(specific) + 1))
+        else:
+            states = {s + 1 for s in states if s < len(specific)
+                      and (specific[s] == char or (char == "_" and specific[s] != "%"))}  # fmt: skip
+        if not states:
+            return False
+    return len(specific) in states
+
+
+def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -> dict[Key, list[Privilege]]:
+    """MariaDB (``matching`` rule 6): account → the database, table and column entries of the other
+    accounts of its user name whose host covers its host (``host_covers``), each with ``implied_by``
+    ``SAME_NAME_HOST`` + that host: every database row (ranked after the account's own by
+    ``first_match_denies``), and a table's table and column entries only from the most specific host
+    that has an entry for that table (the account's own first). Only user names at two or more hosts
+    are looked at: most listings (every name once) pay one set of the names."""
+    names = [user for user, _ in grants]
+    if len(set(names)) == len(names):
+        return {}
+    hosts: dict[str, list[str]] = defaultdict(list)
+    for user, host in grants:
+        if (user, host) not in roles:
+            hosts[user].append(host)
+    extra: dict[Key, list[Privilege]] = {}
+    for user, found in hosts.items():
+        if len(found) < 2:
+            continue
+        for host in found:
+            covering = [other for other in found if other != host and host_covers(other, host)]
+            if not covering:
+                continue
+            covering.sort(key=lambda other: (mariadb_database_rank(other, HOSTNAME_LENGTH), other))
+            tables = {_table(p) for p in grants[(user, host)] if p.level in ("object", "column")}
+            entries = []
+            for other in covering:
+                label = SAME_NAME_HOST + other
+                own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
+                entries += [replace(p, implied_by=label) for p in own
+                            if p.level == "database" or _table(p) not in tables]  # fmt: skip
+                tables |= {_table(p) for p in own if p.level != "database"}
+            if entries:
+                extra[(user, host)] = entries
+    return extra
+
+
+def _table(p: Privilege) -> str:
+    """``db.table`` of an object or column entry."""
+    return p.target if p.level == "object" else p.target.rsplit(".", 1)[0]

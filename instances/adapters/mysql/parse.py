@@ -45,6 +45,14 @@ Definitions (also in docs/adapters.md):
   most specific one only (``matching`` rule 5). What a less specific row grants and a more specific
   row does not is listed as a DENY entry on the more specific row (``implied_by``
   ``matching.FIRST_MATCH``), on the holder's path.
+- MariaDB rows of same-name accounts: the server looks database, table and column rows up by the
+  user name and the client's host, so the rows of ``'u'@'%'`` apply to ``'u'@'10.%'`` too (any
+  other host of ``u`` covering the account's, ``grants.host_covers``): they are listed as the
+  account's own entries with ``implied_by`` ``matching.SAME_NAME_HOST`` + that host, after its
+  own rows (one holder, ranked by host then database: ``matching`` rule 6); of a table, only the
+  most specific host's table and column entries. Global privileges and the default role stay per
+  account. MySQL 8 is left as it was (with active roles it checks the authenticated account's
+  cached privileges; not verified here).
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, TableSize
-from instances.adapters.mysql.grants import collect_grants, first_match_denies, is_yes
+from instances.adapters.mysql.grants import collect_grants, first_match_denies, is_yes, same_name_rows
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -221,9 +229,10 @@ def parse_accounts(
     granted_roles = {g.role for g in role_grants}
     roles = {(row["User"], row["Host"]) for row in users if _is_role(row, granted_roles)} | granted_roles
     node = _Nodes(roles, mariadb=mariadb)
-    grants = {node(key): privileges for key, privileges in
-              collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version,
-                             db_priv_columns).items()}  # fmt: skip
+    own = collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version, db_priv_columns)
+    for key, rows in same_name_rows(own, roles).items() if mariadb else ():
+        own[key] = [*own[key], *rows]
+    grants = {node(key): privileges for key, privileges in own.items()}
     defaults = _default_roles(users, default_roles)
     graph = role_graph(role_grants, node, defaults, activate_all=activate_all_roles)
     direct_grants: dict[Key, list[RoleGrant]] = defaultdict(list)

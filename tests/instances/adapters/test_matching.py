@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 from instances.adapters.base import Privilege
-from instances.adapters.matching import FIRST_MATCH, holds, mariadb_database_rank, privileges_from_facts
+from instances.adapters.matching import (
+    FIRST_MATCH,
+    SAME_NAME_HOST,
+    holds,
+    mariadb_database_rank,
+    mariadb_row_rank,
+    privileges_from_facts,
+)
 
 
 def ask(privileges, privilege, level, target="", db_type="mysql", **options):
@@ -158,6 +165,23 @@ def test_a_first_match_deny_cancels_only_a_wider_database_row_of_its_holder():
     assert holds([deny, wider], "DELETE", "object", "a_c.t", db_type="mysql") == [wider]  # not where it applies
     for kept in (own, narrower, table):  # another holder, the row itself, a table grant
         assert holds([deny, kept], "DELETE", "object", "a_b.t", db_type="mysql") == [kept]
+
+
+def test_a_first_match_deny_ranks_rows_by_host_then_database_the_accounts_own_first():
+    """Rule 6: a covering host's rows (``implied_by`` SAME_NAME_HOST + host) are the account's holder,
+    ranked after its own rows whatever their database patterns, the more specific host first."""
+    wide, mid = f"{SAME_NAME_HOST}%", f"{SAME_NAME_HOST}127.%"
+    own_deny = Privilege("database", "INSERT", "a%", state="DENY", implied_by=FIRST_MATCH)
+    covering_exact = Privilege("database", "INSERT", "a\\_b", implied_by=wide)
+    assert ask([own_deny, covering_exact], "INSERT", "object", "a_b.t") == []  # own pattern before covering exact
+    mid_deny = Privilege("database", "SELECT", "d", state="DENY", implied_by=f"{FIRST_MATCH}, {mid}")
+    wide_row, own_row = Privilege("database", "SELECT", "d", implied_by=wide), Privilege("database", "SELECT", "d")
+    assert ask([mid_deny, wide_row], "SELECT", "object", "d.t") == []
+    assert ask([mid_deny, own_row], "SELECT", "object", "d.t") == [own_row]  # the account's own row comes first
+    role_row = Privilege("database", "SELECT", "d", via=("r",))
+    assert ask([mid_deny, role_row], "SELECT", "object", "d.t") == [role_row]  # another holder
+    assert mariadb_row_rank(own_row) < mariadb_row_rank(Privilege("database", "SELECT", "d", implied_by=mid)) < (
+        mariadb_row_rank(wide_row))  # fmt: skip
 
 
 def test_entries_read_back_from_stored_facts():

@@ -192,6 +192,89 @@ def test_public_rows_hide_only_public_rows():
     assert [p.state for p in accounts["alice"].privileges] == ["GRANT"]
 
 
+# --- rows of same-name accounts: by user name and client host (matching rule 6) ------------------
+# live: test_mariadb_random_live.py test_same_name_at_two_hosts; each rule below was checked against
+# MariaDB 10.11 with a connection from 127.0.0.1
+
+
+def at(host: str, users=(), dbs=(), tables=(), columns=()) -> AccountFacts:
+    """``u``@``host`` among the given users (all named ``u``)."""
+    accounts = parse.parse_accounts(list(users), dbs, tables, columns, mariadb=True, version=(10, 11, 19))
+    return next(a for a in accounts if a.host == host)
+
+
+def table(host: str, database: str, name: str, privs: str, user: str = "u") -> dict:
+    return {"Host": host, "User": user, "Db": database, "Table_name": name, "Table_priv": privs}
+
+
+def column(host: str, database: str, name: str, col: str, privs: str) -> dict:
+    return {"Host": host, "User": "u", "Db": database, "Table_name": name, "Column_name": col, "Column_priv": privs}
+
+
+def _col(account: AccountFacts, privilege: str, target: str) -> bool:
+    return bool(holds(account.privileges, privilege, "column", target, db_type="mysql"))
+
+
+LOOP = [gp("u", "127.0.0.1"), gp("u", "%"), gp("u", "127.%")]
+
+
+def test_the_accounts_own_database_row_comes_before_a_covering_hosts():
+    account = at("127.0.0.1", LOOP, dbs=[db("u", "127.0.0.1", "a%", "Select"), db("u", "%", "a\\_b", "Insert")])
+    label = "same user name at host %"
+    assert Privilege("database", "INSERT", "a\\_b", implied_by=label) in account.privileges
+    assert Privilege("database", "INSERT", "a%", state="DENY", implied_by=FIRST_MATCH) in account.privileges
+    assert _held(account, "SELECT", "a_b.t") and not _held(account, "INSERT", "a_b.t")
+
+
+def test_a_covering_hosts_database_row_applies_where_the_account_has_none():
+    account = at("127.0.0.1", LOOP, dbs=[db("u", "127.0.0.1", "a", "Select"), db("u", "%", "b", "Insert")])
+    assert _held(account, "INSERT", "b.t") and not _held(account, "INSERT", "a.t")
+    assert not _held(at("%", LOOP, dbs=[db("u", "127.0.0.1", "a", "Select")]), "SELECT", "a.t")  # not the reverse
+
+
+def test_the_most_specific_covering_host_comes_first():
+    dbs = [db("u", "%", "d", "Select"), db("u", "127.%", "d", "Delete")]
+    account = at("127.0.0.1", LOOP, dbs=dbs)
+    assert _held(account, "DELETE", "d.t") and not _held(account, "SELECT", "d.t")
+    assert Privilege("database", "SELECT", "d", state="DENY",
+                     implied_by=f"{FIRST_MATCH}, same user name at host 127.%") in account.privileges  # fmt: skip
+
+
+def test_a_tables_entry_of_the_most_specific_host_only_with_its_columns():
+    tables = [table("%", "d", "t1", "Select"), table("127.%", "d", "t1", "Insert"),
+              table("127.0.0.1", "d", "t2", ""), table("%", "d", "t2", "Select,Update"),
+              table("127.%", "d", "t3", ""), table("%", "d", "t3", "Select")]  # fmt: skip
+    columns = [column("127.0.0.1", "d", "t2", "c", "Select"), column("127.%", "d", "t3", "c", "Update")]
+    account = at("127.0.0.1", LOOP, tables=tables, columns=columns)
+    assert _held(account, "INSERT", "d.t1") and not _held(account, "SELECT", "d.t1")
+    assert _col(account, "SELECT", "d.t2.c") and not _held(account, "SELECT", "d.t2") and not _col(
+        account, "UPDATE", "d.t2.c")  # fmt: skip
+    assert _col(account, "UPDATE", "d.t3.c") and not _held(account, "SELECT", "d.t3")
+
+
+def test_a_pattern_host_is_covered_by_a_wider_one_and_a_grant_option_there_lets_it_grant():
+    users = [gp("u", "10.%"), gp("u", "%"), gp("u", "10.1.%"), gp("v", "%")]
+    dbs = [db("u", "%", "d", "Select", grant=True), db("u", "10.1.%", "e", "Insert"), db("v", "%", "f", "Delete")]
+    account = at("10.%", users, dbs=dbs, tables=[table("%", "d", "t", "Update")])
+    assert _held(account, "SELECT", "d.t") and _held(account, "UPDATE", "d.t")
+    assert not _held(account, "INSERT", "e.t") and not _held(account, "DELETE", "f.t")  # narrower host, other name
+    assert account.can_grant and account.reasons["can_grant"] == (
+        "SELECT on d.* WITH GRANT OPTION (implied by same user name at host %)",)  # fmt: skip
+
+
+def test_a_name_at_one_host_only_is_unchanged():
+    account = at("%", [gp("u", "%"), gp("w", "127.0.0.1")], dbs=[db("w", "127.0.0.1", "d", "Select")])
+    assert account.privileges == () and not parse.parse_accounts(
+        [gp("u", "%"), gp("u", "1%")], [db("u", "%", "d", "Select")], mariadb=False)[1].privileges  # fmt: skip
+
+
+def test_host_covers():
+    assert grants.host_covers("%", "127.0.0.1") and grants.host_covers("127.%", "127.0.0.1")
+    assert grants.host_covers("%", "10.%") and grants.host_covers("1_.%", "10.%") and grants.host_covers("%", "%")
+    assert not grants.host_covers("10._", "10.%") and not grants.host_covers("127.%", "%")
+    assert grants.host_covers("%.EXAMPLE.com", "db.example.COM")
+
+
 # --- locks, PUBLIC, snapshot -------------------------------------------------------
 
 
