@@ -575,6 +575,10 @@ def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool,
     level, target = scope or (held.level, held.target)
     return any(
         (include_set_role or not deny.via_set_role)
+        # a MariaDB first-match DENY stands for a more specific row: it hides the held row on the
+        # databases that row matches, never on all of the held row's pattern (which ``covers``,
+        # asked about the pattern as if it were one name, could not tell apart)
+        and not (scope is None and (deny.implied_by or "").startswith(matching.FIRST_MATCH))
         and matching.gives(deny, name, db_type)
         and matching.covers(deny, level, target, db_type)
         and matching.cancels(deny, held, db_type)

@@ -75,7 +75,8 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    covering hosts, most specific first), then by database pattern (``get_magic_sort("hdu", …)``);
    of table grants, only the most specific host's entry for a table applies (with its columns), so
    the adapter copies a covering account's table and column entries only for tables where no more
-   specific host has one.
+   specific host has one, and a covering account's database row only for a pattern no more specific
+   host has a row for (that row is never reached, its grant option neither).
 
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
 SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read

@@ -8,10 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.diff import permission_facts
 from classification import dsl
 from classification.dsl import Subject, compile_rule, validate
 from instances.adapters import matching
 from instances.adapters.matching import privileges_from_facts
+from instances.adapters.mysql import parse as mysql_parse
+from tests.instances.adapters.test_mysql_parse import db, gp
 
 
 def priv(name, level="database", target="app", *, grantable=False, state="GRANT", via=(), set_role=False,
@@ -178,6 +181,19 @@ def test_has_privilege_a_mysql_partial_revoke_narrows_only_its_holders_global_gr
     assert match({**rule, "level": "database", "target": "app"}, subject(priv("INSERT", "global", ""), revoke))
     assert match(on_mysql, subject(priv("INSERT", "database", "mysql"), revoke))  # a database grant is not narrowed
     assert match(on_mysql, subject(priv("INSERT", "global", "", via=["r"]), revoke))  # nor another holder's grant
+
+
+def test_has_privilege_a_mariadb_first_match_deny_does_not_hide_the_whole_wider_pattern():
+    """``app_%`` SELECT and ``app%`` SELECT, INSERT: the server allows INSERT on ``app`` (only ``app%``
+    matches it), refuses it on ``app_1`` (``app_%`` matches first) — INSERT is held somewhere."""
+    parsed = {a.username: a for a in mysql_parse.parse_accounts(
+        [gp("alice")], [db("alice", "%", "app_%", "Select"), db("alice", "%", "app%", "Select", "Insert")],
+        mariadb=True)}  # fmt: skip
+    facts = permission_facts(parsed["alice"])
+    assert any(p["state"] == "DENY" and p["target"] == "app_%" for p in facts["privileges"])
+    alice = Subject(username="alice", facts=facts, db_type="mysql", environment="production", tags=frozenset())
+    assert match({"fn": "has_privilege", "privilege": "INSERT"}, alice)
+    assert match({"fn": "has_privilege", "privilege": "INSERT", "level": "database", "target": "app*"}, alice)
 
 
 def test_has_privilege_counts_implied_privileges_and_names_them():

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import replace
+from itertools import zip_longest
 from typing import Any
 
 from instances.adapters.base import Privilege
@@ -181,43 +182,52 @@ def first_match_denies(privileges: Sequence[Privilege], cache: dict | None = Non
     rows = [p for p in privileges if p.level == "database" and p.state != "DENY"]
     if len(rows) < 2:  # most accounts: nothing to rank
         return []
-    # only a holder whose rows are not all equally ranked can have a row hidden (most: one pass)
-    ranks: dict[tuple[str, ...], set[tuple]] = defaultdict(set)
+    by_holder: dict[tuple[str, ...], list[Privilege]] = defaultdict(list)
     for p in rows:
-        ranks[p.via[:1]].add(mariadb_row_rank(p))
-    wild = {holder for holder, found in ranks.items() if len(found) > 1}
-    if not wild:
-        return []
-    by_holder: dict[tuple[str, ...], dict[tuple, set[str]]] = defaultdict(lambda: defaultdict(set))
-    set_role: dict[tuple[str, ...], bool] = {}
-    for p in rows:
-        if p.via[:1] in wild:
-            by_holder[p.via[:1]][(mariadb_row_rank(p), p.target, same_name_host(p.implied_by))].add(p.privilege)
-            set_role[p.via[:1]] = p.via_set_role
+        by_holder[p.via[:1]].append(p)
     denies: list[Privilege] = []
-    for holder, by_row in by_holder.items():
-        key = (holder, set_role[holder], frozenset((row, frozenset(names)) for row, names in by_row.items()))
-        held = cache.get(key) if cache is not None else None
-        if held is None:
-            held = [Privilege("database", name, target, state="DENY", via=holder, via_set_role=set_role[holder],
-                              implied_by=FIRST_MATCH if host is None else f"{FIRST_MATCH}, {SAME_NAME_HOST}{host}")
-                    for target, host, name in _hidden_by_first_match(by_row)]  # fmt: skip
+    for holder, held in by_holder.items():
+        if len(held) < 2:
+            continue
+        # a role's rows are the same objects for every login that reaches it the same way
+        # (parsing.effective_privileges' memo): keyed by their identities, kept alive by the cache
+        key = (holder, tuple(map(id, held)))
+        known = cache.get(key) if cache is not None else None
+        if known is None:
+            known = (held, _holder_denies(holder, held))
             if cache is not None:
-                cache[key] = held
-        denies += held
+                cache[key] = known
+        denies += known[1]
     return denies
+
+
+def _holder_denies(holder: tuple[str, ...], rows: Sequence[Privilege]) -> list[Privilege]:
+    """``first_match_denies`` of one holder's database rows."""
+    by_row: dict[tuple, set[str]] = defaultdict(set)
+    for p in rows:
+        by_row[(mariadb_row_rank(p), p.target, same_name_host(p.implied_by))].add(p.privilege)
+    if len({rank for rank, _, _ in by_row}) < 2:  # all equally ranked: none hides another
+        return []
+    set_role = rows[-1].via_set_role
+    return [Privilege("database", name, target, state="DENY", via=holder, via_set_role=set_role,
+                      implied_by=FIRST_MATCH if host is None else f"{FIRST_MATCH}, {SAME_NAME_HOST}{host}")
+            for target, host, name in _hidden_by_first_match(by_row)]  # fmt: skip
 
 
 def _hidden_by_first_match(by_row: Mapping[tuple, set[str]]) -> list[tuple[str, str | None, str]]:
     """(target, host, privilege) of each row: what a later row grants and the row does not (rows:
     (rank, target, covering host or None)). Two rows share a database when a row without wildcards
     (database rank 0: one database) is the other's name or matches the other's pattern; two patterns
-    are assumed to share one."""
+    share one unless their literal ends tell them apart (``_patterns_disjoint``)."""
+    # a later row is a pattern of the same host or any row of a later host: a row without wildcards
+    # (database rank 0) is never later than another row of its host
+    later_candidates = [(rank, target, names) for (rank, target, _), names in by_row.items()
+                        if rank[2] or rank[:2] != (False, 0)]  # fmt: skip
     hidden = []
     for row, granted in by_row.items():
         rank, specific, host = row
         wider: set[str] = set()
-        for (other_rank, general, _), names in by_row.items():
+        for other_rank, general, names in later_candidates:
             if other_rank > rank and _may_share_database(specific, rank[2], general, other_rank[2]):
                 wider |= names
         hidden += [(specific, host, privilege) for privilege in sorted(wider - granted - {"USAGE"})]
@@ -226,10 +236,32 @@ def _hidden_by_first_match(by_row: Mapping[tuple, set[str]]) -> list[tuple[str, 
 
 def _may_share_database(one: str, one_rank: int, other: str, other_rank: int) -> bool:
     if one_rank and other_rank:
-        return True
+        return not _patterns_disjoint(one, other)
     if not one_rank and not other_rank:
         return _literal(one) == _literal(other)
     return mysql_pattern_matches(other, _literal(one)) if not one_rank else mysql_pattern_matches(one, _literal(other))
+
+
+_END = object()
+
+
+def _patterns_disjoint(one: str, other: str) -> bool:
+    """Can no database name match both patterns? Decided on their literal characters before the
+    first ``%`` and after the last (a name matching both has them at the same places); when that
+    cannot tell, they may share one."""
+    a, b = mysql_pattern_tokens(one)[0], mysql_pattern_tokens(other)[0]
+    return _ends_disjoint(a, b) or _ends_disjoint(a[::-1], b[::-1])
+
+
+def _ends_disjoint(a: Sequence[str | None], b: Sequence[str | None]) -> bool:
+    for x, y in zip_longest(a, b, fillvalue=_END):
+        if x is None or y is None:  # a ``%``: any text may follow
+            return False
+        if x is _END or y is _END:  # one ends without a ``%`` where the other needs a character
+            return True
+        if x and y and x != y:  # two literal characters (``_`` is "")
+            return True
+    return False
 
 
 def _literal(target: str) -> str:
@@ -281,13 +313,17 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
                 continue
             covering.sort(key=lambda other: (mariadb_database_rank(other, HOSTNAME_LENGTH), other))
             tables = {_table(p) for p in grants[(user, host)] if p.level in ("object", "column")}
+            # a covering host's database row for a pattern a more specific host has a row for is never
+            # reached (the same text, the earlier host: its grant option included)
+            databases = {p.target for p in grants[(user, host)] if p.level == "database"}
             entries = []
             for other in covering:
                 label = SAME_NAME_HOST + other
                 own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
                 entries += [replace(p, implied_by=label) for p in own
-                            if p.level == "database" or _table(p) not in tables]  # fmt: skip
+                            if (p.target not in databases if p.level == "database" else _table(p) not in tables)]
                 tables |= {_table(p) for p in own if p.level != "database"}
+                databases |= {p.target for p in own if p.level == "database"}
             if entries:
                 extra[(user, host)] = entries
     return extra

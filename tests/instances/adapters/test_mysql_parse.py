@@ -233,11 +233,36 @@ def test_a_covering_hosts_database_row_applies_where_the_account_has_none():
 
 
 def test_the_most_specific_covering_host_comes_first():
-    dbs = [db("u", "%", "d", "Select"), db("u", "127.%", "d", "Delete")]
+    dbs = [db("u", "%", "d%", "Select"), db("u", "127.%", "d_", "Delete")]
     account = at("127.0.0.1", LOOP, dbs=dbs)
-    assert _held(account, "DELETE", "d.t") and not _held(account, "SELECT", "d.t")
-    assert Privilege("database", "SELECT", "d", state="DENY",
+    assert _held(account, "DELETE", "d1.t") and not _held(account, "SELECT", "d1.t")
+    assert _held(account, "SELECT", "dd1.t")  # only the '%' host's row matches
+    assert Privilege("database", "SELECT", "d_", state="DENY",
                      implied_by=f"{FIRST_MATCH}, same user name at host 127.%") in account.privileges  # fmt: skip
+
+
+def test_a_covering_hosts_row_for_a_pattern_a_more_specific_host_has_is_never_reached():
+    """Its grant option included: ``GRANT SELECT ON g.* TO v`` by 'u'@'127.0.0.1' fails (1044) when
+    its own ``g`` row has no grant option, whatever 'u'@'%''s ``g`` row has (live)."""
+    dbs = [db("u", "127.0.0.1", "g", "Select"), db("u", "%", "g", "Select", "Insert", grant=True),
+           db("u", "127.%", "h", "Select"), db("u", "%", "h", "Delete")]  # fmt: skip
+    account = at("127.0.0.1", LOOP, dbs=dbs)
+    assert not account.can_grant and not _held(account, "INSERT", "g.t")
+    assert [p.target for p in account.privileges if p.implied_by] == ["h"]  # 127.%'s h; '%''s g and h: never
+    assert not _held(account, "DELETE", "h.t")
+
+
+def test_first_match_denies_only_where_two_rows_can_share_a_database():
+    rows = [db("alice", "%", "sales%", "Select"), db("alice", "%", "hr\\_%", "Insert"),
+            db("alice", "%", "crm_", "Delete"), db("alice", "%", "crm%", "Update"), db("alice", "%", "%s", "Drop")]
+    account = mariadb([gp("alice")], dbs=rows)["alice"]
+    denies = {(p.target, p.privilege) for p in account.privileges if p.state == "DENY"}
+    # crm_ (fixed length, ends anywhere) and crm% / %s can share one; sales% and hr\_% cannot
+    assert denies == {("crm_", "UPDATE"), ("crm_", "DROP"), ("crm%", "DROP"), ("sales%", "DROP"),
+                      ("hr\\_%", "DROP")}  # fmt: skip
+    assert grants._patterns_disjoint("sales%", "hr\\_%") and grants._patterns_disjoint("a_", "a__")
+    assert grants._patterns_disjoint("%ab", "%cb") and not grants._patterns_disjoint("a%", "%b")
+    assert not grants._patterns_disjoint("a_c", "a%") and grants._patterns_disjoint("a_c", "b%")
 
 
 def test_a_tables_entry_of_the_most_specific_host_only_with_its_columns():
