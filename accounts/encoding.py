@@ -134,7 +134,6 @@ def roles_field(roles: tuple[str, ...]) -> str:
     return copy_field(text_array(sorted(set(roles))))
 
 
-
 def text_array(items: list[str]) -> str:
     """A PostgreSQL text[] literal (every element quoted): cheaper than the
     driver's per-row list adaptation inside a 10,000-row COPY."""
