@@ -553,11 +553,12 @@ def _has_privilege(rule: dict) -> Evaluator:
                 if subject.has_denials and _denied(subject, name, held, include_set_role):
                     continue
                 if (
-                    held.level == "global"
+                    held.level in ("global", "database")
                     and literal_db
                     and subject.has_denials
                     and _denied(subject, name, held, include_set_role, ("database", literal_db))
-                ):  # MySQL: the global grant, asked about a database its holder's partial revoke names
+                ):  # MySQL: asked about one database — a partial revoke of the global grant's holder, or
+                    # a more specific row that matches that database first (MariaDB)
                     continue
                 return (held.describe(),)
         return None
@@ -573,17 +574,19 @@ def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool,
     of ``held``'s own."""
     db_type = subject.db_type
     level, target = scope or (held.level, held.target)
-    return any(
-        (include_set_role or not deny.via_set_role)
-        # a MariaDB first-match DENY stands for a more specific row: it hides the held row on the
-        # databases that row matches, never on all of the held row's pattern (which ``covers``,
-        # asked about the pattern as if it were one name, could not tell apart)
-        and not (scope is None and (deny.implied_by or "").startswith(matching.FIRST_MATCH))
-        and matching.gives(deny, name, db_type)
-        and matching.covers(deny, level, target, db_type)
-        and matching.cancels(deny, held, db_type)
-        for deny in subject.denials
-    )
+    for deny in subject.denials:
+        if not ((include_set_role or not deny.via_set_role) and matching.gives(deny, name, db_type)):
+            continue
+        if scope is None and matching.is_first_match(deny):
+            # a MariaDB first-match DENY stands for a more specific row: it hides the held row (a
+            # pattern, which ``covers`` would read as one name) everywhere only when every name the
+            # held row matches matches the DENY's row first; elsewhere the held row still applies
+            covered = matching.mysql_pattern_contains(deny.target, held.target)
+        else:
+            covered = matching.covers(deny, level, target, db_type)
+        if covered and matching.cancels(deny, held, db_type):
+            return True
+    return False
 
 
 _FUNCTION_COMPILERS: dict[str, Callable[[dict], Evaluator]] = {

@@ -75,8 +75,9 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    covering hosts, most specific first), then by database pattern (``get_magic_sort("hdu", …)``);
    of table grants, only the most specific host's entry for a table applies (with its columns), so
    the adapter copies a covering account's table and column entries only for tables where no more
-   specific host has one, and a covering account's database row only for a pattern no more specific
-   host has a row for (that row is never reached, its grant option neither).
+   specific host has one, and a covering account's database row only when some name it matches is
+   matched by no row of a more specific host (``mysql_pattern_contains``; else it is never reached,
+   its grant option neither).
 
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
 SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read
@@ -192,8 +193,32 @@ def mysql_pattern_matches(pattern: str, name: str) -> bool:
     return len(name) in states
 
 
+@lru_cache(maxsize=65536)
+def mysql_pattern_contains(general: str, specific: str) -> bool:
+    """Does the database pattern ``general`` match every name ``specific`` matches? Token by token:
+    a ``%`` of ``specific`` only under a ``%`` of ``general``, its ``_`` under ``_`` or ``%``, a literal
+    under the same literal, ``_`` or ``%``. Sound (True only when it is so); a pattern whose text only
+    happens to match more (``%%``) may be answered False."""
+    tokens = mysql_pattern_tokens(specific)[0]
+    states = {0}  # positions in ``specific``'s tokens reachable after each token of ``general``
+    for token in mysql_pattern_tokens(general)[0]:
+        if token is None:
+            states = set(range(min(states), len(tokens) + 1))
+        else:
+            states = {s + 1 for s in states if s < len(tokens) and tokens[s] is not None
+                      and (token == "" or tokens[s] == token)}  # fmt: skip
+        if not states:
+            return False
+    return len(tokens) in states
+
+
 #: ``implied_by`` of a MariaDB DENY entry standing for a more specific ``mysql.db`` row (rule 5)
 FIRST_MATCH = "mysql.db first match"
+
+
+def is_first_match(entry: Entry) -> bool:
+    """A MariaDB first-match DENY (rule 5), of the account's own rows or a covering host's (rule 6)."""
+    return (entry.implied_by or "").startswith(FIRST_MATCH)
 #: ``implied_by`` of a MariaDB entry from a same-name account whose host covers the account's: this,
 #: then that host (rule 6)
 SAME_NAME_HOST = "same user name at host "
@@ -264,7 +289,7 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
 
 def cancels(deny: Entry, grant: Entry, db_type: str = "") -> bool:
     """Rule 4, for a DENY that gives the privilege and covers the asked scope: does it cancel ``grant``?"""
-    if db_type == "mysql" and (deny.implied_by or "").startswith(FIRST_MATCH):  # rule 5: a later row of its holder
+    if db_type == "mysql" and is_first_match(deny):  # rule 5: a later row of its holder
         return (grant.level == "database" and grant.via[:1] == deny.via[:1]
                 and mariadb_row_rank(grant) > mariadb_row_rank(deny))  # fmt: skip
     if db_type == "mysql":  # a partial revoke: only its holder's global grant

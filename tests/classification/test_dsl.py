@@ -196,6 +196,29 @@ def test_has_privilege_a_mariadb_first_match_deny_does_not_hide_the_whole_wider_
     assert match({"fn": "has_privilege", "privilege": "INSERT", "level": "database", "target": "app*"}, alice)
 
 
+def _mariadb_subject(users, dbs, username="u", host="%"):
+    parsed = mysql_parse.parse_accounts(users, dbs, mariadb=True)
+    account = next(a for a in parsed if (a.username, a.host) == (username, host))
+    return Subject(username=username, facts=permission_facts(account), db_type="mysql", environment="production",
+                   tags=frozenset())  # fmt: skip
+
+
+def test_has_privilege_a_row_entirely_hidden_by_a_first_match_is_not_held():
+    """'u'@'127.0.0.1' with ``a%`` SELECT, 'u'@'%' with ``a\\_b`` INSERT: the own row matches ``a_b``
+    first, so INSERT is refused there — the only place the covering row could give it (live: 1142)."""
+    users = [gp("u", "127.0.0.1"), gp("u", "%")]
+    dbs = [db("u", "127.0.0.1", "a%", "Select"), db("u", "%", "a\\_b", "Insert")]
+    assert match({"fn": "has_privilege", "privilege": "INSERT"}, _mariadb_subject(users, dbs, host="127.0.0.1")) is None
+
+
+def test_has_privilege_asked_about_one_database_follows_the_row_that_matches_it_first():
+    """``app\\_1`` SELECT and ``app_1`` INSERT: on the database ``app_1`` the literal row comes first."""
+    subject = _mariadb_subject([gp("u")], [db("u", "%", "app\\_1", "Select"), db("u", "%", "app_1", "Insert")])
+    on_app_1 = {"fn": "has_privilege", "privilege": "INSERT", "level": "database", "target": "app_1"}
+    assert match(on_app_1, subject) is None
+    assert match({"fn": "has_privilege", "privilege": "INSERT"}, subject)  # on app21, say
+
+
 def test_has_privilege_counts_implied_privileges_and_names_them():
     rule = {"fn": "has_privilege", "privilege": "DELETE"}
     superuser = subject(priv("ALL", "global", "", implied_by="superuser"), db_type="postgresql")

@@ -21,6 +21,7 @@ from instances.adapters.matching import (
     SAME_NAME_HOST,
     mariadb_database_rank,
     mariadb_row_rank,
+    mysql_pattern_contains,
     mysql_pattern_matches,
     mysql_pattern_tokens,
     same_name_host,
@@ -313,20 +314,26 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
                 continue
             covering.sort(key=lambda other: (mariadb_database_rank(other, HOSTNAME_LENGTH), other))
             tables = {_table(p) for p in grants[(user, host)] if p.level in ("object", "column")}
-            # a covering host's database row for a pattern a more specific host has a row for is never
-            # reached (the same text, the earlier host: its grant option included)
+            # a covering host's database row whose every name a more specific host's row matches is
+            # never reached (the earlier host's row comes first): left out, its grant option with it
             databases = {p.target for p in grants[(user, host)] if p.level == "database"}
             entries = []
             for other in covering:
                 label = SAME_NAME_HOST + other
                 own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
                 entries += [replace(p, implied_by=label) for p in own
-                            if (p.target not in databases if p.level == "database" else _table(p) not in tables)]
+                            if (not _reached_earlier(p.target, databases) if p.level == "database"
+                                else _table(p) not in tables)]  # fmt: skip
                 tables |= {_table(p) for p in own if p.level != "database"}
                 databases |= {p.target for p in own if p.level == "database"}
             if entries:
                 extra[(user, host)] = entries
     return extra
+
+
+def _reached_earlier(pattern: str, earlier: Set[str]) -> bool:
+    """Does a row of an earlier host match every name ``pattern`` matches?"""
+    return pattern in earlier or any(mysql_pattern_contains(row, pattern) for row in earlier)
 
 
 def _table(p: Privilege) -> str:

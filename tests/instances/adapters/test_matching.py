@@ -5,8 +5,11 @@ the same function against what the engines themselves answer."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
+from instances.adapters import matching
 from instances.adapters.base import Privilege
 from instances.adapters.matching import (
     FIRST_MATCH,
@@ -193,3 +196,18 @@ def test_entries_read_back_from_stored_facts():
         Privilege("global", "ALL", "", True, implied_by="superuser"),
         Privilege("object", "SELECT", "app.t", via=("r",), via_set_role=True),
     ]
+
+
+def test_mysql_pattern_contains_is_sound_against_brute_force():
+    """True only when every name the specific pattern matches, the general one matches (all patterns
+    of up to 3 characters over a, b, ``_``, ``%`` and a backslash, names of up to 4)."""
+    alphabet = "ab_%\\"
+    patterns = ["", *("".join(p) for n in range(1, 4) for p in itertools.product(alphabet, repeat=n))]
+    names = ["", *("".join(p) for n in range(1, 5) for p in itertools.product(alphabet, repeat=n))]
+    matched = {p: [n for n in names if matching.mysql_pattern_matches(p, n)] for p in patterns}
+    for general in patterns:
+        for specific in patterns:
+            if matching.mysql_pattern_contains(general, specific):
+                assert all(matching.mysql_pattern_matches(general, n) for n in matched[specific]), (general, specific)
+    assert matching.mysql_pattern_contains("app%", "app\\_1") and matching.mysql_pattern_contains("a_", "ab")
+    assert not matching.mysql_pattern_contains("app\\_%", "app%") and not matching.mysql_pattern_contains("ab", "a_")

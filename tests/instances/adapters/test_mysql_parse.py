@@ -219,11 +219,15 @@ LOOP = [gp("u", "127.0.0.1"), gp("u", "%"), gp("u", "127.%")]
 
 
 def test_the_accounts_own_database_row_comes_before_a_covering_hosts():
-    account = at("127.0.0.1", LOOP, dbs=[db("u", "127.0.0.1", "a%", "Select"), db("u", "%", "a\\_b", "Insert")])
+    account = at("127.0.0.1", LOOP, dbs=[db("u", "127.0.0.1", "a\\_%", "Select"), db("u", "%", "a_b", "Insert")])
     label = "same user name at host %"
-    assert Privilege("database", "INSERT", "a\\_b", implied_by=label) in account.privileges
-    assert Privilege("database", "INSERT", "a%", state="DENY", implied_by=FIRST_MATCH) in account.privileges
+    assert Privilege("database", "INSERT", "a_b", implied_by=label) in account.privileges
+    assert Privilege("database", "INSERT", "a\\_%", state="DENY", implied_by=FIRST_MATCH) in account.privileges
     assert _held(account, "SELECT", "a_b.t") and not _held(account, "INSERT", "a_b.t")
+    assert _held(account, "INSERT", "acb.t")  # only the covering row matches it
+    # a covering row all of whose names an own row matches is never reached: not listed
+    account = at("127.0.0.1", LOOP, dbs=[db("u", "127.0.0.1", "a%", "Select"), db("u", "%", "a\\_b", "Insert")])
+    assert not any(p.implied_by for p in account.privileges) and not _held(account, "INSERT", "a_b.t")
 
 
 def test_a_covering_hosts_database_row_applies_where_the_account_has_none():
@@ -250,6 +254,11 @@ def test_a_covering_hosts_row_for_a_pattern_a_more_specific_host_has_is_never_re
     assert not account.can_grant and not _held(account, "INSERT", "g.t")
     assert [p.target for p in account.privileges if p.implied_by] == ["h"]  # 127.%'s h; '%''s g and h: never
     assert not _held(account, "DELETE", "h.t")
+    # nor when its names are a part of an earlier row's (live: 'u'@'%''s rvw2\_ab under an own rvw2_ab)
+    dbs = [db("u", "127.0.0.1", "a_b", "Select"), db("u", "%", "a\\_b", "Select", "Insert", grant=True)]
+    account = at("127.0.0.1", LOOP, dbs=dbs)
+    assert not account.can_grant and not _held(account, "INSERT", "a_b.t") and not any(
+        p.implied_by for p in account.privileges)
 
 
 def test_first_match_denies_only_where_two_rows_can_share_a_database():
