@@ -322,7 +322,7 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
                 label = SAME_NAME_HOST + other
                 own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
                 entries += [replace(p, implied_by=label) for p in own
-                            if (not _reached_earlier(p.target, databases) if p.level == "database"
+                            if (not _shadowed(p.target, databases) if p.level == "database"
                                 else _table(p) not in tables)]  # fmt: skip
                 tables |= {_table(p) for p in own if p.level != "database"}
                 databases |= {p.target for p in own if p.level == "database"}
@@ -331,8 +331,10 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
     return extra
 
 
-def _reached_earlier(pattern: str, earlier: Set[str]) -> bool:
-    """Does a row of an earlier host match every name ``pattern`` matches?"""
+def _shadowed(pattern: str, earlier: Set[str]) -> bool:
+    """Is a covering host's row for ``pattern`` never reached: does one row of an earlier host match
+    every name it matches? (Several earlier rows that only together match them all are not seen:
+    the row is kept, and first-match DENYs hide its privileges there.)"""
     return pattern in earlier or any(mysql_pattern_contains(row, pattern) for row in earlier)
 
 
