@@ -519,7 +519,9 @@ def _has_privilege(rule: dict) -> Evaluator:
     """Some effective entry gives the privilege (``instances.adapters.matching``: names, ``ALL``,
     SQL Server CONTROL, PostgreSQL's ``ALL`` per kind of object, implied entries), within the
     rule's level and target, and is not cancelled by a DENY at its own scope (``matching.holds``
-    asked about that entry's level and target returns it)."""
+    asked about that entry's level and target returns it; a MariaDB first-match DENY cancels a
+    database row only when it matches all of the row's names) nor, when the rule names one
+    database, on that database."""
     name = matching.normal_name(rule["privilege"])
     names = (name, *(n for n in _COVERING_NAMES if n != name))
     max_rank = _RANK[rule.get("level", "column")]
