@@ -17,6 +17,16 @@ def _namespace_key(namespace: str) -> int:
     return zlib.crc32(namespace.encode()) & 0x7FFFFFFF
 
 
+def _already_running(namespace: str, key: int, what: str | None) -> ConcurrentOperation:
+    """The error for a lock another session holds (both lock kinds)."""
+    return ConcurrentOperation(
+        f"{what or namespace} is already running"
+        + (f" for id {key}" if key else "")
+        + "; try again when it has finished.",
+        instance_id=key or None,
+    )
+
+
 @contextmanager
 def advisory_lock(namespace: str, key: int = 0, *, what: str | None = None) -> Iterator[None]:
     """Hold a session-level advisory lock or raise ConcurrentOperation at once.
@@ -29,12 +39,7 @@ def advisory_lock(namespace: str, key: int = 0, *, what: str | None = None) -> I
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ns, key])
         (acquired,) = cursor.fetchone()
     if not acquired:
-        raise ConcurrentOperation(
-            f"{what or namespace} is already running"
-            + (f" for id {key}" if key else "")
-            + "; try again when it has finished.",
-            instance_id=key or None,
-        )
+        raise _already_running(namespace, key, what)
     try:
         yield
     finally:
@@ -60,9 +65,4 @@ def advisory_xact_lock(
         )
         acquired = cursor.fetchone()[0]
     if not acquired:
-        raise ConcurrentOperation(
-            f"{what or namespace} is already running"
-            + (f" for id {key}" if key else "")
-            + "; try again when it has finished.",
-            instance_id=key or None,
-        )
+        raise _already_running(namespace, key, what)

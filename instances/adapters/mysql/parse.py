@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, TableSize
-from instances.adapters.mysql.grants import collect_grants, first_match_denies, is_yes, same_name_rows
+from instances.adapters.mysql.grants import Key, Row, collect_grants, first_match_denies, is_yes, same_name_rows
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -74,9 +74,6 @@ from instances.adapters.parsing import (
     snapshot_interner,
     sorted_privileges,
 )
-
-Row = Mapping[str, Any]
-Key = tuple[str, str]  # (user, host)
 
 PUBLIC = "PUBLIC"
 # Authentication plugins that check a password the server stores (its validation applies when the
