@@ -21,8 +21,11 @@ login holds a privilege when ``holds()`` finds it in its own entries or in PUBLI
 only entries are not counted (``include_set_role`` False): ``has_*_privilege`` counts what a role has
 without SET ROLE.
 
-Not compared: grant options. ``holds()`` has no grant-option argument (it answers "is P held"), so
-``has_table_privilege(…, 'SELECT WITH GRANT OPTION')`` has nothing to be compared with. Not
+Grant options are compared too: ``has_*_privilege(…, 'P WITH GRANT OPTION')`` against "one of the
+entries ``holds()`` returns is grantable" (what the classification DSL's ``grantable: true`` asks).
+One server answer is not modelled and is let through where it is the only difference: PostgreSQL
+gives every role with the privileges of an object's owner all grant options on it, also for a
+privilege the owner revoked from itself (``pg_has_role(login, owner, 'USAGE')``, asked too). Not
 generated: sequences, functions and other objects whose ACLs the adapter does not read
 (sql.OBJECT_PRIVILEGES reads relkinds r/v/m/f/p only), and foreign tables (they need an FDW).
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from typing import NamedTuple
 
 import pytest
 
@@ -303,32 +307,52 @@ def build(scratch: PGScratch, scenario: Scenario, monitor: str) -> None:
         scratch.run(f"GRANT CONNECT ON DATABASE {db} TO {monitor}")
 
 
-def _cross(scratch: PGScratch, db: str, call: str, *arrays: list[str]) -> list[tuple]:
-    """``call`` over every combination of the arrays (unnested as a, b, …), in database ``db``."""
+def _cross(scratch: PGScratch, db: str, calls: str, *arrays: list[str]) -> list[tuple]:
+    """``calls`` (one or more expressions) over every combination of the arrays (unnested as a, b,
+    …), in database ``db``."""
     names = "abcd"[: len(arrays)]
     joins = ", ".join(f"unnest(%s::text[]) {n}" for n in names)
-    return scratch.run(f"SELECT {', '.join(names)}, {call} FROM {joins}", arrays, database=db)
+    return scratch.run(f"SELECT {', '.join(names)}, {calls} FROM {joins}", arrays, database=db)
 
 
-def server_answers(scratch: PGScratch, scenario: Scenario) -> dict[tuple[str, str, str, str], bool]:
-    """(login, level, target, privilege) → has_*_privilege. Each database's questions are asked
-    connected to it: membership of ``pg_database_owner`` is decided by the current database's
+def _asked(check: str, owner: str) -> str:
+    """The three answers asked per question: ``check`` (a ``has_*_privilege`` call whose last
+    argument, the privilege, is left as ``{}``) for the privilege and for its grant option, and
+    whether the login has the privileges of the object's ``owner`` (an oid subquery): PostgreSQL
+    gives such a role every grant option on the object, even one whose privilege the owner revoked
+    from itself (aclmask: "Owner always implicitly has all grant options")."""
+    privilege = check[check.rindex(", ") + 2 : -1]
+    with_option = check[: check.rindex(", ") + 2] + f"{privilege} || ' WITH GRANT OPTION')"
+    return f"{check}, {with_option}, pg_has_role(a, ({owner}), 'USAGE')"
+
+
+class Answer(NamedTuple):
+    held: bool
+    grant_option: bool  # has_*_privilege(…, 'P WITH GRANT OPTION')
+    owner_privileges: bool  # the login has the privileges of the object's owner
+
+
+def server_answers(scratch: PGScratch, scenario: Scenario) -> dict[tuple[str, str, str, str], Answer]:
+    """(login, level, target, privilege) → the server's ``Answer``. Each database's questions are
+    asked connected to it: membership of ``pg_database_owner`` is decided by the current database's
     owner, and the database itself is where its CONNECT / CREATE / TEMPORARY are used."""
     logins, answers = scenario.logins, {}
+    relation_owner = "SELECT relowner FROM pg_class WHERE oid = b::regclass"
     for db, schemas in scenario.schemas.items():
-        for r, p, ok in _cross(scratch, db, "has_database_privilege(a, current_database(), b)", logins,
-                               list(DATABASE_PRIVILEGES)):  # fmt: skip
-            answers[(r, "database", db, p)] = ok
-        for r, x, p, ok in _cross(scratch, db, "has_schema_privilege(a, b, c)", logins, schemas,
-                                  list(SCHEMA_PRIVILEGES)):  # fmt: skip
-            answers[(r, "schema", f"{db}.{x}", p)] = ok
+        asked = _asked("has_database_privilege(a, current_database(), b)",
+                       "SELECT datdba FROM pg_database WHERE datname = current_database()")  # fmt: skip
+        for r, p, *ok in _cross(scratch, db, asked, logins, list(DATABASE_PRIVILEGES)):
+            answers[(r, "database", db, p)] = Answer(*ok)
+        asked = _asked("has_schema_privilege(a, b, c)", "SELECT nspowner FROM pg_namespace WHERE nspname = b")
+        for r, x, p, *ok in _cross(scratch, db, asked, logins, schemas, list(SCHEMA_PRIVILEGES)):
+            answers[(r, "schema", f"{db}.{x}", p)] = Answer(*ok)
         relations = scenario.relations[db]
-        for r, x, p, ok in _cross(scratch, db, "has_table_privilege(a, b, c)", logins, relations,
-                                  list(table_privileges(scenario.major))):  # fmt: skip
-            answers[(r, "object", f"{db}.{x}", p)] = ok
-        for r, x, c, p, ok in _cross(scratch, db, "has_column_privilege(a, b, c, d)", logins, relations,
-                                     list(COLUMNS), list(COLUMN_PRIVILEGES)):  # fmt: skip
-            answers[(r, "column", f"{db}.{x}.{c}", p)] = ok
+        asked = _asked("has_table_privilege(a, b, c)", relation_owner)
+        for r, x, p, *ok in _cross(scratch, db, asked, logins, relations, list(table_privileges(scenario.major))):
+            answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
+        asked = _asked("has_column_privilege(a, b, c, d)", relation_owner)
+        for r, x, c, p, *ok in _cross(scratch, db, asked, logins, relations, list(COLUMNS), list(COLUMN_PRIVILEGES)):
+            answers[(r, "column", f"{db}.{x}.{c}", p)] = Answer(*ok)
     return answers
 
 
@@ -353,19 +377,29 @@ def test_random_catalog_matches_has_privilege(seed, pg_scratch, pg_monitor):
     ours = synced_privileges(pg_monitor, scenario)
     public = ours.get(PUBLIC, [])
     mismatches = []
-    for (login, level, target, privilege), expected in sorted(server.items()):
-        granting = holds(ours[login], privilege, level, target, db_type="postgresql") or holds(
+    for (login, level, target, privilege), answer in sorted(server.items()):
+        granting = holds(ours[login], privilege, level, target, db_type="postgresql") + holds(
             public, privilege, level, target, db_type="postgresql")  # fmt: skip
-        if bool(granting) != expected:
-            mismatches.append((login.removeprefix(prefix), level, target.removeprefix(prefix), privilege,
-                               bool(granting), expected))  # fmt: skip
+        grant_option = any(entry.grantable for entry in granting)
+        if (bool(granting), grant_option) == (answer.held, answer.grant_option):
+            continue
+        if (bool(granting) == answer.held and answer.owner_privileges and answer.grant_option
+                and not any(entry.implied_by == "owner" for entry in granting)):  # fmt: skip
+            # not modelled (docs/adapters.md): the grant option an owner keeps for a privilege it
+            # revoked from itself (so does every role with the owner's privileges), whether or not
+            # another grant gives the privilege: no entry is "the owner's grant option" (an owner
+            # that kept the privilege has an owner entry, grantable, which this does not excuse)
+            continue
+        mismatches.append((login.removeprefix(prefix), level, target.removeprefix(prefix), privilege,
+                           (bool(granting), grant_option), (answer.held, answer.grant_option)))  # fmt: skip
     assert not mismatches, (
         f"seed {seed} on {pg_scratch.target.name}: {len(mismatches)} of {len(server)} answers differ "
-        "(login, level, target, privilege, ours, server's):\n"
+        "(login, level, target, privilege, ours (held, grant option), server's):\n"
         + "\n".join(map(str, mismatches))
         + f"\n-- the scenario (prefix {prefix}):\n{scenario.script()}"
     )
     # the comparison would pass on an empty catalog: each level has both answers
     for level in ("database", "schema", "object", "column"):
-        answers = {ok for (_, lvl, _, _), ok in server.items() if lvl == level}
+        answers = {answer.held for (_, lvl, _, _), answer in server.items() if lvl == level}
         assert answers == {True, False}, (seed, level)
+    assert {answer.grant_option for answer in server.values()} == {True, False}, seed
