@@ -26,7 +26,8 @@ implied ones (``implied_by``: superuser, owner, sysadmin, dbo, any_privilege, �
   privilege's target (``db``, ``db.table``, ``db.schema.table.column``…); a broader
   privilege covers it when its own dotted parts match the glob's leading parts
   (``DELETE`` on ``app`` covers ``app.orders``) where the engine passes that level down
-  (PostgreSQL: table → column only); global privileges cover every target;
+  (PostgreSQL: table → column only); global privileges cover every target (PostgreSQL's
+  ``USAGE`` only schemas: matching rule 3);
 - ``grantable: true`` keeps only privileges held WITH GRANT/ADMIN OPTION (``false``, the
   default, does not filter);
 - privileges reachable only by ``SET ROLE`` (``via_set_role``) count only with
@@ -535,7 +536,11 @@ def _has_privilege(rule: dict) -> Evaluator:
     def in_scope(held: _Held, db_type: str) -> bool:
         if _RANK[held.level] > max_rank or (held.via_set_role and not include_set_role):
             return False
-        if target is None or held.level == "global" or not held.parts:
+        if target is None:
+            return True
+        if held.level == "global":  # everything, but PostgreSQL's USAGE only schemas (matching rule 3)
+            return len(glob_parts) < 3 or not (db_type == "postgresql" and held.privilege == "USAGE")
+        if not held.parts:
             return True
         if len(held.parts) >= len(glob_parts):
             return fnmatchcase(held.target, target)

@@ -23,7 +23,9 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    Oracle ``OWNER.TABLE``). An entry covers the asked (level, target) when
    - it is global (everything) — except an Oracle ``… ANY …`` entry (``implied_by
      "any_privilege"``), which does not cover objects owned by SYS (O7_DICTIONARY_ACCESSIBILITY
-     is FALSE by default: Oracle, "System Privileges");
+     is FALSE by default: Oracle, "System Privileges"), and PostgreSQL's global ``USAGE``
+     (``pg_read_all_data`` / ``pg_write_all_data``: "USAGE rights on all schemas"), which covers
+     schemas only — a sequence's USAGE is not in it (``has_sequence_privilege`` agrees);
    - it is at the same level on the same target;
    - it is at a wider level and the asked target lies inside its target (the entry's target
      followed by ``.``), on an engine whose hierarchy passes that level down: MySQL/MariaDB,
@@ -100,7 +102,8 @@ BYPASS_DENY = frozenset({"superuser", "sysadmin", "dbo"})
 
 #: PostgreSQL: the privileges each kind of object has (PostgreSQL documentation, "Privileges",
 #: Table 5.2 "Summary of Access Privileges"; tables, views, materialized views and foreign tables
-#: are "object"; MAINTAIN since 17). ``ALL`` below the global level means these.
+#: are "object"; MAINTAIN since 17). ``ALL`` below the global level means these. Sequences are
+#: "object" too, but their owner's privileges are listed by name (``acl.SEQUENCE_PRIVILEGES``).
 PG_PRIVILEGES = {
     "database": frozenset({"CONNECT", "CREATE", "TEMPORARY"}),
     "schema": frozenset({"USAGE", "CREATE"}),
@@ -274,6 +277,8 @@ def mariadb_database_rank(pattern: str, max_length: int = 64) -> int:
 def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
     """Rule 3: does the entry's scope include (``level``, ``target``)?"""
     if entry.level == "global":
+        if db_type == "postgresql" and normal_name(entry.privilege) == "USAGE":
+            return level == "schema"
         return not (db_type == "oracle" and entry.implied_by == "any_privilege" and target.split(".")[0] == "SYS")
     rank, asked = RANK.get(entry.level), RANK.get(level)
     if rank is None or asked is None or rank > asked:

@@ -241,6 +241,15 @@ def test_postgresql_all_on_a_database_or_schema_is_what_that_object_has():
     assert match(rule, subject(create, db_type="mysql"))
 
 
+def test_postgresql_read_all_datas_usage_is_on_schemas_not_on_sequences():
+    reader = subject(priv("USAGE", "global", "", implied_by="pg_read_all_data"), db_type="postgresql")
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.s*"}, reader)
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.public.seq"}, reader) is None
+    # elsewhere a global privilege covers every target
+    usage = subject(priv("USAGE", "global", ""), db_type="sqlserver")
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.dbo.seq"}, usage)
+
+
 def test_sqlserver_control_deny_and_bypass():
     rule = {"fn": "has_privilege", "privilege": "DELETE"}
     control = priv("CONTROL", "schema", "sales.dbo")

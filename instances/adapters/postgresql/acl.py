@@ -20,6 +20,10 @@ PG_DATABASE_OWNER = "pg_database_owner"
 _DATABASE_PRIVILEGES = frozenset({"CONNECT", "CREATE", "TEMPORARY"})
 # pg_default_acl.defaclobjtype → the objects ALTER DEFAULT PRIVILEGES names
 _DEFAULT_OBJECTS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
+#: what a sequence has (PostgreSQL documentation, "Privileges", Table 5.2): its owner's everything is
+#: listed by name, as ``ALL`` on an object means a table's privileges (``matching.PG_PRIVILEGES``)
+SEQUENCE_PRIVILEGES = ("SELECT", "UPDATE", "USAGE")
+_SEQUENCE = "S"  # pg_class.relkind
 
 
 # aclitem privilege letters (PostgreSQL documentation, "Privileges": ACL privilege abbreviations)
@@ -77,8 +81,10 @@ def _object_privileges(row: Row, database: str) -> list[tuple[str | None, Privil
                 name = f"DEFAULT {name} ON {objects} FOR ROLE {row['owner']}"
             result.append((grantee, Privilege(level, name, target, grantable)))
     if not default:
-        # a schema's or table's default ACL (NULL) gives its owner everything (``owner_all``)
+        # a schema's, table's or sequence's default ACL (NULL) gives its owner everything (``owner_all``)
         everything = level != "column" and bool(row.get("owner_all", not row["acl"]))
+        if everything and level == "object" and row.get("objtype") == _SEQUENCE:
+            owned, everything = list(SEQUENCE_PRIVILEGES), False
         result += [(row["owner"], privilege) for privilege in _owned(level, target, owned, everything)]
     return result
 

@@ -80,15 +80,16 @@ SELECT d.datname, d.datallowconn, has_database_privilege(d.oid, 'CONNECT') AS ca
 FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 """
 
-# Schemas, tables (relkind r/v/m/f/p), column ACLs and default privileges
-# (pg_default_acl, ALTER DEFAULT PRIVILEGES) of the CONNECTED database, 9.2+;
+# Schemas, tables (relkind r/v/m/f/p), sequences (S; an object's ``objtype`` is its relkind),
+# column ACLs and default privileges (pg_default_acl, ALTER DEFAULT PRIVILEGES) of the CONNECTED database, 9.2+;
 # run once per database. The ACLs are read as they are stored (text of each
 # aclitem, decoded in parse.py): one row per object instead of one per grantee
 # and privilege, without a join per entry — at 10,000 grants a seventh of the
-# time of aclexplode. Every schema and table is listed, also those with the
+# time of aclexplode. Every schema, table and sequence is listed, also those with the
 # default (NULL) ACL: its ``owner`` holds what ownership gives — everything the
 # owner's own default entry has (``owner_all``: the ACL is NULL or holds that
-# entry, acldefault's one item for 'n'/'r') or else the owner's own entries.
+# entry, acldefault's one item for 'n'/'r') or else the owner's own entries (a
+# sequence's owner gets its privileges by name either way: parse.py).
 # Columns are listed only with an ACL. ``owner`` is the creator for default
 # privileges (its own entries there are left out). Default privileges: objtype
 # r/S/f/T/n (tables, sequences, functions, types, schemas), defaclnamespace 0
@@ -108,10 +109,10 @@ SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NU
 FROM pg_namespace n
 WHERE {_USER_SCHEMAS_BOUND} AND (n.nspacl IS NOT NULL OR n.nspowner <> ALL (%(quiet)s::oid[]))
 UNION ALL
-SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], NULL,
+SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.relacl::text[], c.relkind,
        (c.relacl IS NULL OR c.relacl @> (acldefault('r', c.relowner))[1])
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND {_USER_SCHEMAS_BOUND}
+WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S') AND {_USER_SCHEMAS_BOUND}
   AND (c.relacl IS NOT NULL OR c.relowner <> ALL (%(quiet)s::oid[]))
 UNION ALL
 SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL

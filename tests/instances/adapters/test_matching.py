@@ -78,6 +78,9 @@ def test_mysql_passes_every_level_down(entry, level, target, expected):
         (Privilege("schema", "ALL", "app.s", implied_by="owner"), "object", "app.s.t", False),
         (Privilege("object", "SELECT", "app.s.t"), "column", "app.s.t.c", True),  # table → its columns only
         (Privilege("global", "SELECT", implied_by="pg_read_all_data"), "object", "app.s.t", True),
+        # pg_read_all_data's USAGE is on schemas: not a sequence's USAGE (has_sequence_privilege agrees)
+        (Privilege("global", "USAGE", implied_by="pg_read_all_data"), "schema", "app.s", True),
+        (Privilege("global", "USAGE", implied_by="pg_read_all_data"), "object", "app.s.seq", False),
     ],
 )  # fmt: skip
 def test_postgresql_passes_only_table_to_column_down(entry, level, target, expected):

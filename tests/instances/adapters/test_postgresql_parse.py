@@ -11,6 +11,7 @@ import zlib
 import pytest
 
 from instances.adapters.base import AccountFacts, DatabaseSize, Privilege, TableSize
+from instances.adapters.matching import holds
 from instances.adapters.postgresql import acl, parse
 from instances.adapters.postgresql.features import PostgreSQLFeatures
 
@@ -167,6 +168,20 @@ def test_owners_of_databases_schemas_and_tables_without_acls_hold_all_on_them():
     partial = accounts(roles=[role("alice")], databases=[db_grant("app", "alice", "CONNECT")],
                        database_owners={"app": "alice"})["alice"]  # fmt: skip
     assert partial.privileges == (Privilege("database", "CONNECT", "app", True, implied_by="owner"),)
+
+
+def test_a_sequences_owner_holds_its_privileges_by_name_not_all():
+    """``ALL`` on an object means a table's privileges (matching.PG_PRIVILEGES): a sequence's owner
+    holds USAGE, SELECT and UPDATE by name, with the default ACL (NULL) or its own entry kept whole."""
+    objects = {"app": [obj("object", table="seq", owner="alice", objtype="S"),
+                       obj("object", "bob=rwU/bob", "carol=U/bob", table="seq2", owner="bob", objtype="S",
+                           owner_all=True)]}  # fmt: skip
+    parsed = accounts(roles=[role("alice"), role("bob"), role("carol")], objects=objects)
+    assert parsed["alice"].privileges == tuple(
+        Privilege("object", name, "app.public.seq", True, implied_by="owner") for name in ("SELECT", "UPDATE", "USAGE"))
+    assert [p.privilege for p in parsed["bob"].privileges] == ["SELECT", "UPDATE", "USAGE"]
+    assert parsed["carol"].privileges == (Privilege("object", "USAGE", "app.public.seq2"),)
+    assert holds(list(parsed["alice"].privileges), "USAGE", "object", "app.public.seq", db_type="postgresql")
 
 
 def test_ownership_passes_to_members_like_a_grant():

@@ -25,9 +25,12 @@ Grant options are compared too: ``has_*_privilege(…, 'P WITH GRANT OPTION')`` 
 entries ``holds()`` returns is grantable" (what the classification DSL's ``grantable: true`` asks).
 One server answer is not modelled and is let through where it is the only difference: PostgreSQL
 gives every role with the privileges of an object's owner all grant options on it, also for a
-privilege the owner revoked from itself (``pg_has_role(login, owner, 'USAGE')``, asked too). Not
-generated: sequences, functions and other objects whose ACLs the adapter does not read
-(sql.OBJECT_PRIVILEGES reads relkinds r/v/m/f/p only), and foreign tables (they need an FDW).
+privilege the owner revoked from itself (``pg_has_role(login, owner, 'USAGE')``, asked too).
+
+Sequences (drawn after everything else, so that a seed's earlier draws stay as they were) are
+compared with ``has_sequence_privilege``. Not generated: functions and other objects whose ACLs the
+adapter does not read (sql.OBJECT_PRIVILEGES reads relkinds r/v/m/f/p/S only), and foreign tables
+(they need an FDW).
 
 A failure names the seed and target and lists each (login, level, target, privilege, ours,
 server's) that differs, followed by the scenario's SQL, so that it can be replayed with psql.
@@ -55,6 +58,7 @@ SEEDS = (4, 6, 9, 10, 12)
 DATABASE_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
 SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
+SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 COLUMNS = ("id", "c")
 PUBLIC, DATABASE_OWNER = "PUBLIC", "pg_database_owner"
 ODD_SUFFIXES = ("",) * 6 + (' "Odd"=r/x, y', "=UC/", "É")
@@ -80,6 +84,7 @@ class Scenario:
     groups: list[str]
     schemas: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     relations: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → ["schema.name", …]
+    sequences: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → ["schema.name", …]
     statements: list[tuple[str | None, str]] = dataclasses.field(default_factory=list)
 
     def script(self) -> str:
@@ -157,6 +162,10 @@ class Generator:
         for name in self.roles:  # INHERIT changed after the grants (PG 16+: they keep their INHERIT option)
             if self.chance(0.15):
                 self.sql(f"ALTER ROLE {name} {self.rng.choice(('NOINHERIT', 'INHERIT'))}")
+        # drawn last, so that adding them left every earlier draw of a seed as it was
+        for db, schemas in self.scenario.schemas.items():
+            for k in range(self.rng.randint(1, 3)):
+                self.sequence(db, self.rng.choice(schemas), f"q{k}")
         return self.scenario
 
     def roles_and_memberships(self) -> None:
@@ -285,6 +294,26 @@ class Generator:
             self.sql(f"ALTER {kind} {table} OWNER TO {owner}", db)
 
 
+    def sequence(self, db: str, schema: str, name: str) -> None:
+        """A sequence with a random owner (a default ACL, or one set by grants), grants of its
+        privileges to roles and PUBLIC, an owner revoking from itself, a REVOKE."""
+        rng, sequence = self.rng, f"{schema}.{name}"
+        self.scenario.sequences.setdefault(db, []).append(sequence)
+        self.sql(f"CREATE SEQUENCE {sequence}", db)
+        owner = self.owner()
+        if owner:
+            self.sql(f"ALTER SEQUENCE {sequence} OWNER TO {owner}", db)
+        for _ in range(rng.randint(0, 3)):
+            grantee = self.grantee()
+            chosen = "ALL" if self.chance(0.15) else ", ".join(rng.sample(SEQUENCE_PRIVILEGES, rng.randint(1, 2)))
+            self.sql(f"GRANT {chosen} ON SEQUENCE {sequence} TO {grantee}{self.grant_option(grantee)}", db)
+        if owner and self.chance(0.3):  # an owner revoking from itself
+            self.sql(f"REVOKE {rng.choice(SEQUENCE_PRIVILEGES)} ON SEQUENCE {sequence} FROM {owner} CASCADE", db)
+        if self.chance(0.3):
+            self.sql(f"REVOKE {rng.choice(SEQUENCE_PRIVILEGES)} ON SEQUENCE {sequence} FROM {self.grantee()} CASCADE",
+                     db)  # fmt: skip
+
+
 def build(scratch: PGScratch, scenario: Scenario, monitor: str) -> None:
     """Run the scenario's statements (one connection per database) and let the monitor connect."""
     for name in scenario.groups + scenario.logins:  # registered first: the databases are dropped before the roles
@@ -349,6 +378,10 @@ def server_answers(scratch: PGScratch, scenario: Scenario) -> dict[tuple[str, st
         relations = scenario.relations[db]
         asked = _asked("has_table_privilege(a, b, c)", relation_owner)
         for r, x, p, *ok in _cross(scratch, db, asked, logins, relations, list(table_privileges(scenario.major))):
+            answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
+        asked = _asked("has_sequence_privilege(a, b, c)", relation_owner)
+        for r, x, p, *ok in _cross(scratch, db, asked, logins, scenario.sequences.get(db, []),
+                                   list(SEQUENCE_PRIVILEGES)):  # fmt: skip
             answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
         asked = _asked("has_column_privilege(a, b, c, d)", relation_owner)
         for r, x, c, p, *ok in _cross(scratch, db, asked, logins, relations, list(COLUMNS), list(COLUMN_PRIVILEGES)):
