@@ -17,8 +17,8 @@ measures in one run, each the median of 3, as ratios to the LEAN READ:
   only — no project code, no parsing (MariaDB: mysql.global_priv, db,
   tables_priv, columns_priv, roles_mapping; PostgreSQL: pg_roles,
   pg_auth_members, pg_database, and in every database it may connect to
-  pg_namespace, pg_class (every table, for its owner), pg_attribute,
-  pg_default_acl), connection included;
+  pg_namespace, pg_class (every table and sequence, for its owner), pg_proc
+  (every function), pg_attribute, pg_default_acl), connection included;
 - the adapter's own read (``adapter.read_account_rows()``) and its parsing
   (with the garbage collector paused, as the sync does);
 - the user-visible sync of one instance, ``accounts_sync_all(instance_ids=[…])``
@@ -200,7 +200,11 @@ class PostgreSQLTarget:
                 with conn:
                     conn.execute("SELECT oid, nspname, nspowner, nspacl FROM pg_namespace").fetchall()
                     conn.execute("SELECT oid, relname, relnamespace, relkind, relowner, relacl FROM pg_class "
-                                 "WHERE relkind IN ('r', 'v', 'm', 'f', 'p')").fetchall()  # fmt: skip
+                                 "WHERE relkind IN ('r', 'v', 'm', 'f', 'p', 'S')").fetchall()  # fmt: skip
+                    # not the thousands of pg_catalog's: the adapter reads the user schemas' only
+                    conn.execute("SELECT oid, proname, pronamespace, proargtypes, proowner, proacl FROM pg_proc "
+                                 "WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, "
+                                 "'information_schema'::regnamespace)").fetchall()  # fmt: skip
                     conn.execute("SELECT attrelid, attname, attacl FROM pg_attribute "
                                  "WHERE attacl IS NOT NULL").fetchall()  # fmt: skip
                     conn.execute("SELECT * FROM pg_default_acl").fetchall()

@@ -287,7 +287,8 @@ class WhoCanQuerySerializer(serializers.Serializer):
                         "the supported engines (names are upper case, e.g. DELETE)."},
     )  # fmt: skip
     object = ObjectNameField(
-        help_text="db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server), OWNER.TABLE (Oracle); "
+        help_text="db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
+        "function as db.schema.f(integer, text)), OWNER.TABLE (Oracle); "
         "fewer parts ask at the database or schema level, one more asks a column. Read per instance's engine."
     )
     instance = strict.QueryIdField(required=False, help_text="Only this instance.")

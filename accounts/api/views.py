@@ -165,7 +165,8 @@ class WhoCanView(CsvListMixin, generics.ListAPIView):
     """Every account holding ``privilege`` on ``object`` — directly, through roles, or implied —
     each with the effective privilege entry that grants it; a grant to PUBLIC is the account
     named PUBLIC. ``object`` is read per instance's engine (db.table on MySQL/MariaDB,
-    db.schema.table on PostgreSQL and SQL Server, OWNER.TABLE on Oracle; fewer parts ask at
+    db.schema.table on PostgreSQL and SQL Server — a PostgreSQL function as
+    db.schema.f(integer, text) —, OWNER.TABLE on Oracle; fewer parts ask at
     the database or schema level). Sorted by instance name, username, host. The matching rules
     (ALL/CONTROL, containing securables, MySQL database patterns, SQL Server DENY, SET ROLE)
     are in docs/api.md § Who can."""

@@ -12,7 +12,7 @@ Definitions (also in docs/adapters.md):
   grants' INHERIT and SET options; ``pg_has_role … 'MEMBER'``, tested live).
 - ``privileges``: effective privileges — the role's own grants and those of
   every role it reaches, each with its path (``via``): database privileges on
-  every database, schema / table / sequence / column privileges and default privileges
+  every database, schema / table / sequence / function / column privileges and default privileges
   (``DEFAULT <priv> ON TABLES FOR ROLE <creator>``) of every database read. A
   membership passes privileges on when it inherits (PG 16+: the grant's
   INHERIT option; before: the member's ``rolinherit``); one that does not is

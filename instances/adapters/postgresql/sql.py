@@ -81,6 +81,7 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 """
 
 # Schemas, tables (relkind r/v/m/f/p), sequences (S; an object's ``objtype`` is its relkind),
+# functions and procedures (``name(argument types)`` as oidvectortypes prints them, as \df does),
 # column ACLs and default privileges (pg_default_acl, ALTER DEFAULT PRIVILEGES) of the CONNECTED database, 9.2+;
 # run once per database. The ACLs are read as they are stored (text of each
 # aclitem, decoded in parse.py): one row per object instead of one per grantee
@@ -102,6 +103,9 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 # shared by every database), where a subquery over pg_roles in each database
 # scanned every role again — on a new connection to each database that was
 # half of the statement's time at 10,000 roles (benchmarks/README.md).
+# Functions are the exception: their default ACL also gives PUBLIC EXECUTE, so
+# each is listed, its ACL expanded (acldefault 'f': PUBLIC's item and the
+# owner's, which parse.py reads by name, as for a non-default ACL).
 OBJECT_PRIVILEGES = f"""
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
        pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype,
@@ -114,6 +118,11 @@ SELECT 'object', n.nspname, c.relname, NULL, pg_get_userbyid(c.relowner), c.rela
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S') AND {_USER_SCHEMAS_BOUND}
   AND (c.relacl IS NOT NULL OR c.relowner <> ALL (%(quiet)s::oid[]))
+UNION ALL
+SELECT 'object', n.nspname, p.proname || '(' || oidvectortypes(p.proargtypes) || ')', NULL,
+       pg_get_userbyid(p.proowner), COALESCE(p.proacl, acldefault('f', p.proowner))::text[], NULL, false
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE {_USER_SCHEMAS_BOUND}
 UNION ALL
 SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -184,6 +184,22 @@ def test_a_sequences_owner_holds_its_privileges_by_name_not_all():
     assert holds(list(parsed["alice"].privileges), "USAGE", "object", "app.public.seq", db_type="postgresql")
 
 
+def test_a_functions_default_acl_gives_public_and_its_owner_execute():
+    """The query expands a function's NULL ACL (acldefault 'f': PUBLIC's EXECUTE and the owner's); a
+    REVOKE from PUBLIC leaves the owner's only. The target is ``name(argument types)``."""
+    objects = {"app": [obj("object", "=X/alice", "alice=X/alice", table="f(integer, text)", owner="alice",
+                           owner_all=False),
+                       obj("object", "alice=X/alice", "bob=X*/alice", table="g(integer)", owner="alice",
+                           owner_all=False)]}  # fmt: skip
+    parsed = accounts(roles=[role("alice"), role("bob")], objects=objects)
+    assert parsed["alice"].privileges == (
+        Privilege("object", "EXECUTE", "app.public.f(integer, text)", True, implied_by="owner"),
+        Privilege("object", "EXECUTE", "app.public.g(integer)", True, implied_by="owner"),
+    )
+    assert parsed["bob"].privileges == (Privilege("object", "EXECUTE", "app.public.g(integer)", True),)
+    assert parsed["PUBLIC"].privileges == (Privilege("object", "EXECUTE", "app.public.f(integer, text)"),)
+
+
 def test_ownership_passes_to_members_like_a_grant():
     objects = {"app": [obj("object", table="t", owner="app_owner")]}
     edges = [member("alice", "app_owner"), member("bob", "app_owner", inherit=False)]
