@@ -293,6 +293,47 @@ def facts_of(instance, username):
     return {(p["privilege"], p["target"]) for p in facts.facts["privileges"]}
 
 
+def test_mariadb_routine_grants_unread_are_kept_while_table_grants_are_read(mysql_scratch, mysql_monitor):
+    """Without SELECT on mysql.procs_priv only the routine entries (object-level EXECUTE and ALTER
+    ROUTINE) are kept as stored; a table grant revoked meanwhile is seen and logged."""
+    prefix = f"{RUN_PREFIX}rp_"
+    user, db = f"{prefix}u", f"{prefix}app"
+    monitor = f"'{mysql_monitor.username}'@'%'"
+    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    mysql_scratch.later(f"GRANT SELECT ON mysql.procs_priv TO {monitor}")
+    mysql_scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
+    mysql_scratch.run(f"CREATE DATABASE `{db}`")
+    mysql_scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
+    mysql_scratch.run(f"CREATE PROCEDURE `{db}`.`purge`() BEGIN END")
+    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
+    mysql_scratch.run(f"GRANT EXECUTE ON PROCEDURE `{db}`.`purge` TO '{user}'@'%'")
+    mysql_scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
+    instance = instance_for(mysql_monitor, "mysql")
+    sync(instance)
+    routine = ("EXECUTE", f"{db}.purge")
+    assert {routine, ("DELETE", f"{db}.events"), ("UPDATE", f"{db}.events")} <= entries_of(instance, user)
+
+    mysql_scratch.run(f"REVOKE SELECT ON mysql.procs_priv FROM {monitor}")
+    mysql_scratch.run(f"REVOKE EXECUTE ON PROCEDURE `{db}`.`purge` FROM '{user}'@'%'")  # unseen now
+    mysql_scratch.run(f"REVOKE UPDATE ON `{db}`.`events` FROM '{user}'@'%'")  # a table grant: seen
+    before = AccountChangeLog.objects.filter(instance=instance).count()
+    record = accounts_sync_all(instance_ids=[instance.pk]).records.get()
+    assert record.status == "partial" and "mysql.procs_priv was not read (SELECT command denied" in (
+        record.error_message
+    )
+    rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
+                .values_list("username", "diff"))  # fmt: skip
+    assert [(name, d["privileges"]) for name, d in rows if name.startswith(prefix)] == [
+        (user, {"added": [], "removed": [f"UPDATE on object {db}.events"]})
+    ]
+    assert routine in entries_of(instance, user) and ("UPDATE", f"{db}.events") not in entries_of(instance, user)
+
+    mysql_scratch.run(f"GRANT SELECT ON mysql.procs_priv TO {monitor}")
+    sync(instance)
+    assert routine not in entries_of(instance, user)
+    assert not AccountUnreadScope.objects.filter(instance=instance).exists()
+
+
 def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_reconciled_later(
     mysql_scratch, mysql_monitor
 ):

@@ -48,8 +48,15 @@ CLIENT_GRACE_SECONDS = 2
 _AUTH_CODES = {1045, 1698, 2059}  # access denied (password), unix-socket-only account, auth plugin
 _PERMISSION_CODES = {1044, 1142, 1143, 1227, 1370}  # db, table, column, SUPER-ish, routine
 _TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME
-# the privilege tables a sync reads besides the accounts, and the level of the entries each holds
-_TABLE_LEVELS = {"mysql.db": "database", "mysql.tables_priv": "object", "mysql.columns_priv": "column"}
+# the privilege tables a sync reads besides the accounts, and the entries each holds: (levels,
+# (level, privilege prefix) pairs) as ``UnreadScope.covers`` / ``covers_privileges`` name them — a
+# routine's entries are objects whose privileges no table has
+_TABLE_SCOPES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    "mysql.db": (("database",), ()),
+    "mysql.tables_priv": (("object",), ()),
+    "mysql.columns_priv": (("column",), ()),
+    "mysql.procs_priv": ((), (("object", "EXECUTE"), ("object", "ALTER ROUTINE"))),
+}
 _NETWORK_CODES = {CR.CR_CONN_HOST_ERROR, CR.CR_UNKNOWN_HOST, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
 
 
@@ -124,11 +131,11 @@ class MySQLAdapter(BaseAdapter):
         return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
-        """Set-based: 4 privilege-table queries, plus 1 (MariaDB roles_mapping) or 4
+        """Set-based: 5 privilege-table queries, plus 1 (MariaDB roles_mapping) or 4
         (MySQL 8 role_edges, default_roles, activate_all_roles_on_login and
         mandatory_roles, global_grants), plus 1 for the password policy, whatever the number of
         accounts. Needs SELECT on the mysql tables listed in docs/adapters.md; without it on
-        mysql.db, mysql.tables_priv or mysql.columns_priv the read goes on and names the table in
+        mysql.db, mysql.tables_priv, mysql.columns_priv or mysql.procs_priv the read goes on and names the table in
         ``unread_tables`` (the accounts table and the role tables are needed)."""
         with self.connect() as session:
             features: MySQLFeatures = session.features
@@ -145,6 +152,7 @@ class MySQLAdapter(BaseAdapter):
                 "db_priv_columns": list(db_columns) if db_columns else None,
                 "table_privs": self._unless_denied(session, sql.TABLE_PRIVILEGES, "mysql.tables_priv", unread),
                 "column_privs": self._unless_denied(session, sql.COLUMN_PRIVILEGES, "mysql.columns_priv", unread),
+                "routine_privs": self._unless_denied(session, sql.ROUTINE_PRIVILEGES, "mysql.procs_priv", unread),
                 "mariadb_roles": [], "role_edges": [], "default_roles": [], "dynamic": [], "activate_all": False,
                 "mandatory_roles": "", "unread_tables": unread,
             }  # fmt: skip
@@ -174,10 +182,12 @@ class MySQLAdapter(BaseAdapter):
             return []
 
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
-        """Each privilege table the login may not read: the whole instance's entries at its level
-        (``mysql.db``: database, ``mysql.tables_priv``: object, ``mysql.columns_priv``: column)."""
+        """Each privilege table the login may not read: the whole instance's entries it holds
+        (``mysql.db``: database, ``mysql.tables_priv``: object, ``mysql.columns_priv``: column,
+        ``mysql.procs_priv``: the objects' EXECUTE and ALTER ROUTINE)."""
         return tuple(
-            UnreadScope("global", "", t["reason"], source=t["table"], covers=(_TABLE_LEVELS[t["table"]],))
+            UnreadScope("global", "", t["reason"], source=t["table"], covers=_TABLE_SCOPES[t["table"]][0],
+                        covers_privileges=_TABLE_SCOPES[t["table"]][1])  # fmt: skip
             for t in rows.get("unread_tables", ())
         )
 
@@ -201,7 +211,7 @@ class MySQLAdapter(BaseAdapter):
             rows["users"], rows["db_privs"], rows["table_privs"], rows["column_privs"], role_grants,
             rows["default_roles"], rows["dynamic"], mariadb=rows["mariadb"], version=rows["version"],
             activate_all_roles=rows["activate_all"], db_priv_columns=rows["db_priv_columns"],
-            password_check=rows.get("password_check"),
+            password_check=rows.get("password_check"), routine_privs=rows.get("routine_privs", ()),
         )  # fmt: skip
 
     def fetch_database_inventory(self) -> list[DatabaseInfo]:

@@ -121,9 +121,12 @@ def _level(level: str, names: Sequence[str], target: str, grantable: bool) -> li
     return [Privilege(level, name, target, grantable) for name in names]
 
 
-def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version=(10, 11, 0), db_columns=None):
+def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version=(10, 11, 0), db_columns=None,
+                   *, routine_privs=()):  # fmt: skip
     """(user, host) → the privileges granted to that account or role itself (``via`` empty).
-    ``db_columns``: the columns concatenated into ``db_privs``' ``privs`` (None: one column each)."""
+    ``db_columns``: the columns concatenated into ``db_privs``' ``privs`` (None: one column each).
+    A routine's grants (``mysql.procs_priv``) are object entries on ``db.routine``: EXECUTE and ALTER
+    ROUTINE, which no table has (a function and a procedure of one name share the target)."""
     grants: dict[Key, list[Privilege]] = defaultdict(list)
     flags = _FlagColumns()
     for row in users:
@@ -155,6 +158,11 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
         grants[(row["User"], row["Host"])] += [
             Privilege("column", item.upper(), target, grantable) for item in _set_items(row["Column_priv"])
         ]
+    for row in routine_privs:
+        items = _set_items(row["Proc_priv"])
+        names = [i.upper() for i in items if i != "Grant"]
+        target = f"{row['Db']}.{row['Routine_name']}"
+        grants[(row["User"], row["Host"])] += _level("object", names, target, "Grant" in items)
     return grants
 
 

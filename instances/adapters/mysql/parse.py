@@ -218,6 +218,7 @@ def parse_accounts(
     activate_all_roles: bool = False,
     db_priv_columns: Sequence[str] | None = None,
     password_check: Mapping[str, Any] | None = None,
+    routine_privs: Iterable[Row] = (),
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per non-role account, sorted by (username, host), plus the
     ``PUBLIC`` pseudo-account when PUBLIC holds grants. See the module docstring."""
@@ -226,7 +227,8 @@ def parse_accounts(
     granted_roles = {g.role for g in role_grants}
     roles = {(row["User"], row["Host"]) for row in users if _is_role(row, granted_roles)} | granted_roles
     node = _Nodes(roles, mariadb=mariadb)
-    own = collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version, db_priv_columns)
+    own = collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version, db_priv_columns,
+                         routine_privs=routine_privs)  # fmt: skip
     for key, rows in same_name_rows(own, roles).items() if mariadb else ():
         own[key] = [*own[key], *rows]
     grants = {node(key): privileges for key, privileges in own.items()}

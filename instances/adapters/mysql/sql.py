@@ -113,6 +113,13 @@ COLUMN_PRIVILEGES = (
     "ORDER BY User, Host, Db, Table_name, Column_name"
 )
 
+# Routine-level grants (db.routine: EXECUTE, ALTER ROUTINE; Grant = the grant option): Proc_priv
+# is a SET. Any version.
+ROUTINE_PRIVILEGES = (
+    "SELECT Host, User, Db, Routine_name, Routine_type, Proc_priv FROM mysql.procs_priv "
+    "ORDER BY User, Host, Db, Routine_name, Routine_type"
+)
+
 # MariaDB 10.0.5+: role grants; Host = '' when the grantee is itself a role.
 MARIADB_ROLE_GRANTS = "SELECT Host, User, Role, Admin_option FROM mysql.roles_mapping ORDER BY User, Host, Role"
 
@@ -187,7 +194,7 @@ GLOBAL_PRIVILEGES = (
 
 def account_tables(features: MySQLFeatures) -> tuple[str, ...]:
     """The privilege tables ``read_account_rows`` reads on this server, in the order it reads them."""
-    tables = [accounts_table(features), "mysql.db", "mysql.tables_priv", "mysql.columns_priv"]
+    tables = [accounts_table(features), "mysql.db", "mysql.tables_priv", "mysql.columns_priv", "mysql.procs_priv"]
     if features.has_roles_mapping:
         tables.append("mysql.roles_mapping")
     if features.has_role_edges:
@@ -206,6 +213,6 @@ def table_probe_sql(table: str) -> str:
 
 
 _PROBED_TABLES = frozenset({
-    "mysql.user", "mysql.global_priv", "mysql.db", "mysql.tables_priv", "mysql.columns_priv",
+    "mysql.user", "mysql.global_priv", "mysql.db", "mysql.tables_priv", "mysql.columns_priv", "mysql.procs_priv",
     "mysql.roles_mapping", "mysql.role_edges", "mysql.default_roles", "mysql.global_grants",
 })  # fmt: skip

@@ -11,7 +11,9 @@ its DEFAULT ROLE (also a default role revoked afterwards); grants to logins, rol
 global level (rarely, and one of the four compared privileges only), database level (the exact
 name escaped, the name unescaped — a pattern —, and the patterns ``<p>s%``, ``<p>s_1``,
 ``<p>%``), table level and column level (``c``, ``d``), some WITH GRANT OPTION; then REVOKEs of
-privileges and grant options granted before; last ``FLUSH PRIVILEGES``: MariaDB 10.11.19 keeps in
+privileges and grant options granted before; then (drawn last, so that adding them left every earlier
+draw as it was) a procedure or function or two per database with EXECUTE (and ALTER ROUTINE) granted
+on it or on a database pattern, now and then revoked; last ``FLUSH PRIVILEGES``: MariaDB 10.11.19 keeps in
 memory, until the grant tables are reloaded, a role without the global privileges of the roles
 granted to it after a database or table privilege is granted to that role (``GRANT r1 TO r0; GRANT
 SELECT ON *.* TO r1; GRANT INSERT ON d.* TO r0``: a login whose default role is r0 cannot SELECT;
@@ -21,7 +23,8 @@ The server's answer is the statement a login can run, connected as itself (no ``
 default role is active at login): ``SELECT * … LIMIT 0``, ``INSERT … (id) SELECT 1 FROM DUAL WHERE
 1=0``, ``UPDATE … SET id = 1 WHERE 1=0``, ``DELETE … WHERE 1=0`` (table level: ``id`` is never
 granted by column, so only a table-level or wider grant lets them run) and ``SELECT c``,
-``INSERT … (c)``, ``UPDATE … SET c = 1`` per column. Zero rows are touched; the privileges are
+``INSERT … (c)``, ``UPDATE … SET c = 1`` per column, ``CALL p()`` / ``SELECT f()`` per routine
+(EXECUTE: each does nothing). Zero rows are touched; the privileges are
 checked before the statement runs (each answer kind is asserted to occur both ways). Ours is
 ``holds()`` over the stored entries of the account the server authenticated (``CURRENT_USER()``) or
 over PUBLIC's, SET-ROLE-only entries not counted (``include_set_role`` False), as in
@@ -59,14 +62,16 @@ from tests.support.factories import make_credential, make_instance
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
 # each fails without the first-match rule of mysql.db rows (matching rule 5); no answer differs since
-# for seeds 1–200 (26, 45, 46 and 84 lack a granted or a denied answer at one level)
+# for seeds 1–200, routines included (26, 45, 46 and 84 lack a granted or a denied answer at one level;
+# 5, 12, 25, 131 and 167 one of EXECUTE)
 SEEDS = (1, 2, 6, 9, 19)
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE")
 COLUMNS = ("c", "d")  # never ``id``: the table-level statements name it
 PUBLIC = "PUBLIC"
 LOOPBACK = "127.0.0.1"
-DENIED = (1142, 1143, 1044)  # command denied on a table / on a column / access denied to a database
+# command denied on a table / on a column / access denied to a database / command denied on a routine
+DENIED = (1142, 1143, 1044, 1370)
 
 TABLE_STATEMENTS = {
     "SELECT": "SELECT * FROM {t} LIMIT 0",
@@ -99,6 +104,7 @@ class Scenario:
     twin: str | None
     roles: list[str]
     tables: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    routines: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # db → (kind, name)
     public_on: set[str] = dataclasses.field(default_factory=set)
     statements: list[str] = dataclasses.field(default_factory=list)
 
@@ -176,8 +182,33 @@ class Generator:
                 for _ in range(rng.randint(0, 2)):
                     self.grant([rng.choice(COLUMN_PRIVILEGES)], on, self.grantee(), rng.choice(COLUMNS))
         self.revokes()
+        self.routines(databases)  # drawn last: the earlier draws of a seed stay as they were
         self.sql("FLUSH PRIVILEGES")
         return s
+
+    def routines(self, databases: list[str]) -> None:
+        """A procedure or a function or two per database, EXECUTE (now and then ALTER ROUTINE) granted
+        on it to logins, roles and PUBLIC (some WITH GRANT OPTION) or on a database pattern, and now
+        and then revoked again."""
+        rng, s = self.rng, self.scenario
+        for db in databases:
+            s.routines[db] = []
+            for k in range(rng.randint(1, 2)):
+                kind = rng.choice(("PROCEDURE", "FUNCTION"))
+                name = f"{kind[0].lower()}{k}"
+                body = "() BEGIN END" if kind == "PROCEDURE" else "() RETURNS INT DETERMINISTIC RETURN 1"
+                self.sql(f"CREATE {kind} {ident(db)}.{name}{body}")
+                s.routines[db].append((kind, name))
+                on = f"{kind} {ident(db)}.{name}"
+                grantees = [self.grantee() for _ in range(rng.randint(0, 3))]
+                for grantee in grantees:
+                    privileges = ["EXECUTE"] + (["ALTER ROUTINE"] if self.chance(0.2) else [])
+                    self.grant(privileges, on, grantee)
+                if grantees and self.chance(0.25):
+                    self.sql(f"REVOKE EXECUTE ON {on} FROM {rng.choice(grantees)}")
+        if self.chance(0.4):  # EXECUTE on every routine of a database (or of a pattern's databases)
+            pattern = rng.choice((escape(databases[0]), escape(databases[1]), databases[0]))
+            self.grant(["EXECUTE"], f"{ident(pattern)}.*", self.grantee(public=0.0))
 
     def roles_and_memberships(self) -> None:
         rng = self.rng
@@ -224,12 +255,13 @@ def revoke_public(scratch: MySQLScratch, scenario: Scenario) -> None:
             try:
                 scratch.run(f"REVOKE {what} ON {on} FROM PUBLIC")
             except pymysql.MySQLError as exc:
-                if exc.args[0] not in (1141, 1147):  # there is no such grant defined (on the table)
+                if exc.args[0] not in (1141, 1147, 1403):  # there is no such grant defined (on the table, routine)
                     raise
     for db in scenario.tables:  # column grants outlive a table-level REVOKE ALL only if it failed
         left = scratch.run("SELECT Db, Table_name FROM mysql.tables_priv WHERE User = %s AND Db = %s "
-                           "UNION SELECT Db, Table_name FROM mysql.columns_priv WHERE User = %s AND Db = %s",
-                           (PUBLIC, db, PUBLIC, db))  # fmt: skip
+                           "UNION SELECT Db, Table_name FROM mysql.columns_priv WHERE User = %s AND Db = %s "
+                           "UNION SELECT Db, Routine_name FROM mysql.procs_priv WHERE User = %s AND Db = %s",
+                           (PUBLIC, db, PUBLIC, db, PUBLIC, db))  # fmt: skip
         assert not left, left
 
 
@@ -268,6 +300,11 @@ def server_answers(scenario: Scenario) -> tuple[dict[str, tuple[str, str]], dict
                             for privilege, template in COLUMN_STATEMENTS.items():
                                 answers[(login, "column", f"{db}.{table}.{column}", privilege)] = _runs(
                                     cursor, template.format(t=t, c=column))  # fmt: skip
+                for db, routines in scenario.routines.items():
+                    for kind, name in routines:
+                        call = "CALL {}()" if kind == "PROCEDURE" else "SELECT {}()"
+                        answers[(login, "object", f"{db}.{name}", "EXECUTE")] = _runs(
+                            cursor, call.format(f"{ident(db)}.{name}"))  # fmt: skip
         finally:
             conn.close()
     return accounts, answers
@@ -335,10 +372,11 @@ def test_random_grants_match_what_each_login_can_run(seed, mysql_scratch, mysql_
     scenario = Generator(seed, prefix).generate()
     differing, server = mismatches(scenario, prefix, mysql_scratch, mysql_monitor)
     assert not differing, failure(seed, scenario, prefix, differing, len(server))
-    # the comparison would pass on an empty catalog: each level has both answers
+    # the comparison would pass on an empty catalog: each level has both answers, and so has EXECUTE
     for level in ("object", "column"):
         answers = {ok for (_, lvl, _, _), ok in server.items() if lvl == level}
         assert answers == {True, False}, (seed, level)
+    assert {ok for (_, _, _, privilege), ok in server.items() if privilege == "EXECUTE"} == {True, False}, seed
 
 
 @pytest.mark.parametrize("seed", (1, 9))

@@ -112,10 +112,12 @@ def build(server: MySQLServer) -> MySQLServer:
     s.set_user_attribute("etl", "%", "additional_password", "$A$005$second-hash")
     # CREATE USER locked_user ACCOUNT LOCK
     s.create_user("locked_user", locked=True)
-    # analyst: GRANT SELECT ON app_db.orders … WITH GRANT OPTION; GRANT SELECT (name) ON app_db.customers
+    # analyst: GRANT SELECT ON app_db.orders … WITH GRANT OPTION; GRANT SELECT (name) ON app_db.customers;
+    # GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE app_db.refresh … WITH GRANT OPTION
     s.create_user("analyst")
     s.grant_table("analyst", "%", "app_db", "orders", "SELECT", grant_option=True)
     s.grant_column("analyst", "%", "app_db", "customers", "name", "SELECT")
+    s.grant_routine("analyst", "%", "app_db", "refresh", "Execute", "Alter Routine", "Grant")
     # CREATE USER sock IDENTIFIED WITH auth_socket (no stored password)
     s.create_user("sock", LOCAL, plugin="auth_socket")
     # INSTALL COMPONENT 'file://component_validate_password'
@@ -148,12 +150,13 @@ def test_the_statements_run_against_the_scratch_schema(server):
     server.session_settings.clear()
     instance.read_account_rows()
     tables = {t.removeprefix("mysql.") for t in sql.account_tables(MySQLFeatures(server.version))}
-    assert tables == {"user", "db", "tables_priv", "columns_priv", "role_edges", "default_roles", "global_grants"}
+    assert tables == {"user", "db", "tables_priv", "columns_priv", "procs_priv", "role_edges", "default_roles",
+                      "global_grants"}  # fmt: skip
     read = " ".join(server.statements)
     for table in tables:
         assert f"mysql.{table}" in read
-    # docs/adapters.md: 9 catalog queries on MySQL 8, whatever the number of accounts (+ the session setup)
-    assert len(server.statements) - len(server.session_settings) == 9
+    # docs/adapters.md: 10 catalog queries on MySQL 8, whatever the number of accounts (+ the session setup)
+    assert len(server.statements) - len(server.session_settings) == 10
     assert server.session_settings == [f"SET SESSION MAX_EXECUTION_TIME = %s ← {(30 * 1000,)!r}",
                                        "SET SESSION information_schema_stats_expiry = 0"]  # fmt: skip
 
@@ -275,13 +278,17 @@ def test_account_lock_password_expiry_and_root(accounts):
     assert not accounts[("read_user1", LOCAL)].snapshot["password_expired"]
 
 
-def test_table_and_column_grants(accounts):
+def test_table_column_and_routine_grants(accounts):
     account = accounts[("analyst", "%")]
     assert grants(account) == {
         ("object", "SELECT", "app_db.orders", True, (), False),
         ("column", "SELECT", "app_db.customers.name", False, (), False),
+        ("object", "EXECUTE", "app_db.refresh", True, (), False),
+        ("object", "ALTER ROUTINE", "app_db.refresh", True, (), False),
     }
-    assert account.can_grant and account.reasons["can_grant"] == ("SELECT on object app_db.orders WITH GRANT OPTION",)
+    assert account.can_grant and set(account.reasons["can_grant"]) == {
+        "SELECT on object app_db.orders WITH GRANT OPTION", "EXECUTE on object app_db.refresh WITH GRANT OPTION",
+        "ALTER ROUTINE on object app_db.refresh WITH GRANT OPTION"}  # fmt: skip
 
 
 def test_validate_password_component(accounts):
@@ -347,14 +354,14 @@ def test_check_privileges_probes_the_mysql8_tables(server, mysql_scratch, run_pr
     mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
     mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
     mysql_scratch.run(f"GRANT SHOW VIEW ON *.* TO '{user}'@'%'")
-    for table in ("user", "db", "tables_priv", "columns_priv", "default_roles", "global_grants"):
+    for table in ("user", "db", "tables_priv", "columns_priv", "procs_priv", "default_roles", "global_grants"):
         mysql_scratch.run(f"GRANT SELECT ON {server.table(table)} TO '{user}'@'%'")
     checks = {(c.collector, c.target): c for c in adapter(server, user, password).check_privileges()}
     role_edges = checks[("account_sync", "mysql.role_edges")]
     assert not role_edges.ok and role_edges.fix == f"GRANT SELECT ON mysql.role_edges TO '{user}'@'%';"
     assert [t for (collector, t), c in checks.items() if collector == "account_sync" and c.ok] == [
-        "mysql.user", "mysql.db", "mysql.tables_priv", "mysql.columns_priv", "mysql.default_roles",
-        "mysql.global_grants",
+        "mysql.user", "mysql.db", "mysql.tables_priv", "mysql.columns_priv", "mysql.procs_priv",
+        "mysql.default_roles", "mysql.global_grants",
     ]  # fmt: skip
     assert not checks[("database_sizes", "")].ok and checks[("table_sizes", "")].ok
 

@@ -36,7 +36,8 @@ def test_mysql_statement_count_independent_of_accounts(mysql_scratch, mysql_moni
     _mysql_create(mysql_scratch, 10, 1000)
     n1000, names1000 = _count_and_names(MySQLAdapter(mysql_monitor))
     assert len(names10) == 10 and len(names1000) == 1000
-    assert n10 == n1000 == 7  # session limit + user, db, tables_priv, columns_priv, roles_mapping, password plugins
+    assert n10 == n1000 == 8  # session limit + user, db, tables_priv, columns_priv, procs_priv, roles_mapping,
+    # password plugins
 
 
 def _pg_create(scratch, first: int, last: int) -> None:
