@@ -188,7 +188,7 @@ class AccountUnreadScope(models.Model):
     target = models.TextField(blank=True)
     reason = models.TextField()
     covers = ArrayField(models.TextField(), default=list, db_default=[])
-    covers_privileges = models.JSONField(default=list, db_default=[], help_text="[[level, privilege prefix], …]")
+    covers_privileges = models.JSONField(default=list, db_default=[], help_text="[[level, privilege or prefix], …]")
     role_prefix = models.TextField(blank=True, default="", db_default="")
     snapshot_path = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
     not_read_since = models.DateTimeField(null=True, blank=True)

@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from instances.adapters import matching
-from instances.adapters.matching import holds, mysql_pattern_tokens
+from instances.adapters.matching import holds, mysql_pattern_tokens, target_parts
 
 LEVELS = ("global", "database", "schema", "object", "column")
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
@@ -60,8 +60,10 @@ OBJECT_LEVELS: dict[str, tuple[str, ...]] = {
     "oracle": ("schema", "object", "column"),
 }
 MAX_PARTS = max(len(levels) for levels in OBJECT_LEVELS.values())
-#: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern)
-OBJECT_PATTERN = rf"^[^.\u0000]+(\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}$"
+#: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern);
+#: or one ending in an argument list, whose dots do not separate (``matching.target_parts``)
+OBJECT_PATTERN = (rf"^(?:[^.\u0000]+(?:\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}"
+                  rf"|(?:[^.(\u0000]+\.){{0,{MAX_PARTS - 1}}}[^.(\u0000]*\([^\u0000]*\))$")  # fmt: skip
 
 #: privileges that may hold every privilege on what they are on (``matching.gives`` decides; the
 #: index narrowing selects them for any question)
@@ -150,8 +152,9 @@ class Asked(NamedTuple):
 
 
 def object_parts(name: str) -> tuple[str, ...]:
-    """``"db.schema.table"`` → its parts; ValueError when it is not 1 to MAX_PARTS non-empty parts."""
-    parts = tuple(name.split("."))
+    """``"db.schema.table"`` → its parts (``matching.target_parts``: a function's argument list is
+    part of its name); ValueError when it is not 1 to MAX_PARTS non-empty parts."""
+    parts = target_parts(name)
     if not name or len(parts) > MAX_PARTS or not all(parts) or "\x00" in name:
         raise ValueError(f"Give 1 to {MAX_PARTS} non-empty names separated by dots (e.g. db.schema.table).")
     return parts
@@ -202,7 +205,7 @@ def _parts(entry: PrivilegeLike, db_type: str) -> tuple[str, ...] | None:
 
 @functools.lru_cache(maxsize=65536)
 def _securable(target: str, level: str, db_type: str) -> tuple[str, ...] | None:
-    parts = tuple(target.split("."))
+    parts = target_parts(target)
     levels = OBJECT_LEVELS[db_type]
     if len(parts) > len(levels) or levels[len(parts) - 1] != level:
         return None

@@ -183,7 +183,7 @@ def _held(entry: Any) -> _Held | None:
         matching.normal_name(name),
         level,
         target,
-        tuple(target.split(".")) if target else (),
+        matching.target_parts(target) if target else (),
         entry.get("grantable") is True,
         "DENY" if state == "DENY" or (type(state) is str and state.upper() == "DENY") else "GRANT",
         via,
@@ -527,7 +527,7 @@ def _has_privilege(rule: dict) -> Evaluator:
     names = (name, *(n for n in _COVERING_NAMES if n != name))
     max_rank = _RANK[rule.get("level", "column")]
     target = rule.get("target")
-    glob_parts = tuple(target.split(".")) if target else ()
+    glob_parts = matching.target_parts(target) if target else ()
     # a database the rule names literally (no glob character): where a MySQL partial revoke applies
     literal_db = glob_parts[0] if glob_parts and not any(c in glob_parts[0] for c in "*?[") else None
     grantable = rule.get("grantable") is True
@@ -539,7 +539,7 @@ def _has_privilege(rule: dict) -> Evaluator:
         if target is None:
             return True
         if held.level == "global":  # everything, but PostgreSQL's USAGE only schemas (matching rule 3)
-            return len(glob_parts) < 3 or not (db_type == "postgresql" and held.privilege == "USAGE")
+            return len(glob_parts) == 2 or not (db_type == "postgresql" and held.privilege == "USAGE")
         if not held.parts:
             return True
         if len(held.parts) >= len(glob_parts):

@@ -128,12 +128,14 @@ class UnreadScope:
     ``app``; ``global`` ``''`` for the whole instance). The stored entries inside it are those
     ``contains`` accepts: an entry whose level is in ``covers`` and whose target is the scope's
     or lies under it (``app``, ``app.…``; every target when the scope's is ''), or whose
-    (level, privilege prefix) is in ``covers_privileges`` (PostgreSQL's default privileges for
-    every schema sit on the database). ``source``: what could not be read when that is a table or view
-    rather than the scope itself. ``role_prefix``: roles inside the scope (SQL Server's
-    ``db.role``); ``snapshot_path``: the keys of the engine-native snapshot the scope fills
-    (SQL Server's ``databases`` → ``db``). ``reason``: why it was not read, in the server's or
-    the adapter's words. The account sync keeps what it stored for such a scope as it was."""
+    (level, privilege) is in ``covers_privileges`` — a privilege ending in a space is a prefix
+    (PostgreSQL's default privileges for every schema sit on the database: ``DEFAULT ``), any
+    other names one privilege (MySQL's table and routine privileges, both at object level).
+    ``source``: what could not be read when that is a table or view rather than the scope itself.
+    ``role_prefix``: roles inside the scope (SQL Server's ``db.role``); ``snapshot_path``: the keys
+    of the engine-native snapshot the scope fills (SQL Server's ``databases`` → ``db``). ``reason``:
+    why it was not read, in the server's or the adapter's words. The account sync keeps what it
+    stored for such a scope as it was."""
 
     level: str
     target: str
@@ -154,7 +156,8 @@ class UnreadScope:
         if level in self.covers:
             inside = True
         else:
-            inside = any(level == lvl and name.startswith(prefix) for lvl, prefix in self.covers_privileges)
+            inside = any(level == lvl and (name == named or (named.endswith(" ") and name.startswith(named)))
+                         for lvl, named in self.covers_privileges)  # fmt: skip
         if not inside or not self.target:
             return inside
         return target == self.target or target.startswith(self.target + ".")

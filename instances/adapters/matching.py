@@ -150,6 +150,17 @@ def gives(entry: Entry, privilege: str, db_type: str) -> bool:
     return False
 
 
+def target_parts(target: str) -> tuple[str, ...]:
+    """A dotted target's names. A target ending in an argument list (a PostgreSQL function,
+    ``app.public.f(integer, public.money)``) keeps that list, dots and all, in its last name."""
+    head, paren, arguments = target.partition("(")
+    if not paren or not target.endswith(")"):
+        return tuple(target.split("."))
+    parts = head.split(".")
+    parts[-1] += paren + arguments
+    return tuple(parts)
+
+
 def passes_down(db_type: str, level: str) -> bool:
     """Rule 3: does an entry at ``level`` cover narrower levels inside its target on this engine?"""
     return level == "object" if db_type == "postgresql" else True

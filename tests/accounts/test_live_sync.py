@@ -339,7 +339,8 @@ def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_r
 ):
     """A monitoring login with the documented GRANTs but SELECT on mysql.tables_priv revoked: the
     table privileges are kept as stored and marked, nothing about them is logged, the record is
-    partial naming the table and the server's words; granted back, a full read logs what happened."""
+    partial naming the table and the server's words; granted back, a full read logs what happened.
+    Routine grants (object entries too, from mysql.procs_priv) are still read meanwhile."""
     prefix = f"{RUN_PREFIX}q_"
     user, db = f"{prefix}u", f"{prefix}app"
     monitor = f"'{mysql_monitor.username}'@'%'"
@@ -348,9 +349,11 @@ def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_r
     mysql_scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
     mysql_scratch.run(f"CREATE DATABASE `{db}`")
     mysql_scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
+    mysql_scratch.run(f"CREATE PROCEDURE `{db}`.`purge`() BEGIN END")
     mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
     mysql_scratch.run(f"GRANT SELECT ON `{db}`.* TO '{user}'@'%'")
     mysql_scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
+    mysql_scratch.run(f"GRANT EXECUTE ON PROCEDURE `{db}`.`purge` TO '{user}'@'%'")
     instance = instance_for(mysql_monitor, "mysql")
     sync(instance)
     first_read = InstanceAccount.objects.get(instance=instance, username=user).last_seen_at
@@ -360,6 +363,7 @@ def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_r
     mysql_scratch.run(f"REVOKE SELECT ON mysql.tables_priv FROM {monitor}")
     mysql_scratch.run(f"REVOKE UPDATE ON `{db}`.`events` FROM '{user}'@'%'")  # unseen now
     mysql_scratch.run(f"GRANT INSERT ON `{db}`.* TO '{user}'@'%'")  # a database grant: seen
+    mysql_scratch.run(f"REVOKE EXECUTE ON PROCEDURE `{db}`.`purge` FROM '{user}'@'%'")  # a routine grant: seen
     before = AccountChangeLog.objects.filter(instance=instance).count()
     session = accounts_sync_all(instance_ids=[instance.pk])
     record = session.records.get()
@@ -369,7 +373,7 @@ def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_r
     rows = list(AccountChangeLog.objects.filter(instance=instance).order_by("pk")[before:]
                 .values_list("username", "diff"))  # fmt: skip
     assert [(name, d["privileges"]) for name, d in rows if name.startswith(prefix)] == [
-        (user, {"added": [f"INSERT on {db}.*"], "removed": []})
+        (user, {"added": [f"INSERT on {db}.*"], "removed": [f"EXECUTE on object {db}.purge"]})
     ]
     assert tables <= entries_of(instance, user) and tables <= facts_of(instance, user)
     assert AccountUnreadScope.objects.get(instance=instance, name="mysql.tables_priv").not_read_since == first_read

@@ -13,7 +13,8 @@ from accounts.fingerprint import listing_fingerprint
 from accounts.models import AccountChangeLog, AccountListing, AccountPermission, AccountUnreadScope, PrivilegeEntry
 from accounts.services import accounts_sync_all, accounts_sync_instance
 from accounts.unread import carry_over
-from instances.adapters.base import AccountFacts, Privilege, UnreadScope
+from instances.adapters.base import AccountFacts, ConnectionParams, Privilege, UnreadScope
+from instances.adapters.mysql.adapter import MySQLAdapter
 from instances.adapters.registry import get_adapter
 from tests.support.factories import make_fake_instance
 from tests.support.fake_adapter import FAKE_ACCOUNTS, FAKE_UNREAD
@@ -64,6 +65,25 @@ def test_a_scope_contains_the_entries_under_its_target_at_the_levels_it_covers()
     assert APP.contains({"level": "column", "target": "app.s.t.c", "privilege": "UPDATE"})
     table = UnreadScope("global", "", "denied", source="mysql.tables_priv", covers=("object",))
     assert table.contains(SELECT_OTHER) and not table.contains(CONNECT_APP) and table.label == "mysql.tables_priv"
+
+
+def test_mysql_table_and_routine_scopes_split_the_object_level_by_privilege_named_exactly():
+    """mysql.tables_priv and mysql.procs_priv both hold object entries: each unread table's scope
+    names its own privileges exactly (ALTER is not ALTER ROUTINE); a name ending in a space is a
+    prefix (PostgreSQL's ``DEFAULT ``)."""
+    rows = {"unread_tables": [{"table": "mysql.tables_priv", "reason": "denied"},
+                              {"table": "mysql.procs_priv", "reason": "denied"}]}  # fmt: skip
+    adapter = MySQLAdapter(ConnectionParams(1, "shop", "127.0.0.1", 3306, "monitor", "x"))  # never connects
+    tables, routines = adapter.account_unread_scopes(rows)
+
+    def entry(privilege, target="shop.orders"):
+        return {"level": "object", "target": target, "privilege": privilege}
+
+    assert tables.contains(entry("SELECT")) and tables.contains(entry("ALTER")) and tables.contains(entry("USAGE"))
+    assert not tables.contains(entry("EXECUTE", "shop.purge")) and not tables.contains(entry("ALTER ROUTINE"))
+    assert routines.contains(entry("EXECUTE", "shop.purge")) and routines.contains(entry("ALTER ROUTINE"))
+    assert not routines.contains(entry("SELECT")) and not routines.contains(entry("ALTER"))
+    assert APP.contains(DEFAULT_APP)  # "DEFAULT " is a prefix
 
 
 # --- the merge (pure) -------------------------------------------------------------------------------

@@ -38,7 +38,9 @@ def test_malformed_object_names_are_refused(name):
 def test_object_pattern_and_parser_agree():
     import re
 
-    for name in ["db", "db.t", "a.b.c.d", "a b.c-d", "", "a..b", "a.b.c.d.e", ".x"]:
+    for name in ["db", "db.t", "a.b.c.d", "a b.c-d", "", "a..b", "a.b.c.d.e", ".x",
+                 # a PostgreSQL function's argument list keeps its dots
+                 "a.b.f(x.y)", "a.b.c.f(x.y)", "a.b.c.d.f(x.y)", "a.(x)", ".(x)", "a(b.c", "(x)", "a..f(x)"]:
         try:
             object_parts(name)
             parsed = True

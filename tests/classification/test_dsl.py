@@ -245,6 +245,7 @@ def test_postgresql_read_all_datas_usage_is_on_schemas_not_on_sequences():
     reader = subject(priv("USAGE", "global", "", implied_by="pg_read_all_data"), db_type="postgresql")
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.s*"}, reader)
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.public.seq"}, reader) is None
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app"}, reader) is None  # a database
     # elsewhere a global privilege covers every target
     usage = subject(priv("USAGE", "global", ""), db_type="sqlserver")
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.dbo.seq"}, usage)

@@ -30,6 +30,7 @@ from instances.adapters.base import (
 )
 from instances.adapters.mysql import parse, privileges, sql
 from instances.adapters.mysql.features import MySQLFeatures
+from instances.adapters.mysql.grants import ROUTINE_PRIVILEGES, TABLE_PRIVILEGES
 from instances.adapters.privileges import PrivilegeCheck
 from whalefall.errors import (
     TargetAuthFailed,
@@ -49,13 +50,13 @@ _AUTH_CODES = {1045, 1698, 2059}  # access denied (password), unix-socket-only a
 _PERMISSION_CODES = {1044, 1142, 1143, 1227, 1370}  # db, table, column, SUPER-ish, routine
 _TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME
 # the privilege tables a sync reads besides the accounts, and the entries each holds: (levels,
-# (level, privilege prefix) pairs) as ``UnreadScope.covers`` / ``covers_privileges`` name them — a
-# routine's entries are objects whose privileges no table has
+# (level, privilege) pairs) as ``UnreadScope.covers`` / ``covers_privileges`` name them — tables and
+# routines are both objects, told apart by their privileges
 _TABLE_SCOPES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "mysql.db": (("database",), ()),
-    "mysql.tables_priv": (("object",), ()),
+    "mysql.tables_priv": ((), tuple(("object", name) for name in sorted(TABLE_PRIVILEGES))),
     "mysql.columns_priv": (("column",), ()),
-    "mysql.procs_priv": ((), (("object", "EXECUTE"), ("object", "ALTER ROUTINE"))),
+    "mysql.procs_priv": ((), tuple(("object", name) for name in sorted(ROUTINE_PRIVILEGES))),
 }
 _NETWORK_CODES = {CR.CR_CONN_HOST_ERROR, CR.CR_UNKNOWN_HOST, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
 
@@ -183,8 +184,8 @@ class MySQLAdapter(BaseAdapter):
 
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
         """Each privilege table the login may not read: the whole instance's entries it holds
-        (``mysql.db``: database, ``mysql.tables_priv``: object, ``mysql.columns_priv``: column,
-        ``mysql.procs_priv``: the objects' EXECUTE and ALTER ROUTINE)."""
+        (``mysql.db``: database, ``mysql.tables_priv``: the objects' table privileges,
+        ``mysql.columns_priv``: column, ``mysql.procs_priv``: the objects' EXECUTE and ALTER ROUTINE)."""
         return tuple(
             UnreadScope("global", "", t["reason"], source=t["table"], covers=_TABLE_SCOPES[t["table"]][0],
                         covers_privileges=_TABLE_SCOPES[t["table"]][1])  # fmt: skip

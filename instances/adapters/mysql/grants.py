@@ -39,6 +39,14 @@ _PRIV_NAMES = {
     "Delete_history_priv": "DELETE HISTORY",
 }
 _NOT_PRIVILEGES = {"Grant_priv"}
+# What an object entry's privilege can be, by the table it comes from: mysql.tables_priv's
+# Table_priv and mysql.procs_priv's Proc_priv SETs (MariaDB 10.11; MySQL 8 lacks the last table
+# one), upper case, 'Grant' (the option) left out; USAGE: a grant option alone (``_level``)
+TABLE_PRIVILEGES = frozenset({
+    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "REFERENCES", "INDEX", "ALTER", "CREATE VIEW",
+    "SHOW VIEW", "TRIGGER", "DELETE VERSIONING ROWS", "USAGE",
+})  # fmt: skip
+ROUTINE_PRIVILEGES = frozenset({"EXECUTE", "ALTER ROUTINE"})
 
 # MariaDB's global privilege bitmask (mysql.global_priv ``access``), bit n → GRANT
 # name, as defined in MariaDB's sql/privilege.h (bits 30–37 since 10.5.2, 38 since
@@ -126,7 +134,9 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
     """(user, host) → the privileges granted to that account or role itself (``via`` empty).
     ``db_columns``: the columns concatenated into ``db_privs``' ``privs`` (None: one column each).
     A routine's grants (``mysql.procs_priv``) are object entries on ``db.routine``: EXECUTE and ALTER
-    ROUTINE, which no table has (a function and a procedure of one name share the target)."""
+    ROUTINE (``ROUTINE_PRIVILEGES``), which no table has; the name in lower case, as the server compares
+    routine names (``Routine_name`` keeps the case the GRANT was written in: checked live); a function
+    and a procedure of one name share the target."""
     grants: dict[Key, list[Privilege]] = defaultdict(list)
     flags = _FlagColumns()
     for row in users:
@@ -161,7 +171,7 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
     for row in routine_privs:
         items = _set_items(row["Proc_priv"])
         names = [i.upper() for i in items if i != "Grant"]
-        target = f"{row['Db']}.{row['Routine_name']}"
+        target = f"{row['Db']}.{str(row['Routine_name']).lower()}"
         grants[(row["User"], row["Host"])] += _level("object", names, target, "Grant" in items)
     return grants
 
@@ -346,6 +356,9 @@ def _shadowed(pattern: str, earlier: Set[str]) -> bool:
     return pattern in earlier or any(mysql_pattern_contains(row, pattern) for row in earlier)
 
 
-def _table(p: Privilege) -> str:
-    """``db.table`` of an object or column entry."""
-    return p.target if p.level == "object" else p.target.rsplit(".", 1)[0]
+def _table(p: Privilege) -> tuple[bool, str]:
+    """What an object or column entry is on: (a routine?, ``db.table`` or ``db.routine``). The server
+    looks tables and routines up apart: a table's row never hides a routine's of the same name."""
+    if p.level == "object":
+        return p.privilege in ROUTINE_PRIVILEGES, p.target
+    return False, p.target.rsplit(".", 1)[0]

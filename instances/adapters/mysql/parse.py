@@ -3,7 +3,8 @@
 Rows are dicts keyed by the column names of the queries in ``sql.py``.
 Privileges are read from the privilege TABLES (MariaDB 10.4+
 ``mysql.global_priv``, else ``mysql.user``; ``db``/``tables_priv``/
-``columns_priv``), never by parsing SHOW GRANTS text.
+``columns_priv``/``procs_priv``), never by parsing SHOW GRANTS text. A routine's grants are object
+entries on ``db.routine`` (EXECUTE, ALTER ROUTINE; the name in lower case: ``grants.collect_grants``).
 
 Definitions (also in docs/adapters.md):
 
@@ -49,10 +50,10 @@ Definitions (also in docs/adapters.md):
   user name and the client's host, so the rows of ``'u'@'%'`` apply to ``'u'@'10.%'`` too (any
   other host of ``u`` covering the account's, ``grants.host_covers``): they are listed as the
   account's own entries with ``implied_by`` ``matching.SAME_NAME_HOST`` + that host, after its
-  own rows (one holder, ranked by host then database: ``matching`` rule 6); of a table, only the
-  most specific host's table and column entries. Global privileges and the default role stay per
-  account. MySQL 8 is left as it was (with active roles it checks the authenticated account's
-  cached privileges; not verified here).
+  own rows (one holder, ranked by host then database: ``matching`` rule 6); of a table (or a
+  routine, looked up apart from tables), only the most specific host's entries. Global privileges
+  and the default role stay per account. MySQL 8 is left as it was (with active roles it checks
+  the authenticated account's cached privileges; not verified here).
 """
 
 from __future__ import annotations

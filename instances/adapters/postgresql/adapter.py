@@ -104,7 +104,9 @@ class PostgreSQLAdapter(BaseAdapter):
             password=p.password,
             dbname=database,
             connect_timeout=max(2, p.connect_timeout),
-            options=f"-c statement_timeout={p.statement_timeout * 1000}",
+            # search_path: pg_catalog only, so that a function's argument types print the same way
+            # whatever the login's default (sql.OBJECT_PRIVILEGES names functions by them)
+            options=f"-c statement_timeout={p.statement_timeout * 1000} -c search_path=pg_catalog",
             application_name="whalefall",
             keepalives=1,
             keepalives_idle=30,

@@ -81,7 +81,8 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 """
 
 # Schemas, tables (relkind r/v/m/f/p), sequences (S; an object's ``objtype`` is its relkind),
-# functions and procedures (``name(argument types)`` as oidvectortypes prints them, as \df does),
+# functions and procedures (``name(argument types)`` as oidvectortypes prints them: a type outside
+# pg_catalog, the session's whole search_path, with its schema),
 # column ACLs and default privileges (pg_default_acl, ALTER DEFAULT PRIVILEGES) of the CONNECTED database, 9.2+;
 # run once per database. The ACLs are read as they are stored (text of each
 # aclitem, decoded in parse.py): one row per object instead of one per grantee
@@ -105,7 +106,9 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 # half of the statement's time at 10,000 roles (benchmarks/README.md).
 # Functions are the exception: their default ACL also gives PUBLIC EXECUTE, so
 # each is listed, its ACL expanded (acldefault 'f': PUBLIC's item and the
-# owner's, which parse.py reads by name, as for a non-default ACL).
+# owner's, which parse.py reads by name, as for a non-default ACL) — except an
+# extension's function with the default ACL (thousands with PostGIS, each
+# executable by PUBLIC as its extension intends); one whose ACL was changed is listed.
 OBJECT_PRIVILEGES = f"""
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
        pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype,
@@ -123,6 +126,8 @@ SELECT 'object', n.nspname, p.proname || '(' || oidvectortypes(p.proargtypes) ||
        pg_get_userbyid(p.proowner), COALESCE(p.proacl, acldefault('f', p.proowner))::text[], NULL, false
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE {_USER_SCHEMAS_BOUND}
+  AND (p.proacl IS NOT NULL OR NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                                           AND e.objid = p.oid AND e.deptype = 'e'))
 UNION ALL
 SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -178,8 +183,8 @@ SELECT quote_ident(current_user) AS login,
 CATALOG_PRIVILEGES = """
 SELECT c.name, has_table_privilege(c.name, 'SELECT') AS readable
 FROM unnest(ARRAY['pg_catalog.pg_roles', 'pg_catalog.pg_auth_members', 'pg_catalog.pg_database',
-                  'pg_catalog.pg_namespace', 'pg_catalog.pg_class', 'pg_catalog.pg_attribute',
-                  'pg_catalog.pg_default_acl']) WITH ORDINALITY AS c(name, n)
+                  'pg_catalog.pg_namespace', 'pg_catalog.pg_class', 'pg_catalog.pg_proc', 'pg_catalog.pg_depend',
+                  'pg_catalog.pg_attribute', 'pg_catalog.pg_default_acl']) WITH ORDINALITY AS c(name, n)
 ORDER BY c.n
 """
 

@@ -88,6 +88,12 @@ def test_postgresql_passes_only_table_to_column_down(entry, level, target, expec
                     "postgresql")) is expected  # fmt: skip
 
 
+def test_a_functions_argument_list_is_part_of_its_name():
+    assert matching.target_parts("app.public.f(integer, public.money)") == ("app", "public", "f(integer, public.money)")
+    assert matching.target_parts("app.public.t.c") == ("app", "public", "t", "c")
+    assert matching.target_parts("shop.t(1") == ("shop", "t(1")  # not an argument list: no closing parenthesis
+
+
 def test_sqlserver_securables_outside_the_hierarchy_match_as_a_whole():
     endpoint = Privilege("object", "CONNECT", "ENDPOINT::TSQL Default TCP")
     assert ask([endpoint], "CONNECT", "object", "ENDPOINT::TSQL Default TCP", "sqlserver") == [endpoint]

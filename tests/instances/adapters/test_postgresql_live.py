@@ -320,3 +320,30 @@ def test_a_database_left_invalid_by_an_interrupted_drop_is_not_listed_nor_read(p
     rows = adapter.read_account_rows()
     assert invalid not in rows["objects"] and invalid not in str(rows["databases_not_read"])
     assert invalid not in {row["datname"] for row in rows["databases"]}
+
+
+def test_functions_an_extensions_with_the_default_acl_left_out_and_argument_types_with_their_schema(
+    pg_scratch, pg_monitor
+):
+    """A function's default ACL lets PUBLIC execute it: listed (PUBLIC's EXECUTE); an extension's
+    functions with the default ACL are not, one whose ACL a GRANT changed is (members made with
+    ALTER EXTENSION … ADD, as no contrib extension is installed on every target). Argument types of
+    another schema than pg_catalog carry it (the session's search_path is pg_catalog alone)."""
+    db, login = f"{P}fx", f"{P}fx_login"
+    pg_scratch.later(pg_drop_role(login))
+    pg_scratch.later(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(db)))
+    pg_scratch.run(pgsql.SQL("CREATE DATABASE {}").format(ident(db)))
+    pg_scratch.run(pgsql.SQL("CREATE ROLE {} LOGIN").format(ident(login)))
+    pg_scratch.run("CREATE DOMAIN public.dint AS integer; "
+                   "CREATE FUNCTION public.shout(public.dint) RETURNS integer LANGUAGE sql AS 'SELECT 1'; "
+                   "CREATE FUNCTION public.quiet_member(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1'; "
+                   "CREATE FUNCTION public.granted_member(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1'; "
+                   "ALTER EXTENSION plpgsql ADD FUNCTION public.quiet_member(integer); "
+                   "ALTER EXTENSION plpgsql ADD FUNCTION public.granted_member(integer)", database=db)  # fmt: skip
+    pg_scratch.run(pgsql.SQL("GRANT EXECUTE ON FUNCTION public.granted_member(integer) TO {}").format(ident(login)),
+                   database=db)  # fmt: skip
+    accounts = {a.username: a for a in PostgreSQLAdapter(pg_monitor).fetch_accounts()}
+    granted = f"{db}.public.granted_member(integer)"
+    assert Privilege("object", "EXECUTE", granted) in accounts[login].privileges
+    public = {p.target for p in accounts["PUBLIC"].privileges if p.privilege == "EXECUTE" and p.target.startswith(db)}
+    assert public == {f"{db}.public.shout(public.dint)", granted}  # not quiet_member: an extension's, default ACL

@@ -47,7 +47,7 @@ import pytest
 from accounts.models import AccountPermission
 from accounts.selectors import who_can
 from accounts.services import accounts_sync_all
-from instances.adapters.matching import holds, privileges_from_facts
+from instances.adapters.matching import holds, privileges_from_facts, target_parts
 from tests.live_targets import RUN_PREFIX, PGScratch, pg_drop_role
 from tests.support.factories import make_credential, make_instance
 
@@ -169,6 +169,8 @@ class Generator:
             for k in range(self.rng.randint(1, 3)):
                 self.sequence(db, self.rng.choice(schemas), f"q{k}")
         for db, schemas in self.scenario.schemas.items():  # and functions after them
+            # a type of a schema besides pg_catalog: printed with its schema (a dot in the target)
+            self.sql("CREATE DOMAIN public.dint AS integer", db)
             if self.chance(0.3):  # what postgres creates next: no EXECUTE for PUBLIC (a non-default ACL)
                 self.sql("ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC", db)
             for k in range(self.rng.randint(1, 3)):
@@ -326,7 +328,7 @@ class Generator:
         roles (some WITH GRANT OPTION) and PUBLIC or revoked from PUBLIC, an owner revoking it from
         itself."""
         rng = self.rng
-        arguments = rng.choice(("integer", "integer, text"))
+        arguments = rng.choice(("integer", "integer, text", "public.dint"))
         signature = f"{schema}.f{k}({arguments})"  # as oidvectortypes prints the types
         self.scenario.functions.setdefault(db, []).append(signature)
         if self.chance(0.25):
@@ -463,7 +465,7 @@ def test_random_catalog_matches_has_privilege(seed, pg_scratch, pg_monitor):
         grant_option = any(entry.grantable for entry in granting)
         if level == "object":  # tables, sequences, functions: the indexed search (its SQL, then holds) agrees
             if (target, privilege) not in searched:
-                items = who_can(privilege=privilege, parts=tuple(target.split(".")), instance_id=instance_id)
+                items = who_can(privilege=privilege, parts=target_parts(target), instance_id=instance_id)
                 searched[(target, privilege)] = {item.username for item in items}
             found = searched[(target, privilege)]
             if (PUBLIC in found or login in found) != answer.held:
