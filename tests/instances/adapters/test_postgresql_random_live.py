@@ -302,7 +302,6 @@ class Generator:
         if owner and late:  # the owner changed after the grants: the ACL's owner entries follow it
             self.sql(f"ALTER {kind} {table} OWNER TO {owner}", db)
 
-
     def sequence(self, db: str, schema: str, name: str) -> None:
         """A sequence with a random owner (a default ACL, or one set by grants), grants of its
         privileges to roles and PUBLIC, an owner revoking from itself, a REVOKE."""
@@ -321,7 +320,6 @@ class Generator:
         if self.chance(0.3):
             self.sql(f"REVOKE {rng.choice(SEQUENCE_PRIVILEGES)} ON SEQUENCE {sequence} FROM {self.grantee()} CASCADE",
                      db)  # fmt: skip
-
 
     def function(self, db: str, schema: str, k: int) -> None:
         """A function or a procedure (one or two arguments) with a random owner, EXECUTE granted to
