@@ -15,7 +15,7 @@ measures in one run, each the median of 3, as ratios to the LEAN READ:
 
 - lean read: an independent read of the same catalog tables with the driver
   only — no project code, no parsing (MariaDB: mysql.global_priv, db,
-  tables_priv, columns_priv, roles_mapping; PostgreSQL: pg_roles,
+  tables_priv, columns_priv, procs_priv, roles_mapping; PostgreSQL: pg_roles,
   pg_auth_members, pg_database, and in every database it may connect to
   pg_namespace, pg_class (every table and sequence, for its owner), pg_proc
   (every function), pg_attribute, pg_default_acl), connection included;
@@ -92,7 +92,7 @@ class MariaDBTarget:
                 for statement in (
                     "SELECT Host, User, Priv FROM mysql.global_priv", "SELECT * FROM mysql.db",
                     "SELECT * FROM mysql.tables_priv", "SELECT * FROM mysql.columns_priv",
-                    "SELECT * FROM mysql.roles_mapping",
+                    "SELECT * FROM mysql.procs_priv", "SELECT * FROM mysql.roles_mapping",
                 ):  # fmt: skip
                     cur.execute(statement)
                     cur.fetchall()
