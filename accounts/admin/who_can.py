@@ -31,7 +31,7 @@ class WhoCanForm(forms.Form):
     object = forms.CharField(
         max_length=200,
         widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "db.table / db.schema.table / OWNER.TABLE"}),
-        help_text="db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
+        help_text="db.table or db.routine (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
         "function as db.schema.f(integer, text)), OWNER.TABLE (Oracle); "
         "a bare database or schema asks at that level. Read per instance's engine.",
     )

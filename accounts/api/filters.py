@@ -51,7 +51,7 @@ class AccountFilterSet(wf.FilterSet):
     privilege_on = ObjectNameFilter(
         method="_effective",
         label="Holds has_privilege (without it: any privilege) on this object as /accounts/who-can/ answers: "
-        "db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
+        "db.table or db.routine (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
         "function as db.schema.f(integer, text)), OWNER.TABLE (Oracle), read per "
         "instance's engine; inactive accounts too (is_active filters them)",
     )

@@ -287,7 +287,7 @@ class WhoCanQuerySerializer(serializers.Serializer):
                         "the supported engines (names are upper case, e.g. DELETE)."},
     )  # fmt: skip
     object = ObjectNameField(
-        help_text="db.table (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
+        help_text="db.table or db.routine (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
         "function as db.schema.f(integer, text)), OWNER.TABLE (Oracle); "
         "fewer parts ask at the database or schema level, one more asks a column. Read per instance's engine."
     )
