@@ -331,7 +331,7 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
             if not covering:
                 continue
             covering.sort(key=lambda other: (mariadb_database_rank(other, HOSTNAME_LENGTH), other))
-            tables = {_table(p) for p in grants[(user, host)] if p.level in ("object", "column")}
+            tables = {_object_of(p) for p in grants[(user, host)] if p.level in ("object", "column")}
             # a covering host's database row whose every name a more specific host's row matches is
             # never reached (the earlier host's row comes first): left out, its grant option with it
             databases = {p.target for p in grants[(user, host)] if p.level == "database"}
@@ -341,8 +341,8 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
                 own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
                 entries += [replace(p, implied_by=label) for p in own
                             if (not _shadowed(p.target, databases) if p.level == "database"
-                                else _table(p) not in tables)]  # fmt: skip
-                tables |= {_table(p) for p in own if p.level != "database"}
+                                else _object_of(p) not in tables)]  # fmt: skip
+                tables |= {_object_of(p) for p in own if p.level != "database"}
                 databases |= {p.target for p in own if p.level == "database"}
             if entries:
                 extra[(user, host)] = entries
@@ -356,7 +356,7 @@ def _shadowed(pattern: str, earlier: Set[str]) -> bool:
     return pattern in earlier or any(mysql_pattern_contains(row, pattern) for row in earlier)
 
 
-def _table(p: Privilege) -> tuple[bool, str]:
+def _object_of(p: Privilege) -> tuple[bool, str]:
     """What an object or column entry is on: (a routine?, ``db.table`` or ``db.routine``). The server
     looks tables and routines up apart: a table's row never hides a routine's of the same name."""
     if p.level == "object":

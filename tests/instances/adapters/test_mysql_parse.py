@@ -261,6 +261,19 @@ def test_a_covering_hosts_row_for_a_pattern_a_more_specific_host_has_is_never_re
         p.implied_by for p in account.privileges)
 
 
+def test_a_covering_hosts_routine_grant_is_not_hidden_by_a_table_of_the_same_name():
+    """Tables and routines are looked up apart (MariaDB ``table_hash_search`` / ``routine_hash_search``):
+    'u'@'127.0.0.1''s grant on table ``s.t0`` does not hide 'u'@'%''s EXECUTE on routine ``s.t0``, whose
+    name procs_priv keeps as the GRANT spelled it (compared case-insensitively: lower case here)."""
+    routines = [{"Host": "%", "User": "u", "Db": "s", "Routine_name": "T0", "Routine_type": "PROCEDURE",
+                 "Proc_priv": "Execute,Grant"}]  # fmt: skip
+    accounts = parse.parse_accounts(LOOP, (), [table("127.0.0.1", "s", "t0", "Select")], (), mariadb=True,
+                                    version=(10, 11, 19), routine_privs=routines)  # fmt: skip
+    account = next(a for a in accounts if a.host == "127.0.0.1")
+    assert _held(account, "EXECUTE", "s.t0") and _held(account, "SELECT", "s.t0")
+    assert Privilege("object", "EXECUTE", "s.t0", True, implied_by="same user name at host %") in account.privileges
+
+
 def test_first_match_denies_only_where_two_rows_can_share_a_database():
     rows = [db("alice", "%", "sales%", "Select"), db("alice", "%", "hr\\_%", "Insert"),
             db("alice", "%", "crm_", "Delete"), db("alice", "%", "crm%", "Update"), db("alice", "%", "%s", "Drop")]
