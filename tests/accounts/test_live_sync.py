@@ -293,21 +293,29 @@ def facts_of(instance, username):
     return {(p["privilege"], p["target"]) for p in facts.facts["privileges"]}
 
 
+def _mariadb_user_of_events_and_purge(scratch, monitor_params, prefix: str, withheld: str) -> tuple[str, str, str]:
+    """(user, database, monitor account): a login with DELETE and UPDATE on table ``events`` and
+    EXECUTE on procedure ``purge`` of its own database; the monitor gets SELECT on the privilege
+    table ``withheld`` back at teardown (the test revokes it)."""
+    user, db = f"{prefix}u", f"{prefix}app"
+    monitor = f"'{monitor_params.username}'@'%'"
+    scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
+    scratch.later(f"GRANT SELECT ON {withheld} TO {monitor}")
+    scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
+    scratch.run(f"CREATE DATABASE `{db}`")
+    scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
+    scratch.run(f"CREATE PROCEDURE `{db}`.`purge`() BEGIN END")
+    scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
+    scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
+    scratch.run(f"GRANT EXECUTE ON PROCEDURE `{db}`.`purge` TO '{user}'@'%'")
+    return user, db, monitor
+
+
 def test_mariadb_routine_grants_unread_are_kept_while_table_grants_are_read(mysql_scratch, mysql_monitor):
     """Without SELECT on mysql.procs_priv only the routine entries (object-level EXECUTE and ALTER
     ROUTINE) are kept as stored; a table grant revoked meanwhile is seen and logged."""
     prefix = f"{RUN_PREFIX}rp_"
-    user, db = f"{prefix}u", f"{prefix}app"
-    monitor = f"'{mysql_monitor.username}'@'%'"
-    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
-    mysql_scratch.later(f"GRANT SELECT ON mysql.procs_priv TO {monitor}")
-    mysql_scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
-    mysql_scratch.run(f"CREATE DATABASE `{db}`")
-    mysql_scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
-    mysql_scratch.run(f"CREATE PROCEDURE `{db}`.`purge`() BEGIN END")
-    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
-    mysql_scratch.run(f"GRANT EXECUTE ON PROCEDURE `{db}`.`purge` TO '{user}'@'%'")
-    mysql_scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
+    user, db, monitor = _mariadb_user_of_events_and_purge(mysql_scratch, mysql_monitor, prefix, "mysql.procs_priv")
     instance = instance_for(mysql_monitor, "mysql")
     sync(instance)
     routine = ("EXECUTE", f"{db}.purge")
@@ -342,18 +350,8 @@ def test_mariadb_a_privilege_table_the_monitor_may_not_read_is_kept_marked_and_r
     partial naming the table and the server's words; granted back, a full read logs what happened.
     Routine grants (object entries too, from mysql.procs_priv) are still read meanwhile."""
     prefix = f"{RUN_PREFIX}q_"
-    user, db = f"{prefix}u", f"{prefix}app"
-    monitor = f"'{mysql_monitor.username}'@'%'"
-    mysql_scratch.later(f"DROP USER IF EXISTS '{user}'@'%'")
-    mysql_scratch.later(f"GRANT SELECT ON mysql.tables_priv TO {monitor}")
-    mysql_scratch.later(f"DROP DATABASE IF EXISTS `{db}`")
-    mysql_scratch.run(f"CREATE DATABASE `{db}`")
-    mysql_scratch.run(f"CREATE TABLE `{db}`.`events` (id int)")
-    mysql_scratch.run(f"CREATE PROCEDURE `{db}`.`purge`() BEGIN END")
-    mysql_scratch.run(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x1-pass'")
+    user, db, monitor = _mariadb_user_of_events_and_purge(mysql_scratch, mysql_monitor, prefix, "mysql.tables_priv")
     mysql_scratch.run(f"GRANT SELECT ON `{db}`.* TO '{user}'@'%'")
-    mysql_scratch.run(f"GRANT DELETE, UPDATE ON `{db}`.`events` TO '{user}'@'%'")
-    mysql_scratch.run(f"GRANT EXECUTE ON PROCEDURE `{db}`.`purge` TO '{user}'@'%'")
     instance = instance_for(mysql_monitor, "mysql")
     sync(instance)
     first_read = InstanceAccount.objects.get(instance=instance, username=user).last_seen_at
