@@ -95,6 +95,13 @@ def _set_items(value: Any) -> list[str]:
     return [item for item in str(value or "").split(",") if item]
 
 
+def _object_set(value: Any) -> tuple[list[str], bool]:
+    """A Table_priv or Proc_priv SET → (its privileges upper case, whether it holds 'Grant': the
+    grant option, not a privilege)."""
+    items = _set_items(value)
+    return [i.upper() for i in items if i != "Grant"], "Grant" in items
+
+
 class _FlagColumns:
     """The ``*_priv`` columns of a result (and their GRANT names), found once per column set."""
 
@@ -156,11 +163,9 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
         grants[(row["User"], row["Host"])] += _level("database", names, row["Db"], grantable)
     table_grant_option: set[tuple[str, str, str, str]] = set()
     for row in table_privs:
-        items = _set_items(row["Table_priv"])
-        grantable = "Grant" in items
+        names, grantable = _object_set(row["Table_priv"])
         if grantable:
             table_grant_option.add((row["User"], row["Host"], row["Db"], row["Table_name"]))
-        names = [i.upper() for i in items if i != "Grant"]
         grants[(row["User"], row["Host"])] += _level("object", names, f"{row['Db']}.{row['Table_name']}", grantable)
     for row in column_privs:
         grantable = (row["User"], row["Host"], row["Db"], row["Table_name"]) in table_grant_option
@@ -169,10 +174,9 @@ def collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, ve
             Privilege("column", item.upper(), target, grantable) for item in _set_items(row["Column_priv"])
         ]
     for row in routine_privs:
-        items = _set_items(row["Proc_priv"])
-        names = [i.upper() for i in items if i != "Grant"]
+        names, grantable = _object_set(row["Proc_priv"])
         target = f"{row['Db']}.{str(row['Routine_name']).lower()}"
-        grants[(row["User"], row["Host"])] += _level("object", names, target, "Grant" in items)
+        grants[(row["User"], row["Host"])] += _level("object", names, target, grantable)
     return grants
 
 
