@@ -150,6 +150,12 @@ def gives(entry: Entry, privilege: str, db_type: str) -> bool:
     return False
 
 
+def schemas_only(entry: Entry, db_type: str) -> bool:
+    """Rule 3: is this global entry PostgreSQL's ``USAGE`` (``pg_read_all_data`` /
+    ``pg_write_all_data``), which covers schemas only — not a sequence's USAGE?"""
+    return db_type == "postgresql" and normal_name(entry.privilege) == "USAGE"
+
+
 def target_parts(target: str) -> tuple[str, ...]:
     """A dotted target's names. A target ending in an argument list (a PostgreSQL function,
     ``app.public.f(integer, public.money)``) keeps that list, dots and all, in its last name."""
@@ -288,7 +294,7 @@ def mariadb_database_rank(pattern: str, max_length: int = 64) -> int:
 def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
     """Rule 3: does the entry's scope include (``level``, ``target``)?"""
     if entry.level == "global":
-        if db_type == "postgresql" and normal_name(entry.privilege) == "USAGE":
+        if schemas_only(entry, db_type):
             return level == "schema"
         return not (db_type == "oracle" and entry.implied_by == "any_privilege" and target.split(".")[0] == "SYS")
     rank, asked = RANK.get(entry.level), RANK.get(level)
