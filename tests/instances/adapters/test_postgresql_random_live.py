@@ -377,22 +377,22 @@ def _cross(scratch: PGScratch, db: str, calls: str, *arrays: list[str]) -> list[
     return scratch.run(f"SELECT {', '.join(names)}, {calls} FROM {joins}", arrays, database=db)
 
 
-def _asked(check: str, catalog: str, acl: str, owner: str, kind: str) -> str:
-    """The four answers asked per question: ``check`` (a ``has_*_privilege`` call whose last argument
-    is the privilege) for the privilege and for its grant option; whether the login has the
-    privileges of the object's owner — PostgreSQL gives such a role every grant option on the
-    object, even one whose privilege the owner revoked from itself (aclmask: "Owner always
-    implicitly has all grant options") —; and whether the owner did revoke that privilege from
-    itself (its own item of the ACL, ``acldefault(kind)`` when NULL, lacks it). ``catalog``: the
+def _asked(check: str, privilege: str, catalog: str, acl: str, owner: str, kind: str) -> str:
+    """The four answers asked per question: ``check`` (a ``has_*_privilege`` call whose privilege
+    argument is ``{}``; ``privilege``: the unnested column naming it) for the privilege and for its
+    grant option; whether the login has the privileges of the object's owner — PostgreSQL gives
+    such a role every grant option on the object, even one whose privilege the owner revoked from
+    itself (aclmask: "Owner always implicitly has all grant options") —; and whether the owner did
+    revoke that privilege from itself (its own item of the ACL, ``acldefault(kind)`` when NULL,
+    lacks it). ``catalog``: the
     catalog and condition (``FROM … WHERE …``) of the object's row, whose ``acl`` and ``owner``
     columns are named."""
-    privilege = check[check.rindex(", ") + 2 : -1]
-    with_option = check[: check.rindex(", ") + 2] + f"{privilege} || ' WITH GRANT OPTION')"
+    with_option = check.format(f"{privilege} || ' WITH GRANT OPTION'")
     owner_of = f"(SELECT {owner} {catalog})"
     revoked = (f"NOT EXISTS (SELECT FROM (SELECT {acl} AS acl, {owner} AS owner {catalog}) o, "
                f"aclexplode(COALESCE(o.acl, acldefault('{kind}', o.owner))) x "
                f"WHERE x.grantee = o.owner AND x.privilege_type = {privilege})")  # fmt: skip
-    return f"{check}, {with_option}, pg_has_role(a, {owner_of}, 'USAGE'), {revoked}"
+    return f"{check.format(privilege)}, {with_option}, pg_has_role(a, {owner_of}, 'USAGE'), {revoked}"
 
 
 class Answer(NamedTuple):
@@ -409,27 +409,27 @@ def server_answers(scratch: PGScratch, scenario: Scenario) -> dict[tuple[str, st
     logins, answers = scenario.logins, {}
     relation = ("FROM pg_class WHERE oid = b::regclass", "relacl", "relowner")
     for db, schemas in scenario.schemas.items():
-        asked = _asked("has_database_privilege(a, current_database(), b)",
+        asked = _asked("has_database_privilege(a, current_database(), {})", "b",
                        "FROM pg_database WHERE datname = current_database()", "datacl", "datdba", "d")  # fmt: skip
         for r, p, *ok in _cross(scratch, db, asked, logins, list(DATABASE_PRIVILEGES)):
             answers[(r, "database", db, p)] = Answer(*ok)
-        asked = _asked("has_schema_privilege(a, b, c)", "FROM pg_namespace WHERE nspname = b", "nspacl", "nspowner",
-                       "n")  # fmt: skip
+        asked = _asked("has_schema_privilege(a, b, {})", "c", "FROM pg_namespace WHERE nspname = b", "nspacl",
+                       "nspowner", "n")  # fmt: skip
         for r, x, p, *ok in _cross(scratch, db, asked, logins, schemas, list(SCHEMA_PRIVILEGES)):
             answers[(r, "schema", f"{db}.{x}", p)] = Answer(*ok)
         relations = scenario.relations[db]
-        asked = _asked("has_table_privilege(a, b, c)", *relation, "r")
+        asked = _asked("has_table_privilege(a, b, {})", "c", *relation, "r")
         for r, x, p, *ok in _cross(scratch, db, asked, logins, relations, list(table_privileges(scenario.major))):
             answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
-        asked = _asked("has_sequence_privilege(a, b, c)", *relation, "s")
+        asked = _asked("has_sequence_privilege(a, b, {})", "c", *relation, "s")
         for r, x, p, *ok in _cross(scratch, db, asked, logins, scenario.sequences.get(db, []),
                                    list(SEQUENCE_PRIVILEGES)):  # fmt: skip
             answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
-        asked = _asked("has_function_privilege(a, b, c)", "FROM pg_proc WHERE oid = b::regprocedure", "proacl",
+        asked = _asked("has_function_privilege(a, b, {})", "c", "FROM pg_proc WHERE oid = b::regprocedure", "proacl",
                        "proowner", "f")  # fmt: skip
         for r, x, p, *ok in _cross(scratch, db, asked, logins, scenario.functions.get(db, []), ["EXECUTE"]):
             answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
-        asked = _asked("has_column_privilege(a, b, c, d)", *relation, "r")
+        asked = _asked("has_column_privilege(a, b, c, {})", "d", *relation, "r")
         for r, x, c, p, *ok in _cross(scratch, db, asked, logins, relations, list(COLUMNS), list(COLUMN_PRIVILEGES)):
             answers[(r, "column", f"{db}.{x}.{c}", p)] = Answer(*ok)
     return answers
