@@ -60,10 +60,14 @@ OBJECT_LEVELS: dict[str, tuple[str, ...]] = {
     "oracle": ("schema", "object", "column"),
 }
 MAX_PARTS = max(len(levels) for levels in OBJECT_LEVELS.values())
+# a character of a name before the first ``::`` (no dot, parenthesis, NUL or second colon)
+_NO_MARK = r"(?:[^.:(\u0000]|:(?!:))"
 #: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern);
-#: or one ending in an argument list, whose dots do not separate (``matching.target_parts``)
+#: or one ending in an argument list, or in a name after a kind (``KIND::name``), whose dots do not
+#: separate (``matching.target_parts``)
 OBJECT_PATTERN = (rf"^(?:[^.\u0000]+(?:\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}"
-                  rf"|(?:[^.(\u0000]+\.){{0,{MAX_PARTS - 1}}}[^.(\u0000]*\([^\u0000]*\))$")  # fmt: skip
+                  rf"|(?:[^.(\u0000]+\.){{0,{MAX_PARTS - 1}}}[^.(\u0000]*\([^\u0000]*\)"
+                  rf"|(?:{_NO_MARK}+\.){{0,{MAX_PARTS - 1}}}{_NO_MARK}*::[^\u0000]*)$")  # fmt: skip
 
 #: privileges that may hold every privilege on what they are on (``matching.gives`` decides; the
 #: index narrowing selects them for any question)
@@ -160,13 +164,25 @@ def object_parts(name: str) -> tuple[str, ...]:
     return parts
 
 
-def asked_object(parts: tuple[str, ...], db_type: str) -> Asked | None:
-    """What ``parts`` name on ``db_type``; None when they name nothing there (too many parts,
-    or an engine the search does not know)."""
+def level_named(parts: tuple[str, ...], db_type: str) -> str | None:
+    """The level ``parts`` name on ``db_type``: by their number (``OBJECT_LEVELS``), except that a
+    last part ``KIND::name`` (``matching.is_kind_named``) is an object wherever it is — a
+    tablespace or parameter (``TABLESPACE::ts``), a language or foreign server of a database
+    (``app.LANGUAGE::plpgsql``), a SQL Server endpoint — when the engine has that many levels
+    above objects. None when they name nothing there."""
     levels = OBJECT_LEVELS.get(db_type)
     if levels is None or len(parts) > len(levels):
         return None
-    return Asked(db_type, parts, levels[len(parts) - 1])
+    if matching.is_kind_named(parts[-1]):
+        return "object" if len(parts) <= levels.index("object") + 1 else None
+    return levels[len(parts) - 1]
+
+
+def asked_object(parts: tuple[str, ...], db_type: str) -> Asked | None:
+    """What ``parts`` name on ``db_type`` (``level_named``); None when they name nothing there (too
+    many parts, or an engine the search does not know)."""
+    level = level_named(parts, db_type)
+    return None if level is None else Asked(db_type, parts, level)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -206,10 +222,7 @@ def _parts(entry: PrivilegeLike, db_type: str) -> tuple[str, ...] | None:
 @functools.lru_cache(maxsize=65536)
 def _securable(target: str, level: str, db_type: str) -> tuple[str, ...] | None:
     parts = target_parts(target)
-    levels = OBJECT_LEVELS[db_type]
-    if len(parts) > len(levels) or levels[len(parts) - 1] != level:
-        return None
-    return parts
+    return parts if level_named(parts, db_type) == level else None
 
 
 def covers(entry: PrivilegeLike, asked: Asked) -> bool:

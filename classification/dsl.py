@@ -539,7 +539,8 @@ def _has_privilege(rule: dict) -> Evaluator:
         if target is None:
             return True
         if held.level == "global":  # everything, but PostgreSQL's USAGE only schemas (matching rule 3)
-            return len(glob_parts) == 2 or not matching.schemas_only(held, db_type)
+            schemas = len(glob_parts) == 2 and not matching.is_kind_named(glob_parts[-1])
+            return schemas or not matching.schemas_only(held, db_type)
         if not held.parts:
             return True
         if len(held.parts) >= len(glob_parts):

@@ -33,7 +33,8 @@ class WhoCanForm(forms.Form):
         widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "db.table / db.schema.table / OWNER.TABLE"}),
         help_text="db.table or db.routine (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
         "function as db.schema.f(integer, text)), OWNER.TABLE (Oracle); "
-        "a bare database or schema asks at that level. Read per instance's engine.",
+        "a bare database or schema asks at that level. What is in no schema is named by its kind: "
+        "db.LANGUAGE::plpgsql, TABLESPACE::fast, PARAMETER::work_mem. Read per instance's engine.",
     )
     instance = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=UnfoldAdminSelectWidget)
     db_type = forms.ChoiceField(required=False, label="Database type", widget=UnfoldAdminSelectWidget)

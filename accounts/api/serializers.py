@@ -289,7 +289,9 @@ class WhoCanQuerySerializer(serializers.Serializer):
     object = ObjectNameField(
         help_text="db.table or db.routine (MySQL/MariaDB), db.schema.table (PostgreSQL, SQL Server; a PostgreSQL "
         "function as db.schema.f(integer, text)), OWNER.TABLE (Oracle); "
-        "fewer parts ask at the database or schema level, one more asks a column. Read per instance's engine."
+        "fewer parts ask at the database or schema level, one more asks a column. What is in no schema is named "
+        "by its kind: db.LANGUAGE::plpgsql, TABLESPACE::fast, PARAMETER::work_mem (PostgreSQL), "
+        "ENDPOINT::name (SQL Server). Read per instance's engine."
     )
     instance = strict.QueryIdField(required=False, help_text="Only this instance.")
     db_type = strict.QueryTextField(required=False, help_text="Only instances of this database type.")

@@ -32,9 +32,10 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
      SQL Server and Oracle pass every level down; **PostgreSQL passes down only table → column**
      (a database or schema privilege is about that database or schema itself:
      ``has_schema_privilege`` does not look at the database's ACL, nor ``has_table_privilege`` at
-     the schema's). A SQL Server target holding ``::`` (an endpoint, a certificate …) is matched
-     as a whole only. A narrower entry never covers a wider question (a column grant is not a
-     table privilege: ``has_table_privilege`` agrees).
+     the schema's). A target holding ``::`` (``KIND::name``: a SQL Server endpoint or certificate,
+     a PostgreSQL language, tablespace or parameter …) is an object, matched as a whole only. A
+     narrower entry never covers a wider question (a column grant is not a table privilege:
+     ``has_table_privilege`` agrees).
 4. **DENY** (SQL Server; and MySQL 8 partial revokes, below): a counted DENY entry that gives P by rule
    2 and covers the asked (level, target) by rule 3 cancels every granting entry — a DENY at a
    wider scope beats a GRANT at a narrower one (Microsoft Learn, "DENY (Transact-SQL)": "DENY
@@ -156,15 +157,35 @@ def schemas_only(entry: Entry, db_type: str) -> bool:
     return db_type == "postgresql" and normal_name(entry.privilege) == "USAGE"
 
 
+#: what separates an object's kind from its name in a target (``KIND::name``: SQL Server's
+#: ``ENDPOINT::x``, PostgreSQL's ``app.LANGUAGE::plpgsql``, ``PARAMETER::pg_stat_statements.max``)
+KIND_MARK = "::"
+
+
 def target_parts(target: str) -> tuple[str, ...]:
     """A dotted target's names. A target ending in an argument list (a PostgreSQL function,
-    ``app.public.f(integer, public.money)``) keeps that list, dots and all, in its last name."""
-    head, paren, arguments = target.partition("(")
-    if not paren or not target.endswith(")"):
+    ``app.public.f(integer, public.money)``) keeps that list, dots and all, in its last name; so
+    does a name after a kind (``KIND_MARK``: ``PARAMETER::auto_explain.log_min_duration``), which
+    is always the last part."""
+    mark, paren = target.find(KIND_MARK), target.find("(")
+    if mark >= 0 and (paren < 0 or mark < paren):
+        head, _, name = target.partition(KIND_MARK)
+        parts = head.split(".")
+        parts[-1] += KIND_MARK + name
+        return tuple(parts)
+    head, paren_text, arguments = target.partition("(")
+    if not paren_text or not target.endswith(")"):
         return tuple(target.split("."))
     parts = head.split(".")
-    parts[-1] += paren + arguments
+    parts[-1] += paren_text + arguments
     return tuple(parts)
+
+
+def is_kind_named(part: str) -> bool:
+    """Is this (last) part a ``KIND::name`` — an object outside the database › schema › table
+    hierarchy (a tablespace, a language, an endpoint …), at the object level?"""
+    mark, paren = part.find(KIND_MARK), part.find("(")
+    return mark > 0 and (paren < 0 or mark < paren)
 
 
 def passes_down(db_type: str, level: str) -> bool:
@@ -304,7 +325,7 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
         return mysql_pattern_matches(entry.target, target.split(".")[0])
     if rank == asked:
         return entry.target == target
-    if db_type == "sqlserver" and "::" in entry.target:
+    if KIND_MARK in entry.target:
         return False
     return passes_down(db_type, entry.level) and target.startswith(entry.target + ".")
 

@@ -40,7 +40,10 @@ def test_object_pattern_and_parser_agree():
 
     for name in ["db", "db.t", "a.b.c.d", "a b.c-d", "", "a..b", "a.b.c.d.e", ".x",
                  # a PostgreSQL function's argument list keeps its dots
-                 "a.b.f(x.y)", "a.b.c.f(x.y)", "a.b.c.d.f(x.y)", "a.(x)", ".(x)", "a(b.c", "(x)", "a..f(x)"]:
+                 "a.b.f(x.y)", "a.b.c.f(x.y)", "a.b.c.d.f(x.y)", "a.(x)", ".(x)", "a(b.c", "(x)", "a..f(x)",
+                 # so does a name after a kind
+                 "PARAMETER::a.b", "app.LANGUAGE::x", "a.b.c.d::x.y.z", "a.b.c.d.e::x", ".x::y", "a:b.c::d.e.f.g",
+                 "a.::x", "a.f(x::y)", "a::b.f(x)"]:
         try:
             object_parts(name)
             parsed = True
@@ -61,6 +64,45 @@ def test_object_pattern_and_parser_agree():
 )  # fmt: skip
 def test_the_number_of_parts_names_a_level_per_engine(db_type, name, level):
     assert ask(name, db_type).level == level
+
+
+def test_object_pattern_and_parser_agree_on_random_names():
+    import random
+    import re
+
+    rng = random.Random(1)
+    for _ in range(20_000):
+        name = "".join(rng.choice("ab.:()\x00") for _ in range(rng.randint(0, 12)))
+        try:
+            object_parts(name)
+            parsed = True
+        except ValueError:
+            parsed = False
+        assert bool(re.fullmatch(OBJECT_PATTERN, name)) == parsed, repr(name)
+
+
+@pytest.mark.parametrize(
+    ("db_type", "name", "parts", "level"),
+    [
+        ("postgresql", "TABLESPACE::fast", ("TABLESPACE::fast",), "object"),
+        ("postgresql", "PARAMETER::auto_explain.log_min_duration", ("PARAMETER::auto_explain.log_min_duration",),
+         "object"),
+        ("postgresql", "app.LANGUAGE::plpgsql", ("app", "LANGUAGE::plpgsql"), "object"),
+        ("postgresql", "app.FOREIGN SERVER::remote.host", ("app", "FOREIGN SERVER::remote.host"), "object"),
+        ("sqlserver", "ENDPOINT::TSQL Default TCP", ("ENDPOINT::TSQL Default TCP",), "object"),
+    ],
+)  # fmt: skip
+def test_a_kind_named_object_is_an_object_wherever_it_is(db_type, name, parts, level):
+    """``KIND::name`` (matching.target_parts): not a database or schema of that name; the name after
+    the kind keeps its dots."""
+    asked = ask(name, db_type)
+    assert (asked.parts, asked.level) == (parts, level)
+    entry = Privilege("object", "USAGE", name)
+    assert holds([entry], "USAGE", name, db_type)
+    assert not holds([Privilege("schema", "USAGE", name)], "USAGE", name, db_type)
+    # a global USAGE of pg_read_all_data is on schemas only
+    assert not holds([Privilege("global", "USAGE", "", implied_by="pg_read_all_data")], "USAGE", name, "postgresql")
+    assert asked_object(("a", "b", "c", "LANGUAGE::x"), "postgresql") is None  # below an object: nothing
 
 
 def test_too_many_parts_or_an_unknown_engine_name_nothing():
@@ -99,9 +141,13 @@ def test_postgresql_privileges_reach_only_their_object_and_a_tables_columns():
 
 
 def test_an_entry_whose_level_does_not_fit_its_target_covers_nothing():
-    # SQL Server's non-hierarchical securables
-    assert not covers(Entry("CONTROL", "object", "SERVER_PRINCIPAL::sa"), ask("SERVER_PRINCIPAL::sa", "sqlserver"))
-    assert not covers(Entry("SELECT", "object", "app.OBJECT_OR_COLUMN::5"), ask("app.OBJECT_OR_COLUMN::5", "sqlserver"))
+    # SQL Server's non-hierarchical securables are objects: their own entry covers them, a database's
+    # CONTROL too (everything in it), not one on another securable
+    assert covers(Entry("CONTROL", "object", "SERVER_PRINCIPAL::sa"), ask("SERVER_PRINCIPAL::sa", "sqlserver"))
+    assert covers(Entry("SELECT", "object", "app.OBJECT_OR_COLUMN::5"), ask("app.OBJECT_OR_COLUMN::5", "sqlserver"))
+    assert covers(Entry("CONTROL", "database", "app"), ask("app.OBJECT_OR_COLUMN::5", "sqlserver"))
+    assert not covers(Entry("CONTROL", "object", "SERVER_PRINCIPAL::sa"), ask("SERVER_PRINCIPAL::sa.x", "sqlserver"))
+    assert not covers(Entry("CONTROL", "database", "SERVER_PRINCIPAL"), ask("SERVER_PRINCIPAL::sa", "sqlserver"))
     # a MySQL table entry read as a PostgreSQL schema name is not a schema entry
     assert not covers(Entry("DELETE", "object", "app.orders"), ask("app.orders.x", "postgresql"))
 

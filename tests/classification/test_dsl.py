@@ -246,6 +246,8 @@ def test_postgresql_read_all_datas_usage_is_on_schemas_not_on_sequences():
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.s*"}, reader)
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.public.seq"}, reader) is None
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app"}, reader) is None  # a database
+    # two parts, but a language of the database, not a schema
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.LANGUAGE::*"}, reader) is None
     # elsewhere a global privilege covers every target
     usage = subject(priv("USAGE", "global", ""), db_type="sqlserver")
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.dbo.seq"}, usage)
