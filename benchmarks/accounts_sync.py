@@ -18,7 +18,9 @@ measures in one run, each the median of 3, as ratios to the LEAN READ:
   tables_priv, columns_priv, procs_priv, roles_mapping; PostgreSQL: pg_roles,
   pg_auth_members, pg_database, and in every database it may connect to
   pg_namespace, pg_class (every table and sequence, for its owner), pg_proc
-  (every function), pg_attribute, pg_default_acl), connection included;
+  (every function), pg_type (the user schemas' types), pg_language,
+  pg_foreign_data_wrapper, pg_foreign_server, pg_attribute, pg_default_acl;
+  and once pg_tablespace and pg_parameter_acl), connection included;
 - the adapter's own read (``adapter.read_account_rows()``) and its parsing
   (with the garbage collector paused, as the sync does);
 - the user-visible sync of one instance, ``accounts_sync_all(instance_ids=[…])``
@@ -191,6 +193,8 @@ class PostgreSQLTarget:
             databases = conn.execute(
                 "SELECT datname, datacl, datallowconn FROM pg_database WHERE NOT datistemplate"
             ).fetchall()
+            conn.execute("SELECT spcname, spcowner, spcacl FROM pg_tablespace").fetchall()
+            conn.execute("SELECT parname, paracl FROM pg_parameter_acl").fetchall()  # PG 15+, as the targets here
         for name, _acl, allowed in databases:
             if allowed:
                 try:
@@ -205,6 +209,12 @@ class PostgreSQLTarget:
                     conn.execute("SELECT oid, proname, pronamespace, proargtypes, proowner, proacl FROM pg_proc "
                                  "WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, "
                                  "'information_schema'::regnamespace)").fetchall()  # fmt: skip
+                    conn.execute("SELECT oid, typname, typnamespace, typowner, typacl FROM pg_type "
+                                 "WHERE typnamespace NOT IN ('pg_catalog'::regnamespace, "
+                                 "'information_schema'::regnamespace)").fetchall()  # fmt: skip
+                    conn.execute("SELECT lanname, lanowner, lanacl FROM pg_language").fetchall()
+                    conn.execute("SELECT fdwname, fdwowner, fdwacl FROM pg_foreign_data_wrapper").fetchall()
+                    conn.execute("SELECT srvname, srvowner, srvacl FROM pg_foreign_server").fetchall()
                     conn.execute("SELECT attrelid, attname, attacl FROM pg_attribute "
                                  "WHERE attacl IS NOT NULL").fetchall()  # fmt: skip
                     conn.execute("SELECT * FROM pg_default_acl").fetchall()

@@ -259,6 +259,8 @@ def _pg_sweep(conn) -> None:
     like = RUN_PREFIX.replace("_", "\\_") + "%"
     for (name,) in _pg_run(conn, "SELECT datname FROM pg_database WHERE datname LIKE %s", (like,)):
         _pg_run(conn, pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)), None)
+    for (name,) in _pg_run(conn, "SELECT spcname FROM pg_tablespace WHERE spcname LIKE %s", (like,)):
+        _pg_run(conn, pgsql.SQL("DROP TABLESPACE IF EXISTS {}").format(pgsql.Identifier(name)), None)
     roles = [r for (r,) in _pg_run(conn, "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,))]
     if roles:
         idents = pgsql.SQL(", ").join(pgsql.Identifier(r) for r in roles)

@@ -104,12 +104,14 @@ def privileges_by_grantee(
     database_owners: Mapping[str, str] | None = None,
     quiet_owners: frozenset[str] | set[str] = frozenset(),
     set_role_owners: frozenset[str] = frozenset(),
+    shared_object_rows: Iterable[Row] = (),
 ) -> tuple[dict[str, list[Privilege]], list[Privilege]]:
     """(role name → its own privileges, privileges granted to PUBLIC). ``database_owners``: database
     → its owner, who holds in it what is granted to or owned by ``pg_database_owner`` (PG 14+; the
     entries keep ``pg_database_owner`` in their path; ``via_set_role`` for the owners in
     ``set_role_owners``). Ownership of ``quiet_owners`` (superusers nobody is a member of) is left
-    out: their global ``ALL`` covers it."""
+    out: their global ``ALL`` covers it. ``shared_object_rows``: tablespaces and parameters, rows
+    of ``OBJECT_PRIVILEGES``' shape in no database (targets ``TABLESPACE::name``, …)."""
     database_owners = database_owners or {}
     by_grantee: dict[str, list[Privilege]] = defaultdict(list)
     public: list[Privilege] = []
@@ -135,6 +137,9 @@ def privileges_by_grantee(
     for database, names in owned.items():
         for privilege in _owned("database", database, names, set(names) >= _DATABASE_PRIVILEGES):
             add(database_owners[database], database, privilege)
+    for row in shared_object_rows:
+        for grantee, privilege in _object_privileges(row, ""):
+            add(grantee, "", privilege)
     for database, rows in sorted(objects_by_database.items()):
         for row in rows:
             for grantee, privilege in _object_privileges(row, database):

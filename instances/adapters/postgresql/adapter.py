@@ -127,9 +127,10 @@ class PostgreSQLAdapter(BaseAdapter):
         return session.rows(sql.VERSION, action="read version")[0]["version"]
 
     def read_account_rows(self) -> AccountRows:
-        """Set-based: 6 statements on the instance's database (roles, memberships,
-        database privileges, its object privileges, the password policy, the databases to
-        read; a 7th, which roles have a password, when pg_authid is readable) plus one
+        """Set-based: 7 statements on the instance's database (roles, memberships,
+        database privileges, tablespace and parameter privileges, its object privileges, the
+        password policy, the databases to read; an 8th, which roles have a password, when
+        pg_authid is readable) plus one
         connection and one statement per other database the monitor may connect to,
         whatever the number of roles. Each database read is bounded by the connect
         and statement timeouts; a database that cannot be read (no CONNECT,
@@ -147,6 +148,10 @@ class PostgreSQLAdapter(BaseAdapter):
                 "roles": roles,
                 "memberships": memberships,
                 "databases": session.rows(sql.DATABASE_PRIVILEGES, action="read database privileges"),
+                "shared_objects": session.rows(
+                    sql.SHARED_OBJECT_PRIVILEGES_15 if features.has_parameter_acl else sql.SHARED_OBJECT_PRIVILEGES,
+                    action="read tablespace and parameter privileges",
+                ),
                 "objects": {
                     session.database: session.rows(sql.OBJECT_PRIVILEGES, quiet, action="read object privileges")
                 },
@@ -220,7 +225,8 @@ class PostgreSQLAdapter(BaseAdapter):
     def parse_account_rows(self, rows: AccountRows) -> list[AccountFacts]:
         """Login roles with roles (transitive) and effective privileges; see ``parse`` for definitions."""
         return parse.parse_accounts(
-            rows["roles"], rows["databases"], rows["objects"], membership_rows=rows["memberships"],
+            rows["roles"], rows["databases"], rows["objects"], shared_object_rows=rows.get("shared_objects", ()),
+            membership_rows=rows["memberships"],
             database_owners=rows.get("database_owners") or {}, password_check=rows.get("password_check"),
             per_grant_options=rows.get("per_grant_options"),
         )  # fmt: skip
@@ -251,7 +257,8 @@ class PostgreSQLAdapter(BaseAdapter):
         when those say database sizes should work, ``pg_database_size`` is tried. Only reads."""
         with self.connect() as session:
             (login,) = session.rows(sql.PRIVILEGE_LOGIN, action="read the login's roles")
-            catalogs = session.rows(sql.CATALOG_PRIVILEGES, action="read catalog privileges")
+            catalogs = session.rows(sql.CATALOG_PRIVILEGES_15 if session.features.has_parameter_acl
+                                    else sql.CATALOG_PRIVILEGES, action="read catalog privileges")  # fmt: skip
             databases = session.rows(sql.DATABASE_CONNECT_PRIVILEGES, action="read database privileges")
             size_error = None
             if login["read_all_stats"] or all(row["can_connect"] for row in databases):

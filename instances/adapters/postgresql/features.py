@@ -18,3 +18,8 @@ class PostgreSQLFeatures:
         """PostgreSQL 16+: ``pg_auth_members.inherit_option``/``set_option`` per membership
         (before: INHERIT is a property of the member role, every membership allows SET ROLE)."""
         return self.major >= 16
+
+    @property
+    def has_parameter_acl(self) -> bool:
+        """PostgreSQL 15+: ``GRANT SET | ALTER SYSTEM ON PARAMETER`` (``pg_parameter_acl``)."""
+        return self.major >= 15

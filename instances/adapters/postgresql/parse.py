@@ -12,8 +12,10 @@ Definitions (also in docs/adapters.md):
   grants' INHERIT and SET options; ``pg_has_role … 'MEMBER'``, tested live).
 - ``privileges``: effective privileges — the role's own grants and those of
   every role it reaches, each with its path (``via``): database privileges on
-  every database, schema / table / sequence / function / column privileges and default privileges
-  (``DEFAULT <priv> ON TABLES FOR ROLE <creator>``) of every database read. A
+  every database, tablespace privileges and (PG 15+) parameter privileges, schema / table /
+  sequence / function / type / language / foreign-data wrapper / foreign server / column
+  privileges and default privileges (``DEFAULT <priv> ON TABLES FOR ROLE <creator>``) of every
+  database read. A
   membership passes privileges on when it inherits (PG 16+: the grant's
   INHERIT option; before: the member's ``rolinherit``); one that does not is
   reachable by ``SET ROLE`` (PG 16+: when the grant has the SET option):
@@ -22,7 +24,9 @@ Definitions (also in docs/adapters.md):
   (``superuser``; a member of a superuser role only by ``SET ROLE`` to it, as
   ``rolsuper`` is never inherited); an owner holds ``ALL`` on each database,
   schema and table it owns (``owner``) — or, when it revoked some from itself,
-  what its own ACL entry still has — and passes it to its members like a
+  what its own ACL entry still has; on anything else (sequences, functions, types,
+  languages, wrappers, servers, tablespaces) its own entry's privileges by name — and
+  passes it to its members like a
   grant; what ``pg_database_owner`` owns or is granted in a database (PG 14+)
   belongs to that database's owner (path ``… → pg_database_owner``; before
   PG 16 by ``SET ROLE`` only when the owner is NOINHERIT: that implicit
@@ -100,13 +104,15 @@ def parse_accounts(
     database_rows: Iterable[Row] = (),
     objects_by_database: Mapping[str, Iterable[Row]] | None = None,
     *,
+    shared_object_rows: Iterable[Row] = (),
     membership_rows: Iterable[Row] = (),
     database_owners: Mapping[str, str] | None = None,
     password_check: Mapping[str, Any] | None = None,
     per_grant_options: bool | None = None,
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per login role, sorted by name, plus ``PUBLIC`` when it holds
-    grants. ``role_rows``: every role (``ACCOUNTS``); ``database_owners``: database → owner
+    grants. ``role_rows``: every role (``ACCOUNTS``); ``shared_object_rows``: tablespaces' and
+    parameters' (``SHARED_OBJECT_PRIVILEGES``); ``database_owners``: database → owner
     (``OBJECT_DATABASES``); ``per_grant_options``: the server has PG 16's per-grant INHERIT and
     SET options (None: as the membership rows show, ``MEMBERSHIPS_16``'s or not). See the module
     docstring."""
@@ -121,7 +127,8 @@ def parse_accounts(
         per_grant = any("inherit_option" in row for row in membership_rows)
     set_role_owners = frozenset() if per_grant else frozenset(r["rolname"] for r in role_rows if not r["rolinherit"])
     grants, public = privileges_by_grantee(database_rows, objects_by_database or {}, database_owners,
-                                           superusers - graph.granted_roles(), set_role_owners)  # fmt: skip
+                                           superusers - graph.granted_roles(), set_role_owners,
+                                           shared_object_rows)  # fmt: skip
     names = {row["rolname"] for row in role_rows}
     for name, held in PREDEFINED_ROLES.items():
         if name in names:

@@ -3,7 +3,9 @@
 What each collector needs (docs/adapters.md, ``<!-- grants:postgresql -->``):
 
 - account sync: the catalogs ``pg_roles``, ``pg_auth_members``, ``pg_database``,
-  ``pg_namespace``, ``pg_class``, ``pg_proc``, ``pg_depend``, ``pg_attribute``, ``pg_default_acl`` (readable by
+  ``pg_namespace``, ``pg_class``, ``pg_proc``, ``pg_depend``, ``pg_attribute``, ``pg_default_acl``, ``pg_type``,
+  ``pg_language``, ``pg_foreign_data_wrapper``, ``pg_foreign_server``, ``pg_tablespace``, PG 15+
+  ``pg_parameter_acl`` (readable by
   PUBLIC unless revoked), and CONNECT on every database for its object privileges;
 - database sizes: ``pg_database_size`` needs ``pg_read_all_stats`` or CONNECT on every
   database (the role is what the docs grant);

@@ -109,6 +109,13 @@ FROM pg_database d WHERE {_USER_DATABASES} ORDER BY d.datname
 # owner's, which parse.py reads by name, as for a non-default ACL) — except an
 # extension's function with the default ACL (thousands with PostGIS, each
 # executable by PUBLIC as its extension intends); one whose ACL was changed is listed.
+# Types likewise (acldefault 'T': PUBLIC's USAGE and the owner's), as ``db.schema.type``:
+# base, composite (CREATE TYPE … AS, not a table's row type), domain, enum and range types —
+# not arrays nor multiranges, whose privileges are their element's or range's, nor a table's
+# row type. Then what is not in a schema, named ``db.KIND::name`` (matching.KIND_MARK):
+# trusted languages (acldefault 'l': PUBLIC's USAGE; an untrusted one — c, internal,
+# plpython3u — only a superuser may use, whatever has_language_privilege says of its
+# ACL), foreign-data wrappers and foreign servers (acldefault 'F' / 'S': the owner's USAGE).
 OBJECT_PRIVILEGES = f"""
 SELECT 'schema' AS level, n.nspname AS schema_name, NULL::name AS table_name, NULL::name AS column_name,
        pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, NULL::"char" AS objtype,
@@ -129,6 +136,26 @@ WHERE {_USER_SCHEMAS_BOUND}
   AND (p.proacl IS NOT NULL OR NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
                                            AND e.objid = p.oid AND e.deptype = 'e'))
 UNION ALL
+SELECT 'object', n.nspname, t.typname, NULL, pg_get_userbyid(t.typowner),
+       COALESCE(t.typacl, acldefault('T', t.typowner))::text[], NULL, false
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE {_USER_SCHEMAS_BOUND} AND t.typtype IN ('b', 'c', 'd', 'e', 'r') AND NOT (t.typelem <> 0 AND t.typlen = -1)
+  AND NOT EXISTS (SELECT FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind <> 'c')
+  AND (t.typacl IS NOT NULL OR NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_type'::regclass
+                                           AND e.objid = t.oid AND e.deptype = 'e'))
+UNION ALL
+SELECT 'object', NULL, 'LANGUAGE::' || l.lanname, NULL, pg_get_userbyid(l.lanowner),
+       COALESCE(l.lanacl, acldefault('l', l.lanowner))::text[], NULL, false
+FROM pg_language l WHERE l.lanpltrusted
+UNION ALL
+SELECT 'object', NULL, 'FOREIGN DATA WRAPPER::' || w.fdwname, NULL, pg_get_userbyid(w.fdwowner),
+       COALESCE(w.fdwacl, acldefault('F', w.fdwowner))::text[], NULL, false
+FROM pg_foreign_data_wrapper w
+UNION ALL
+SELECT 'object', NULL, 'FOREIGN SERVER::' || f.srvname, NULL, pg_get_userbyid(f.srvowner),
+       COALESCE(f.srvacl, acldefault('S', f.srvowner))::text[], NULL, false
+FROM pg_foreign_server f
+UNION ALL
 SELECT 'column', n.nspname, c.relname, at.attname, pg_get_userbyid(c.relowner), at.attacl::text[], NULL, NULL
 FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {_USER_SCHEMAS_BOUND}
@@ -136,6 +163,26 @@ UNION ALL
 SELECT 'default', n.nspname, NULL, NULL, pg_get_userbyid(d.defaclrole), d.defaclacl::text[], d.defaclobjtype, NULL
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 ORDER BY 1, 2, 3, 4, 5, 7
+"""
+
+# pg_tablespace, any version, and (PG 15+) pg_parameter_acl: privileges on what the whole server
+# shares, read once from the instance's database, in the shape of OBJECT_PRIVILEGES' rows, named
+# ``TABLESPACE::name`` / ``PARAMETER::name`` (a parameter's name may hold a dot: it stays one part,
+# matching.target_parts). A tablespace's default ACL gives its owner CREATE (acldefault 't'); a
+# parameter has a row only while its ACL differs from the default, which gives the bootstrap
+# superuser (oid 10) SET and ALTER SYSTEM (acldefault 'p'): that superuser is the row's owner.
+_TABLESPACE_PRIVILEGES = """
+SELECT 'object' AS level, NULL::name AS schema_name, 'TABLESPACE::' || t.spcname AS table_name,
+       NULL::name AS column_name, pg_get_userbyid(t.spcowner) AS owner,
+       COALESCE(t.spcacl, acldefault('t', t.spcowner))::text[] AS acl, NULL::"char" AS objtype, false AS owner_all
+FROM pg_tablespace t
+"""
+SHARED_OBJECT_PRIVILEGES = _TABLESPACE_PRIVILEGES + "ORDER BY 3\n"
+SHARED_OBJECT_PRIVILEGES_15 = _TABLESPACE_PRIVILEGES + """UNION ALL
+SELECT 'object', NULL, 'PARAMETER::' || p.parname, NULL, pg_get_userbyid(10),
+       COALESCE(p.paracl, acldefault('p', 10))::text[], NULL, false
+FROM pg_parameter_acl p
+ORDER BY 3
 """
 
 # Password policy, any version: shared_preload_libraries (does it load passwordcheck?) is visible
@@ -184,9 +231,14 @@ CATALOG_PRIVILEGES = """
 SELECT c.name, has_table_privilege(c.name, 'SELECT') AS readable
 FROM unnest(ARRAY['pg_catalog.pg_roles', 'pg_catalog.pg_auth_members', 'pg_catalog.pg_database',
                   'pg_catalog.pg_namespace', 'pg_catalog.pg_class', 'pg_catalog.pg_proc', 'pg_catalog.pg_depend',
-                  'pg_catalog.pg_attribute', 'pg_catalog.pg_default_acl']) WITH ORDINALITY AS c(name, n)
+                  'pg_catalog.pg_attribute', 'pg_catalog.pg_default_acl', 'pg_catalog.pg_type',
+                  'pg_catalog.pg_language', 'pg_catalog.pg_foreign_data_wrapper', 'pg_catalog.pg_foreign_server',
+                  'pg_catalog.pg_tablespace']) WITH ORDINALITY AS c(name, n)
 ORDER BY c.n
 """
+# PG 15+: also pg_parameter_acl.
+CATALOG_PRIVILEGES_15 = CATALOG_PRIVILEGES.replace("'pg_catalog.pg_tablespace'",
+                                                   "'pg_catalog.pg_tablespace', 'pg_catalog.pg_parameter_acl'")
 
 # Every user database (as the inventory lists them) with whether the login may connect.
 DATABASE_CONNECT_PRIVILEGES = f"""

@@ -51,14 +51,15 @@ def obj(level: str, *acl: str, schema="public", table=None, column=None, owner="
             "acl": list(acl), "objtype": objtype, "owner_all": owner_all}  # fmt: skip
 
 
-def accounts(roles=(), memberships=(), databases=(), objects=None, database_owners=None) -> dict[str, AccountFacts]:
+def accounts(roles=(), memberships=(), databases=(), objects=None, database_owners=None,
+             shared=()) -> dict[str, AccountFacts]:  # fmt: skip
     roles = list(roles) or [role("alice")]
     known = {r["oid"] for r in roles}
     groups = {name for m in memberships for name in ("r1", "r2", "r3", "ops", "g") if oid(name) in
               (m["member"], m["roleid"])}  # fmt: skip
     roles += [role(g, rolcanlogin=False) for g in sorted(groups) if oid(g) not in known]
     parsed = parse.parse_accounts(roles, databases, objects or {}, membership_rows=memberships,
-                                  database_owners=database_owners)  # fmt: skip
+                                  database_owners=database_owners, shared_object_rows=shared)  # fmt: skip
     return {a.username: a for a in parsed}
 
 
@@ -198,6 +199,50 @@ def test_a_functions_default_acl_gives_public_and_its_owner_execute():
     )
     assert parsed["bob"].privileges == (Privilege("object", "EXECUTE", "app.public.g(integer)", True),)
     assert parsed["PUBLIC"].privileges == (Privilege("object", "EXECUTE", "app.public.f(integer, text)"),)
+
+
+def test_types_languages_wrappers_and_servers_are_objects_of_their_database():
+    """A type is ``db.schema.type``; what is not in a schema is ``db.KIND::name``. Their ACLs come
+    expanded (acldefault: PUBLIC's USAGE for types and languages, the owner's alone for wrappers and
+    servers); the owner's own entry is what ownership gives, by name."""
+    objects = {"app": [obj("object", "=U/alice", "alice=U/alice", table="mood", owner="alice", owner_all=False),
+                       obj("object", "=U/postgres", "postgres=U/postgres", "bob=U*/postgres", schema=None,
+                           table="LANGUAGE::plpgsql", owner="postgres", owner_all=False),
+                       obj("object", "postgres=U/postgres", "bob=U/postgres", schema=None,
+                           table="FOREIGN DATA WRAPPER::w", owner="postgres", owner_all=False),
+                       obj("object", "alice=U/alice", schema=None, table="FOREIGN SERVER::remote", owner="alice",
+                           owner_all=False)]}  # fmt: skip
+    parsed = accounts(roles=[role("alice"), role("bob"), role("postgres", rolsuper=True)], objects=objects)
+    assert parsed["alice"].privileges == (
+        Privilege("object", "USAGE", "app.FOREIGN SERVER::remote", True, implied_by="owner"),
+        Privilege("object", "USAGE", "app.public.mood", True, implied_by="owner"),
+    )
+    assert parsed["bob"].privileges == (Privilege("object", "USAGE", "app.FOREIGN DATA WRAPPER::w"),
+                                        Privilege("object", "USAGE", "app.LANGUAGE::plpgsql", True))  # fmt: skip
+    assert parsed["PUBLIC"].privileges == (Privilege("object", "USAGE", "app.LANGUAGE::plpgsql"),
+                                           Privilege("object", "USAGE", "app.public.mood"))  # fmt: skip
+    # postgres, a superuser nobody is a member of, holds no owner entries: its ALL covers them
+    assert [p.implied_by for p in parsed["postgres"].privileges] == ["superuser"]
+
+
+def test_tablespaces_and_parameters_are_objects_of_no_database():
+    """``SHARED_OBJECT_PRIVILEGES``: ``TABLESPACE::name`` / ``PARAMETER::name`` (a dotted name stays
+    one part); a parameter's owner is the bootstrap superuser, whose own entry is left out."""
+    shared = [obj("object", "alice=C/alice", "bob=C*/alice", schema=None, table="TABLESPACE::fast", owner="alice",
+                  owner_all=False),
+              obj("object", "postgres=sA/postgres", "=s/postgres", "bob=A/postgres", schema=None,
+                  table="PARAMETER::auto_explain.log_min_duration", owner="postgres", owner_all=False)]  # fmt: skip
+    parsed = accounts(roles=[role("alice"), role("bob"), role("postgres", rolsuper=True)], shared=shared)
+    assert parsed["alice"].privileges == (Privilege("object", "CREATE", "TABLESPACE::fast", True, implied_by="owner"),)
+    assert parsed["bob"].privileges == (
+        Privilege("object", "ALTER SYSTEM", "PARAMETER::auto_explain.log_min_duration"),
+        Privilege("object", "CREATE", "TABLESPACE::fast", True),
+    )
+    assert parsed["PUBLIC"].privileges == (Privilege("object", "SET", "PARAMETER::auto_explain.log_min_duration"),)
+    assert holds(list(parsed["bob"].privileges), "ALTER SYSTEM", "object", "PARAMETER::auto_explain.log_min_duration",
+                 db_type="postgresql")  # fmt: skip
+    assert not holds(list(parsed["bob"].privileges), "SET", "object", "PARAMETER::auto_explain.log_min_duration",
+                     db_type="postgresql")  # fmt: skip
 
 
 def test_ownership_passes_to_members_like_a_grant():
@@ -376,6 +421,8 @@ def test_snapshot_records_the_membership_options():
 def test_features():
     assert PostgreSQLFeatures(160002).has_grant_inherit_set_options
     assert not PostgreSQLFeatures(150019).has_grant_inherit_set_options
+    assert PostgreSQLFeatures(150019).has_parameter_acl
+    assert not PostgreSQLFeatures(140012).has_parameter_acl
 
 
 def test_sizes():

@@ -28,9 +28,12 @@ gives every role with the privileges of an object's owner all grant options on i
 privilege the owner revoked from itself (both asked of the server too: ``Answer``).
 
 Sequences and then functions and procedures (drawn after everything else, so that a seed's earlier
-draws stay as they were) are compared with ``has_sequence_privilege`` / ``has_function_privilege``.
-Not generated: objects whose ACLs the adapter does not read (types, languages, …), and foreign
-tables (they need an FDW).
+draws stay as they were) are compared with ``has_sequence_privilege`` / ``has_function_privilege``;
+then types, a trusted language, a foreign-data wrapper and server of each database, a tablespace (in
+place) and, PG 15+, custom parameters of this run, with ``has_type_privilege``,
+``has_language_privilege``, ``has_foreign_data_wrapper_privilege``, ``has_server_privilege``,
+``has_tablespace_privilege`` and ``has_parameter_privilege``. Not generated: large objects (not read)
+and foreign tables.
 
 A failure names the seed and target and lists each (login, level, target, privilege, ours,
 server's) that differs, followed by the scenario's SQL, so that it can be replayed with psql.
@@ -61,6 +64,7 @@ SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 COLUMNS = ("id", "c")
+LANGUAGES = ("plpgsql", "sql")  # the trusted ones every database has
 PUBLIC, DATABASE_OWNER = "PUBLIC", "pg_database_owner"
 ODD_SUFFIXES = ("",) * 6 + (' "Odd"=r/x, y', "=UC/", "É")
 
@@ -87,6 +91,11 @@ class Scenario:
     relations: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → ["schema.name", …]
     sequences: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → ["schema.name", …]
     functions: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → ["schema.f(types)", …]
+    types: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → ["schema.name", …]
+    wrappers: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → foreign-data wrappers
+    servers: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # database → foreign servers
+    tablespaces: list[str] = dataclasses.field(default_factory=list)
+    parameters: list[str] = dataclasses.field(default_factory=list)
     statements: list[tuple[str | None, str]] = dataclasses.field(default_factory=list)
 
     def script(self) -> str:
@@ -175,6 +184,18 @@ class Generator:
                 self.sql("ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC", db)
             for k in range(self.rng.randint(1, 3)):
                 self.function(db, self.rng.choice(schemas), k)
+        # and then what is not a table, sequence or function: types, languages, foreign-data
+        # wrappers and servers in each database, a tablespace and parameters of the server
+        for db, schemas in self.scenario.schemas.items():
+            self.scenario.types.setdefault(db, []).append("public.dint")
+            self.usage(db, "DOMAIN public.dint", revoked_from_public=True)
+            for k in range(self.rng.randint(1, 3)):
+                self.user_type(db, self.rng.choice(schemas), k)
+            self.language(db, self.rng.choice(LANGUAGES))
+            self.foreign_data_wrapper(db)
+        self.tablespace()
+        for k in range(self.rng.randint(1, 2) if self.major >= 15 else 0):
+            self.parameter(k)
         return self.scenario
 
     def roles_and_memberships(self) -> None:
@@ -347,10 +368,88 @@ class Generator:
             self.sql(f"REVOKE EXECUTE ON {routine} FROM {owner} CASCADE", db)
 
 
+    def usage(self, db: str | None, on: str, *, revoked_from_public: bool, owner: str | None = None,
+              privileges: tuple[str, ...] = ("USAGE",)) -> None:
+        """Grants of ``privileges`` (or ALL) ``on`` (``TYPE s.t``, ``LANGUAGE x`` …) to roles and PUBLIC,
+        some WITH GRANT OPTION; with ``revoked_from_public`` (its default ACL gives PUBLIC USAGE) now
+        and then taken from PUBLIC; its ``owner`` now and then revoking one from itself; a REVOKE."""
+        rng = self.rng
+        if revoked_from_public and self.chance(0.4):
+            self.sql(f"REVOKE USAGE ON {on} FROM PUBLIC", db)
+        for _ in range(rng.randint(0, 3)):
+            grantee = self.grantee()
+            if grantee == DATABASE_OWNER and db is None:  # pg_database_owner owns nothing server-wide
+                grantee = PUBLIC
+            chosen = "ALL" if self.chance(0.15) else ", ".join(rng.sample(privileges, rng.randint(1, len(privileges))))
+            self.sql(f"GRANT {chosen} ON {on} TO {grantee}{self.grant_option(grantee)}", db)
+        if owner and self.chance(0.3):  # an owner revoking from itself
+            self.sql(f"REVOKE {rng.choice(privileges)} ON {on} FROM {owner} CASCADE", db)
+        if self.chance(0.3):
+            revoked = self.grantee()
+            if not (revoked == DATABASE_OWNER and db is None):
+                self.sql(f"REVOKE {rng.choice(privileges)} ON {on} FROM {revoked} CASCADE", db)
+
+    def user_type(self, db: str, schema: str, k: int) -> None:
+        """An enum, domain, composite or range type with a random owner and USAGE grants."""
+        name = f"{schema}.y{k}"
+        kind = self.rng.choice(("AS ENUM ('a', 'b')", "AS (x integer)", "AS RANGE (subtype = integer)", "DOMAIN"))
+        if kind == "DOMAIN":
+            self.sql(f"CREATE DOMAIN {name} AS integer", db)
+        else:
+            self.sql(f"CREATE TYPE {name} {kind}", db)
+        self.scenario.types.setdefault(db, []).append(name)
+        on = f"{'DOMAIN' if kind == 'DOMAIN' else 'TYPE'} {name}"
+        owner = self.owner()
+        if owner:
+            self.sql(f"ALTER {on} OWNER TO {owner}", db)
+        self.usage(db, on, revoked_from_public=True, owner=owner)
+
+    def language(self, db: str, language: str) -> None:
+        """USAGE on a trusted language of the database: taken from PUBLIC, granted; a new owner."""
+        owner = self.owner() if self.chance(0.3) else None
+        if owner:
+            self.sql(f"ALTER LANGUAGE {language} OWNER TO {owner}", db)
+        self.usage(db, f"LANGUAGE {language}", revoked_from_public=True, owner=owner)
+
+    def foreign_data_wrapper(self, db: str) -> None:
+        """A foreign-data wrapper without handler (its owner must be a superuser: postgres) and a
+        server of it with a random owner, USAGE on each granted."""
+        self.sql("CREATE FOREIGN DATA WRAPPER w0", db)
+        self.sql("CREATE SERVER sv0 FOREIGN DATA WRAPPER w0", db)
+        self.scenario.wrappers[db], self.scenario.servers[db] = ["w0"], ["sv0"]
+        self.usage(db, "FOREIGN DATA WRAPPER w0", revoked_from_public=False)
+        owner = self.owner()
+        if owner:
+            self.sql(f"ALTER SERVER sv0 OWNER TO {owner}", db)
+        self.usage(db, "FOREIGN SERVER sv0", revoked_from_public=False, owner=owner)
+
+    def tablespace(self) -> None:
+        """A tablespace (in place: no directory to make on the server's machine) with a random
+        owner, CREATE granted."""
+        name = f"{self.prefix}ts"
+        self.scenario.tablespaces.append(name)
+        self.sql("SET allow_in_place_tablespaces = on")
+        self.sql(f"CREATE TABLESPACE {name} LOCATION ''")
+        self.sql("RESET allow_in_place_tablespaces")
+        owner = self.owner()
+        owner = None if owner == DATABASE_OWNER else owner
+        if owner:
+            self.sql(f"ALTER TABLESPACE {name} OWNER TO {owner}")
+        self.usage(None, f"TABLESPACE {name}", revoked_from_public=False, owner=owner, privileges=("CREATE",))
+
+    def parameter(self, k: int) -> None:
+        """SET / ALTER SYSTEM on a custom parameter of this run (PG 15+; a dotted name)."""
+        name = f"{self.prefix}.p{k}"
+        self.scenario.parameters.append(name)
+        self.usage(None, f"PARAMETER {name}", revoked_from_public=False, privileges=("SET", "ALTER SYSTEM"))
+
+
 def build(scratch: PGScratch, scenario: Scenario, monitor: str) -> None:
     """Run the scenario's statements (one connection per database) and let the monitor connect."""
     for name in scenario.groups + scenario.logins:  # registered first: the databases are dropped before the roles
         scratch.later(pg_drop_role(name))
+    for name in scenario.tablespaces:  # its owner can be dropped only after it
+        scratch.later(f"DROP TABLESPACE IF EXISTS {name}")
     for db in scenario.schemas:
         scratch.later(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     connections = {}
@@ -429,9 +528,32 @@ def server_answers(scratch: PGScratch, scenario: Scenario) -> dict[tuple[str, st
                        "proowner", "f")  # fmt: skip
         for r, x, p, *ok in _cross(scratch, db, asked, logins, scenario.functions.get(db, []), ["EXECUTE"]):
             answers[(r, "object", f"{db}.{x}", p)] = Answer(*ok)
+        for check, names, privileges, name_of in (
+            (("has_type_privilege", "FROM pg_type WHERE oid = b::regtype", "typacl", "typowner", "T"),
+             scenario.types.get(db, []), ["USAGE"], "{}"),
+            (("has_language_privilege", "FROM pg_language WHERE lanname = b", "lanacl", "lanowner", "l"),
+             list(LANGUAGES), ["USAGE"], "LANGUAGE::{}"),
+            (("has_foreign_data_wrapper_privilege", "FROM pg_foreign_data_wrapper WHERE fdwname = b", "fdwacl",
+              "fdwowner", "F"), scenario.wrappers.get(db, []), ["USAGE"], "FOREIGN DATA WRAPPER::{}"),
+            (("has_server_privilege", "FROM pg_foreign_server WHERE srvname = b", "srvacl", "srvowner", "S"),
+             scenario.servers.get(db, []), ["USAGE"], "FOREIGN SERVER::{}"),
+        ):  # fmt: skip
+            function, *catalog = check
+            asked = _asked(f"{function}(a, b, {{}})", "c", *catalog)
+            for r, x, p, *ok in _cross(scratch, db, asked, logins, names, privileges):
+                answers[(r, "object", f"{db}.{name_of.format(x)}", p)] = Answer(*ok)
         asked = _asked("has_column_privilege(a, b, c, {})", "d", *relation, "r")
         for r, x, c, p, *ok in _cross(scratch, db, asked, logins, relations, list(COLUMNS), list(COLUMN_PRIVILEGES)):
             answers[(r, "column", f"{db}.{x}.{c}", p)] = Answer(*ok)
+    # what the server shares: asked in the postgres database
+    asked = _asked("has_tablespace_privilege(a, b, {})", "c", "FROM pg_tablespace WHERE spcname = b", "spcacl",
+                   "spcowner", "t")  # fmt: skip
+    for r, x, p, *ok in _cross(scratch, None, asked, logins, scenario.tablespaces, ["CREATE"]):
+        answers[(r, "object", f"TABLESPACE::{x}", p)] = Answer(*ok)
+    asked = _asked("has_parameter_privilege(a, b, {})", "c", "FROM pg_parameter_acl WHERE parname = b", "paracl",
+                   "10::oid", "p")  # fmt: skip
+    for r, x, p, *ok in _cross(scratch, None, asked, logins, scenario.parameters, ["SET", "ALTER SYSTEM"]):
+        answers[(r, "object", f"PARAMETER::{x}", p)] = Answer(*ok)
     return answers
 
 

@@ -60,10 +60,10 @@ def test_postgresql_statement_count_independent_of_accounts(pg_scratch, pg_monit
     _pg_create(pg_scratch, 10, 1000)
     n1000, names1000, other1000 = _pg_count(PostgreSQLAdapter(pg_monitor))
     assert len(names10) == 10 and len(names1000) == 1000
-    # roles, memberships, database privileges, object privileges, password policy (the monitor may
-    # not read pg_authid: no 7th), databases to read; then one statement per other database read
-    # (other tests may create databases meanwhile)
-    assert n10 - other10 == n1000 - other1000 == 6
+    # roles, memberships, database privileges, tablespace and parameter privileges, object
+    # privileges, password policy (the monitor may not read pg_authid: no 8th), databases to read;
+    # then one statement per other database read (other tests may create databases meanwhile)
+    assert n10 - other10 == n1000 - other1000 == 7
     assert other10 >= 1 and other1000 >= 1  # at least the one created here
 
 
