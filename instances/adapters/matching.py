@@ -44,9 +44,9 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
      not take precedence over a column-level GRANT. This inconsistency in the permissions
      hierarchy has been preserved for backward compatibility.", same page; not when common
      criteria compliance is enabled, which is not read);
-   - an entry implied by ``superuser`` (PostgreSQL), ``sysadmin`` (SQL Server: "DENY does not
-     apply to object owners or members of the sysadmin fixed server role") or ``dbo`` (the
-     database's owner user: "Permissions hierarchy", the permission check "is bypassed" for
+   - an entry implied by ``superuser`` (PostgreSQL), ``sysadmin`` or ``owner`` (SQL Server: "DENY
+     does not apply to object owners or members of the sysadmin fixed server role") or ``dbo``
+     (the database's owner user: "Permissions hierarchy", the permission check "is bypassed" for
      sysadmin members and the dbo user) is never cancelled (``BYPASS_DENY``).
 
    On MySQL a DENY entry is a partial revoke (``REVOKE INSERT ON mysql.* FROM u`` of a global
@@ -99,7 +99,7 @@ LEVELS = ("global", "database", "schema", "object", "column")
 RANK = {level: rank for rank, level in enumerate(LEVELS)}
 ALL_PRIVILEGES = frozenset({"ALL", "ALL PRIVILEGES"})
 #: implied entries no DENY cancels
-BYPASS_DENY = frozenset({"superuser", "sysadmin", "dbo"})
+BYPASS_DENY = frozenset({"superuser", "sysadmin", "dbo", "owner"})
 
 #: PostgreSQL: the privileges each kind of object has (PostgreSQL documentation, "Privileges",
 #: Table 5.2 "Summary of Access Privileges"; tables, views, materialized views and foreign tables

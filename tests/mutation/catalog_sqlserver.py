@@ -8,6 +8,17 @@ swapped), never only its spelling; the executed tests in ``TESTS`` should fail o
 from __future__ import annotations
 
 MUTATIONS: list[tuple[str, str, str]] = [
+    ("ownerships: a schema's owner joined on the schema's id",
+     "JOIN {db}.sys.database_principals AS op ON op.principal_id = s.principal_id",
+     "JOIN {db}.sys.database_principals AS op ON op.principal_id = s.schema_id"),
+    ("ownerships: the fixed roles' own schemas listed",
+     "WHERE s.schema_id BETWEEN 5 AND 16383 AND", "WHERE s.schema_id >= 5 AND"),
+    ("ownerships: dbo's schemas listed", "AND 16383 AND s.principal_id <> 1", "AND 16383"),
+    ("ownerships: an object's owner read from its schema",
+     "JOIN {db}.sys.database_principals AS op ON op.principal_id = o.principal_id",
+     "JOIN {db}.sys.database_principals AS op ON op.principal_id = s.principal_id"),
+    ("ownerships: objects with an owner of their own left out",
+     "WHERE o.principal_id IS NOT NULL AND", "WHERE o.principal_id IS NULL AND"),
     ("allocation units: hobt_id and partition_id swapped in the container join",
      "THEN p.hobt_id ELSE p.partition_id END", "THEN p.partition_id ELSE p.hobt_id END"),
     ("allocation units: LOB_DATA (2) joined like ROW_OVERFLOW_DATA (3)",

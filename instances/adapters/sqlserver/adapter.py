@@ -140,7 +140,7 @@ class SQLServerAdapter(BaseAdapter):
         return parse.parse_version(rows[0])
 
     def read_account_rows(self) -> AccountRows:
-        """Statements: 4 per instance + 3 per ONLINE user database the login can open
+        """Statements: 4 per instance + 4 per ONLINE user database the login can open
         (``HAS_DBACCESS``; the others — not ONLINE (restoring, offline, …) or not open to the
         login — are named in ``databases_not_read``: what was stored of them is kept, never logged
         as revoked), never per login (plus the version, read when the session starts)."""
@@ -190,6 +190,9 @@ class SQLServerAdapter(BaseAdapter):
             ),
             permissions=session.rows(
                 sql.per_database(sql.DATABASE_PERMISSIONS, database), action=f"read permissions {where}"
+            ),
+            ownerships=session.rows(
+                sql.per_database(sql.DATABASE_OWNERSHIPS, database), action=f"read schema and object owners {where}"
             ),
         )
 

@@ -15,7 +15,10 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   database (DENY applies), ``db_datareader`` SELECT, … An explicit CONTROL
   SERVER adds ``ALL`` global ``implied_by`` ``control_server`` (DENY applies);
   the database user ``dbo`` (the owner's login) holds ``ALL`` on its database
-  ``implied_by`` ``dbo`` (DENY never applies). **DENY beats GRANT**: a GRANT is not
+  ``implied_by`` ``dbo`` (DENY never applies). The owner of a schema, or of an object with an
+  owner of its own (``sys.schemas`` / ``sys.objects.principal_id``), holds CONTROL on it,
+  ``implied_by`` ``owner`` (DENY never applies); a role's ownership passes to its members like a
+  grant; what dbo owns is left to its ``ALL``. **DENY beats GRANT**: a GRANT is not
   effective when the same permission is denied, through any path, on the same
   securable or on one containing it (database ⊃ schema ⊃ object ⊃ column; an
   object-level DENY does not beat a column-level GRANT, as documented); only
@@ -40,13 +43,15 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
 Not covered: membership of Windows groups (resolved by Active Directory, not
 the catalog), contained-database users without a login, and permissions
 implied by others than CONTROL / CONTROL SERVER (``ALTER ANY SCHEMA`` ⇒ ALTER
-on each schema, …), owners of schemas and objects, ownership chains. CONTROL
+on each schema, …), owners of other securables than schemas and schema-contained objects
+(certificates, assemblies, …), ownership chains. CONTROL
 itself is listed once; ``instances.adapters.matching.holds`` counts it as every
 permission on its securable, and applies DENY as SQL Server does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -74,11 +79,12 @@ _USER_TYPES = {"S", "U", "G", "E", "X", "C", "K"}
 
 @dataclass(frozen=True)
 class DatabaseSecurityRows:
-    """The three per-database catalog reads for one database."""
+    """The four per-database catalog reads for one database."""
 
     principals: list[Row]
     role_members: list[Row]
     permissions: list[Row]
+    ownerships: list[Row] = dataclasses.field(default_factory=list)
 
 
 def parse_version(row: Row) -> str:
@@ -204,6 +210,9 @@ FIXED_DATABASE_ROLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
 #: the database user that maps the database's owner; it bypasses every check in its database, DENY
 #: included (Microsoft Learn, "Permissions hierarchy" / "DENY (Transact-SQL)")
 DBO = "dbo"
+#: what owning a schema or an object implies: CONTROL on it, which DENY does not take away
+#: (Microsoft Learn, "DENY (Transact-SQL)": "DENY does not apply to object owners")
+OWNER = "owner"
 PUBLIC = "public"
 CONTROL_SERVER = "control_server"
 
@@ -250,6 +259,9 @@ def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
         grants[role] += [Privilege("database", permission, name, grantable, state, implied_by=role)
                          for state, permission, grantable in implied]  # fmt: skip
     grants[DBO].append(Privilege("database", "ALL", name, True, implied_by=DBO))
+    for row in rows.ownerships:
+        target = ".".join(part for part in (name, row["schema_name"], row["object_name"]) if part)
+        grants[row["owner_name"]].append(Privilege(row["level"], "CONTROL", target, True, implied_by=OWNER))
     graph = _edges(rows.role_members, [row["name"] for row in users.values()])
     return _DatabaseView(name, users, graph, grants)
 

@@ -134,6 +134,25 @@ LEFT JOIN {db}.sys.all_columns AS c
 LEFT JOIN {db}.sys.schemas AS s ON pe.class = 3 AND s.schema_id = pe.major_id
 ORDER BY gp.name, pe.class, pe.major_id, pe.minor_id, pe.permission_name, pe.state"""
 
+# <db>.sys.schemas and sys.objects — SQL Server 2005+: who owns what (an owner holds CONTROL on it,
+# DENY does not apply to it). A schema's owner is sys.schemas.principal_id; a schema-contained
+# object's is sys.objects.principal_id when it has one of its own (NULL: the schema's owner, read
+# with the schema). Left out: what dbo owns (its ALL covers the database), the built-in schemas
+# (dbo, guest, INFORMATION_SCHEMA, sys: schema_id 1–4) and the fixed roles' own schemas (schema_id
+# 16384 and up, each owned by its role), and objects shipped by Microsoft.
+DATABASE_OWNERSHIPS = """-- whalefall:database_ownerships
+SELECT 'schema' AS level, op.name AS owner_name, s.name AS schema_name, NULL AS object_name
+FROM {db}.sys.schemas AS s
+JOIN {db}.sys.database_principals AS op ON op.principal_id = s.principal_id
+WHERE s.schema_id BETWEEN 5 AND 16383 AND s.principal_id <> 1
+UNION ALL
+SELECT 'object', op.name, s.name, o.name
+FROM {db}.sys.objects AS o
+JOIN {db}.sys.schemas AS s ON s.schema_id = o.schema_id
+JOIN {db}.sys.database_principals AS op ON op.principal_id = o.principal_id
+WHERE o.principal_id IS NOT NULL AND o.principal_id <> 1 AND o.is_ms_shipped = 0
+ORDER BY 1, 2, 3, 4"""
+
 # sys.tables/sys.schemas/sys.partitions/sys.allocation_units — SQL Server
 # 2005+, run on a connection opened with database=<name>. Pages are 8 KB.
 # Needs only metadata visibility (sys.dm_db_partition_stats would need VIEW

@@ -350,8 +350,11 @@ def output_types(catalog: Catalog, text: str) -> list[tuple[type, ...] | None]:
     one type and documented functions.
     """
     checked = check_statement(catalog, text, gated_version="99")
-    root = traverse_scope(checked.tree)[-1]
-    return [_expression_types(projection, root, catalog) for projection in checked.tree.selects]
+    first = checked.tree
+    while isinstance(first, exp.Union):  # a UNION's columns are its first SELECT's
+        first = first.left
+    root = next(scope for scope in traverse_scope(checked.tree) if scope.expression is first)
+    return [_expression_types(projection, root, catalog) for projection in first.selects]
 
 
 # --- rows typed as the driver returns them ----------------------------------------

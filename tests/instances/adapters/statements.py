@@ -2,7 +2,8 @@
 and the emulated catalogs (``emulated/dbapi.py``):
 
 - ``tag_of``: the ``-- whalefall:<tag>`` first line every catalog statement starts with;
-- ``parse_statement``: the statement as a sqlglot tree (``tsql`` / ``oracle``), SELECT only;
+- ``parse_statement``: the statement as a sqlglot tree (``tsql`` / ``oracle``), SELECT (or a UNION of
+  SELECTs) only;
 - ``output_columns``: the names ``cursor.description`` reports, by the driver's rule — SQL
   Server (pymssql) returns an alias or column name as written and no name for an unaliased
   expression, Oracle returns unquoted identifiers in upper case (a quoted alias keeps its case)
@@ -39,8 +40,13 @@ def parse_statement(statement: str, dialect: str) -> exp.Expression:
         tree = sqlglot.parse_one(statement, read=dialect)
     except sqlglot.errors.ParseError as exc:
         raise StatementError(f"The {dialect} statement does not parse: {exc}") from exc
-    if not isinstance(tree, exp.Select):
-        raise StatementError(f"Only SELECT statements are catalog reads, got {type(tree).__name__}")
+    # a SELECT, or a UNION of SELECTs (its columns are its first SELECT's)
+    parts = [tree] if not isinstance(tree, exp.Union) else [tree.left, tree.right]
+    while any(isinstance(part, exp.Union) for part in parts):
+        parts = [p for part in parts for p in ([part.left, part.right] if isinstance(part, exp.Union) else [part])]
+    wrong = [type(part).__name__ for part in parts if not isinstance(part, exp.Select)]
+    if wrong:
+        raise StatementError(f"Only SELECT statements are catalog reads, got {wrong[0]}")
     return tree
 
 

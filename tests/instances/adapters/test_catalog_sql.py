@@ -202,6 +202,8 @@ def _sqlserver_connection():
     sales.add_member("readers", "monitor")
     orders = sales.table("dbo", "orders", ("id", "amount"))
     sales.grant("SELECT", "readers", table=orders, column="amount")
+    sales.schema("reporting", owner="readers")
+    sales.table("dbo", "audit", owner="monitor")
     sales.partition(orders, index_id=1, rows=3, in_row=(2, 1))
     return server.connect(user="monitor", database="sales")
 

@@ -88,10 +88,10 @@ def test_fetch_accounts_runs_fixed_statements(adapter):
     accounts = adapter.fetch_accounts()
     assert {a.username for a in accounts} == {"sa", "app_sales", "whalefall"}
     (connection,) = adapter.connections
-    # the version when the session starts, the server-level reads, then 3 per ONLINE user database it may open
+    # the version when the session starts, the server-level reads, then 4 per ONLINE user database it may open
     assert tags(connection) == ["server_version", "server_principals", "server_role_members", "server_permissions",
                                 "account_databases"] + ["database_principals", "database_role_members",
-                                                "database_permissions"] * 2  # fmt: skip
+                                                "database_permissions", "database_ownerships"] * 2  # fmt: skip
     assert any("FROM [sales].sys.database_permissions" in s for s in connection.statements)
     assert connection.closed
 
@@ -134,8 +134,8 @@ def test_statement_count_does_not_depend_on_logins(server, count):
     accounts = {a.username: a for a in adapter.fetch_accounts()}
     assert len(accounts) == count + 3
     assert all(accounts[f"login{i}"].roles == ("sales.db_datareader",) for i in range(count))
-    # version + 4 server-level + 3 per database (2 databases), for 10 and 100 logins
-    assert len(adapter.connections[0].statements) == 11
+    # version + 4 server-level + 4 per database (2 databases), for 10 and 100 logins
+    assert len(adapter.connections[0].statements) == 13
 
 
 # --- errors ---------------------------------------------------------------------

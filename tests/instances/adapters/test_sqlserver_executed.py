@@ -222,6 +222,45 @@ def test_deny_to_a_role_beats_a_grant_to_the_user():
     assert ("object", "UPDATE", "sales.dbo.orders", "DENY", False, ("sales.no_orders",)) in bob
 
 
+def test_schema_and_object_owners_hold_control_and_deny_does_not_apply_to_them():
+    """The owner of a schema (CREATE SCHEMA … AUTHORIZATION; sys.schemas.principal_id) or of an object
+    (ALTER AUTHORIZATION ON OBJECT; sys.objects.principal_id, NULL = the schema's owner) holds CONTROL
+    on it ({DOCS}/relational-databases/security/authentication-access/ownership-and-user-schema-separation);
+    "DENY does not apply to object owners" ({DOCS}/t-sql/statements/deny-transact-sql). A role's
+    ownership reaches its members; what dbo owns and the fixed roles' own schemas are not listed."""
+    server = monitored()
+    for login in ("ann", "ben", "cat"):
+        server.login(login)
+    sales = server.database("sales")
+    for user in ("ann", "ben", "cat"):
+        sales.user(user, user)
+    sales.role("reporters")
+    sales.add_member("reporters", "ben")
+    sales.schema("ann_s", owner="ann")
+    sales.schema("reports", owner="reporters")
+    sales.schema("shared")  # dbo's
+    mine = sales.table("ann_s", "mine")
+    audit = sales.table("dbo", "audit", owner="cat")
+    sales.table("dbo", "orders")
+    sales.grant("SELECT", "ann", state="D", schema="ann_s")  # does not apply to the schema's owner
+    sales.grant("DELETE", "cat", state="D", table=audit)  # nor to the object's
+    everyone = accounts(server)
+    ann, ben, cat = (everyone[name] for name in ("ann", "ben", "cat"))
+    assert ("schema", "CONTROL", "sales.ann_s", "GRANT", True, ()) in grants(ann)
+    assert holds(list(ann.privileges), "SELECT", "object", f"sales.ann_s.{mine.name}", db_type="sqlserver")
+    assert not holds(list(ann.privileges), "SELECT", "object", "sales.dbo.orders", db_type="sqlserver")
+    assert ("schema", "CONTROL", "sales.reports", "GRANT", True, ("sales.reporters",)) in grants(ben)
+    assert ("object", "CONTROL", "sales.dbo.audit", "GRANT", True, ()) in grants(cat)
+    assert holds(list(cat.privileges), "DELETE", "object", "sales.dbo.audit", db_type="sqlserver")
+    assert not holds(list(cat.privileges), "DELETE", "object", "sales.dbo.orders", db_type="sqlserver")
+    assert all(p.implied_by == "owner" for a in (ann, ben, cat) for p in a.privileges if p.privilege == "CONTROL")
+    assert not (ann.can_grant or ben.can_grant or cat.can_grant)  # ownership is not counted
+    # nothing of dbo's, sys's, INFORMATION_SCHEMA's or the fixed roles' own schemas
+    rows = adapter(server).read_account_rows()["security"]["sales"].ownerships
+    assert [(r["owner_name"], r["schema_name"], r["object_name"]) for r in rows] == [
+        ("cat", "dbo", "audit"), ("ann", "ann_s", None), ("reporters", "reports", None)]
+
+
 def test_with_grant_option_and_column_permission():
     """GRANT … WITH GRANT OPTION is state W ({DOCS}/relational-databases/system-catalog-views/
     sys-database-permissions-transact-sql); a column permission is class 1 with minor_id = column_id
@@ -268,7 +307,7 @@ def test_principals_in_several_databases_and_statement_count():
     assert dana.can_grant and "member of sales.db_owner" in dana.reasons["can_grant"]
     assert set(dana.snapshot["databases"]) == {"hr", "sales"}
     (connection,) = instance.connections
-    assert len(connection.statements) == 1 + 4 + 3 * 2  # the version, 4 server reads, 3 per ONLINE database
+    assert len(connection.statements) == 1 + 4 + 4 * 2  # the version, 4 server reads, 4 per ONLINE database
     rows = instance.read_account_rows()
     assert rows["databases_not_read"] == [
         {"database": "archive", "reason": "it is OFFLINE, not ONLINE: its permissions cannot be read now"}]
@@ -340,7 +379,7 @@ def test_a_database_the_login_cannot_open_is_an_unread_scope_and_the_others_are_
     hr.add_member("db_owner", "ivy")
     reader = adapter(server)
     rows = reader.read_account_rows()
-    assert sorted(rows["security"]) == ["sales"] and reader.statements_executed == 1 + 4 + 3
+    assert sorted(rows["security"]) == ["sales"] and reader.statements_executed == 1 + 4 + 4
     (scope,) = reader.account_unread_scopes(rows)
     assert (scope.level, scope.target, scope.role_prefix, scope.snapshot_path) == (
         "database", "hr", "hr.", ("databases", "hr"),

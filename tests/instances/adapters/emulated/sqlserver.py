@@ -155,8 +155,11 @@ class Database:
         for role, principal_id in FIXED_DATABASE_ROLES.items():
             self._principal(role, "R", principal_id=principal_id, fixed=True)
         self.add_member("db_owner", "dbo")
-        for name, schema_id in (("dbo", 1), ("guest", 2), ("INFORMATION_SCHEMA", 3), ("sys", 4)):
-            self.schema(name, schema_id=schema_id)
+        # the built-in schemas, each owned by its principal, and one per fixed role owned by that role
+        # (sys.schemas: schema_id = principal_id; "Ownership and user-schema separation")
+        for name, schema_id in (("dbo", 1), ("guest", 2), ("INFORMATION_SCHEMA", 3), ("sys", 4),
+                                *FIXED_DATABASE_ROLES.items()):  # fmt: skip
+            self.schema(name, schema_id=schema_id, owner=name)
         if self.name in ("master", "tempdb", "msdb"):  # guest is enabled in these
             self.grant("CONNECT", "guest")
         # public's SELECT on system objects (negative object ids), present in every database.
@@ -205,18 +208,22 @@ class Database:
 
     # -- securables ---------------------------------------------------------------------------------
 
-    def schema(self, name: str, *, schema_id: int | None = None) -> int:
-        """CREATE SCHEMA (sys.schemas, owned by dbo)."""
+    def schema(self, name: str, *, schema_id: int | None = None, owner: str = "dbo") -> int:
+        """CREATE SCHEMA [AUTHORIZATION owner] (sys.schemas; dbo owns it unless named)."""
         schema_id = next(self._schema_ids) if schema_id is None else schema_id
-        self.server.insert(f"{self.q}.sys.schemas", name=name, schema_id=schema_id, principal_id=1)
+        self.server.insert(f"{self.q}.sys.schemas", name=name, schema_id=schema_id,
+                           principal_id=self.principals[owner])  # fmt: skip
         self.schemas[name] = schema_id
         return schema_id
 
-    def table(self, schema: str, name: str, columns: tuple[str, ...] = ("id",), *, ms_shipped: bool = False) -> Table:
+    def table(self, schema: str, name: str, columns: tuple[str, ...] = ("id",), *, ms_shipped: bool = False,
+              owner: str | None = None) -> Table:  # fmt: skip
         """CREATE TABLE: a sys.objects row of type U (sys.tables), its sys.all_columns and a heap
-        (index_id 0) partition without pages; ``ms_shipped`` is what an internal component's table has."""
+        (index_id 0) partition without pages; ``ms_shipped`` is what an internal component's table has;
+        ``owner``: ALTER AUTHORIZATION ON OBJECT (principal_id; NULL: the schema's owner owns it)."""
         object_id = next(self._object_ids)
-        self.server.insert(f"{self.q}.sys.objects", name=name, object_id=object_id, principal_id=None,
+        self.server.insert(f"{self.q}.sys.objects", name=name, object_id=object_id,
+                           principal_id=None if owner is None else self.principals[owner],
                            schema_id=self.schemas[schema], parent_object_id=0, type="U", type_desc="USER_TABLE",
                            create_date=CREATED, modify_date=CREATED, is_ms_shipped=ms_shipped, is_published=False,
                            is_schema_published=False)  # fmt: skip
