@@ -111,11 +111,7 @@ PRIVILEGES: dict[str, frozenset[str]] = {
         "ALTER ANY MASK", "ALTER ANY SECURITY POLICY", "ALTER ANY SENSITIVITY CLASSIFICATION",
         "ALTER ANY COLUMN ENCRYPTION KEY", "ALTER ANY COLUMN MASTER KEY", "CONTROL SERVER", "ALL",
     }),
-    "oracle": frozenset({
-        "ALTER", "DEBUG", "DELETE", "EXECUTE", "FLASHBACK", "INDEX", "INHERIT PRIVILEGES",
-        "INHERIT REMOTE PRIVILEGES", "INSERT", "KEEP SEQUENCE", "MERGE VIEW", "ON COMMIT REFRESH", "QUERY REWRITE",
-        "READ", "REFERENCES", "SELECT", "TRANSLATE SQL", "UNDER", "UPDATE", "USE", "WRITE", "ALL", "ALL PRIVILEGES",
-    }),
+    "oracle": matching.ORACLE_OBJECT_PRIVILEGES | {"ALL", "ALL PRIVILEGES"},
 }  # fmt: skip
 #: every privilege that can be asked (the API's enum), sorted
 KNOWN_PRIVILEGES: tuple[str, ...] = tuple(sorted(set().union(*PRIVILEGES.values())))

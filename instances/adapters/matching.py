@@ -13,7 +13,9 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    collapsed; PostgreSQL ``TEMP`` = ``TEMPORARY``), or
    - it is ``ALL`` / ``ALL PRIVILEGES``: every privilege — except on PostgreSQL below the global
      level, where ``ALL`` on a database / schema / table gives only the privileges that kind of
-     object has (``PG_PRIVILEGES``; an owner's ``ALL`` on a database is not DELETE on its tables);
+     object has (``PG_PRIVILEGES``; an owner's ``ALL`` on a database is not DELETE on its tables),
+     and on Oracle below the global level, where it gives the object privileges only
+     (``ORACLE_OBJECT_PRIVILEGES``: an owner's ``ALL`` on its schema is not CREATE ANY TABLE);
    - SQL Server: it is ``CONTROL`` on a database, schema or object (every permission on that
      securable and everything in it), or ``CONTROL SERVER`` (every permission) — Microsoft Learn,
      "Permissions (Database Engine)": "CONTROL at a particular scope implicitly includes CONTROL
@@ -111,6 +113,14 @@ PG_PRIVILEGES = {
     "object": frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}),
     "column": frozenset({"SELECT", "INSERT", "UPDATE", "REFERENCES"}),
 }
+#: Oracle: the object privileges (Oracle SQL Language Reference, "GRANT", object privileges). ``ALL``
+#: below the global level (an owner's on its schema) means these, never a system privilege such as
+#: CREATE ANY TABLE.
+ORACLE_OBJECT_PRIVILEGES = frozenset({
+    "ALTER", "DEBUG", "DELETE", "EXECUTE", "FLASHBACK", "INDEX", "INHERIT PRIVILEGES", "INHERIT REMOTE PRIVILEGES",
+    "INSERT", "KEEP SEQUENCE", "MERGE VIEW", "ON COMMIT REFRESH", "QUERY REWRITE", "READ", "REFERENCES", "SELECT",
+    "TRANSLATE SQL", "UNDER", "UPDATE", "USE", "WRITE",
+})  # fmt: skip
 _ALIASES = {"TEMP": "TEMPORARY"}
 
 
@@ -145,6 +155,8 @@ def gives(entry: Entry, privilege: str, db_type: str) -> bool:
     if name in ALL_PRIVILEGES:
         if db_type == "postgresql" and entry.level != "global":
             return privilege in PG_PRIVILEGES.get(entry.level, ())
+        if db_type == "oracle" and entry.level != "global":
+            return privilege in ORACLE_OBJECT_PRIVILEGES
         return True
     if db_type == "sqlserver":
         return name == "CONTROL SERVER" if entry.level == "global" else name == "CONTROL"

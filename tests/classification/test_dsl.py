@@ -253,6 +253,17 @@ def test_postgresql_read_all_datas_usage_is_on_schemas_not_on_sequences():
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.dbo.seq"}, usage)
 
 
+def test_an_oracle_owners_all_on_its_schema_is_object_privileges_only():
+    owner = subject(priv("ALL", "schema", "HR", grantable=True, implied_by="owner"), db_type="oracle")
+    assert match({"fn": "has_privilege", "privilege": "DELETE"}, owner)
+    assert match({"fn": "has_privilege", "privilege": "DELETE", "target": "HR.*"}, owner)
+    assert match({"fn": "has_privilege", "privilege": "DELETE", "target": "APP.*"}, owner) is None
+    assert match({"fn": "has_privilege", "privilege": "CREATE ANY TABLE"}, owner) is None  # a system privilege
+    # a global ALL is every privilege
+    assert match({"fn": "has_privilege", "privilege": "CREATE ANY TABLE"},
+                 subject(priv("ALL", "global", ""), db_type="oracle"))  # fmt: skip
+
+
 def test_sqlserver_control_deny_and_bypass():
     rule = {"fn": "has_privilege", "privilege": "DELETE"}
     control = priv("CONTROL", "schema", "sales.dbo")

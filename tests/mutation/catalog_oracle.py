@@ -8,6 +8,11 @@ branches crossed), never only its spelling; the executed tests in ``TESTS`` shou
 from __future__ import annotations
 
 MUTATIONS: list[tuple[str, str, str]] = [
+    ("object owners: the users that own nothing",
+     "AND u.username IN (SELECT o.owner FROM dba_objects o)",
+     "AND u.username NOT IN (SELECT o.owner FROM dba_objects o)"),
+    ("object owners: the Oracle-maintained users instead",
+     "WHERE u.oracle_maintained = 'N' AND u.username IN", "WHERE u.oracle_maintained = 'Y' AND u.username IN"),
     ("users: only Oracle-maintained accounts",
      "WHERE oracle_maintained = 'N'\nORDER BY username", "WHERE oracle_maintained = 'Y'\nORDER BY username"),
     ("object privileges: grants of Oracle-maintained roles read instead of the others",

@@ -66,7 +66,13 @@ _PERMISSION = {"ORA-01031", "ORA-00942", "ORA-01045"}
 # The DBA_* → USER_* fallback applies to exactly these.
 FALLBACK_CODES = {"ORA-01031", "ORA-00942"}
 # the privilege views an account read can do without, and the level of the entries each holds
-_VIEW_LEVELS = {"DBA_TAB_PRIVS": "object", "DBA_COL_PRIVS": "column"}
+# what each optional view holds, as an unread scope's ``covers`` / ``covers_privileges``: object and
+# column grants, and the owners' ALL on their schemas (parse.OWNER)
+_VIEW_SCOPES: dict[str, dict] = {
+    "DBA_TAB_PRIVS": {"covers": ("object",)},
+    "DBA_COL_PRIVS": {"covers": ("column",)},
+    "DBA_OBJECTS": {"covers": (), "covers_privileges": (("schema", "ALL"),)},
+}
 # ORA-03113/03114/03135 lost connection; ORA-125xx listener/TNS; DPY-6xxx connect.
 _UNREACHABLE = {"ORA-03113", "ORA-03114", "ORA-03135"}
 _CODE = re.compile(r"\b(ORA|DPY|DPI)-(\d{4,5})\b")
@@ -169,10 +175,11 @@ class OracleAdapter(BaseAdapter):
             raise
 
     def read_account_rows(self) -> AccountRows:
-        """7 statements, never per user (plus the version, read when the session
+        """8 statements, never per user (plus the version, read when the session
         starts). Needs the DBA_ views; a denial raises TargetPermissionDenied, except on
-        DBA_TAB_PRIVS and DBA_COL_PRIVS (object and column privileges): without those the read
-        goes on and names the view in ``unread_views`` (``account_unread_scopes``)."""
+        DBA_TAB_PRIVS, DBA_COL_PRIVS (object and column privileges) and DBA_OBJECTS (who owns
+        objects): without those the read goes on and names the view in ``unread_views``
+        (``account_unread_scopes``)."""
         unread: list[dict[str, str]] = []
 
         def optional(statement: str, view: str) -> list:
@@ -193,16 +200,17 @@ class OracleAdapter(BaseAdapter):
                 "sys_privs": session.rows(sql.SYS_PRIVS, action="read DBA_SYS_PRIVS"),
                 "tab_privs": optional(sql.TAB_PRIVS, "DBA_TAB_PRIVS"),
                 "col_privs": optional(sql.COL_PRIVS, "DBA_COL_PRIVS"),
+                "owners": optional(sql.OBJECT_OWNERS, "DBA_OBJECTS"),
                 "pwfile": session.rows(sql.PWFILE_USERS, action="read V$PWFILE_USERS"),
                 "profiles": session.rows(sql.PROFILES, action="read DBA_PROFILES"),
                 "unread_views": unread,
             }
 
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
-        """Each privilege view the login may not select: every entry at its level, instance-wide
-        (DBA_TAB_PRIVS: object, DBA_COL_PRIVS: column)."""
+        """Each privilege view the login may not select: every entry it gives, instance-wide
+        (DBA_TAB_PRIVS: object, DBA_COL_PRIVS: column, DBA_OBJECTS: the owners' ALL on their schemas)."""
         return tuple(
-            UnreadScope("global", "", v["reason"], source=v["view"], covers=(_VIEW_LEVELS[v["view"]],))
+            UnreadScope("global", "", v["reason"], source=v["view"], **_VIEW_SCOPES[v["view"]])
             for v in rows.get("unread_views", ())
         )
 
@@ -210,7 +218,7 @@ class OracleAdapter(BaseAdapter):
         """All non-Oracle-maintained users (rules in the parse module doc)."""
         return parse.build_accounts(
             rows["users"], rows["role_privs"], rows["sys_privs"], rows["tab_privs"], rows["col_privs"], rows["pwfile"],
-            profiles=rows.get("profiles"),
+            profiles=rows.get("profiles"), owners=[row["USERNAME"] for row in rows.get("owners", ())],
         )  # fmt: skip
 
     def _tablespaces(self, session: AdapterSession) -> list[DatabaseInfo]:

@@ -20,6 +20,11 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   held like the system privilege (directly or through roles: the DBA role's
   come through its own system privileges). ``instances.adapters.matching.holds``
   keeps them off SYS's objects.
+- Ownership: a user that owns objects (DBA_OBJECTS) holds ``ALL`` on its own schema
+  (``schema`` level, target the user name, grantable, ``implied_by`` ``owner``): an object's
+  owner has every object privilege on it and may grant it. ``ALL`` below the global level gives
+  object privileges only (``instances.adapters.matching.ORACLE_OBJECT_PRIVILEGES``), never a
+  system privilege. Not counted for ``can_grant``.
 - ``is_superuser``: holds the DBA role (directly or through nested roles,
   default roles) or SYSDBA in the password file (V$PWFILE_USERS). "… ANY …"
   system privileges alone do not make a superuser; they are listed.
@@ -68,6 +73,7 @@ SYSTEM_TABLESPACES = frozenset({"SYSTEM", "SYSAUX"})
 _GRANT_ANY = {"GRANT ANY PRIVILEGE", "GRANT ANY ROLE", "GRANT ANY OBJECT PRIVILEGE"}
 PUBLIC = "PUBLIC"
 ANY_PRIVILEGE = "any_privilege"
+OWNER = "owner"
 # Oracle Database SQL Language Reference, GRANT, "System Privileges": the ANY privileges that act as
 # an object privilege on every table, view or procedure of every schema (except SYS's, while
 # O7_DICTIONARY_ACCESSIBILITY is FALSE, the default: instances/adapters/matching.py). Targets carry
@@ -286,9 +292,11 @@ def build_accounts(
     pwfile_users: Iterable[Row],
     *,
     profiles: Iterable[Row] | None = None,
+    owners: Iterable[str] = (),
 ) -> list[AccountFacts]:
     """One AccountFacts per non-Oracle-maintained user (see module doc for the rules);
-    ``profiles``: DBA_PROFILES rows (None: not read, the password policy is null)."""
+    ``profiles``: DBA_PROFILES rows (None: not read, the password policy is null); ``owners``: the
+    users that own objects (``OBJECT_OWNERS``)."""
     users = [user for user in users if str(user.get("ORACLE_MAINTAINED") or "N") != "Y"]
     role_privs = list(role_privs)
     role_rows = _by_grantee(role_privs)
@@ -296,15 +304,19 @@ def build_accounts(
     grants = grants_by_grantee(sys_privs, tab_privs, col_privs)
     pwfile = {row["USERNAME"]: row for row in pwfile_users}
     limits = None if profiles is None else profile_limits(profiles)
-    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile, password_policy(user, limits))
+    owning = frozenset(owners)
+    return [_account(user, graph, grants, role_rows.get(user["USERNAME"], []), pwfile, password_policy(user, limits),
+                     owner=user["USERNAME"] in owning)
             for user in users]  # fmt: skip
 
 
 def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: Mapping[str, Row],
-             policy: PasswordPolicy | None = None) -> AccountFacts:  # fmt: skip
+             policy: PasswordPolicy | None = None, *, owner: bool = False) -> AccountFacts:  # fmt: skip
     name = user["USERNAME"]
     reach = graph.reach(name)
     privileges = effective_privileges(name, graph, grants, reach)
+    if owner:  # every object privilege on the objects of its own schema, which it may grant
+        privileges.append(Privilege("schema", "ALL", name, True, implied_by=OWNER))
     held = counted(privileges)
     held_roles = [r for r in reach if not r.set_role]
     sysdba = _yes(pwfile.get(name, {}).get("SYSDBA"))
@@ -312,7 +324,9 @@ def _account(user: Row, graph: RoleGraph, grants, own_roles: list[Row], pwfile: 
     superuser += ["SYSDBA (password file)"] * sysdba
     grant_reasons = list(superuser)
     grant_reasons += graph.admin_reasons(name, reach)
-    grant_reasons += [privilege_label(p) for p in held if p.grantable or p.privilege in _GRANT_ANY]
+    # what ownership implies is not counted (every owner could grant on its own objects)
+    grant_reasons += [privilege_label(p) for p in held
+                      if (p.grantable and p.implied_by != OWNER) or p.privilege in _GRANT_ANY]  # fmt: skip
     session = [privilege_label(p) for p in held if p.level == "global" and p.privilege == "CREATE SESSION"]
     snapshot = _status_snapshot(user)
     snapshot.update(

@@ -57,6 +57,13 @@ WHERE p.grantee IN (SELECT u.username FROM dba_users u
                     UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'N')
 ORDER BY p.grantee, p.owner, p.table_name, p.column_name, p.privilege"""
 
+# DBA_OBJECTS — Oracle 7+: the users (not Oracle-maintained) that own at least one object. A
+# user holds every object privilege on the objects of its own schema (parse.py).
+OBJECT_OWNERS = """-- whalefall:dba_objects
+SELECT u.username FROM dba_users u
+WHERE u.oracle_maintained = 'N' AND u.username IN (SELECT o.owner FROM dba_objects o)
+ORDER BY u.username"""
+
 # V$PWFILE_USERS — Oracle 8+: who holds SYSDBA/SYSOPER (password file).
 PWFILE_USERS = """-- whalefall:v$pwfile_users
 SELECT username, sysdba, sysoper FROM v$pwfile_users ORDER BY username"""

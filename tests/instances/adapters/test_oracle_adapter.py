@@ -92,7 +92,7 @@ def test_fetch_accounts_flow_and_deadlines(database):
     accounts = adapter.fetch_accounts()
     assert {a.username for a in accounts} == {"APP", "WHALEFALL"}
     assert tags(adapter) == ["server_version", "dba_users", "dba_role_privs", "dba_sys_privs", "dba_tab_privs",
-                             "dba_col_privs", "v$pwfile_users", "dba_profiles"]  # fmt: skip
+                             "dba_col_privs", "dba_objects", "v$pwfile_users", "dba_profiles"]  # fmt: skip
     (connection,) = adapter.connections
     assert connection.call_timeout == 60_000 and connection.closed
     (kwargs,) = adapter.connect_calls
@@ -141,7 +141,7 @@ def test_statement_count_does_not_depend_on_users(database, count):
     accounts = {a.username: a for a in adapter.fetch_accounts()}
     assert len(accounts) == count + 2
     assert all(accounts[f"U{i}"].can_login and "APP_READ" in accounts[f"U{i}"].roles for i in range(count))
-    assert len(adapter.connections[0].executed) == 1 + 7  # the version, then 7 reads: for 10 and for 300 users
+    assert len(adapter.connections[0].executed) == 1 + 8  # the version, then 8 reads: for 10 and for 300 users
 
 
 def test_sizes_from_dba_views(database):

@@ -128,8 +128,8 @@ def test_a_privilege_view_the_monitor_may_not_select_is_an_unread_scope():
     Security Guide, "Managing Access to Objects"); the read goes on, names the view as an unread scope
     holding every object-level entry, and still reads the column grants of DBA_COL_PRIVS."""
     database = monitored(catalog_role=False)
-    views = ("DBA_USERS", "DBA_ROLES", "DBA_ROLE_PRIVS", "DBA_SYS_PRIVS", "DBA_COL_PRIVS", "V$PWFILE_USERS",
-             "DBA_PROFILES")  # fmt: skip
+    views = ("DBA_USERS", "DBA_ROLES", "DBA_ROLE_PRIVS", "DBA_SYS_PRIVS", "DBA_COL_PRIVS", "DBA_OBJECTS",
+             "V$PWFILE_USERS", "DBA_PROFILES")  # fmt: skip
     for view in views:
         database.grant_object("SELECT", "SYS", view, MONITOR)
     database.user("ANA")
@@ -443,6 +443,43 @@ def test_delete_any_table_is_delete_on_every_table_but_sys_ones():
     assert not holds(cleaner, "SELECT", "object", "APP.ORDERS", db_type="oracle")
     (select,) = holds(dora, "SELECT", "column", "APP.ORDERS.ID", db_type="oracle")
     assert (select.via, select.implied_by) == (("DBA",), "any_privilege")
+
+
+def test_an_objects_owner_holds_every_object_privilege_in_its_schema_and_no_system_privilege():
+    """A user that owns objects (DBA_OBJECTS, {REF}/ALL_OBJECTS.html) needs no grant on them ({SQLRF}/GRANT.html:
+    object privileges are granted on another user's objects): ALL on its schema, implied by ownership and not
+    counted for can_grant — object privileges only, not CREATE ANY TABLE. A user owning nothing holds none;
+    without SELECT on DBA_OBJECTS the owners' entries are an unread scope."""
+    database = monitored()
+    for name in ("HR", "NOBODY"):
+        database.user(name)
+        database.grant_system("CREATE SESSION", name)
+    database.table("HR", "EMPLOYEES", "USERS", 65536)
+    found = accounts(database)
+    hr, nobody = found["HR"], found["NOBODY"]
+    assert ("schema", "ALL", "HR", True, (), False) in grants(hr)
+    assert holds(hr.privileges, "UPDATE", "object", "HR.EMPLOYEES", db_type="oracle")
+    assert holds(hr.privileges, "SELECT", "column", "HR.EMPLOYEES.SALARY", db_type="oracle")
+    assert not holds(hr.privileges, "SELECT", "object", "APP.ORDERS", db_type="oracle")
+    assert not holds(hr.privileges, "CREATE ANY TABLE", "global", "", db_type="oracle")
+    assert not holds(hr.privileges, "CREATE ANY TABLE", "schema", "HR", db_type="oracle")
+    assert not hr.can_grant
+    assert not [p for p in nobody.privileges if p.implied_by == "owner"]
+    # granted view by view, DBA_OBJECTS left out: the read goes on, the owners' ALL is an unread scope
+    database = monitored(catalog_role=False)
+    for view in ("DBA_USERS", "DBA_ROLES", "DBA_ROLE_PRIVS", "DBA_SYS_PRIVS", "DBA_TAB_PRIVS", "DBA_COL_PRIVS",
+                 "V$PWFILE_USERS", "DBA_PROFILES"):  # fmt: skip
+        database.grant_object("SELECT", "SYS", view, MONITOR)
+    database.user("HR")
+    database.table("HR", "EMPLOYEES", "USERS", 65536)
+    reader = adapter(database)
+    rows = reader.read_account_rows()
+    (scope,) = reader.account_unread_scopes(rows)
+    assert (scope.label, scope.covers, scope.covers_privileges) == ("DBA_OBJECTS", (), (("schema", "ALL"),))
+    assert scope.contains({"level": "schema", "privilege": "ALL", "target": "HR"})
+    assert not scope.contains({"level": "object", "privilege": "SELECT", "target": "HR.EMPLOYEES"})
+    hr = {a.username: a for a in reader.parse_account_rows(rows)}["HR"]
+    assert not [p for p in hr.privileges if p.implied_by == "owner"]
 
 
 def test_password_policy_from_the_profile():

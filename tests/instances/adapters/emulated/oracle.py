@@ -41,8 +41,9 @@ CREATED = datetime(2024, 1, 2, 3, 4, 5)
 # TABLES have the columns of their ALL_ page ("same_as" in the catalog).
 TABLES = ("DBA_USERS", "DBA_ROLE_PRIVS", "DBA_ROLES", "DBA_SYS_PRIVS", "DBA_TAB_PRIVS", "DBA_COL_PRIVS",
           "V$PWFILE_USERS", "DBA_PROFILES", "DBA_TABLESPACES", "DBA_DATA_FILES", "DBA_SEGMENTS", "DBA_INDEXES",
-          "DBA_LOBS", "DBA_TABLES", "PRODUCT_COMPONENT_VERSION")  # fmt: skip
-SOURCES = {"DBA_INDEXES": "ALL_INDEXES", "DBA_LOBS": "ALL_LOBS", "DBA_TABLES": "ALL_TABLES"}
+          "DBA_LOBS", "DBA_TABLES", "DBA_OBJECTS", "PRODUCT_COMPONENT_VERSION")  # fmt: skip
+SOURCES = {"DBA_INDEXES": "ALL_INDEXES", "DBA_LOBS": "ALL_LOBS", "DBA_TABLES": "ALL_TABLES",
+           "DBA_OBJECTS": "ALL_OBJECTS"}  # fmt: skip
 SESSION_USER = "getvariable('ora_session_user')"
 # Views over the base tables, as the Database Reference defines their rows.
 VIEWS = {
@@ -237,10 +238,17 @@ class Oracle:
         segment (one TABLE PARTITION segment of ``size`` per partition when partitioned)."""
         self.insert("DBA_TABLES", OWNER=owner, TABLE_NAME=name, TABLESPACE_NAME=None if partitions else tablespace,
                     STATUS="VALID", NUM_ROWS=num_rows)  # fmt: skip
+        self.object(owner, name, "TABLE")
         for partition in partitions:
             self.segment(owner, name, "TABLE PARTITION", tablespace, size, partition)
         if not partitions:
             self.segment(owner, name, "TABLE", tablespace, size)
+
+    def object(self, owner: str, name: str, object_type: str) -> None:
+        """One DBA_OBJECTS row: what CREATE TABLE / VIEW / PROCEDURE / SEQUENCE … adds to the owner's schema."""
+        self.insert("DBA_OBJECTS", OWNER=owner, OBJECT_NAME=name, OBJECT_ID=next(self._ids), OBJECT_TYPE=object_type,
+                    CREATED=datetime(2024, 1, 1), LAST_DDL_TIME=datetime(2024, 1, 1), STATUS="VALID", TEMPORARY="N",
+                    GENERATED="N", SECONDARY="N", NAMESPACE=1)  # fmt: skip
 
     def index(self, owner: str, name: str, table: str, tablespace: str, size: int, *,
               table_owner: str | None = None) -> None:  # fmt: skip
