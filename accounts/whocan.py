@@ -17,8 +17,11 @@ sqlserver     database · schema · object · column
 oracle        schema (owner) · object · column
 ============  =========================================================================
 
-An object with more parts than an engine has levels names nothing there. Names compare
-exactly as the engine stores them (no case folding; a name containing a dot cannot be asked).
+An object with more parts than an engine has levels names nothing there. A last part
+``KIND::name`` (upper-case kind: ``TABLESPACE::fast``, ``app.LANGUAGE::plpgsql``,
+``ENDPOINT::x``) names an object outside the hierarchy, whatever the number of parts before it.
+Names compare exactly as the engine stores them (no case folding; a name containing a dot cannot
+be asked, except in a function's argument list or after a kind).
 
 Whether an account's entries give P on O is decided by ``instances.adapters.matching.holds`` —
 the one rule per engine that the classification DSL uses too (its docstring states it: ``ALL``,
@@ -60,14 +63,13 @@ OBJECT_LEVELS: dict[str, tuple[str, ...]] = {
     "oracle": ("schema", "object", "column"),
 }
 MAX_PARTS = max(len(levels) for levels in OBJECT_LEVELS.values())
-# a character of a name before the first ``::`` (no dot, parenthesis, NUL or second colon)
-_NO_MARK = r"(?:[^.:(\u0000]|:(?!:))"
+_KIND = matching.KIND
 #: an object name: 1 to MAX_PARTS non-empty parts separated by dots, no NUL (the API's schema pattern);
 #: or one ending in an argument list, or in a name after a kind (``KIND::name``), whose dots do not
 #: separate (``matching.target_parts``)
 OBJECT_PATTERN = (rf"^(?:[^.\u0000]+(?:\.[^.\u0000]+){{0,{MAX_PARTS - 1}}}"
                   rf"|(?:[^.(\u0000]+\.){{0,{MAX_PARTS - 1}}}[^.(\u0000]*\([^\u0000]*\)"
-                  rf"|(?:{_NO_MARK}+\.){{0,{MAX_PARTS - 1}}}{_NO_MARK}*::[^\u0000]*)$")  # fmt: skip
+                  rf"|(?:(?!{_KIND}::)[^.(\u0000]+\.){{0,{MAX_PARTS - 1}}}{_KIND}::[^\u0000]*)$")  # fmt: skip
 
 #: privileges that may hold every privilege on what they are on (``matching.gives`` decides; the
 #: index narrowing selects them for any question)

@@ -33,7 +33,7 @@ implied ones (``implied_by``: superuser, owner, sysadmin, dbo, any_privilege, â€
 - privileges reachable only by ``SET ROLE`` (``via_set_role``) count only with
   ``include_set_role: true``;
 - a ``DENY`` that gives the privilege and whose scope covers a granted entry's cancels it
-  (not a column GRANT by a table DENY; never what sysadmin, dbo or a superuser hold).
+  (not a column GRANT by a table DENY; never what sysadmin, dbo, an owner or a superuser hold).
 
 Evaluation returns ``None`` (no match) or the reasons it matched ("why": the leaves
 that decided it, e.g. ``"DELETE on app (database) via reporting â†’ app_rw"``) and
@@ -545,6 +545,8 @@ def _has_privilege(rule: dict) -> Evaluator:
             return True
         if len(held.parts) >= len(glob_parts):
             return fnmatchcase(held.target, target)
+        if matching.is_kind_named(held.parts[-1]):  # a KIND::name object holds nothing (matching rule 3)
+            return False
         # a broader entry covers the glob's objects where the engine passes its level down
         return matching.passes_down(db_type, held.level) and all(
             fnmatchcase(part, glob) for part, glob in zip(held.parts, glob_parts, strict=False)
@@ -577,7 +579,7 @@ def _has_privilege(rule: dict) -> Evaluator:
 def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool,
             scope: tuple[str, str] | None = None) -> bool:  # fmt: skip
     """A counted DENY that gives the privilege and covers ``held``'s own scope cancels it
-    (``matching.cancels``: not a column GRANT by a table DENY, never sysadmin/dbo/superuser; a
+    (``matching.cancels``: not a column GRANT by a table DENY, never sysadmin/dbo/owner/superuser; a
     MySQL partial revoke only its holder's global grant). ``scope``: (level, target) asked instead
     of ``held``'s own."""
     db_type = subject.db_type

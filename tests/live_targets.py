@@ -261,6 +261,9 @@ def _pg_sweep(conn) -> None:
         _pg_run(conn, pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)), None)
     for (name,) in _pg_run(conn, "SELECT spcname FROM pg_tablespace WHERE spcname LIKE %s", (like,)):
         _pg_run(conn, pgsql.SQL("DROP TABLESPACE IF EXISTS {}").format(pgsql.Identifier(name)), None)
+    if conn.info.server_version >= 150000:  # GRANT … ON PARAMETER (PG 15+): PUBLIC's grants outlive the roles
+        for (name,) in _pg_run(conn, "SELECT parname FROM pg_parameter_acl WHERE parname LIKE %s", (like,)):
+            _pg_run(conn, pgsql.SQL("REVOKE ALL ON PARAMETER {} FROM PUBLIC").format(pgsql.Identifier(name)), None)
     roles = [r for (r,) in _pg_run(conn, "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (like,))]
     if roles:
         idents = pgsql.SQL(", ").join(pgsql.Identifier(r) for r in roles)

@@ -91,6 +91,7 @@ SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Protocol
@@ -153,6 +154,8 @@ def gives(entry: Entry, privilege: str, db_type: str) -> bool:
     if name == privilege:
         return True
     if name in ALL_PRIVILEGES:
+        if privilege in ALL_PRIVILEGES:  # ALL asked: ALL PRIVILEGES is the same name
+            return True
         if db_type == "postgresql" and entry.level != "global":
             return privilege in PG_PRIVILEGES.get(entry.level, ())
         if db_type == "oracle" and entry.level != "global":
@@ -172,19 +175,22 @@ def schemas_only(entry: Entry, db_type: str) -> bool:
 #: what separates an object's kind from its name in a target (``KIND::name``: SQL Server's
 #: ``ENDPOINT::x``, PostgreSQL's ``app.LANGUAGE::plpgsql``, ``PARAMETER::pg_stat_statements.max``)
 KIND_MARK = "::"
+#: a kind: upper-case words (``TABLESPACE``, ``FOREIGN DATA WRAPPER``, ``SERVER_PRINCIPAL``), at the
+#: start of a part — a name that merely holds ``::`` (a MySQL database ``a::b``) is not one
+KIND = r"[A-Z][A-Z0-9_ ]*"
+_KIND_AT = re.compile(rf"(?:^|(?<=\.)){KIND}{KIND_MARK}")
+_KIND_NAMED = re.compile(rf"{KIND}{KIND_MARK}")
 
 
 def target_parts(target: str) -> tuple[str, ...]:
     """A dotted target's names. A target ending in an argument list (a PostgreSQL function,
     ``app.public.f(integer, public.money)``) keeps that list, dots and all, in its last name; so
-    does a name after a kind (``KIND_MARK``: ``PARAMETER::auto_explain.log_min_duration``), which
-    is always the last part."""
-    mark, paren = target.find(KIND_MARK), target.find("(")
-    if mark >= 0 and (paren < 0 or mark < paren):
-        head, _, name = target.partition(KIND_MARK)
-        parts = head.split(".")
-        parts[-1] += KIND_MARK + name
-        return tuple(parts)
+    does a name after a kind (``KIND::name`` at the start of a part, before any parenthesis:
+    ``PARAMETER::auto_explain.log_min_duration``), which is always the last part."""
+    kind, paren = _KIND_AT.search(target), target.find("(")
+    if kind is not None and (paren < 0 or kind.start() < paren):
+        parts = target[: kind.start()].split(".")[:-1] if kind.start() else []
+        return (*parts, target[kind.start() :])
     head, paren_text, arguments = target.partition("(")
     if not paren_text or not target.endswith(")"):
         return tuple(target.split("."))
@@ -196,8 +202,7 @@ def target_parts(target: str) -> tuple[str, ...]:
 def is_kind_named(part: str) -> bool:
     """Is this (last) part a ``KIND::name`` — an object outside the database › schema › table
     hierarchy (a tablespace, a language, an endpoint …), at the object level?"""
-    mark, paren = part.find(KIND_MARK), part.find("(")
-    return mark > 0 and (paren < 0 or mark < paren)
+    return _KIND_NAMED.match(part) is not None
 
 
 def passes_down(db_type: str, level: str) -> bool:
@@ -337,7 +342,7 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
         return mysql_pattern_matches(entry.target, target.split(".")[0])
     if rank == asked:
         return entry.target == target
-    if KIND_MARK in entry.target:
+    if is_kind_named(target_parts(entry.target)[-1]):
         return False
     return passes_down(db_type, entry.level) and target.startswith(entry.target + ".")
 

@@ -72,7 +72,7 @@ def test_object_pattern_and_parser_agree_on_random_names():
 
     rng = random.Random(1)
     for _ in range(20_000):
-        name = "".join(rng.choice("ab.:()\x00") for _ in range(rng.randint(0, 12)))
+        name = "".join(rng.choice("aAB .:()\x00") for _ in range(rng.randint(0, 12)))
         try:
             object_parts(name)
             parsed = True
@@ -103,6 +103,22 @@ def test_a_kind_named_object_is_an_object_wherever_it_is(db_type, name, parts, l
     # a global USAGE of pg_read_all_data is on schemas only
     assert not holds([Privilege("global", "USAGE", "", implied_by="pg_read_all_data")], "USAGE", name, "postgresql")
     assert asked_object(("a", "b", "c", "LANGUAGE::x"), "postgresql") is None  # below an object: nothing
+
+
+@pytest.mark.parametrize(
+    ("db_type", "name", "parts", "level"),
+    [
+        ("mysql", "a::b", ("a::b",), "database"), ("mysql", "a::b.t", ("a::b", "t"), "object"),
+        ("postgresql", "app.x::y", ("app", "x::y"), "schema"),
+        ("postgresql", "app.s.t.a::b", ("app", "s", "t", "a::b"), "column"),
+        ("postgresql", "app.s.f(x::int)", ("app", "s", "f(x::int)"), "object"),
+    ],
+)  # fmt: skip
+def test_a_name_holding_colons_that_is_not_a_kind_is_read_as_usual(db_type, name, parts, level):
+    """Only upper-case words at the start of a part are a kind (``matching.KIND``)."""
+    asked = ask(name, db_type)
+    assert (asked.parts, asked.level) == (parts, level)
+    assert covers(Entry("SELECT", "database", "a::b"), ask("a::b.t", "mysql"))
 
 
 def test_too_many_parts_or_an_unknown_engine_name_nothing():

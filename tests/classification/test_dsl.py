@@ -248,6 +248,10 @@ def test_postgresql_read_all_datas_usage_is_on_schemas_not_on_sequences():
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app"}, reader) is None  # a database
     # two parts, but a language of the database, not a schema
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.LANGUAGE::*"}, reader) is None
+    # a foreign server's USAGE is on the server only, not on what a 3-part glob names
+    server = subject(priv("USAGE", "object", "app.FOREIGN SERVER::s", implied_by="owner"), db_type="postgresql")
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.FOREIGN SERVER::*"}, server)
+    assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.*.*"}, server) is None
     # elsewhere a global privilege covers every target
     usage = subject(priv("USAGE", "global", ""), db_type="sqlserver")
     assert match({"fn": "has_privilege", "privilege": "USAGE", "target": "app.dbo.seq"}, usage)

@@ -20,7 +20,8 @@ ROLE = "SELECT_CATALOG_ROLE"
 PRIVILEGE = "SELECT ANY DICTIONARY"
 _WHY = {
     "account_sync": "the account sync reads DBA_USERS, DBA_ROLE_PRIVS, DBA_SYS_PRIVS, DBA_TAB_PRIVS, DBA_COL_PRIVS, "
-    "DBA_ROLES, V$PWFILE_USERS and DBA_PROFILES (no fallback)",
+    "DBA_OBJECTS, DBA_ROLES, V$PWFILE_USERS and DBA_PROFILES (no fallback; DBA_TAB_PRIVS, DBA_COL_PRIVS and "
+    "DBA_OBJECTS denied: the sync is partial)",
     "database_sizes": "without DBA_DATA_FILES and DBA_SEGMENTS sizes fall back to USER_SEGMENTS: only the "
     "login's own segments, stored as incomplete",
     "table_sizes": "without DBA_SEGMENTS, DBA_INDEXES, DBA_LOBS and DBA_TABLES table sizes fall back to the "

@@ -207,10 +207,12 @@ class PostgreSQLAdapter(BaseAdapter):
         return any(d["datname"] == name for d in listed)
 
     def account_unread_scopes(self, rows: AccountRows) -> tuple[UnreadScope, ...]:
-        """Each database whose object privileges could not be read: its schemas, tables, columns
-        and the default privileges set for every schema in it (``DEFAULT … ON …`` entries on the
-        database). Its database-level privileges (CONNECT, CREATE, TEMPORARY, ownership) come from
-        ``pg_database``, read from the instance's database: they are not inside the scope."""
+        """Each database whose object privileges could not be read: its schemas, tables, sequences,
+        functions, types, languages, foreign-data wrappers and servers, columns and the default
+        privileges set for every schema in it (``DEFAULT … ON …`` entries on the database). Its
+        database-level privileges (CONNECT, CREATE, TEMPORARY, ownership) come from ``pg_database``,
+        and tablespaces' and parameters' are the server's, read from the instance's database: they
+        are not inside the scope."""
         return tuple(
             UnreadScope(
                 "database",

@@ -18,7 +18,10 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   ``implied_by`` ``dbo`` (DENY never applies). The owner of a schema, or of an object with an
   owner of its own (``sys.schemas`` / ``sys.objects.principal_id``), holds CONTROL on it,
   ``implied_by`` ``owner`` (DENY never applies); a role's ownership passes to its members like a
-  grant; what dbo owns is left to its ``ALL``. **DENY beats GRANT**: a GRANT is not
+  grant; what dbo owns is left to its ``ALL``. Not modelled: a DENY on an object with an owner of
+  its own does not reach its schema's owner through the schema's CONTROL (it is not that object's
+  owner, and the DENY may apply); whether a DENY applies to the members of an owning role is not
+  documented. **DENY beats GRANT**: a GRANT is not
   effective when the same permission is denied, through any path, on the same
   securable or on one containing it (database ⊃ schema ⊃ object ⊃ column; an
   object-level DENY does not beat a column-level GRANT, as documented); only
@@ -278,7 +281,7 @@ def _covers(deny: Privilege, grant: Privilege) -> bool:
 
 def deny_beats_grant(privileges: list[Privilege]) -> list[Privilege]:
     """The privileges without the GRANTs that a DENY of the same permission covers (never what
-    sysadmin or dbo hold: DENY does not apply to them)."""
+    sysadmin, dbo or an owner hold: DENY does not apply to them)."""
     denies: dict[str, list[Privilege]] = defaultdict(list)
     for p in privileges:
         if p.state == "DENY":
@@ -323,7 +326,8 @@ def _database_facts(sid: str, views: Iterable[_DatabaseView]):
             "type": user["type"],
             "default_schema": user.get("default_schema_name"),
             "roles": sorted(str(e.role) for e in view.graph.direct(user["name"]) if e.role != PUBLIC),
-            "permissions": [_privilege_json(p) for p in view.grants.get(user["name"], [])],
+            # granted ones: what ownership implies is not a catalog row
+            "permissions": [_privilege_json(p) for p in view.grants.get(user["name"], []) if p.implied_by != OWNER],
         }
     return privileges, roles, snapshot, granting
 

@@ -80,7 +80,7 @@ ORDER BY d.name"""
 
 # The same databases for the account sync, with HAS_DBACCESS (SQL Server 2005+: 1 when the login can
 # open the database — a user for its SID, the guest user, CONNECT ANY DATABASE, sysadmin): one it
-# cannot open is not read (its three per-database statements would fail with error 916) and is
+# cannot open is not read (its four per-database statements would fail with error 916) and is
 # named as an unread scope.
 ACCOUNT_DATABASES = f"""-- whalefall:account_databases
 SELECT d.name, d.state, d.state_desc, HAS_DBACCESS(d.name) AS has_dbaccess

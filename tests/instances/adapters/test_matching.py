@@ -43,6 +43,11 @@ def test_postgresql_all_below_global_means_what_that_kind_of_object_has():
     superuser = Privilege("global", "ALL", implied_by="superuser")
     assert ask([superuser], "DELETE", "object", "app.s.t", "postgresql") == [superuser]
     assert ask([Privilege("database", "TEMPORARY", "app")], "temp", "database", "app", "postgresql")
+    # ALL asked is answered by ALL, whichever of its two names either side uses
+    assert ask([owner_of_database], "ALL PRIVILEGES", "database", "app", "postgresql") == [owner_of_database]
+    oracle_owner = Privilege("schema", "ALL", "HR", True, implied_by="owner")
+    assert ask([oracle_owner], "ALL PRIVILEGES", "object", "HR.T", "oracle") == [oracle_owner]
+    assert ask([oracle_owner], "CREATE ANY TABLE", "object", "HR.T", "oracle") == []
 
 
 def test_sqlserver_control_is_every_permission_on_its_securable():

@@ -450,6 +450,8 @@ def build(scratch: PGScratch, scenario: Scenario, monitor: str) -> None:
         scratch.later(pg_drop_role(name))
     for name in scenario.tablespaces:  # its owner can be dropped only after it
         scratch.later(f"DROP TABLESPACE IF EXISTS {name}")
+    for name in scenario.parameters:  # DROP OWNED BY the roles leaves PUBLIC's grant (and the catalog row)
+        scratch.later(f"REVOKE ALL ON PARAMETER {name} FROM PUBLIC")
     for db in scenario.schemas:
         scratch.later(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     connections = {}
