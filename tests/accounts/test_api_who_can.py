@@ -77,6 +77,23 @@ def test_the_object_is_read_per_engine_and_implied_privileges_and_public_answer(
     assert [(i["username"], i["level"]) for i in public] == [("PUBLIC", "database"), ("owner", "global")]
 
 
+def test_a_kind_named_object_is_asked_by_its_name_dots_and_spaces_included(api_client, estate):
+    """``KIND::name`` (accounts.whocan.level_named): an object of the database, or of no database."""
+    accounts_apply(instance=estate["pg"], accounts=[
+        AccountFacts("PUBLIC", can_login=False, privileges=(Privilege("object", "USAGE", "app.LANGUAGE::plpgsql"),)),
+        AccountFacts("fdw_user", privileges=(Privilege("object", "USAGE", "app.FOREIGN SERVER::eu.remote"),)),
+        AccountFacts("tuner", privileges=(Privilege("object", "SET", "PARAMETER::auto_explain.log_min_duration"),)),
+    ])  # fmt: skip
+    asked = {"db_type": "postgresql"}
+    for privilege, name, expected in (("USAGE", "app.LANGUAGE::plpgsql", ["PUBLIC"]),
+                                      ("USAGE", "app.FOREIGN SERVER::eu.remote", ["fdw_user"]),
+                                      ("SET", "PARAMETER::auto_explain.log_min_duration", ["tuner"]),
+                                      ("USAGE", "app.LANGUAGE::sql", [])):  # fmt: skip
+        body = items(api_client.get(URL, {"privilege": privilege, "object": name, **asked}))
+        assert [i["username"] for i in body if i["level"] != "global"] == expected, name
+        assert all(i["target"] == name for i in body if i["level"] != "global")
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
