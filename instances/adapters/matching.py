@@ -34,8 +34,9 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
      SQL Server and Oracle pass every level down; **PostgreSQL passes down only table → column**
      (a database or schema privilege is about that database or schema itself:
      ``has_schema_privilege`` does not look at the database's ACL, nor ``has_table_privilege`` at
-     the schema's). A target holding ``::`` (``KIND::name``: a SQL Server endpoint or certificate,
-     a PostgreSQL language, tablespace or parameter …) is an object, matched as a whole only. A
+     the schema's). A target whose last part is ``KIND::name`` (upper-case words before ``::``:
+     a SQL Server endpoint or certificate, a PostgreSQL language, tablespace or parameter …) is an
+     object, matched as a whole only. A
      narrower entry never covers a wider question (a column grant is not a table privilege:
      ``has_table_privilege`` agrees).
 4. **DENY** (SQL Server; and MySQL 8 partial revokes, below): a counted DENY entry that gives P by rule
