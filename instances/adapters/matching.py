@@ -188,6 +188,8 @@ def target_parts(target: str) -> tuple[str, ...]:
     ``app.public.f(integer, public.money)``) keeps that list, dots and all, in its last name; so
     does a name after a kind (``KIND::name`` at the start of a part, before any parenthesis:
     ``PARAMETER::auto_explain.log_min_duration``), which is always the last part."""
+    if KIND_MARK not in target and "(" not in target:  # the common case: plain dotted names
+        return tuple(target.split("."))
     kind, paren = _KIND_AT.search(target), target.find("(")
     if kind is not None and (paren < 0 or kind.start() < paren):
         parts = target[: kind.start()].split(".")[:-1] if kind.start() else []
@@ -343,7 +345,7 @@ def covers(entry: Entry, level: str, target: str, db_type: str) -> bool:
         return mysql_pattern_matches(entry.target, target.split(".")[0])
     if rank == asked:
         return entry.target == target
-    if is_kind_named(target_parts(entry.target)[-1]):
+    if KIND_MARK in entry.target and is_kind_named(target_parts(entry.target)[-1]):
         return False
     return passes_down(db_type, entry.level) and target.startswith(entry.target + ".")
 
