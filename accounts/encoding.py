@@ -19,7 +19,7 @@ from accounts import sql
 from accounts.diff import facts_json, facts_privileges
 from accounts.whocan import mysql_pattern_affixes
 from instances.adapters.base import AccountFacts, Privilege
-from instances.adapters.matching import mysql_is_pattern
+from instances.adapters.matching.mysql import mysql_is_pattern
 from instances.adapters.parsing import SharedSnapshot
 
 

@@ -50,7 +50,8 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from instances.adapters import matching
-from instances.adapters.matching import holds, mysql_pattern_tokens, target_parts
+from instances.adapters.matching import holds, target_parts
+from instances.adapters.matching.mysql import mysql_pattern_tokens
 
 LEVELS = ("global", "database", "schema", "object", "column")
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}

@@ -48,6 +48,7 @@ from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
 from instances.adapters import matching
+from instances.adapters.matching import mysql as mysql_matching
 
 LEVELS = matching.LEVELS
 _RANK = matching.RANK
@@ -273,7 +274,7 @@ _FUNCTION_DOCS = {
     "has_privilege": "Some effective privilege gives it — held directly, through roles, or implied by the engine "
     "(superuser, owner, sysadmin, db_owner, dbo, ANY privileges); ALL counts as every privilege; level keeps that "
     "level and broader ones; target is a glob; DENY (SQL Server) cancels what it covers; SET ROLE-only privileges "
-    "count with include_set_role (instances/adapters/matching.py has the exact rules).",
+    "count with include_set_role (instances/adapters/matching/ has the exact rules).",
     "password_policy": "The engine reported that value for facts.password_policy.enforced (SQL Server CHECK_POLICY, "
     "an Oracle profile's PASSWORD_VERIFY_FUNCTION, MySQL validate_password, MariaDB password-check plugins, "
     "PostgreSQL passwordcheck); null — the engine cannot tell — never matches, whichever value is asked.",
@@ -587,11 +588,11 @@ def _denied(subject: Subject, name: str, held: _Held, include_set_role: bool,
     for deny in subject.denials:
         if not ((include_set_role or not deny.via_set_role) and matching.gives(deny, name, db_type)):
             continue
-        if scope is None and matching.is_first_match(deny):
+        if scope is None and mysql_matching.is_first_match(deny):
             # a MariaDB first-match DENY stands for a more specific row: it hides the held row (a
             # pattern, which ``covers`` would read as one name) everywhere only when every name the
             # held row matches matches the DENY's row first; elsewhere the held row still applies
-            covered = matching.mysql_pattern_contains(deny.target, held.target)
+            covered = mysql_matching.mysql_pattern_contains(deny.target, held.target)
         else:
             covered = matching.covers(deny, level, target, db_type)
         if covered and matching.cancels(deny, held, db_type):

@@ -16,7 +16,7 @@ from accounts.whocan import (
     object_parts,
 )
 from instances.adapters.base import Privilege
-from instances.adapters.matching import mysql_pattern_matches
+from instances.adapters.matching.mysql import mysql_pattern_matches
 
 
 def ask(name: str, db_type: str):

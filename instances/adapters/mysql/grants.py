@@ -15,7 +15,7 @@ from itertools import zip_longest
 from typing import Any
 
 from instances.adapters.base import Privilege
-from instances.adapters.matching import (
+from instances.adapters.matching.mysql import (
     FIRST_MATCH,
     HOSTNAME_LENGTH,
     SAME_NAME_HOST,

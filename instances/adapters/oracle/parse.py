@@ -76,7 +76,7 @@ ANY_PRIVILEGE = "any_privilege"
 OWNER = "owner"
 # Oracle Database SQL Language Reference, GRANT, "System Privileges": the ANY privileges that act as
 # an object privilege on every table, view or procedure of every schema (except SYS's, while
-# O7_DICTIONARY_ACCESSIBILITY is FALSE, the default: instances/adapters/matching.py). Targets carry
+# O7_DICTIONARY_ACCESSIBILITY is FALSE, the default: instances/adapters/matching/). Targets carry
 # no object type, so the sequence and type variants (SELECT ANY SEQUENCE, EXECUTE ANY TYPE, …) are
 # not mapped: they would answer for tables and procedures too.
 ANY_PRIVILEGES = {

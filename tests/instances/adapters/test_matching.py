@@ -1,4 +1,4 @@
-"""``instances/adapters/matching.py``: each rule of ``holds()`` decides a test (pure, no database).
+"""``instances/adapters/matching/``: each rule of ``holds()`` decides a test (pure, no database).
 
 The live oracle comparisons (``test_postgresql_holds_live.py``, ``test_mysql_holds_live.py``) check
 the same function against what the engines themselves answer."""
@@ -11,13 +11,14 @@ import pytest
 
 from instances.adapters import matching
 from instances.adapters.base import Privilege
-from instances.adapters.matching import (
+from instances.adapters.matching import holds, privileges_from_facts
+from instances.adapters.matching.mysql import (
     FIRST_MATCH,
     SAME_NAME_HOST,
-    holds,
     mariadb_database_rank,
     mariadb_row_rank,
-    privileges_from_facts,
+    mysql_pattern_contains,
+    mysql_pattern_matches,
 )
 
 
@@ -218,10 +219,10 @@ def test_mysql_pattern_contains_is_sound_against_brute_force():
     alphabet = "ab_%\\"
     patterns = ["", *("".join(p) for n in range(1, 4) for p in itertools.product(alphabet, repeat=n))]
     names = ["", *("".join(p) for n in range(1, 5) for p in itertools.product(alphabet, repeat=n))]
-    matched = {p: [n for n in names if matching.mysql_pattern_matches(p, n)] for p in patterns}
+    matched = {p: [n for n in names if mysql_pattern_matches(p, n)] for p in patterns}
     for general in patterns:
         for specific in patterns:
-            if matching.mysql_pattern_contains(general, specific):
-                assert all(matching.mysql_pattern_matches(general, n) for n in matched[specific]), (general, specific)
-    assert matching.mysql_pattern_contains("app%", "app\\_1") and matching.mysql_pattern_contains("a_", "ab")
-    assert not matching.mysql_pattern_contains("app\\_%", "app%") and not matching.mysql_pattern_contains("ab", "a_")
+            if mysql_pattern_contains(general, specific):
+                assert all(mysql_pattern_matches(general, n) for n in matched[specific]), (general, specific)
+    assert mysql_pattern_contains("app%", "app\\_1") and mysql_pattern_contains("a_", "ab")
+    assert not mysql_pattern_contains("app\\_%", "app%") and not mysql_pattern_contains("ab", "a_")

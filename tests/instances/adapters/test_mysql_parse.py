@@ -15,7 +15,8 @@ import re
 import pytest
 
 from instances.adapters.base import AccountFacts, DatabaseSize, PasswordPolicy, Privilege, TableSize
-from instances.adapters.matching import FIRST_MATCH, holds
+from instances.adapters.matching import holds
+from instances.adapters.matching.mysql import FIRST_MATCH
 from instances.adapters.mysql import grants, parse, sql
 from instances.adapters.mysql.features import MySQLFeatures
 

@@ -301,7 +301,7 @@ def test_reasons_for_superuser_and_lock():
     assert baseline(ACCOUNT_STATUS="LOCKED").account().reasons == {"is_locked": ("ACCOUNT_STATUS LOCKED",)}
 
 
-# --- implied privileges, asked through holds() (instances/adapters/matching.py) -------------------
+# --- implied privileges, asked through holds() (instances/adapters/matching/) -------------------
 # Oracle Database SQL Language Reference, GRANT, "System Privileges": DELETE ANY TABLE "Delete rows
 # from tables, table partitions, or views in any schema"; with O7_DICTIONARY_ACCESSIBILITY FALSE (the
 # default) the ANY privileges do not reach objects in the SYS schema.

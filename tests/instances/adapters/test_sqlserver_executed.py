@@ -544,7 +544,7 @@ def test_sql_text_runs_as_written():
     assert instance.connections[0].statements[-1] == sql.DATABASE_SIZES
 
 
-# --- implied permissions and DENY, asked through holds() (instances/adapters/matching.py) -------------
+# --- implied permissions and DENY, asked through holds() (instances/adapters/matching/) -------------
 def deletes_orders(account) -> list:
     return holds(account.privileges, "DELETE", "object", "sales.dbo.orders", db_type="sqlserver")
 

@@ -457,7 +457,7 @@ def test_reasons_name_the_path():
     assert locked.reasons == {"is_locked": ("disabled",)}
 
 
-# --- implied permissions and DENY, asked through holds() (instances/adapters/matching.py) ---------
+# --- implied permissions and DENY, asked through holds() (instances/adapters/matching/) ---------
 # Microsoft Learn, "DENY (Transact-SQL)" (https://learn.microsoft.com/sql/t-sql/statements/deny-transact-sql):
 # "DENY takes precedence over all permissions, except that DENY does not apply to object owners or members
 # of the sysadmin fixed server role"; "A table-level DENY does not take precedence over a column-level
