@@ -85,6 +85,17 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    matched by no row of a more specific host (``mysql_pattern_contains``; else it is never reached,
    its grant option neither).
 
+7. **MariaDB rows of the anonymous user.** Every lookup of a database's row also finds the
+   ``mysql.db`` rows whose user is '' (sql_acl.cc ``find_by_username_or_anon``): one wins when it
+   sorts strictly before the holder's own first match (host, then database pattern, then a named
+   user before the anonymous one). The lookups are the login's (user name and client host), its
+   active role's and PUBLIC's (no client host: '' — a role's own rows, at host '', come first), the
+   last while PUBLIC's role row exists. The MariaDB adapter lists, in each of those holders, the
+   anonymous rows at a host covering the holder's (``implied_by`` ``ANONYMOUS_USER``, + ``ANONYMOUS_AT``
+   + that host when not the holder's own), ranked by ``mariadb_row_rank`` with the holder's rows;
+   their first-match DENYs follow rule 5. The anonymous user's table, column and routine rows are
+   found by the exact user name only: they are its own.
+
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
 SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read
 (each engine's limits are listed in docs/adapters*.md).

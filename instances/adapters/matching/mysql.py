@@ -93,12 +93,30 @@ def same_name_host(implied_by: str | None) -> str | None:
     return implied_by.partition(SAME_NAME_HOST)[2]
 
 
-def mariadb_row_rank(entry: Entry) -> tuple[bool, int, int]:
+#: ``implied_by`` of a MariaDB entry standing for a ``mysql.db`` row of the anonymous user ('') at the
+#: holder's own host (rule 7); followed by ``ANONYMOUS_AT`` and a host when at a covering host
+ANONYMOUS_USER = "anonymous user's row"
+ANONYMOUS_AT = " at host "
+
+
+def row_host(implied_by: str | None) -> tuple[str | None, bool]:
+    """The ``mysql.db`` row an entry (or a first-match DENY) stands for: (the covering host it is
+    at, None for the holder's own host; whether it is the anonymous user's)."""
+    if not implied_by:
+        return None, False
+    if ANONYMOUS_USER in implied_by:
+        rest = implied_by.partition(ANONYMOUS_USER)[2]
+        return (rest[len(ANONYMOUS_AT):] if rest.startswith(ANONYMOUS_AT) else None), True
+    return same_name_host(implied_by), False
+
+
+def mariadb_row_rank(entry: Entry) -> tuple[bool, int, int, bool]:
     """Where MariaDB sorts a ``mysql.db`` row of a holder (smaller first): host, then database
-    pattern; the account's own rows come before those of covering hosts (rule 6)."""
-    host = same_name_host(entry.implied_by)
+    pattern, then the holder's own user name before the anonymous user's (``get_magic_sort("hdu",
+    …)``); the holder's own host comes before covering hosts (rules 6 and 7)."""
+    host, anonymous = row_host(entry.implied_by)
     host_rank = mariadb_database_rank(host, HOSTNAME_LENGTH) if host is not None else 0
-    return host is not None, host_rank, mariadb_database_rank(entry.target)
+    return host is not None, host_rank, mariadb_database_rank(entry.target), anonymous
 
 
 @lru_cache(maxsize=65536)

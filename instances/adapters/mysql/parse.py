@@ -48,12 +48,15 @@ Definitions (also in docs/adapters.md):
   ``matching.FIRST_MATCH``), on the holder's path.
 - MariaDB rows of same-name accounts: the server looks database, table and column rows up by the
   user name and the client's host, so the rows of ``'u'@'%'`` apply to ``'u'@'10.%'`` too (any
-  other host of ``u`` covering the account's, ``grants.host_covers``): they are listed as the
+  other host of ``u`` covering the account's, ``rows.host_covers``): they are listed as the
   account's own entries with ``implied_by`` ``matching.SAME_NAME_HOST`` + that host, after its
   own rows (one holder, ranked by host then database: ``matching`` rule 6); of a table (or a
   routine, looked up apart from tables), only the most specific host's entries. Global privileges
   and the default role stay per account. MySQL 8 is left as it was (with active roles it checks
   the authenticated account's cached privileges; not verified here).
+- MariaDB rows of the anonymous user ('' in ``mysql.db``): found by the lookups of every login, of
+  its active role and of PUBLIC while PUBLIC's role row exists (``matching`` rule 7,
+  ``rows.add_rows_of_others``, ``rows.role_anonymous_entries``); labelled ``matching.mysql.ANONYMOUS_USER``.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, TableSize
-from instances.adapters.mysql.grants import Key, Row, collect_grants, first_match_denies, is_yes, same_name_rows
+from instances.adapters.mysql.grants import Key, Row, collect_grants, is_yes
+from instances.adapters.mysql.rows import add_rows_of_others, first_match_denies, role_anonymous_entries
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -230,8 +234,7 @@ def parse_accounts(
     node = _Nodes(roles, mariadb=mariadb)
     own = collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version, db_priv_columns,
                          routine_privs=routine_privs)  # fmt: skip
-    for key, rows in same_name_rows(own, roles).items() if mariadb else ():
-        own[key] = [*own[key], *rows]
+    role_anonymous = add_rows_of_others(own, [(r["User"], r["Host"]) for r in users], roles) if mariadb else []
     grants = {node(key): privileges for key, privileges in own.items()}
     defaults = _default_roles(users, default_roles)
     graph = role_graph(role_grants, node, defaults, activate_all=activate_all_roles)
@@ -240,6 +243,7 @@ def parse_accounts(
         direct_grants[grant.grantee].append(grant)
     memo: dict = {}
     hidden_cache: dict = {}  # first_match_denies: per holder's rows
+    anonymous_memo: dict = {}  # role_anonymous_entries: per role reached
     intern = snapshot_interner()
     policies: dict[str, PasswordPolicy] = {}  # an account's policy depends only on its plugin
     accounts = []
@@ -250,6 +254,8 @@ def parse_accounts(
         name = node(key)
         reach = graph.reach(name)
         privileges = effective_privileges(name, graph, grants, reach, memo)
+        if role_anonymous:
+            privileges += role_anonymous_entries(reach, role_anonymous, anonymous_memo)
         if mariadb:
             privileges += first_match_denies(privileges, hidden_cache)
         plugin = row.get("plugin") or ""
@@ -260,7 +266,7 @@ def parse_accounts(
             _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
                      mariadb=mariadb, activate_all=activate_all_roles, policy=policy, intern=intern)
         )  # fmt: skip
-    public = grants.get(PUBLIC) if mariadb and (PUBLIC, "") in roles else None
+    public = [*grants.get(PUBLIC, ()), *role_anonymous] if mariadb and (PUBLIC, "") in roles else None
     if public:
         public = [*public, *first_match_denies(public, hidden_cache)]
         accounts.append(

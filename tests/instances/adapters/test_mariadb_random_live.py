@@ -65,6 +65,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.live]
 # for seeds 1–200, routines included (26, 45, 46 and 84 lack a granted or a denied answer at one level;
 # 14, 15, 107, 142, 151, 154, 184 and 198 one of EXECUTE)
 SEEDS = (1, 2, 6, 9, 19)
+ANONYMOUS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE")
 COLUMNS = ("c", "d")  # never ``id``: the table-level statements name it
@@ -90,6 +91,11 @@ def ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def literal(text: str) -> str:
+    """A string literal (backslashes doubled: MariaDB reads them as escapes)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def escape(name: str) -> str:
     """A database name as a pattern matching only itself (``\\_``, ``\\%``)."""
     return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
@@ -106,6 +112,7 @@ class Scenario:
     tables: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     routines: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # db → (kind, name)
     public_on: set[str] = dataclasses.field(default_factory=set)
+    anonymous: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # the anonymous user's (host, Db)
     statements: list[str] = dataclasses.field(default_factory=list)
 
     def script(self) -> str:
@@ -115,9 +122,9 @@ class Scenario:
 class Generator:
     """Draws one scenario; every choice comes from ``rng``, in a fixed order."""
 
-    def __init__(self, seed: int, prefix: str, *, twins: bool = False):
+    def __init__(self, seed: int, prefix: str, *, twins: bool = False, anonymous: bool = False, public: bool = True):
         self.rng = rng = random.Random(seed)
-        self.prefix = prefix
+        self.seed, self.prefix, self.anonymous, self.public = seed, prefix, anonymous, public
         logins = {f"{prefix}u{i}": f"Pw-{rng.getrandbits(64):x}" for i in range(rng.randint(6, 8))}
         twin = rng.choice(sorted(logins)) if rng.random() < 0.5 and twins else None  # drawn either way: same seeds
         roles = [f"{prefix}r{i}" for i in range(rng.randint(3, 4))]
@@ -139,7 +146,7 @@ class Generator:
         a login."""
         roll = self.rng.random()
         if roll < public:
-            return PUBLIC
+            return PUBLIC if self.public else self.rng.choice(self.accounts)
         return self.rng.choice(self.roles) if roll < public + 0.3 else self.rng.choice(self.accounts)
 
     def grant(self, privileges: list[str], on: str, grantee: str, column: str | None = None) -> None:
@@ -183,8 +190,25 @@ class Generator:
                     self.grant([rng.choice(COLUMN_PRIVILEGES)], on, self.grantee(), rng.choice(COLUMNS))
         self.revokes()
         self.routines(databases)  # drawn last: the earlier draws of a seed stay as they were
+        if self.anonymous:
+            self.anonymous_rows(databases)
         self.sql("FLUSH PRIVILEGES")
         return s
+
+    def anonymous_rows(self, databases: list[str]) -> None:
+        """1–3 ``mysql.db`` rows of the anonymous user ('' at '%') on the scenario's databases or
+        patterns, written directly: ``GRANT … TO ''@'%'`` would create an anonymous account, which
+        would capture the connections of the server's other logins. Drawn from a generator of their
+        own: the seed's other draws stay as they were."""
+        rng = random.Random(f"{self.seed}/anonymous")
+        wild = escape(self.prefix)
+        patterns = [escape(db) for db in databases] + [databases[0], f"{wild}s%", f"{wild}%"]
+        for pattern in rng.sample(patterns, rng.randint(1, 3)):
+            privileges = rng.sample(("Select", "Insert", "Update", "Delete", "Execute"), rng.randint(1, 3))
+            columns = ", ".join(f"{name}_priv" for name in privileges)
+            values = ", ".join("'Y'" for _ in privileges)
+            self.sql(f"INSERT INTO mysql.db (Host, Db, User, {columns}) VALUES ('%', {literal(pattern)}, '', {values})")
+            self.scenario.anonymous.append(("%", pattern))
 
     def routines(self, databases: list[str]) -> None:
         """A procedure or a function or two per database, EXECUTE (now and then ALTER ROUTINE) granted
@@ -277,6 +301,10 @@ def build(scratch: MySQLScratch, scenario: Scenario) -> None:
         scratch.later(f"DROP USER IF EXISTS '{name}'@'%'")
     if scenario.twin:
         scratch.later(f"DROP USER IF EXISTS '{scenario.twin}'@'{LOOPBACK}'")
+    if scenario.anonymous:  # teardown runs last-queued first: the rows go, then the server reloads
+        scratch.later("FLUSH PRIVILEGES")
+        for host, pattern in scenario.anonymous:
+            scratch.later(f"DELETE FROM mysql.db WHERE User = '' AND Host = '{host}' AND Db = {literal(pattern)}")
     for statement in scenario.statements:
         scratch.run(statement)
 
@@ -394,3 +422,83 @@ def test_same_name_at_two_hosts(seed, mysql_scratch, mysql_monitor):
         pytest.fail(f"seed {seed} draws no login at two hosts")
     differing, server = mismatches(scenario, prefix, mysql_scratch, mysql_monitor)
     assert not differing, failure(seed, scenario, prefix, differing, len(server))
+
+
+def public_role_row(scratch: MySQLScratch, *, present: bool) -> None:
+    """Make MariaDB's PUBLIC role row (``mysql.global_priv``) present or absent for one test, and put
+    it back as it was at teardown. It outlives a REVOKE of PUBLIC's last grant, and while it is there
+    the server looks PUBLIC's database rows up for every session — the anonymous user's among them.
+    Absent is only possible while PUBLIC holds nothing."""
+    row = scratch.run("SELECT Priv FROM mysql.global_priv WHERE User = %s AND Host = ''", (PUBLIC,))
+    if bool(row) == present:
+        return
+    scratch.later("FLUSH PRIVILEGES")  # teardown runs last-queued first: the row is restored, then reloaded
+    if present:
+        scratch.later(f"DELETE FROM mysql.global_priv WHERE User = '{PUBLIC}' AND Host = ''")
+        scratch.run(f"INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('', '{PUBLIC}', "
+                    """'{"access":0,"is_role":true}')""")  # fmt: skip
+    else:
+        held = scratch.run("SELECT Db FROM mysql.db WHERE User = %s UNION ALL SELECT Db FROM mysql.tables_priv "
+                           "WHERE User = %s UNION ALL SELECT Db FROM mysql.procs_priv WHERE User = %s",
+                           (PUBLIC, PUBLIC, PUBLIC))  # fmt: skip
+        if held or '"access":0' not in row[0][0].replace(" ", ""):
+            pytest.fail(f"PUBLIC holds grants on this server ({held or row}): its role row cannot be removed")
+        scratch.later(f"INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('', '{PUBLIC}', {literal(row[0][0])})")
+        scratch.run(f"DELETE FROM mysql.global_priv WHERE User = '{PUBLIC}' AND Host = ''")
+    scratch.run("FLUSH PRIVILEGES")
+
+
+@pytest.mark.parametrize("public", (False, True), ids=("no PUBLIC row", "PUBLIC row"))
+@pytest.mark.parametrize("seed", ANONYMOUS_SEEDS)
+def test_anonymous_user_rows(seed, public, mysql_scratch, mysql_monitor):
+    """``mysql.db`` rows of the anonymous user ('' at '%', as MariaDB's own install scripts write for
+    ``test`` and ``test\\_%``) apply to a login when no row of its own matches the database first,
+    to each role's lookup, and — while PUBLIC's role row exists, granted anything or not — to PUBLIC's
+    lookup (``matching`` rule 7); some seeds add a login also at '127.0.0.1'. Without PUBLIC's row the
+    scenario grants nothing to PUBLIC (a grant would create the row)."""
+    public_role_row(mysql_scratch, present=public)
+    prefix = f"{RUN_PREFIX}z{seed}{'p' if public else 'n'}_"
+    scenario = Generator(seed, prefix, twins=True, anonymous=True, public=public).generate()
+    differing, server = mismatches(scenario, prefix, mysql_scratch, mysql_monitor)
+    assert not differing, failure(seed, scenario, prefix, differing, len(server))
+
+
+@pytest.mark.parametrize("public", (False, True), ids=("no PUBLIC row", "PUBLIC row"))
+def test_anonymous_rows_at_a_logins_host_and_at_a_covering_one(public, mysql_scratch, mysql_monitor):
+    """Logins at '127.0.0.1' (what a connection from here authenticates as) and the anonymous user's
+    rows at that host, at '127.0.0.%' and at '%': of one host a more specific database wins whoever's
+    row it is; a covering host's row comes after the login's own; a role's lookup finds the '%' row."""
+    public_role_row(mysql_scratch, present=public)
+    p = f"{RUN_PREFIX}w{'p' if public else 'n'}_"
+    one, two, role = f"{p}l1", f"{p}l2", f"{p}r"
+    scenario = Scenario({one: "Pw-1-anonymous", two: "Pw-2-anonymous"}, None, [role])
+    at = f"'{LOOPBACK}'"
+    scenario.statements += [
+        *(f"CREATE DATABASE {ident(p + db)}" for db in ("a1", "a2", "b1")),
+        *(f"CREATE TABLE {ident(p + db)}.t0 (id int, c int, d int)" for db in ("a1", "a2", "b1")),
+        f"CREATE USER '{one}'@{at} IDENTIFIED BY 'Pw-1-anonymous'",
+        f"CREATE USER '{two}'@{at} IDENTIFIED BY 'Pw-2-anonymous'",
+        f"CREATE ROLE {ident(role)}", f"GRANT {ident(role)} TO '{two}'@{at}",
+        f"SET DEFAULT ROLE {ident(role)} FOR '{two}'@{at}",
+        f"GRANT INSERT ON {ident(escape(p) + 'a%')}.* TO '{one}'@{at}",
+        f"GRANT SELECT ON {ident(p + 'a2')}.* TO {ident(role)}",
+    ]  # fmt: skip
+    for host, db, column in ((LOOPBACK, escape(p + "a1"), "Select"), ("127.0.0.%", escape(p + "a2"), "Delete"),
+                             ("127.0.0.%", escape(p + "b1"), "Update"), ("%", escape(p) + "a%", "Delete")):  # fmt: skip
+        scenario.statements.append(
+            f"INSERT INTO mysql.db (Host, Db, User, {column}_priv) VALUES ('{host}', {literal(db)}, '', 'Y')")
+        scenario.anonymous.append((host, db))
+    scenario.statements.append("FLUSH PRIVILEGES")
+    scenario.tables = {p + db: ["t0"] for db in ("a1", "a2", "b1")}
+    for login in (one, two):
+        mysql_scratch.later(f"DROP USER IF EXISTS '{login}'@{at}")
+    differing, server = mismatches(scenario, p, mysql_scratch, mysql_monitor)
+    assert not differing, failure("-", scenario, p, differing, len(server))
+    ran = {(login, target, privilege) for (login, level, target, privilege), ok in server.items() if ok
+           and level == "object"}  # fmt: skip
+    assert {(one, f"{p}a1.t0", "SELECT"), (one, f"{p}a2.t0", "INSERT"), (one, f"{p}b1.t0", "UPDATE")} <= ran
+    assert (one, f"{p}a1.t0", "INSERT") not in ran  # the more specific row alone
+    # the covering host's a2 row comes after l1's own; PUBLIC's lookup (its row there) finds the '%' one
+    assert ((one, f"{p}a2.t0", "DELETE") in ran) == public
+    assert {(two, f"{p}a1.t0", "DELETE"), (two, f"{p}a2.t0", "SELECT")} <= ran  # the role's lookup: '%' row on a1
+

@@ -18,6 +18,7 @@ from instances.adapters.base import AccountFacts, DatabaseSize, PasswordPolicy, 
 from instances.adapters.matching import holds
 from instances.adapters.matching.mysql import FIRST_MATCH
 from instances.adapters.mysql import grants, parse, sql
+from instances.adapters.mysql import rows as row_rules
 from instances.adapters.mysql.features import MySQLFeatures
 
 SELECT, SUPER, GRANT_OPTION = 1, 1 << 15, 1 << 10
@@ -283,9 +284,9 @@ def test_first_match_denies_only_where_two_rows_can_share_a_database():
     # crm_ (fixed length, ends anywhere) and crm% / %s can share one; sales% and hr\_% cannot
     assert denies == {("crm_", "UPDATE"), ("crm_", "DROP"), ("crm%", "DROP"), ("sales%", "DROP"),
                       ("hr\\_%", "DROP")}  # fmt: skip
-    assert grants._patterns_disjoint("sales%", "hr\\_%") and grants._patterns_disjoint("a_", "a__")
-    assert grants._patterns_disjoint("%ab", "%cb") and not grants._patterns_disjoint("a%", "%b")
-    assert not grants._patterns_disjoint("a_c", "a%") and grants._patterns_disjoint("a_c", "b%")
+    assert row_rules._patterns_disjoint("sales%", "hr\\_%") and row_rules._patterns_disjoint("a_", "a__")
+    assert row_rules._patterns_disjoint("%ab", "%cb") and not row_rules._patterns_disjoint("a%", "%b")
+    assert not row_rules._patterns_disjoint("a_c", "a%") and row_rules._patterns_disjoint("a_c", "b%")
 
 
 def test_a_tables_entry_of_the_most_specific_host_only_with_its_columns():
@@ -317,10 +318,77 @@ def test_a_name_at_one_host_only_is_unchanged():
 
 
 def test_host_covers():
-    assert grants.host_covers("%", "127.0.0.1") and grants.host_covers("127.%", "127.0.0.1")
-    assert grants.host_covers("%", "10.%") and grants.host_covers("1_.%", "10.%") and grants.host_covers("%", "%")
-    assert not grants.host_covers("10._", "10.%") and not grants.host_covers("127.%", "%")
-    assert grants.host_covers("%.EXAMPLE.com", "db.example.COM")
+    assert row_rules.host_covers("%", "127.0.0.1") and row_rules.host_covers("127.%", "127.0.0.1")
+    assert row_rules.host_covers("%", "10.%") and row_rules.host_covers("1_.%", "10.%")
+    assert row_rules.host_covers("%", "%")
+    assert not row_rules.host_covers("10._", "10.%") and not row_rules.host_covers("127.%", "%")
+    assert row_rules.host_covers("%.EXAMPLE.com", "db.example.COM")
+
+
+# --- rows of the anonymous user: every login's, role's and PUBLIC's lookup (matching rule 7) -----
+
+ANON = "anonymous user's row"
+
+
+def _public(accounts: dict[str, AccountFacts]) -> AccountFacts | None:
+    return accounts.get("PUBLIC")
+
+
+def test_the_anonymous_users_rows_apply_to_every_login_at_a_covered_host():
+    users = [gp("alice"), gp("bob", "localhost"), gp("carol", "10.%")]
+    anon = [db("", "%", "test\\_%", "Select", "Insert"), db("", "10.0.%", "ops", "Delete")]
+    accounts = mariadb(users, dbs=anon)
+    assert Privilege("database", "SELECT", "test\\_%", implied_by=ANON) in accounts["alice"].privileges
+    assert Privilege("database", "INSERT", "test\\_%", implied_by=f"{ANON} at host %") in accounts["bob"].privileges
+    assert _held(accounts["carol"], "INSERT", "test_1.t")
+    # 10.0.% covers no login's every session (carol@10.% may connect from 10.1.x): not listed
+    assert not any(_held(a, "DELETE", "ops.t") for a in accounts.values())
+
+
+def test_a_login_s_own_more_specific_row_hides_the_anonymous_row_and_the_other_way_round():
+    anon = [db("", "%", "test\\_%", "Select"), db("", "%", "app1", "Delete")]
+    own = [db("alice", "%", "test\\_1", "Insert"), db("alice", "%", "app%", "Update")]
+    account = alice(dbs=[*anon, *own])
+    assert _held(account, "INSERT", "test_1.t") and not _held(account, "SELECT", "test_1.t")
+    assert _held(account, "SELECT", "test_2.t")
+    # at one host a more specific database wins whoever's row it is: app1's anonymous row first
+    assert Privilege("database", "UPDATE", "app1", state="DENY", implied_by=f"{FIRST_MATCH}, {ANON}") in (
+        account.privileges)  # fmt: skip
+    assert _held(account, "DELETE", "app1.t") and not _held(account, "UPDATE", "app1.t")
+    assert _held(account, "UPDATE", "app2.t")
+
+
+def test_of_two_equally_specific_rows_the_logins_own_comes_first():
+    account = alice(dbs=[db("", "%", "app%", "Select"), db("alice", "%", "app%", "Insert")])
+    assert _held(account, "INSERT", "app1.t") and not _held(account, "SELECT", "app1.t")
+
+
+def test_a_role_s_lookup_finds_the_anonymous_rows_its_own_do_not_hide():
+    # alice's own row on app1 hides the anonymous app% row for her; her default role's lookup (rows
+    # of its own only on app2) still finds it on app1 — the server lets her SELECT there (live test)
+    users = [gp("alice", default_role="r"), role("r")]
+    dbs = [db("", "%", "app%", "Select"), db("alice", "%", "app1", "Insert"), db("r", "", "app2", "Delete")]
+    account = mariadb(users, dbs=dbs, roles_mapping=[grant("alice", "r")])["alice"]
+    assert Privilege("database", "SELECT", "app%", via=("r",), implied_by=f"{ANON} at host %") in account.privileges
+    assert _held(account, "SELECT", "app1.t") and _held(account, "INSERT", "app1.t")
+    # on app2 the role's own row comes first for the role; her own lookup still finds app% there
+    assert Privilege("database", "SELECT", "app2", state="DENY", via=("r",), implied_by=FIRST_MATCH) in (
+        account.privileges)  # fmt: skip
+    assert _held(account, "DELETE", "app2.t") and _held(account, "SELECT", "app2.t")
+
+
+def test_publics_lookup_finds_them_while_its_role_row_exists():
+    dbs = [db("", "%", "app%", "Select"), db("alice", "%", "app1", "Insert")]
+    without = mariadb([gp("alice")], dbs=dbs)
+    assert _public(without) is None and not _held(without["alice"], "SELECT", "app1.t")
+    public = _public(mariadb([gp("alice"), role("PUBLIC")], dbs=dbs))
+    assert public is not None and _held(public, "SELECT", "app1.t")
+
+
+def test_the_anonymous_users_table_and_column_rows_are_its_own_only():
+    tables = [table("%", "d", "t", "Select", user="")]
+    account = alice(tables=tables)
+    assert not _held(account, "SELECT", "d.t")
 
 
 # --- locks, PUBLIC, snapshot -------------------------------------------------------
