@@ -35,6 +35,7 @@ _STATE_MODULES = (
     "instances.adapters.rows",
     "instances.adapters.parsing",
     "instances.adapters.matching",
+    "instances.adapters.matching.mysql",
     "accounts.diff",
     "accounts.encoding",
     "accounts.services",

@@ -2,6 +2,7 @@
 reading them) are those of the last applied listing skips parsing and
 comparing — and never skips a real change."""
 
+import pathlib
 import sys
 import textwrap
 from datetime import UTC, datetime
@@ -138,6 +139,16 @@ def test_fingerprint_changes_when_the_reading_code_changes(tmp_path, monkeypatch
     finally:
         sys.modules.pop("wf_fp_probe", None)
         fingerprint._code_digest.cache_clear()
+
+
+def test_every_module_of_the_shared_rule_packages_is_covered():
+    """A module added to a package the state depends on (``matching`` became one) is fingerprinted
+    too: else an upgrade of it would leave unchanged listings with the old rules' state."""
+    from instances.adapters import matching
+
+    package = pathlib.Path(matching.__file__).parent
+    names = {f"instances.adapters.matching.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"}
+    assert names <= set(fingerprint._STATE_MODULES)
 
 
 def test_postgresql_rows_carry_the_connected_database():
