@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, Privilege, TableSize
-from instances.adapters.matching import BYPASS_DENY
+from instances.adapters.matching import BYPASS_DENY, is_kind_named, target_parts
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -271,8 +271,10 @@ def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
 
 def _covers(deny: Privilege, grant: Privilege) -> bool:
     """Does ``deny`` (same permission) apply to ``grant``'s securable? Server permissions: the
-    same target; database ones: the same or a containing securable, except object → column."""
-    if "global" in (deny.level, grant.level) or "::" in deny.target + grant.target:  # not in the hierarchy
+    same target; database ones: the same or a containing securable, except object → column. A
+    ``KIND::name`` securable (a certificate, a database principal …) contains nothing, and its
+    database contains it (``matching.covers``, which ``holds`` applies to the same entries)."""
+    if "global" in (deny.level, grant.level) or is_kind_named(target_parts(deny.target)[-1]):
         return deny.level == grant.level and deny.target == grant.target
     if deny.level == "object" and grant.level == "column":
         return False

@@ -27,7 +27,7 @@ DATABASE, USER = "sales", "alice_user"
 
 _STATES = {"G": "GRANT", "W": "GRANT_WITH_GRANT_OPTION", "D": "DENY", "R": "REVOKE"}
 _SERVER_CLASSES = {100: "SERVER", 101: "SERVER_PRINCIPAL", 105: "ENDPOINT", 108: "AVAILABILITY GROUP"}
-_DATABASE_CLASSES = {0: "DATABASE", 1: "OBJECT_OR_COLUMN", 3: "SCHEMA", 4: "DATABASE_PRINCIPAL"}
+_DATABASE_CLASSES = {0: "DATABASE", 1: "OBJECT_OR_COLUMN", 3: "SCHEMA", 4: "DATABASE_PRINCIPAL", 25: "CERTIFICATE"}
 
 
 def _row(tag: str, **values: Any) -> dict[str, Any]:
@@ -337,6 +337,11 @@ def test_a_server_role_permission_is_effective_with_its_path():
                      db_permission(USER, "SELECT", **ORDERS), id="schema-deny-beats-object-grant"),
         pytest.param(db_permission(USER, "SELECT", "D"), db_permission("reporting", "SELECT", **EMAIL),
                      id="database-deny-beats-column-grant"),
+        pytest.param(db_permission("app", "CONTROL", "D"), db_permission(USER, "CONTROL", "G", 25, major_id=7),
+                     id="database-deny-beats-a-certificates-grant"),
+        pytest.param(db_permission("app", "SELECT", "D", **REPORTS | {"major_id": 1, "schema_name": "dbo"}),
+                     db_permission(USER, "SELECT", **ORDERS | {"object_name": "a::b"}),
+                     id="schema-deny-beats-the-grant-on-an-object-whose-name-holds-::"),
     ],
 )  # fmt: skip
 def test_deny_beats_grant(deny, grant):
@@ -344,8 +349,11 @@ def test_deny_beats_grant(deny, grant):
     target_of = database_privilege_target(grant)
     assert any(p.state == "GRANT" and p.target == target_of for p in granted.account().privileges)
     denied = granted.plus(db_permissions=deny).account()
-    assert not any(p.state == "GRANT" and p.privilege == "SELECT" and p.target == target_of for p in denied.privileges)
-    assert any(p.state == "DENY" and p.privilege == "SELECT" for p in denied.privileges)
+    name = grant["permission_name"]
+    assert not any(p.state == "GRANT" and p.privilege == name and p.target == target_of for p in denied.privileges)
+    assert any(p.state == "DENY" and p.privilege == name for p in denied.privileges)
+    level = parse.database_privilege(DATABASE, grant).level
+    assert not holds(denied.privileges, name, level, target_of, db_type="sqlserver")  # the rule agrees
 
 
 def database_privilege_target(row) -> str:
