@@ -75,7 +75,8 @@ FIRST_MATCH = "mysql.db first match"
 
 
 def is_first_match(entry: Entry) -> bool:
-    """A MariaDB first-match DENY (rule 5), of the account's own rows or a covering host's (rule 6)."""
+    """A MariaDB first-match DENY (rule 5), of the account's own rows, a covering host's (rule 6) or
+    the anonymous user's (rule 7)."""
     return (entry.implied_by or "").startswith(FIRST_MATCH)
 
 
