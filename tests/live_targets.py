@@ -86,9 +86,17 @@ class MySQLScratch:
         self._teardown.append(statement)
 
     def teardown(self) -> None:
+        """Every queued statement, last-queued first; one that fails does not stop the others (its
+        error is raised after them)."""
+        failed: list[Exception] = []
         for statement in reversed(self._teardown):
-            self.run(statement)
+            try:
+                self.run(statement)
+            except pymysql.MySQLError as exc:
+                failed.append(exc)
         self._teardown.clear()
+        if failed:
+            raise failed[0]
 
 
 def mysql_ident(name: str) -> str:
@@ -118,8 +126,13 @@ def _mysql_sweep(conn) -> None:
         cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s", (like,))
         for (name,) in cur.fetchall():
             cur.execute(f"DROP DATABASE IF EXISTS {mysql_ident(name)}")
-        # the anonymous user's rows a test wrote into mysql.db (their patterns escape the prefix)
-        if cur.execute("DELETE FROM mysql.db WHERE User = '' AND REPLACE(Db, '\\\\', '') LIKE %s", (like,)):
+        # the anonymous user's rows a test wrote into mysql.db, and PUBLIC's grants on the run's objects
+        # (a REVOKE that failed; DROP DATABASE leaves grants behind): their names may escape the prefix
+        removed = cur.execute("DELETE FROM mysql.db WHERE User IN ('', 'PUBLIC') AND REPLACE(Db, '\\\\', '') LIKE %s",
+                              (like,))  # fmt: skip
+        for table in ("tables_priv", "columns_priv", "procs_priv"):
+            removed += cur.execute(f"DELETE FROM mysql.{table} WHERE User = 'PUBLIC' AND Db LIKE %s", (like,))
+        if removed:
             cur.execute("FLUSH PRIVILEGES")
 
 
@@ -232,9 +245,17 @@ class PGScratch:
         self._teardown.append(statement)
 
     def teardown(self) -> None:
+        """Every queued statement, last-queued first; one that fails does not stop the others (its
+        error is raised after them)."""
+        failed: list[Exception] = []
         for statement in reversed(self._teardown):
-            self.run(statement)
+            try:
+                self.run(statement)
+            except pymysql.MySQLError as exc:
+                failed.append(exc)
         self._teardown.clear()
+        if failed:
+            raise failed[0]
 
 
 def _pg_run(conn, statement, args) -> list[tuple]:

@@ -45,11 +45,11 @@ Definitions (also in docs/adapters.md):
   with the rows of the roles granted to it merged in) that match a database, the server uses the
   most specific one only (``matching`` rule 5). What a less specific row grants and a more specific
   row does not is listed as a DENY entry on the more specific row (``implied_by``
-  ``matching.FIRST_MATCH``), on the holder's path.
+  ``matching.mysql.FIRST_MATCH``), on the holder's path.
 - MariaDB rows of same-name accounts: the server looks database, table and column rows up by the
   user name and the client's host, so the rows of ``'u'@'%'`` apply to ``'u'@'10.%'`` too (any
   other host of ``u`` covering the account's, ``rows.host_covers``): they are listed as the
-  account's own entries with ``implied_by`` ``matching.SAME_NAME_HOST`` + that host, after its
+  account's own entries with ``implied_by`` ``matching.mysql.SAME_NAME_HOST`` + that host, after its
   own rows (one holder, ranked by host then database: ``matching`` rule 6); of a table (or a
   routine, looked up apart from tables), only the most specific host's entries. Global privileges
   and the default role stay per account. MySQL 8 is left as it was (with active roles it checks
@@ -68,7 +68,7 @@ from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, TableSize
 from instances.adapters.mysql.grants import Key, Row, collect_grants, is_yes
-from instances.adapters.mysql.rows import add_rows_of_others, first_match_denies, role_anonymous_entries
+from instances.adapters.mysql.rows import add_rows_of_others, first_match_denies, reached_rows, role_anonymous_entries
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -255,7 +255,7 @@ def parse_accounts(
         reach = graph.reach(name)
         privileges = effective_privileges(name, graph, grants, reach, memo)
         if role_anonymous:
-            privileges += role_anonymous_entries(reach, role_anonymous, anonymous_memo)
+            privileges += role_anonymous_entries(reach, role_anonymous, privileges, anonymous_memo)
         if mariadb:
             privileges += first_match_denies(privileges, hidden_cache)
         plugin = row.get("plugin") or ""
@@ -266,7 +266,8 @@ def parse_accounts(
             _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
                      mariadb=mariadb, activate_all=activate_all_roles, policy=policy, intern=intern)
         )  # fmt: skip
-    public = [*grants.get(PUBLIC, ()), *role_anonymous] if mariadb and (PUBLIC, "") in roles else None
+    public = [*grants.get(PUBLIC, ()), *reached_rows(role_anonymous, grants.get(PUBLIC, ()))] if (
+        mariadb and (PUBLIC, "") in roles) else None  # fmt: skip
     if public:
         public = [*public, *first_match_denies(public, hidden_cache)]
         accounts.append(

@@ -137,7 +137,8 @@ def add_rows_of_others(own: dict[Key, list[Privilege]], accounts: Iterable[Key],
         return []
     for key in accounts:  # after the same-name rows: the anonymous user's rows are not theirs to copy
         if key[0] and key not in roles:
-            own[key] = [*own.get(key, ()), *anonymous_entries(anonymous, key[1])]
+            mine = own.get(key, [])
+            own[key] = [*mine, *reached_rows(anonymous_entries(anonymous, key[1]), mine)]
     return anonymous_entries(anonymous, "")
 
 
@@ -222,12 +223,14 @@ def _object_of(p: Privilege) -> tuple[bool, str]:
 
 def anonymous_rows(grants: Mapping[Key, Sequence[Privilege]]) -> dict[str, list[Privilege]]:
     """Host → the ``mysql.db`` rows of the anonymous user ('' at that host), for the hosts that have
-    any. Its table, column and routine rows are left out: the server looks those up by the exact user
-    name (``table_hash_search``), so they apply to the anonymous account's own sessions only."""
-    rows = {}
+    any; an empty host is read as ``%``: the server applies and ranks such a row as one at ``%``
+    (checked live, without a ``mysql.host`` table — MariaDB 10.4+ has none). Its table, column and
+    routine rows are left out: the server looks those up by the exact user name
+    (``table_hash_search``), so they apply to the anonymous account's own sessions only."""
+    rows: dict[str, list[Privilege]] = {}
     for (user, host), privileges in grants.items():
         if not user and (held := [p for p in privileges if p.level == "database"]):
-            rows[host] = held
+            rows.setdefault(host or "%", []).extend(held)
     return rows
 
 
@@ -235,13 +238,12 @@ def anonymous_entries(rows: Mapping[str, Sequence[Privilege]], host: str) -> lis
     """The anonymous user's database rows (``anonymous_rows``) that the server applies to every
     session of a holder at ``host`` ('' for the lookup of a role or PUBLIC, which has no client host):
     those at that host (``implied_by`` ``ANONYMOUS_USER``) or at a host covering it
-    (``ANONYMOUS_USER`` + ``ANONYMOUS_AT`` + that host). A row with an empty host is a role's only: a
-    user's lookup of it also needs ``mysql.host``."""
+    (``ANONYMOUS_USER`` + ``ANONYMOUS_AT`` + that host)."""
     entries = []
     for other, privileges in rows.items():
         if other.lower() == host.lower():
             label = ANONYMOUS_USER
-        elif other and host_covers(other, host):
+        elif host_covers(other, host):
             label = ANONYMOUS_USER + ANONYMOUS_AT + other
         else:
             continue
@@ -249,16 +251,34 @@ def anonymous_entries(rows: Mapping[str, Sequence[Privilege]], host: str) -> lis
     return entries
 
 
-def role_anonymous_entries(reach: Iterable[RoleReach], rows: Sequence[Privilege], memo: dict) -> list[Privilege]:
-    """The anonymous user's rows each role granted to the account itself adds (``matching`` rule 7:
-    the server looks an active role's database rows up as a user name without a client host, and its
-    lookup finds the anonymous user's rows at a host matching that too), on that role's path; the
-    roles granted to a role have their rows merged into it, and no lookup of their own."""
+def reached_rows(candidates: Sequence[Privilege], rows: Iterable[Privilege]) -> list[Privilege]:
+    """Of the anonymous user's ``candidates``, those some database name reaches in a holder with
+    ``rows``: a row ranked before a candidate (``mariadb_row_rank``) that matches every name the
+    candidate matches leaves it unreached — it gives nothing there, its grant option neither (a
+    GRANT the row's ``Grant_priv`` would allow fails with 1044: checked live)."""
+    earlier = [(mariadb_row_rank(p), p.target) for p in rows if p.level == "database" and p.state != "DENY"]
+    if not earlier:
+        return list(candidates)
+    return [p for p in candidates
+            if not any(rank < mariadb_row_rank(p) and (target == p.target or mysql_pattern_contains(target, p.target))
+                       for rank, target in earlier)]  # fmt: skip
+
+
+def role_anonymous_entries(
+    reach: Iterable[RoleReach], rows: Sequence[Privilege], privileges: Sequence[Privilege], memo: dict
+) -> list[Privilege]:
+    """The anonymous user's rows (``rows``, labelled for an empty client host) that each role granted
+    to the account itself adds (``matching`` rule 7: the server looks an active role's database rows
+    up as a user name without a client host, and that lookup finds the anonymous user's rows at a host
+    matching it too), on that role's path, when reached past the role's own rows (its ``privileges``
+    entries on that path: the roles granted to a role have their rows merged into it, and no lookup of
+    their own)."""
     entries = []
     for r in reach:
         if len(r.via) == 1:
             held = memo.get(r)
             if held is None:
-                held = memo[r] = [replace(p, via=r.via, via_set_role=r.set_role) for p in rows]
+                own = [p for p in privileges if p.via[:1] == r.via]
+                held = memo[r] = [replace(p, via=r.via, via_set_role=r.set_role) for p in reached_rows(rows, own)]
             entries += held
     return entries

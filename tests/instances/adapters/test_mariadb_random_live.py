@@ -196,7 +196,7 @@ class Generator:
         return s
 
     def anonymous_rows(self, databases: list[str]) -> None:
-        """1–3 ``mysql.db`` rows of the anonymous user ('' at '%') on the scenario's databases or
+        """1–3 ``mysql.db`` rows of the anonymous user ('' at '%' or at '') on the scenario's databases or
         patterns, written directly: ``GRANT … TO ''@'%'`` would create an anonymous account, which
         would capture the connections of the server's other logins. Drawn from a generator of their
         own: the seed's other draws stay as they were."""
@@ -204,11 +204,13 @@ class Generator:
         wild = escape(self.prefix)
         patterns = [escape(db) for db in databases] + [databases[0], f"{wild}s%", f"{wild}%"]
         for pattern in rng.sample(patterns, rng.randint(1, 3)):
+            host = rng.choice(("%", "%", ""))  # an empty host: read as '%'
             privileges = rng.sample(("Select", "Insert", "Update", "Delete", "Execute"), rng.randint(1, 3))
             columns = ", ".join(f"{name}_priv" for name in privileges)
             values = ", ".join("'Y'" for _ in privileges)
-            self.sql(f"INSERT INTO mysql.db (Host, Db, User, {columns}) VALUES ('%', {literal(pattern)}, '', {values})")
-            self.scenario.anonymous.append(("%", pattern))
+            self.sql(f"INSERT INTO mysql.db (Host, Db, User, {columns}) "
+                     f"VALUES ('{host}', {literal(pattern)}, '', {values})")
+            self.scenario.anonymous.append((host, pattern))
 
     def routines(self, databases: list[str]) -> None:
         """A procedure or a function or two per database, EXECUTE (now and then ALTER ROUTINE) granted

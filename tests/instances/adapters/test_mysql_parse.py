@@ -385,6 +385,26 @@ def test_publics_lookup_finds_them_while_its_role_row_exists():
     assert public is not None and _held(public, "SELECT", "app1.t")
 
 
+def test_an_anonymous_row_with_an_empty_host_is_one_at_any_host():
+    # a login's lookup applies it, ranked as at '%' (live: a more specific database of it wins over
+    # the login's own pattern there); a role's own rows (host '') still come first in its lookup
+    users = [gp("alice"), gp("bob", default_role="r"), role("r")]
+    dbs = [db("", "", "app1", "Select"), db("alice", "%", "app%", "Insert"), db("r", "", "app%", "Insert")]
+    accounts = mariadb(users, dbs=dbs, roles_mapping=[grant("bob", "r")])
+    assert _held(accounts["alice"], "SELECT", "app1.t") and not _held(accounts["alice"], "INSERT", "app1.t")
+    assert _held(accounts["bob"], "SELECT", "app1.t") and _held(accounts["bob"], "INSERT", "app1.t")
+
+
+def test_an_anonymous_row_no_database_reaches_gives_no_grant_option():
+    anon = db("", "%", "app", "Select", grant=True)
+    reached = alice(dbs=[anon])
+    assert reached.can_grant and _held(reached, "SELECT", "app.t")
+    # alice's own row on app comes first (named before anonymous): the GRANT fails with 1044 (live)
+    hidden = alice(dbs=[anon, db("alice", "%", "app", "Select")])
+    assert not hidden.can_grant
+    assert not any(p.implied_by for p in hidden.privileges if p.level == "database")
+
+
 def test_the_anonymous_users_table_and_column_rows_are_its_own_only():
     tables = [table("%", "d", "t", "Select", user="")]
     account = alice(tables=tables)
