@@ -251,7 +251,7 @@ class PGScratch:
         for statement in reversed(self._teardown):
             try:
                 self.run(statement)
-            except pymysql.MySQLError as exc:
+            except psycopg.Error as exc:
                 failed.append(exc)
         self._teardown.clear()
         if failed:

@@ -93,8 +93,10 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    last while PUBLIC's role row exists. The MariaDB adapter lists, in each of those holders, the
    anonymous rows at a host covering the holder's (``implied_by`` ``ANONYMOUS_USER``, + ``ANONYMOUS_AT``
    + that host when not the holder's own), ranked by ``mariadb_row_rank`` with the holder's rows;
-   their first-match DENYs follow rule 5. The anonymous user's table, column and routine rows are
-   found by the exact user name only: they are its own.
+   their first-match DENYs follow rule 5. An anonymous row with an empty host is one at ``%`` (the
+   server applies and ranks it so), and one that a single row ranked before it covers in a holder is
+   not listed there (never reached: its grant option neither). The anonymous user's table, column
+   and routine rows are found by the exact user name only: they are its own.
 
 Not modelled: SQL Server permissions implied by others than CONTROL / CONTROL SERVER (``ALTER ANY
 SCHEMA`` ⇒ ``ALTER`` on each schema, …), ownership chains, and anything the adapters do not read

@@ -276,9 +276,12 @@ def role_anonymous_entries(
     entries = []
     for r in reach:
         if len(r.via) == 1:
-            held = memo.get(r)
-            if held is None:
-                own = [p for p in privileges if p.via[:1] == r.via]
-                held = memo[r] = [replace(p, via=r.via, via_set_role=r.set_role) for p in reached_rows(rows, own)]
-            entries += held
+            own = [p for p in privileges if p.via[:1] == r.via]
+            # which nested roles' rows lie on this path depends on the account's graph: keyed by them too
+            # (``effective_privileges`` shares a path's entries between accounts; the memo keeps ``own``
+            # alive, so its ids stay its own)
+            key = (r, tuple(map(id, own)))
+            if key not in memo:
+                memo[key] = (own, [replace(p, via=r.via, via_set_role=r.set_role) for p in reached_rows(rows, own)])
+            entries += memo[key][1]
     return entries

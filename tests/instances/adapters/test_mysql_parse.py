@@ -405,6 +405,19 @@ def test_an_anonymous_row_no_database_reaches_gives_no_grant_option():
     assert not any(p.implied_by for p in hidden.privileges if p.level == "database")
 
 
+def test_an_accounts_anonymous_entries_do_not_depend_on_the_other_accounts():
+    # x reaches c only through r, whose lookup finds c's row on app first; y reaches c through its
+    # default role d: r's path holds none of c's rows for y — a memo shared by role alone gave x y's
+    dbs = [db("", "%", "app", "Select", grant=True), db("c", "", "app", "Select"), db("x", "%", "app", "Insert")]
+    memberships = [grant("x", "r"), grant("y", "r"), grant("y", "d"),
+                   grant("r", "c", host=""), grant("d", "c", host="")]  # fmt: skip
+    roles = [role("r"), role("d"), role("c")]
+    first = mariadb([gp("x"), gp("y", default_role="d"), *roles], dbs=dbs, roles_mapping=memberships)["x"]
+    after = mariadb([gp("y", default_role="d"), gp("x"), *roles], dbs=dbs, roles_mapping=memberships)["x"]
+    assert first.privileges == after.privileges
+    assert not any(p.implied_by and p.via == ("r",) for p in first.privileges)
+
+
 def test_the_anonymous_users_table_and_column_rows_are_its_own_only():
     tables = [table("%", "d", "t", "Select", user="")]
     account = alice(tables=tables)
