@@ -72,12 +72,23 @@ from instances.adapters.parsing import (
     sorted_privileges,
     via_label,
 )
+from instances.adapters.sqlserver.roles import (
+    CONTROL_SERVER,
+    DBO,
+    FIXED_DATABASE_ROLES,
+    FIXED_SERVER_ROLES,
+    GUEST,
+    OWNER,
+    PUBLIC,
+)
 
 Row = Mapping[str, Any]
 
 _STATES = {"G": ("GRANT", False), "W": ("GRANT", True), "D": ("DENY", False)}
 _GRANTING_DB_ROLES = {"db_owner", "db_securityadmin"}
 _USER_TYPES = {"S", "U", "G", "E", "X", "C", "K"}
+#: logins mapped to a certificate or an asymmetric key: they sign code, they never open a session
+_NO_SESSION_TYPES = {"C", "K"}
 
 
 @dataclass(frozen=True)
@@ -167,59 +178,6 @@ def database_privilege(database: str, row: Row) -> Privilege | None:
     return Privilege(level=level, privilege=row["permission_name"], target=target, grantable=state[1], state=state[0])
 
 
-# What the fixed roles hold without a catalog row, as Microsoft documents it ("Server-level roles",
-# "Database-level roles"; the permission tables of "Permissions of Fixed Server Roles" / "… Fixed
-# Database Roles"): (state, permission, WITH GRANT OPTION). Each entry is ``implied_by`` its role;
-# ``ALL`` stands for "any activity": sysadmin bypasses every check, DENY included ("DENY
-# (Transact-SQL)"); db_owner has CONTROL on the database, but DENY applies to its members.
-_G, _W, _D = ("GRANT", False), ("GRANT", True), ("DENY", False)
-FIXED_SERVER_ROLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    role: tuple((state, permission, grantable) for (state, grantable), permission in held)
-    for role, held in {
-        "sysadmin": ((_W, "CONTROL SERVER"), (_W, "ALL")),
-        "securityadmin": ((_G, "ALTER ANY LOGIN"),),
-        "serveradmin": ((_G, "ALTER ANY ENDPOINT"), (_G, "ALTER RESOURCES"), (_G, "ALTER SERVER STATE"),
-                        (_G, "ALTER SETTINGS"), (_G, "SHUTDOWN"), (_G, "VIEW SERVER STATE")),
-        "setupadmin": ((_G, "ALTER ANY LINKED SERVER"),),
-        "processadmin": ((_G, "ALTER ANY CONNECTION"), (_G, "ALTER SERVER STATE")),
-        "diskadmin": ((_G, "ALTER RESOURCES"),),
-        "dbcreator": ((_G, "CREATE ANY DATABASE"),),
-        "bulkadmin": ((_G, "ADMINISTER BULK OPERATIONS"),),
-    }.items()
-}  # fmt: skip
-_DDLADMIN = (
-    "ALTER ANY ASSEMBLY", "ALTER ANY ASYMMETRIC KEY", "ALTER ANY CERTIFICATE", "ALTER ANY CONTRACT",
-    "ALTER ANY DATABASE DDL TRIGGER", "ALTER ANY DATABASE EVENT NOTIFICATION", "ALTER ANY DATASPACE",
-    "ALTER ANY FULLTEXT CATALOG", "ALTER ANY MESSAGE TYPE", "ALTER ANY REMOTE SERVICE BINDING", "ALTER ANY ROUTE",
-    "ALTER ANY SCHEMA", "ALTER ANY SERVICE", "ALTER ANY SYMMETRIC KEY", "CHECKPOINT", "CREATE AGGREGATE",
-    "CREATE DEFAULT", "CREATE FUNCTION", "CREATE PROCEDURE", "CREATE QUEUE", "CREATE RULE", "CREATE SYNONYM",
-    "CREATE TABLE", "CREATE TYPE", "CREATE VIEW", "CREATE XML SCHEMA COLLECTION", "REFERENCES",
-)  # fmt: skip
-FIXED_DATABASE_ROLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    role: tuple((state, permission, grantable) for (state, grantable), permission in held)
-    for role, held in {
-        "db_owner": ((_W, "CONTROL"), (_W, "ALL")),
-        "db_accessadmin": ((_G, "ALTER ANY USER"), (_G, "CREATE SCHEMA"), (_W, "CONNECT")),
-        "db_backupoperator": ((_G, "BACKUP DATABASE"), (_G, "BACKUP LOG"), (_G, "CHECKPOINT")),
-        "db_datareader": ((_G, "SELECT"),),
-        "db_datawriter": ((_G, "INSERT"), (_G, "UPDATE"), (_G, "DELETE")),
-        "db_ddladmin": tuple((_G, permission) for permission in _DDLADMIN),
-        "db_denydatareader": ((_D, "SELECT"),),
-        "db_denydatawriter": ((_D, "INSERT"), (_D, "UPDATE"), (_D, "DELETE")),
-        "db_securityadmin": ((_G, "ALTER ANY APPLICATION ROLE"), (_G, "ALTER ANY ROLE"), (_G, "CREATE SCHEMA"),
-                             (_G, "VIEW DEFINITION")),
-    }.items()
-}  # fmt: skip
-#: the database user that maps the database's owner; it bypasses every check in its database, DENY
-#: included (Microsoft Learn, "Permissions hierarchy" / "DENY (Transact-SQL)")
-DBO = "dbo"
-#: what owning a schema or an object implies: CONTROL on it, which DENY does not take away
-#: (Microsoft Learn, "DENY (Transact-SQL)": "DENY does not apply to object owners")
-OWNER = "owner"
-PUBLIC = "public"
-CONTROL_SERVER = "control_server"
-
-
 def _privilege_json(privilege: Privilege) -> dict[str, Any]:
     return {
         "level": privilege.level,
@@ -244,6 +202,7 @@ class _DatabaseView:
     users_by_sid: dict[str, Row]
     graph: RoleGraph
     grants: dict[str, list[Privilege]]
+    guest: Row | None = None  # the guest user when it may CONNECT: a login without a user enters as it
 
 
 def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
@@ -265,8 +224,12 @@ def _database_view(name: str, rows: DatabaseSecurityRows) -> _DatabaseView:
     for row in rows.ownerships:
         target = ".".join(part for part in (name, row["schema_name"], row["object_name"]) if part)
         grants[row["owner_name"]].append(Privilege(row["level"], "CONTROL", target, True, implied_by=OWNER))
-    graph = _edges(rows.role_members, [row["name"] for row in users.values()])
-    return _DatabaseView(name, users, graph, grants)
+    guest = next((row for row in rows.principals if row["name"] == GUEST and row["type"] == "S"), None)
+    connect = {p.state for p in grants.get(GUEST, ()) if p.level == "database" and p.privilege == "CONNECT"}
+    if connect != {"GRANT"}:  # disabled: REVOKE CONNECT FROM guest (a new user database's default) or DENY
+        guest = None
+    graph = _edges(rows.role_members, [row["name"] for row in users.values()] + ([GUEST] if guest else []))
+    return _DatabaseView(name, users, graph, grants, guest)
 
 
 def _covers(deny: Privilege, grant: Privilege) -> bool:
@@ -303,20 +266,25 @@ def _server_snapshot(principal: Row, direct_roles: list[str], own: list[Privileg
     return snapshot
 
 
-def _database_facts(sid: str, views: Iterable[_DatabaseView]):
+def _database_facts(sid: str, views: Iterable[_DatabaseView], *, connects: bool = True):
     """Effective database privileges (via ``db.role``), roles (``db.role``), snapshot and the
-    granting roles held (``db.db_owner``) of one login over every database it is a user in."""
+    granting roles held (``db.db_owner``) of one login over every database it is a user in — or,
+    without a user there, that it enters as the guest user when guest may connect (``connects``: a
+    login that can open a session; via ``db.guest``)."""
     privileges: list[Privilege] = []
     roles: list[str] = []
     snapshot: dict[str, Any] = {}
     granting: list[str] = []
     for view in views:
         user = view.users_by_sid.get(sid)
-        if user is None:
+        as_guest = user is None and view.guest is not None and connects
+        if as_guest:
+            user = view.guest
+        elif user is None:
             continue
         reach = view.graph.reach(user["name"])
         for p in effective_privileges(user["name"], view.graph, view.grants, reach):
-            via = tuple(f"{view.name}.{role}" for role in p.via)
+            via = tuple(f"{view.name}.{role}" for role in ((GUEST, *p.via) if as_guest else p.via))
             privileges.append(Privilege(p.level, p.privilege, p.target, p.grantable, p.state, via,
                                         implied_by=p.implied_by))  # fmt: skip
         user_roles = sorted(r.role for r in reach if r.role != PUBLIC)
@@ -325,6 +293,7 @@ def _database_facts(sid: str, views: Iterable[_DatabaseView]):
                      for r in reach if r.role in _GRANTING_DB_ROLES]  # fmt: skip
         snapshot[view.name] = {
             "user": user["name"],
+            **({"guest": True} if as_guest else {}),
             "type": user["type"],
             "default_schema": user.get("default_schema_name"),
             "roles": sorted(str(e.role) for e in view.graph.direct(user["name"]) if e.role != PUBLIC),
@@ -382,7 +351,9 @@ def password_policy(principal: Row) -> PasswordPolicy:
 def _account(principal: Row, graph: RoleGraph, grants, views: list[_DatabaseView]) -> AccountFacts:
     name = principal["name"]
     reach = graph.reach(name)
-    db_privileges, db_roles, db_snapshot, granting = _database_facts(str(principal["sid"]).upper(), views)
+    connects = str(principal.get("type") or "").strip() not in _NO_SESSION_TYPES
+    db_privileges, db_roles, db_snapshot, granting = _database_facts(str(principal["sid"]).upper(), views,
+                                                                     connects=connects)  # fmt: skip
     privileges = deny_beats_grant(effective_privileges(name, graph, grants, reach) + db_privileges)
     member_of = {r.role: r.via[:-1] for r in reach}
     superuser = [f"member of sysadmin{via_label(member_of['sysadmin'])}"] if "sysadmin" in member_of else []

@@ -579,6 +579,31 @@ def test_sysadmin_and_the_dbo_user_bypass_deny_db_owner_members_do_not():
     assert holds(found["dbo_member"].privileges, "SELECT", "object", "sales.dbo.orders", db_type="sqlserver")
 
 
+def test_a_login_without_a_user_enters_as_guest_where_guest_may_connect():
+    """Any login without a user in a database enters it as the guest user when guest holds CONNECT
+    (disabled in a new user database: REVOKE CONNECT FROM guest; {DOCS}/relational-databases/security/
+    authentication-access/principals-database-engine, "guest user"): it holds guest's permissions and
+    public's there; a login with a user of its own does not."""
+    server = monitored()
+    for name in ("visitor", "member"):
+        server.login(name)
+    sales = server.database("sales")
+    sales.table("dbo", "orders", ("id", "amount"))
+    sales.user("member_u", "member")
+    sales.grant("SELECT", "guest", table=sales.table("dbo", "prices"))
+    sales.grant("INSERT", "public", schema="dbo")
+    found = accounts(server)
+    assert not any(p.target.startswith("sales") for p in found["visitor"].privileges)  # guest disabled
+    sales.grant("CONNECT", "guest")
+    found = accounts(server)
+    visitor, member = found["visitor"], found["member"]
+    assert holds(visitor.privileges, "SELECT", "object", "sales.dbo.prices", db_type="sqlserver")
+    assert holds(visitor.privileges, "INSERT", "object", "sales.dbo.orders", db_type="sqlserver")
+    assert {p.via for p in visitor.privileges if p.target == "sales.dbo.prices"} == {("sales.guest",)}
+    assert not holds(member.privileges, "SELECT", "object", "sales.dbo.prices", db_type="sqlserver")
+    assert holds(member.privileges, "INSERT", "object", "sales.dbo.orders", db_type="sqlserver")
+
+
 def test_password_policy_from_sql_logins():
     """sys.sql_logins.is_policy_checked / is_expiration_checked ({DOCS}/relational-databases/
     system-catalog-views/sys-sql-logins-transact-sql); Windows logins have no row there."""

@@ -370,6 +370,54 @@ def test_an_object_deny_does_not_beat_a_column_grant_nor_another_permission():
     )
 
 
+# --- the guest user: a login without a user of its own enters as it, when guest may connect --------
+
+
+def without_user(*, guest_connects: bool) -> Server:
+    """The login has no user in the database; guest is there (as in every database), granted SELECT
+    on orders, a member of role ``readers`` (UPDATE on orders); public may DELETE on orders; CONNECT
+    granted to guest or not (a new user database's default: guest disabled)."""
+    server = baseline()
+    server = dataclasses.replace(server, db_principals=[db_principal("dbo", "01", principal_id=1),
+                                                        db_principal("guest", "00", principal_id=2)],
+                                 db_permissions=[])  # fmt: skip
+    server = server.plus(db_principals=db_principal("readers", None, kind="R", principal_id=9),
+                         db_members=db_member("readers", "guest"))  # fmt: skip
+    server = server.plus(db_permissions=db_permission("guest", "SELECT", **ORDERS))
+    server = server.plus(db_permissions=db_permission("readers", "UPDATE", **ORDERS))
+    server = server.plus(db_permissions=db_permission("public", "DELETE", **ORDERS))
+    return server.plus(db_permissions=db_permission("guest", "CONNECT")) if guest_connects else server
+
+
+def _holds(account: AccountFacts, permission: str, target: str = "sales.dbo.orders") -> bool:
+    return bool(holds(account.privileges, permission, "object", target, db_type="sqlserver"))
+
+
+def test_a_login_without_a_user_holds_what_guest_holds_where_guest_may_connect():
+    account = without_user(guest_connects=True).account()
+    assert Privilege("object", "SELECT", "sales.dbo.orders", via=("sales.guest",)) in account.privileges
+    assert Privilege("object", "UPDATE", "sales.dbo.orders", via=("sales.guest", "sales.readers")) in (
+        account.privileges)  # fmt: skip
+    assert _holds(account, "DELETE") and _holds(account, "SELECT") and _holds(account, "UPDATE")
+    assert bool(holds(account.privileges, "CONNECT", "database", "sales", db_type="sqlserver"))
+    assert account.snapshot["databases"]["sales"]["guest"] is True
+
+
+def test_guest_without_connect_gives_nothing_and_a_user_of_its_own_is_not_guest():
+    assert not any(p.target.startswith("sales") for p in without_user(guest_connects=False).account().privileges)
+    denied = without_user(guest_connects=True).plus(db_permissions=db_permission("guest", "CONNECT", "D"))
+    assert not _holds(denied.account(), "SELECT")
+    own = without_user(guest_connects=True).plus(db_principals=db_principal(USER, SID, principal_id=5),
+                                                 db_permissions=db_permission(USER, "CONNECT"))  # fmt: skip
+    assert not _holds(own.account(), "SELECT") and _holds(own.account(), "DELETE")  # public's, as its own user
+
+
+def test_a_certificate_login_never_enters_as_guest():
+    server = without_user(guest_connects=True)
+    certificate = dataclasses.replace(server, principals=[principal(type="C", type_desc="CERTIFICATE_MAPPED_LOGIN")])
+    assert not _holds(certificate.account(), "SELECT")
+
+
 def test_a_server_deny_applies_to_the_same_securable_only():
     server = in_role_ops().plus(permissions=server_permission("ops", "CONNECT", klass=105, major_id=4,
                                                               endpoint_target="TSQL Default TCP"))  # fmt: skip
