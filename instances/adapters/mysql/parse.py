@@ -226,7 +226,8 @@ def parse_accounts(
     routine_privs: Iterable[Row] = (),
 ) -> list[AccountFacts]:
     """One ``AccountFacts`` per non-role account, sorted by (username, host), plus the
-    ``PUBLIC`` pseudo-account when PUBLIC holds grants. See the module docstring."""
+    ``PUBLIC`` pseudo-account when PUBLIC holds grants or, on MariaDB, its lookup reaches the
+    anonymous user's rows. See the module docstring."""
     users = list(users)
     role_grants = list(role_grants)
     granted_roles = {g.role for g in role_grants}
@@ -243,7 +244,7 @@ def parse_accounts(
         direct_grants[grant.grantee].append(grant)
     memo: dict = {}
     hidden_cache: dict = {}  # first_match_denies: per holder's rows
-    anonymous_memo: dict = {}  # role_anonymous_entries: per role reached
+    anonymous_memo: dict = {}  # role_anonymous_entries: per role reached and the rows on its path
     intern = snapshot_interner()
     policies: dict[str, PasswordPolicy] = {}  # an account's policy depends only on its plugin
     accounts = []
