@@ -25,6 +25,17 @@ MUTATIONS: list[tuple[str, str, str]] = [
      "                    UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'N')",
      "FROM dba_col_privs p\nWHERE p.grantee IN (SELECT u.username FROM dba_users u\n"
      "                    UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'Y')"),
+    ("object privileges: PUBLIC's grants on the dictionary read instead of those on users' objects",
+     "o.oracle_maintained = 'N')\nORDER BY p.grantee, p.owner, p.table_name, p.privilege",
+     "o.oracle_maintained = 'Y')\nORDER BY p.grantee, p.owner, p.table_name, p.privilege"),
+    ("column privileges: PUBLIC's grants on the dictionary read instead of those on users' objects",
+     "o.oracle_maintained = 'N')\nORDER BY p.grantee, p.owner, p.table_name, p.column_name",
+     "o.oracle_maintained = 'Y')\nORDER BY p.grantee, p.owner, p.table_name, p.column_name"),
+    ("object privileges: PUBLIC's grants left out",
+     "   OR p.grantee = 'PUBLIC' AND p.owner IN (SELECT o.username FROM dba_users o WHERE o.oracle_maintained = 'N')\n"
+     "ORDER BY p.grantee, p.owner, p.table_name, p.privilege",
+     "   OR p.grantee = 'PUBLIX' AND p.owner IN (SELECT o.username FROM dba_users o WHERE o.oracle_maintained = 'N')\n"
+     "ORDER BY p.grantee, p.owner, p.table_name, p.privilege"),
     ("object privileges: every grantee but users and roles (PUBLIC only)",
      "FROM dba_tab_privs p\nWHERE p.grantee IN", "FROM dba_tab_privs p\nWHERE p.grantee NOT IN"),
     ("column privileges: every grantee but users and roles (PUBLIC only)",

@@ -12,8 +12,9 @@ Account summary rules (documented in docs/adapters_sqlserver_oracle.md):
   listed with ``via_set_role`` and not counted. A role granted to a role is
   enabled with it. ADMIN OPTION (system privileges) and GRANTABLE (object
   privileges) make a privilege ``grantable``, through roles too. Object
-  privileges of Oracle-maintained roles and of PUBLIC are not read (the role
-  names show in ``roles``); their system privileges are.
+  privileges of Oracle-maintained roles, and PUBLIC's on Oracle-maintained users'
+  objects (the dictionary), are not read (the role names show in ``roles``); their
+  system privileges are. PUBLIC's on other users' objects are.
 - Implied privileges: an "… ANY …" system privilege that acts as an object
   privilege on every table or procedure (``ANY_PRIVILEGES``: DELETE ANY TABLE →
   DELETE, …) adds that privilege globally, ``implied_by`` ``any_privilege``,

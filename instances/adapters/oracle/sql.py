@@ -39,14 +39,16 @@ SELECT grantee, privilege, admin_option FROM dba_sys_privs ORDER BY grantee, pri
 
 # DBA_TAB_PRIVS — Oracle 7+ (TYPE column 12.1+, not selected). Grants made to
 # users and to roles that are not Oracle-maintained (DBA_ROLES.ORACLE_MAINTAINED,
-# 12.1+): those reach users through roles (effective privileges). Grants to
-# PUBLIC and to Oracle-maintained roles (SELECT_CATALOG_ROLE alone holds
-# thousands, on the dictionary) are not read: such roles show by name.
+# 12.1+): those reach users through roles (effective privileges); and PUBLIC's on
+# the objects of users that are not Oracle-maintained (every user holds them).
+# PUBLIC's grants on the dictionary and Oracle-maintained roles' (SELECT_CATALOG_ROLE
+# alone holds thousands) are not read: such roles show by name.
 TAB_PRIVS = """-- whalefall:dba_tab_privs
 SELECT p.grantee, p.owner, p.table_name, p.privilege, p.grantable
 FROM dba_tab_privs p
 WHERE p.grantee IN (SELECT u.username FROM dba_users u
                     UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'N')
+   OR p.grantee = 'PUBLIC' AND p.owner IN (SELECT o.username FROM dba_users o WHERE o.oracle_maintained = 'N')
 ORDER BY p.grantee, p.owner, p.table_name, p.privilege"""
 
 # DBA_COL_PRIVS — Oracle 7+. Column grants, same grantees as TAB_PRIVS.
@@ -55,6 +57,7 @@ SELECT p.grantee, p.owner, p.table_name, p.column_name, p.privilege, p.grantable
 FROM dba_col_privs p
 WHERE p.grantee IN (SELECT u.username FROM dba_users u
                     UNION ALL SELECT r.role FROM dba_roles r WHERE r.oracle_maintained = 'N')
+   OR p.grantee = 'PUBLIC' AND p.owner IN (SELECT o.username FROM dba_users o WHERE o.oracle_maintained = 'N')
 ORDER BY p.grantee, p.owner, p.table_name, p.column_name, p.privilege"""
 
 # DBA_OBJECTS — Oracle 7+: the users (not Oracle-maintained) that own at least one object. A

@@ -156,11 +156,13 @@ def test_a_privilege_view_the_monitor_may_not_select_is_an_unread_scope():
     assert not adapter(database).account_unread_scopes(rows) and rows["tab_privs"]
 
 
-def test_object_grants_of_oracle_maintained_roles_and_public_are_not_read():
-    """SELECT_CATALOG_ROLE and PUBLIC hold thousands of dictionary grants: they show by name, their system
-    privileges in full (docs/adapters_sqlserver_oracle.md; {REF}/DBA_ROLES.html ORACLE_MAINTAINED)."""
+def test_dictionary_grants_of_oracle_maintained_roles_and_public_are_not_read_publics_on_users_objects_are():
+    """SELECT_CATALOG_ROLE and PUBLIC hold thousands of dictionary grants: the roles show by name, their
+    system privileges in full (docs/adapters_sqlserver_oracle.md; {REF}/DBA_ROLES.html ORACLE_MAINTAINED).
+    PUBLIC's grants on the objects of other users reach every user ("GRANT": PUBLIC)."""
     database = monitored()
     database.user("BEN")
+    database.user("APP")
     database.grant_system("CREATE SESSION", "BEN")
     database.grant_role("SELECT_CATALOG_ROLE", "BEN")
     database.role("APP_ROLE")
@@ -169,14 +171,24 @@ def test_object_grants_of_oracle_maintained_roles_and_public_are_not_read():
     database.grant_column("UPDATE", "APP", "ORDERS", "STATUS", "APP_ROLE")
     database.grant_column("UPDATE", "SYS", "AUD$", "ACTION#", "SELECT_CATALOG_ROLE")
     database.grant_system("SELECT ANY DICTIONARY", "PUBLIC")
+    database.grant_object("SELECT", "SYS", "DUAL", "PUBLIC")
+    database.grant_column("UPDATE", "SYS", "AUD$", "ACTION#", "PUBLIC")
+    database.grant_object("SELECT", "APP", "PRICES", "PUBLIC", grantable=True)
+    database.grant_column("UPDATE", "APP", "ORDERS", "NOTE", "PUBLIC")
     rows = adapter(database).read_account_rows()
-    assert {row["GRANTEE"] for row in rows["tab_privs"]} == {"APP_ROLE"}
-    assert {row["GRANTEE"] for row in rows["col_privs"]} == {"APP_ROLE"}
-    ben = accounts(database)["BEN"]
+    assert {(row["GRANTEE"], row["OWNER"]) for row in rows["tab_privs"]} == {("APP_ROLE", "APP"), ("PUBLIC", "APP")}
+    assert {(row["GRANTEE"], row["OWNER"]) for row in rows["col_privs"]} == {("APP_ROLE", "APP"), ("PUBLIC", "APP")}
+    everyone = accounts(database)
+    ben = everyone["BEN"]
     assert ben.roles == ("APP_ROLE", "SELECT_CATALOG_ROLE")
-    assert {(p[1], p[2]) for p in grants(ben) if p[0] != "global"} == {("SELECT", "APP.ORDERS"),
-                                                                       ("UPDATE", "APP.ORDERS.STATUS")}  # fmt: skip
+    assert {(p[1], p[2]) for p in grants(ben) if p[0] != "global"} == {
+        ("SELECT", "APP.ORDERS"), ("UPDATE", "APP.ORDERS.STATUS"), ("SELECT", "APP.PRICES"),
+        ("UPDATE", "APP.ORDERS.NOTE"),
+    }  # fmt: skip
     assert ("global", "SELECT ANY DICTIONARY", "", False, ("PUBLIC",), False) in grants(ben)
+    assert ("object", "SELECT", "APP.PRICES", True, ("PUBLIC",), False) in grants(ben)
+    assert ben.can_grant  # PUBLIC's grant option is every user's
+    assert holds(everyone["APP"].privileges, "SELECT", "object", "APP.PRICES", db_type="oracle")
 
 
 def test_non_default_role_needs_set_role():
