@@ -83,7 +83,8 @@ that answers "who can" (in Python or mirrored in SQL). The rules, exactly:
    the adapter copies a covering account's table and column entries only for tables where no more
    specific host has one, and a covering account's database row only when some name it matches is
    matched by no row of a more specific host (``mysql_pattern_contains``; else it is never reached,
-   its grant option neither).
+   its grant option neither). A role granted to a covering account only may be ``SET ROLE`` by the
+   account's sessions: its entries are ``via_set_role``.
 
 7. **MariaDB rows of the anonymous user.** Every lookup of a database's row also finds the
    ``mysql.db`` rows whose user is '' (sql_acl.cc ``find_by_username_or_anon``): one wins when it

@@ -52,8 +52,8 @@ Definitions (also in docs/adapters.md):
   account's own entries with ``implied_by`` ``matching.mysql.SAME_NAME_HOST`` + that host, after its
   own rows (one holder, ranked by host then database: ``matching`` rule 6); of a table (or a
   routine, looked up apart from tables), only the most specific host's entries. Global privileges
-  and the default role stay per account. MySQL 8 is left as it was (with active roles it checks
-  the authenticated account's cached privileges; not verified here).
+  and the default role stay per account; a covering account's roles may be SET only. MySQL 8 is left
+  as it was (with active roles it checks the authenticated account's cached privileges).
 - MariaDB rows of the anonymous user ('' in ``mysql.db``): found by the lookups of every login, of
   its active role and of PUBLIC while PUBLIC's role row exists (``matching`` rule 7,
   ``rows.add_rows_of_others``, ``rows.role_anonymous_entries``); labelled ``matching.mysql.ANONYMOUS_USER``.
@@ -67,8 +67,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, TableSize
+from instances.adapters.mysql import rows as row_rules
 from instances.adapters.mysql.grants import Key, Row, collect_grants, is_yes
-from instances.adapters.mysql.rows import add_rows_of_others, first_match_denies, reached_rows, role_anonymous_entries
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -196,10 +196,12 @@ class _Nodes:
         return role_label(key, mariadb=self.mariadb) if key in self.roles else f"\0{key[0]}\0{key[1]}"
 
 
-def role_graph(role_grants: list[RoleGrant], node: _Nodes, defaults, *, activate_all: bool) -> RoleGraph:
+def role_graph(role_grants: list[RoleGrant], node: _Nodes, defaults, *, activate_all: bool,
+               set_role_only: Iterable[tuple[Key, Key]] = ()) -> RoleGraph:  # fmt: skip
     """An account holds a granted role when it is active at login (a default role, or every role with
-    ``activate_all_roles_on_login``), else it may ``SET ROLE`` to it; a role holds the roles granted to it."""
-    edges = []
+    ``activate_all_roles_on_login``), else it may ``SET ROLE`` to it; a role holds the roles granted to it.
+    ``set_role_only``: (account, role) pairs it may only ``SET ROLE`` to, granted to another account."""
+    edges = [RoleEdge(node(account), node(role), False, True, False) for account, role in set_role_only]
     for g in role_grants:
         if g.grantee in node.roles:
             edges.append(RoleEdge(node(g.grantee), node(g.role), inherit=True, set_role=False, admin=g.admin_option))
@@ -235,10 +237,13 @@ def parse_accounts(
     node = _Nodes(roles, mariadb=mariadb)
     own = collect_grants(users, db_privs, table_privs, column_privs, dynamic_privs, version, db_priv_columns,
                          routine_privs=routine_privs)  # fmt: skip
-    role_anonymous = add_rows_of_others(own, [(r["User"], r["Host"]) for r in users], roles) if mariadb else []
+    keys = [(r["User"], r["Host"]) for r in users]
+    role_anonymous = row_rules.add_rows_of_others(own, keys, roles) if mariadb else []
     grants = {node(key): privileges for key, privileges in own.items()}
     defaults = _default_roles(users, default_roles)
-    graph = role_graph(role_grants, node, defaults, activate_all=activate_all_roles)
+    granted = [(g.grantee, g.role) for g in role_grants]
+    covering = row_rules.covering_role_grants(granted, keys, roles) if mariadb else []
+    graph = role_graph(role_grants, node, defaults, activate_all=activate_all_roles, set_role_only=covering)
     direct_grants: dict[Key, list[RoleGrant]] = defaultdict(list)
     for grant in role_grants:
         direct_grants[grant.grantee].append(grant)
@@ -256,9 +261,9 @@ def parse_accounts(
         reach = graph.reach(name)
         privileges = effective_privileges(name, graph, grants, reach, memo)
         if role_anonymous:
-            privileges += role_anonymous_entries(reach, role_anonymous, privileges, anonymous_memo)
+            privileges += row_rules.role_anonymous_entries(reach, role_anonymous, privileges, anonymous_memo)
         if mariadb:
-            privileges += first_match_denies(privileges, hidden_cache)
+            privileges += row_rules.first_match_denies(privileges, hidden_cache)
         plugin = row.get("plugin") or ""
         policy = policies.get(plugin)
         if policy is None:
@@ -267,10 +272,10 @@ def parse_accounts(
             _account(row, name, graph, reach, privileges, direct_grants.get(key, []), defaults.get(key, set()),
                      mariadb=mariadb, activate_all=activate_all_roles, policy=policy, intern=intern)
         )  # fmt: skip
-    public = [*grants.get(PUBLIC, ()), *reached_rows(role_anonymous, grants.get(PUBLIC, ()))] if (
+    public = [*grants.get(PUBLIC, ()), *row_rules.reached_rows(role_anonymous, grants.get(PUBLIC, ()))] if (
         mariadb and (PUBLIC, "") in roles) else None  # fmt: skip
     if public:
-        public = [*public, *first_match_denies(public, hidden_cache)]
+        public = [*public, *row_rules.first_match_denies(public, hidden_cache)]
         accounts.append(
             AccountFacts(username=PUBLIC, can_login=False, privileges=sorted_privileges(public),
                          snapshot={"engine": "mariadb", "pseudo_role": PUBLIC})

@@ -203,6 +203,31 @@ def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -
     return extra
 
 
+def covering_role_grants(
+    grants: Iterable[tuple[Key, Key]], accounts: Iterable[Key], roles: Set[Key]
+) -> list[tuple[Key, Key]]:
+    """MariaDB (rule 6, roles): (account, role) for each role granted to a same-name account whose
+    host covers the account's and not to the account itself — the server lets its sessions ``SET
+    ROLE`` to it (and the roles granted to it come along), never activates it at login, and gives
+    no ADMIN OPTION with it (checked live: ``'u'@'127.0.0.1'`` may ``SET ROLE r`` granted to
+    ``'u'@'%'``, not to a role granted only to ``r``)."""
+    held: dict[Key, set[Key]] = defaultdict(set)
+    for grantee, role in grants:
+        if grantee not in roles:
+            held[grantee].add(role)
+    hosts: dict[str, list[str]] = defaultdict(list)
+    for user, host in dict.fromkeys(key for key in accounts if key not in roles):
+        hosts[user].append(host)
+    pairs = []
+    for user, found in hosts.items():
+        for host in found if len(found) > 1 else ():
+            for other in found:
+                if other != host and host_covers(other, host):
+                    pairs += [((user, host), role) for role in sorted(held.get((user, other), set())
+                                                                      - held.get((user, host), set()))]
+    return sorted(set(pairs))
+
+
 def _shadowed(pattern: str, earlier: Set[str]) -> bool:
     """Is a covering host's row for ``pattern`` never reached: does one row of an earlier host match
     every name it matches? (Several earlier rows that only together match them all are not seen:

@@ -426,6 +426,51 @@ def test_same_name_at_two_hosts(seed, mysql_scratch, mysql_monitor):
     assert not differing, failure(seed, scenario, prefix, differing, len(server))
 
 
+def test_a_role_granted_to_a_covering_host_is_one_to_set(mysql_scratch, mysql_monitor):
+    """'u'@'127.0.0.1' — what a connection from here authenticates as — may ``SET ROLE r`` granted only
+    to 'u'@'%', and holds the role granted to ``r`` with it; not at login, and not ``SET ROLE`` to that
+    inner role (1959). Ours: the entries count with ``include_set_role`` only, in ``holds()`` and in
+    the who-can search (``matching`` rule 6)."""
+    p = f"{RUN_PREFIX}v_"
+    login, outer, inner, database = f"{p}u", f"{p}r", f"{p}q", f"{p}d"
+    table = f"{ident(database)}.t"
+    for statement in (f"DROP DATABASE IF EXISTS {ident(database)}", f"DROP ROLE IF EXISTS {ident(inner)}",
+                      f"DROP ROLE IF EXISTS {ident(outer)}", f"DROP USER IF EXISTS '{login}'@'%'",
+                      f"DROP USER IF EXISTS '{login}'@'{LOOPBACK}'"):  # fmt: skip
+        mysql_scratch.later(statement)
+    for statement in (
+        f"CREATE DATABASE {ident(database)}", f"CREATE TABLE {table} (id int)",
+        f"CREATE USER '{login}'@'%' IDENTIFIED BY 'Pw-covering-1'",
+        f"CREATE USER '{login}'@'{LOOPBACK}' IDENTIFIED BY 'Pw-covering-1'",
+        f"CREATE ROLE {ident(outer)}", f"CREATE ROLE {ident(inner)}", f"GRANT {ident(inner)} TO {ident(outer)}",
+        f"GRANT SELECT ON {table} TO {ident(outer)}", f"GRANT INSERT ON {table} TO {ident(inner)}",
+        f"GRANT {ident(outer)} TO '{login}'@'%'",
+    ):  # fmt: skip
+        mysql_scratch.run(statement)
+    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=login, password="Pw-covering-1", autocommit=True,
+                           connect_timeout=5)  # fmt: skip
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT CURRENT_USER()")
+            assert cursor.fetchone()[0] == f"{login}@{LOOPBACK}"
+            at_login = _runs(cursor, TABLE_STATEMENTS["SELECT"].format(t=table))
+            with pytest.raises(pymysql.err.OperationalError) as refused:
+                cursor.execute(f"SET ROLE {ident(inner)}")
+            cursor.execute(f"SET ROLE {ident(outer)}")
+            after = {name: _runs(cursor, TABLE_STATEMENTS[name].format(t=table)) for name in ("SELECT", "INSERT")}
+    finally:
+        conn.close()
+    assert (at_login, after, refused.value.args[0]) == (False, {"SELECT": True, "INSERT": True}, 1959)
+    instance_id, ours = synced_privileges(mysql_monitor)
+    entries = ours[(login, LOOPBACK)]
+    for name in ("SELECT", "INSERT"):
+        assert not holds(entries, name, "object", f"{database}.t", db_type="mysql")
+        assert holds(entries, name, "object", f"{database}.t", db_type="mysql", include_set_role=True)
+        for include, expected in ((False, False), (True, True)):
+            found = who_can(privilege=name, parts=(database, "t"), instance_id=instance_id, include_set_role=include)
+            assert ((login, LOOPBACK) in {(i.username, i.host) for i in found}) == expected, (name, include)
+
+
 def public_role_row(scratch: MySQLScratch, *, present: bool) -> None:
     """Make MariaDB's PUBLIC role row (``mysql.global_priv``) present or absent for one test, and put
     it back as it was at teardown. It outlives a REVOKE of PUBLIC's last grant, and while it is there

@@ -301,6 +301,25 @@ def test_a_tables_entry_of_the_most_specific_host_only_with_its_columns():
     assert _col(account, "UPDATE", "d.t3.c") and not _held(account, "SELECT", "d.t3")
 
 
+def test_a_role_granted_to_a_covering_host_may_be_set_but_is_never_active():
+    # 'u'@'127.0.0.1' may SET ROLE r granted to 'u'@'%' (with the roles granted to r), not at login,
+    # with no ADMIN OPTION; a role granted to it directly keeps its own edge (live)
+    users = [*LOOP, role("r"), role("inner"), role("own")]
+    dbs = [db("r", "", "app", "Select"), db("inner", "", "app", "Insert"), db("own", "", "app", "Delete")]
+    memberships = [grant("u", "r", admin=True), grant("r", "inner", host=""), grant("u", "own", host="127.0.0.1"),
+                   grant("u", "own")]  # fmt: skip
+    accounts = parse.parse_accounts(users, dbs, (), (), parse.mariadb_role_grants(memberships), mariadb=True,
+                                    version=(10, 11, 19))  # fmt: skip
+    here = next(a for a in accounts if a.host == "127.0.0.1")
+    assert here.roles == ("inner", "own", "r") and not here.can_grant
+    assert not _held(here, "SELECT", "app.t") and not _held(here, "INSERT", "app.t")
+    assert holds(here.privileges, "SELECT", "object", "app.t", db_type="mysql", include_set_role=True)
+    assert holds(here.privileges, "INSERT", "object", "app.t", db_type="mysql", include_set_role=True)
+    assert [p.via for p in here.privileges if p.privilege == "DELETE"] == [("own",)]  # its own grant only
+    wider = next(a for a in accounts if a.host == "%")
+    assert wider.can_grant and "own" in wider.roles
+
+
 def test_a_pattern_host_is_covered_by_a_wider_one_and_a_grant_option_there_lets_it_grant():
     users = [gp("u", "10.%"), gp("u", "%"), gp("u", "10.1.%"), gp("v", "%")]
     dbs = [db("u", "%", "d", "Select", grant=True), db("u", "10.1.%", "e", "Insert"), db("v", "%", "f", "Delete")]
