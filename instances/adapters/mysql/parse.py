@@ -68,7 +68,7 @@ from typing import Any
 
 from instances.adapters.base import AccountFacts, DatabaseInfo, DatabaseSize, PasswordPolicy, TableSize
 from instances.adapters.mysql import rows as row_rules
-from instances.adapters.mysql.grants import Key, Row, collect_grants, is_yes
+from instances.adapters.mysql.grants import Key, Row, collect_grants, is_yes, mandatory_roles
 from instances.adapters.parsing import (
     RoleEdge,
     RoleGraph,
@@ -108,38 +108,6 @@ def mysql_role_grants(rows: Iterable[Row]) -> list[RoleGrant]:
         RoleGrant((r["TO_USER"], r["TO_HOST"]), (r["FROM_USER"], r["FROM_HOST"]), is_yes(r["WITH_ADMIN_OPTION"]))
         for r in rows
     ]
-
-
-def mandatory_roles(setting: str) -> list[Key]:
-    """MySQL 8.0.2+ ``mandatory_roles`` ('r1,r2@localhost,`r 3`@`%`': names, each optionally
-    ``@host`` — '%' when omitted — quoted with backticks or quotes or not) → role keys."""
-    keys = []
-    for item in _split_outside_quotes(setting, ","):
-        if not item.strip():
-            continue
-        name, *host = _split_outside_quotes(item.strip(), "@")
-        keys.append((_unquote(name), _unquote(host[0]) if host else "%"))
-    return keys
-
-
-def _split_outside_quotes(text: str, sep: str) -> list[str]:
-    parts, current, quote = [], "", ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "`'\"":
-            quote = char
-        elif char == sep:
-            parts.append(current)
-            current = ""
-            continue
-        current += char
-    return [*parts, current]
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "`'\"" else text
 
 
 def mandatory_role_grants(setting: str, users: Iterable[Row], role_grants: Iterable[RoleGrant]) -> list[RoleGrant]:
