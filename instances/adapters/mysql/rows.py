@@ -162,44 +162,50 @@ def host_covers(general: str, specific: str) -> bool:
     return len(specific) in states
 
 
-def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -> dict[Key, list[Privilege]]:
-    """MariaDB (``matching`` rule 6): account → the database, table and column entries of the other
-    accounts of its user name whose host covers its host (``host_covers``), each with ``implied_by``
-    ``SAME_NAME_HOST`` + that host: every database row (ranked after the account's own by
-    ``first_match_denies``), and a table's table and column entries only from the most specific host
-    that has an entry for that table (the account's own first). Only user names at two or more hosts
-    are looked at: most listings (every name once) pay one set of the names."""
-    names = [user for user, _ in grants]
-    if len(set(names)) == len(names):
+def covering_hosts(keys: Iterable[Key], roles: Set[Key]) -> dict[Key, list[str]]:
+    """Account → the other hosts of its user name whose pattern covers its host (``host_covers``),
+    the most specific first: the same-name accounts whose rows and roles its sessions get (rule 6).
+    Only user names at two or more hosts are looked at: most listings (every name once) pay one set
+    of the names."""
+    accounts = [key for key in dict.fromkeys(keys) if key not in roles]
+    if len({user for user, _ in accounts}) == len(accounts):
         return {}
     hosts: dict[str, list[str]] = defaultdict(list)
-    for user, host in grants:
-        if (user, host) not in roles:
-            hosts[user].append(host)
-    extra: dict[Key, list[Privilege]] = {}
+    for user, host in accounts:
+        hosts[user].append(host)
+    covered: dict[Key, list[str]] = {}
     for user, found in hosts.items():
-        if len(found) < 2:
-            continue
-        for host in found:
+        for host in found if len(found) > 1 else ():
             covering = [other for other in found if other != host and host_covers(other, host)]
-            if not covering:
-                continue
-            covering.sort(key=lambda other: (mariadb_database_rank(other, HOSTNAME_LENGTH), other))
-            tables = {_object_of(p) for p in grants[(user, host)] if p.level in ("object", "column")}
-            # a covering host's database row whose every name a more specific host's row matches is
-            # never reached (the earlier host's row comes first): left out, its grant option with it
-            databases = {p.target for p in grants[(user, host)] if p.level == "database"}
-            entries = []
-            for other in covering:
-                label = SAME_NAME_HOST + other
-                own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
-                entries += [replace(p, implied_by=label) for p in own
-                            if (not _shadowed(p.target, databases) if p.level == "database"
-                                else _object_of(p) not in tables)]  # fmt: skip
-                tables |= {_object_of(p) for p in own if p.level != "database"}
-                databases |= {p.target for p in own if p.level == "database"}
-            if entries:
-                extra[(user, host)] = entries
+            if covering:
+                covering.sort(key=lambda other: (mariadb_database_rank(other, HOSTNAME_LENGTH), other))
+                covered[(user, host)] = covering
+    return covered
+
+
+def same_name_rows(grants: Mapping[Key, Sequence[Privilege]], roles: Set[Key]) -> dict[Key, list[Privilege]]:
+    """MariaDB (``matching`` rule 6): account → the database, table and column entries of the other
+    accounts of its user name whose host covers its host (``covering_hosts``), each with ``implied_by``
+    ``SAME_NAME_HOST`` + that host: every database row (ranked after the account's own by
+    ``first_match_denies``), and a table's table and column entries only from the most specific host
+    that has an entry for that table (the account's own first)."""
+    extra: dict[Key, list[Privilege]] = {}
+    for (user, host), covering in covering_hosts(grants, roles).items():
+        tables = {_object_of(p) for p in grants[(user, host)] if p.level in ("object", "column")}
+        # a covering host's database row whose every name a more specific host's row matches is
+        # never reached (the earlier host's row comes first): left out, its grant option with it
+        databases = {p.target for p in grants[(user, host)] if p.level == "database"}
+        entries = []
+        for other in covering:
+            label = SAME_NAME_HOST + other
+            own = [p for p in grants[(user, other)] if p.level in ("database", "object", "column")]
+            entries += [replace(p, implied_by=label) for p in own
+                        if (not _shadowed(p.target, databases) if p.level == "database"
+                            else _object_of(p) not in tables)]  # fmt: skip
+            tables |= {_object_of(p) for p in own if p.level != "database"}
+            databases |= {p.target for p in own if p.level == "database"}
+        if entries:
+            extra[(user, host)] = entries
     return extra
 
 
@@ -207,25 +213,17 @@ def covering_role_grants(
     grants: Iterable[tuple[Key, Key]], accounts: Iterable[Key], roles: Set[Key]
 ) -> list[tuple[Key, Key]]:
     """MariaDB (rule 6, roles): (account, role) for each role granted to a same-name account whose
-    host covers the account's and not to the account itself — the server lets its sessions ``SET
-    ROLE`` to it (and the roles granted to it come along), never activates it at login, and gives
-    no ADMIN OPTION with it (checked live: ``'u'@'127.0.0.1'`` may ``SET ROLE r`` granted to
-    ``'u'@'%'``, not to a role granted only to ``r``)."""
+    host covers the account's (``covering_hosts``) and not to the account itself — the server lets
+    its sessions ``SET ROLE`` to it (and the roles granted to it come along), never activates it at
+    login, and gives no ADMIN OPTION with it (checked live: ``'u'@'127.0.0.1'`` may ``SET ROLE r``
+    granted to ``'u'@'%'``, not to a role granted only to ``r``)."""
     held: dict[Key, set[Key]] = defaultdict(set)
     for grantee, role in grants:
-        if grantee not in roles:
-            held[grantee].add(role)
-    hosts: dict[str, list[str]] = defaultdict(list)
-    for user, host in dict.fromkeys(key for key in accounts if key not in roles):
-        hosts[user].append(host)
-    pairs = []
-    for user, found in hosts.items():
-        for host in found if len(found) > 1 else ():
-            for other in found:
-                if other != host and host_covers(other, host):
-                    pairs += [((user, host), role) for role in sorted(held.get((user, other), set())
-                                                                      - held.get((user, host), set()))]
-    return sorted(set(pairs))
+        held[grantee].add(role)
+    pairs = {((user, host), role)
+             for (user, host), covering in covering_hosts(accounts, roles).items() for other in covering
+             for role in held.get((user, other), set()) - held.get((user, host), set())}  # fmt: skip
+    return sorted(pairs)
 
 
 def _shadowed(pattern: str, earlier: Set[str]) -> bool:
@@ -284,9 +282,12 @@ def reached_rows(candidates: Sequence[Privilege], rows: Iterable[Privilege]) -> 
     earlier = [(mariadb_row_rank(p), p.target) for p in rows if p.level == "database" and p.state != "DENY"]
     if not earlier:
         return list(candidates)
-    return [p for p in candidates
-            if not any(rank < mariadb_row_rank(p) and (target == p.target or mysql_pattern_contains(target, p.target))
-                       for rank, target in earlier)]  # fmt: skip
+    kept = []
+    for p in candidates:
+        rank = mariadb_row_rank(p)
+        if not _shadowed(p.target, {target for before, target in earlier if before < rank}):
+            kept.append(p)
+    return kept
 
 
 def role_anonymous_entries(
