@@ -70,6 +70,21 @@ def run_prefix() -> str:
 
 
 # --- MariaDB ------------------------------------------------------------------
+def run_all_last_first(statements: list, run: Callable, errors: type[Exception]) -> None:
+    """A scratch's teardown: every queued statement, last-queued first; one that fails with
+    ``errors`` does not stop the others (the first such error is raised after them). The queue is
+    emptied."""
+    failed: list[Exception] = []
+    for statement in reversed(statements):
+        try:
+            run(statement)
+        except errors as exc:
+            failed.append(exc)
+    statements.clear()
+    if failed:
+        raise failed[0]
+
+
 class MySQLScratch:
     """Admin (root) helper: ``run`` executes now, ``later`` queues a teardown statement."""
 
@@ -86,17 +101,7 @@ class MySQLScratch:
         self._teardown.append(statement)
 
     def teardown(self) -> None:
-        """Every queued statement, last-queued first; one that fails does not stop the others (its
-        error is raised after them)."""
-        failed: list[Exception] = []
-        for statement in reversed(self._teardown):
-            try:
-                self.run(statement)
-            except pymysql.MySQLError as exc:
-                failed.append(exc)
-        self._teardown.clear()
-        if failed:
-            raise failed[0]
+        run_all_last_first(self._teardown, self.run, pymysql.MySQLError)
 
 
 def mysql_ident(name: str) -> str:
@@ -245,17 +250,7 @@ class PGScratch:
         self._teardown.append(statement)
 
     def teardown(self) -> None:
-        """Every queued statement, last-queued first; one that fails does not stop the others (its
-        error is raised after them)."""
-        failed: list[Exception] = []
-        for statement in reversed(self._teardown):
-            try:
-                self.run(statement)
-            except psycopg.Error as exc:
-                failed.append(exc)
-        self._teardown.clear()
-        if failed:
-            raise failed[0]
+        run_all_last_first(self._teardown, self.run, psycopg.Error)
 
 
 def _pg_run(conn, statement, args) -> list[tuple]:

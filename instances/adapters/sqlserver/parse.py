@@ -266,7 +266,7 @@ def _server_snapshot(principal: Row, direct_roles: list[str], own: list[Privileg
     return snapshot
 
 
-def _database_facts(sid: str, views: Iterable[_DatabaseView], *, connects: bool = True):
+def _database_facts(sid: str, views: Iterable[_DatabaseView], *, connects: bool):
     """Effective database privileges (via ``db.role``), roles (``db.role``), snapshot and the
     granting roles held (``db.db_owner``) of one login over every database it is a user in — or,
     without a user there, that it enters as the guest user when guest may connect (``connects``: a
