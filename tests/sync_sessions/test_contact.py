@@ -11,6 +11,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from instances.adapters import base as adapters_base
+from instances.adapters.common import Stopwatch
 from instances.models import Instance
 from sync_sessions.contact import instances_check_privileges_batch, instances_test_connection_batch
 from sync_sessions.models import SessionStatus, SyncSession
@@ -47,7 +49,16 @@ def test_the_admin_action_on_several_instances_queues_a_session_and_answers_at_o
     assert not Instance.objects.exclude(version="").exists()
 
 
-def test_connection_test_results_are_on_the_records(admin_client_logged_in, django_capture_on_commit_callbacks):
+class _SlowStopwatch(Stopwatch):
+    """A wall time the test knows: the fake answers in well under 0.05 ms, or now and then not."""
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.elapsed_ms = 12.34
+
+
+def test_connection_test_results_are_on_the_records(admin_client_logged_in, django_capture_on_commit_callbacks,
+                                                    monkeypatch):  # fmt: skip
+    monkeypatch.setattr(adapters_base, "Stopwatch", _SlowStopwatch)
     ok = make_fake_instance(name="ok")
     down = make_fake_instance("fail=target_unreachable", name="down")
     with django_capture_on_commit_callbacks(execute=True):  # django-q2 sync mode: the tasks run on commit
@@ -56,7 +67,7 @@ def test_connection_test_results_are_on_the_records(admin_client_logged_in, djan
     assert (session.status, session.successful_instances, session.failed_instances) == ("failed", 1, 1)
     records = {r.instance_name: r for r in session.records.all()}
     assert records["ok"].status == "completed"
-    assert records["ok"].sync_details == {"check": "connection", "version": "fake 1.0", "latency_ms": 0.0,
+    assert records["ok"].sync_details == {"check": "connection", "version": "fake 1.0", "latency_ms": 12.3,
                                           "attempts": 1}  # fmt: skip
     assert (records["down"].status, records["down"].error_code) == ("failed", "target_unreachable")
     assert Instance.objects.get(pk=ok.pk).version == "fake 1.0"
